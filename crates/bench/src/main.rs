@@ -1,0 +1,3 @@
+//! ringport-bench: load generator and baselines.
+#![forbid(unsafe_code)]
+fn main() {}

@@ -1,0 +1,2 @@
+//! ringport chat content (the Content layer).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! ringport client library.
+#![forbid(unsafe_code)]

@@ -1,0 +1,1 @@
+//! ringport-net engine.

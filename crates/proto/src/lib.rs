@@ -1,0 +1,2 @@
+//! ringport wire protocol v1 (see `docs/PROTOCOL.md`).
+#![forbid(unsafe_code)]

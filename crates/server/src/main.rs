@@ -1,0 +1,3 @@
+//! ringport binary.
+#![forbid(unsafe_code)]
+fn main() {}
