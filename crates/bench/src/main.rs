@@ -1,3 +1,85 @@
-//! ringport-bench: load generator and baselines.
+//! ringport-bench: the load generator ("dummy client") and the baseline
+//! servers ringport is measured against.
+//!
+//! * `echo`: ping-pong echo load with byte-for-byte checks, latency
+//!   histogram, and generator/server CPU use.
+//! * `tokio-echo`: the plain tokio echo server used as the baseline.
+//! * `idle`: hold many idle connections open, for memory measurements.
 #![forbid(unsafe_code)]
-fn main() {}
+
+mod baseline;
+mod cli;
+mod connect;
+mod cpu;
+mod echo_load;
+mod frame;
+mod idle;
+mod json;
+mod payload;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, EchoArgs};
+use crate::connect::{check_fd_limit, resolve_target};
+use crate::echo_load::EchoPlan;
+use crate::report::EchoReport;
+
+/// Exit status when an echo did not match what was sent.
+const EXIT_MISMATCH: u8 = 2;
+
+/// Exit status when no round trip completed in the measured window.
+const EXIT_NO_PROGRESS: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Echo(args) => echo(&args),
+        Command::TokioEcho(args) => baseline::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Idle(args) => idle::run(&args).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ringport-bench: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `echo`, prints its report and picks the exit status.
+fn echo(args: &EchoArgs) -> anyhow::Result<ExitCode> {
+    args.validate()?;
+    let addr = resolve_target(&args.target)?;
+    check_fd_limit(args.connections)?;
+    let plan = EchoPlan {
+        addr,
+        connections: args.connections,
+        size: args.size,
+        framing: args.framing,
+        warmup: args.warmup,
+        duration: args.duration,
+        server_pid: args.server_pid,
+    };
+    let outcome = echo_load::run(&plan)?;
+    let report = EchoReport::new(&plan, &outcome);
+    if args.json {
+        println!("{}", report.json());
+    } else {
+        print!("{}", report.human());
+    }
+    if outcome.mismatches > 0 {
+        eprintln!(
+            "ringport-bench: {} echo mismatch(es): the server returned wrong bytes",
+            outcome.mismatches
+        );
+        return Ok(ExitCode::from(EXIT_MISMATCH));
+    }
+    if outcome.completed == 0 {
+        eprintln!("ringport-bench: no round trip completed in the measured window");
+        return Ok(ExitCode::from(EXIT_NO_PROGRESS));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,259 @@
+//! The ping-pong echo load: every connection keeps exactly one message
+//! outstanding, checks each echo byte for byte and times the round trip.
+//!
+//! All connections run as tasks of one current-thread tokio runtime (one
+//! core, no cross-thread synchronisation), sharing one [`Stats`] through an
+//! `Rc<RefCell<_>>`. Phases are fixed instants taken once every connection is
+//! open: warmup, then the measured window. A round trip counts when it
+//! completes inside the window; when the window ends the runtime simply stops
+//! polling the tasks, so no per-message timer is needed.
+
+use std::cell::RefCell;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use hdrhistogram::Histogram;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::LocalSet;
+
+use crate::cli::Framing;
+use crate::connect::connect_all;
+use crate::cpu::{CpuMeter, CpuTimes, CpuUse, Process};
+use crate::payload::Message;
+
+/// Highest latency the histogram tracks exactly; slower round trips are
+/// clamped to it (and still counted).
+const MAX_TRACKED_NANOS: u64 = 60_000_000_000;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct EchoPlan {
+    /// Server address.
+    pub addr: SocketAddr,
+    /// Connections to open.
+    pub connections: u32,
+    /// Total message size in bytes (header included with packet framing).
+    pub size: usize,
+    /// Message framing.
+    pub framing: Framing,
+    /// Time run before measuring.
+    pub warmup: Duration,
+    /// Measured window.
+    pub duration: Duration,
+    /// Server process whose CPU time to sample over the window.
+    pub server_pid: Option<u32>,
+}
+
+/// What a run measured.
+#[derive(Debug)]
+pub struct EchoOutcome {
+    /// Connections that opened.
+    pub connected: u32,
+    /// Connection attempts that failed.
+    pub connect_failures: u64,
+    /// Round trips completed (and matching) inside the measured window.
+    pub completed: u64,
+    /// Round-trip latencies of `completed`, in nanoseconds.
+    pub latency_ns: Histogram<u64>,
+    /// Echoes that differed from what was sent (whole run, warmup included).
+    pub mismatches: u64,
+    /// Connections the server closed before echoing everything.
+    pub closed_by_server: u64,
+    /// Connections that failed with another I/O error.
+    pub io_errors: u64,
+    /// The first connect or I/O error, if any.
+    pub first_error: Option<String>,
+    /// The first mismatch, if any.
+    pub first_mismatch: Option<String>,
+    /// This process's CPU use over the measured window.
+    pub generator_cpu: CpuUse,
+    /// The server's CPU use over the window, or why it could not be read.
+    pub server_cpu: Option<Result<CpuUse, String>>,
+}
+
+impl EchoOutcome {
+    /// All errors: failed connects, early closes and I/O errors.
+    pub fn errors(&self) -> u64 {
+        self.connect_failures + self.closed_by_server + self.io_errors
+    }
+}
+
+/// Runs the load on a current-thread runtime and returns what it measured.
+///
+/// # Errors
+///
+/// When the runtime cannot be built, `--server-pid` names no readable
+/// process, or no connection at all could be opened. Errors of single
+/// connections are counted in the outcome instead.
+pub fn run(plan: &EchoPlan) -> anyhow::Result<EchoOutcome> {
+    if let Some(pid) = plan.server_pid {
+        CpuTimes::read(Process::Pid(pid))
+            .with_context(|| format!("--server-pid {pid}: cannot read its CPU time"))?;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("building the tokio runtime")?;
+    LocalSet::new().block_on(&runtime, run_local(plan))
+}
+
+async fn run_local(plan: &EchoPlan) -> anyhow::Result<EchoOutcome> {
+    let connected = connect_all(plan.addr, plan.connections).await;
+    if connected.streams.is_empty() {
+        bail!(
+            "no connection to {} could be opened: {}",
+            plan.addr,
+            connected.first_error.as_deref().unwrap_or("unknown error")
+        );
+    }
+    let opened = u32::try_from(connected.streams.len()).unwrap_or(u32::MAX);
+
+    let start = Instant::now();
+    let from = start + plan.warmup;
+    let until = from + plan.duration;
+    let stats = Rc::new(RefCell::new(Stats::new(from, until)?));
+    for (n, stream) in (0u32..).zip(connected.streams) {
+        tokio::task::spawn_local(drive(n, stream, plan.framing, plan.size, Rc::clone(&stats)));
+    }
+
+    tokio::time::sleep_until(from.into()).await;
+    let generator = CpuMeter::start(Process::Current)?;
+    let server = plan
+        .server_pid
+        .map(|pid| CpuMeter::start(Process::Pid(pid)).map_err(|e| format!("{e:#}")));
+    tokio::time::sleep_until(until.into()).await;
+    let generator_cpu = generator.finish()?;
+    let server_cpu = server.map(|m| m.and_then(|m| m.finish().map_err(|e| format!("{e:#}"))));
+
+    let stats = stats.borrow();
+    let mut first_error = connected.first_error;
+    if first_error.is_none() {
+        first_error.clone_from(&stats.first_error);
+    }
+    Ok(EchoOutcome {
+        connected: opened,
+        connect_failures: connected.failures,
+        completed: stats.completed,
+        latency_ns: stats.latency_ns.clone(),
+        mismatches: stats.mismatches,
+        closed_by_server: stats.closed_by_server,
+        io_errors: stats.io_errors,
+        first_error,
+        first_mismatch: stats.first_mismatch.clone(),
+        generator_cpu,
+        server_cpu,
+    })
+}
+
+/// Counters shared by all connections of a run.
+#[derive(Debug)]
+struct Stats {
+    from: Instant,
+    until: Instant,
+    completed: u64,
+    latency_ns: Histogram<u64>,
+    mismatches: u64,
+    closed_by_server: u64,
+    io_errors: u64,
+    first_error: Option<String>,
+    first_mismatch: Option<String>,
+}
+
+impl Stats {
+    fn new(from: Instant, until: Instant) -> anyhow::Result<Stats> {
+        Ok(Stats {
+            from,
+            until,
+            completed: 0,
+            latency_ns: Histogram::new_with_bounds(1, MAX_TRACKED_NANOS, 3)
+                .context("creating the latency histogram")?,
+            mismatches: 0,
+            closed_by_server: 0,
+            io_errors: 0,
+            first_error: None,
+            first_mismatch: None,
+        })
+    }
+
+    fn round_trip(&mut self, sent: Instant, done: Instant) {
+        if done >= self.from && done < self.until {
+            self.completed += 1;
+            let nanos = u64::try_from((done - sent).as_nanos()).unwrap_or(u64::MAX);
+            self.latency_ns.saturating_record(nanos.max(1));
+        }
+    }
+
+    fn mismatch(&mut self, connection: u32, seq: u64, sent: &[u8], echo: &[u8]) {
+        self.mismatches += 1;
+        if self.first_mismatch.is_none() {
+            let at = sent.iter().zip(echo).position(|(a, b)| a != b).unwrap_or(0);
+            self.first_mismatch = Some(format!(
+                "connection {connection}, message {seq}: byte {at} of {} differs \
+                 (sent {:#04x}, got {:#04x})",
+                sent.len(),
+                sent.get(at).copied().unwrap_or(0),
+                echo.get(at).copied().unwrap_or(0),
+            ));
+        }
+    }
+
+    fn failure(&mut self, connection: u32, seq: u64, error: &io::Error) {
+        if error.kind() == io::ErrorKind::UnexpectedEof {
+            self.closed_by_server += 1;
+        } else {
+            self.io_errors += 1;
+        }
+        if self.first_error.is_none() {
+            let what = if error.kind() == io::ErrorKind::UnexpectedEof {
+                "server closed the connection before the whole echo arrived".to_string()
+            } else {
+                error.to_string()
+            };
+            self.first_error = Some(format!("connection {connection}, message {seq}: {what}"));
+        }
+    }
+}
+
+/// One connection's loop: send, read the whole echo, check, record, repeat.
+///
+/// Writing and reading run concurrently so that a message larger than the
+/// socket buffers cannot deadlock against a server that echoes as it reads.
+async fn drive(
+    connection: u32,
+    mut stream: TcpStream,
+    framing: Framing,
+    size: usize,
+    stats: Rc<RefCell<Stats>>,
+) {
+    let mut message = Message::new(framing, size, connection);
+    let mut echo = vec![0u8; size];
+    let (mut reader, mut writer) = stream.split();
+    for seq in 0u64.. {
+        message.fill(seq);
+        let sent = Instant::now();
+        let result = tokio::try_join!(
+            writer.write_all(message.bytes()),
+            reader.read_exact(&mut echo)
+        );
+        let done = Instant::now();
+        let mut stats = stats.borrow_mut();
+        if let Err(e) = result {
+            stats.failure(connection, seq, &e);
+            return;
+        }
+        if message.matches(&echo) {
+            stats.round_trip(sent, done);
+        } else {
+            stats.mismatch(connection, seq, message.bytes(), &echo);
+            if !message.header_matches(&echo) {
+                // The packet stream is out of step: nothing after this can
+                // be trusted on this connection.
+                return;
+            }
+        }
+    }
+}

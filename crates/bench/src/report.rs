@@ -1,0 +1,188 @@
+//! Turning an echo run's outcome into the human summary or one JSON object.
+
+use std::fmt::Write as _;
+
+use crate::echo_load::{EchoOutcome, EchoPlan};
+use crate::json::JsonObject;
+
+/// Generator CPU above which the summary warns that the generator itself
+/// may be the bottleneck.
+const GENERATOR_BUSY_PERCENT: f64 = 90.0;
+
+/// The figures of one run, derived once for both output forms.
+#[derive(Debug)]
+pub struct EchoReport<'a> {
+    plan: &'a EchoPlan,
+    outcome: &'a EchoOutcome,
+    msgs_per_sec: f64,
+    /// p50, p90, p99, p99.9, max, mean in µs (`None` with no samples).
+    latency_us: Option<[f64; 6]>,
+    server_cpu_percent: Option<f64>,
+    msgs_per_server_cpu_sec: Option<f64>,
+}
+
+impl<'a> EchoReport<'a> {
+    /// Derives the report of `outcome`.
+    pub fn new(plan: &'a EchoPlan, outcome: &'a EchoOutcome) -> EchoReport<'a> {
+        let window = plan.duration.as_secs_f64();
+        let msgs_per_sec = if window > 0.0 {
+            outcome.completed as f64 / window
+        } else {
+            0.0
+        };
+        let h = &outcome.latency_ns;
+        let latency_us = (!h.is_empty()).then(|| {
+            let us = |ns: u64| ns as f64 / 1000.0;
+            [
+                us(h.value_at_quantile(0.5)),
+                us(h.value_at_quantile(0.9)),
+                us(h.value_at_quantile(0.99)),
+                us(h.value_at_quantile(0.999)),
+                us(h.max()),
+                h.mean() / 1000.0,
+            ]
+        });
+        let server = outcome.server_cpu.as_ref().and_then(|r| r.as_ref().ok());
+        let server_cpu_percent = server.map(|u| u.percent());
+        let msgs_per_server_cpu_sec = server.and_then(|u| {
+            // Messages completed per second of server CPU, over the same window.
+            let cpu = u.total().as_secs_f64();
+            (cpu > 0.0).then(|| msgs_per_sec * u.wall.as_secs_f64() / cpu)
+        });
+        EchoReport {
+            plan,
+            outcome,
+            msgs_per_sec,
+            latency_us,
+            server_cpu_percent,
+            msgs_per_server_cpu_sec,
+        }
+    }
+
+    /// The human-readable multi-line summary.
+    pub fn human(&self) -> String {
+        let (p, o) = (self.plan, self.outcome);
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "echo {}: {} connections ({} open), {} B {}, {:.1} s measured after {:.1} s warmup",
+            p.addr,
+            p.connections,
+            o.connected,
+            p.size,
+            p.framing.name(),
+            p.duration.as_secs_f64(),
+            p.warmup.as_secs_f64()
+        );
+        let _ = writeln!(
+            s,
+            "  throughput  {:.0} msg/s ({} round trips)",
+            self.msgs_per_sec, o.completed
+        );
+        match self.latency_us {
+            Some([p50, p90, p99, p999, max, mean]) => {
+                let _ = writeln!(
+                    s,
+                    "  latency µs  p50 {p50:.1}  p90 {p90:.1}  p99 {p99:.1}  p99.9 {p999:.1}  max {max:.1}  mean {mean:.1}"
+                );
+            }
+            None => s.push_str("  latency µs  (no round trip completed)\n"),
+        }
+        let _ = writeln!(
+            s,
+            "  errors      {} (connect {}, closed by server {}, other I/O {})",
+            o.errors(),
+            o.connect_failures,
+            o.closed_by_server,
+            o.io_errors
+        );
+        if let Some(e) = &o.first_error {
+            let _ = writeln!(s, "    first error: {e}");
+        }
+        let _ = writeln!(s, "  mismatches  {}", o.mismatches);
+        if let Some(m) = &o.first_mismatch {
+            let _ = writeln!(s, "    first mismatch: {m}");
+        }
+        let g = &o.generator_cpu;
+        let _ = writeln!(
+            s,
+            "  generator   CPU {:.1}% of one core (user {:.1}%, sys {:.1}%)",
+            g.percent(),
+            g.user_percent(),
+            g.system_percent()
+        );
+        if g.percent() > GENERATOR_BUSY_PERCENT {
+            s.push_str(
+                "    warning: the generator is near one full core; it may be the bottleneck\n",
+            );
+        }
+        match (&o.server_cpu, p.server_pid) {
+            (Some(Ok(u)), Some(pid)) => {
+                let _ = write!(
+                    s,
+                    "  server      pid {pid}: CPU {:.1}% of one core",
+                    u.percent()
+                );
+                match self.msgs_per_server_cpu_sec {
+                    Some(m) => {
+                        let _ = writeln!(s, ", {m:.0} msg per server CPU second");
+                    }
+                    None => s.push('\n'),
+                }
+            }
+            (Some(Err(e)), Some(pid)) => {
+                let _ = writeln!(s, "  server      pid {pid}: CPU not measured: {e}");
+            }
+            _ => {}
+        }
+        s
+    }
+
+    /// One JSON object on one line (no trailing newline).
+    pub fn json(&self) -> String {
+        let (p, o) = (self.plan, self.outcome);
+        let mut j = JsonObject::new();
+        j.string("target", &p.addr.to_string())
+            .int("connections", u64::from(p.connections))
+            .int("connected", u64::from(o.connected))
+            .int("size", p.size as u64)
+            .string("framing", p.framing.name())
+            .float("warmup_secs", p.warmup.as_secs_f64(), 3)
+            .float("duration_secs", p.duration.as_secs_f64(), 3)
+            .int("completed", o.completed)
+            .float("msgs_per_sec", self.msgs_per_sec, 1);
+        let lat = self.latency_us;
+        for (i, key) in ["p50_us", "p90_us", "p99_us", "p999_us", "max_us", "mean_us"]
+            .into_iter()
+            .enumerate()
+        {
+            j.opt_float(key, lat.map(|l| l[i]), 1);
+        }
+        let g = &o.generator_cpu;
+        j.int("errors", o.errors())
+            .int("connect_errors", o.connect_failures)
+            .int("closed_by_server", o.closed_by_server)
+            .int("io_errors", o.io_errors)
+            .opt_string("first_error", o.first_error.as_deref())
+            .int("mismatches", o.mismatches)
+            .opt_string("first_mismatch", o.first_mismatch.as_deref())
+            .float("gen_cpu_percent", g.percent(), 1)
+            .float("gen_user_percent", g.user_percent(), 1)
+            .float("gen_sys_percent", g.system_percent(), 1)
+            .bool("gen_busy", g.percent() > GENERATOR_BUSY_PERCENT);
+        match p.server_pid {
+            Some(pid) => j.int("server_pid", u64::from(pid)),
+            None => j.null("server_pid"),
+        };
+        j.opt_float("server_cpu_percent", self.server_cpu_percent, 1)
+            .opt_float("msgs_per_server_cpu_sec", self.msgs_per_server_cpu_sec, 0)
+            .opt_string(
+                "server_cpu_error",
+                o.server_cpu
+                    .as_ref()
+                    .and_then(|r| r.as_ref().err())
+                    .map(String::as_str),
+            );
+        j.finish()
+    }
+}
