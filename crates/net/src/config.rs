@@ -1,0 +1,166 @@
+//! Engine configuration: every limit the engine enforces, with its default.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Which backend to ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    /// io_uring when the kernel lets us set up a ring; the readiness backend
+    /// otherwise (with one warning saying why).
+    #[default]
+    Auto,
+    /// io_uring or fail.
+    IoUring,
+    /// The readiness (epoll through mio) backend.
+    Poll,
+}
+
+impl FromStr for BackendChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(BackendChoice::Auto),
+            "io-uring" | "io_uring" | "uring" => Ok(BackendChoice::IoUring),
+            "poll" | "epoll" => Ok(BackendChoice::Poll),
+            other => Err(format!(
+                "unknown backend {other:?} (expected auto, io-uring or poll)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for BackendChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::IoUring => "io-uring",
+            BackendChoice::Poll => "poll",
+        })
+    }
+}
+
+/// The backend actually in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// Completion-based: io_uring.
+    IoUring,
+    /// Readiness-based: epoll through mio.
+    Poll,
+}
+
+impl BackendKind {
+    /// Name as used on the command line and in stats.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::IoUring => "io-uring",
+            BackendKind::Poll => "poll",
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Engine settings. Build with [`EngineConfig::default`] and change fields.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Backend to use.
+    pub backend: BackendChoice,
+    /// Number of I/O threads (each owns its ring or poller and its sessions).
+    /// Default: the number of available cores.
+    pub io_threads: usize,
+    /// Sessions open at once, over all I/O threads. A connection beyond it is
+    /// accepted and closed at once (counted as refused). Default 10,000.
+    pub max_sessions: usize,
+    /// Bytes queued for one session and not yet sent. Over it the session is
+    /// closed as a slow consumer. Default 256 KiB.
+    pub send_queue_limit: usize,
+    /// Close a session that has sent nothing for this long. `None`: never.
+    /// Default: `None` (the host decides).
+    pub idle_timeout: Option<Duration>,
+    /// How long a closing session (server close or shutdown) may take to
+    /// flush its queued data before it is closed anyway. Default 10 s.
+    pub shutdown_grace: Duration,
+    /// Size of one receive buffer. Default 16 KiB.
+    pub recv_buffer_size: usize,
+    /// Receive buffers per I/O thread (io_uring provided-buffer ring; a power
+    /// of two, at most 32,768). Default 512.
+    pub recv_buffers: usize,
+    /// Soft limit of frame bytes in one event batch handed to the
+    /// application. Default 256 KiB.
+    pub batch_bytes: usize,
+    /// Event batches per I/O thread that may be on their way to or held by the
+    /// application at once; when all are out, the I/O thread stops reading
+    /// (backpressure) until one comes back. Default 8.
+    pub batches_per_thread: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            backend: BackendChoice::Auto,
+            io_threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            max_sessions: 10_000,
+            send_queue_limit: 256 * 1024,
+            idle_timeout: None,
+            shutdown_grace: Duration::from_secs(10),
+            recv_buffer_size: 16 * 1024,
+            recv_buffers: 512,
+            batch_bytes: 256 * 1024,
+            batches_per_thread: 8,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Checks the settings, naming the first one that is out of range.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.io_threads == 0 || self.io_threads > crate::id::MAX_IO_THREADS {
+            return Err(format!(
+                "io_threads must be 1..={}, got {}",
+                crate::id::MAX_IO_THREADS,
+                self.io_threads
+            ));
+        }
+        if self.max_sessions == 0 || self.max_sessions > crate::id::MAX_SLOTS_PER_THREAD {
+            return Err(format!(
+                "max_sessions must be 1..={}, got {}",
+                crate::id::MAX_SLOTS_PER_THREAD,
+                self.max_sessions
+            ));
+        }
+        if self.send_queue_limit == 0 {
+            return Err("send_queue_limit must be at least 1 byte".into());
+        }
+        if !(512..=1 << 20).contains(&self.recv_buffer_size) {
+            return Err(format!(
+                "recv_buffer_size must be 512..=1048576, got {}",
+                self.recv_buffer_size
+            ));
+        }
+        if !self.recv_buffers.is_power_of_two() || !(8..=32_768).contains(&self.recv_buffers) {
+            return Err(format!(
+                "recv_buffers must be a power of two in 8..=32768, got {}",
+                self.recv_buffers
+            ));
+        }
+        if self.batches_per_thread < 2 {
+            return Err("batches_per_thread must be at least 2".into());
+        }
+        if self.batch_bytes < self.recv_buffer_size {
+            return Err("batch_bytes must be at least recv_buffer_size".into());
+        }
+        if self.idle_timeout == Some(Duration::ZERO) {
+            return Err("idle_timeout must be above zero (or none)".into());
+        }
+        Ok(())
+    }
+}

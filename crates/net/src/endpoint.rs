@@ -1,0 +1,180 @@
+//! The application's side of the engine: receive event batches, queue sends
+//! and closes, hand them to the I/O threads.
+//!
+//! Sends are buffered per I/O thread until [`Endpoint::flush`] (or until an
+//! outbox grows past a threshold), and each flush wakes each I/O thread that
+//! got work at most once — one wake-up per batch, never one per message.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+
+use crate::event::EventBatch;
+use crate::id::SessionId;
+use crate::outbox::{Op, Outbox};
+use crate::sys::Waker;
+
+/// An outbox is handed over early when it holds this many bytes or requests,
+/// so one busy application turn cannot buffer without bound.
+const AUTO_FLUSH_BYTES: usize = 1 << 20;
+const AUTO_FLUSH_OPS: usize = 16 * 1024;
+
+/// Why [`Endpoint::recv`] returned no batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RecvError {
+    /// Nothing arrived within the timeout.
+    #[error("timed out")]
+    Timeout,
+    /// Every I/O thread has stopped: the engine is shut down and every event
+    /// has been delivered.
+    #[error("engine stopped")]
+    Stopped,
+}
+
+struct Lane {
+    current: Outbox,
+    to_io: Sender<Outbox>,
+    recycled: Receiver<Outbox>,
+    waker: std::sync::Arc<Waker>,
+}
+
+/// The application's handle. Not clonable: one application thread drives it.
+pub struct Endpoint {
+    events: Receiver<EventBatch>,
+    lanes: Vec<Lane>,
+    pending: Vec<usize>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("io_threads", &self.lanes.len())
+            .finish()
+    }
+}
+
+pub(crate) struct LaneParts {
+    pub(crate) to_io: Sender<Outbox>,
+    pub(crate) recycled: Receiver<Outbox>,
+    pub(crate) waker: std::sync::Arc<Waker>,
+}
+
+impl Endpoint {
+    pub(crate) fn new(events: Receiver<EventBatch>, lanes: Vec<LaneParts>) -> Self {
+        let lanes = lanes
+            .into_iter()
+            .map(|p| Lane {
+                current: Outbox::default(),
+                to_io: p.to_io,
+                recycled: p.recycled,
+                waker: p.waker,
+            })
+            .collect::<Vec<_>>();
+        Endpoint {
+            events,
+            pending: Vec::with_capacity(lanes.len()),
+            lanes,
+        }
+    }
+
+    /// Waits for the next batch of events (at most `timeout`; `None` waits
+    /// until one arrives or the engine stops).
+    pub fn recv(&mut self, timeout: Option<Duration>) -> Result<EventBatch, RecvError> {
+        match timeout {
+            None => self.events.recv().map_err(|_| RecvError::Stopped),
+            Some(t) => self.events.recv_timeout(t).map_err(|e| match e {
+                RecvTimeoutError::Timeout => RecvError::Timeout,
+                RecvTimeoutError::Disconnected => RecvError::Stopped,
+            }),
+        }
+    }
+
+    /// Returns a batch if one is ready, without waiting.
+    pub fn try_recv(&mut self) -> Result<EventBatch, RecvError> {
+        self.events.try_recv().map_err(|e| match e {
+            TryRecvError::Empty => RecvError::Timeout,
+            TryRecvError::Disconnected => RecvError::Stopped,
+        })
+    }
+
+    /// Queues a copy of `bytes` for `session`. Sends to one session leave in
+    /// the order they were queued. A session that has closed drops it.
+    pub fn send(&mut self, session: SessionId, bytes: &[u8]) {
+        let Some(t) = self.lane_of(session) else {
+            return;
+        };
+        self.lanes[t].current.send(session, bytes);
+        self.queued(t);
+    }
+
+    /// Queues a shared payload for `session` without copying it: the same
+    /// [`Bytes`] can be queued for any number of sessions.
+    pub fn send_shared(&mut self, session: SessionId, payload: &Bytes) {
+        let Some(t) = self.lane_of(session) else {
+            return;
+        };
+        self.lanes[t].current.ops.push(Op::Shared {
+            session,
+            payload: payload.clone(),
+        });
+        self.queued(t);
+    }
+
+    /// Asks the engine to send what is queued for `session`, then close it
+    /// (reason [`crate::CloseReason::ServerClose`]). Frames that arrive after
+    /// this are not delivered; the `Closed` event follows.
+    pub fn close(&mut self, session: SessionId) {
+        let Some(t) = self.lane_of(session) else {
+            return;
+        };
+        self.lanes[t].current.ops.push(Op::Close { session });
+        self.queued(t);
+    }
+
+    /// Hands everything queued to the I/O threads, waking each one that got
+    /// work once.
+    pub fn flush(&mut self) {
+        while let Some(t) = self.pending.pop() {
+            self.hand_over(t);
+        }
+    }
+
+    fn lane_of(&self, session: SessionId) -> Option<usize> {
+        let t = session.thread();
+        (t < self.lanes.len()).then_some(t)
+    }
+
+    fn queued(&mut self, t: usize) {
+        let lane = &self.lanes[t];
+        if lane.current.ops.len() == 1 {
+            self.pending.push(t);
+        }
+        if lane.current.data.len() >= AUTO_FLUSH_BYTES || lane.current.ops.len() >= AUTO_FLUSH_OPS
+        {
+            self.pending.retain(|&p| p != t);
+            self.hand_over(t);
+        }
+    }
+
+    fn hand_over(&mut self, t: usize) {
+        let lane = &mut self.lanes[t];
+        if lane.current.is_empty() {
+            return;
+        }
+        let fresh = lane.recycled.try_recv().unwrap_or_default();
+        let full = std::mem::replace(&mut lane.current, fresh);
+        // Blocks only while that I/O thread's inbox is full; I/O threads never
+        // wait for the application, so this cannot deadlock. A stopped thread
+        // drops the requests (its sessions are closed anyway).
+        if lane.to_io.send(full).is_ok() {
+            lane.waker.wake();
+        }
+    }
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}

@@ -1,0 +1,270 @@
+//! Starting, observing and stopping the engine.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::config::{BackendChoice, BackendKind, EngineConfig};
+use crate::endpoint::{Endpoint, LaneParts};
+use crate::error::EngineError;
+use crate::event::BatchBuf;
+use crate::framing::Framing;
+use crate::shard::Shared;
+use crate::stats::{Stats, ThreadStats};
+use crate::sys::{self, ThreadParts, Waker};
+
+/// Requests per I/O thread inbox before the application waits for the
+/// thread to catch up.
+const INBOX_DEPTH: usize = 64;
+
+/// A running engine: its I/O threads, counters and shutdown switch.
+/// Dropping it shuts it down and waits for its threads.
+#[derive(Debug)]
+pub struct Engine {
+    threads: Vec<JoinHandle<()>>,
+    shutdown: ShutdownHandle,
+    backend: BackendKind,
+    local_addr: SocketAddr,
+}
+
+/// Starts a graceful shutdown from anywhere (a signal handler thread, a test).
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle {
+    shared: Arc<Shared>,
+    wakers: Arc<Vec<Arc<Waker>>>,
+}
+
+impl ShutdownHandle {
+    /// Stops accepting, flushes what is queued for every session (up to the
+    /// grace period), closes every session, then lets the I/O threads exit.
+    /// The application's [`Endpoint::recv`] returns
+    /// [`crate::RecvError::Stopped`] once every event has been delivered.
+    pub fn shutdown(&self) {
+        self.shared.shutdown.store(true, Ordering::Release);
+        for w in self.wakers.iter() {
+            w.wake();
+        }
+    }
+
+    /// Whether a shutdown was requested.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shared.shutting_down()
+    }
+}
+
+impl Engine {
+    /// Starts the engine on an already bound listener (bind `127.0.0.1:0` in
+    /// tests). Returns the engine and the application's [`Endpoint`].
+    ///
+    /// # Errors
+    /// An invalid configuration, io_uring required but unavailable, or a
+    /// failing system call while setting up.
+    pub fn start<F: Framing>(
+        listener: TcpListener,
+        config: EngineConfig,
+        framing: F,
+    ) -> Result<(Engine, Endpoint), EngineError> {
+        config.validate().map_err(EngineError::Config)?;
+        let backend = match config.backend {
+            BackendChoice::Poll => BackendKind::Poll,
+            BackendChoice::IoUring => {
+                sys::uring::probe(&config).map_err(EngineError::IoUringUnavailable)?;
+                BackendKind::IoUring
+            }
+            BackendChoice::Auto => match sys::uring::probe(&config) {
+                Ok(()) => BackendKind::IoUring,
+                Err(e) => {
+                    tracing::warn!(
+                        error = %e,
+                        "io_uring cannot be set up here; using the poll backend instead"
+                    );
+                    BackendKind::Poll
+                }
+            },
+        };
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| EngineError::io("making the listener non-blocking", e))?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|e| EngineError::io("reading the listener's address", e))?;
+
+        let n = config.io_threads;
+        let shared = Arc::new(Shared {
+            open: AtomicUsize::new(0),
+            max_sessions: config.max_sessions,
+            shutdown: AtomicBool::new(false),
+            stats: (0..n).map(|_| Arc::new(ThreadStats::default())).collect(),
+        });
+        let (events_tx, events_rx) =
+            crossbeam_channel::bounded(n * config.batches_per_thread + n);
+        let (ready_tx, ready_rx) = crossbeam_channel::bounded(n);
+        let mut lanes = Vec::with_capacity(n);
+        let mut threads = Vec::with_capacity(n);
+        for index in 0..n {
+            let (free_tx, free_rx) = crossbeam_channel::bounded(config.batches_per_thread);
+            for _ in 0..config.batches_per_thread {
+                let _ = free_tx.try_send(BatchBuf::with_capacity(config.batch_bytes, 1024));
+            }
+            let (inbox_tx, inbox_rx) = crossbeam_channel::bounded(INBOX_DEPTH);
+            let (home_tx, home_rx) = crossbeam_channel::bounded(INBOX_DEPTH + 2);
+            let listener = listener
+                .try_clone()
+                .map_err(|e| EngineError::io("duplicating the listener", e))?;
+            let parts = ThreadParts {
+                index,
+                framing: framing.clone(),
+                cfg: config.clone(),
+                shared: shared.clone(),
+                listener,
+                events_tx: events_tx.clone(),
+                free_batches: free_rx,
+                free_batches_tx: free_tx,
+                inbox: inbox_rx,
+                outbox_home: home_tx,
+            };
+            let ready_tx = ready_tx.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("ringport-io-{index}"))
+                .spawn(move || run_thread(backend, parts, ready_tx))
+                .map_err(|e| EngineError::io("spawning an I/O thread", e))?;
+            threads.push(handle);
+            lanes.push((inbox_tx, home_rx));
+        }
+        drop(events_tx);
+        drop(ready_tx);
+
+        let mut wakers: Vec<Option<Arc<Waker>>> = vec![None; n];
+        let mut failure = None;
+        for _ in 0..n {
+            match ready_rx.recv() {
+                Ok((index, Ok(waker))) => wakers[index] = Some(waker),
+                Ok((_, Err(e))) => failure = Some(e),
+                Err(_) => failure = Some(std::io::Error::other("an I/O thread died at start")),
+            }
+        }
+        let wakers: Vec<Arc<Waker>> = wakers.into_iter().flatten().collect();
+        let shutdown = ShutdownHandle {
+            shared,
+            wakers: Arc::new(wakers.clone()),
+        };
+        if let Some(e) = failure {
+            shutdown.shutdown();
+            for t in threads {
+                let _ = t.join();
+            }
+            return Err(EngineError::io("setting up an I/O thread", e));
+        }
+        let endpoint = Endpoint::new(
+            events_rx,
+            lanes
+                .into_iter()
+                .zip(wakers)
+                .map(|((to_io, recycled), waker)| LaneParts {
+                    to_io,
+                    recycled,
+                    waker,
+                })
+                .collect(),
+        );
+        tracing::debug!(%local_addr, backend = %backend, io_threads = n, "engine started");
+        Ok((
+            Engine {
+                threads,
+                shutdown,
+                backend,
+                local_addr,
+            },
+            endpoint,
+        ))
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> BackendKind {
+        self.backend
+    }
+
+    /// The address the engine accepts on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A handle that can start the shutdown from another thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Starts a graceful shutdown (see [`ShutdownHandle::shutdown`]).
+    pub fn shutdown(&self) {
+        self.shutdown.shutdown();
+    }
+
+    /// The counters, summed over the I/O threads.
+    pub fn stats(&self) -> Stats {
+        let mut s = Stats {
+            backend: Some(self.backend),
+            sessions_open: self.shutdown.shared.open.load(Ordering::Relaxed) as u64,
+            ..Stats::default()
+        };
+        for t in &self.shutdown.shared.stats {
+            s.absorb(t);
+        }
+        s
+    }
+
+    /// Waits until every I/O thread has exited (after a shutdown).
+    ///
+    /// # Errors
+    /// [`EngineError::ThreadPanicked`] if an I/O thread panicked.
+    pub fn join(mut self) -> Result<(), EngineError> {
+        self.join_threads()
+    }
+
+    fn join_threads(&mut self) -> Result<(), EngineError> {
+        let mut result = Ok(());
+        for (i, t) in self.threads.drain(..).enumerate() {
+            if t.join().is_err() {
+                result = Err(EngineError::ThreadPanicked(i));
+            }
+        }
+        result
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if !self.threads.is_empty() {
+            self.shutdown();
+            let _ = self.join_threads();
+        }
+    }
+}
+
+type Ready = crossbeam_channel::Sender<(usize, std::io::Result<Arc<Waker>>)>;
+
+fn run_thread<F: Framing>(backend: BackendKind, parts: ThreadParts<F>, ready: Ready) {
+    let index = parts.index;
+    match backend {
+        BackendKind::Poll => match sys::poll::setup(parts) {
+            Ok((driver, waker)) => {
+                let _ = ready.send((index, Ok(waker)));
+                drop(ready);
+                driver.run();
+            }
+            Err(e) => {
+                let _ = ready.send((index, Err(e)));
+            }
+        },
+        BackendKind::IoUring => match sys::uring::setup(parts) {
+            Ok((driver, waker)) => {
+                let _ = ready.send((index, Ok(waker)));
+                drop(ready);
+                driver.run();
+            }
+            Err(e) => {
+                let _ = ready.send((index, Err(e)));
+            }
+        },
+    }
+}

@@ -1,0 +1,565 @@
+//! One I/O thread's sessions and everything about them that does not depend
+//! on the backend: the slab of slots with generations, framing of received
+//! bytes, the event batch being filled for the application, the requests
+//! coming back from it, timers, and the close-exactly-once rule.
+//!
+//! A backend (io_uring or poll) owns a `Shard` and drives it: it reports what
+//! the kernel did (`on_recv`, `on_eof`, `on_sent`…) and performs what the
+//! shard asks for through two work lists: `dirty` (sessions with data to
+//! send, or a drained session to close) and `closing` (sessions whose socket
+//! must be torn down; the backend calls [`Shard::release`] once no operation
+//! of the session is in flight any more).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use crossbeam_channel::{Receiver, Sender};
+
+
+use crate::buf::pool::Pool;
+use crate::buf::send_queue::{SendBuf, SendQueue};
+use crate::config::EngineConfig;
+use crate::event::{BatchBuf, BatchHome, CloseReason, EventBatch, RawKind};
+use crate::framing::Framing;
+use crate::id::SessionId;
+use crate::outbox::{Op, Outbox};
+use crate::stats::ThreadStats;
+
+/// State shared by all I/O threads (never touched per frame).
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) open: AtomicUsize,
+    pub(crate) max_sessions: usize,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) stats: Vec<Arc<ThreadStats>>,
+}
+
+impl Shared {
+    /// Reserves room for one more session; false when `max_sessions` is reached.
+    pub(crate) fn admit(&self) -> bool {
+        if self.open.fetch_add(1, Ordering::AcqRel) < self.max_sessions {
+            true
+        } else {
+            self.open.fetch_sub(1, Ordering::AcqRel);
+            false
+        }
+    }
+
+    pub(crate) fn unadmit(&self) {
+        self.open.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn shutting_down(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+}
+
+/// Life of a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    /// No session.
+    Free,
+    /// Receiving and sending.
+    Open,
+    /// Closed for the application (its `Closed` event is out); flushing what
+    /// is queued until empty or the deadline.
+    Draining,
+    /// The backend is tearing the socket down.
+    Closing,
+}
+
+/// One session slot. `io` is the backend's own per-session state.
+#[derive(Debug)]
+pub(crate) struct Slot<S> {
+    pub(crate) generation: u32,
+    pub(crate) state: State,
+    pub(crate) rx: Vec<u8>,
+    pub(crate) sendq: SendQueue,
+    pub(crate) last_rx: Instant,
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) dirty: bool,
+    pub(crate) io: S,
+}
+
+/// Channels connecting one I/O thread with the application.
+pub(crate) struct Wiring {
+    pub(crate) events_tx: Sender<EventBatch>,
+    pub(crate) free_batches: Receiver<BatchBuf>,
+    pub(crate) batch_home: Arc<BatchHome>,
+    pub(crate) inbox: Receiver<Outbox>,
+    pub(crate) outbox_home: Sender<Outbox>,
+}
+
+/// What became of the bytes handed to [`Shard::on_recv`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RecvOutcome {
+    /// Delivered (or discarded for a draining session).
+    Ok,
+    /// The session was closed (bad frame).
+    Closed,
+}
+
+pub(crate) struct Shard<F: Framing, S> {
+    pub(crate) thread: usize,
+    framing: F,
+    send_queue_limit: usize,
+    idle_timeout: Option<Duration>,
+    grace: Duration,
+    batch_bytes: usize,
+    max_slots: usize,
+    pub(crate) slots: Vec<Slot<S>>,
+    free: Vec<u32>,
+    pub(crate) dirty: Vec<u32>,
+    pub(crate) closing: Vec<u32>,
+    batch: BatchBuf,
+    wiring: Wiring,
+    rx_pool: Pool<Vec<u8>>,
+    pub(crate) tx_pool: Pool<SendBuf>,
+    pub(crate) stats: Arc<ThreadStats>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) now: Instant,
+    live: usize,
+}
+
+impl<F: Framing, S> Shard<F, S> {
+    pub(crate) fn new(
+        thread: usize,
+        framing: F,
+        cfg: &EngineConfig,
+        wiring: Wiring,
+        shared: Arc<Shared>,
+    ) -> Self {
+        let stats = shared.stats[thread].clone();
+        let batch = wiring.free_batches.try_recv().unwrap_or_default();
+        Shard {
+            thread,
+            framing,
+            send_queue_limit: cfg.send_queue_limit,
+            idle_timeout: cfg.idle_timeout,
+            grace: cfg.shutdown_grace,
+            batch_bytes: cfg.batch_bytes,
+            max_slots: cfg.max_sessions,
+            slots: Vec::with_capacity(cfg.max_sessions),
+            free: Vec::with_capacity(cfg.max_sessions),
+            dirty: Vec::with_capacity(1024),
+            closing: Vec::with_capacity(256),
+            batch,
+            wiring,
+            rx_pool: Pool::new(1024, 64 * 1024),
+            tx_pool: Pool::new(1024, 1024 * 1024),
+            stats,
+            shared,
+            now: Instant::now(),
+            live: 0,
+        }
+    }
+
+    /// Sessions in this shard that are not yet released.
+    pub(crate) fn live(&self) -> usize {
+        self.live
+    }
+
+    pub(crate) fn id_of(&self, slot: usize) -> SessionId {
+        SessionId::new(self.thread, slot, self.slots[slot].generation)
+    }
+
+    /// Slot of `id` if it names a session that may still send.
+    fn lookup(&self, id: SessionId) -> Option<usize> {
+        let slot = id.slot();
+        let s = self.slots.get(slot)?;
+        (id.thread() == self.thread
+            && s.generation == id.generation()
+            && matches!(s.state, State::Open | State::Draining))
+        .then_some(slot)
+    }
+
+    /// Places an admitted connection in a slot and announces it; the backend
+    /// then fills in the slot's `io` (a reused slot keeps what the backend
+    /// left there, so per-slot allocations are reused). `None` when the slab
+    /// is full (cannot happen while admission is honoured).
+    pub(crate) fn open(&mut self, peer: SocketAddr) -> Option<usize>
+    where
+        S: Default,
+    {
+        let slot = if let Some(slot) = self.free.pop() {
+            slot as usize
+        } else if self.slots.len() < self.max_slots {
+            self.slots.push(Slot {
+                generation: 0,
+                state: State::Free,
+                rx: Vec::new(),
+                sendq: SendQueue::default(),
+                last_rx: self.now,
+                deadline: None,
+                dirty: false,
+                io: S::default(),
+            });
+            self.slots.len() - 1
+        } else {
+            return None;
+        };
+        let s = &mut self.slots[slot];
+        s.state = State::Open;
+        s.last_rx = self.now;
+        s.deadline = None;
+        s.dirty = false;
+        self.live += 1;
+        ThreadStats::add(&self.stats.accepted, 1);
+        let id = self.id_of(slot);
+        self.batch.push(id, RawKind::Opened(peer));
+        Some(slot)
+    }
+
+    /// Is there room in the event batch for up to `n` more bytes of frames for
+    /// `slot`? Ships the current batch if that makes room. False means the
+    /// application holds every batch: the caller must hold the bytes back.
+    pub(crate) fn room_for(&mut self, slot: usize, n: usize) -> bool {
+        let need = n + self.slots.get(slot).map_or(0, |s| s.rx.len());
+        if self.batch.data.is_empty() || self.batch.data.len() + need <= self.batch_bytes {
+            return true;
+        }
+        self.ship()
+    }
+
+    /// Bytes arrived for `slot`: cut them into frames and queue the frames
+    /// for the application. The caller has checked [`Shard::room_for`].
+    pub(crate) fn on_recv(&mut self, slot: usize, data: &[u8]) -> RecvOutcome {
+        ThreadStats::add(&self.stats.bytes_in, data.len() as u64);
+        let id = self.id_of(slot);
+        let s = &mut self.slots[slot];
+        if s.state != State::Open {
+            return RecvOutcome::Ok; // draining: the application is done with it
+        }
+        s.last_rx = self.now;
+        let max = self.framing.max_frame_len();
+        let mut frames = 0u64;
+        let result = if s.rx.is_empty() {
+            let r = split_frames(&self.framing, data, |f| {
+                self.batch.push_frame(id, f);
+                frames += 1;
+            });
+            match r {
+                Ok(used) if used < data.len() => {
+                    let rest = &data[used..];
+                    if rest.len() > max {
+                        Err(())
+                    } else {
+                        s.rx = self.rx_pool.take();
+                        s.rx.extend_from_slice(rest);
+                        Ok(())
+                    }
+                }
+                Ok(_) => Ok(()),
+                Err(()) => Err(()),
+            }
+        } else {
+            s.rx.extend_from_slice(data);
+            let r = split_frames(&self.framing, &s.rx, |f| {
+                self.batch.push_frame(id, f);
+                frames += 1;
+            });
+            match r {
+                Ok(used) => {
+                    s.rx.drain(..used);
+                    if s.rx.is_empty() {
+                        self.rx_pool.give(std::mem::take(&mut s.rx));
+                        Ok(())
+                    } else if s.rx.len() > max {
+                        Err(())
+                    } else {
+                        Ok(())
+                    }
+                }
+                Err(()) => Err(()),
+            }
+        };
+        ThreadStats::add(&self.stats.frames_in, frames);
+        match result {
+            Ok(()) => RecvOutcome::Ok,
+            Err(()) => {
+                self.close(slot, CloseReason::BadFrame);
+                RecvOutcome::Closed
+            }
+        }
+    }
+
+    /// Closes `slot` now (queued data is dropped). Emits `Closed` if the
+    /// application has not been told yet. Idempotent.
+    pub(crate) fn close(&mut self, slot: usize, reason: CloseReason) {
+        let state = self.slots[slot].state;
+        match state {
+            State::Open => {
+                let id = self.id_of(slot);
+                self.batch.push(id, RawKind::Closed(reason));
+                self.stats.closed(reason);
+            }
+            State::Draining => {}
+            State::Closing | State::Free => return,
+        }
+        self.slots[slot].state = State::Closing;
+        self.closing.push(slot as u32);
+    }
+
+    /// Stops delivering frames for `slot`, flushes what is queued (up to the
+    /// grace period), then closes. Emits `Closed` now.
+    pub(crate) fn drain(&mut self, slot: usize, reason: CloseReason) {
+        if self.slots[slot].state != State::Open {
+            return;
+        }
+        let id = self.id_of(slot);
+        self.batch.push(id, RawKind::Closed(reason));
+        self.stats.closed(reason);
+        let s = &mut self.slots[slot];
+        s.state = State::Draining;
+        s.deadline = Some(self.now + self.grace);
+        // Let the backend see it: it flushes, then closes once empty.
+        self.mark_dirty(slot);
+    }
+
+    pub(crate) fn mark_dirty(&mut self, slot: usize) {
+        let s = &mut self.slots[slot];
+        if !s.dirty {
+            s.dirty = true;
+            self.dirty.push(slot as u32);
+        }
+    }
+
+    /// The backend has torn the socket down and no operation of the session
+    /// is in flight: free the slot for the next connection.
+    pub(crate) fn release(&mut self, slot: usize) {
+        let s = &mut self.slots[slot];
+        debug_assert_eq!(s.state, State::Closing);
+        s.sendq.discard(&mut self.tx_pool);
+        if s.rx.capacity() > 0 {
+            self.rx_pool.give(std::mem::take(&mut s.rx));
+        }
+        s.generation = s.generation.wrapping_add(1);
+        s.state = State::Free;
+        s.dirty = false;
+        s.deadline = None;
+        self.free.push(slot as u32);
+        self.live -= 1;
+        self.shared.unadmit();
+    }
+
+    /// Applies every request the application has handed over.
+    pub(crate) fn apply_inbox(&mut self) {
+        while let Ok(mut outbox) = self.wiring.inbox.try_recv() {
+            for op in outbox.ops.drain(..) {
+                match op {
+                    Op::Send {
+                        session,
+                        start,
+                        len,
+                    } => {
+                        let bytes = &outbox.data[start as usize..start as usize + len as usize];
+                        self.enqueue(session, Payload::Copy(bytes));
+                    }
+                    Op::Shared { session, payload } => {
+                        self.enqueue(session, Payload::Shared(payload));
+                    }
+                    Op::Close { session } => match self.lookup(session) {
+                        Some(slot) => self.drain(slot, CloseReason::ServerClose),
+                        None => ThreadStats::add(&self.stats.stale_requests, 1),
+                    },
+                }
+            }
+            outbox.clear();
+            let _ = self.wiring.outbox_home.try_send(outbox);
+        }
+    }
+
+    fn enqueue(&mut self, session: SessionId, payload: Payload<'_>) {
+        let Some(slot) = self.lookup(session) else {
+            ThreadStats::add(&self.stats.stale_requests, 1);
+            return;
+        };
+        let len = payload.len();
+        let s = &mut self.slots[slot];
+        if s.sendq.pending_bytes() + len > self.send_queue_limit {
+            self.close(slot, CloseReason::SlowConsumer);
+            return;
+        }
+        match payload {
+            Payload::Copy(b) => s.sendq.push_copy(b, &mut self.tx_pool),
+            Payload::Shared(b) => s.sendq.push_shared(b, &mut self.tx_pool),
+        }
+        ThreadStats::add(&self.stats.frames_out, 1);
+        self.mark_dirty(slot);
+    }
+
+    /// Periodic check: idle sessions and drains past their deadline.
+    pub(crate) fn sweep(&mut self) {
+        let now = self.now;
+        for slot in 0..self.slots.len() {
+            let s = &self.slots[slot];
+            match s.state {
+                State::Open => {
+                    if let Some(idle) = self.idle_timeout {
+                        if now.saturating_duration_since(s.last_rx) >= idle {
+                            self.close(slot, CloseReason::IdleTimeout);
+                        }
+                    }
+                }
+                State::Draining => {
+                    if s.deadline.is_some_and(|d| now >= d) {
+                        self.close(slot, CloseReason::Shutdown);
+                    }
+                }
+                State::Free | State::Closing => {}
+            }
+        }
+    }
+
+    /// Starts the graceful shutdown of every session.
+    pub(crate) fn drain_all(&mut self) {
+        for slot in 0..self.slots.len() {
+            if self.slots[slot].state == State::Open {
+                self.drain(slot, CloseReason::Shutdown);
+            }
+        }
+    }
+
+    /// Hands the current batch to the application if it holds anything and a
+    /// fresh batch is available. Returns false if events remain unshipped.
+    pub(crate) fn ship(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        let fresh = match self.wiring.free_batches.try_recv() {
+            Ok(fresh) => fresh,
+            Err(_) => {
+                // Ask to be woken when the application returns a batch, then
+                // look once more in case it did so in between.
+                self.wiring.batch_home.paused.store(true, Ordering::Release);
+                match self.wiring.free_batches.try_recv() {
+                    Ok(fresh) => {
+                        self.wiring.batch_home.paused.store(false, Ordering::Release);
+                        fresh
+                    }
+                    Err(_) => {
+                        ThreadStats::add(&self.stats.read_pauses, 1);
+                        return false;
+                    }
+                }
+            }
+        };
+        let full = std::mem::replace(&mut self.batch, fresh);
+        let batch = EventBatch {
+            buf: full,
+            home: Some(self.wiring.batch_home.clone()),
+            thread: self.thread,
+        };
+        // If the application is gone the batch comes back through its Drop.
+        let _ = self.wiring.events_tx.try_send(batch);
+        true
+    }
+
+    /// Last call before the I/O thread exits: hands over whatever is left,
+    /// even without a fresh batch to replace it.
+    pub(crate) fn ship_final(&mut self) {
+        if !self.ship() {
+            let full = std::mem::take(&mut self.batch);
+            let _ = self.wiring.events_tx.try_send(EventBatch {
+                buf: full,
+                home: None,
+                thread: self.thread,
+            });
+        }
+    }
+
+    /// Whether the current batch has events not yet handed over.
+    pub(crate) fn has_unshipped(&self) -> bool {
+        !self.batch.is_empty()
+    }
+}
+
+enum Payload<'a> {
+    Copy(&'a [u8]),
+    Shared(Bytes),
+}
+
+impl Payload<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Payload::Copy(b) => b.len(),
+            Payload::Shared(b) => b.len(),
+        }
+    }
+}
+
+/// Cuts whole frames off the front of `buf`, calling `deliver` for each.
+/// Returns how many bytes were consumed, or `Err` on a bad frame.
+fn split_frames<F: Framing>(
+    framing: &F,
+    buf: &[u8],
+    mut deliver: impl FnMut(&[u8]),
+) -> Result<usize, ()> {
+    let mut pos = 0;
+    while pos < buf.len() {
+        let rest = &buf[pos..];
+        match framing.frame_len(rest) {
+            Ok(Some(n)) if n >= 1 && n <= rest.len() => {
+                deliver(&rest[..n]);
+                pos += n;
+            }
+            Ok(Some(_)) | Err(_) => return Err(()),
+            Ok(None) => break,
+        }
+    }
+    Ok(pos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framing::FrameError;
+
+    /// 2-byte little-endian total length, like the chat header's first field.
+    #[derive(Clone)]
+    struct Len16;
+
+    impl Framing for Len16 {
+        fn frame_len(&self, buf: &[u8]) -> Result<Option<usize>, FrameError> {
+            if buf.len() < 2 {
+                return Ok(None);
+            }
+            let n = u16::from_le_bytes([buf[0], buf[1]]) as usize;
+            if !(2..=64).contains(&n) {
+                return Err(FrameError {
+                    reason: "bad length",
+                    len: n,
+                });
+            }
+            Ok((buf.len() >= n).then_some(n))
+        }
+
+        fn max_frame_len(&self) -> usize {
+            64
+        }
+    }
+
+    fn frames_of(buf: &[u8]) -> Result<(Vec<Vec<u8>>, usize), ()> {
+        let mut out = Vec::new();
+        let used = split_frames(&Len16, buf, |f| out.push(f.to_vec()))?;
+        Ok((out, used))
+    }
+
+    #[test]
+    fn splits_every_whole_frame_and_keeps_the_rest() {
+        let buf = [3, 0, b'a', 4, 0, b'b', b'c', 5, 0, b'x'];
+        let (frames, used) = frames_of(&buf).unwrap();
+        assert_eq!(frames, vec![vec![3, 0, b'a'], vec![4, 0, b'b', b'c']]);
+        assert_eq!(used, 7);
+    }
+
+    #[test]
+    fn refuses_bad_lengths() {
+        assert!(frames_of(&[1, 0, 0]).is_err());
+        assert!(frames_of(&[65, 0]).is_err());
+        assert_eq!(frames_of(&[3]).unwrap().1, 0, "incomplete is not an error");
+    }
+}

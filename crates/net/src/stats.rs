@@ -1,0 +1,97 @@
+//! Engine counters. Each I/O thread updates its own block of counters
+//! (relaxed atomics, no sharing on the hot path); [`crate::Engine::stats`]
+//! adds them up.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::config::BackendKind;
+use crate::event::CloseReason;
+
+/// Counters of one I/O thread.
+#[derive(Debug, Default)]
+pub(crate) struct ThreadStats {
+    pub(crate) accepted: AtomicU64,
+    pub(crate) refused: AtomicU64,
+    pub(crate) accept_errors: AtomicU64,
+    pub(crate) frames_in: AtomicU64,
+    pub(crate) bytes_in: AtomicU64,
+    pub(crate) frames_out: AtomicU64,
+    pub(crate) bytes_out: AtomicU64,
+    pub(crate) sends: AtomicU64,
+    pub(crate) coalesced_frames: AtomicU64,
+    pub(crate) stale_requests: AtomicU64,
+    pub(crate) read_pauses: AtomicU64,
+    pub(crate) closes: [AtomicU64; CloseReason::ALL.len()],
+}
+
+impl ThreadStats {
+    #[inline]
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        // Only the owning I/O thread writes its counters, so a load and a
+        // store are enough and cheaper than an atomic read-modify-write.
+        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn closed(&self, reason: CloseReason) {
+        Self::add(&self.closes[reason.index()], 1);
+    }
+}
+
+/// A snapshot of the engine's counters (totals since start).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Backend in use.
+    pub backend: Option<BackendKind>,
+    /// Sessions open now.
+    pub sessions_open: u64,
+    /// Connections accepted and turned into sessions.
+    pub accepted: u64,
+    /// Connections accepted and closed at once because `max_sessions` was reached.
+    pub refused: u64,
+    /// Failed accept calls (EMFILE, ENFILE, ENOMEM…), after which accepting backs off.
+    pub accept_errors: u64,
+    /// Frames received and delivered to the application.
+    pub frames_in: u64,
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Frames (payloads) queued for sending by the application.
+    pub frames_out: u64,
+    /// Bytes written to sockets.
+    pub bytes_out: u64,
+    /// Send operations (one gathered send can carry many frames).
+    pub sends: u64,
+    /// Frames that left in a send together with at least one other frame.
+    pub coalesced_frames: u64,
+    /// Requests (send, close) for sessions that were already closed: dropped.
+    pub stale_requests: u64,
+    /// Times an I/O thread paused reading because the application held all
+    /// its event batches.
+    pub read_pauses: u64,
+    /// Closes by reason, indexed like [`CloseReason::ALL`].
+    pub closes: [u64; CloseReason::ALL.len()],
+}
+
+impl Stats {
+    /// Closes with the given reason.
+    pub fn closes_by(&self, reason: CloseReason) -> u64 {
+        self.closes[reason.index()]
+    }
+
+    pub(crate) fn absorb(&mut self, t: &ThreadStats) {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        self.accepted += get(&t.accepted);
+        self.refused += get(&t.refused);
+        self.accept_errors += get(&t.accept_errors);
+        self.frames_in += get(&t.frames_in);
+        self.bytes_in += get(&t.bytes_in);
+        self.frames_out += get(&t.frames_out);
+        self.bytes_out += get(&t.bytes_out);
+        self.sends += get(&t.sends);
+        self.coalesced_frames += get(&t.coalesced_frames);
+        self.stale_requests += get(&t.stale_requests);
+        self.read_pauses += get(&t.read_pauses);
+        for (sum, c) in self.closes.iter_mut().zip(t.closes.iter()) {
+            *sum += get(c);
+        }
+    }
+}

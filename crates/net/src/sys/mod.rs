@@ -1,0 +1,138 @@
+//! Backends: the part of the engine that talks to the kernel.
+//!
+//! Contract every backend fulfils (both pass the same test suite):
+//! - one backend instance per I/O thread, created on that thread, owning its
+//!   ring or poller, its copy of the listener and a [`Shard`];
+//! - accept: every accepted socket is admitted against `max_sessions`
+//!   ([`crate::shard::Shared::admit`]) or closed at once and counted as
+//!   refused; accept errors (EMFILE, ENFILE…) back off and are logged once
+//!   per burst, never spin;
+//! - receive: bytes go to [`Shard::on_recv`] only after
+//!   [`Shard::room_for`] said yes, otherwise they are held back (kernel-side
+//!   when possible) until the application returns a batch;
+//! - send: sessions on `shard.dirty` get at most one send in flight, built
+//!   from their [`crate::buf::send_queue::SendQueue`]; a drained session in
+//!   `Draining` state is closed once its queue is empty;
+//! - close: sessions on `shard.closing` are torn down and released with
+//!   [`Shard::release`] only when no operation of theirs is in flight;
+//! - the [`Waker`] wakes the thread's wait; the loop applies the inbox,
+//!   sweeps timers, ships events, and on shutdown stops accepting, drains
+//!   every session and returns when none is left.
+//!
+//! [`Shard`]: crate::shard::Shard
+//! [`Shard::on_recv`]: crate::shard::Shard::on_recv
+//! [`Shard::room_for`]: crate::shard::Shard::room_for
+//! [`Shard::release`]: crate::shard::Shard::release
+
+use std::io::Write;
+use std::time::Duration;
+
+pub(crate) mod poll;
+pub(crate) mod uring;
+
+/// How often an I/O thread looks at its timers (idle timeouts, drain
+/// deadlines) when nothing else wakes it.
+pub(crate) const TICK: Duration = Duration::from_millis(250);
+
+/// How long accepting pauses after EMFILE/ENFILE/ENOMEM before retrying.
+pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Wakes one I/O thread from its wait.
+#[derive(Debug)]
+pub(crate) enum Waker {
+    /// An eventfd the io_uring backend keeps a read posted on.
+    EventFd(std::fs::File),
+    /// mio's waker (an eventfd registered with the poller).
+    Mio(mio::Waker),
+}
+
+impl Waker {
+    pub(crate) fn wake(&self) {
+        match self {
+            Waker::EventFd(file) => {
+                // EAGAIN means the counter is already non-zero: the thread
+                // will wake anyway.
+                let _ = (&*file).write(&1u64.to_ne_bytes());
+            }
+            Waker::Mio(waker) => {
+                let _ = waker.wake();
+            }
+        }
+    }
+}
+
+/// Is this accept error a resource shortage (back off and retry later)
+/// rather than a problem of one connection (skip it)?
+pub(crate) fn is_resource_shortage(err: &std::io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+/// Everything an I/O thread is started with; the backend adds its waker and
+/// turns it into a [`crate::shard::Shard`].
+pub(crate) struct ThreadParts<F> {
+    pub(crate) index: usize,
+    pub(crate) framing: F,
+    pub(crate) cfg: crate::config::EngineConfig,
+    pub(crate) shared: std::sync::Arc<crate::shard::Shared>,
+    pub(crate) listener: std::net::TcpListener,
+    pub(crate) events_tx: crossbeam_channel::Sender<crate::event::EventBatch>,
+    pub(crate) free_batches: crossbeam_channel::Receiver<crate::event::BatchBuf>,
+    pub(crate) free_batches_tx: crossbeam_channel::Sender<crate::event::BatchBuf>,
+    pub(crate) inbox: crossbeam_channel::Receiver<crate::outbox::Outbox>,
+    pub(crate) outbox_home: crossbeam_channel::Sender<crate::outbox::Outbox>,
+}
+
+impl<F: crate::framing::Framing> ThreadParts<F> {
+    pub(crate) fn into_shard<S>(
+        self,
+        waker: std::sync::Arc<Waker>,
+    ) -> (crate::shard::Shard<F, S>, std::net::TcpListener) {
+        let home = std::sync::Arc::new(crate::event::BatchHome {
+            free: self.free_batches_tx,
+            waker,
+            paused: std::sync::atomic::AtomicBool::new(false),
+        });
+        let wiring = crate::shard::Wiring {
+            events_tx: self.events_tx,
+            free_batches: self.free_batches,
+            batch_home: home,
+            inbox: self.inbox,
+            outbox_home: self.outbox_home,
+        };
+        let shard =
+            crate::shard::Shard::new(self.index, self.framing, &self.cfg, wiring, self.shared);
+        (shard, self.listener)
+    }
+}
+
+/// Logs accept failures once per burst, not once per failure.
+#[derive(Debug, Default)]
+pub(crate) struct AcceptTrouble {
+    in_burst: bool,
+    failures: u64,
+}
+
+impl AcceptTrouble {
+    pub(crate) fn failed(&mut self, thread: usize, err: &std::io::Error) {
+        self.failures += 1;
+        if !self.in_burst {
+            self.in_burst = true;
+            tracing::warn!(
+                thread,
+                error = %err,
+                "accept failed; backing off (raise the open-file limit if this repeats)"
+            );
+        }
+    }
+
+    pub(crate) fn succeeded(&mut self, thread: usize) {
+        if self.in_burst {
+            tracing::info!(thread, failures = self.failures, "accepting again");
+            self.in_burst = false;
+            self.failures = 0;
+        }
+    }
+}

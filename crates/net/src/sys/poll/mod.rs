@@ -1,0 +1,321 @@
+//! The readiness backend: epoll through mio. Used where io_uring cannot be
+//! set up (containers' seccomp profiles, old kernels) or when asked for.
+//!
+//! Sockets are registered edge-triggered for reading and writing. A readable
+//! session goes on the `ready` list and stays there until a read returns
+//! `WouldBlock`; each pass reads at most one buffer per session so that one
+//! busy peer cannot starve the others. Reads use one scratch buffer per
+//! thread, so idle sessions hold no receive buffer. Sends are `sendmsg` with
+//! the queue's iovecs (`MSG_NOSIGNAL`), one per dirty session per pass.
+
+use std::io::{self, IoSlice, Read};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+
+use crate::buf::send_queue::MAX_IOVECS;
+use crate::event::CloseReason;
+use crate::framing::Framing;
+use crate::shard::{RecvOutcome, Shard, State};
+use crate::stats::ThreadStats;
+use crate::sys::{is_resource_shortage, AcceptTrouble, ThreadParts, Waker, ACCEPT_BACKOFF, TICK};
+
+const LISTENER: Token = Token(usize::MAX - 1);
+const WAKER: Token = Token(usize::MAX - 2);
+
+/// The poll backend's part of a session.
+#[derive(Debug, Default)]
+pub(crate) struct PollIo {
+    stream: Option<TcpStream>,
+    in_ready: bool,
+}
+
+fn token(slot: usize, generation: u32) -> Token {
+    Token(((generation as usize) << 32) | slot)
+}
+
+fn untoken(t: Token) -> (usize, u32) {
+    (t.0 & 0xffff_ffff, (t.0 >> 32) as u32)
+}
+
+pub(crate) struct PollDriver<F: Framing> {
+    poll: Poll,
+    shard: Shard<F, PollIo>,
+    listener: Option<TcpListener>,
+    scratch: Vec<u8>,
+    ready: Vec<(u32, u32)>,
+    still_ready: Vec<(u32, u32)>,
+    dirty: Vec<u32>,
+    accept_retry_at: Option<Instant>,
+    trouble: AcceptTrouble,
+}
+
+/// Creates the poller and its waker on the current thread.
+pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(PollDriver<F>, Arc<Waker>)> {
+    let poll = Poll::new()?;
+    let waker = Arc::new(Waker::Mio(mio::Waker::new(poll.registry(), WAKER)?));
+    let recv_size = parts.cfg.recv_buffer_size;
+    let (shard, listener) = parts.into_shard(waker.clone());
+    let mut listener = TcpListener::from_std(listener);
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)?;
+    Ok((
+        PollDriver {
+            poll,
+            shard,
+            listener: Some(listener),
+            scratch: vec![0; recv_size],
+            ready: Vec::with_capacity(1024),
+            still_ready: Vec::with_capacity(1024),
+            dirty: Vec::with_capacity(1024),
+            accept_retry_at: None,
+            trouble: AcceptTrouble::default(),
+        },
+        waker,
+    ))
+}
+
+impl<F: Framing> PollDriver<F> {
+    pub(crate) fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let mut next_sweep = Instant::now() + TICK;
+        let mut draining = false;
+        loop {
+            self.shard.now = Instant::now();
+            if !draining && self.shard.shared.shutting_down() {
+                draining = true;
+                self.stop_accepting();
+                self.shard.drain_all();
+            }
+            if let Some(at) = self.accept_retry_at {
+                if self.shard.now >= at {
+                    self.accept_retry_at = None;
+                    self.accept();
+                }
+            }
+            self.shard.apply_inbox();
+            self.read_ready();
+            self.flush_dirty();
+            if self.shard.now >= next_sweep {
+                self.shard.sweep();
+                next_sweep = self.shard.now + TICK;
+            }
+            self.teardown();
+            let shipped = self.shard.ship();
+            if draining && self.shard.live() == 0 {
+                break;
+            }
+            let busy = (!self.ready.is_empty() && shipped) || !self.shard.dirty.is_empty();
+            let mut timeout = next_sweep.saturating_duration_since(self.shard.now);
+            if let Some(at) = self.accept_retry_at {
+                timeout = timeout.min(at.saturating_duration_since(self.shard.now));
+            }
+            if busy {
+                timeout = Duration::ZERO;
+            }
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    tracing::error!(thread = self.shard.thread, error = %e, "poll failed");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                continue;
+            }
+            for ev in events.iter() {
+                match ev.token() {
+                    LISTENER => self.accept(),
+                    WAKER => {}
+                    t => {
+                        let (slot, generation) = untoken(t);
+                        let Some(s) = self.shard.slots.get_mut(slot) else {
+                            continue;
+                        };
+                        if s.generation != generation
+                            || !matches!(s.state, State::Open | State::Draining)
+                        {
+                            continue;
+                        }
+                        if (ev.is_readable() || ev.is_read_closed() || ev.is_error())
+                            && !s.io.in_ready
+                        {
+                            s.io.in_ready = true;
+                            self.ready.push((slot as u32, generation));
+                        }
+                        if ev.is_writable() && !s.sendq.is_empty() {
+                            self.shard.mark_dirty(slot);
+                        }
+                    }
+                }
+            }
+        }
+        self.shard.ship_final();
+    }
+
+    fn stop_accepting(&mut self) {
+        if let Some(mut l) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut l);
+        }
+        self.accept_retry_at = None;
+    }
+
+    fn accept(&mut self) {
+        loop {
+            let Some(listener) = self.listener.as_ref() else {
+                return;
+            };
+            match listener.accept() {
+                Ok((mut stream, peer)) => {
+                    self.trouble.succeeded(self.shard.thread);
+                    if !self.shard.shared.admit() {
+                        ThreadStats::add(&self.shard.stats.refused, 1);
+                        drop(stream);
+                        continue;
+                    }
+                    let _ = stream.set_nodelay(true);
+                    let slot = match self.shard.open(peer) {
+                        Some(slot) => slot,
+                        None => {
+                            self.shard.shared.unadmit();
+                            ThreadStats::add(&self.shard.stats.refused, 1);
+                            continue;
+                        }
+                    };
+                    let generation = self.shard.slots[slot].generation;
+                    if let Err(e) = self.poll.registry().register(
+                        &mut stream,
+                        token(slot, generation),
+                        Interest::READABLE | Interest::WRITABLE,
+                    ) {
+                        tracing::warn!(error = %e, "could not register a socket");
+                        self.shard.close(slot, CloseReason::Reset);
+                    }
+                    let s = &mut self.shard.slots[slot];
+                    s.io.stream = Some(stream);
+                    // Data may already be waiting.
+                    s.io.in_ready = true;
+                    self.ready.push((slot as u32, generation));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if is_resource_shortage(&e) => {
+                    ThreadStats::add(&self.shard.stats.accept_errors, 1);
+                    self.trouble.failed(self.shard.thread, &e);
+                    self.accept_retry_at = Some(self.shard.now + ACCEPT_BACKOFF);
+                    return;
+                }
+                Err(e) => {
+                    // A connection that failed before we took it
+                    // (ECONNABORTED…): skip it.
+                    ThreadStats::add(&self.shard.stats.accept_errors, 1);
+                    tracing::debug!(error = %e, "accept error");
+                }
+            }
+        }
+    }
+
+    fn read_ready(&mut self) {
+        let mut ready = std::mem::take(&mut self.ready);
+        let mut still = std::mem::take(&mut self.still_ready);
+        let chunk = self.scratch.len();
+        let mut stop = false;
+        for &(slot32, generation) in &ready {
+            let slot = slot32 as usize;
+            let s = &mut self.shard.slots[slot];
+            if s.generation != generation || !matches!(s.state, State::Open | State::Draining) {
+                continue;
+            }
+            if stop || !self.shard.room_for(slot, chunk) {
+                stop = true;
+                still.push((slot32, generation));
+                continue;
+            }
+            let s = &mut self.shard.slots[slot];
+            let Some(stream) = s.io.stream.as_mut() else {
+                continue;
+            };
+            match stream.read(&mut self.scratch) {
+                Ok(0) => {
+                    s.io.in_ready = false;
+                    self.shard.close(slot, CloseReason::PeerClosed);
+                }
+                Ok(n) => {
+                    if self.shard.on_recv(slot, &self.scratch[..n]) == RecvOutcome::Ok {
+                        still.push((slot32, generation));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.io.in_ready = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    still.push((slot32, generation));
+                }
+                Err(_) => {
+                    s.io.in_ready = false;
+                    self.shard.close(slot, CloseReason::Reset);
+                }
+            }
+        }
+        ready.clear();
+        self.ready = still;
+        self.still_ready = ready;
+    }
+
+    fn flush_dirty(&mut self) {
+        std::mem::swap(&mut self.dirty, &mut self.shard.dirty);
+        for i in 0..self.dirty.len() {
+            let slot = self.dirty[i] as usize;
+            let s = &mut self.shard.slots[slot];
+            s.dirty = false;
+            if !matches!(s.state, State::Open | State::Draining) {
+                continue;
+            }
+            let Some(stream) = s.io.stream.as_ref() else {
+                continue;
+            };
+            let sock = socket2::SockRef::from(stream);
+            let mut failed = false;
+            while s.sendq.prepare() {
+                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let n = s.sendq.io_slices(&mut slices);
+                match sock.send_vectored_with_flags(&slices[..n], libc::MSG_NOSIGNAL) {
+                    Ok(sent) => {
+                        let progress = s.sendq.advance(sent);
+                        let st = &self.shard.stats;
+                        ThreadStats::add(&st.sends, 1);
+                        ThreadStats::add(&st.bytes_out, sent as u64);
+                        ThreadStats::add(&st.coalesced_frames, progress.coalesced as u64);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => {
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            if failed {
+                self.shard.close(slot, CloseReason::Reset);
+                continue;
+            }
+            let s = &mut self.shard.slots[slot];
+            if s.sendq.is_empty() {
+                s.sendq.release_if_idle(&mut self.shard.tx_pool);
+                if s.state == State::Draining {
+                    self.shard.close(slot, CloseReason::ServerClose);
+                }
+            }
+        }
+        self.dirty.clear();
+    }
+
+    fn teardown(&mut self) {
+        while let Some(slot) = self.shard.closing.pop() {
+            let slot = slot as usize;
+            let s = &mut self.shard.slots[slot];
+            if let Some(mut stream) = s.io.stream.take() {
+                let _ = self.poll.registry().deregister(&mut stream);
+            }
+            s.io.in_ready = false;
+            self.shard.release(slot);
+        }
+    }
+}
