@@ -1,2 +1,51 @@
-//! ringport wire protocol v1 (see `docs/PROTOCOL.md`).
+//! ringport wire protocol v1 (see `docs/PROTOCOL.md`, the contract): packet
+//! ids, result codes, the 5-byte header and framing check, text fields, and
+//! typed packets with their encoders and decoders. No I/O.
+//!
+//! Receiving is check-then-parse: [`frame_len`] says whether a complete frame
+//! is buffered without parsing it; then [`ClientPacket::decode`] (on a server)
+//! or [`ServerPacket::decode`] (on a client) parses that one frame. Decoded
+//! packets borrow their text and bytes from the frame, so decoding never
+//! allocates.
+//!
+//! ```
+//! use ringport_proto::{frame_len, ClientPacket, RoomChatReq, DEFAULT_MAX_FRAME};
+//!
+//! let mut stream = Vec::new();
+//! RoomChatReq::new("hi")?.encode(&mut stream);
+//! let len = frame_len(&stream, DEFAULT_MAX_FRAME)?.expect("whole frame buffered");
+//! match ClientPacket::decode(&stream[..len])? {
+//!     ClientPacket::RoomChatReq(chat) => assert_eq!(chat.message.as_str(), "hi"),
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Sending appends to a caller's `Vec<u8>`. Text is checked when a packet is
+//! built ([`UserId::new`], [`LoginReq::new`], …), so the fixed-size packets'
+//! `encode` cannot fail; only bodies of arbitrary length (echo, unknown ids,
+//! user lists) can be refused, and nothing is ever truncated.
 #![forbid(unsafe_code)]
+
+mod codec;
+mod echo;
+mod error;
+pub mod header;
+pub mod id;
+mod request;
+mod response;
+mod result;
+mod text;
+mod user_list;
+
+pub use echo::DevEcho;
+pub use error::{BodyError, DecodeError, EncodeError, TextField};
+pub use header::{frame_len, FrameError, Header, DEFAULT_MAX_FRAME, HEADER_LEN, MAX_FRAME_LIMIT};
+pub use request::{ClientPacket, LoginReq, RoomChatReq, RoomEnterReq, RoomLeaveReq};
+pub use response::{
+    LoginRes, RoomChatNtf, RoomChatRes, RoomEnterRes, RoomLeaveRes, RoomLeaveUserNtf,
+    RoomNewUserNtf, ServerPacket,
+};
+pub use result::ResultCode;
+pub use text::{Message, Password, TextError, UserId};
+pub use user_list::{encode_user_list, Members, RoomMember, RoomUserListNtf};

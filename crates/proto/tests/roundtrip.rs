@@ -1,0 +1,364 @@
+//! Property tests: every packet survives encode → frame → decode; a stream
+//! of packets cut at arbitrary points reassembles to the same packets; and
+//! arbitrary bytes never make the decoders panic.
+
+#![allow(clippy::unwrap_used)] // helpers of a test file: a failed unwrap is a failed test
+
+use proptest::prelude::*;
+use ringport_proto::{
+    encode_user_list, frame_len, ClientPacket, DecodeError, DevEcho, FrameError, LoginReq,
+    LoginRes, Message, ResultCode, RoomChatNtf, RoomChatReq, RoomChatRes, RoomEnterReq,
+    RoomEnterRes, RoomLeaveReq, RoomLeaveRes, RoomLeaveUserNtf, RoomMember, RoomNewUserNtf,
+    RoomUserListNtf, ServerPacket, UserId, DEFAULT_MAX_FRAME,
+};
+
+/// Text of 1 to `max` bytes without NUL, cut on a character boundary.
+fn text(max: usize) -> impl Strategy<Value = String> {
+    let ascii = proptest::string::string_regex(&format!("[ -~]{{1,{max}}}")).unwrap();
+    let any = proptest::string::string_regex(&format!("[^\\x00]{{1,{max}}}")).unwrap();
+    prop_oneof![ascii, any].prop_map(move |s| {
+        let end = s
+            .char_indices()
+            .map(|(i, c)| i + c.len_utf8())
+            .take_while(|&end| end <= max)
+            .last()
+            .unwrap_or(0);
+        s[..end].to_string()
+    })
+}
+
+fn result_code() -> impl Strategy<Value = ResultCode> {
+    proptest::sample::select(ResultCode::ALL.to_vec())
+}
+
+fn body() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u8>(), 0..300)
+}
+
+/// An owned description of a client-to-server packet.
+#[derive(Debug, Clone, PartialEq)]
+enum Req {
+    Echo(Vec<u8>),
+    Login(String, String),
+    Enter(i32),
+    Leave,
+    Chat(String),
+    Unknown(u16, Vec<u8>),
+}
+
+fn req() -> impl Strategy<Value = Req> {
+    let unknown = any::<u16>().prop_filter("not a request id", |id| {
+        ![1, 201, 206, 215, 221].contains(id)
+    });
+    prop_oneof![
+        body().prop_map(Req::Echo),
+        (text(32), text(32)).prop_map(|(id, pw)| Req::Login(id, pw)),
+        any::<i32>().prop_map(Req::Enter),
+        Just(Req::Leave),
+        text(256).prop_map(Req::Chat),
+        (unknown, body()).prop_map(|(id, body)| Req::Unknown(id, body)),
+    ]
+}
+
+impl Req {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Req::Echo(body) => DevEcho { body }.encode(out).unwrap(),
+            Req::Login(id, pw) => LoginReq::new(id, pw).unwrap().encode(out),
+            Req::Enter(room_number) => RoomEnterReq {
+                room_number: *room_number,
+            }
+            .encode(out),
+            Req::Leave => RoomLeaveReq.encode(out),
+            Req::Chat(msg) => RoomChatReq::new(msg).unwrap().encode(out),
+            Req::Unknown(id, body) => ClientPacket::Unknown { id: *id, body }.encode(out).unwrap(),
+        }
+    }
+
+    fn from_packet(packet: &ClientPacket<'_>) -> Req {
+        match *packet {
+            ClientPacket::DevEcho(p) => Req::Echo(p.body.to_vec()),
+            ClientPacket::LoginReq(p) => {
+                Req::Login(p.user_id.to_string(), p.password.as_str().to_string())
+            }
+            ClientPacket::RoomEnterReq(p) => Req::Enter(p.room_number),
+            ClientPacket::RoomLeaveReq(RoomLeaveReq) => Req::Leave,
+            ClientPacket::RoomChatReq(p) => Req::Chat(p.message.to_string()),
+            ClientPacket::Unknown { id, body } => Req::Unknown(id, body.to_vec()),
+        }
+    }
+}
+
+/// An owned description of a server-to-client packet.
+#[derive(Debug, Clone, PartialEq)]
+enum Res {
+    Echo(Vec<u8>),
+    Login(ResultCode),
+    Enter(ResultCode),
+    NewUser(i64, String),
+    UserList(Vec<(i64, String)>),
+    Leave(ResultCode),
+    LeaveUser(i64),
+    Chat(ResultCode),
+    ChatNtf(String, String),
+    Unknown(u16, Vec<u8>),
+}
+
+fn res() -> impl Strategy<Value = Res> {
+    let unknown = any::<u16>().prop_filter("not a server id", |id| {
+        ![1, 202, 207, 208, 209, 216, 217, 222, 223].contains(id)
+    });
+    let members = proptest::collection::vec((any::<i64>(), text(32)), 0..=127);
+    prop_oneof![
+        body().prop_map(Res::Echo),
+        result_code().prop_map(Res::Login),
+        result_code().prop_map(Res::Enter),
+        (any::<i64>(), text(32)).prop_map(|(uid, id)| Res::NewUser(uid, id)),
+        members.prop_map(Res::UserList),
+        result_code().prop_map(Res::Leave),
+        any::<i64>().prop_map(Res::LeaveUser),
+        result_code().prop_map(Res::Chat),
+        (text(32), text(256)).prop_map(|(id, msg)| Res::ChatNtf(id, msg)),
+        (unknown, body()).prop_map(|(id, body)| Res::Unknown(id, body)),
+    ]
+}
+
+fn members(list: &[(i64, String)]) -> Vec<RoomMember<'_>> {
+    list.iter()
+        .map(|(uid, id)| RoomMember {
+            user_unique_id: *uid,
+            user_id: UserId::new(id).unwrap(),
+        })
+        .collect()
+}
+
+impl Res {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Res::Echo(body) => DevEcho { body }.encode(out).unwrap(),
+            Res::Login(r) => LoginRes::new(*r).encode(out),
+            Res::Enter(r) => RoomEnterRes::new(*r).encode(out),
+            Res::NewUser(uid, id) => RoomNewUserNtf {
+                user_unique_id: *uid,
+                user_id: UserId::new(id).unwrap(),
+            }
+            .encode(out),
+            Res::UserList(list) => RoomUserListNtf::encode_members(&members(list), out).unwrap(),
+            Res::Leave(r) => RoomLeaveRes::new(*r).encode(out),
+            Res::LeaveUser(uid) => RoomLeaveUserNtf {
+                user_unique_id: *uid,
+            }
+            .encode(out),
+            Res::Chat(r) => RoomChatRes::new(*r).encode(out),
+            Res::ChatNtf(id, msg) => RoomChatNtf {
+                user_id: UserId::new(id).unwrap(),
+                message: Message::new(msg).unwrap(),
+            }
+            .encode(out),
+            Res::Unknown(id, body) => ServerPacket::Unknown { id: *id, body }.encode(out).unwrap(),
+        }
+    }
+
+    fn from_packet(packet: &ServerPacket<'_>) -> Res {
+        match *packet {
+            ServerPacket::DevEcho(p) => Res::Echo(p.body.to_vec()),
+            ServerPacket::LoginRes(p) => Res::Login(p.result),
+            ServerPacket::RoomEnterRes(p) => Res::Enter(p.result),
+            ServerPacket::RoomNewUserNtf(p) => {
+                Res::NewUser(p.user_unique_id, p.user_id.to_string())
+            }
+            ServerPacket::RoomUserListNtf(p) => Res::UserList(
+                p.members()
+                    .map(|m| (m.user_unique_id, m.user_id.to_string()))
+                    .collect(),
+            ),
+            ServerPacket::RoomLeaveRes(p) => Res::Leave(p.result),
+            ServerPacket::RoomLeaveUserNtf(p) => Res::LeaveUser(p.user_unique_id),
+            ServerPacket::RoomChatRes(p) => Res::Chat(p.result),
+            ServerPacket::RoomChatNtf(p) => {
+                Res::ChatNtf(p.user_id.to_string(), p.message.to_string())
+            }
+            ServerPacket::Unknown { id, body } => Res::Unknown(id, body.to_vec()),
+        }
+    }
+}
+
+/// Splits `stream` into chunks at the given cut points (taken modulo the
+/// stream length), as a TCP receive might.
+fn chunks(stream: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
+    points.push(0);
+    points.push(stream.len());
+    points.sort_unstable();
+    points
+        .windows(2)
+        .map(|w| stream[w[0]..w[1]].to_vec())
+        .collect()
+}
+
+/// Feeds chunks through `frame_len` like a server's receive loop and decodes
+/// every complete frame with `decode`.
+fn reassemble<T>(chunks: &[Vec<u8>], mut decode: impl FnMut(&[u8]) -> T) -> (Vec<T>, usize) {
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        let mut start = 0;
+        while let Some(len) = frame_len(&buf[start..], DEFAULT_MAX_FRAME).unwrap() {
+            out.push(decode(&buf[start..start + len]));
+            start += len;
+        }
+        buf.drain(..start);
+    }
+    (out, buf.len())
+}
+
+proptest! {
+    #[test]
+    fn client_packets_round_trip(req in req()) {
+        let mut frame = Vec::new();
+        req.encode(&mut frame);
+        prop_assert_eq!(frame_len(&frame, DEFAULT_MAX_FRAME), Ok(Some(frame.len())));
+        let packet = ClientPacket::decode(&frame).unwrap();
+        prop_assert_eq!(Req::from_packet(&packet), req);
+        // Encoding is canonical: the decoded packet encodes to the same bytes.
+        let mut again = Vec::new();
+        packet.encode(&mut again).unwrap();
+        prop_assert_eq!(again, frame);
+    }
+
+    #[test]
+    fn server_packets_round_trip(res in res()) {
+        let mut frame = Vec::new();
+        res.encode(&mut frame);
+        prop_assert_eq!(frame_len(&frame, DEFAULT_MAX_FRAME), Ok(Some(frame.len())));
+        let packet = ServerPacket::decode(&frame).unwrap();
+        prop_assert_eq!(Res::from_packet(&packet), res);
+        let mut again = Vec::new();
+        packet.encode(&mut again).unwrap();
+        prop_assert_eq!(again, frame);
+    }
+
+    #[test]
+    fn client_stream_cut_anywhere_reassembles(
+        reqs in proptest::collection::vec(req(), 1..20),
+        cuts in proptest::collection::vec(any::<usize>(), 0..40),
+    ) {
+        let mut stream = Vec::new();
+        for req in &reqs {
+            req.encode(&mut stream);
+        }
+        let (decoded, left) = reassemble(&chunks(&stream, &cuts), |frame| {
+            ClientPacket::decode(frame).map(|p| Req::from_packet(&p))
+        });
+        prop_assert_eq!(left, 0);
+        let decoded: Result<Vec<_>, DecodeError> = decoded.into_iter().collect();
+        prop_assert_eq!(decoded, Ok(reqs));
+    }
+
+    #[test]
+    fn server_stream_cut_anywhere_reassembles(
+        all in proptest::collection::vec(res(), 1..20),
+        cuts in proptest::collection::vec(any::<usize>(), 0..40),
+    ) {
+        let mut stream = Vec::new();
+        for res in &all {
+            res.encode(&mut stream);
+        }
+        let (decoded, left) = reassemble(&chunks(&stream, &cuts), |frame| {
+            ServerPacket::decode(frame).map(|p| Res::from_packet(&p))
+        });
+        prop_assert_eq!(left, 0);
+        let decoded: Result<Vec<_>, DecodeError> = decoded.into_iter().collect();
+        prop_assert_eq!(decoded, Ok(all));
+    }
+
+    #[test]
+    fn user_list_of_any_length_reassembles(list in proptest::collection::vec((any::<i64>(), text(32)), 0..400)) {
+        let mut out = Vec::new();
+        let packets = encode_user_list(members(&list), &mut out);
+        prop_assert_eq!(packets, list.len() / 127 + 1);
+        let (decoded, left) = reassemble(&[out], |frame| match ServerPacket::decode(frame) {
+            Ok(ServerPacket::RoomUserListNtf(p)) => Ok((
+                p.len(),
+                p.members().map(|m| (m.user_unique_id, m.user_id.to_string())).collect::<Vec<_>>(),
+            )),
+            other => Err(format!("{other:?}")),
+        });
+        prop_assert_eq!(left, 0);
+        prop_assert_eq!(decoded.len(), packets);
+        let mut all = Vec::new();
+        for (i, packet) in decoded.into_iter().enumerate() {
+            let (len, members) = packet.unwrap();
+            let last = i + 1 == packets;
+            prop_assert_eq!(len < 127, last);
+            all.extend(members);
+        }
+        prop_assert_eq!(all, list);
+    }
+
+    #[test]
+    fn arbitrary_frames_never_panic(kind in any::<u8>(), id in any::<u16>(), body in body()) {
+        let mut frame = Vec::new();
+        ClientPacket::Unknown { id, body: &body }.encode(&mut frame).unwrap();
+        frame[4] = kind;
+        // Anything that decodes re-encodes to a frame that decodes the same.
+        if let Ok(packet) = ClientPacket::decode(&frame) {
+            prop_assert_eq!(packet.id(), id);
+            let mut again = Vec::new();
+            packet.encode(&mut again).unwrap();
+            prop_assert_eq!(ClientPacket::decode(&again), Ok(packet));
+        }
+        if let Ok(packet) = ServerPacket::decode(&frame) {
+            prop_assert_eq!(packet.id(), id);
+            let mut again = Vec::new();
+            packet.encode(&mut again).unwrap();
+            prop_assert_eq!(ServerPacket::decode(&again), Ok(packet));
+        }
+    }
+
+    #[test]
+    fn a_bad_known_request_names_itself(
+        id in proptest::sample::select(vec![201u16, 206, 215, 221]),
+        body in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let mut frame = Vec::new();
+        ClientPacket::Unknown { id, body: &body }.encode(&mut frame).unwrap();
+        match ClientPacket::decode(&frame) {
+            Ok(packet) => prop_assert_eq!(packet.id(), id),
+            Err(err) => prop_assert_eq!(err.invalid_packet_id(), Some(id)),
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600), max in 0usize..40000) {
+        let mut rest = bytes.as_slice();
+        loop {
+            match frame_len(rest, max) {
+                Ok(Some(len)) => {
+                    prop_assert!(len >= 5 && len <= max.min(32767) && len <= rest.len());
+                    let (frame, tail) = rest.split_at(len);
+                    let _ = ClientPacket::decode(frame);
+                    let _ = ServerPacket::decode(frame);
+                    rest = tail;
+                }
+                Ok(None) => {
+                    let announced = rest
+                        .first_chunk::<2>()
+                        .map(|b| usize::from(u16::from_le_bytes(*b)));
+                    prop_assert!(announced.is_none_or(|len| len > rest.len()));
+                    break;
+                }
+                Err(FrameError::TooShort(len)) => {
+                    prop_assert!(len < 5);
+                    break;
+                }
+                Err(FrameError::TooLong { len, max: limit }) => {
+                    prop_assert_eq!(limit, max.min(32767));
+                    prop_assert!(len > limit);
+                    break;
+                }
+            }
+        }
+    }
+}
