@@ -150,8 +150,7 @@ impl Endpoint {
         if lane.current.ops.len() == 1 {
             self.pending.push(t);
         }
-        if lane.current.data.len() >= AUTO_FLUSH_BYTES || lane.current.ops.len() >= AUTO_FLUSH_OPS
-        {
+        if lane.current.data.len() >= AUTO_FLUSH_BYTES || lane.current.ops.len() >= AUTO_FLUSH_OPS {
             self.pending.retain(|&p| p != t);
             self.hand_over(t);
         }

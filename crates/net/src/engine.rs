@@ -97,8 +97,7 @@ impl Engine {
             shutdown: AtomicBool::new(false),
             stats: (0..n).map(|_| Arc::new(ThreadStats::default())).collect(),
         });
-        let (events_tx, events_rx) =
-            crossbeam_channel::bounded(n * config.batches_per_thread + n);
+        let (events_tx, events_rx) = crossbeam_channel::bounded(n * config.batches_per_thread + n);
         let (ready_tx, ready_rx) = crossbeam_channel::bounded(n);
         let mut lanes = Vec::with_capacity(n);
         let mut threads = Vec::with_capacity(n);

@@ -44,7 +44,11 @@ pub struct RawFraming;
 
 impl Framing for RawFraming {
     fn frame_len(&self, buf: &[u8]) -> Result<Option<usize>, FrameError> {
-        Ok(if buf.is_empty() { None } else { Some(buf.len()) })
+        Ok(if buf.is_empty() {
+            None
+        } else {
+            Some(buf.len())
+        })
     }
 
     fn max_frame_len(&self) -> usize {

@@ -72,7 +72,10 @@ mod tests {
         assert_eq!(id.slot(), 0x00ab_cdef);
         assert_eq!(id.generation(), 0xdead_beef);
         assert_eq!(SessionId::from_u64(id.as_u64()), id);
-        assert_eq!(id.to_string(), format!("3.{}.{}", 0x00ab_cdef, 0xdead_beef_u32));
+        assert_eq!(
+            id.to_string(),
+            format!("3.{}.{}", 0x00ab_cdef, 0xdead_beef_u32)
+        );
     }
 
     #[test]

@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender};
 
-
 use crate::buf::pool::Pool;
 use crate::buf::send_queue::{SendBuf, SendQueue};
 use crate::config::EngineConfig;
@@ -437,7 +436,10 @@ impl<F: Framing, S> Shard<F, S> {
                 self.wiring.batch_home.paused.store(true, Ordering::Release);
                 match self.wiring.free_batches.try_recv() {
                     Ok(fresh) => {
-                        self.wiring.batch_home.paused.store(false, Ordering::Release);
+                        self.wiring
+                            .batch_home
+                            .paused
+                            .store(false, Ordering::Release);
                         fresh
                     }
                     Err(_) => {
@@ -469,11 +471,6 @@ impl<F: Framing, S> Shard<F, S> {
                 thread: self.thread,
             });
         }
-    }
-
-    /// Whether the current batch has events not yet handed over.
-    pub(crate) fn has_unshipped(&self) -> bool {
-        !self.batch.is_empty()
     }
 }
 

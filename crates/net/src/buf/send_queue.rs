@@ -268,7 +268,13 @@ mod tests {
         assert_eq!(q.io_slices(&mut slices), 1, "three copies, one iovec");
         assert_eq!(gather(&q), b"abcde");
         let prog = q.advance(5);
-        assert_eq!(prog, Progress { frames_done: 3, coalesced: 2 });
+        assert_eq!(
+            prog,
+            Progress {
+                frames_done: 3,
+                coalesced: 2
+            }
+        );
         assert!(q.is_empty());
         assert!(!q.prepare());
     }

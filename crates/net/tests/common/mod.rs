@@ -15,7 +15,7 @@ use ringport_net::{
 };
 
 /// The backends every engine test runs on.
-pub const BACKENDS: [BackendChoice; 1] = [BackendChoice::Poll];
+pub const BACKENDS: [BackendChoice; 2] = [BackendChoice::IoUring, BackendChoice::Poll];
 
 /// The chat protocol's header shape: u16 LE total length (header included),
 /// u16 id, u8 type; lengths outside 5..=max are bad frames.
@@ -86,7 +86,12 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start<F: Framing>(backend: BackendChoice, cfg: EngineConfig, framing: F, mode: Mode) -> Server {
+    pub fn start<F: Framing>(
+        backend: BackendChoice,
+        cfg: EngineConfig,
+        framing: F,
+        mode: Mode,
+    ) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let cfg = EngineConfig { backend, ..cfg };
@@ -106,7 +111,11 @@ impl Server {
                                 log.after_close += 1;
                             }
                             *log.frames.entry(session).or_default() += 1;
-                            let id = if frame.len() >= 5 { u16::from_le_bytes([frame[2], frame[3]]) } else { 0 };
+                            let id = if frame.len() >= 5 {
+                                u16::from_le_bytes([frame[2], frame[3]])
+                            } else {
+                                0
+                            };
                             if mode == Mode::Scripted && id == 3 {
                                 for _ in 0..frame[5] {
                                     ep.send_shared(session, &burst);
@@ -119,7 +128,9 @@ impl Server {
                             }
                         }
                         Event::Closed { session, reason } => {
-                            if closed.insert(session, ()).is_some() || !log.opened.contains(&session) {
+                            if closed.insert(session, ()).is_some()
+                                || !log.opened.contains(&session)
+                            {
                                 log.bad_close += 1;
                             }
                             log.closed.push((session, reason));
@@ -130,11 +141,24 @@ impl Server {
                 ep.flush();
             }
         });
-        Server { engine: Some(engine), addr, log, app: Some(app) }
+        Server {
+            engine: Some(engine),
+            addr,
+            log,
+            app: Some(app),
+        }
     }
 
     pub fn echo(backend: BackendChoice) -> Server {
-        Server::start(backend, EngineConfig { io_threads: 2, ..EngineConfig::default() }, RawFraming, Mode::Echo)
+        Server::start(
+            backend,
+            EngineConfig {
+                io_threads: 2,
+                ..EngineConfig::default()
+            },
+            RawFraming,
+            Mode::Echo,
+        )
     }
 
     pub fn stats(&self) -> Stats {
@@ -149,7 +173,10 @@ impl Server {
             if f(&s) {
                 return s;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}: {s:?}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {s:?}"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -161,7 +188,11 @@ impl Server {
             if f(&self.log.lock().unwrap()) {
                 return;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}: {:?}", self.log.lock().unwrap());
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {:?}",
+                self.log.lock().unwrap()
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -174,9 +205,19 @@ impl Server {
         engine.join().expect("I/O threads exit cleanly");
         self.app.take().unwrap().join().expect("app thread exits");
         let log = self.log.lock().unwrap();
-        assert_eq!(log.after_close, 0, "no frame after a session's Closed event");
-        assert_eq!(log.bad_close, 0, "Closed exactly once, only for opened sessions");
-        assert_eq!(log.opened.len(), log.closed.len(), "every opened session closed once");
+        assert_eq!(
+            log.after_close, 0,
+            "no frame after a session's Closed event"
+        );
+        assert_eq!(
+            log.bad_close, 0,
+            "Closed exactly once, only for opened sessions"
+        );
+        assert_eq!(
+            log.opened.len(),
+            log.closed.len(),
+            "every opened session closed once"
+        );
         stats
     }
 }

@@ -1,20 +1,672 @@
-//! io_uring backend (being written).
+//! The io_uring backend: the completion port.
+//!
+//! The IOCP model maps one to one: AcceptEx → multishot accept, WSARecv →
+//! multishot recv selecting buffers from a provided-buffer ring
+//! ([`buf_ring`]), WSASend → `sendmsg` with the send queue's iovecs,
+//! GetQueuedCompletionStatusEx → reaping the completion queue in batches,
+//! the completion key → `user_data` (operation kind, slot, generation).
+//!
+//! Ownership rule: memory an operation uses (the msghdr and iovecs of a send,
+//! the queued payloads, receive buffers, the eventfd read buffer) stays owned
+//! by the driver, untouched, until that operation's final completion has been
+//! reaped. A closing session keeps its slot (and so its memory) until its
+//! receive and send operations have both completed; only then is its socket
+//! closed and its slot released.
+//!
+//! Backpressure: when the application holds every event batch, receive
+//! completions are kept (with their buffers) in `deferred`, in order; the
+//! kernel runs out of buffers, multishot receives stop with ENOBUFS, and are
+//! re-armed once the backlog is delivered.
+
+mod buf_ring;
+
+use std::collections::VecDeque;
+use std::fs::File;
 use std::io;
+use std::net::TcpListener;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use io_uring::{cqueue, opcode, squeue, types, IoUring};
+
+use self::buf_ring::BufRing;
+use crate::config::EngineConfig;
+use crate::event::CloseReason;
 use crate::framing::Framing;
-use crate::sys::{ThreadParts, Waker};
+use crate::shard::{RecvOutcome, Shard, State};
+use crate::stats::ThreadStats;
+use crate::sys::{is_resource_shortage, AcceptTrouble, ThreadParts, Waker, ACCEPT_BACKOFF, TICK};
 
-pub(crate) fn probe(_cfg: &crate::config::EngineConfig) -> io::Result<()> {
-    Err(io::Error::other("not yet"))
+const OP_ACCEPT: u64 = 1;
+const OP_WAKE: u64 = 2;
+const OP_RECV: u64 = 3;
+const OP_SEND: u64 = 4;
+const OP_CANCEL: u64 = 5;
+
+const SQ_ENTRIES: u32 = 1024;
+const BUF_GROUP: u16 = 0;
+
+fn user_data(op: u64, slot: usize, generation: u32) -> u64 {
+    (op << 56) | ((slot as u64) << 32) | u64::from(generation)
 }
 
-pub(crate) struct UringDriver;
-
-impl UringDriver {
-    pub(crate) fn run(self) {}
+fn split_user_data(ud: u64) -> (u64, usize, u32) {
+    (ud >> 56, ((ud >> 32) & 0x00ff_ffff) as usize, ud as u32)
 }
 
-pub(crate) fn setup<F: Framing>(_parts: ThreadParts<F>) -> io::Result<(UringDriver, Arc<Waker>)> {
-    Err(io::Error::other("not yet"))
+/// The memory a `sendmsg` in flight points to. Boxed so that it never moves
+/// while the kernel may read it, and reused by the slot's next occupants.
+struct SendOp {
+    msg: libc::msghdr,
+    iov: Vec<libc::iovec>,
+}
+
+/// The io_uring backend's part of a session.
+#[derive(Default)]
+pub(crate) struct UringIo {
+    fd: Option<OwnedFd>,
+    recv_armed: bool,
+    send_busy: bool,
+    shut: bool,
+    op: Option<Box<SendOp>>,
+}
+
+impl std::fmt::Debug for UringIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UringIo")
+            .field("fd", &self.fd)
+            .field("recv_armed", &self.recv_armed)
+            .field("send_busy", &self.send_busy)
+            .finish()
+    }
+}
+
+/// A receive completion held back while the application holds every batch.
+struct Deferred {
+    slot: u32,
+    generation: u32,
+    res: i32,
+    bid: Option<u16>,
+}
+
+pub(crate) struct UringDriver<F: Framing> {
+    // Declared first: dropped first, so the kernel is done with everything
+    // below before it is freed.
+    ring: IoUring,
+    bufs: BufRing,
+    shard: Shard<F, UringIo>,
+    listener: Option<TcpListener>,
+    accept_armed: bool,
+    accept_retry_at: Option<Instant>,
+    wake_fd: Arc<Waker>,
+    wake_buf: Box<u64>,
+    wake_armed: bool,
+    deferred: VecDeque<Deferred>,
+    rearm: Vec<(u32, u32)>,
+    dirty: Vec<u32>,
+    waiting_close: Vec<u32>,
+    cqes: Vec<(u64, i32, u32)>,
+    trouble: AcceptTrouble,
+}
+
+fn build_ring(cfg: &EngineConfig) -> io::Result<IoUring> {
+    let cq = (SQ_ENTRIES * 8).max(cfg.recv_buffers as u32 * 2);
+    let tuned = IoUring::builder()
+        .setup_cqsize(cq)
+        .setup_submit_all()
+        .setup_coop_taskrun()
+        .setup_taskrun_flag()
+        .setup_single_issuer()
+        .build(SQ_ENTRIES);
+    match tuned {
+        Ok(ring) => Ok(ring),
+        // Older kernels refuse some flags; the plain ring still works.
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            IoUring::builder().setup_cqsize(cq).build(SQ_ENTRIES)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Can this process set up what the backend needs? Builds and drops a ring
+/// with a provided-buffer ring, so `auto` can fall back before any thread
+/// starts.
+pub(crate) fn probe(cfg: &EngineConfig) -> io::Result<()> {
+    let ring = build_ring(cfg)?;
+    let mut bufs = BufRing::new(&ring.submitter(), 8, 512, BUF_GROUP)?;
+    bufs.unregister(&ring.submitter());
+    Ok(())
+}
+
+fn new_eventfd() -> io::Result<File> {
+    // SAFETY: plain system call; the result is checked before use.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// Creates the ring, buffer ring and waker on the current thread.
+pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(UringDriver<F>, Arc<Waker>)> {
+    let ring = build_ring(&parts.cfg)?;
+    let bufs = BufRing::new(
+        &ring.submitter(),
+        parts.cfg.recv_buffers as u16,
+        parts.cfg.recv_buffer_size,
+        BUF_GROUP,
+    )?;
+    let waker = Arc::new(Waker::EventFd(new_eventfd()?));
+    let (shard, listener) = parts.into_shard(waker.clone());
+    let mut driver = UringDriver {
+        ring,
+        bufs,
+        shard,
+        listener: Some(listener),
+        accept_armed: false,
+        accept_retry_at: None,
+        wake_fd: waker.clone(),
+        wake_buf: Box::new(0),
+        wake_armed: false,
+        deferred: VecDeque::with_capacity(1024),
+        rearm: Vec::with_capacity(64),
+        dirty: Vec::with_capacity(1024),
+        waiting_close: Vec::with_capacity(64),
+        cqes: Vec::with_capacity(1024),
+        trouble: AcceptTrouble::default(),
+    };
+    driver.arm_wake();
+    driver.arm_accept();
+    Ok((driver, waker))
+}
+
+impl<F: Framing> UringDriver<F> {
+    pub(crate) fn run(mut self) {
+        let mut next_sweep = Instant::now() + TICK;
+        let mut draining = false;
+        loop {
+            self.shard.now = Instant::now();
+            if !draining && self.shard.shared.shutting_down() {
+                draining = true;
+                self.stop_accepting();
+                self.shard.drain_all();
+            }
+            if let Some(at) = self.accept_retry_at {
+                if self.shard.now >= at {
+                    self.accept_retry_at = None;
+                    self.arm_accept();
+                }
+            }
+            self.shard.apply_inbox();
+            self.run_deferred();
+            self.flush_dirty();
+            if self.shard.now >= next_sweep {
+                self.shard.sweep();
+                next_sweep = self.shard.now + TICK;
+            }
+            self.teardown();
+            let shipped = self.shard.ship();
+            if draining && self.shard.live() == 0 && !self.accept_armed {
+                break;
+            }
+            let busy = !self.shard.dirty.is_empty() || (!self.deferred.is_empty() && shipped);
+            let mut timeout = next_sweep.saturating_duration_since(self.shard.now);
+            if let Some(at) = self.accept_retry_at {
+                timeout = timeout.min(at.saturating_duration_since(self.shard.now));
+            }
+            self.wait(if busy { Duration::ZERO } else { timeout });
+            self.reap();
+        }
+        self.shard.ship_final();
+        self.finish();
+    }
+
+    /// Submits what is queued and waits for at least one completion, or
+    /// `timeout`.
+    fn wait(&mut self, timeout: Duration) {
+        let submitter = self.ring.submitter();
+        let res = if timeout.is_zero() {
+            submitter.submit()
+        } else {
+            let ts = types::Timespec::from(timeout);
+            let args = types::SubmitArgs::new().timespec(&ts);
+            submitter.submit_with_args(1, &args)
+        };
+        match res {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ETIME | libc::EINTR | libc::EBUSY)
+                ) => {}
+            Err(e) => {
+                tracing::error!(thread = self.shard.thread, error = %e, "io_uring_enter failed");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+
+    fn push(&mut self, sqe: squeue::Entry) {
+        loop {
+            // SAFETY: every entry built by this driver points only to memory
+            // the driver keeps alive and unchanged until the operation's last
+            // completion (see the module's ownership rule).
+            let pushed = unsafe { self.ring.submission().push(&sqe) };
+            if pushed.is_ok() {
+                return;
+            }
+            // Queue full: hand what is queued to the kernel and retry.
+            if let Err(e) = self.ring.submit() {
+                if !matches!(e.raw_os_error(), Some(libc::EINTR | libc::EBUSY)) {
+                    tracing::error!(error = %e, "io_uring submit failed");
+                }
+            }
+        }
+    }
+
+    fn arm_wake(&mut self) {
+        let sqe = opcode::Read::new(
+            types::Fd(self.wake_raw_fd()),
+            (&mut *self.wake_buf as *mut u64).cast::<u8>(),
+            8,
+        )
+        .build()
+        .user_data(user_data(OP_WAKE, 0, 0));
+        self.push(sqe);
+        self.wake_armed = true;
+    }
+
+    fn wake_raw_fd(&self) -> RawFd {
+        match &*self.wake_fd {
+            Waker::EventFd(f) => f.as_raw_fd(),
+            Waker::Mio(_) => -1,
+        }
+    }
+
+    fn arm_accept(&mut self) {
+        let Some(listener) = self.listener.as_ref() else {
+            return;
+        };
+        if self.accept_armed {
+            return;
+        }
+        let sqe = opcode::AcceptMulti::new(types::Fd(listener.as_raw_fd()))
+            .flags(libc::SOCK_CLOEXEC)
+            .build()
+            .user_data(user_data(OP_ACCEPT, 0, 0));
+        self.push(sqe);
+        self.accept_armed = true;
+    }
+
+    fn stop_accepting(&mut self) {
+        self.accept_retry_at = None;
+        if self.accept_armed {
+            let sqe = opcode::AsyncCancel::new(user_data(OP_ACCEPT, 0, 0))
+                .build()
+                .user_data(user_data(OP_CANCEL, 0, 0));
+            self.push(sqe);
+        } else {
+            self.listener = None;
+        }
+    }
+
+    fn arm_recv(&mut self, slot: usize) {
+        let s = &mut self.shard.slots[slot];
+        let Some(fd) = s.io.fd.as_ref() else {
+            return;
+        };
+        if s.io.recv_armed || s.io.shut {
+            return;
+        }
+        let sqe = opcode::RecvMulti::new(types::Fd(fd.as_raw_fd()), self.bufs.group())
+            .build()
+            .user_data(user_data(OP_RECV, slot, s.generation));
+        s.io.recv_armed = true;
+        self.push(sqe);
+    }
+
+    fn reap(&mut self) {
+        let mut cqes = std::mem::take(&mut self.cqes);
+        cqes.extend(
+            self.ring
+                .completion()
+                .map(|c| (c.user_data(), c.result(), c.flags())),
+        );
+        for &(ud, res, flags) in &cqes {
+            let (op, slot, generation) = split_user_data(ud);
+            match op {
+                OP_ACCEPT => self.on_accept(res, flags),
+                OP_WAKE => {
+                    self.wake_armed = false;
+                    if !self.exiting() {
+                        self.arm_wake();
+                    }
+                }
+                OP_RECV => self.on_recv_cqe(slot, generation, res, flags),
+                OP_SEND => self.on_send_cqe(slot, generation, res),
+                _ => {}
+            }
+        }
+        self.bufs.publish();
+        cqes.clear();
+        self.cqes = cqes;
+    }
+
+    fn exiting(&self) -> bool {
+        self.shard.shared.shutting_down() && self.shard.live() == 0
+    }
+
+    fn on_accept(&mut self, res: i32, flags: u32) {
+        if !cqueue::more(flags) {
+            self.accept_armed = false;
+        }
+        if res >= 0 {
+            // SAFETY: a successful accept completion carries a new descriptor
+            // that nothing else owns.
+            let fd = unsafe { OwnedFd::from_raw_fd(res) };
+            self.trouble.succeeded(self.shard.thread);
+            self.admit(fd);
+        } else {
+            let err = io::Error::from_raw_os_error(-res);
+            if res == -libc::ECANCELED || self.listener.is_none() {
+                // Stopped on purpose.
+            } else if is_resource_shortage(&err) {
+                ThreadStats::add(&self.shard.stats.accept_errors, 1);
+                self.trouble.failed(self.shard.thread, &err);
+                if !self.accept_armed {
+                    self.accept_retry_at = Some(self.shard.now + ACCEPT_BACKOFF);
+                }
+                return;
+            } else {
+                ThreadStats::add(&self.shard.stats.accept_errors, 1);
+                tracing::debug!(error = %err, "accept error");
+            }
+        }
+        if !self.accept_armed {
+            if self.shard.shared.shutting_down() {
+                self.listener = None;
+            } else {
+                self.arm_accept();
+            }
+        }
+    }
+
+    fn admit(&mut self, fd: OwnedFd) {
+        if self.shard.shared.shutting_down() || !self.shard.shared.admit() {
+            ThreadStats::add(&self.shard.stats.refused, 1);
+            return; // dropping `fd` closes the connection
+        }
+        let sock = socket2::SockRef::from(&fd);
+        let _ = sock.set_nodelay(true);
+        let peer = sock
+            .peer_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+        let Some(slot) = self.shard.open(peer) else {
+            self.shard.shared.unadmit();
+            ThreadStats::add(&self.shard.stats.refused, 1);
+            return;
+        };
+        let io = &mut self.shard.slots[slot].io;
+        io.fd = Some(fd);
+        io.recv_armed = false;
+        io.send_busy = false;
+        io.shut = false;
+        self.arm_recv(slot);
+    }
+
+    fn on_recv_cqe(&mut self, slot: usize, generation: u32, res: i32, flags: u32) {
+        let bid = cqueue::buffer_select(flags);
+        let more = cqueue::more(flags);
+        let current = self
+            .shard
+            .slots
+            .get(slot)
+            .is_some_and(|s| s.generation == generation);
+        if current && !more {
+            self.shard.slots[slot].io.recv_armed = false;
+        }
+        let d = Deferred {
+            slot: slot as u32,
+            generation,
+            res,
+            bid,
+        };
+        if self.deferred.is_empty() {
+            if let Some(d) = self.process_recv(d) {
+                self.deferred.push_back(d);
+            }
+        } else {
+            self.deferred.push_back(d);
+        }
+        if current && !more {
+            self.after_recv_stopped(slot);
+        }
+    }
+
+    /// Hands a receive completion to the shard; gives it back if there is no
+    /// room for its bytes yet.
+    fn process_recv(&mut self, d: Deferred) -> Option<Deferred> {
+        let slot = d.slot as usize;
+        let live = self.shard.slots.get(slot).is_some_and(|s| {
+            s.generation == d.generation && matches!(s.state, State::Open | State::Draining)
+        });
+        if !live {
+            if let Some(bid) = d.bid {
+                self.bufs.push(bid);
+            }
+            return None;
+        }
+        if d.res > 0 {
+            let n = d.res as usize;
+            let Some(bid) = d.bid else {
+                self.shard.close(slot, CloseReason::Reset);
+                return None;
+            };
+            if !self.shard.room_for(slot, n) {
+                return Some(d);
+            }
+            let outcome = self.shard.on_recv(slot, self.bufs.data(bid, n));
+            self.bufs.push(bid);
+            if outcome == RecvOutcome::Closed {
+                return None;
+            }
+        } else {
+            if let Some(bid) = d.bid {
+                self.bufs.push(bid);
+            }
+            match -d.res {
+                0 => self.shard.close(slot, CloseReason::PeerClosed),
+                libc::ENOBUFS => self.rearm.push((d.slot, d.generation)),
+                libc::ECANCELED => {}
+                _ => self.shard.close(slot, CloseReason::Reset),
+            }
+        }
+        None
+    }
+
+    fn run_deferred(&mut self) {
+        while let Some(d) = self.deferred.pop_front() {
+            if let Some(d) = self.process_recv(d) {
+                self.deferred.push_front(d);
+                break;
+            }
+        }
+        self.bufs.publish();
+        if self.deferred.is_empty() {
+            while let Some((slot, generation)) = self.rearm.pop() {
+                let slot = slot as usize;
+                let s = &self.shard.slots[slot];
+                if s.generation == generation && matches!(s.state, State::Open | State::Draining) {
+                    self.arm_recv(slot);
+                }
+            }
+        }
+    }
+
+    /// The multishot receive of `slot` ended: re-arm it if the session lives
+    /// on, or finish a close that waited for it.
+    fn after_recv_stopped(&mut self, slot: usize) {
+        let s = &self.shard.slots[slot];
+        match s.state {
+            State::Open | State::Draining => {
+                // Ended without EOF or error (e.g. kernel limits): re-arm,
+                // unless it ran out of buffers (re-armed by `run_deferred`).
+                if !self.rearm.iter().any(|&(sl, _)| sl as usize == slot)
+                    && self.deferred.is_empty()
+                {
+                    self.arm_recv(slot);
+                }
+            }
+            State::Closing => {
+                self.try_finalize(slot);
+            }
+            State::Free => {}
+        }
+    }
+
+    fn flush_dirty(&mut self) {
+        std::mem::swap(&mut self.dirty, &mut self.shard.dirty);
+        for i in 0..self.dirty.len() {
+            let slot = self.dirty[i] as usize;
+            self.shard.slots[slot].dirty = false;
+            self.start_send(slot);
+        }
+        self.dirty.clear();
+    }
+
+    /// Starts a send for `slot` unless one is in flight (the 1-send rule).
+    fn start_send(&mut self, slot: usize) {
+        let s = &mut self.shard.slots[slot];
+        if !matches!(s.state, State::Open | State::Draining) || s.io.send_busy {
+            return;
+        }
+        let Some(fd) = s.io.fd.as_ref().map(|f| f.as_raw_fd()) else {
+            return;
+        };
+        if !s.sendq.prepare() {
+            s.sendq.release_if_idle(&mut self.shard.tx_pool);
+            if s.state == State::Draining {
+                self.shard.close(slot, CloseReason::ServerClose);
+            }
+            return;
+        }
+        let op = s.io.op.get_or_insert_with(|| {
+            Box::new(SendOp {
+                // SAFETY: msghdr is a plain C struct for which all-zero bytes
+                // is a valid (empty) value.
+                msg: unsafe { std::mem::zeroed() },
+                iov: Vec::with_capacity(crate::buf::send_queue::MAX_IOVECS),
+            })
+        });
+        s.sendq.iovecs(&mut op.iov);
+        op.msg.msg_iov = op.iov.as_mut_ptr();
+        op.msg.msg_iovlen = op.iov.len() as _;
+        let sqe = opcode::SendMsg::new(types::Fd(fd), &op.msg as *const libc::msghdr)
+            .flags(libc::MSG_NOSIGNAL as u32)
+            .build()
+            .user_data(user_data(OP_SEND, slot, s.generation));
+        s.io.send_busy = true;
+        self.push(sqe);
+    }
+
+    fn on_send_cqe(&mut self, slot: usize, generation: u32, res: i32) {
+        let Some(s) = self.shard.slots.get_mut(slot) else {
+            return;
+        };
+        if s.generation != generation {
+            return;
+        }
+        s.io.send_busy = false;
+        match s.state {
+            State::Closing => {
+                self.try_finalize(slot);
+                return;
+            }
+            State::Free => return,
+            State::Open | State::Draining => {}
+        }
+        if res >= 0 {
+            let sent = res as usize;
+            let progress = s.sendq.advance(sent);
+            let st = &self.shard.stats;
+            ThreadStats::add(&st.sends, 1);
+            ThreadStats::add(&st.bytes_out, sent as u64);
+            ThreadStats::add(&st.coalesced_frames, progress.coalesced as u64);
+            // Whatever was queued meanwhile leaves now, in one send.
+            self.start_send(slot);
+        } else if res == -libc::EAGAIN || res == -libc::EINTR {
+            self.shard.mark_dirty(slot);
+        } else {
+            self.shard.close(slot, CloseReason::Reset);
+        }
+    }
+
+    /// Tears down sessions the shard closed: shuts the socket so in-flight
+    /// operations finish, then releases the slot once none is left.
+    fn teardown(&mut self) {
+        while let Some(slot) = self.shard.closing.pop() {
+            let slot = slot as usize;
+            let generation = self.shard.slots[slot].generation;
+            let io = &mut self.shard.slots[slot].io;
+            if !io.shut {
+                io.shut = true;
+                if let Some(fd) = io.fd.as_ref() {
+                    // SAFETY: `fd` is an open socket owned by this slot.
+                    let fd = unsafe { BorrowedFd::borrow_raw(fd.as_raw_fd()) };
+                    let _ = socket2::SockRef::from(&fd).shutdown(std::net::Shutdown::Both);
+                }
+                if io.recv_armed {
+                    let sqe = opcode::AsyncCancel::new(user_data(OP_RECV, slot, generation))
+                        .build()
+                        .user_data(user_data(OP_CANCEL, slot, generation));
+                    self.push(sqe);
+                }
+            }
+            self.waiting_close.push(slot as u32);
+        }
+        let mut i = 0;
+        while i < self.waiting_close.len() {
+            let slot = self.waiting_close[i] as usize;
+            if self.try_finalize(slot) {
+                self.waiting_close.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Closes the socket and frees the slot if no operation is in flight.
+    fn try_finalize(&mut self, slot: usize) -> bool {
+        let s = &mut self.shard.slots[slot];
+        if s.state != State::Closing {
+            return s.state == State::Free;
+        }
+        if s.io.recv_armed || s.io.send_busy {
+            return false;
+        }
+        s.io.fd = None; // closes the socket
+        self.shard.release(slot);
+        true
+    }
+
+    /// Cancels the last operations of the thread and waits for them, so no
+    /// kernel write into driver memory can outlive the driver.
+    fn finish(&mut self) {
+        if self.wake_armed {
+            let sqe = opcode::AsyncCancel::new(user_data(OP_WAKE, 0, 0))
+                .build()
+                .user_data(user_data(OP_CANCEL, 0, 0));
+            self.push(sqe);
+        }
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while (self.wake_armed || self.accept_armed) && Instant::now() < deadline {
+            self.wait(Duration::from_millis(20));
+            self.reap();
+        }
+        self.bufs.unregister(&self.ring.submitter());
+    }
 }
