@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Echo throughput: ringport (io_uring and poll backends) against the plain
+# tokio baseline, ping-pong load from `ringport-bench echo`.
+#
+# The server runs pinned to core 0, the generator to core 1. Every
+# (size, connections) point is measured BENCH_RUNS times per server; the
+# servers take turns within each repetition (in a rotating order) so that
+# noise hits all of them alike. The table shows medians.
+#
+# Environment (defaults in brackets):
+#   BENCH_DURATION  measured seconds per run [5]
+#   BENCH_WARMUP    warmup seconds per run [1]
+#   BENCH_RUNS      repetitions [3]
+#   BENCH_SIZES     message sizes in bytes ["64 1024"]
+#   BENCH_CONNS     connection counts ["1 100 1000"]
+#   BENCH_SERVERS   any of io_uring poll tokio ["io_uring poll tokio"]
+#   BENCH_FRAMING   raw or packet [raw]
+#   BENCH_PORT      first port to use; each server start takes the next [21100]
+#   BENCH_OUT       directory for raw results and server logs [a new temp dir]
+#   BENCH_BUILD     0 to skip `cargo build` [1]
+#
+# Exit status: non-zero if any run failed or saw a mismatched echo.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+duration=${BENCH_DURATION:-5}
+warmup=${BENCH_WARMUP:-1}
+runs=${BENCH_RUNS:-3}
+sizes=${BENCH_SIZES:-64 1024}
+conns_list=${BENCH_CONNS:-1 100 1000}
+servers=${BENCH_SERVERS:-io_uring poll tokio}
+framing=${BENCH_FRAMING:-raw}
+port=${BENCH_PORT:-21100}
+out=${BENCH_OUT:-$(mktemp -d -t ringport-bench.XXXXXX)}
+build=${BENCH_BUILD:-1}
+
+die() { echo "echo.sh: $*" >&2; exit 1; }
+
+command -v taskset >/dev/null || die "taskset not found (install util-linux)"
+[ "$(nproc --all)" -ge 2 ] || die "needs at least 2 cores (server on 0, generator on 1)"
+for s in $servers; do
+    case $s in io_uring | poll | tokio) ;; *) die "unknown server '$s' in BENCH_SERVERS" ;; esac
+done
+case $framing in raw | packet) ;; *) die "BENCH_FRAMING must be raw or packet" ;; esac
+
+max_conns=0
+for c in $conns_list; do [ "$c" -gt "$max_conns" ] && max_conns=$c; done
+want_fds=$((max_conns + 256))
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want_fds" ]; then
+    ulimit -n "$want_fds" 2>/dev/null || die "cannot raise the open-file limit to $want_fds (ulimit -n)"
+fi
+
+if [ "$build" = 1 ]; then
+    packages=(-p ringport-bench)
+    case " $servers " in *" io_uring "* | *" poll "*) packages+=(-p ringport) ;; esac
+    cargo build --release "${packages[@]}" >&2
+fi
+bench=target/release/ringport-bench
+ringport=target/release/ringport
+[ -x "$bench" ] || die "$bench missing (build it or set BENCH_BUILD=1)"
+
+mkdir -p "$out"
+results=$out/results.tsv
+: >"$results"
+echo "echo.sh: raw results and logs in $out" >&2
+
+server_pid=
+stop_server() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+    fi
+}
+trap stop_server EXIT
+trap 'exit 130' INT TERM
+
+# start_server KIND PORT LOG: starts a server pinned to core 0 and waits
+# until it accepts connections.
+start_server() {
+    local kind=$1 p=$2 log=$3
+    case $kind in
+    io_uring | poll)
+        [ -x "$ringport" ] || die "$ringport missing"
+        local backend=io-uring
+        [ "$kind" = poll ] && backend=poll
+        taskset -c 0 "$ringport" echo --listen "127.0.0.1:$p" --backend "$backend" \
+            --io-threads 1 --framing "$framing" >"$log" 2>&1 &
+        ;;
+    tokio)
+        taskset -c 0 "$bench" tokio-echo --listen "127.0.0.1:$p" --framing "$framing" >"$log" 2>&1 &
+        ;;
+    esac
+    server_pid=$!
+    local i
+    for i in $(seq 100); do
+        kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; die "$kind server exited at start"; }
+        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    die "$kind server did not accept connections on port $p within 10 s"
+}
+
+# field JSON KEY: the value of KEY in a flat JSON object ("null" if absent).
+field() {
+    local v
+    v=$(sed -nE "s/.*\"$2\":(null|-?[0-9.eE+-]+).*/\1/p" <<<"$1")
+    echo "${v:-null}"
+}
+
+failures=0
+read -r -a server_order <<<"$servers"
+for rep in $(seq "$runs"); do
+    for size in $sizes; do
+        for conns in $conns_list; do
+            # Rotate the servers' order from one repetition to the next.
+            n=${#server_order[@]}
+            for i in $(seq 0 $((n - 1))); do
+                kind=${server_order[$(((i + rep - 1) % n))]}
+                port=$((port + 1))
+                tag=$kind-$size-$conns-$rep
+                start_server "$kind" "$port" "$out/server-$tag.log"
+                status=0
+                json=$(taskset -c 1 "$bench" echo --target "127.0.0.1:$port" \
+                    --connections "$conns" --size "$size" --framing "$framing" \
+                    --duration "$duration" --warmup "$warmup" \
+                    --server-pid "$server_pid" --json 2>"$out/gen-$tag.err") || status=$?
+                echo "$json" >"$out/gen-$tag.json"
+                alive=1
+                kill -0 "$server_pid" 2>/dev/null || alive=0
+                stop_server
+                if [ "$status" -ne 0 ] || [ "$alive" -eq 0 ] || [ -z "$json" ]; then
+                    failures=$((failures + 1))
+                    echo "echo.sh: run $tag failed (exit $status, server alive: $alive):" \
+                        "$(tail -n 3 "$out/gen-$tag.err")" >&2
+                fi
+                [ -n "$json" ] || continue
+                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+                    "$kind" "$size" "$conns" "$rep" \
+                    "$(field "$json" msgs_per_sec)" "$(field "$json" p99_us)" \
+                    "$(field "$json" gen_cpu_percent)" "$(field "$json" server_cpu_percent)" \
+                    "$(field "$json" mismatches)" "$(field "$json" errors)" >>"$results"
+                printf 'echo.sh: %-8s %5s B %5s conns run %s: %s msg/s\n' "$kind" "$size" "$conns" "$rep" \
+                    "$(field "$json" msgs_per_sec)" >&2
+            done
+        done
+    done
+done
+
+echo
+echo "Echo round trips, $framing framing, median of $runs runs of ${duration} s after ${warmup} s warmup;"
+echo "server pinned to core 0, generator to core 1 (CPU % is of one core)."
+echo
+awk -F '\t' -v sizes="$sizes" -v conns="$conns_list" '
+function median(list,    a, n, i, j, t) {
+    n = split(list, a, " ")
+    if (n == 0) return ""
+    for (i = 2; i <= n; i++) {            # insertion sort (mawk has no asort)
+        t = a[i] + 0
+        for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]
+        a[j + 1] = t
+    }
+    return (n % 2) ? a[(n + 1) / 2] + 0 : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function add(name, k, v) { if (v != "null" && v != "") vals[name, k] = vals[name, k] " " v }
+function get(name, k,    m) { m = median(vals[name, k]); return m }
+function fmt(v, d) { return (v == "") ? "–" : sprintf("%." d "f", v) }
+function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "–" : sprintf("%.2f", a / b) }
+{
+    k = $1 SUBSEP $2 SUBSEP $3
+    add("msgs", k, $5); add("p99", k, $6); add("gen", k, $7); add("srv", k, $8)
+    mism += $9; errs += $10
+}
+END {
+    print "| size B | conns | io_uring msg/s | poll msg/s | tokio msg/s | io_uring/tokio | poll/tokio | p99 µs (uring / poll / tokio) | gen CPU % (uring / poll / tokio) | server CPU % (uring / poll / tokio) |"
+    print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    ns = split(sizes, S, " "); nc = split(conns, C, " ")
+    for (i = 1; i <= ns; i++) for (j = 1; j <= nc; j++) {
+        for (x = 1; x <= 3; x++) {
+            srv = (x == 1) ? "io_uring" : (x == 2) ? "poll" : "tokio"
+            k = srv SUBSEP S[i] SUBSEP C[j]
+            m[x] = get("msgs", k); p[x] = get("p99", k); g[x] = get("gen", k); c[x] = get("srv", k)
+        }
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s / %s | %s / %s / %s |\n",
+            S[i], C[j], fmt(m[1], 0), fmt(m[2], 0), fmt(m[3], 0), ratio(m[1], m[3]), ratio(m[2], m[3]),
+            fmt(p[1], 0), fmt(p[2], 0), fmt(p[3], 0), fmt(g[1], 0), fmt(g[2], 0), fmt(g[3], 0),
+            fmt(c[1], 0), fmt(c[2], 0), fmt(c[3], 0)
+    }
+    printf "\nmismatches: %d, errors: %d (all runs)\n", mism, errs
+}' "$results"
+
+if [ "$failures" -gt 0 ]; then
+    die "$failures run(s) failed; see $out"
+fi
