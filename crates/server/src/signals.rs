@@ -1,0 +1,29 @@
+//! SIGINT/SIGTERM: the first starts a graceful shutdown, a second one exits
+//! at once.
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+/// Spawns the thread that watches for termination signals and calls
+/// `on_first` on the first one.
+pub fn watch(on_first: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    std::thread::Builder::new()
+        .name("ringport-signals".into())
+        .spawn(move || {
+            let mut on_first = Some(on_first);
+            for sig in signals.forever() {
+                match on_first.take() {
+                    Some(f) => {
+                        tracing::info!(signal = sig, "shutting down (send again to exit at once)");
+                        f();
+                    }
+                    None => {
+                        tracing::warn!(signal = sig, "second signal: exiting now");
+                        std::process::exit(130);
+                    }
+                }
+            }
+        })?;
+    Ok(())
+}
