@@ -508,7 +508,7 @@ impl<F: Framing> UringDriver<F> {
     }
 
     /// The multishot receive of `slot` ended: re-arm it if the session lives
-    /// on, or finish a close that waited for it.
+    /// on (a closing slot is released by `teardown`).
     fn after_recv_stopped(&mut self, slot: usize) {
         let s = &self.shard.slots[slot];
         match s.state {
@@ -521,10 +521,9 @@ impl<F: Framing> UringDriver<F> {
                     self.arm_recv(slot);
                 }
             }
-            State::Closing => {
-                self.try_finalize(slot);
-            }
-            State::Free => {}
+            // Released by `teardown` only (see `try_finalize`): the slot
+            // may not have been torn down yet.
+            State::Closing | State::Free => {}
         }
     }
 
@@ -582,11 +581,8 @@ impl<F: Framing> UringDriver<F> {
         }
         s.io.send_busy = false;
         match s.state {
-            State::Closing => {
-                self.try_finalize(slot);
-                return;
-            }
-            State::Free => return,
+            // Released by `teardown` only (see `try_finalize`).
+            State::Closing | State::Free => return,
             State::Open | State::Draining => {}
         }
         if res >= 0 {
@@ -640,6 +636,13 @@ impl<F: Framing> UringDriver<F> {
     }
 
     /// Closes the socket and frees the slot if no operation is in flight.
+    ///
+    /// Called from `teardown` only, for slots on `waiting_close`. Completion
+    /// handlers must not release a slot themselves: a slot closed while
+    /// reaping is still on `shard.closing` (slot numbers, no generation); if
+    /// it were freed there and an accept in the same reap reused it, the next
+    /// `teardown` would shut down the new occupant's socket (seen as the new
+    /// session closing with `PeerClosed` right after it opened).
     fn try_finalize(&mut self, slot: usize) -> bool {
         let s = &mut self.shard.slots[slot];
         if s.state != State::Closing {
