@@ -68,6 +68,26 @@ mod tests {
         assert_eq!(Header::decode(&h.encode()), Some(h));
     }
 
+    /// The bench keeps its own copy of the header so it never waits on the
+    /// protocol crate; this keeps the two in agreement.
+    #[test]
+    fn agrees_with_ringport_proto() {
+        assert_eq!(HEADER_LEN, ringport_proto::HEADER_LEN);
+        assert_eq!(DEV_ECHO, ringport_proto::id::DEV_ECHO);
+        assert_eq!(MAX_FRAME, ringport_proto::DEFAULT_MAX_FRAME);
+        let ours = Header {
+            length: 300,
+            id: DEV_ECHO,
+            kind: 7,
+        };
+        let theirs = ringport_proto::Header {
+            len: 300,
+            id: DEV_ECHO,
+            kind: 7,
+        };
+        assert_eq!(ours.encode(), theirs.to_bytes());
+    }
+
     #[test]
     fn short_input_is_none() {
         assert_eq!(Header::decode(&[1, 2, 3, 4]), None);
