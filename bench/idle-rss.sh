@@ -7,7 +7,9 @@
 #   IDLE_SERVER     ringport or tokio (the baseline) [ringport]
 #   IDLE_BACKEND    ringport backend: auto, io-uring or poll [auto]
 #   IDLE_IO_THREADS ringport I/O threads [1]
-#   IDLE_SETTLE     seconds to wait after connecting before sampling [2]
+#   IDLE_SETTLE     seconds the server's descriptor count must stay unchanged
+#                   before sampling, if it never reaches one per connection [2]
+#   IDLE_TIMEOUT    most seconds to wait for connecting and accepting [120]
 #   IDLE_PORT       port to listen on [21090]
 #   IDLE_BUILD      0 to skip `cargo build` [1]
 set -euo pipefail
@@ -19,6 +21,7 @@ server=${IDLE_SERVER:-ringport}
 backend=${IDLE_BACKEND:-auto}
 io_threads=${IDLE_IO_THREADS:-1}
 settle=${IDLE_SETTLE:-2}
+timeout=${IDLE_TIMEOUT:-120}
 port=${IDLE_PORT:-21090}
 build=${IDLE_BUILD:-1}
 
@@ -86,37 +89,63 @@ done
 
 # rss_kib: the server's VmRSS in KiB.
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status"; }
+# open_fds: how many descriptors the server holds (accepted sockets show here).
+open_fds() { find "/proc/$server_pid/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 
 sleep 0.5
 before=$(rss_kib)
+fds_before=$(open_fds)
 
-# Hold long enough to sample after connecting and settling.
+# Hold until the script has sampled; it then stops the client itself.
 taskset -c 1 "$bench" idle --target "127.0.0.1:$port" --connections "$conns" \
-    --hold "$((settle + 3))" >"$tmp/idle.out" 2>"$tmp/idle.err" &
+    --hold 600 >"$tmp/idle.out" 2>"$tmp/idle.err" &
 client_pid=$!
-for _ in $(seq 1200); do
-    grep -q '^connected ' "$tmp/idle.out" && break
+deadline=$((SECONDS + timeout))
+until grep -q '^connected ' "$tmp/idle.out"; do
     kill -0 "$client_pid" 2>/dev/null || { cat "$tmp/idle.err" >&2; die "idle client exited early"; }
-    sleep 0.05
+    [ "$SECONDS" -lt "$deadline" ] || die "idle client did not finish connecting within $timeout s"
+    sleep 0.1
 done
-connected_line=$(grep '^connected ' "$tmp/idle.out") || die "idle client did not connect within 60 s"
-sleep "$settle"
-kill -0 "$server_pid" 2>/dev/null || die "server died while holding connections"
-after=$(rss_kib)
-
-status=0
-wait "$client_pid" || status=$?
-client_pid=
+connected_line=$(grep '^connected ' "$tmp/idle.out")
 connected=$(awk '{ print $2 }' <<<"$connected_line")
+
+# A connection the kernel has completed may still wait in the accept queue:
+# wait until the server holds a descriptor for each, or its count has stopped
+# moving for IDLE_SETTLE seconds.
+last=-1
+still_since=$SECONDS
+while :; do
+    kill -0 "$server_pid" 2>/dev/null || die "server died while connections were opened"
+    fds=$(open_fds)
+    [ "$fds" -ge $((fds_before + connected)) ] && break
+    if [ "$fds" -ne "$last" ]; then
+        last=$fds
+        still_since=$SECONDS
+    elif [ $((SECONDS - still_since)) -ge "$settle" ]; then
+        echo "idle-rss.sh: warning: the server holds only $((fds - fds_before)) new descriptors" \
+            "for $connected connections" >&2
+        break
+    fi
+    [ "$SECONDS" -lt "$deadline" ] || die "server did not accept the connections within $timeout s"
+    sleep 0.2
+done
+sleep 0.5 # let the server finish setting up the last sessions
+after=$(rss_kib)
+fds_after=$(open_fds)
+err_lines=$(grep -c . "$tmp/idle.err" || true)
+
+kill "$client_pid" 2>/dev/null || true
+wait "$client_pid" 2>/dev/null || true
+client_pid=
 
 echo "server: $server$([ "$server" = ringport ] && echo " (backend $backend, $io_threads I/O thread(s))")"
 echo "$connected_line"
-tail -n +2 "$tmp/idle.out"
+echo "server open descriptors: $fds_before before, $fds_after with connections"
 awk -v b="$before" -v a="$after" -v n="$connected" 'BEGIN {
     printf "VmRSS before: %.1f MiB, with connections: %.1f MiB\n", b / 1024, a / 1024
     printf "growth: %.1f MiB", (a - b) / 1024
     if (n > 0) printf " (%.2f KiB per connection)", (a - b) / n
     printf "\n"
 }'
-[ "$status" -eq 0 ] || die "idle client failed (exit $status): $(cat "$tmp/idle.err")"
+[ "$err_lines" -eq 0 ] || echo "idle-rss.sh: client stderr: $(cat "$tmp/idle.err")" >&2
 [ "$connected" -gt 0 ] || die "no connection was opened"

@@ -6,7 +6,7 @@
 //! `DEV_ECHO` frame with type 0 (all frames of one read in one write), skips
 //! other ids, and closes the connection on a length below 5 or above 8192.
 
-use std::io::{self, Write as _};
+use std::io;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -15,6 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::cli::{Framing, TokioEchoArgs};
 use crate::frame::{Header, DEV_ECHO, HEADER_LEN, MAX_FRAME};
+use crate::out;
 
 /// Read buffer of a raw-framing connection.
 const RAW_BUFFER: usize = 16 * 1024;
@@ -49,11 +50,7 @@ async fn serve(addr: std::net::SocketAddr, framing: Framing) -> anyhow::Result<(
         .await
         .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr().context("reading the bound address")?;
-    {
-        let mut out = io::stdout().lock();
-        writeln!(out, "listening on {local}").context("writing to stdout")?;
-        out.flush().context("writing to stdout")?;
-    }
+    out::line(&format!("listening on {local}"))?;
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _peer)) => stream,

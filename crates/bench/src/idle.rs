@@ -1,14 +1,15 @@
 //! Idle connections: open many, hold them without traffic, then close, so a
 //! script can measure how much memory a server spends per connection.
 //!
-//! As soon as every attempt has finished, one line `connected N of M` goes to
-//! stdout (flushed), so a script can wait for it before sampling the server.
+//! As soon as every attempt has finished, one line `connected N of M in S s`
+//! goes to stdout (flushed), so a script can wait for it before sampling the
+//! server.
 //! While holding, each connection waits for the server to close it, and the
 //! closes are counted.
 
 use std::cell::Cell;
-use std::io::{self, Write as _};
 use std::rc::Rc;
+use std::time::Instant;
 
 use anyhow::{bail, Context};
 use tokio::io::AsyncReadExt;
@@ -18,6 +19,7 @@ use tokio::task::LocalSet;
 use crate::cli::IdleArgs;
 use crate::connect::{check_fd_limit, connect_all, resolve_target};
 use crate::json::JsonObject;
+use crate::out;
 
 /// What an idle run saw.
 #[derive(Debug)]
@@ -48,18 +50,14 @@ pub fn run(args: &IdleArgs) -> anyhow::Result<()> {
         .build()
         .context("building the tokio runtime")?;
     let outcome = LocalSet::new().block_on(&runtime, async {
+        let started = Instant::now();
         let connected = connect_all(addr, args.connections).await;
-        {
-            let mut out = io::stdout().lock();
-            writeln!(
-                out,
-                "connected {} of {}",
-                connected.streams.len(),
-                args.connections
-            )
-            .context("writing to stdout")?;
-            out.flush().context("writing to stdout")?;
-        }
+        out::line(&format!(
+            "connected {} of {} in {:.2} s",
+            connected.streams.len(),
+            args.connections,
+            started.elapsed().as_secs_f64()
+        ))?;
         let lost = Rc::new(Cell::new(0u64));
         let count = connected.streams.len() as u64;
         for stream in connected.streams {
@@ -100,7 +98,7 @@ pub fn run(args: &IdleArgs) -> anyhow::Result<()> {
         }
         s
     };
-    println!("{text}");
+    out::line(&text)?;
     if outcome.connected == 0 {
         bail!("no connection could be opened");
     }

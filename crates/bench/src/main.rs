@@ -15,6 +15,7 @@ mod echo_load;
 mod frame;
 mod idle;
 mod json;
+mod out;
 mod payload;
 mod report;
 
@@ -66,9 +67,9 @@ fn echo(args: &EchoArgs) -> anyhow::Result<ExitCode> {
     let outcome = echo_load::run(&plan)?;
     let report = EchoReport::new(&plan, &outcome);
     if args.json {
-        println!("{}", report.json());
+        out::line(&report.json())?;
     } else {
-        print!("{}", report.human());
+        out::line(report.human().trim_end())?;
     }
     if outcome.mismatches > 0 {
         eprintln!(
