@@ -1,5 +1,7 @@
 //! Log output: human-readable lines on stderr, filtered like `RUST_LOG`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. `filter` wins over `RUST_LOG`; the default
@@ -12,6 +14,7 @@ pub fn init(filter: &Option<String>) -> Result<(), String> {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
     Ok(())

@@ -1,0 +1,128 @@
+//! The `ringport echo` binary end to end: starts on a free port, echoes raw
+//! bytes and DEV_ECHO packets on both backends, closes a session that sends a
+//! bad frame, and exits 0 on SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ringport_client::proto::ServerPacket;
+
+struct Running {
+    child: Child,
+    addr: SocketAddr,
+}
+
+/// Starts `ringport echo` on 127.0.0.1:0 and reads the bound address from
+/// its startup log line.
+fn start(extra: &[&str]) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ringport"))
+        .args([
+            "--log",
+            "info",
+            "echo",
+            "--listen",
+            "127.0.0.1:0",
+            "--io-threads",
+            "2",
+        ])
+        .args(extra)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("server printed its address").unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().parse::<SocketAddr>().unwrap();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Running { child, addr }
+}
+
+fn stop(mut r: Running) {
+    // The `kill` command keeps this test free of unsafe code.
+    let status = Command::new("kill")
+        .args(["-TERM", &r.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = r.child.wait().unwrap();
+    assert_eq!(code.code(), Some(0), "clean exit after SIGTERM");
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+#[test]
+fn raw_echo_on_both_backends() {
+    for backend in ["io-uring", "poll"] {
+        let r = start(&["--backend", backend]);
+        let mut c = connect(r.addr);
+        c.write_all(b"stage one").unwrap();
+        let mut buf = [0u8; 9];
+        c.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"stage one", "{backend}");
+        stop(r);
+    }
+}
+
+#[test]
+fn packet_echo_and_bad_frame() {
+    for backend in ["io-uring", "poll"] {
+        let r = start(&["--backend", backend, "--framing", "packet"]);
+        let mut client = ringport_client::Client::connect(r.addr).unwrap();
+        client.echo(b"ping").unwrap();
+        match client.recv().unwrap() {
+            ServerPacket::DevEcho(echo) => assert_eq!(echo.body, b"ping", "{backend}"),
+            other => panic!("{backend}: expected an echo, got {other:?}"),
+        }
+        // A type byte other than 0 comes back as 0; other ids are ignored.
+        let mut c = connect(r.addr);
+        c.write_all(&[5, 0, 201, 0, 0]).unwrap(); // a bodyless login: ignored
+        c.write_all(&[7, 0, 1, 0, 9, b'h', b'i']).unwrap();
+        let mut buf = [0u8; 7];
+        c.read_exact(&mut buf).unwrap();
+        assert_eq!(buf, [7, 0, 1, 0, 0, b'h', b'i'], "{backend}");
+        // A length below the header closes that session only.
+        c.write_all(&[3, 0, 1, 0, 0]).unwrap();
+        let mut rest = Vec::new();
+        let n = c.read_to_end(&mut rest).unwrap_or(0);
+        assert_eq!(n, 0, "{backend}: closed without a reply");
+        client.echo(b"still here").unwrap();
+        assert!(matches!(client.recv().unwrap(), ServerPacket::DevEcho(_)));
+        stop(r);
+    }
+}
+
+#[test]
+fn bind_failure_exits_1_with_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_ringport"))
+        .args(["echo", "--listen", &addr])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot listen on"), "{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ringport"))
+        .args(["echo", "--backend", "carrier-pigeon"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend"));
+}
