@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Select, Sender, TryRecvError};
 
 use crate::event::EventBatch;
 use crate::id::SessionId;
@@ -30,6 +30,21 @@ pub enum RecvError {
     /// has been delivered.
     #[error("engine stopped")]
     Stopped,
+}
+
+/// What [`Endpoint::recv_with`] got.
+#[derive(Debug)]
+pub enum Received<T> {
+    /// A batch of engine events.
+    Events(EventBatch),
+    /// A message from the other channel.
+    Other(T),
+    /// Nothing arrived within the timeout.
+    Timeout,
+    /// The engine has stopped and every event has been delivered.
+    Stopped,
+    /// The other channel's senders are all gone (engine events may follow).
+    OtherClosed,
 }
 
 struct Lane {
@@ -87,6 +102,44 @@ impl Endpoint {
                 RecvTimeoutError::Timeout => RecvError::Timeout,
                 RecvTimeoutError::Disconnected => RecvError::Stopped,
             }),
+        }
+    }
+
+    /// Waits for whichever comes first: a batch of engine events, or a
+    /// message on `other` (for example answers from worker threads). Engine
+    /// events are preferred when both are ready. Allocates only when it has
+    /// to block.
+    pub fn recv_with<T>(&mut self, other: &Receiver<T>, timeout: Option<Duration>) -> Received<T> {
+        match self.events.try_recv() {
+            Ok(batch) => return Received::Events(batch),
+            Err(TryRecvError::Disconnected) => return Received::Stopped,
+            Err(TryRecvError::Empty) => {}
+        }
+        match other.try_recv() {
+            Ok(v) => return Received::Other(v),
+            Err(TryRecvError::Disconnected) => return Received::OtherClosed,
+            Err(TryRecvError::Empty) => {}
+        }
+        let mut sel = Select::new();
+        let events = sel.recv(&self.events);
+        sel.recv(other);
+        let op = match timeout {
+            None => sel.select(),
+            Some(t) => match sel.select_timeout(t) {
+                Ok(op) => op,
+                Err(_) => return Received::Timeout,
+            },
+        };
+        if op.index() == events {
+            match op.recv(&self.events) {
+                Ok(batch) => Received::Events(batch),
+                Err(_) => Received::Stopped,
+            }
+        } else {
+            match op.recv(other) {
+                Ok(v) => Received::Other(v),
+                Err(_) => Received::OtherClosed,
+            }
         }
     }
 

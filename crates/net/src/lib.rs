@@ -55,7 +55,8 @@ mod sys;
 
 pub use bytes::Bytes;
 pub use config::{BackendChoice, BackendKind, EngineConfig};
-pub use endpoint::{Endpoint, RecvError};
+pub use crossbeam_channel;
+pub use endpoint::{Endpoint, Received, RecvError};
 pub use engine::{Engine, ShutdownHandle};
 pub use error::EngineError;
 pub use event::{CloseReason, Event, EventBatch};
