@@ -111,6 +111,9 @@ fn five_thousand_connections_echo_their_own_bytes() {
             }
         }
         server.wait_stats("every session closed", |s| s.sessions_open == 0);
+        // Released sessions' Closed events may still be on their way to the
+        // application.
+        server.wait_log("every Closed event", |l| l.closed.len() >= n);
         let log_closed = {
             let log = server.log.lock().unwrap();
             assert_eq!(log.opened.len(), n, "{backend}: Opened events");
