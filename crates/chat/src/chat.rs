@@ -1,0 +1,249 @@
+//! [`Chat`]: the state machine. This module owns the inputs — connect,
+//! packet, disconnect, account-check answer, timeout — and routes each
+//! decoded request to its handler in [`crate::handler`].
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use ringport_proto::{ClientPacket, ResultCode, ServerPacket};
+use rustc_hash::FxHashMap;
+
+use crate::config::ChatConfig;
+use crate::conn::ConnId;
+use crate::deadline::Deadlines;
+use crate::login::Logins;
+use crate::outbound::{AuthResult, Outbound};
+use crate::rate::RateLimit;
+use crate::room::Rooms;
+use crate::session::{Session, SessionState};
+use crate::stats::ChatStats;
+
+/// The chat content: every session's state, the logins and the rooms.
+///
+/// Sans-IO: the host feeds it events with the current time and passes an
+/// [`Outbound`] that receives, synchronously and in order, every packet to
+/// send, every session to close and every password to check. It never blocks,
+/// never reads a clock and never panics on anything a peer sends.
+#[derive(Debug)]
+pub struct Chat {
+    pub(crate) config: ChatConfig,
+    pub(crate) sessions: FxHashMap<ConnId, Session>,
+    pub(crate) logins: Logins,
+    pub(crate) rooms: Rooms,
+    pub(crate) deadlines: Deadlines,
+    pub(crate) rate: RateLimit,
+    pub(crate) stats: ChatStats,
+    /// Encoding buffer for packets sent to one session (reused, so responses
+    /// cost no allocation).
+    pub(crate) scratch: Vec<u8>,
+}
+
+impl Chat {
+    /// A machine with no sessions. Call [`ChatConfig::validate`] first; `new`
+    /// accepts any configuration (see [`ChatConfig`]).
+    pub fn new(config: ChatConfig) -> Chat {
+        Chat {
+            rate: RateLimit::new(config.chat_rate, config.chat_burst),
+            config,
+            sessions: FxHashMap::default(),
+            logins: Logins::default(),
+            rooms: Rooms::default(),
+            deadlines: Deadlines::default(),
+            stats: ChatStats::default(),
+            scratch: Vec::with_capacity(ringport_proto::RoomUserListNtf::MAX_LEN),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ChatConfig {
+        &self.config
+    }
+
+    /// A new connection at `now`; its login deadline starts. A `conn` the
+    /// machine already knows is ignored.
+    pub fn handle_connect(&mut self, conn: ConnId, now: Instant) {
+        if self.sessions.contains_key(&conn) {
+            tracing::debug!(%conn, "connect for a known connection ignored");
+            return;
+        }
+        let deadline = now.checked_add(self.config.login_timeout);
+        if let Some(at) = deadline {
+            self.deadlines.push(at, conn);
+        }
+        self.sessions.insert(conn, Session::new(deadline));
+        self.update_gauges();
+    }
+
+    /// One whole packet (header included, as cut by
+    /// [`ringport_proto::frame_len`]) received on `conn` at `now`.
+    ///
+    /// Requests are checked in the protocol's order: body (90), then the
+    /// session's state, then the rest. Unknown ids are counted and ignored;
+    /// so is a packet for a connection the machine does not know (never
+    /// connected, or already closed by it).
+    pub fn handle_packet(
+        &mut self,
+        conn: ConnId,
+        frame: &[u8],
+        now: Instant,
+        out: &mut impl Outbound,
+    ) {
+        if !self.sessions.contains_key(&conn) {
+            tracing::debug!(%conn, "packet for an unknown connection ignored");
+            return;
+        }
+        let packet = match ClientPacket::decode(frame) {
+            Ok(packet) => packet,
+            Err(error) => {
+                self.stats.invalid_packets += 1;
+                tracing::debug!(%conn, %error, "invalid packet");
+                if let Some(id) = error.invalid_packet_id() {
+                    if id == ringport_proto::LoginReq::ID {
+                        self.record_login_failure(ResultCode::InvalidPacket);
+                    }
+                    self.respond(conn, id, ResultCode::InvalidPacket, out);
+                }
+                return;
+            }
+        };
+        match packet {
+            ClientPacket::DevEcho(echo) => self.handle_echo(conn, echo, out),
+            ClientPacket::LoginReq(req) => self.handle_login(conn, req, out),
+            ClientPacket::RoomEnterReq(req) => self.handle_enter(conn, req, out),
+            ClientPacket::RoomLeaveReq(_) => self.handle_leave(conn, out),
+            ClientPacket::RoomChatReq(req) => self.handle_chat(conn, req, now, out),
+            ClientPacket::Unknown { id, body } => {
+                self.stats.unknown_packets += 1;
+                tracing::debug!(%conn, id, len = body.len(), "unknown packet id ignored");
+            }
+        }
+        self.prune_deadlines();
+        self.update_gauges();
+    }
+
+    /// `conn` went away (closed by the peer, by the engine, or after
+    /// [`Outbound::close`]). A user in a room leaves it (217 to the others);
+    /// the login is released at once; a login in flight is abandoned (its
+    /// answer will be ignored). Unknown connections are ignored.
+    pub fn handle_disconnect(&mut self, conn: ConnId, out: &mut impl Outbound) {
+        let Some(session) = self.sessions.remove(&conn) else {
+            return;
+        };
+        match session.state {
+            SessionState::Connected => {}
+            SessionState::Authenticating { .. } => self.logins.release_slot(),
+            SessionState::LoggedIn { user, room } => {
+                if let Some(room) = room {
+                    self.leave_room(conn, room, user.unique_id, out);
+                }
+                self.logins.log_out(&user.user_id, conn);
+                self.logins.release_slot();
+            }
+        }
+        self.prune_deadlines();
+        self.update_gauges();
+    }
+
+    /// The answer to the [`crate::AuthRequest`] with this `conn` and
+    /// `ticket`. Ignored unless that session is still waiting for exactly
+    /// this ticket (it may have disconnected, timed out or been closed).
+    pub fn handle_auth_result(
+        &mut self,
+        conn: ConnId,
+        ticket: u64,
+        result: AuthResult,
+        out: &mut impl Outbound,
+    ) {
+        self.finish_login(conn, ticket, result, out);
+        self.prune_deadlines();
+        self.update_gauges();
+    }
+
+    /// Closes every session whose login deadline is at or before `now` and
+    /// that is not logged in (a login still in flight does not save it).
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut impl Outbound) {
+        while let Some((at, conn)) = self.deadlines.peek() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop();
+            let Some(session) = self.sessions.get(&conn) else {
+                continue;
+            };
+            let logged_in = matches!(session.state, SessionState::LoggedIn { .. });
+            if logged_in || session.login_deadline != Some(at) {
+                continue;
+            }
+            if matches!(session.state, SessionState::Authenticating { .. }) {
+                self.logins.release_slot();
+            }
+            self.sessions.remove(&conn);
+            self.stats.login_timeouts += 1;
+            tracing::debug!(%conn, "login timeout: closing");
+            out.close(conn);
+        }
+        self.prune_deadlines();
+        self.update_gauges();
+    }
+
+    /// When [`Chat::handle_timeout`] should next be called: the earliest
+    /// login deadline of a session not logged in, if any.
+    pub fn next_timeout(&self) -> Option<Instant> {
+        self.deadlines.peek().map(|(at, _)| at)
+    }
+
+    /// The counters and gauges.
+    pub fn stats(&self) -> &ChatStats {
+        &self.stats
+    }
+
+    /// Sends the response to `request_id` with `result` to `conn`.
+    pub(crate) fn respond(
+        &mut self,
+        conn: ConnId,
+        request_id: u16,
+        result: ResultCode,
+        out: &mut impl Outbound,
+    ) {
+        let Some(packet) = ServerPacket::response(request_id, result) else {
+            return;
+        };
+        self.scratch.clear();
+        // Responses are fixed-size: encoding cannot fail.
+        if packet.encode(&mut self.scratch).is_ok() {
+            out.send(conn, &self.scratch);
+        }
+    }
+
+    pub(crate) fn record_login_failure(&mut self, code: ResultCode) {
+        self.stats.logins_failed += 1;
+        self.stats.login_failures.record(code);
+    }
+
+    /// Drops deadline entries that no longer count, so `next_timeout` is
+    /// exact.
+    fn prune_deadlines(&mut self) {
+        let sessions = &self.sessions;
+        self.deadlines.prune(|at, conn| {
+            sessions.get(&conn).is_some_and(|s| {
+                s.login_deadline == Some(at) && !matches!(s.state, SessionState::LoggedIn { .. })
+            })
+        });
+    }
+
+    fn update_gauges(&mut self) {
+        let stats = &mut self.stats;
+        stats.sessions = self.sessions.len() as u64;
+        stats.users_logged_in = self.logins.logged_in() as u64;
+        stats.rooms_active = self.rooms.active() as u64;
+        stats.users_in_rooms = self.rooms.total_members() as u64;
+    }
+}
+
+/// Encodes one packet for many recipients into a `Bytes` of exactly its
+/// size (one allocation, shared by every recipient).
+pub(crate) fn encode_shared(len: usize, encode: impl FnOnce(&mut Vec<u8>)) -> Bytes {
+    let mut buf = Vec::with_capacity(len);
+    encode(&mut buf);
+    Bytes::from(buf)
+}

@@ -1,0 +1,165 @@
+//! [`ChatConfig`]: the limits and switches of the chat content, with the
+//! protocol's defaults (see `docs/PROTOCOL.md`, "Defaults").
+
+use std::time::Duration;
+
+/// Configuration of a [`crate::Chat`].
+///
+/// [`ChatConfig::validate`] says whether a configuration makes sense; the
+/// host calls it before [`crate::Chat::new`]. `Chat::new` itself never fails
+/// or panics: it follows an odd configuration literally (0 rooms: every enter
+/// is refused with 61; `max_users` 0: every login is refused with 32).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatConfig {
+    /// Number of the first room (default 0).
+    pub room_start: i32,
+    /// Number of rooms: rooms are `room_start .. room_start + rooms`
+    /// (default 10).
+    pub rooms: u32,
+    /// Most users in one room (default 4); one more gets 54.
+    pub room_max_users: usize,
+    /// Most users logged in or logging in at once (default 10,000); one more
+    /// gets 32.
+    pub max_users: usize,
+    /// Chat messages per second per session, refilled continuously (default
+    /// 10); 0 turns the limit off. A message over the limit gets 63.
+    pub chat_rate: u32,
+    /// Size of a session's chat token bucket: messages it may send at once
+    /// after being quiet (default 20).
+    pub chat_burst: u32,
+    /// A session not logged in this long after it connected is closed
+    /// (default 10 s).
+    pub login_timeout: Duration,
+    /// Whether a login with an unknown user id creates the account with the
+    /// given password (default true); off, it gets 33.
+    pub auto_register: bool,
+}
+
+impl Default for ChatConfig {
+    fn default() -> ChatConfig {
+        ChatConfig {
+            room_start: 0,
+            rooms: 10,
+            room_max_users: 4,
+            max_users: 10_000,
+            chat_rate: 10,
+            chat_burst: 20,
+            login_timeout: Duration::from_secs(10),
+            auto_register: true,
+        }
+    }
+}
+
+impl ChatConfig {
+    /// Checks that the configuration is usable.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the offending field: no rooms, rooms of size 0, a
+    /// room range past `i32::MAX`, `max_users` 0, a rate limit with an empty
+    /// bucket, or a zero login timeout.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.rooms == 0 {
+            return Err("rooms must be at least 1".into());
+        }
+        if self.room_max_users == 0 {
+            return Err("room_max_users must be at least 1".into());
+        }
+        let last = i64::from(self.room_start) + i64::from(self.rooms) - 1;
+        if last > i64::from(i32::MAX) {
+            return Err(format!(
+                "rooms {}..={last} do not fit in i32 (room_start {} + rooms {} is too large)",
+                self.room_start, self.room_start, self.rooms
+            ));
+        }
+        if self.max_users == 0 {
+            return Err("max_users must be at least 1".into());
+        }
+        if self.chat_rate > 0 && self.chat_burst == 0 {
+            return Err("chat_burst must be at least 1 when chat_rate is on".into());
+        }
+        if self.login_timeout.is_zero() {
+            return Err("login_timeout must be above 0".into());
+        }
+        Ok(())
+    }
+
+    /// Whether `room` is one of the configured rooms (no overflow whatever
+    /// the values).
+    pub fn has_room(&self, room: i32) -> bool {
+        let offset = i64::from(room) - i64::from(self.room_start);
+        offset >= 0 && offset < i64::from(self.rooms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_protocol_ones_and_valid() {
+        let config = ChatConfig::default();
+        assert_eq!(config.validate(), Ok(()));
+        assert_eq!(
+            (config.room_start, config.rooms, config.room_max_users),
+            (0, 10, 4)
+        );
+        assert_eq!((config.chat_rate, config.chat_burst), (10, 20));
+        assert!(config.has_room(0) && config.has_room(9));
+        assert!(!config.has_room(-1) && !config.has_room(10));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let ok = ChatConfig::default();
+        for bad in [
+            ChatConfig {
+                rooms: 0,
+                ..ok.clone()
+            },
+            ChatConfig {
+                room_max_users: 0,
+                ..ok.clone()
+            },
+            ChatConfig {
+                room_start: i32::MAX,
+                rooms: 2,
+                ..ok.clone()
+            },
+            ChatConfig {
+                max_users: 0,
+                ..ok.clone()
+            },
+            ChatConfig {
+                chat_burst: 0,
+                ..ok.clone()
+            },
+            ChatConfig {
+                login_timeout: Duration::ZERO,
+                ..ok.clone()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+        let edge = ChatConfig {
+            room_start: i32::MAX,
+            rooms: 1,
+            ..ok.clone()
+        };
+        assert_eq!(edge.validate(), Ok(()));
+        assert!(edge.has_room(i32::MAX));
+        let low = ChatConfig {
+            room_start: i32::MIN,
+            rooms: u32::MAX,
+            ..ok.clone()
+        };
+        assert_eq!(low.validate(), Ok(()));
+        assert!(low.has_room(i32::MIN) && low.has_room(i32::MAX - 1) && !low.has_room(i32::MAX));
+        let no_limit = ChatConfig {
+            chat_rate: 0,
+            chat_burst: 0,
+            ..ok
+        };
+        assert_eq!(no_limit.validate(), Ok(()));
+    }
+}

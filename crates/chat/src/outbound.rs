@@ -1,0 +1,69 @@
+//! [`Outbound`]: everything the state machine asks of its host, and the
+//! account-check request and answer ([`AuthRequest`], [`AuthResult`]).
+//!
+//! The machine never does I/O. Each `handle_*` call takes an `&mut impl
+//! Outbound` and calls it synchronously, in protocol order, for every packet to
+//! send, every session to close and every password to check; the host turns
+//! those calls into engine operations (and the test harness records them).
+
+use bytes::Bytes;
+
+use crate::conn::ConnId;
+use crate::secret::Secret;
+
+/// The host side of the state machine.
+///
+/// Calls for one connection are made in the order the packets must reach it.
+/// None of these may call back into the [`crate::Chat`] (it is borrowed
+/// mutably meanwhile); an account check is answered later through
+/// [`crate::Chat::handle_auth_result`].
+pub trait Outbound {
+    /// Sends one encoded packet (header included) to `conn`. The slice is only
+    /// borrowed for the call: the host copies it.
+    fn send(&mut self, conn: ConnId, packet: &[u8]);
+
+    /// Sends one encoded packet that goes to many recipients. The machine
+    /// encodes each room event once and calls this once per recipient with the
+    /// same `Bytes`, so the host can queue a reference instead of a copy.
+    fn send_shared(&mut self, conn: ConnId, packet: &Bytes);
+
+    /// Closes `conn` after flushing what was sent to it. The machine has
+    /// already forgotten the connection when it calls this: a later
+    /// `handle_packet` or `handle_disconnect` for it is ignored.
+    fn close(&mut self, conn: ConnId);
+
+    /// Checks a password against the account store, off the logic thread.
+    /// Answer with [`crate::Chat::handle_auth_result`] using the request's
+    /// `conn` and `ticket` (and [`AuthResult::Unavailable`] if the check
+    /// could not be made).
+    fn authenticate(&mut self, request: AuthRequest);
+}
+
+/// A password check the host must run (see [`Outbound::authenticate`]).
+#[derive(Debug)]
+pub struct AuthRequest {
+    /// The connection that asked to log in.
+    pub conn: ConnId,
+    /// Identifies this attempt; the answer must carry it back. An answer with
+    /// another ticket (an attempt of a session that since went away) is
+    /// ignored.
+    pub ticket: u64,
+    /// The user id to log in as (1 to 32 bytes of UTF-8).
+    pub user_id: String,
+    /// The password given (1 to 32 bytes of UTF-8).
+    pub password: Secret,
+    /// Whether an unknown id is created with this password
+    /// ([`crate::ChatConfig::auto_register`]).
+    pub auto_register: bool,
+}
+
+/// The answer to an [`AuthRequest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthResult {
+    /// The password is right (or the id was just registered with it).
+    Accepted,
+    /// Wrong password, or unknown id without auto-registration: result 33.
+    Rejected,
+    /// The account store could not be reached: result 34.
+    Unavailable,
+}

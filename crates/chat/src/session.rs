@@ -1,0 +1,64 @@
+//! [`Session`]: what the machine knows about one connection — its protocol
+//! state (`Connected` → `Authenticating` → `LoggedIn` → in a room), its login
+//! deadline and its chat token bucket.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::rate::Bucket;
+
+/// One connection.
+#[derive(Debug)]
+pub(crate) struct Session {
+    /// Where the session is in the protocol.
+    pub(crate) state: SessionState,
+    /// When the session is closed if it is not logged in by then; `None`
+    /// once logged in (and if `connect + login_timeout` overflows).
+    pub(crate) login_deadline: Option<Instant>,
+    /// Chat rate limit; kept across rooms, so leaving and re-entering does
+    /// not refill it.
+    pub(crate) bucket: Bucket,
+}
+
+impl Session {
+    pub(crate) fn new(login_deadline: Option<Instant>) -> Session {
+        Session {
+            state: SessionState::Connected,
+            login_deadline,
+            bucket: Bucket::default(),
+        }
+    }
+}
+
+/// The protocol state of a session. `docs/PROTOCOL.md` names three states;
+/// `Authenticating` is `Connected` with a password check in flight, and "in a
+/// room" is `LoggedIn` with a room.
+#[derive(Debug)]
+pub(crate) enum SessionState {
+    /// Not logged in, no login in flight.
+    Connected,
+    /// A login was asked of the account store; its answer must carry
+    /// `ticket`.
+    Authenticating {
+        /// The attempt's ticket.
+        ticket: u64,
+        /// The user id being logged in.
+        user_id: Arc<str>,
+    },
+    /// Logged in, maybe in a room.
+    LoggedIn {
+        /// Who.
+        user: User,
+        /// The room the user is in.
+        room: Option<i32>,
+    },
+}
+
+/// A logged-in user.
+#[derive(Debug, Clone)]
+pub(crate) struct User {
+    /// The login's user id (shared with the room member and the login map).
+    pub(crate) user_id: Arc<str>,
+    /// The id given to this login, never reused while the process runs.
+    pub(crate) unique_id: i64,
+}

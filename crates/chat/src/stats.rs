@@ -1,0 +1,82 @@
+//! [`ChatStats`]: counters and gauges of the state machine, for the host's
+//! metrics endpoint. Plain integers, updated in place; reading them costs
+//! nothing.
+
+use ringport_proto::ResultCode;
+
+/// What the machine has seen and holds. Gauges (`sessions` to
+/// `users_in_rooms`) say what is now; every other field only grows.
+#[derive(Debug, Default, Clone)]
+pub struct ChatStats {
+    /// Gauge: connections the machine knows (connected, not yet disconnected
+    /// or closed by it).
+    pub sessions: u64,
+    /// Gauge: sessions logged in (in a room or not).
+    pub users_logged_in: u64,
+    /// Gauge: rooms with at least one member.
+    pub rooms_active: u64,
+    /// Gauge: sessions in a room.
+    pub users_in_rooms: u64,
+    /// Logins answered with 202(0).
+    pub logins_ok: u64,
+    /// Logins answered with a non-zero 202, whatever the reason (see
+    /// [`Self::login_failures`] for the split by code).
+    pub logins_failed: u64,
+    /// Failed logins by result code.
+    pub login_failures: LoginFailures,
+    /// Chat messages accepted (answered 222(0) and delivered).
+    pub chats_in: u64,
+    /// 223 notifies handed to the host (one per recipient).
+    pub deliveries_out: u64,
+    /// Chat requests refused with 63 by the rate limit.
+    pub rate_limited: u64,
+    /// Requests with an invalid body, answered with 90 (and frames that were
+    /// not one whole packet, which a correct host never passes).
+    pub invalid_packets: u64,
+    /// Packets with an id the server does not handle, ignored.
+    pub unknown_packets: u64,
+    /// Sessions closed because they were not logged in in time.
+    pub login_timeouts: u64,
+}
+
+/// Failed logins (non-zero 202) by result code.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LoginFailures {
+    /// 31: already logged in here, a login already in flight, or the id is
+    /// logged in on another session.
+    pub already: u64,
+    /// 32: the server holds its maximum of logged-in users.
+    pub server_full: u64,
+    /// 33: wrong password, or unknown id without auto-registration.
+    pub invalid_password: u64,
+    /// 34: the account store could not be reached.
+    pub backend_unavailable: u64,
+    /// 90: invalid body.
+    pub invalid_packet: u64,
+}
+
+impl LoginFailures {
+    /// The count for `code`; 0 for a code a login never fails with.
+    pub const fn count(&self, code: ResultCode) -> u64 {
+        match code {
+            ResultCode::LoginUserAlready => self.already,
+            ResultCode::LoginUserUsedAllObj => self.server_full,
+            ResultCode::LoginUserInvalidPw => self.invalid_password,
+            ResultCode::LoginBackendUnavailable => self.backend_unavailable,
+            ResultCode::InvalidPacket => self.invalid_packet,
+            _ => 0,
+        }
+    }
+
+    pub(crate) fn record(&mut self, code: ResultCode) {
+        let slot = match code {
+            ResultCode::LoginUserAlready => &mut self.already,
+            ResultCode::LoginUserUsedAllObj => &mut self.server_full,
+            ResultCode::LoginUserInvalidPw => &mut self.invalid_password,
+            ResultCode::LoginBackendUnavailable => &mut self.backend_unavailable,
+            ResultCode::InvalidPacket => &mut self.invalid_packet,
+            _ => return,
+        };
+        *slot += 1;
+    }
+}

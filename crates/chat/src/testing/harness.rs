@@ -1,0 +1,409 @@
+//! [`Harness`]: a [`Chat`] driven like a host would drive it, with a fake
+//! clock, fake sessions, per-session inboxes and an account checker.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ringport_proto::{
+    ClientPacket, DevEcho, LoginReq, ResultCode, RoomChatReq, RoomEnterReq, RoomLeaveReq,
+};
+
+use super::model::Model;
+use super::recorder::{Action, Received, Recorder};
+use crate::accounts::AccountStore;
+use crate::chat::Chat;
+use crate::config::ChatConfig;
+use crate::conn::ConnId;
+use crate::outbound::{AuthRequest, AuthResult};
+use crate::stats::ChatStats;
+
+/// How the harness answers password checks.
+pub enum AuthMode {
+    /// At once, always with this result.
+    Always(AuthResult),
+    /// At once, like a store that registers an unknown id on first use (if
+    /// the request allows it) and then wants the same password.
+    FakeStore,
+    /// At once, through a real store.
+    Store(Arc<dyn AccountStore>),
+    /// Not until the test calls [`Harness::answer`].
+    Deferred,
+}
+
+/// A [`Chat`] with everything around it faked. See the module docs of
+/// `testing`.
+pub struct Harness {
+    chat: Chat,
+    recorder: Recorder,
+    base: Instant,
+    elapsed: Duration,
+    mode: AuthMode,
+    passwords: HashMap<String, String>,
+    pending: Vec<AuthRequest>,
+    inboxes: BTreeMap<ConnId, VecDeque<Received>>,
+    closed: Vec<ConnId>,
+    conns: Vec<ConnId>,
+    next_conn: u64,
+    model: Model,
+    last_shared: Vec<(ConnId, usize)>,
+}
+
+impl Harness {
+    /// A machine with `config`, checks answered by [`AuthMode::FakeStore`].
+    pub fn new(config: ChatConfig) -> Harness {
+        Harness {
+            chat: Chat::new(config),
+            recorder: Recorder::default(),
+            base: Instant::now(),
+            elapsed: Duration::ZERO,
+            mode: AuthMode::FakeStore,
+            passwords: HashMap::new(),
+            pending: Vec::new(),
+            inboxes: BTreeMap::new(),
+            closed: Vec::new(),
+            conns: Vec::new(),
+            next_conn: 1,
+            model: Model::default(),
+            last_shared: Vec::new(),
+        }
+    }
+
+    /// Sets how checks are answered.
+    pub fn with_auth(mut self, mode: AuthMode) -> Harness {
+        self.mode = mode;
+        self
+    }
+
+    /// Changes how checks are answered from now on.
+    pub fn set_auth(&mut self, mode: AuthMode) {
+        self.mode = mode;
+    }
+
+    /// The machine.
+    pub fn chat(&self) -> &Chat {
+        &self.chat
+    }
+
+    /// Its stats.
+    pub fn stats(&self) -> &ChatStats {
+        self.chat.stats()
+    }
+
+    /// The fake clock.
+    pub fn now(&self) -> Instant {
+        self.base + self.elapsed
+    }
+
+    /// Moves the clock on, then lets the machine handle its timeouts if one
+    /// is due (as a host's timer would).
+    pub fn advance(&mut self, by: Duration) {
+        self.elapsed += by;
+        let now = self.now();
+        if self.chat.next_timeout().is_some_and(|at| at <= now) {
+            self.step(|chat, out, now| chat.handle_timeout(now, out));
+        }
+    }
+
+    /// A new session.
+    pub fn connect(&mut self) -> ConnId {
+        let conn = ConnId(self.next_conn);
+        self.next_conn += 1;
+        self.conns.push(conn);
+        self.inboxes.insert(conn, VecDeque::new());
+        self.model.connected(conn);
+        let now = self.now();
+        self.chat.handle_connect(conn, now);
+        self.check();
+        conn
+    }
+
+    /// Every session ever connected, in order.
+    pub fn conns(&self) -> &[ConnId] {
+        &self.conns
+    }
+
+    /// The peer of `conn` goes away.
+    pub fn disconnect(&mut self, conn: ConnId) {
+        self.model.gone(conn);
+        self.step(|chat, out, _| chat.handle_disconnect(conn, out));
+    }
+
+    /// `conn` sends one frame (any bytes).
+    pub fn send_frame(&mut self, conn: ConnId, frame: &[u8]) {
+        self.model.sent(conn, frame);
+        self.step(|chat, out, now| chat.handle_packet(conn, frame, now, out));
+    }
+
+    /// `conn` sends `packet`.
+    pub fn send(&mut self, conn: ConnId, packet: &ClientPacket<'_>) {
+        let mut frame = Vec::new();
+        if packet.encode(&mut frame).is_err() {
+            panic!("test packet does not encode: {packet:?}");
+        }
+        self.send_frame(conn, &frame);
+    }
+
+    /// `conn` sends a 201.
+    pub fn login(&mut self, conn: ConnId, user_id: &str, password: &str) {
+        match LoginReq::new(user_id, password) {
+            Ok(req) => self.send(conn, &ClientPacket::LoginReq(req)),
+            Err(e) => panic!("bad test login {user_id:?}: {e}"),
+        }
+    }
+
+    /// `conn` sends a 206.
+    pub fn enter(&mut self, conn: ConnId, room: i32) {
+        self.send(
+            conn,
+            &ClientPacket::RoomEnterReq(RoomEnterReq { room_number: room }),
+        );
+    }
+
+    /// `conn` sends a 215.
+    pub fn leave(&mut self, conn: ConnId) {
+        self.send(conn, &ClientPacket::RoomLeaveReq(RoomLeaveReq));
+    }
+
+    /// `conn` sends a 221.
+    pub fn chat_message(&mut self, conn: ConnId, message: &str) {
+        match RoomChatReq::new(message) {
+            Ok(req) => self.send(conn, &ClientPacket::RoomChatReq(req)),
+            Err(e) => panic!("bad test message: {e}"),
+        }
+    }
+
+    /// `conn` sends a `DEV_ECHO`.
+    pub fn echo(&mut self, conn: ConnId, body: &[u8]) {
+        self.send(conn, &ClientPacket::DevEcho(DevEcho { body }));
+    }
+
+    /// The checks waiting for an answer ([`AuthMode::Deferred`]).
+    pub fn pending(&self) -> &[AuthRequest] {
+        &self.pending
+    }
+
+    /// Answers the oldest waiting check of `conn`.
+    ///
+    /// # Panics
+    ///
+    /// If `conn` has none.
+    pub fn answer(&mut self, conn: ConnId, result: AuthResult) {
+        let Some(at) = self.pending.iter().position(|r| r.conn == conn) else {
+            panic!("{conn} has no pending check");
+        };
+        let request = self.pending.remove(at);
+        self.answer_raw(request.conn, request.ticket, result);
+    }
+
+    /// Answers the waiting check at `index` (modulo their number) with
+    /// `result`, or as the fake store would with `None`; nothing if none
+    /// waits.
+    pub fn answer_index(&mut self, index: usize, result: Option<AuthResult>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let request = self.pending.remove(index % self.pending.len());
+        let result = result.unwrap_or_else(|| self.fake_store(&request));
+        self.answer_raw(request.conn, request.ticket, result);
+    }
+
+    /// Hands the machine any answer, stale or not.
+    pub fn answer_raw(&mut self, conn: ConnId, ticket: u64, result: AuthResult) {
+        self.step(|chat, out, _| chat.handle_auth_result(conn, ticket, result, out));
+    }
+
+    /// Hands the machine an answer for `conn` with any `ticket`; if it
+    /// happens to match a waiting check, that check is no longer waiting.
+    pub fn answer_stale(&mut self, conn: ConnId, ticket: u64, result: AuthResult) {
+        self.pending
+            .retain(|r| !(r.conn == conn && r.ticket == ticket));
+        self.answer_raw(conn, ticket, result);
+    }
+
+    /// Takes what `conn` received so far.
+    pub fn take(&mut self, conn: ConnId) -> Vec<Received> {
+        self.inboxes
+            .get_mut(&conn)
+            .map(|inbox| inbox.drain(..).collect())
+            .unwrap_or_default()
+    }
+
+    /// Empties every inbox.
+    pub fn clear_all(&mut self) {
+        for inbox in self.inboxes.values_mut() {
+            inbox.clear();
+        }
+    }
+
+    /// Whether the machine closed `conn`.
+    pub fn is_closed(&self, conn: ConnId) -> bool {
+        self.closed.contains(&conn)
+    }
+
+    /// The `send_shared` calls of the last step: recipient and buffer
+    /// address.
+    pub fn last_shared(&self) -> &[(ConnId, usize)] {
+        &self.last_shared
+    }
+
+    /// The unique id the others were told for `conn` (known once a 208
+    /// about it was sent).
+    pub fn unique_id(&self, conn: ConnId) -> Option<i64> {
+        self.model.sessions.get(&conn).and_then(|s| s.unique_id)
+    }
+
+    /// Connects a session and logs it in as `user_id` (password "pw").
+    ///
+    /// # Panics
+    ///
+    /// If the login does not succeed at once.
+    pub fn user(&mut self, user_id: &str) -> ConnId {
+        let conn = self.connect();
+        self.login(conn, user_id, "pw");
+        if let Some(at) = self.pending.iter().position(|r| r.conn == conn) {
+            let request = self.pending.remove(at);
+            self.answer_raw(conn, request.ticket, AuthResult::Accepted);
+        }
+        let got = self.take(conn);
+        assert_eq!(
+            got,
+            [Received::LoginRes(ResultCode::None)],
+            "login of {user_id}"
+        );
+        conn
+    }
+
+    /// A logged-in `user_id` in `room`; only its own inbox is emptied.
+    ///
+    /// # Panics
+    ///
+    /// If it does not get in.
+    pub fn user_in_room(&mut self, user_id: &str, room: i32) -> ConnId {
+        let conn = self.user(user_id);
+        self.enter(conn, room);
+        let got = self.take(conn);
+        assert_eq!(
+            got.first(),
+            Some(&Received::EnterRes(ResultCode::None)),
+            "{user_id} enters {room}"
+        );
+        conn
+    }
+
+    /// Checks the machine's bookkeeping, the presence model, and that both
+    /// agree on every session.
+    ///
+    /// # Panics
+    ///
+    /// On the first disagreement.
+    pub fn check(&self) {
+        if let Err(e) = self.chat.check_invariants() {
+            panic!("machine invariant broken: {e}");
+        }
+        self.model.check(self.chat.config().room_max_users);
+        for (&conn, seen) in &self.model.sessions {
+            assert!(
+                self.chat.has_session(conn),
+                "{conn} forgotten by the machine"
+            );
+            assert_eq!(
+                self.chat.logged_in_as(conn),
+                seen.user_id.as_deref(),
+                "{conn} login"
+            );
+            assert_eq!(self.chat.room_of(conn), seen.room, "{conn} room");
+        }
+        let known = self
+            .conns
+            .iter()
+            .filter(|c| self.chat.has_session(**c))
+            .count();
+        assert_eq!(
+            known,
+            self.model.sessions.len(),
+            "sessions the machine knows"
+        );
+    }
+
+    /// Runs one input, then delivers what it produced (answering checks at
+    /// once unless deferred) and checks everything.
+    fn step(&mut self, input: impl FnOnce(&mut Chat, &mut Recorder, Instant)) {
+        self.model.begin_step();
+        self.last_shared.clear();
+        let now = self.now();
+        input(&mut self.chat, &mut self.recorder, now);
+        self.deliver();
+        self.model.end_step();
+        self.check();
+    }
+
+    fn deliver(&mut self) {
+        loop {
+            let actions = self.recorder.drain();
+            if actions.is_empty() {
+                return;
+            }
+            let mut answers = Vec::new();
+            for action in actions {
+                match action {
+                    Action::Packet {
+                        conn,
+                        packet,
+                        shared,
+                        ..
+                    } => {
+                        self.model.received(conn, &packet);
+                        if let Some(address) = shared {
+                            self.last_shared.push((conn, address));
+                        }
+                        self.inboxes.entry(conn).or_default().push_back(packet);
+                    }
+                    Action::Close(conn) => {
+                        assert!(!self.closed.contains(&conn), "{conn} closed twice");
+                        self.closed.push(conn);
+                        self.model.gone(conn);
+                        // The host reports every close as a disconnect; the
+                        // machine has already forgotten the session.
+                        self.chat.handle_disconnect(conn, &mut self.recorder);
+                    }
+                    Action::Authenticate(request) => {
+                        self.model.auth_requested(request.conn, &request.user_id);
+                        let result = match &self.mode {
+                            AuthMode::Always(result) => Some(*result),
+                            AuthMode::FakeStore => Some(self.fake_store(&request)),
+                            AuthMode::Store(store) => Some(AuthResult::from(store.authenticate(
+                                &request.user_id,
+                                request.password.expose(),
+                                request.auto_register,
+                            ))),
+                            AuthMode::Deferred => None,
+                        };
+                        match result {
+                            Some(result) => answers.push((request.conn, request.ticket, result)),
+                            None => self.pending.push(request),
+                        }
+                    }
+                }
+            }
+            for (conn, ticket, result) in answers {
+                self.chat
+                    .handle_auth_result(conn, ticket, result, &mut self.recorder);
+            }
+        }
+    }
+
+    fn fake_store(&mut self, request: &AuthRequest) -> AuthResult {
+        let password = request.password.expose();
+        match self.passwords.get(&request.user_id) {
+            Some(known) if known == password => AuthResult::Accepted,
+            Some(_) => AuthResult::Rejected,
+            None if request.auto_register => {
+                self.passwords
+                    .insert(request.user_id.clone(), password.to_owned());
+                AuthResult::Accepted
+            }
+            None => AuthResult::Rejected,
+        }
+    }
+}

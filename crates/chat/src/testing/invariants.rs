@@ -1,0 +1,142 @@
+//! Internal consistency checks of a [`Chat`] (feature `testing`), and
+//! read-only views of a session for the harness.
+
+use std::collections::HashMap;
+
+use crate::chat::Chat;
+use crate::conn::ConnId;
+use crate::session::SessionState;
+
+impl Chat {
+    /// Checks the machine's own bookkeeping: sessions, logins, rooms and the
+    /// stats gauges agree with each other.
+    ///
+    /// # Errors
+    ///
+    /// A description of the first disagreement found.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut logged_in = 0usize;
+        let mut authenticating = 0usize;
+        let mut in_rooms: HashMap<ConnId, i32> = HashMap::new();
+        for (&conn, session) in &self.sessions {
+            match &session.state {
+                SessionState::Connected => {}
+                SessionState::Authenticating { .. } => authenticating += 1,
+                SessionState::LoggedIn { user, room } => {
+                    logged_in += 1;
+                    if self.logins.session_of(&user.user_id) != Some(conn) {
+                        return Err(format!(
+                            "{conn} logged in as {} but not in the login map",
+                            user.user_id
+                        ));
+                    }
+                    if session.login_deadline.is_some() {
+                        return Err(format!("{conn} logged in with a login deadline"));
+                    }
+                    if let Some(room) = room {
+                        in_rooms.insert(conn, *room);
+                    }
+                }
+            }
+        }
+        if logged_in != self.logins.logged_in() {
+            return Err(format!(
+                "{logged_in} sessions logged in, login map holds {}",
+                self.logins.logged_in()
+            ));
+        }
+        for (user_id, conn) in self.logins.iter() {
+            let ok = self.sessions.get(&conn).is_some_and(|s| {
+                matches!(&s.state, SessionState::LoggedIn { user, .. } if &*user.user_id == user_id)
+            });
+            if !ok {
+                return Err(format!("login map: {user_id} → {conn}, not that session"));
+            }
+        }
+        if logged_in + authenticating != self.logins.slots_taken() {
+            return Err(format!(
+                "{logged_in} logged in + {authenticating} logging in, {} slots taken",
+                self.logins.slots_taken()
+            ));
+        }
+        let mut members = 0;
+        for (room, list) in self.rooms.iter() {
+            if list.is_empty() {
+                return Err(format!("room {room} kept while empty"));
+            }
+            if !self.config.has_room(room) {
+                return Err(format!("room {room} out of range"));
+            }
+            if list.len() > self.config.room_max_users {
+                return Err(format!("room {room} holds {} users", list.len()));
+            }
+            for member in list {
+                if in_rooms.get(&member.conn) != Some(&room) {
+                    return Err(format!(
+                        "{} listed in room {room}, session disagrees",
+                        member.conn
+                    ));
+                }
+                members += 1;
+            }
+        }
+        if members != in_rooms.len() || members != self.rooms.total_members() {
+            return Err(format!(
+                "{members} room members listed, {} sessions in rooms, count {}",
+                in_rooms.len(),
+                self.rooms.total_members()
+            ));
+        }
+        let s = &self.stats;
+        let gauges = (
+            s.sessions,
+            s.users_logged_in,
+            s.rooms_active,
+            s.users_in_rooms,
+        );
+        let real = (
+            self.sessions.len() as u64,
+            logged_in as u64,
+            self.rooms.active() as u64,
+            members as u64,
+        );
+        if gauges != real {
+            return Err(format!("gauges {gauges:?}, real {real:?}"));
+        }
+        if let Some((at, conn)) = self.deadlines.peek() {
+            let live = self.sessions.get(&conn).is_some_and(|s| {
+                s.login_deadline == Some(at) && !matches!(s.state, SessionState::LoggedIn { .. })
+            });
+            if !live {
+                return Err(format!("stale deadline {conn} at the top"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the machine knows `conn`.
+    pub fn has_session(&self, conn: ConnId) -> bool {
+        self.sessions.contains_key(&conn)
+    }
+
+    /// The user id `conn` is logged in as.
+    pub fn logged_in_as(&self, conn: ConnId) -> Option<&str> {
+        match &self.sessions.get(&conn)?.state {
+            SessionState::LoggedIn { user, .. } => Some(&user.user_id),
+            _ => None,
+        }
+    }
+
+    /// The room `conn` is in.
+    pub fn room_of(&self, conn: ConnId) -> Option<i32> {
+        match &self.sessions.get(&conn)?.state {
+            SessionState::LoggedIn { room, .. } => *room,
+            _ => None,
+        }
+    }
+
+    /// The members of `room`, in the order they entered.
+    pub fn room_members(&self, room: i32) -> Vec<ConnId> {
+        self.rooms.members(room).iter().map(|m| m.conn).collect()
+    }
+}

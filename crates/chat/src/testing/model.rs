@@ -1,0 +1,232 @@
+//! The presence model: what each session has been told about its room,
+//! rebuilt only from the packets it received and the requests it sent, and
+//! the checks that it matches reality.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ringport_proto::{ClientPacket, RoomUserListNtf};
+
+use super::recorder::Received;
+use crate::conn::ConnId;
+
+/// What one session knows.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Seen {
+    /// The user id of its login in flight (from the auth request).
+    pub(crate) pending_login: Option<String>,
+    /// The user id it is logged in as (after 202(0)).
+    pub(crate) user_id: Option<String>,
+    /// The room of the last enter request it sent.
+    last_enter: Option<i32>,
+    /// Its room (after 207(0), until 216(0)).
+    pub(crate) room: Option<i32>,
+    /// The other members, by unique id, as 209/208/217 told it.
+    pub(crate) view: BTreeMap<i64, String>,
+    /// A 209 list is still coming (the last one held 127 users).
+    list_open: bool,
+    /// Its own unique id, once a 208 about it was seen.
+    pub(crate) unique_id: Option<i64>,
+}
+
+/// Everything the sessions were told, plus facts learnt along the way.
+#[derive(Debug, Default)]
+pub(crate) struct Model {
+    pub(crate) sessions: BTreeMap<ConnId, Seen>,
+    /// Which session each unique id belongs to (a unique id is never given
+    /// to two logins).
+    owners: HashMap<i64, ConnId>,
+    /// Within one step: the session that entered a room, and the chat
+    /// accepted.
+    entering: Option<ConnId>,
+    chat_sender: Option<ConnId>,
+    chat_deliveries: Vec<ConnId>,
+}
+
+impl Model {
+    pub(crate) fn connected(&mut self, conn: ConnId) {
+        self.sessions.entry(conn).or_default();
+    }
+
+    pub(crate) fn gone(&mut self, conn: ConnId) {
+        self.sessions.remove(&conn);
+    }
+
+    /// `conn` sent `frame`.
+    pub(crate) fn sent(&mut self, conn: ConnId, frame: &[u8]) {
+        if let (Some(seen), Ok(ClientPacket::RoomEnterReq(req))) =
+            (self.sessions.get_mut(&conn), ClientPacket::decode(frame))
+        {
+            seen.last_enter = Some(req.room_number);
+        }
+    }
+
+    /// The machine asked to check a login of `conn` as `user_id`.
+    pub(crate) fn auth_requested(&mut self, conn: ConnId, user_id: &str) {
+        if let Some(seen) = self.sessions.get_mut(&conn) {
+            seen.pending_login = Some(user_id.to_owned());
+        }
+    }
+
+    pub(crate) fn begin_step(&mut self) {
+        self.entering = None;
+        self.chat_sender = None;
+        self.chat_deliveries.clear();
+    }
+
+    /// `conn` received `packet`; panics on a packet that contradicts what
+    /// the session knows.
+    pub(crate) fn received(&mut self, conn: ConnId, packet: &Received) {
+        let entering = self.entering;
+        let owners = &mut self.owners;
+        let Some(seen) = self.sessions.get_mut(&conn) else {
+            panic!("{conn} received {packet:?} after it was gone");
+        };
+        match packet {
+            Received::LoginRes(code) if code.is_success() => {
+                // A session has at most one check in flight and stale answers
+                // are ignored, so a 202(0) answers the latest request.
+                assert!(seen.user_id.is_none(), "{conn}: second successful login");
+                seen.user_id = seen.pending_login.clone();
+                assert!(seen.user_id.is_some(), "{conn}: 202(0) without a login");
+            }
+            Received::EnterRes(code) if code.is_success() => {
+                assert!(
+                    seen.user_id.is_some() && seen.room.is_none(),
+                    "{conn}: 207(0) in wrong state"
+                );
+                seen.room = seen.last_enter;
+                assert!(seen.room.is_some(), "{conn}: 207(0) without a request");
+                seen.view.clear();
+                seen.list_open = true;
+                self.entering = Some(conn);
+            }
+            Received::UserList(users) => {
+                assert!(seen.list_open, "{conn}: 209 outside an enter");
+                assert!(users.len() <= RoomUserListNtf::MAX_USERS);
+                for (uid, user_id) in users {
+                    let fresh = seen.view.insert(*uid, user_id.clone()).is_none();
+                    assert!(fresh, "{conn}: uid {uid} listed twice");
+                }
+                seen.list_open = users.len() == RoomUserListNtf::MAX_USERS;
+            }
+            Received::NewUser(uid, user_id) => {
+                assert!(
+                    seen.room.is_some() && !seen.list_open,
+                    "{conn}: 208 outside a room"
+                );
+                assert_ne!(entering, Some(conn), "{conn}: 208 about itself");
+                let Some(newcomer) = entering else {
+                    panic!("{conn}: 208 without anyone entering");
+                };
+                let previous = owners.insert(*uid, newcomer);
+                assert!(
+                    previous.is_none_or(|p| p == newcomer),
+                    "uid {uid} given to {previous:?} and {newcomer}"
+                );
+                let fresh = seen.view.insert(*uid, user_id.clone()).is_none();
+                assert!(fresh, "{conn}: 208 for uid {uid} already in the room");
+                if let Some(s) = self.sessions.get_mut(&newcomer) {
+                    assert_eq!(s.user_id.as_deref(), Some(user_id.as_str()), "208 user id");
+                    assert!(
+                        s.unique_id.is_none_or(|u| u == *uid),
+                        "{newcomer} changed uid"
+                    );
+                    s.unique_id = Some(*uid);
+                }
+            }
+            Received::LeaveUser(uid) => {
+                assert!(
+                    seen.room.is_some() && !seen.list_open,
+                    "{conn}: 217 outside a room"
+                );
+                assert!(
+                    seen.view.remove(uid).is_some(),
+                    "{conn}: 217 for unknown uid {uid}"
+                );
+            }
+            Received::LeaveRes(code) if code.is_success() => {
+                assert!(seen.room.is_some(), "{conn}: 216(0) outside a room");
+                seen.room = None;
+                seen.view.clear();
+            }
+            Received::ChatRes(code) if code.is_success() => {
+                assert!(seen.room.is_some(), "{conn}: 222(0) outside a room");
+                self.chat_sender = Some(conn);
+            }
+            Received::ChatNtf { user_id, .. } => {
+                assert!(seen.room.is_some(), "{conn}: 223 outside a room");
+                let known = seen.user_id.as_deref() == Some(user_id.as_str())
+                    || seen.view.values().any(|v| v == user_id);
+                assert!(known, "{conn}: 223 from {user_id}, not in its room");
+                assert!(self.chat_sender.is_some(), "{conn}: 223 before its 222(0)");
+                self.chat_deliveries.push(conn);
+            }
+            _ => {}
+        }
+    }
+
+    /// Checks a finished step: an accepted chat reached every member of the
+    /// sender's room exactly once.
+    pub(crate) fn end_step(&mut self) {
+        if let Some(sender) = self.chat_sender {
+            let room = self.sessions.get(&sender).and_then(|s| s.room);
+            let mut members: Vec<ConnId> = self
+                .sessions
+                .iter()
+                .filter(|(_, s)| room.is_some() && s.room == room)
+                .map(|(c, _)| *c)
+                .collect();
+            let mut got = self.chat_deliveries.clone();
+            members.sort();
+            got.sort();
+            assert_eq!(got, members, "223 recipients of {sender}'s chat");
+        } else {
+            assert!(
+                self.chat_deliveries.is_empty(),
+                "223 without an accepted chat"
+            );
+        }
+    }
+
+    /// Checks that every member of every room was told exactly who else is
+    /// there, that rooms respect their size, and that no user id is logged
+    /// in twice.
+    pub(crate) fn check(&self, room_max_users: usize) {
+        let mut rooms: BTreeMap<i32, Vec<(ConnId, &Seen)>> = BTreeMap::new();
+        let mut logged_in: HashMap<&str, ConnId> = HashMap::new();
+        for (&conn, seen) in &self.sessions {
+            if let Some(user_id) = &seen.user_id {
+                if let Some(other) = logged_in.insert(user_id, conn) {
+                    panic!("{user_id} logged in on {other} and {conn}");
+                }
+            }
+            if let Some(room) = seen.room {
+                rooms.entry(room).or_default().push((conn, seen));
+            }
+        }
+        for (room, members) in &rooms {
+            assert!(members.len() <= room_max_users, "room {room} over its size");
+            for (conn, seen) in members {
+                assert!(!seen.list_open, "{conn}: 209 list not finished");
+                let mut told: Vec<&str> = seen.view.values().map(String::as_str).collect();
+                let mut there: Vec<&str> = members
+                    .iter()
+                    .filter(|(c, _)| c != conn)
+                    .filter_map(|(_, s)| s.user_id.as_deref())
+                    .collect();
+                told.sort_unstable();
+                there.sort_unstable();
+                assert_eq!(told, there, "{conn} in room {room}: told vs there");
+                for (other, s) in members.iter().filter(|(c, _)| c != conn) {
+                    if let Some(uid) = s.unique_id {
+                        assert_eq!(
+                            seen.view.get(&uid).map(String::as_str),
+                            s.user_id.as_deref(),
+                            "{conn} does not know {other} as uid {uid}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

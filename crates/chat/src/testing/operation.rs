@@ -1,0 +1,265 @@
+//! [`Operation`]: one step of a random script against a [`Harness`], and
+//! [`FuzzConfig`], a small configuration to run it with. Shared by the
+//! proptest in `tests/` and the `chat_ops` fuzz target (which derives
+//! `Arbitrary` for them through the `fuzzing` feature).
+
+use std::time::Duration;
+
+use ringport_proto::HEADER_LEN;
+
+use super::harness::Harness;
+use crate::config::ChatConfig;
+use crate::conn::ConnId;
+use crate::outbound::AuthResult;
+
+/// A room number to enter.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
+pub enum RoomPick {
+    /// `room_start - 1 + n % (rooms + 2)`: mostly valid rooms, and the one
+    /// just outside each end.
+    Near(u8),
+    /// Any number at all.
+    Any(i32),
+}
+
+/// One thing that happens to the machine. Sessions are picked by index
+/// (modulo the number of sessions ever connected, so gone ones are picked
+/// too); nothing happens if there is none.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
+pub enum Operation {
+    /// A new session.
+    Connect,
+    /// A session's peer goes away.
+    Disconnect {
+        /// Which session.
+        conn: u8,
+    },
+    /// 201 as user `u{user % 6}` with password `p{password % 3}`.
+    Login {
+        /// Which session.
+        conn: u8,
+        /// Which user id.
+        user: u8,
+        /// Which password.
+        password: u8,
+    },
+    /// 206.
+    Enter {
+        /// Which session.
+        conn: u8,
+        /// Which room.
+        room: RoomPick,
+    },
+    /// 215.
+    Leave {
+        /// Which session.
+        conn: u8,
+    },
+    /// 221 with a message of `max(len, 1)` bytes.
+    Chat {
+        /// Which session.
+        conn: u8,
+        /// Message length.
+        len: u8,
+    },
+    /// 1 with a body of `len` bytes.
+    Echo {
+        /// Which session.
+        conn: u8,
+        /// Body length.
+        len: u8,
+    },
+    /// A well-framed packet with any id and body (at most 1024 bytes).
+    Packet {
+        /// Which session.
+        conn: u8,
+        /// Packet id.
+        id: u16,
+        /// Body.
+        body: Vec<u8>,
+    },
+    /// Any bytes as a frame, even ones that are not one whole packet.
+    Frame {
+        /// Which session.
+        conn: u8,
+        /// The bytes (at most 1024).
+        bytes: Vec<u8>,
+    },
+    /// Answers a waiting password check: `result % 4` is 0 or 1 (as the
+    /// fake store would), 2 (rejected) or 3 (unavailable).
+    Answer {
+        /// Which waiting check.
+        check: u8,
+        /// Which answer.
+        result: u8,
+    },
+    /// An answer nobody asked for (or a late one).
+    StaleAnswer {
+        /// Which session.
+        conn: u8,
+        /// Its ticket.
+        ticket: u8,
+        /// `result % 3`: accepted, rejected, unavailable.
+        result: u8,
+    },
+    /// The clock moves on (and due timeouts run).
+    Advance {
+        /// By how much.
+        millis: u16,
+    },
+}
+
+/// A small configuration for random scripts; any values, valid or not.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
+pub struct FuzzConfig {
+    /// First room.
+    pub room_start: i32,
+    /// Rooms, modulo 5.
+    pub rooms: u8,
+    /// Room size, modulo 6 (0 allowed: nobody gets in).
+    pub room_max_users: u8,
+    /// Logged-in users at most, modulo 8.
+    pub max_users: u8,
+    /// Chat rate, modulo 20 (0: no limit).
+    pub chat_rate: u8,
+    /// Chat burst, modulo 5.
+    pub chat_burst: u8,
+    /// Login timeout in ms, modulo 5000.
+    pub login_timeout_ms: u16,
+    /// Auto-registration.
+    pub auto_register: bool,
+}
+
+impl FuzzConfig {
+    /// The machine's configuration.
+    pub fn to_config(&self) -> ChatConfig {
+        ChatConfig {
+            room_start: self.room_start,
+            rooms: u32::from(self.rooms % 5),
+            room_max_users: usize::from(self.room_max_users % 6),
+            max_users: usize::from(self.max_users % 8),
+            chat_rate: u32::from(self.chat_rate % 20),
+            chat_burst: u32::from(self.chat_burst % 5),
+            login_timeout: Duration::from_millis(u64::from(self.login_timeout_ms % 5000)),
+            auto_register: self.auto_register,
+        }
+    }
+}
+
+const MAX_BYTES: usize = 1024;
+
+impl Harness {
+    /// Applies one operation (see [`Operation`]), checking everything after.
+    pub fn apply(&mut self, operation: &Operation) {
+        match operation {
+            Operation::Connect => {
+                self.connect();
+            }
+            Operation::Disconnect { conn } => {
+                if let Some(conn) = self.pick(*conn) {
+                    self.disconnect(conn);
+                }
+            }
+            Operation::Login {
+                conn,
+                user,
+                password,
+            } => {
+                if let Some(conn) = self.pick(*conn) {
+                    let user = format!("u{}", user % 6);
+                    let password = format!("p{}", password % 3);
+                    self.login(conn, &user, &password);
+                }
+            }
+            Operation::Enter { conn, room } => {
+                if let Some(conn) = self.pick(*conn) {
+                    let room = self.room(*room);
+                    self.enter(conn, room);
+                }
+            }
+            Operation::Leave { conn } => {
+                if let Some(conn) = self.pick(*conn) {
+                    self.leave(conn);
+                }
+            }
+            Operation::Chat { conn, len } => {
+                if let Some(conn) = self.pick(*conn) {
+                    let message = "m".repeat(usize::from(*len).max(1));
+                    self.chat_message(conn, &message);
+                }
+            }
+            Operation::Echo { conn, len } => {
+                if let Some(conn) = self.pick(*conn) {
+                    self.echo(conn, &vec![*len; usize::from(*len)]);
+                }
+            }
+            Operation::Packet { conn, id, body } => {
+                if let Some(conn) = self.pick(*conn) {
+                    let body = &body[..body.len().min(MAX_BYTES)];
+                    let len = u16::try_from(HEADER_LEN + body.len()).unwrap_or(u16::MAX);
+                    let mut frame = Vec::with_capacity(usize::from(len));
+                    frame.extend_from_slice(&len.to_le_bytes());
+                    frame.extend_from_slice(&id.to_le_bytes());
+                    frame.push(0);
+                    frame.extend_from_slice(body);
+                    self.send_frame(conn, &frame);
+                }
+            }
+            Operation::Frame { conn, bytes } => {
+                if let Some(conn) = self.pick(*conn) {
+                    self.send_frame(conn, &bytes[..bytes.len().min(MAX_BYTES)]);
+                }
+            }
+            Operation::Answer { check, result } => {
+                let result = match result % 4 {
+                    2 => Some(AuthResult::Rejected),
+                    3 => Some(AuthResult::Unavailable),
+                    _ => None,
+                };
+                self.answer_index(usize::from(*check), result);
+            }
+            Operation::StaleAnswer {
+                conn,
+                ticket,
+                result,
+            } => {
+                if let Some(conn) = self.pick(*conn) {
+                    let result = match result % 3 {
+                        0 => AuthResult::Accepted,
+                        1 => AuthResult::Rejected,
+                        _ => AuthResult::Unavailable,
+                    };
+                    // Real tickets start at 1; small ones may hit a live
+                    // check, which must then be handled like its answer.
+                    self.answer_stale(conn, u64::from(*ticket), result);
+                }
+            }
+            Operation::Advance { millis } => {
+                self.advance(Duration::from_millis(u64::from(*millis)))
+            }
+        }
+    }
+
+    fn pick(&self, index: u8) -> Option<ConnId> {
+        let conns = self.conns();
+        if conns.is_empty() {
+            return None;
+        }
+        conns.get(usize::from(index) % conns.len()).copied()
+    }
+
+    fn room(&self, pick: RoomPick) -> i32 {
+        match pick {
+            RoomPick::Any(room) => room,
+            RoomPick::Near(n) => {
+                let config = self.chat().config();
+                let span = i64::from(config.rooms) + 2;
+                let room = i64::from(config.room_start) - 1 + i64::from(n) % span;
+                i32::try_from(room).unwrap_or(config.room_start)
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! [`Recorder`]: the recording [`Outbound`], and [`Received`], an owned,
+//! decoded server packet that tests compare against.
+
+use bytes::Bytes;
+use ringport_proto::{ResultCode, ServerPacket};
+
+use crate::conn::ConnId;
+use crate::outbound::{AuthRequest, Outbound};
+
+/// A decoded server packet as one session received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// 1: the echoed body.
+    Echo(Vec<u8>),
+    /// 202.
+    LoginRes(ResultCode),
+    /// 207.
+    EnterRes(ResultCode),
+    /// 209: `(user_unique_id, user_id)` in wire order.
+    UserList(Vec<(i64, String)>),
+    /// 208.
+    NewUser(i64, String),
+    /// 216.
+    LeaveRes(ResultCode),
+    /// 217.
+    LeaveUser(i64),
+    /// 222.
+    ChatRes(ResultCode),
+    /// 223.
+    ChatNtf {
+        /// The sender.
+        user_id: String,
+        /// The message.
+        message: String,
+    },
+}
+
+impl Received {
+    /// Decodes one packet the server sent.
+    ///
+    /// # Panics
+    ///
+    /// If it does not decode as exactly one server packet of a known id, or
+    /// its type byte is not 0: the server must never send such a thing.
+    pub fn decode(packet: &[u8]) -> Received {
+        assert_eq!(packet.get(4), Some(&0), "type byte of {packet:?}");
+        let decoded = match ServerPacket::decode(packet) {
+            Ok(decoded) => decoded,
+            Err(error) => panic!("server sent an undecodable packet {packet:?}: {error}"),
+        };
+        match decoded {
+            ServerPacket::DevEcho(echo) => Received::Echo(echo.body.to_vec()),
+            ServerPacket::LoginRes(res) => Received::LoginRes(res.result),
+            ServerPacket::RoomEnterRes(res) => Received::EnterRes(res.result),
+            ServerPacket::RoomUserListNtf(list) => Received::UserList(
+                list.members()
+                    .map(|m| (m.user_unique_id, m.user_id.as_str().to_owned()))
+                    .collect(),
+            ),
+            ServerPacket::RoomNewUserNtf(ntf) => {
+                Received::NewUser(ntf.user_unique_id, ntf.user_id.as_str().to_owned())
+            }
+            ServerPacket::RoomLeaveRes(res) => Received::LeaveRes(res.result),
+            ServerPacket::RoomLeaveUserNtf(ntf) => Received::LeaveUser(ntf.user_unique_id),
+            ServerPacket::RoomChatRes(res) => Received::ChatRes(res.result),
+            ServerPacket::RoomChatNtf(ntf) => Received::ChatNtf {
+                user_id: ntf.user_id.as_str().to_owned(),
+                message: ntf.message.as_str().to_owned(),
+            },
+            ServerPacket::Unknown { id, .. } => panic!("server sent unknown packet id {id}"),
+        }
+    }
+}
+
+/// One recorded [`Outbound`] call.
+#[derive(Debug)]
+pub enum Action {
+    /// `send` or `send_shared`.
+    Packet {
+        /// The recipient.
+        conn: ConnId,
+        /// The packet, decoded.
+        packet: Received,
+        /// For `send_shared`: the address of the shared buffer, so tests can
+        /// check one event was encoded once for all its recipients.
+        shared: Option<usize>,
+        /// The raw bytes.
+        raw: Vec<u8>,
+    },
+    /// `close`.
+    Close(ConnId),
+    /// `authenticate`.
+    Authenticate(AuthRequest),
+}
+
+/// An [`Outbound`] that records every call, in order.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    /// The calls since the last drain.
+    pub actions: Vec<Action>,
+}
+
+impl Recorder {
+    /// Takes the recorded calls.
+    pub fn drain(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.actions)
+    }
+}
+
+impl Outbound for Recorder {
+    fn send(&mut self, conn: ConnId, packet: &[u8]) {
+        self.actions.push(Action::Packet {
+            conn,
+            packet: Received::decode(packet),
+            shared: None,
+            raw: packet.to_vec(),
+        });
+    }
+
+    fn send_shared(&mut self, conn: ConnId, packet: &Bytes) {
+        self.actions.push(Action::Packet {
+            conn,
+            packet: Received::decode(packet),
+            shared: Some(packet.as_ptr() as usize),
+            raw: packet.to_vec(),
+        });
+    }
+
+    fn close(&mut self, conn: ConnId) {
+        self.actions.push(Action::Close(conn));
+    }
+
+    fn authenticate(&mut self, request: AuthRequest) {
+        self.actions.push(Action::Authenticate(request));
+    }
+}
