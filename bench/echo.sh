@@ -136,14 +136,16 @@ for rep in $(seq "$runs"); do
                         "$(tail -n 3 "$out/gen-$tag.err")" >&2
                 fi
                 [ -n "$json" ] || continue
-                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
                     "$kind" "$size" "$conns" "$rep" \
                     "$(field "$json" msgs_per_sec)" "$(field "$json" p99_us)" \
                     "$(field "$json" gen_cpu_percent)" "$(field "$json" server_cpu_percent)" \
                     "$(field "$json" mismatches)" "$(field "$json" errors)" \
-                    "$(field "$json" msgs_per_server_cpu_sec)" >>"$results"
-                printf 'echo.sh: %-8s %5s B %5s conns run %s: %s msg/s\n' "$kind" "$size" "$conns" "$rep" \
-                    "$(field "$json" msgs_per_sec)" >&2
+                    "$(field "$json" msgs_per_server_cpu_sec)" \
+                    "$(field "$json" gen_runq_wait_percent)" "$(field "$json" server_runq_wait_percent)" >>"$results"
+                printf 'echo.sh: %-8s %5s B %5s conns run %s: %s msg/s (waited for a CPU: generator %s%%, server %s%%)\n' \
+                    "$kind" "$size" "$conns" "$rep" "$(field "$json" msgs_per_sec)" \
+                    "$(field "$json" gen_runq_wait_percent)" "$(field "$json" server_runq_wait_percent)" >&2
             done
         done
     done
@@ -153,6 +155,8 @@ echo
 echo "Echo round trips, $framing framing, median of $runs runs of ${duration} s after ${warmup} s warmup;"
 echo "server pinned to core 0, generator to core 1 (CPU % is of one core). When the generator's"
 echo "CPU nears 100 % it, not the server, limits msg/s: compare msg per server CPU second then."
+echo "Max CPU wait % is the longest time a generator or server of that row sat runnable but not"
+echo "running (another process on its core): above a few % that row's figures are noisy."
 echo
 awk -F '\t' -v sizes="$sizes" -v conns="$conns_list" '
 function median(list,    a, n, i, j, t) {
@@ -173,10 +177,15 @@ function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "–" : sprintf("
     k = $1 SUBSEP $2 SUBSEP $3
     add("msgs", k, $5); add("p99", k, $6); add("gen", k, $7); add("srv", k, $8); add("eff", k, $11)
     mism += $9; errs += $10
+    w = ($12 != "null" && $12 + 0 > $13 + 0) ? $12 + 0 : ($13 == "null" ? 0 : $13 + 0)
+    row = $2 SUBSEP $3
+    if (w > wait[row]) wait[row] = w
+    if (w > 10) noisy++
+    runs++
 }
 END {
-    print "| size B | conns | io_uring msg/s | poll msg/s | tokio msg/s | io_uring/tokio | poll/tokio | p99 µs (uring / poll / tokio) | gen CPU % (uring / poll / tokio) | server CPU % (uring / poll / tokio) | k msg per server CPU s (uring / poll / tokio) |"
-    print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    print "| size B | conns | io_uring msg/s | poll msg/s | tokio msg/s | io_uring/tokio | poll/tokio | p99 µs (uring / poll / tokio) | gen CPU % (uring / poll / tokio) | server CPU % (uring / poll / tokio) | k msg per server CPU s (uring / poll / tokio) | max CPU wait % |"
+    print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     ns = split(sizes, S, " "); nc = split(conns, C, " ")
     for (i = 1; i <= ns; i++) for (j = 1; j <= nc; j++) {
         for (x = 1; x <= 3; x++) {
@@ -185,12 +194,15 @@ END {
             m[x] = get("msgs", k); p[x] = get("p99", k); g[x] = get("gen", k); c[x] = get("srv", k)
             e[x] = get("eff", k); if (e[x] != "") e[x] /= 1000
         }
-        printf "| %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s / %s | %s / %s / %s | %s / %s / %s |\n",
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s / %s | %s / %s / %s | %s / %s / %s | %s |\n",
             S[i], C[j], fmt(m[1], 0), fmt(m[2], 0), fmt(m[3], 0), ratio(m[1], m[3]), ratio(m[2], m[3]),
             fmt(p[1], 0), fmt(p[2], 0), fmt(p[3], 0), fmt(g[1], 0), fmt(g[2], 0), fmt(g[3], 0),
-            fmt(c[1], 0), fmt(c[2], 0), fmt(c[3], 0), fmt(e[1], 0), fmt(e[2], 0), fmt(e[3], 0)
+            fmt(c[1], 0), fmt(c[2], 0), fmt(c[3], 0), fmt(e[1], 0), fmt(e[2], 0), fmt(e[3], 0),
+            fmt(wait[S[i], C[j]] + 0, 0)
     }
     printf "\nmismatches: %d, errors: %d (all runs)\n", mism, errs
+    if (noisy > 0)
+        printf "warning: in %d of %d runs the generator or the server waited for a CPU more than 10%% of the time (max CPU wait %% column): another process competed for the pinned cores, so those figures are noisy\n", noisy, runs
 }' "$results"
 
 if [ "$failures" -gt 0 ]; then

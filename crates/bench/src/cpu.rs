@@ -4,6 +4,10 @@
 //! clock ticks of `USER_HZ`, which Linux fixes at 100 on every architecture
 //! it exports to user space with this ABI, so the resolution is 10 ms: enough
 //! for windows of a second or more.
+//!
+//! Alongside, `/proc/<pid>/task/*/schedstat` gives the time the threads were
+//! runnable but waiting for a CPU (in ns): a noisy neighbour on a pinned core
+//! shows up there, so a run can say when its numbers are not to be trusted.
 
 use std::time::{Duration, Instant};
 
@@ -28,6 +32,9 @@ pub struct CpuTimes {
     pub user: Duration,
     /// Time spent in the kernel on the process's behalf.
     pub system: Duration,
+    /// Time the threads were runnable but not running (`None` where the
+    /// kernel has no schedstat).
+    pub waiting: Option<Duration>,
 }
 
 impl CpuTimes {
@@ -43,7 +50,12 @@ impl CpuTimes {
             Process::Pid(pid) => format!("/proc/{pid}/stat"),
         };
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-        parse_stat(&text).with_context(|| format!("parsing {path}"))
+        let (user, system) = parse_stat(&text).with_context(|| format!("parsing {path}"))?;
+        Ok(CpuTimes {
+            user,
+            system,
+            waiting: runqueue_wait(process),
+        })
     }
 }
 
@@ -55,6 +67,8 @@ pub struct CpuUse {
     pub user: Duration,
     /// System CPU time used in the window.
     pub system: Duration,
+    /// Time runnable but waiting for a CPU in the window, if known.
+    pub waiting: Option<Duration>,
     /// Wall-clock length of the window.
     pub wall: Duration,
 }
@@ -78,6 +92,12 @@ impl CpuUse {
     /// System time as a percentage of one core.
     pub fn system_percent(&self) -> f64 {
         percent_of(self.system, self.wall)
+    }
+
+    /// Time spent waiting for a CPU as a percentage of the window (summed
+    /// over threads), if known.
+    pub fn waiting_percent(&self) -> Option<f64> {
+        self.waiting.map(|w| percent_of(w, self.wall))
     }
 }
 
@@ -121,18 +141,49 @@ impl CpuMeter {
     pub fn finish(&self) -> anyhow::Result<CpuUse> {
         let end = CpuTimes::read(self.process)?;
         let wall = self.at.elapsed();
+        let waiting = match (end.waiting, self.start.waiting) {
+            (Some(end), Some(start)) => Some(end.saturating_sub(start)),
+            _ => None,
+        };
         Ok(CpuUse {
             user: end.user.saturating_sub(self.start.user),
             system: end.system.saturating_sub(self.start.system),
+            waiting,
             wall,
         })
     }
 }
 
+/// Run-queue wait summed over the threads alive now, or `None` when no
+/// thread's schedstat can be read.
+fn runqueue_wait(process: Process) -> Option<Duration> {
+    let dir = match process {
+        Process::Current => "/proc/self/task".to_string(),
+        Process::Pid(pid) => format!("/proc/{pid}/task"),
+    };
+    let mut total: Option<Duration> = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        // A thread may exit between listing and reading: skip it.
+        let Ok(text) = std::fs::read_to_string(entry.path().join("schedstat")) else {
+            continue;
+        };
+        if let Some(wait) = parse_schedstat_wait(&text) {
+            total = Some(total.unwrap_or_default() + wait);
+        }
+    }
+    total
+}
+
+/// The second field of a schedstat line: ns spent waiting on a run queue.
+fn parse_schedstat_wait(text: &str) -> Option<Duration> {
+    let nanos = text.split_ascii_whitespace().nth(1)?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
 /// Parses `utime` and `stime` (fields 14 and 15) out of a stat line. The
 /// command name (field 2) may hold spaces and parentheses, so fields are
 /// counted from the last `)`.
-fn parse_stat(text: &str) -> anyhow::Result<CpuTimes> {
+fn parse_stat(text: &str) -> anyhow::Result<(Duration, Duration)> {
     let Some(close) = text.rfind(')') else {
         bail!("no ')' after the command name");
     };
@@ -148,10 +199,7 @@ fn parse_stat(text: &str) -> anyhow::Result<CpuTimes> {
     };
     let utime = next("utime")?;
     let stime = next("stime")?;
-    Ok(CpuTimes {
-        user: ticks(utime),
-        system: ticks(stime),
-    })
+    Ok((ticks(utime), ticks(stime)))
 }
 
 fn ticks(n: u64) -> Duration {
@@ -165,9 +213,18 @@ mod tests {
     #[test]
     fn parses_name_with_spaces_and_parens() {
         let line = "1234 (we ird) (x) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 37 0 0 20 0 1 0 100 1000 10";
-        let t = parse_stat(line).unwrap();
-        assert_eq!(t.user, Duration::from_millis(2500));
-        assert_eq!(t.system, Duration::from_millis(370));
+        let (user, system) = parse_stat(line).unwrap();
+        assert_eq!(user, Duration::from_millis(2500));
+        assert_eq!(system, Duration::from_millis(370));
+    }
+
+    #[test]
+    fn parses_schedstat() {
+        assert_eq!(
+            parse_schedstat_wait("306765238 205896624 1099\n"),
+            Some(Duration::from_nanos(205_896_624))
+        );
+        assert_eq!(parse_schedstat_wait("1"), None);
     }
 
     #[test]
@@ -181,6 +238,7 @@ mod tests {
         let t = CpuTimes::read(Process::Current).unwrap();
         let own = CpuTimes::read(Process::Pid(std::process::id())).unwrap();
         assert!(own.user + own.system >= t.user + t.system);
+        assert!(t.waiting.is_some());
     }
 
     #[test]
@@ -188,8 +246,10 @@ mod tests {
         let u = CpuUse {
             user: Duration::from_millis(250),
             system: Duration::from_millis(250),
+            waiting: Some(Duration::from_millis(100)),
             wall: Duration::from_secs(1),
         };
+        assert_eq!(u.waiting_percent(), Some(10.0));
         assert!((u.percent() - 50.0).abs() < 1e-9);
         assert!((u.user_percent() - 25.0).abs() < 1e-9);
     }

@@ -9,6 +9,10 @@ use crate::json::JsonObject;
 /// may be the bottleneck.
 const GENERATOR_BUSY_PERCENT: f64 = 90.0;
 
+/// Run-queue wait (of the window) above which the summary warns that
+/// another process competed for the CPU, so the figures are noisy.
+const CONTENDED_WAIT_PERCENT: f64 = 10.0;
+
 /// The figures of one run, derived once for both output forms.
 #[derive(Debug)]
 pub struct EchoReport<'a> {
@@ -111,6 +115,14 @@ impl<'a> EchoReport<'a> {
             g.user_percent(),
             g.system_percent()
         );
+        if let Some(w) = g.waiting_percent() {
+            let _ = writeln!(s, "              waited for a CPU {w:.1}% of the window");
+            if w > CONTENDED_WAIT_PERCENT {
+                s.push_str(
+                    "    warning: another process competed for the generator's CPU; figures are noisy\n",
+                );
+            }
+        }
         if g.percent() > GENERATOR_BUSY_PERCENT {
             s.push_str(
                 "    warning: the generator is near one full core; it may be the bottleneck\n",
@@ -123,11 +135,15 @@ impl<'a> EchoReport<'a> {
                     "  server      pid {pid}: CPU {:.1}% of one core",
                     u.percent()
                 );
-                match self.msgs_per_server_cpu_sec {
-                    Some(m) => {
-                        let _ = writeln!(s, ", {m:.0} msg per server CPU second");
+                if let Some(m) = self.msgs_per_server_cpu_sec {
+                    let _ = write!(s, ", {m:.0} msg per server CPU second");
+                }
+                s.push('\n');
+                if let Some(w) = u.waiting_percent() {
+                    let _ = writeln!(s, "              waited for a CPU {w:.1}% of the window");
+                    if w > CONTENDED_WAIT_PERCENT {
+                        s.push_str("    warning: another process competed for the server's CPU; figures are noisy\n");
                     }
-                    None => s.push('\n'),
                 }
             }
             (Some(Err(e)), Some(pid)) => {
@@ -169,12 +185,19 @@ impl<'a> EchoReport<'a> {
             .float("gen_cpu_percent", g.percent(), 1)
             .float("gen_user_percent", g.user_percent(), 1)
             .float("gen_sys_percent", g.system_percent(), 1)
+            .opt_float("gen_runq_wait_percent", g.waiting_percent(), 1)
             .bool("gen_busy", g.percent() > GENERATOR_BUSY_PERCENT);
         match p.server_pid {
             Some(pid) => j.int("server_pid", u64::from(pid)),
             None => j.null("server_pid"),
         };
+        let server = o.server_cpu.as_ref().and_then(|r| r.as_ref().ok());
         j.opt_float("server_cpu_percent", self.server_cpu_percent, 1)
+            .opt_float(
+                "server_runq_wait_percent",
+                server.and_then(|u| u.waiting_percent()),
+                1,
+            )
             .opt_float("msgs_per_server_cpu_sec", self.msgs_per_server_cpu_sec, 0)
             .opt_string(
                 "server_cpu_error",
