@@ -3,9 +3,8 @@
 //!
 //! As soon as every attempt has finished, one line `connected N of M in S s`
 //! goes to stdout (flushed), so a script can wait for it before sampling the
-//! server.
-//! While holding, each connection waits for the server to close it, and the
-//! closes are counted.
+//! server. While holding, each connection waits for the server to close it,
+//! and the closes are counted.
 
 use std::cell::Cell;
 use std::rc::Rc;
