@@ -26,3 +26,19 @@ mod recorder;
 pub use harness::{AuthMode, Harness};
 pub use operation::{FuzzConfig, Operation, RoomPick};
 pub use recorder::{Action, Received, Recorder};
+
+/// A well-framed packet: header (length, `id`, type 0) then `body`.
+///
+/// # Panics
+///
+/// If the frame would be longer than `u16::MAX` bytes.
+pub fn frame(id: u16, body: &[u8]) -> Vec<u8> {
+    let len = ringport_proto::HEADER_LEN + body.len();
+    let Ok(len16) = u16::try_from(len) else {
+        panic!("test frame of {len} bytes");
+    };
+    let mut out = Vec::with_capacity(len);
+    ringport_proto::Header::new(id, len16).write(&mut out);
+    out.extend_from_slice(body);
+    out
+}

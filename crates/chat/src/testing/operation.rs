@@ -23,9 +23,9 @@ pub enum RoomPick {
     Any(i32),
 }
 
-/// One thing that happens to the machine. Sessions are picked by index
-/// (modulo the number of sessions ever connected, so gone ones are picked
-/// too); nothing happens if there is none.
+/// One thing that happens to the machine. Sessions are picked by index,
+/// counted from the newest and modulo the number of sessions ever connected
+/// (so gone ones are picked too); nothing happens if there is none.
 #[derive(Debug, Clone)]
 #[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum Operation {
@@ -248,7 +248,9 @@ impl Harness {
         if conns.is_empty() {
             return None;
         }
-        conns.get(usize::from(index) % conns.len()).copied()
+        // Counted from the newest, so long scripts keep reaching live ones.
+        let back = usize::from(index) % conns.len();
+        conns.get(conns.len() - 1 - back).copied()
     }
 
     fn room(&self, pick: RoomPick) -> i32 {

@@ -1,0 +1,116 @@
+//! Random operation sequences against the machine (the same operations as
+//! the `chat_ops` fuzz target): after every step the harness checks that
+//! every room member was told exactly who else is in its room, that the
+//! machine's bookkeeping is consistent, and that nothing panicked.
+
+use proptest::prelude::*;
+use ringport_chat::testing::{FuzzConfig, Harness, Operation, RoomPick};
+
+fn room_pick() -> impl Strategy<Value = RoomPick> {
+    prop_oneof![9 => any::<u8>().prop_map(RoomPick::Near), 1 => any::<i32>().prop_map(RoomPick::Any)]
+}
+
+fn operation() -> impl Strategy<Value = Operation> {
+    let conn = 0u8..8;
+    prop_oneof![
+        4 => Just(Operation::Connect),
+        1 => conn.clone().prop_map(|conn| Operation::Disconnect { conn }),
+        4 => (conn.clone(), any::<u8>(), prop_oneof![3 => Just(0u8), 1 => 0u8..3])
+            .prop_map(|(conn, user, password)| Operation::Login { conn, user, password }),
+        5 => (conn.clone(), room_pick()).prop_map(|(conn, room)| Operation::Enter { conn, room }),
+        2 => conn.clone().prop_map(|conn| Operation::Leave { conn }),
+        4 => (conn.clone(), any::<u8>()).prop_map(|(conn, len)| Operation::Chat { conn, len }),
+        1 => (conn.clone(), any::<u8>()).prop_map(|(conn, len)| Operation::Echo { conn, len }),
+        1 => (conn.clone(), prop_oneof![Just(201u16), Just(206), Just(215), Just(221), Just(1), any::<u16>()],
+              proptest::collection::vec(any::<u8>(), 0..300))
+            .prop_map(|(conn, id, body)| Operation::Packet { conn, id, body }),
+        1 => (conn.clone(), proptest::collection::vec(any::<u8>(), 0..16))
+            .prop_map(|(conn, bytes)| Operation::Frame { conn, bytes }),
+        5 => (any::<u8>(), any::<u8>()).prop_map(|(check, result)| Operation::Answer { check, result }),
+        1 => (conn.clone(), 0u8..8, any::<u8>())
+            .prop_map(|(conn, ticket, result)| Operation::StaleAnswer { conn, ticket, result }),
+        1 => (0u16..1500).prop_map(|millis| Operation::Advance { millis }),
+    ]
+}
+
+fn config() -> impl Strategy<Value = FuzzConfig> {
+    (
+        prop_oneof![Just(0i32), Just(-3), Just(i32::MAX - 2), any::<i32>()],
+        1u8..5,
+        1u8..6,
+        3u8..8,
+        0u8..20,
+        1u8..5,
+        1000u16..5000,
+        prop_oneof![3 => Just(true), 1 => Just(false)],
+    )
+        .prop_map(
+            |(
+                room_start,
+                rooms,
+                room_max_users,
+                max_users,
+                chat_rate,
+                chat_burst,
+                login_timeout_ms,
+                auto_register,
+            )| {
+                FuzzConfig {
+                    room_start,
+                    rooms,
+                    room_max_users,
+                    max_users,
+                    chat_rate,
+                    chat_burst,
+                    login_timeout_ms,
+                    auto_register,
+                }
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn presence_matches_the_notifies(config in config(), ops in proptest::collection::vec(operation(), 1..120)) {
+        let mut h = Harness::new(config.to_config())
+            .with_auth(ringport_chat::testing::AuthMode::Deferred);
+        for op in &ops {
+            h.apply(op);
+        }
+        h.check();
+    }
+}
+
+/// The scripts above must reach the interesting states, or the property
+/// would hold vacuously: logins, shared rooms, chats, timeouts.
+#[test]
+fn random_scripts_reach_rooms_and_chats() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let mut runner = TestRunner::deterministic();
+    let (mut logins, mut shared_rooms, mut chats, mut timeouts) = (0, 0, 0, 0);
+    for _ in 0..200 {
+        let Ok(tree) =
+            (config(), proptest::collection::vec(operation(), 100..120)).new_tree(&mut runner)
+        else {
+            panic!("strategy failed");
+        };
+        let (config, ops) = tree.current();
+        let mut h =
+            Harness::new(config.to_config()).with_auth(ringport_chat::testing::AuthMode::Deferred);
+        for op in &ops {
+            h.apply(op);
+            if h.stats().users_in_rooms > h.stats().rooms_active {
+                shared_rooms += 1;
+            }
+        }
+        logins += h.stats().logins_ok;
+        chats += h.stats().chats_in;
+        timeouts += h.stats().login_timeouts;
+    }
+    println!("logins {logins}, steps with a shared room {shared_rooms}, chats {chats}, timeouts {timeouts}");
+    assert!(logins > 200 && shared_rooms > 100 && chats > 50 && timeouts > 10);
+}
