@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use crossbeam_channel::{Receiver, RecvTimeoutError, Select, Sender, TryRecvError};
+use crossbeam_channel::{
+    select, Receiver, RecvError as Disconnected, RecvTimeoutError, Sender, TryRecvError,
+};
 
 use crate::event::EventBatch;
 use crate::id::SessionId;
@@ -107,8 +109,8 @@ impl Endpoint {
 
     /// Waits for whichever comes first: a batch of engine events, or a
     /// message on `other` (for example answers from worker threads). Engine
-    /// events are preferred when both are ready. Allocates only when it has
-    /// to block.
+    /// events are preferred when both are ready. Allocates nothing (the
+    /// zero-allocation test in `tests/alloc.rs` covers it).
     pub fn recv_with<T>(&mut self, other: &Receiver<T>, timeout: Option<Duration>) -> Received<T> {
         match self.events.try_recv() {
             Ok(batch) => return Received::Events(batch),
@@ -120,26 +122,28 @@ impl Endpoint {
             Err(TryRecvError::Disconnected) => return Received::OtherClosed,
             Err(TryRecvError::Empty) => {}
         }
-        let mut sel = Select::new();
-        let events = sel.recv(&self.events);
-        sel.recv(other);
-        let op = match timeout {
-            None => sel.select(),
-            Some(t) => match sel.select_timeout(t) {
-                Ok(op) => op,
-                Err(_) => return Received::Timeout,
-            },
+        // The `select!` macro keeps its operation list on the stack. (A
+        // `Select` value allocates its list each time it is built: that was
+        // one allocation per wake-up, i.e. per frame in a ping-pong.)
+        let events = &self.events;
+        let got_events = |r: Result<EventBatch, Disconnected>| match r {
+            Ok(batch) => Received::Events(batch),
+            Err(_) => Received::Stopped,
         };
-        if op.index() == events {
-            match op.recv(&self.events) {
-                Ok(batch) => Received::Events(batch),
-                Err(_) => Received::Stopped,
-            }
-        } else {
-            match op.recv(other) {
-                Ok(v) => Received::Other(v),
-                Err(_) => Received::OtherClosed,
-            }
+        let got_other = |r: Result<T, Disconnected>| match r {
+            Ok(v) => Received::Other(v),
+            Err(_) => Received::OtherClosed,
+        };
+        match timeout {
+            None => select! {
+                recv(events) -> r => got_events(r),
+                recv(other) -> r => got_other(r),
+            },
+            Some(t) => select! {
+                recv(events) -> r => got_events(r),
+                recv(other) -> r => got_other(r),
+                default(t) => Received::Timeout,
+            },
         }
     }
 

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::*;
-use ringport_net::{Engine, EngineConfig, Event};
+use ringport_net::{Engine, EngineConfig, Event, Received};
 
 /// Counts every allocation and reallocation made by any thread.
 struct Counting;
@@ -49,6 +49,15 @@ static GLOBAL: Counting = Counting;
 const WARM_UP: usize = 2_000;
 const MEASURED: usize = 20_000;
 
+/// How the echo application waits for events.
+#[derive(Debug, Clone, Copy)]
+enum Wait {
+    /// `Endpoint::recv`.
+    Recv,
+    /// `Endpoint::recv_with` (engine events or another channel).
+    RecvWith,
+}
+
 #[test]
 fn echoing_a_frame_allocates_nothing_in_steady_state() {
     // The counter sees allocations (the allocator is installed).
@@ -59,60 +68,86 @@ fn echoing_a_frame_allocates_nothing_in_steady_state() {
         "counting allocator"
     );
     drop(probe);
+
+    // One test, run in turn for each case: other tests in this binary would
+    // allocate concurrently and spoil the count.
     for backend in BACKENDS {
-        let listener = bind_listener();
-        let addr = listener.local_addr().unwrap();
-        let (engine, mut ep) = Engine::start(
-            listener,
-            EngineConfig {
-                backend,
-                io_threads: 2,
-                ..EngineConfig::default()
-            },
-            Header5 { max: 1024 },
-        )
-        .expect("engine starts");
-        // The echo application: nothing but the engine's API.
-        let app = std::thread::spawn(move || {
-            while let Ok(batch) = ep.recv(None) {
-                for ev in batch.iter() {
-                    if let Event::Frame { session, frame } = ev {
-                        ep.send(session, frame);
-                    }
-                }
-                drop(batch);
-                ep.flush();
-            }
-        });
-
-        let mut c = connect(addr);
-        let ping = frame(1, b"thirty-two bytes of ping payload");
-        let mut pong = vec![0u8; ping.len()];
-        let round_trip = |c: &mut std::net::TcpStream, pong: &mut [u8]| {
-            c.write_all(&ping).unwrap();
-            c.read_exact(pong).unwrap();
-        };
-        for _ in 0..WARM_UP {
-            round_trip(&mut c, &mut pong);
+        for wait in [Wait::Recv, Wait::RecvWith] {
+            let allocations = measure(backend, wait);
+            let per_frame = allocations as f64 / MEASURED as f64;
+            eprintln!(
+                "{backend} {wait:?}: {allocations} allocations over {MEASURED} echoed frames"
+            );
+            assert!(
+                per_frame < 0.01,
+                "{backend}, application waiting with {wait:?}: {allocations} allocations \
+                 over {MEASURED} echoed frames ({per_frame:.3} per frame)"
+            );
         }
-        assert_eq!(pong, ping, "{backend}: echo");
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
-        for _ in 0..MEASURED {
-            round_trip(&mut c, &mut pong);
-        }
-        let allocations = ALLOCATIONS.load(Ordering::SeqCst) - before;
-        assert_eq!(pong, ping, "{backend}: echo");
-        let per_frame = allocations as f64 / MEASURED as f64;
-        eprintln!("{backend}: {allocations} allocations over {MEASURED} echoed frames");
-        assert!(
-            per_frame < 0.01,
-            "{backend}: {allocations} allocations over {MEASURED} echoed frames \
-             ({per_frame:.3} per frame)"
-        );
-
-        drop(c);
-        engine.shutdown();
-        engine.join().expect("the I/O threads exit cleanly");
-        app.join().unwrap();
     }
+}
+
+/// Runs an engine and an echo application, and counts the allocations made
+/// by every thread during `MEASURED` ping-pong round trips after a warm-up.
+fn measure(backend: ringport_net::BackendChoice, wait: Wait) -> u64 {
+    let listener = bind_listener();
+    let addr = listener.local_addr().unwrap();
+    let (engine, mut ep) = Engine::start(
+        listener,
+        EngineConfig {
+            backend,
+            io_threads: 2,
+            ..EngineConfig::default()
+        },
+        Header5 { max: 1024 },
+    )
+    .expect("engine starts");
+    // The echo application: nothing but the engine's API.
+    let app = std::thread::spawn(move || {
+        let (_keep, other) = ringport_net::crossbeam_channel::bounded::<u8>(1);
+        loop {
+            let batch = match wait {
+                Wait::Recv => match ep.recv(None) {
+                    Ok(batch) => batch,
+                    Err(_) => break,
+                },
+                Wait::RecvWith => match ep.recv_with(&other, None) {
+                    Received::Events(batch) => batch,
+                    Received::Stopped => break,
+                    other => panic!("unexpected {other:?}"),
+                },
+            };
+            for ev in batch.iter() {
+                if let Event::Frame { session, frame } = ev {
+                    ep.send(session, frame);
+                }
+            }
+            drop(batch);
+            ep.flush();
+        }
+    });
+
+    let mut c = connect(addr);
+    let ping = frame(1, b"thirty-two bytes of ping payload");
+    let mut pong = vec![0u8; ping.len()];
+    let round_trip = |c: &mut std::net::TcpStream, pong: &mut [u8]| {
+        c.write_all(&ping).unwrap();
+        c.read_exact(pong).unwrap();
+    };
+    for _ in 0..WARM_UP {
+        round_trip(&mut c, &mut pong);
+    }
+    assert_eq!(pong, ping, "{backend}: echo");
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for _ in 0..MEASURED {
+        round_trip(&mut c, &mut pong);
+    }
+    let allocations = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    assert_eq!(pong, ping, "{backend}: echo");
+
+    drop(c);
+    engine.shutdown();
+    engine.join().expect("the I/O threads exit cleanly");
+    app.join().unwrap();
+    allocations
 }
