@@ -88,3 +88,60 @@ fn silent_sessions_time_out_and_active_ones_stay() {
         assert_eq!(stats.closes_by(CloseReason::IdleTimeout), 2, "{backend}");
     }
 }
+
+/// The timeout counts from the last byte received, never less: a session
+/// whose last byte arrives after the I/O thread has been waiting a while is
+/// not closed early. Several engines run at once, one quiet client each, so
+/// that their byte lands at varied points of the engine's timer cycle.
+#[test]
+fn the_timeout_counts_from_the_last_byte() {
+    const TRIALS: usize = 12;
+    for backend in BACKENDS {
+        let trials: Vec<_> = (0..TRIALS)
+            .map(|i| {
+                std::thread::spawn(move || {
+                    let server = Server::start(
+                        backend,
+                        EngineConfig {
+                            io_threads: 1,
+                            idle_timeout: Some(IDLE),
+                            ..EngineConfig::default()
+                        },
+                        RawFraming,
+                        Mode::Echo,
+                    );
+                    let mut c = connect(server.addr);
+                    let id = server.session_of(&c);
+                    // Quiet for a while (the I/O thread waits), then one byte.
+                    std::thread::sleep(IDLE * 2 / 3 + Duration::from_millis(4 * i as u64));
+                    let sent = Instant::now();
+                    if std::io::Write::write_all(&mut c, b"x").is_err() {
+                        return None; // closed before: the sleep overran
+                    }
+                    let mut b = [0u8; 1];
+                    if std::io::Read::read_exact(&mut c, &mut b).is_err() {
+                        return None; // likewise
+                    }
+                    // Then silence until the engine closes it.
+                    assert!(is_closed(&mut c), "{backend}: closed at last");
+                    let idle = sent.elapsed();
+                    assert_eq!(server.wait_closed(id), CloseReason::IdleTimeout);
+                    Some(idle)
+                })
+            })
+            .collect();
+        let idles: Vec<Duration> = trials
+            .into_iter()
+            .filter_map(|t| t.join().unwrap())
+            .collect();
+        assert!(!idles.is_empty(), "{backend}: every trial overran");
+        // The close is seen after it happens, so a close seen sooner than
+        // IDLE after the byte was sent was early whatever the machine load.
+        let earliest = idles.iter().min().unwrap();
+        assert!(
+            *earliest >= IDLE,
+            "{backend}: closed for idleness {earliest:?} after the last byte \
+             (timeout {IDLE:?}); all trials: {idles:?}"
+        );
+    }
+}

@@ -122,6 +122,9 @@ impl<F: Framing> PollDriver<F> {
                 }
                 continue;
             }
+            // Accepts below stamp the new session's `last_rx`: use the time
+            // the wait ended, not the time the loop began.
+            self.shard.now = Instant::now();
             for ev in events.iter() {
                 match ev.token() {
                     LISTENER => self.accept(),

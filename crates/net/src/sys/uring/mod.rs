@@ -217,6 +217,11 @@ impl<F: Framing> UringDriver<F> {
                 timeout = timeout.min(at.saturating_duration_since(self.shard.now));
             }
             self.wait(if busy { Duration::ZERO } else { timeout });
+            // The wait may have lasted up to a tick: completions are stamped
+            // with the time they are reaped, not the time the loop began
+            // (a stale `now` made `last_rx` older than the last byte, so an
+            // idle timeout could fire up to a tick early).
+            self.shard.now = Instant::now();
             self.reap();
         }
         self.shard.ship_final();
