@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::echo::EchoArgs;
+use crate::serve::ServeArgs;
 
 /// ringport: a completion-based (io_uring) TCP server engine and the chat
 /// server built on it.
@@ -22,6 +23,8 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the chat server (docs/PROTOCOL.md) on port 11021.
+    Serve(ServeArgs),
     /// Run the bare engine as an echo server: raw bytes, or DEV_ECHO packets.
     Echo(EchoArgs),
 }

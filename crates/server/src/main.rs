@@ -5,11 +5,14 @@
 //! 130 when a second signal forces the exit.
 #![forbid(unsafe_code)]
 
+mod auth_pool;
+mod chat_host;
 mod cli;
 mod echo;
 mod engine_args;
 mod logging;
 mod packet_framing;
+mod serve;
 mod signals;
 
 use std::process::ExitCode;
@@ -25,6 +28,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
         Command::Echo(args) => echo::run(args),
     };
     match result {

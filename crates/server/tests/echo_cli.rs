@@ -3,58 +3,23 @@
 //! bad frame, and exits 0 on SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use ringport_client::proto::ServerPacket;
 
-struct Running {
-    child: Child,
-    addr: SocketAddr,
+mod common;
+
+fn start(extra: &[&str]) -> common::Running {
+    let mut args = vec!["echo", "--io-threads", "2"];
+    args.extend_from_slice(extra);
+    common::start(&args)
 }
 
-/// Starts `ringport echo` on 127.0.0.1:0 and reads the bound address from
-/// its startup log line.
-fn start(extra: &[&str]) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ringport"))
-        .args([
-            "--log",
-            "info",
-            "echo",
-            "--listen",
-            "127.0.0.1:0",
-            "--io-threads",
-            "2",
-        ])
-        .args(extra)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("server printed its address").unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().parse::<SocketAddr>().unwrap();
-        }
-    };
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Running { child, addr }
-}
-
-fn stop(mut r: Running) {
-    // The `kill` command keeps this test free of unsafe code.
-    let status = Command::new("kill")
-        .args(["-TERM", &r.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let code = r.child.wait().unwrap();
-    assert_eq!(code.code(), Some(0), "clean exit after SIGTERM");
+fn stop(r: common::Running) {
+    r.stop();
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {

@@ -1,0 +1,100 @@
+//! The logic thread of `ringport serve`: engine events and account answers
+//! in, the chat state machine in the middle, packets out through the engine.
+
+use std::time::Instant;
+
+use ringport_chat::{AuthRequest, AuthResult, Chat, ConnId, Outbound};
+use ringport_net::crossbeam_channel::Receiver;
+use ringport_net::{Bytes, Endpoint, Event, Received, SessionId};
+
+use crate::auth_pool::{AuthAnswer, AuthPool};
+
+fn conn(session: SessionId) -> ConnId {
+    ConnId(session.as_u64())
+}
+
+fn session(conn: ConnId) -> SessionId {
+    SessionId::from_u64(conn.0)
+}
+
+/// The chat machine's outputs, carried out on the engine and the auth pool.
+struct Out<'a> {
+    endpoint: &'a mut Endpoint,
+    auth: &'a AuthPool,
+    refused: Vec<(ConnId, u64)>,
+}
+
+impl Outbound for Out<'_> {
+    fn send(&mut self, conn: ConnId, packet: &[u8]) {
+        self.endpoint.send(session(conn), packet);
+    }
+
+    fn send_shared(&mut self, conn: ConnId, packet: &Bytes) {
+        self.endpoint.send_shared(session(conn), packet);
+    }
+
+    fn close(&mut self, conn: ConnId) {
+        self.endpoint.close(session(conn));
+    }
+
+    fn authenticate(&mut self, request: AuthRequest) {
+        let (conn, ticket) = (request.conn, request.ticket);
+        if self.auth.submit(request).is_err() {
+            // Overloaded: answer at once rather than stall the room traffic.
+            self.refused.push((conn, ticket));
+        }
+    }
+}
+
+/// Runs the logic until the engine stops.
+pub fn run(
+    mut chat: Chat,
+    mut endpoint: Endpoint,
+    auth: AuthPool,
+    answers: Receiver<AuthAnswer>,
+) -> Chat {
+    let mut refused = Vec::new();
+    loop {
+        let timeout = chat
+            .next_timeout()
+            .map(|t| t.saturating_duration_since(Instant::now()));
+        let got = endpoint.recv_with(&answers, timeout);
+        let now = Instant::now();
+        let mut out = Out {
+            endpoint: &mut endpoint,
+            auth: &auth,
+            refused: std::mem::take(&mut refused),
+        };
+        match got {
+            Received::Events(batch) => {
+                for event in batch.iter() {
+                    match event {
+                        Event::Opened { session, .. } => chat.handle_connect(conn(session), now),
+                        Event::Frame { session, frame } => {
+                            chat.handle_packet(conn(session), frame, now, &mut out)
+                        }
+                        Event::Closed { session, .. } => {
+                            chat.handle_disconnect(conn(session), &mut out)
+                        }
+                    }
+                }
+            }
+            Received::Other(answer) => {
+                chat.handle_auth_result(answer.conn, answer.ticket, answer.result, &mut out);
+            }
+            Received::Timeout => {}
+            Received::Stopped => break,
+            Received::OtherClosed => {
+                tracing::error!("account workers are gone; stopping");
+                break;
+            }
+        }
+        while let Some((conn, ticket)) = out.refused.pop() {
+            chat.handle_auth_result(conn, ticket, AuthResult::Unavailable, &mut out);
+        }
+        chat.handle_timeout(now, &mut out);
+        refused = std::mem::take(&mut out.refused);
+        endpoint.flush();
+    }
+    chat
+}

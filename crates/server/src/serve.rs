@@ -1,0 +1,142 @@
+//! `ringport serve`: the chat server of docs/PROTOCOL.md on the engine.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use ringport_chat::{AccountStore, Chat, ChatConfig, HashParams, MemoryStore};
+use ringport_net::Engine;
+
+use crate::engine_args::EngineArgs;
+use crate::packet_framing::PacketFraming;
+
+/// Flags of `ringport serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0:11021")]
+    pub listen: SocketAddr,
+
+    /// Number of rooms.
+    #[arg(long, default_value_t = 10)]
+    pub rooms: u32,
+
+    /// Number of the first room.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub room_start: i32,
+
+    /// Users per room at most.
+    #[arg(long, default_value_t = 4)]
+    pub room_max_users: usize,
+
+    /// Largest packet accepted, header included (at most 32767).
+    #[arg(long, default_value_t = 8192)]
+    pub max_frame: usize,
+
+    /// Chat messages per second per session (0: no limit).
+    #[arg(long, default_value_t = 10)]
+    pub chat_rate: u32,
+
+    /// Chat messages a session may send in a burst.
+    #[arg(long, default_value_t = 20)]
+    pub chat_burst: u32,
+
+    /// Seconds a new session has to log in before it is closed.
+    #[arg(long, default_value_t = 10)]
+    pub login_timeout: u64,
+
+    /// Account store: `memory` (accounts live while the server runs).
+    #[arg(long, default_value = "memory")]
+    pub accounts: String,
+
+    /// Create unknown user ids on first login with the given password.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub auto_register: bool,
+
+    /// argon2id memory cost in KiB.
+    #[arg(long, default_value_t = HashParams::default().memory_kib)]
+    pub argon2_memory_kib: u32,
+
+    /// argon2id iterations.
+    #[arg(long, default_value_t = HashParams::default().iterations)]
+    pub argon2_iterations: u32,
+
+    /// Threads checking passwords (argon2 work stays off the I/O and logic threads).
+    #[arg(long, default_value_t = 2)]
+    pub auth_workers: usize,
+
+    /// Engine settings.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+impl ServeArgs {
+    fn chat_config(&self) -> ChatConfig {
+        ChatConfig {
+            room_start: self.room_start,
+            rooms: self.rooms,
+            room_max_users: self.room_max_users,
+            max_users: self.engine.max_sessions,
+            chat_rate: self.chat_rate,
+            chat_burst: self.chat_burst,
+            login_timeout: Duration::from_secs(self.login_timeout),
+            auto_register: self.auto_register,
+        }
+    }
+
+    fn store(&self) -> anyhow::Result<Arc<dyn AccountStore>> {
+        let params = HashParams {
+            memory_kib: self.argon2_memory_kib,
+            iterations: self.argon2_iterations,
+            ..HashParams::default()
+        };
+        match self.accounts.as_str() {
+            "memory" => Ok(Arc::new(MemoryStore::new(params))),
+            other => bail!("unsupported account store {other:?} (supported: memory)"),
+        }
+    }
+}
+
+/// Runs the chat server until SIGINT/SIGTERM.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let chat_cfg = args.chat_config();
+    chat_cfg
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid chat settings: {e}"))?;
+    let store = args.store()?;
+    let listener = TcpListener::bind(args.listen)
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let cfg = args.engine.to_config();
+    let io_threads = cfg.io_threads;
+    let (engine, endpoint) = Engine::start(listener, cfg, PacketFraming::new(args.max_frame))
+        .context("cannot start the engine")?;
+    let (auth, answers) = crate::auth_pool::AuthPool::start(store, args.auth_workers, 1024)
+        .context("cannot start the account workers")?;
+    tracing::info!(
+        listen = %engine.local_addr(),
+        backend = %engine.backend(),
+        io_threads,
+        rooms = args.rooms,
+        room_start = args.room_start,
+        room_max_users = args.room_max_users,
+        accounts = %args.accounts,
+        "ringport serve listening on {}",
+        engine.local_addr()
+    );
+    let stop = engine.shutdown_handle();
+    crate::signals::watch(move || stop.shutdown()).context("cannot watch signals")?;
+    let chat = crate::chat_host::run(Chat::new(chat_cfg), endpoint, auth, answers);
+    let stats = engine.stats();
+    engine.join().context("engine stopped abnormally")?;
+    let cs = chat.stats();
+    tracing::info!(
+        accepted = stats.accepted,
+        logins_ok = cs.logins_ok,
+        chats_in = cs.chats_in,
+        deliveries_out = cs.deliveries_out,
+        "ringport serve stopped"
+    );
+    Ok(())
+}

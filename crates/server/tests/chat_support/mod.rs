@@ -1,0 +1,118 @@
+//! Chat test helpers: start `ringport serve` with cheap password hashing, and
+//! read server packets as plain values.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use ringport_client::proto::ServerPacket;
+use ringport_client::Client;
+
+use crate::common::{self, Running};
+
+/// The backends every end-to-end test runs on.
+pub const BACKENDS: [&str; 2] = ["io-uring", "poll"];
+
+/// Starts the chat server on `backend` with test-friendly hashing and the
+/// given extra flags.
+pub fn serve(backend: &str, extra: &[&str]) -> Running {
+    let mut args = vec![
+        "serve",
+        "--backend",
+        backend,
+        "--io-threads",
+        "2",
+        "--argon2-memory-kib",
+        "8",
+        "--argon2-iterations",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    common::start(&args)
+}
+
+/// A server packet as an owned value, easy to compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Got {
+    Echo(Vec<u8>),
+    Login(u16),
+    Enter(u16),
+    NewUser(i64, String),
+    List(Vec<(i64, String)>),
+    Leave(u16),
+    LeaveUser(i64),
+    ChatRes(u16),
+    Chat(String, String),
+    Other(u16),
+}
+
+pub fn connect(r: &Running) -> Client {
+    let c = Client::connect(r.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c
+}
+
+/// Reads the next packet.
+pub fn next(c: &mut Client) -> Got {
+    match c.recv().unwrap() {
+        ServerPacket::DevEcho(e) => Got::Echo(e.body.to_vec()),
+        ServerPacket::LoginRes(r) => Got::Login(r.result.code()),
+        ServerPacket::RoomEnterRes(r) => Got::Enter(r.result.code()),
+        ServerPacket::RoomNewUserNtf(n) => {
+            Got::NewUser(n.user_unique_id, n.user_id.as_str().into())
+        }
+        ServerPacket::RoomUserListNtf(l) => Got::List(
+            l.members()
+                .map(|m| (m.user_unique_id, m.user_id.as_str().to_string()))
+                .collect(),
+        ),
+        ServerPacket::RoomLeaveRes(r) => Got::Leave(r.result.code()),
+        ServerPacket::RoomLeaveUserNtf(n) => Got::LeaveUser(n.user_unique_id),
+        ServerPacket::RoomChatRes(r) => Got::ChatRes(r.result.code()),
+        ServerPacket::RoomChatNtf(n) => {
+            Got::Chat(n.user_id.as_str().into(), n.message.as_str().into())
+        }
+        other => Got::Other(other.id()),
+    }
+}
+
+/// True when nothing arrives within `wait`.
+pub fn quiet(c: &mut Client, wait: Duration) -> bool {
+    c.set_read_timeout(Some(wait)).unwrap();
+    let r = match c.recv() {
+        Err(e) if e.is_timeout() => true,
+        Ok(p) => {
+            eprintln!("unexpected packet {:?}", p.id());
+            false
+        }
+        Err(_) => false,
+    };
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    r
+}
+
+/// True once the server has closed the connection.
+pub fn closed(c: &mut Client) -> bool {
+    loop {
+        match c.recv() {
+            Ok(_) => continue,
+            Err(e) => return !e.is_timeout(),
+        }
+    }
+}
+
+/// Logs in and expects success.
+pub fn login(c: &mut Client, id: &str) {
+    c.login(id, "pw").unwrap();
+    assert_eq!(next(c), Got::Login(0), "login of {id}");
+}
+
+/// Logs in, enters `room`, and returns the member list it was given.
+pub fn login_enter(c: &mut Client, id: &str, room: i32) -> Vec<(i64, String)> {
+    login(c, id);
+    c.enter(room).unwrap();
+    assert_eq!(next(c), Got::Enter(0), "{id} enters {room}");
+    match next(c) {
+        Got::List(l) => l,
+        other => panic!("{id}: expected a user list, got {other:?}"),
+    }
+}
