@@ -85,3 +85,39 @@ impl Logins {
         self.by_user_id.iter().map(|(u, &c)| (&**u, c))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_ids_count_from_1_and_are_never_reused() {
+        let mut logins = Logins::default();
+        assert_eq!(logins.log_in(Arc::from("a"), ConnId(1)), Some(1));
+        logins.log_out("a", ConnId(1));
+        assert_eq!(logins.log_in(Arc::from("a"), ConnId(2)), Some(2));
+        // Logging out someone else's login does nothing.
+        logins.log_out("a", ConnId(1));
+        assert_eq!(logins.session_of("a"), Some(ConnId(2)));
+    }
+
+    #[test]
+    fn exhausted_unique_ids_refuse_instead_of_wrapping() {
+        let mut logins = Logins {
+            next_unique_id: i64::MAX - 1,
+            ..Logins::default()
+        };
+        assert_eq!(logins.log_in(Arc::from("a"), ConnId(1)), Some(i64::MAX - 1));
+        assert_eq!(logins.log_in(Arc::from("b"), ConnId(2)), None);
+        assert_eq!(logins.session_of("b"), None);
+        assert_eq!(logins.logged_in(), 1);
+    }
+
+    #[test]
+    fn tickets_differ() {
+        let mut logins = Logins::default();
+        let a = logins.next_ticket();
+        let b = logins.next_ticket();
+        assert_ne!(a, b);
+    }
+}

@@ -78,22 +78,24 @@ impl Chat {
         // From here on the session is no longer logging in: it is either
         // logged in (the slot stays taken) or back to `Connected`.
         session.state = SessionState::Connected;
-        let refused = match result {
-            AuthResult::Rejected => Some(ResultCode::LoginUserInvalidPw),
-            AuthResult::Unavailable => Some(ResultCode::LoginBackendUnavailable),
+        let outcome = match result {
+            AuthResult::Rejected => Err(ResultCode::LoginUserInvalidPw),
+            AuthResult::Unavailable => Err(ResultCode::LoginBackendUnavailable),
             AuthResult::Accepted if self.logins.session_of(&user_id).is_some() => {
-                Some(ResultCode::LoginUserAlready)
+                Err(ResultCode::LoginUserAlready)
             }
-            AuthResult::Accepted => None,
+            // Only once every unique id is used up: refuse rather than reuse.
+            AuthResult::Accepted => self
+                .logins
+                .log_in(Arc::clone(&user_id), conn)
+                .ok_or(ResultCode::LoginUserUsedAllObj),
         };
-        let unique_id = match refused {
-            Some(_) => None,
-            None => self.logins.log_in(Arc::clone(&user_id), conn),
-        };
-        let Some(unique_id) = unique_id else {
-            self.logins.release_slot();
-            let code = refused.unwrap_or(ResultCode::LoginUserUsedAllObj);
-            return self.refuse_login(conn, code, out);
+        let unique_id = match outcome {
+            Ok(unique_id) => unique_id,
+            Err(code) => {
+                self.logins.release_slot();
+                return self.refuse_login(conn, code, out);
+            }
         };
         session.state = SessionState::LoggedIn {
             user: User { user_id, unique_id },
