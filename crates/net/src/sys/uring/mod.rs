@@ -67,6 +67,7 @@ struct SendOp {
 pub(crate) struct UringIo {
     fd: Option<OwnedFd>,
     recv_armed: bool,
+    rearm_queued: bool,
     send_busy: bool,
     shut: bool,
     op: Option<Box<SendOp>>,
@@ -418,6 +419,7 @@ impl<F: Framing> UringDriver<F> {
         let io = &mut self.shard.slots[slot].io;
         io.fd = Some(fd);
         io.recv_armed = false;
+        io.rearm_queued = false;
         io.send_busy = false;
         io.shut = false;
         self.arm_recv(slot);
@@ -485,7 +487,8 @@ impl<F: Framing> UringDriver<F> {
             }
             match -d.res {
                 0 => self.shard.close(slot, CloseReason::PeerClosed),
-                libc::ENOBUFS => self.rearm.push((d.slot, d.generation)),
+                // Re-armed by `after_recv_stopped` (ENOBUFS ends a multishot).
+                libc::ENOBUFS => {}
                 libc::ECANCELED => {}
                 _ => self.shard.close(slot, CloseReason::Reset),
             }
@@ -504,26 +507,32 @@ impl<F: Framing> UringDriver<F> {
         if self.deferred.is_empty() {
             while let Some((slot, generation)) = self.rearm.pop() {
                 let slot = slot as usize;
-                let s = &self.shard.slots[slot];
-                if s.generation == generation && matches!(s.state, State::Open | State::Draining) {
+                let s = &mut self.shard.slots[slot];
+                if s.generation != generation {
+                    continue;
+                }
+                s.io.rearm_queued = false;
+                if matches!(s.state, State::Open | State::Draining) {
                     self.arm_recv(slot);
                 }
             }
         }
     }
 
-    /// The multishot receive of `slot` ended: re-arm it if the session lives
-    /// on (a closing slot is released by `teardown`).
+    /// The multishot receive of `slot` ended: queue its re-arm if the
+    /// session lives on (a closing slot is released by `teardown`). The
+    /// re-arm happens in `run_deferred` once no receive completion is held
+    /// back, so bytes are never delivered out of order, and a session whose
+    /// receive ended for any reason (ENOBUFS, kernel limits, CQ overflow) is
+    /// never left without one.
     fn after_recv_stopped(&mut self, slot: usize) {
         let s = &self.shard.slots[slot];
         match s.state {
             State::Open | State::Draining => {
-                // Ended without EOF or error (e.g. kernel limits): re-arm,
-                // unless it ran out of buffers (re-armed by `run_deferred`).
-                if !self.rearm.iter().any(|&(sl, _)| sl as usize == slot)
-                    && self.deferred.is_empty()
-                {
-                    self.arm_recv(slot);
+                if !s.io.rearm_queued {
+                    let key = (slot as u32, s.generation);
+                    self.shard.slots[slot].io.rearm_queued = true;
+                    self.rearm.push(key);
                 }
             }
             // Released by `teardown` only (see `try_finalize`): the slot
