@@ -10,6 +10,7 @@ use crate::endpoint::{Endpoint, LaneParts};
 use crate::error::EngineError;
 use crate::event::BatchBuf;
 use crate::framing::Framing;
+use crate::handler::Handler;
 use crate::shard::Shared;
 use crate::stats::{Stats, ThreadStats};
 use crate::sys::{self, ThreadParts, Waker};
@@ -64,6 +65,31 @@ impl Engine {
         listener: TcpListener,
         config: EngineConfig,
         framing: F,
+    ) -> Result<(Engine, Endpoint), EngineError> {
+        Self::start_with(listener, config, framing, None)
+    }
+
+    /// Starts the engine with the application running on the I/O threads:
+    /// each I/O thread gets its own clone of `handler` (see [`Handler`]).
+    ///
+    /// # Errors
+    /// As [`Engine::start`].
+    pub fn start_inline<F: Framing, H: Handler + Clone>(
+        listener: TcpListener,
+        config: EngineConfig,
+        framing: F,
+        handler: H,
+    ) -> Result<Engine, EngineError> {
+        let make = move || -> Box<dyn Handler> { Box::new(handler.clone()) };
+        let (engine, _endpoint) = Self::start_with(listener, config, framing, Some(&make))?;
+        Ok(engine)
+    }
+
+    fn start_with<F: Framing>(
+        listener: TcpListener,
+        config: EngineConfig,
+        framing: F,
+        inline: Option<&dyn Fn() -> Box<dyn Handler>>,
     ) -> Result<(Engine, Endpoint), EngineError> {
         config.validate().map_err(EngineError::Config)?;
         let backend = match config.backend {
@@ -122,6 +148,7 @@ impl Engine {
                 free_batches_tx: free_tx,
                 inbox: inbox_rx,
                 outbox_home: home_tx,
+                inline: inline.map(|make| make()),
             };
             let ready_tx = ready_tx.clone();
             let handle = std::thread::Builder::new()

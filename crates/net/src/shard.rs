@@ -23,6 +23,7 @@ use crate::buf::send_queue::{SendBuf, SendQueue};
 use crate::config::EngineConfig;
 use crate::event::{BatchBuf, BatchHome, CloseReason, EventBatch, RawKind};
 use crate::framing::Framing;
+use crate::handler::{Handler, Reply};
 use crate::id::SessionId;
 use crate::outbox::{Op, Outbox};
 use crate::stats::ThreadStats;
@@ -121,6 +122,9 @@ pub(crate) struct Shard<F: Framing, S> {
     pub(crate) shared: Arc<Shared>,
     pub(crate) now: Instant,
     live: usize,
+    /// The application, when it runs on this I/O thread instead of
+    /// receiving event batches.
+    inline: Option<Box<dyn Handler>>,
 }
 
 impl<F: Framing, S> Shard<F, S> {
@@ -130,6 +134,7 @@ impl<F: Framing, S> Shard<F, S> {
         cfg: &EngineConfig,
         wiring: Wiring,
         shared: Arc<Shared>,
+        inline: Option<Box<dyn Handler>>,
     ) -> Self {
         let stats = shared.stats[thread].clone();
         let batch = wiring.free_batches.try_recv().unwrap_or_default();
@@ -153,6 +158,7 @@ impl<F: Framing, S> Shard<F, S> {
             shared,
             now: Instant::now(),
             live: 0,
+            inline,
         }
     }
 
@@ -208,7 +214,10 @@ impl<F: Framing, S> Shard<F, S> {
         self.live += 1;
         ThreadStats::add(&self.stats.accepted, 1);
         let id = self.id_of(slot);
-        self.batch.push(id, RawKind::Opened(peer));
+        match self.inline.as_mut() {
+            Some(h) => h.on_open(id, peer),
+            None => self.batch.push(id, RawKind::Opened(peer)),
+        }
         Some(slot)
     }
 
@@ -216,6 +225,9 @@ impl<F: Framing, S> Shard<F, S> {
     /// `slot`? Ships the current batch if that makes room. False means the
     /// application holds every batch: the caller must hold the bytes back.
     pub(crate) fn room_for(&mut self, slot: usize, n: usize) -> bool {
+        if self.inline.is_some() {
+            return true;
+        }
         let need = n + self.slots.get(slot).map_or(0, |s| s.rx.len());
         if self.batch.data.is_empty() || self.batch.data.len() + need <= self.batch_bytes {
             return true;
@@ -228,26 +240,52 @@ impl<F: Framing, S> Shard<F, S> {
     pub(crate) fn on_recv(&mut self, slot: usize, data: &[u8]) -> RecvOutcome {
         ThreadStats::add(&self.stats.bytes_in, data.len() as u64);
         let id = self.id_of(slot);
-        let s = &mut self.slots[slot];
-        if s.state != State::Open {
+        let Slot {
+            state,
+            rx,
+            sendq,
+            last_rx,
+            ..
+        } = &mut self.slots[slot];
+        if *state != State::Open {
             return RecvOutcome::Ok; // draining: the application is done with it
         }
-        s.last_rx = self.now;
+        *last_rx = self.now;
         let max = self.framing.max_frame_len();
         let mut frames = 0u64;
-        let result = if s.rx.is_empty() {
-            let r = split_frames(&self.framing, data, |f| {
-                self.batch.push_frame(id, f);
-                frames += 1;
-            });
-            match r {
+        let (mut over_limit, mut close, mut queued) = (false, false, 0u64);
+        let batch = &mut self.batch;
+        let mut inline = self.inline.as_deref_mut();
+        let pool = &mut self.tx_pool;
+        let limit = self.send_queue_limit;
+        let mut deliver = |f: &[u8]| {
+            frames += 1;
+            match inline.as_mut() {
+                Some(h) if !close => h.on_frame(
+                    id,
+                    f,
+                    &mut Reply {
+                        queue: sendq,
+                        pool,
+                        limit,
+                        over_limit: &mut over_limit,
+                        close: &mut close,
+                        queued: &mut queued,
+                    },
+                ),
+                Some(_) => {} // closing: later frames are not delivered
+                None => batch.push_frame(id, f),
+            }
+        };
+        let result = if rx.is_empty() {
+            match split_frames(&self.framing, data, &mut deliver) {
                 Ok(used) if used < data.len() => {
                     let rest = &data[used..];
                     if rest.len() > max {
                         Err(())
                     } else {
-                        s.rx = self.rx_pool.take();
-                        s.rx.extend_from_slice(rest);
+                        *rx = self.rx_pool.take();
+                        rx.extend_from_slice(rest);
                         Ok(())
                     }
                 }
@@ -255,18 +293,14 @@ impl<F: Framing, S> Shard<F, S> {
                 Err(()) => Err(()),
             }
         } else {
-            s.rx.extend_from_slice(data);
-            let r = split_frames(&self.framing, &s.rx, |f| {
-                self.batch.push_frame(id, f);
-                frames += 1;
-            });
-            match r {
+            rx.extend_from_slice(data);
+            match split_frames(&self.framing, rx, &mut deliver) {
                 Ok(used) => {
-                    s.rx.drain(..used);
-                    if s.rx.is_empty() {
-                        self.rx_pool.give(std::mem::take(&mut s.rx));
+                    rx.drain(..used);
+                    if rx.is_empty() {
+                        self.rx_pool.give(std::mem::take(rx));
                         Ok(())
-                    } else if s.rx.len() > max {
+                    } else if rx.len() > max {
                         Err(())
                     } else {
                         Ok(())
@@ -276,8 +310,21 @@ impl<F: Framing, S> Shard<F, S> {
             }
         };
         ThreadStats::add(&self.stats.frames_in, frames);
+        if queued > 0 {
+            ThreadStats::add(&self.stats.frames_out, queued);
+            self.mark_dirty(slot);
+        }
+        if over_limit {
+            self.close(slot, CloseReason::SlowConsumer);
+            return RecvOutcome::Closed;
+        }
         match result {
-            Ok(()) => RecvOutcome::Ok,
+            Ok(()) => {
+                if close {
+                    self.drain(slot, CloseReason::ServerClose);
+                }
+                RecvOutcome::Ok
+            }
             Err(()) => {
                 self.close(slot, CloseReason::BadFrame);
                 RecvOutcome::Closed
@@ -290,11 +337,7 @@ impl<F: Framing, S> Shard<F, S> {
     pub(crate) fn close(&mut self, slot: usize, reason: CloseReason) {
         let state = self.slots[slot].state;
         match state {
-            State::Open => {
-                let id = self.id_of(slot);
-                self.batch.push(id, RawKind::Closed(reason));
-                self.stats.closed(reason);
-            }
+            State::Open => self.emit_closed(slot, reason),
             State::Draining => {}
             State::Closing | State::Free => return,
         }
@@ -308,14 +351,22 @@ impl<F: Framing, S> Shard<F, S> {
         if self.slots[slot].state != State::Open {
             return;
         }
-        let id = self.id_of(slot);
-        self.batch.push(id, RawKind::Closed(reason));
-        self.stats.closed(reason);
+        self.emit_closed(slot, reason);
         let s = &mut self.slots[slot];
         s.state = State::Draining;
         s.deadline = Some(self.now + self.grace);
         // Let the backend see it: it flushes, then closes once empty.
         self.mark_dirty(slot);
+    }
+
+    /// Tells the application (once per session: callers check the state).
+    fn emit_closed(&mut self, slot: usize, reason: CloseReason) {
+        let id = self.id_of(slot);
+        match self.inline.as_mut() {
+            Some(h) => h.on_close(id, reason),
+            None => self.batch.push(id, RawKind::Closed(reason)),
+        }
+        self.stats.closed(reason);
     }
 
     pub(crate) fn mark_dirty(&mut self, slot: usize) {
@@ -493,7 +544,7 @@ impl Payload<'_> {
 fn split_frames<F: Framing>(
     framing: &F,
     buf: &[u8],
-    mut deliver: impl FnMut(&[u8]),
+    deliver: &mut impl FnMut(&[u8]),
 ) -> Result<usize, ()> {
     let mut pos = 0;
     while pos < buf.len() {
@@ -541,7 +592,7 @@ mod tests {
 
     fn frames_of(buf: &[u8]) -> Result<(Vec<Vec<u8>>, usize), ()> {
         let mut out = Vec::new();
-        let used = split_frames(&Len16, buf, |f| out.push(f.to_vec()))?;
+        let used = split_frames(&Len16, buf, &mut |f: &[u8]| out.push(f.to_vec()))?;
         Ok((out, used))
     }
 

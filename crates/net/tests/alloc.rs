@@ -56,6 +56,23 @@ enum Wait {
     Recv,
     /// `Endpoint::recv_with` (engine events or another channel).
     RecvWith,
+    /// No application thread: a `Handler` echoes on the I/O threads.
+    Inline,
+}
+
+/// Echo on the I/O threads.
+#[derive(Clone)]
+struct InlineEcho;
+
+impl ringport_net::Handler for InlineEcho {
+    fn on_frame(
+        &mut self,
+        _session: ringport_net::SessionId,
+        frame: &[u8],
+        reply: &mut ringport_net::Reply<'_>,
+    ) {
+        reply.send(frame);
+    }
 }
 
 #[test]
@@ -72,7 +89,7 @@ fn echoing_a_frame_allocates_nothing_in_steady_state() {
     // One test, run in turn for each case: other tests in this binary would
     // allocate concurrently and spoil the count.
     for backend in BACKENDS {
-        for wait in [Wait::Recv, Wait::RecvWith] {
+        for wait in [Wait::Recv, Wait::RecvWith, Wait::Inline] {
             let allocations = measure(backend, wait);
             let per_frame = allocations as f64 / MEASURED as f64;
             eprintln!(
@@ -92,16 +109,21 @@ fn echoing_a_frame_allocates_nothing_in_steady_state() {
 fn measure(backend: ringport_net::BackendChoice, wait: Wait) -> u64 {
     let listener = bind_listener();
     let addr = listener.local_addr().unwrap();
-    let (engine, mut ep) = Engine::start(
-        listener,
-        EngineConfig {
-            backend,
-            io_threads: 2,
-            ..EngineConfig::default()
-        },
-        Header5 { max: 1024 },
-    )
-    .expect("engine starts");
+    let cfg = EngineConfig {
+        backend,
+        io_threads: 2,
+        ..EngineConfig::default()
+    };
+    if let Wait::Inline = wait {
+        let engine = Engine::start_inline(listener, cfg, Header5 { max: 1024 }, InlineEcho)
+            .expect("engine starts");
+        let allocations = ping_pong(addr, backend);
+        engine.shutdown();
+        engine.join().expect("the I/O threads exit cleanly");
+        return allocations;
+    }
+    let (engine, mut ep) =
+        Engine::start(listener, cfg, Header5 { max: 1024 }).expect("engine starts");
     // The echo application: nothing but the engine's API.
     let app = std::thread::spawn(move || {
         let (_keep, other) = ringport_net::crossbeam_channel::bounded::<u8>(1);
@@ -116,6 +138,7 @@ fn measure(backend: ringport_net::BackendChoice, wait: Wait) -> u64 {
                     Received::Stopped => break,
                     other => panic!("unexpected {other:?}"),
                 },
+                Wait::Inline => unreachable!("handled above"),
             };
             for ev in batch.iter() {
                 if let Event::Frame { session, frame } = ev {
@@ -126,7 +149,16 @@ fn measure(backend: ringport_net::BackendChoice, wait: Wait) -> u64 {
             ep.flush();
         }
     });
+    let allocations = ping_pong(addr, backend);
+    engine.shutdown();
+    engine.join().expect("the I/O threads exit cleanly");
+    app.join().unwrap();
+    allocations
+}
 
+/// Counts the allocations of every thread during `MEASURED` round trips
+/// after a warm-up; the connection is closed before returning.
+fn ping_pong(addr: std::net::SocketAddr, backend: ringport_net::BackendChoice) -> u64 {
     let mut c = connect(addr);
     let ping = frame(1, b"thirty-two bytes of ping payload");
     let mut pong = vec![0u8; ping.len()];
@@ -146,8 +178,5 @@ fn measure(backend: ringport_net::BackendChoice, wait: Wait) -> u64 {
     assert_eq!(pong, ping, "{backend}: echo");
 
     drop(c);
-    engine.shutdown();
-    engine.join().expect("the I/O threads exit cleanly");
-    app.join().unwrap();
     allocations
 }

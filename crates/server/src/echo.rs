@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpListener};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use ringport_net::{Endpoint, Engine, Event, RawFraming};
+use ringport_net::{Endpoint, Engine, Event, Handler, RawFraming, Reply, SessionId};
 use ringport_proto::header::HEADER_LEN;
 use ringport_proto::id::DEV_ECHO;
 
@@ -39,6 +39,11 @@ pub struct EchoArgs {
     #[arg(long, default_value_t = 8192)]
     pub max_frame: usize,
 
+    /// Echo on a separate application thread (frames handed over in batches,
+    /// as the chat server does) instead of on the I/O threads.
+    #[arg(long)]
+    pub app_thread: bool,
+
     /// Engine settings.
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -50,9 +55,21 @@ pub fn run(args: EchoArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let cfg = args.engine.to_config();
     let threads = cfg.io_threads;
-    let (engine, endpoint) = match args.framing {
-        EchoFraming::Raw => Engine::start(listener, cfg, RawFraming),
-        EchoFraming::Packet => Engine::start(listener, cfg, PacketFraming::new(args.max_frame)),
+    let packets = PacketFraming::new(args.max_frame);
+    let handler = EchoHandler::new(args.framing);
+    let (engine, endpoint) = match (args.framing, args.app_thread) {
+        (EchoFraming::Raw, true) => {
+            Engine::start(listener, cfg, RawFraming).map(|(e, p)| (e, Some(p)))
+        }
+        (EchoFraming::Packet, true) => {
+            Engine::start(listener, cfg, packets).map(|(e, p)| (e, Some(p)))
+        }
+        (EchoFraming::Raw, false) => {
+            Engine::start_inline(listener, cfg, RawFraming, handler).map(|e| (e, None))
+        }
+        (EchoFraming::Packet, false) => {
+            Engine::start_inline(listener, cfg, packets, handler).map(|e| (e, None))
+        }
     }
     .context("cannot start the engine")?;
     tracing::info!(
@@ -60,12 +77,15 @@ pub fn run(args: EchoArgs) -> anyhow::Result<()> {
         backend = %engine.backend(),
         io_threads = threads,
         framing = ?args.framing,
+        app_thread = args.app_thread,
         "ringport echo listening on {}",
         engine.local_addr()
     );
     let stop = engine.shutdown_handle();
     crate::signals::watch(move || stop.shutdown()).context("cannot watch signals")?;
-    serve(endpoint, args.framing);
+    if let Some(endpoint) = endpoint {
+        serve(endpoint, args.framing);
+    }
     let stats = engine.stats();
     engine.join().context("engine stopped abnormally")?;
     tracing::info!(
@@ -77,31 +97,64 @@ pub fn run(args: EchoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The echo application: runs until the engine stops.
+/// What to send back for one frame, if anything: raw frames as they are,
+/// DEV_ECHO packets with type 0, nothing for other packets.
+fn echo_of<'a>(
+    framing: EchoFraming,
+    frame: &'a [u8],
+    scratch: &'a mut Vec<u8>,
+) -> Option<&'a [u8]> {
+    match framing {
+        EchoFraming::Raw => Some(frame),
+        EchoFraming::Packet => {
+            // The framing guarantees a whole header; `Header::parse` checks
+            // again rather than trusting it.
+            let header = ringport_proto::header::Header::parse(frame)?;
+            if header.id != DEV_ECHO || frame.len() < HEADER_LEN {
+                tracing::debug!(id = header.id, "ignoring a non-echo packet");
+                return None;
+            }
+            scratch.clear();
+            scratch.extend_from_slice(frame);
+            scratch[4] = 0; // type: always 0 on what we send
+            Some(scratch)
+        }
+    }
+}
+
+/// The echo application on the I/O threads (the default).
+#[derive(Debug, Clone)]
+pub struct EchoHandler {
+    framing: EchoFraming,
+    scratch: Vec<u8>,
+}
+
+impl EchoHandler {
+    fn new(framing: EchoFraming) -> Self {
+        EchoHandler {
+            framing,
+            scratch: Vec::with_capacity(ringport_proto::header::MAX_FRAME_LIMIT),
+        }
+    }
+}
+
+impl Handler for EchoHandler {
+    fn on_frame(&mut self, _session: SessionId, frame: &[u8], reply: &mut Reply<'_>) {
+        if let Some(out) = echo_of(self.framing, frame, &mut self.scratch) {
+            reply.send(out);
+        }
+    }
+}
+
+/// The echo application on its own thread (`--app-thread`): runs until the
+/// engine stops.
 pub fn serve(mut endpoint: Endpoint, framing: EchoFraming) {
     let mut scratch = Vec::with_capacity(ringport_proto::header::MAX_FRAME_LIMIT);
     while let Ok(batch) = endpoint.recv(None) {
         for event in batch.iter() {
-            let Event::Frame { session, frame } = event else {
-                continue;
-            };
-            match framing {
-                EchoFraming::Raw => endpoint.send(session, frame),
-                EchoFraming::Packet => {
-                    // The framing guarantees a whole header; `Header::parse`
-                    // checks again rather than trusting it.
-                    let Some(header) = ringport_proto::header::Header::parse(frame) else {
-                        continue;
-                    };
-                    let id = header.id;
-                    if id == DEV_ECHO && frame.len() >= HEADER_LEN {
-                        scratch.clear();
-                        scratch.extend_from_slice(frame);
-                        scratch[4] = 0; // type: always 0 on what we send
-                        endpoint.send(session, &scratch);
-                    } else {
-                        tracing::debug!(%session, id, "ignoring a non-echo packet");
-                    }
+            if let Event::Frame { session, frame } = event {
+                if let Some(out) = echo_of(framing, frame, &mut scratch) {
+                    endpoint.send(session, out);
                 }
             }
         }

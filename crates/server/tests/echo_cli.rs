@@ -29,9 +29,16 @@ fn connect(addr: SocketAddr) -> TcpStream {
 }
 
 #[test]
-fn raw_echo_on_both_backends() {
-    for backend in ["io-uring", "poll"] {
-        let r = start(&["--backend", backend]);
+fn raw_echo_on_both_backends_inline_and_on_an_app_thread() {
+    for (backend, mode) in [
+        ("io-uring", None),
+        ("poll", None),
+        ("io-uring", Some("--app-thread")),
+        ("poll", Some("--app-thread")),
+    ] {
+        let mut args = vec!["--backend", backend];
+        args.extend(mode);
+        let r = start(&args);
         let mut c = connect(r.addr);
         c.write_all(b"stage one").unwrap();
         let mut buf = [0u8; 9];
@@ -43,8 +50,15 @@ fn raw_echo_on_both_backends() {
 
 #[test]
 fn packet_echo_and_bad_frame() {
-    for backend in ["io-uring", "poll"] {
-        let r = start(&["--backend", backend, "--framing", "packet"]);
+    for (backend, mode) in [
+        ("io-uring", None),
+        ("poll", None),
+        ("io-uring", Some("--app-thread")),
+        ("poll", Some("--app-thread")),
+    ] {
+        let mut args = vec!["--backend", backend, "--framing", "packet"];
+        args.extend(mode);
+        let r = start(&args);
         let mut client = ringport_client::Client::connect(r.addr).unwrap();
         client.echo(b"ping").unwrap();
         match client.recv().unwrap() {

@@ -83,6 +83,7 @@ pub(crate) struct ThreadParts<F> {
     pub(crate) free_batches_tx: crossbeam_channel::Sender<crate::event::BatchBuf>,
     pub(crate) inbox: crossbeam_channel::Receiver<crate::outbox::Outbox>,
     pub(crate) outbox_home: crossbeam_channel::Sender<crate::outbox::Outbox>,
+    pub(crate) inline: Option<Box<dyn crate::handler::Handler>>,
 }
 
 impl<F: crate::framing::Framing> ThreadParts<F> {
@@ -102,8 +103,14 @@ impl<F: crate::framing::Framing> ThreadParts<F> {
             inbox: self.inbox,
             outbox_home: self.outbox_home,
         };
-        let shard =
-            crate::shard::Shard::new(self.index, self.framing, &self.cfg, wiring, self.shared);
+        let shard = crate::shard::Shard::new(
+            self.index,
+            self.framing,
+            &self.cfg,
+            wiring,
+            self.shared,
+            self.inline,
+        );
         (shard, self.listener)
     }
 }
