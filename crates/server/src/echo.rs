@@ -4,7 +4,7 @@
 //! stream into PROTOCOL.md packets, echoes DEV_ECHO (id 1) packets with type
 //! 0, ignores other ids and closes sessions that send a bad frame length.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -51,7 +51,7 @@ pub struct EchoArgs {
 
 /// Runs the echo server until SIGINT/SIGTERM.
 pub fn run(args: EchoArgs) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(args.listen)
+    let listener = crate::listen::bind(args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let cfg = args.engine.to_config();
     let threads = cfg.io_threads;
@@ -72,6 +72,10 @@ pub fn run(args: EchoArgs) -> anyhow::Result<()> {
         }
     }
     .context("cannot start the engine")?;
+    // Signals are watched before the server says it is listening, so a
+    // signal sent as soon as it is up is a graceful shutdown.
+    let stop = engine.shutdown_handle();
+    crate::signals::watch(move || stop.shutdown()).context("cannot watch signals")?;
     tracing::info!(
         listen = %engine.local_addr(),
         backend = %engine.backend(),
@@ -81,8 +85,6 @@ pub fn run(args: EchoArgs) -> anyhow::Result<()> {
         "ringport echo listening on {}",
         engine.local_addr()
     );
-    let stop = engine.shutdown_handle();
-    crate::signals::watch(move || stop.shutdown()).context("cannot watch signals")?;
     if let Some(endpoint) = endpoint {
         serve(endpoint, args.framing);
     }

@@ -10,6 +10,7 @@ mod chat_host;
 mod cli;
 mod echo;
 mod engine_args;
+mod listen;
 mod logging;
 mod packet_framing;
 mod serve;

@@ -1,6 +1,6 @@
 //! `ringport serve`: the chat server of docs/PROTOCOL.md on the engine.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -106,7 +106,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .validate()
         .map_err(|e| anyhow::anyhow!("invalid chat settings: {e}"))?;
     let store = args.store()?;
-    let listener = TcpListener::bind(args.listen)
+    let listener = crate::listen::bind(args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let cfg = args.engine.to_config();
     let io_threads = cfg.io_threads;
@@ -114,6 +114,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("cannot start the engine")?;
     let (auth, answers) = crate::auth_pool::AuthPool::start(store, args.auth_workers, 1024)
         .context("cannot start the account workers")?;
+    // Signals are watched before the server says it is listening, so a
+    // signal sent as soon as it is up is a graceful shutdown.
+    let stop = engine.shutdown_handle();
+    crate::signals::watch(move || stop.shutdown()).context("cannot watch signals")?;
     tracing::info!(
         listen = %engine.local_addr(),
         backend = %engine.backend(),
@@ -125,8 +129,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         "ringport serve listening on {}",
         engine.local_addr()
     );
-    let stop = engine.shutdown_handle();
-    crate::signals::watch(move || stop.shutdown()).context("cannot watch signals")?;
     let chat = crate::chat_host::run(Chat::new(chat_cfg), endpoint, auth, answers);
     let stats = engine.stats();
     engine.join().context("engine stopped abnormally")?;
