@@ -40,6 +40,157 @@ pub enum Command {
     TokioEcho(TokioEchoArgs),
     /// Open connections and hold them idle (to measure a server's memory).
     Idle(IdleArgs),
+    /// Room fan-out load: open-loop chat messages at a fixed rate, every
+    /// delivery checked and timed from its scheduled send time.
+    ///
+    /// Exit status: 0 when the run completed (whether or not it passed: see
+    /// `pass` in the report), 1 on a setup error.
+    Chat(ChatArgs),
+    /// Baseline: a straightforward tokio chat server (login, enter, leave,
+    /// chat).
+    TokioChat(TokioChatArgs),
+}
+
+/// The server a `chat` load talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChatSystem {
+    /// A ringport chat server (or `tokio-chat`): login, enter, chat packets.
+    Ringport,
+    /// Redis pub/sub over RESP3: SUBSCRIBE and PUBLISH on one connection.
+    Redis,
+}
+
+impl ChatSystem {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChatSystem::Ringport => "ringport",
+            ChatSystem::Redis => "redis",
+        }
+    }
+}
+
+/// Most members of one room `chat` tracks (it keeps a sequence counter per
+/// sender and receiver pair).
+pub const MAX_CHAT_MEMBERS: u32 = 1000;
+
+/// Highest message rate `chat` accepts, in messages per second.
+pub const MAX_CHAT_RATE: f64 = 10_000_000.0;
+
+/// Arguments of `chat`.
+#[derive(Debug, Clone, Args)]
+pub struct ChatArgs {
+    /// Where to connect.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// What the server speaks.
+    #[arg(long, value_enum, default_value_t = ChatSystem::Ringport)]
+    pub system: ChatSystem,
+    /// Rooms to fill.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CONNECTIONS)))]
+    pub rooms: u32,
+    /// Members per room (rooms x members connections, at most 20000).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CHAT_MEMBERS)))]
+    pub members: u32,
+    /// Number of the first room (ringport room numbers; Redis channels
+    /// `room:N`).
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub room_start: i32,
+    /// Messages per second, all members together, spread evenly over them
+    /// (each delivered to every member of the sender's room).
+    #[arg(long, default_value = "100", value_parser = parse_rate)]
+    pub rate: f64,
+    /// Message text size in bytes (39 to 256).
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Measured duration in seconds (fractions allowed, at most 600).
+    #[arg(long, default_value = "5", value_parser = parse_secs)]
+    pub duration: Duration,
+    /// Warmup before measuring, in seconds (sent and checked, not counted).
+    #[arg(long, default_value = "1", value_parser = parse_secs_or_zero)]
+    pub warmup: Duration,
+    /// Longest wait after the last send for deliveries still on their way.
+    #[arg(long, default_value = "2", value_parser = parse_secs_or_zero)]
+    pub drain: Duration,
+    /// ringport user ids are this prefix and the member index (`b0`, `b1`,
+    /// ...); the password is `pw`.
+    #[arg(long, default_value = "b")]
+    pub user_prefix: String,
+    /// Also sample this server process's CPU time over the measured window.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Print one JSON object instead of the human-readable summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ChatArgs {
+    /// Number of connections (members of all rooms).
+    pub fn connections(&self) -> u64 {
+        u64::from(self.rooms) * u64::from(self.members)
+    }
+
+    /// Checks the combination of arguments clap cannot check alone.
+    ///
+    /// # Errors
+    ///
+    /// Too many connections, a size out of range, a user prefix too long
+    /// for the largest member index, or more messages per sender than the
+    /// sequence field holds.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.connections() > u64::from(MAX_CONNECTIONS) {
+            anyhow::bail!(
+                "--rooms {} x --members {} is {} connections, more than the {MAX_CONNECTIONS} allowed",
+                self.rooms,
+                self.members,
+                self.connections()
+            );
+        }
+        let (min, max) = (crate::chat_wire::MIN_SIZE, crate::chat_wire::MAX_SIZE);
+        if !(min..=max).contains(&self.size) {
+            anyhow::bail!(
+                "--size {} is out of range ({min} to {max} bytes)",
+                self.size
+            );
+        }
+        let longest = format!("{}{}", self.user_prefix, self.connections() - 1);
+        if self.user_prefix.is_empty() || longest.len() > 32 || self.user_prefix.contains('\0') {
+            anyhow::bail!(
+                "--user-prefix {:?}: user ids like {longest:?} must be 1 to 32 bytes without NUL",
+                self.user_prefix
+            );
+        }
+        let secs = (self.warmup + self.duration).as_secs_f64();
+        let per_sender = self.rate * secs / self.connections() as f64;
+        if per_sender > f64::from(u32::MAX) - 1.0 {
+            anyhow::bail!(
+                "--rate {} over {secs} s is too many messages per sender",
+                self.rate
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Arguments of `tokio-chat`.
+#[derive(Debug, Clone, Args)]
+pub struct TokioChatArgs {
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:11021")]
+    pub listen: SocketAddr,
+    /// Number of rooms.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rooms: u32,
+    /// Number of the first room.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub room_start: i32,
+    /// Users per room at most.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub room_max_users: u32,
+    /// Worker threads of the multi-thread runtime (default: one per
+    /// available core, which respects `taskset`).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub worker_threads: Option<u16>,
 }
 
 /// How messages are framed on the wire.
@@ -167,6 +318,18 @@ pub struct IdleArgs {
     pub json: bool,
 }
 
+/// Parses a message rate: more than 0, at most [`MAX_CHAT_RATE`].
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("not a number of messages per second: {e}"))?;
+    if !rate.is_finite() || rate <= 0.0 || rate > MAX_CHAT_RATE {
+        return Err(format!("must be more than 0 and at most {MAX_CHAT_RATE}"));
+    }
+    Ok(rate)
+}
+
 /// Parses a positive number of seconds, at most [`MAX_SECS`].
 fn parse_secs(text: &str) -> Result<Duration, String> {
     let d = parse_secs_or_zero(text)?;
@@ -202,6 +365,42 @@ mod tests {
         assert!(parse_secs("NaN").is_err());
         assert!(parse_secs("inf").is_err());
         assert!(parse_secs("x").is_err());
+    }
+
+    #[test]
+    fn chat_arguments_are_bounded() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["ringport-bench", "chat"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).map(|cli| match cli.command {
+                Command::Chat(a) => a,
+                _ => unreachable!(),
+            })
+        };
+        assert!(parse(&[]).unwrap().validate().is_ok());
+        assert!(parse(&["--rate", "0"]).is_err());
+        assert!(parse(&["--rate", "1e8"]).is_err());
+        assert!(parse(&["--members", "1001"]).is_err());
+        assert!(parse(&["--rooms", "21", "--members", "1000"])
+            .unwrap()
+            .validate()
+            .is_err());
+        assert!(parse(&["--rooms", "20", "--members", "1000"])
+            .unwrap()
+            .validate()
+            .is_ok());
+        assert!(parse(&["--size", "38"]).unwrap().validate().is_err());
+        assert!(parse(&["--size", "257"]).unwrap().validate().is_err());
+        assert!(parse(&["--size", "256"]).unwrap().validate().is_ok());
+        // 100 members by default: ids up to "<prefix>99".
+        let long = "x".repeat(30);
+        assert!(parse(&["--user-prefix", &long]).unwrap().validate().is_ok());
+        let long = "x".repeat(31);
+        assert!(parse(&["--user-prefix", &long])
+            .unwrap()
+            .validate()
+            .is_err());
+        assert!(parse(&["--user-prefix", ""]).unwrap().validate().is_err());
     }
 
     #[test]

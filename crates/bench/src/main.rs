@@ -5,9 +5,16 @@
 //!   histogram, and generator/server CPU use.
 //! * `tokio-echo`: the plain tokio echo server used as the baseline.
 //! * `idle`: hold many idle connections open, for memory measurements.
+//! * `chat`: room fan-out load against ringport (or `tokio-chat`) or Redis
+//!   pub/sub: open-loop messages at a fixed rate, every delivery checked and
+//!   timed from its scheduled send time.
+//! * `tokio-chat`: a straightforward tokio chat server, the chat baseline.
 #![forbid(unsafe_code)]
 
 mod baseline;
+mod chat_load;
+mod chat_report;
+mod chat_wire;
 mod cli;
 mod connect;
 mod cpu;
@@ -18,12 +25,15 @@ mod json;
 mod out;
 mod payload;
 mod report;
+mod tokio_chat;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, EchoArgs};
+use crate::chat_load::ChatPlan;
+use crate::chat_report::ChatReport;
+use crate::cli::{ChatArgs, Cli, Command, EchoArgs};
 use crate::connect::{check_fd_limit, resolve_target};
 use crate::echo_load::EchoPlan;
 use crate::report::EchoReport;
@@ -40,6 +50,8 @@ fn main() -> ExitCode {
         Command::Echo(args) => echo(&args),
         Command::TokioEcho(args) => baseline::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Idle(args) => idle::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Chat(args) => chat(&args),
+        Command::TokioChat(args) => tokio_chat::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -81,6 +93,35 @@ fn echo(args: &EchoArgs) -> anyhow::Result<ExitCode> {
     if outcome.completed == 0 {
         eprintln!("ringport-bench: no round trip completed in the measured window");
         return Ok(ExitCode::from(EXIT_NO_PROGRESS));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `chat` and prints its report.
+fn chat(args: &ChatArgs) -> anyhow::Result<ExitCode> {
+    args.validate()?;
+    let addr = resolve_target(&args.target)?;
+    check_fd_limit(u32::try_from(args.connections()).unwrap_or(u32::MAX))?;
+    let plan = ChatPlan {
+        addr,
+        system: args.system,
+        rooms: args.rooms,
+        members: args.members,
+        room_start: args.room_start,
+        rate: args.rate,
+        size: args.size,
+        warmup: args.warmup,
+        duration: args.duration,
+        drain: args.drain,
+        user_prefix: args.user_prefix.clone(),
+        server_pid: args.server_pid,
+    };
+    let outcome = chat_load::run(&plan)?;
+    let report = ChatReport::new(&plan, &outcome);
+    if args.json {
+        out::line(&report.json())?;
+    } else {
+        out::line(report.human().trim_end())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -23,6 +23,11 @@ fn bounds_are_enforced() {
         &["echo", "--duration", "601"],
         &["echo", "--framing", "packet", "--size", "8193"],
         &["idle", "--hold", "1000"],
+        &["chat", "--rooms", "21", "--members", "1000"],
+        &["chat", "--members", "1001"],
+        &["chat", "--rate", "0"],
+        &["chat", "--size", "300"],
+        &["chat", "--target", "192.0.2.1:11021"],
     ] {
         let out = bench().args(args).output().unwrap();
         assert!(!out.status.success(), "{args:?} was accepted");

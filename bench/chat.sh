@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# Room fan-out: ringport (io_uring and poll backends) against Redis pub/sub
+# and the plain tokio chat baseline, open-loop load from `ringport-bench chat`.
+#
+# Each server runs pinned to core 0 (ringport with --io-threads 1; its logic
+# and account threads share that core), the generator pinned to core 1. For
+# every shape (rooms x members) each server is started fresh, then the load
+# steps up through fixed delivery rates (64-byte messages, every message
+# delivered to every member of its room, sender included) until a step
+# fails: fewer than 99.9 % of the deliveries arrived, or p99 latency
+# (measured from each message's scheduled send time) reached 50 ms. A step
+# where the generator used >= 95 % of its core also ends the climb: that
+# limit is the generator's and is reported as such, never as the server's.
+#
+# Environment (defaults in brackets):
+#   BENCH_STEP_SECS  measured seconds per step [5]
+#   BENCH_WARMUP     warmup seconds per step [1]
+#   BENCH_DRAIN      longest wait for late deliveries after a step [2]
+#   BENCH_SHAPES     shapes as ROOMSxMEMBERS ["100x10 10x100"]
+#   BENCH_SYSTEMS    any of io_uring poll redis tokio ["io_uring poll redis tokio"]
+#   BENCH_RATES      deliveries/s of the steps, ascending
+#                    ["25000 50000 100000 200000 400000 800000 1600000 3200000 6400000"]
+#   BENCH_SIZE       message text bytes [64]
+#   BENCH_PORT       first port to use; each server start takes the next [21300]
+#   BENCH_OUT        directory for raw results and server logs [a new temp dir]
+#   BENCH_BUILD      0 to skip `cargo build` [1]
+#
+# Exit status: non-zero if a step could not run (setup error, server died).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+step_secs=${BENCH_STEP_SECS:-5}
+warmup=${BENCH_WARMUP:-1}
+drain=${BENCH_DRAIN:-2}
+shapes=${BENCH_SHAPES:-100x10 10x100}
+systems=${BENCH_SYSTEMS:-io_uring poll redis tokio}
+rates=${BENCH_RATES:-25000 50000 100000 200000 400000 800000 1600000 3200000 6400000}
+size=${BENCH_SIZE:-64}
+port=${BENCH_PORT:-21300}
+out=${BENCH_OUT:-$(mktemp -d -t ringport-chat.XXXXXX)}
+build=${BENCH_BUILD:-1}
+
+die() { echo "chat.sh: $*" >&2; exit 1; }
+
+command -v taskset >/dev/null || die "taskset not found (install util-linux)"
+[ "$(nproc --all)" -ge 2 ] || die "needs at least 2 cores (server on 0, generator on 1)"
+for s in $systems; do
+    case $s in io_uring | poll | redis | tokio) ;; *) die "unknown system '$s' in BENCH_SYSTEMS" ;; esac
+done
+max_conns=0
+for shape in $shapes; do
+    [[ $shape =~ ^[0-9]+x[0-9]+$ ]] || die "shape '$shape' is not ROOMSxMEMBERS"
+    c=$((${shape%x*} * ${shape#*x}))
+    [ "$c" -gt "$max_conns" ] && max_conns=$c
+done
+want_fds=$((max_conns + 256))
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want_fds" ]; then
+    ulimit -n "$want_fds" 2>/dev/null || die "cannot raise the open-file limit to $want_fds (ulimit -n)"
+fi
+
+redis_note=
+case " $systems " in
+*" redis "*)
+    if ! command -v redis-server >/dev/null; then
+        redis_note="redis-server is not installed: the Redis column is EMPTY (apt-get install -y redis-server)"
+        echo "chat.sh: ************************************************************" >&2
+        echo "chat.sh: WARNING: $redis_note" >&2
+        echo "chat.sh: ************************************************************" >&2
+        systems=$(echo " $systems " | sed 's/ redis / /')
+    fi
+    ;;
+esac
+
+if [ "$build" = 1 ]; then
+    cargo build --release -p ringport -p ringport-bench >&2
+fi
+bench=target/release/ringport-bench
+ringport=target/release/ringport
+[ -x "$bench" ] || die "$bench missing (build it or set BENCH_BUILD=1)"
+
+mkdir -p "$out"
+steps=$out/steps.tsv
+summary=$out/summary.tsv
+: >"$steps"
+: >"$summary"
+echo "chat.sh: raw results and logs in $out" >&2
+
+server_pid=
+stop_server() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+    fi
+}
+trap stop_server EXIT
+trap 'exit 130' INT TERM
+
+# start_server KIND PORT ROOMS MEMBERS LOG: starts a server pinned to core 0
+# and waits until it accepts connections.
+start_server() {
+    local kind=$1 p=$2 rooms=$3 members=$4 log=$5
+    case $kind in
+    io_uring | poll)
+        [ -x "$ringport" ] || die "$ringport missing"
+        local backend=io-uring
+        [ "$kind" = poll ] && backend=poll
+        taskset -c 0 "$ringport" serve --listen "127.0.0.1:$p" --backend "$backend" \
+            --io-threads 1 --rooms "$rooms" --room-max-users "$members" --chat-rate 0 \
+            --argon2-memory-kib 8 --argon2-iterations 1 >"$log" 2>&1 &
+        ;;
+    redis)
+        taskset -c 0 redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no \
+            >"$log" 2>&1 &
+        ;;
+    tokio)
+        taskset -c 0 "$bench" tokio-chat --listen "127.0.0.1:$p" --rooms "$rooms" \
+            --room-max-users "$members" >"$log" 2>&1 &
+        ;;
+    esac
+    server_pid=$!
+    local i
+    for i in $(seq 100); do
+        kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; die "$kind server exited at start"; }
+        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    die "$kind server did not accept connections on port $p within 10 s"
+}
+
+# field JSON KEY: the value of KEY in a flat JSON object ("null" if absent).
+field() {
+    local v
+    v=$(sed -nE "s/.*\"$2\":(null|true|false|-?[0-9.eE+-]+).*/\1/p" <<<"$1")
+    echo "${v:-null}"
+}
+
+# ms VALUE_US: microseconds as milliseconds with 2 decimals ("–" for null).
+ms() { if [ "$1" = null ] || [ -z "$1" ]; then echo "–"; else awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; fi; }
+
+failures=0
+for shape in $shapes; do
+    rooms=${shape%x*}
+    members=${shape#*x}
+    for kind in $systems; do
+        proto=ringport
+        [ "$kind" = redis ] && proto=redis
+        port=$((port + 1))
+        start_server "$kind" "$port" "$rooms" "$members" "$out/server-$kind-$shape.log"
+        best=0 best_gen=null best_srv=null limit="not reached (every step passed)"
+        p99_100k=null gen_100k=null srv_100k=null
+        step=0
+        for d in $rates; do
+            step=$((step + 1))
+            rate=$(awk -v d="$d" -v m="$members" 'BEGIN { printf "%.3f", d / m }')
+            tag=$kind-$shape-$d
+            status=0
+            json=$(taskset -c 1 "$bench" chat --target "127.0.0.1:$port" --system "$proto" \
+                --rooms "$rooms" --members "$members" --rate "$rate" --size "$size" \
+                --duration "$step_secs" --warmup "$warmup" --drain "$drain" \
+                --user-prefix "s${step}_" --server-pid "$server_pid" --json \
+                2>"$out/gen-$tag.err") || status=$?
+            echo "$json" >"$out/gen-$tag.json"
+            alive=1
+            kill -0 "$server_pid" 2>/dev/null || alive=0
+            if [ "$status" -ne 0 ] || [ -z "$json" ]; then
+                failures=$((failures + 1))
+                limit="run failed at $d/s: $(tail -n 1 "$out/gen-$tag.err")"
+                echo "chat.sh: $tag: generator failed (exit $status, server alive: $alive): $(tail -n 3 "$out/gen-$tag.err")" >&2
+                break
+            fi
+            pass=$(field "$json" pass)
+            sat=$(field "$json" gen_saturated)
+            pct=$(field "$json" delivered_percent)
+            p99=$(field "$json" p99_us)
+            gen=$(field "$json" gen_cpu_percent)
+            srv=$(field "$json" server_cpu_percent)
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+                "$shape" "$kind" "$d" "$rate" "$pass" "$sat" "$pct" \
+                "$(field "$json" deliveries_per_sec)" "$p99" "$gen" "$srv" \
+                "$(field "$json" gen_runq_wait_percent)" "$(field "$json" server_runq_wait_percent)" \
+                "$(field "$json" lag_p99_us)" >>"$steps"
+            printf 'chat.sh: %-8s %7s %8s deliveries/s: %-5s delivered %s %%, p99 %s ms, CPU gen %s %% server %s %% (waited for a CPU: gen %s %%, server %s %%)\n' \
+                "$kind" "$shape" "$d" "$pass" "$pct" "$(ms "$p99")" "$gen" "$srv" \
+                "$(field "$json" gen_runq_wait_percent)" "$(field "$json" server_runq_wait_percent)" >&2
+            if [ "$d" = 100000 ]; then
+                p99_100k=$p99 gen_100k=$gen srv_100k=$srv
+                [ "$pass" = true ] || p99_100k="$p99 (FAIL)"
+            fi
+            if [ "$alive" = 0 ]; then
+                failures=$((failures + 1))
+                limit="server died at $d/s"
+                break
+            fi
+            if [ "$pass" = true ]; then
+                best=$d best_gen=$gen best_srv=$srv
+            fi
+            if [ "$sat" = true ]; then
+                limit="GENERATOR at $d/s (gen CPU $gen %): server limit not reached"
+                break
+            fi
+            if [ "$pass" != true ]; then
+                limit="server at $d/s: delivered $pct %, p99 $(ms "$p99") ms"
+                break
+            fi
+        done
+        stop_server
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$shape" "$kind" "$best" "$best_gen" "$best_srv" \
+            "$p99_100k" "$gen_100k" "$srv_100k" "$limit" >>"$summary"
+    done
+done
+
+echo
+echo "Room fan-out, $size-byte messages, open-loop steps of ${step_secs} s after ${warmup} s warmup;"
+echo "server pinned to core 0 (ringport: --io-threads 1), generator to core 1 (CPU % of one core)."
+echo "A step passes with >= 99.9 % of the deliveries and p99 < 50 ms (latency from the scheduled"
+echo "send time). 'best' is the highest passing step; 'stopped by' says what ended the climb."
+[ -n "$redis_note" ] && { echo; echo "**WARNING: $redis_note**"; }
+for shape in $shapes; do
+    echo
+    echo "### ${shape%x*} rooms x ${shape#*x} members"
+    echo
+    echo "| system | best deliveries/s | gen CPU % at best | server CPU % at best | p99 ms at 100k/s | gen / server CPU % at 100k/s | stopped by |"
+    echo "|---|---:|---:|---:|---:|---:|---|"
+    awk -F '\t' -v shape="$shape" '
+    function fmt(v) { return (v == "null" || v == "") ? "–" : v }
+    function msf(v,    n) { if (v == "null" || v == "") return "–"; n = v; sub(/ .*/, "", n); return sprintf("%.2f%s", n / 1000, (v ~ /FAIL/) ? " (fail)" : "") }
+    $1 == shape {
+        name = ($2 == "io_uring") ? "ringport io_uring" : ($2 == "poll") ? "ringport poll" : ($2 == "tokio") ? "tokio-chat" : "redis"
+        printf "| %s | %s | %s | %s | %s | %s / %s | %s |\n", name, ($3 > 0 ? $3 : "none"), fmt($4), fmt($5), msf($6), fmt($7), fmt($8), $9
+    }' "$summary"
+    awk -F '\t' -v shape="$shape" '
+    $1 == shape { best[$2] = $3 + 0; lim[$2] = $9 }
+    END {
+        split("io_uring poll", rp, " ")
+        for (i = 1; i <= 2; i++) {
+            r = rp[i]
+            if (!(r in best)) continue
+            line = ""
+            if ("redis" in best) line = line sprintf("  ringport %s / redis: %s", r, (best["redis"] > 0) ? sprintf("%.2f", best[r] / best["redis"]) : "–")
+            if ("tokio" in best) line = line sprintf("  ringport %s / tokio: %s", r, (best["tokio"] > 0) ? sprintf("%.2f", best[r] / best["tokio"]) : "–")
+            if (line != "") print "\nratios of best deliveries/s:" line (lim[r] ~ /GENERATOR/ ? "  (ringport " r " was generator-limited: a lower bound)" : "")
+        }
+    }' "$summary"
+done
+if awk -F '\t' '($12 + 0 > 10) || ($13 + 0 > 10) { found = 1 } END { exit !found }' "$steps"; then
+    echo
+    echo "warning: in some steps the generator or the server waited for a CPU more than 10 % of the"
+    echo "time (see $steps, columns 12-13): another process competed for the pinned cores."
+fi
+
+if [ "$failures" -gt 0 ]; then
+    die "$failures step(s) could not run or a server died; see $out"
+fi

@@ -1,0 +1,314 @@
+//! Turning a `chat` run's outcome into the human summary or one JSON
+//! object, and the pass criteria of the room fan-out benchmark.
+
+use std::fmt::Write as _;
+
+use crate::chat_load::{ChatOutcome, ChatPlan};
+use crate::json::JsonObject;
+
+/// A run passes with at least this share of the expected deliveries...
+pub const PASS_DELIVERED_PERCENT: f64 = 99.9;
+
+/// ...and a 99th percentile latency below this (from the scheduled send
+/// time), and no duplicate, foreign or corrupt delivery.
+pub const PASS_P99_MS: f64 = 50.0;
+
+/// Generator CPU from which a run's limit is the generator's, not the
+/// server's.
+pub const GENERATOR_SATURATED_PERCENT: f64 = 95.0;
+
+/// Run-queue wait (of the window) above which another process competed for
+/// the CPU, so the figures are noisy.
+const CONTENDED_WAIT_PERCENT: f64 = 10.0;
+
+/// The figures of one run, derived once for both output forms.
+#[derive(Debug)]
+pub struct ChatReport<'a> {
+    plan: &'a ChatPlan,
+    outcome: &'a ChatOutcome,
+    delivered_percent: f64,
+    deliveries_per_sec: f64,
+    /// p50, p90, p99, p99.9, max, mean in µs (`None` with no samples).
+    latency_us: Option<[f64; 6]>,
+    /// Send lag p50, p99, max in µs.
+    lag_us: Option<[f64; 3]>,
+    server_cpu_percent: Option<f64>,
+    deliveries_per_server_cpu_sec: Option<f64>,
+}
+
+impl<'a> ChatReport<'a> {
+    /// Derives the report of `outcome`.
+    pub fn new(plan: &'a ChatPlan, outcome: &'a ChatOutcome) -> ChatReport<'a> {
+        let window = plan.duration.as_secs_f64();
+        let deliveries_per_sec = if window > 0.0 {
+            outcome.delivered as f64 / window
+        } else {
+            0.0
+        };
+        let delivered_percent = if outcome.expected > 0 {
+            100.0 * outcome.delivered as f64 / outcome.expected as f64
+        } else {
+            0.0
+        };
+        let us = |ns: u64| ns as f64 / 1000.0;
+        let h = &outcome.latency_ns;
+        let latency_us = (!h.is_empty()).then(|| {
+            [
+                us(h.value_at_quantile(0.5)),
+                us(h.value_at_quantile(0.9)),
+                us(h.value_at_quantile(0.99)),
+                us(h.value_at_quantile(0.999)),
+                us(h.max()),
+                h.mean() / 1000.0,
+            ]
+        });
+        let l = &outcome.lag_ns;
+        let lag_us = (!l.is_empty()).then(|| {
+            [
+                us(l.value_at_quantile(0.5)),
+                us(l.value_at_quantile(0.99)),
+                us(l.max()),
+            ]
+        });
+        let server = outcome.server_cpu.as_ref().and_then(|r| r.as_ref().ok());
+        let server_cpu_percent = server.map(|u| u.percent());
+        let deliveries_per_server_cpu_sec = server.and_then(|u| {
+            let cpu = u.total().as_secs_f64();
+            (cpu > 0.0).then(|| deliveries_per_sec * u.wall.as_secs_f64() / cpu)
+        });
+        ChatReport {
+            plan,
+            outcome,
+            delivered_percent,
+            deliveries_per_sec,
+            latency_us,
+            lag_us,
+            server_cpu_percent,
+            deliveries_per_server_cpu_sec,
+        }
+    }
+
+    /// Deliveries expected but not received.
+    pub fn missing(&self) -> u64 {
+        self.outcome.expected.saturating_sub(self.outcome.delivered)
+    }
+
+    /// Whether every delivery was a correct one: no duplicate, foreign or
+    /// corrupt delivery.
+    pub fn correct(&self) -> bool {
+        let o = self.outcome;
+        o.duplicates == 0 && o.foreign == 0 && o.corrupt == 0
+    }
+
+    /// Whether the run meets the benchmark's bar: enough delivered, p99
+    /// below the limit, every delivery correct.
+    pub fn pass(&self) -> bool {
+        self.correct()
+            && self.outcome.expected > 0
+            && self.delivered_percent >= PASS_DELIVERED_PERCENT
+            && self.latency_us.is_some_and(|l| l[2] < PASS_P99_MS * 1000.0)
+    }
+
+    /// Whether the generator used (nearly) a whole core: then the run's
+    /// limit may be the generator's.
+    pub fn generator_saturated(&self) -> bool {
+        self.outcome.generator_cpu.percent() >= GENERATOR_SATURATED_PERCENT
+    }
+
+    /// The human-readable multi-line summary.
+    pub fn human(&self) -> String {
+        let (p, o) = (self.plan, self.outcome);
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "chat {} {}: {} rooms x {} members ({} connections, set up in {:.1} s), {} B messages",
+            p.system.name(),
+            p.addr,
+            p.rooms,
+            p.members,
+            o.connected,
+            o.setup_secs,
+            p.size
+        );
+        let _ = writeln!(
+            s,
+            "  offered     {:.0} msg/s = {:.0} deliveries/s, {:.1} s measured after {:.1} s warmup",
+            p.rate,
+            p.deliveries_per_sec(),
+            p.duration.as_secs_f64(),
+            p.warmup.as_secs_f64()
+        );
+        let _ = writeln!(
+            s,
+            "  sent        {} of {} scheduled (unsent in the whole run: {}), answers {} (refused {})",
+            o.sent, o.scheduled, o.unsent, o.acks, o.rejected
+        );
+        let _ = writeln!(
+            s,
+            "  delivered   {} of {} ({:.3} %), {:.0} deliveries/s; missing {}, gaps {}, duplicates {}, foreign {}, corrupt {}",
+            o.delivered,
+            o.expected,
+            self.delivered_percent,
+            self.deliveries_per_sec,
+            self.missing(),
+            o.gaps,
+            o.duplicates,
+            o.foreign,
+            o.corrupt
+        );
+        match self.latency_us {
+            Some([p50, p90, p99, p999, max, mean]) => {
+                let _ = writeln!(
+                    s,
+                    "  latency µs  p50 {p50:.1}  p90 {p90:.1}  p99 {p99:.1}  p99.9 {p999:.1}  max {max:.1}  mean {mean:.1}  (from the scheduled send time)"
+                );
+            }
+            None => s.push_str("  latency µs  (nothing delivered)\n"),
+        }
+        if let Some([p50, p99, max]) = self.lag_us {
+            let _ = writeln!(
+                s,
+                "  send lag µs p50 {p50:.1}  p99 {p99:.1}  max {max:.1}  (generator behind its schedule; {})",
+                if o.precise_timer { "timerfd wake-ups" } else { "no timerfd: ms wake-ups" }
+            );
+        }
+        let _ = writeln!(
+            s,
+            "  errors      closed by server {}, other I/O {}, protocol {}; waited {:.2} s for late deliveries",
+            o.closed_by_server, o.io_errors, o.protocol_errors, o.drain_secs
+        );
+        if let Some(e) = &o.first_error {
+            let _ = writeln!(s, "    first error: {e}");
+        }
+        let g = &o.generator_cpu;
+        let _ = writeln!(
+            s,
+            "  generator   CPU {:.1}% of one core (user {:.1}%, sys {:.1}%)",
+            g.percent(),
+            g.user_percent(),
+            g.system_percent()
+        );
+        if let Some(w) = g.waiting_percent() {
+            let _ = writeln!(s, "              waited for a CPU {w:.1}% of the window");
+            if w > CONTENDED_WAIT_PERCENT {
+                s.push_str("    warning: another process competed for the generator's CPU; figures are noisy\n");
+            }
+        }
+        if self.generator_saturated() {
+            s.push_str("    warning: the generator used a whole core: this run's limit may be the generator's, not the server's\n");
+        }
+        match (&o.server_cpu, p.server_pid) {
+            (Some(Ok(u)), Some(pid)) => {
+                let _ = write!(
+                    s,
+                    "  server      pid {pid}: CPU {:.1}% of one core",
+                    u.percent()
+                );
+                if let Some(d) = self.deliveries_per_server_cpu_sec {
+                    let _ = write!(s, ", {d:.0} deliveries per server CPU second");
+                }
+                s.push('\n');
+                if let Some(w) = u.waiting_percent() {
+                    let _ = writeln!(s, "              waited for a CPU {w:.1}% of the window");
+                }
+            }
+            (Some(Err(e)), Some(pid)) => {
+                let _ = writeln!(s, "  server      pid {pid}: CPU not measured: {e}");
+            }
+            _ => {}
+        }
+        let _ = writeln!(
+            s,
+            "  result      {} (needs >= {PASS_DELIVERED_PERCENT} % delivered, p99 < {PASS_P99_MS} ms, no duplicate/foreign/corrupt delivery)",
+            if self.pass() { "PASS" } else { "FAIL" }
+        );
+        s
+    }
+
+    /// One JSON object on one line (no trailing newline).
+    pub fn json(&self) -> String {
+        let (p, o) = (self.plan, self.outcome);
+        let mut j = JsonObject::new();
+        j.string("system", p.system.name())
+            .string("target", &p.addr.to_string())
+            .int("rooms", u64::from(p.rooms))
+            .int("members", u64::from(p.members))
+            .int("connections", o.connected)
+            .int("size", p.size as u64)
+            .float("rate", p.rate, 1)
+            .float("offered_deliveries_per_sec", p.deliveries_per_sec(), 1)
+            .float("warmup_secs", p.warmup.as_secs_f64(), 3)
+            .float("duration_secs", p.duration.as_secs_f64(), 3)
+            .float("setup_secs", o.setup_secs, 3)
+            .int("scheduled", o.scheduled)
+            .int("sent", o.sent)
+            .int("unsent", o.unsent)
+            .int("expected", o.expected)
+            .int("delivered", o.delivered)
+            .float("delivered_percent", self.delivered_percent, 4)
+            .float("deliveries_per_sec", self.deliveries_per_sec, 1)
+            .int("missing", self.missing())
+            .int("gaps", o.gaps)
+            .int("duplicates", o.duplicates)
+            .int("foreign", o.foreign)
+            .int("corrupt", o.corrupt)
+            .int("acks", o.acks)
+            .int("rejected", o.rejected);
+        let lat = self.latency_us;
+        for (i, key) in ["p50_us", "p90_us", "p99_us", "p999_us", "max_us", "mean_us"]
+            .into_iter()
+            .enumerate()
+        {
+            j.opt_float(key, lat.map(|l| l[i]), 1);
+        }
+        let lag = self.lag_us;
+        for (i, key) in ["lag_p50_us", "lag_p99_us", "lag_max_us"]
+            .into_iter()
+            .enumerate()
+        {
+            j.opt_float(key, lag.map(|l| l[i]), 1);
+        }
+        let g = &o.generator_cpu;
+        j.float("drain_secs", o.drain_secs, 3)
+            .bool("precise_timer", o.precise_timer)
+            .int(
+                "errors",
+                o.closed_by_server + o.io_errors + o.protocol_errors,
+            )
+            .int("closed_by_server", o.closed_by_server)
+            .int("io_errors", o.io_errors)
+            .int("protocol_errors", o.protocol_errors)
+            .opt_string("first_error", o.first_error.as_deref())
+            .float("gen_cpu_percent", g.percent(), 1)
+            .float("gen_user_percent", g.user_percent(), 1)
+            .float("gen_sys_percent", g.system_percent(), 1)
+            .opt_float("gen_runq_wait_percent", g.waiting_percent(), 1)
+            .bool("gen_saturated", self.generator_saturated());
+        match p.server_pid {
+            Some(pid) => j.int("server_pid", u64::from(pid)),
+            None => j.null("server_pid"),
+        };
+        let server = o.server_cpu.as_ref().and_then(|r| r.as_ref().ok());
+        j.opt_float("server_cpu_percent", self.server_cpu_percent, 1)
+            .opt_float(
+                "server_runq_wait_percent",
+                server.and_then(|u| u.waiting_percent()),
+                1,
+            )
+            .opt_float(
+                "deliveries_per_server_cpu_sec",
+                self.deliveries_per_server_cpu_sec,
+                0,
+            )
+            .opt_string(
+                "server_cpu_error",
+                o.server_cpu
+                    .as_ref()
+                    .and_then(|r| r.as_ref().err())
+                    .map(String::as_str),
+            )
+            .bool("correct", self.correct())
+            .bool("pass", self.pass());
+        j.finish()
+    }
+}
