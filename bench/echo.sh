@@ -13,7 +13,9 @@
 #   BENCH_RUNS      repetitions [3]
 #   BENCH_SIZES     message sizes in bytes ["64 1024"]
 #   BENCH_CONNS     connection counts ["1 100 1000"]
-#   BENCH_SERVERS   any of io_uring poll tokio ["io_uring poll tokio"]
+#   BENCH_SERVERS   any of io_uring poll tokio io_uring_app ["io_uring poll tokio io_uring_app"]
+#                   (io_uring_app: the echo on an application thread, frames
+#                   handed over in batches as the chat server does)
 #   BENCH_FRAMING   raw or packet [raw]
 #   BENCH_PORT      first port to use; each server start takes the next [21100]
 #   BENCH_OUT       directory for raw results and server logs [a new temp dir]
@@ -29,7 +31,7 @@ warmup=${BENCH_WARMUP:-1}
 runs=${BENCH_RUNS:-3}
 sizes=${BENCH_SIZES:-64 1024}
 conns_list=${BENCH_CONNS:-1 100 1000}
-servers=${BENCH_SERVERS:-io_uring poll tokio}
+servers=${BENCH_SERVERS:-io_uring poll tokio io_uring_app}
 framing=${BENCH_FRAMING:-raw}
 port=${BENCH_PORT:-21100}
 out=${BENCH_OUT:-$(mktemp -d -t ringport-bench.XXXXXX)}
@@ -40,7 +42,7 @@ die() { echo "echo.sh: $*" >&2; exit 1; }
 command -v taskset >/dev/null || die "taskset not found (install util-linux)"
 [ "$(nproc --all)" -ge 2 ] || die "needs at least 2 cores (server on 0, generator on 1)"
 for s in $servers; do
-    case $s in io_uring | poll | tokio) ;; *) die "unknown server '$s' in BENCH_SERVERS" ;; esac
+    case $s in io_uring | poll | tokio | io_uring_app) ;; *) die "unknown server '$s' in BENCH_SERVERS" ;; esac
 done
 case $framing in raw | packet) ;; *) die "BENCH_FRAMING must be raw or packet" ;; esac
 
@@ -53,7 +55,7 @@ fi
 
 if [ "$build" = 1 ]; then
     packages=(-p ringport-bench)
-    case " $servers " in *" io_uring "* | *" poll "*) packages+=(-p ringport) ;; esac
+    case " $servers " in *" io_uring "* | *" poll "* | *" io_uring_app "*) packages+=(-p ringport) ;; esac
     cargo build --release "${packages[@]}" >&2
 fi
 bench=target/release/ringport-bench
@@ -87,6 +89,11 @@ start_server() {
         [ "$kind" = poll ] && backend=poll
         taskset -c 0 "$ringport" echo --listen "127.0.0.1:$p" --backend "$backend" \
             --io-threads 1 --framing "$framing" >"$log" 2>&1 &
+        ;;
+    io_uring_app)
+        [ -x "$ringport" ] || die "$ringport missing"
+        taskset -c 0 "$ringport" echo --listen "127.0.0.1:$p" --backend io-uring \
+            --io-threads 1 --framing "$framing" --app-thread >"$log" 2>&1 &
         ;;
     tokio)
         taskset -c 0 "$bench" tokio-echo --listen "127.0.0.1:$p" --framing "$framing" >"$log" 2>&1 &
@@ -184,18 +191,19 @@ function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "–" : sprintf("
     runs++
 }
 END {
-    print "| size B | conns | io_uring msg/s | poll msg/s | tokio msg/s | io_uring/tokio | poll/tokio | p99 µs (uring / poll / tokio) | gen CPU % (uring / poll / tokio) | server CPU % (uring / poll / tokio) | k msg per server CPU s (uring / poll / tokio) | max CPU wait % |"
-    print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    print "| size B | conns | io_uring msg/s | poll msg/s | tokio msg/s | io_uring/tokio | poll/tokio | io_uring app-thread msg/s (/tokio) | p99 µs (uring / poll / tokio) | gen CPU % (uring / poll / tokio) | server CPU % (uring / poll / tokio) | k msg per server CPU s (uring / poll / tokio) | max CPU wait % |"
+    print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     ns = split(sizes, S, " "); nc = split(conns, C, " ")
     for (i = 1; i <= ns; i++) for (j = 1; j <= nc; j++) {
-        for (x = 1; x <= 3; x++) {
-            srv = (x == 1) ? "io_uring" : (x == 2) ? "poll" : "tokio"
+        for (x = 1; x <= 4; x++) {
+            srv = (x == 1) ? "io_uring" : (x == 2) ? "poll" : (x == 3) ? "tokio" : "io_uring_app"
             k = srv SUBSEP S[i] SUBSEP C[j]
             m[x] = get("msgs", k); p[x] = get("p99", k); g[x] = get("gen", k); c[x] = get("srv", k)
             e[x] = get("eff", k); if (e[x] != "") e[x] /= 1000
         }
-        printf "| %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s / %s | %s / %s / %s | %s / %s / %s | %s |\n",
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s (%s) | %s / %s / %s | %s / %s / %s | %s / %s / %s | %s / %s / %s | %s |\n",
             S[i], C[j], fmt(m[1], 0), fmt(m[2], 0), fmt(m[3], 0), ratio(m[1], m[3]), ratio(m[2], m[3]),
+            fmt(m[4], 0), ratio(m[4], m[3]),
             fmt(p[1], 0), fmt(p[2], 0), fmt(p[3], 0), fmt(g[1], 0), fmt(g[2], 0), fmt(g[3], 0),
             fmt(c[1], 0), fmt(c[2], 0), fmt(c[3], 0), fmt(e[1], 0), fmt(e[2], 0), fmt(e[3], 0),
             fmt(wait[S[i], C[j]] + 0, 0)

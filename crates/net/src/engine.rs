@@ -239,12 +239,14 @@ impl Engine {
         s
     }
 
-    /// Waits until every I/O thread has exited (after a shutdown).
+    /// Waits until every I/O thread has exited (after a shutdown) and
+    /// returns the final counters.
     ///
     /// # Errors
     /// [`EngineError::ThreadPanicked`] if an I/O thread panicked.
-    pub fn join(mut self) -> Result<(), EngineError> {
-        self.join_threads()
+    pub fn join(mut self) -> Result<Stats, EngineError> {
+        self.join_threads()?;
+        Ok(self.stats())
     }
 
     fn join_threads(&mut self) -> Result<(), EngineError> {

@@ -21,6 +21,7 @@ pub(crate) struct ThreadStats {
     pub(crate) coalesced_frames: AtomicU64,
     pub(crate) stale_requests: AtomicU64,
     pub(crate) read_pauses: AtomicU64,
+    pub(crate) recv_rearms: AtomicU64,
     pub(crate) closes: [AtomicU64; CloseReason::ALL.len()],
 }
 
@@ -67,6 +68,10 @@ pub struct Stats {
     /// Times an I/O thread paused reading because the application held all
     /// its event batches.
     pub read_pauses: u64,
+    /// io_uring: multishot receives that ended while their session lived
+    /// (mostly the provided-buffer ring running dry) and were re-armed.
+    /// Many of them mean `recv_buffers` is too small for the load.
+    pub recv_rearms: u64,
     /// Closes by reason, indexed like [`CloseReason::ALL`].
     pub closes: [u64; CloseReason::ALL.len()],
 }
@@ -90,6 +95,7 @@ impl Stats {
         self.coalesced_frames += get(&t.coalesced_frames);
         self.stale_requests += get(&t.stale_requests);
         self.read_pauses += get(&t.read_pauses);
+        self.recv_rearms += get(&t.recv_rearms);
         for (sum, c) in self.closes.iter_mut().zip(t.closes.iter()) {
             *sum += get(c);
         }

@@ -88,12 +88,14 @@ pub fn run(args: EchoArgs) -> anyhow::Result<()> {
     if let Some(endpoint) = endpoint {
         serve(endpoint, args.framing);
     }
-    let stats = engine.stats();
-    engine.join().context("engine stopped abnormally")?;
+    let stats = engine.join().context("engine stopped abnormally")?;
     tracing::info!(
         accepted = stats.accepted,
         frames_in = stats.frames_in,
         bytes_out = stats.bytes_out,
+        sends = stats.sends,
+        recv_rearms = stats.recv_rearms,
+        read_pauses = stats.read_pauses,
         "ringport echo stopped"
     );
     Ok(())

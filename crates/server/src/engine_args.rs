@@ -32,6 +32,15 @@ pub struct EngineArgs {
     /// Seconds a graceful shutdown waits for queued data to be flushed.
     #[arg(long, default_value_t = 10)]
     pub shutdown_grace: u64,
+
+    /// Receive buffers per I/O thread (io_uring provided-buffer ring; a power
+    /// of two, 8..=32768).
+    #[arg(long, default_value_t = EngineConfig::default().recv_buffers)]
+    pub recv_buffers: usize,
+
+    /// Size of one receive buffer in bytes (512..=1048576).
+    #[arg(long, default_value_t = EngineConfig::default().recv_buffer_size)]
+    pub recv_buffer_size: usize,
 }
 
 fn parse_backend(s: &str) -> Result<BackendChoice, String> {
@@ -49,6 +58,8 @@ impl EngineArgs {
             send_queue_limit: self.send_queue_limit,
             idle_timeout: (self.idle_timeout > 0).then(|| Duration::from_secs(self.idle_timeout)),
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
+            recv_buffers: self.recv_buffers,
+            recv_buffer_size: self.recv_buffer_size,
             ..defaults
         }
     }

@@ -130,8 +130,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         engine.local_addr()
     );
     let chat = crate::chat_host::run(Chat::new(chat_cfg), endpoint, auth, answers);
-    let stats = engine.stats();
-    engine.join().context("engine stopped abnormally")?;
+    let stats = engine.join().context("engine stopped abnormally")?;
     let cs = chat.stats();
     tracing::info!(
         accepted = stats.accepted,

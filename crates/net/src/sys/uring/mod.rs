@@ -113,21 +113,34 @@ pub(crate) struct UringDriver<F: Framing> {
 
 fn build_ring(cfg: &EngineConfig) -> io::Result<IoUring> {
     let cq = (SQ_ENTRIES * 8).max(cfg.recv_buffers as u32 * 2);
-    let tuned = IoUring::builder()
-        .setup_cqsize(cq)
-        .setup_submit_all()
-        .setup_coop_taskrun()
-        .setup_taskrun_flag()
-        .setup_single_issuer()
-        .build(SQ_ENTRIES);
-    match tuned {
-        Ok(ring) => Ok(ring),
-        // Older kernels refuse some flags; the plain ring still works.
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-            IoUring::builder().setup_cqsize(cq).build(SQ_ENTRIES)
+    // Best first: completion work deferred to our own io_uring_enter calls
+    // (one thread owns the ring), so it runs in batches when we reap rather
+    // than interrupting the thread (6.1+). Then cooperative task running
+    // (5.19+), then a plain ring.
+    let attempts: [fn(&mut io_uring::Builder); 3] = [
+        |b| {
+            b.setup_single_issuer().setup_defer_taskrun();
+        },
+        |b| {
+            b.setup_single_issuer()
+                .setup_coop_taskrun()
+                .setup_taskrun_flag();
+        },
+        |_| {},
+    ];
+    let mut last = None;
+    for tune in attempts {
+        let mut builder = IoUring::builder();
+        builder.setup_cqsize(cq).setup_submit_all();
+        tune(&mut builder);
+        match builder.build(SQ_ENTRIES) {
+            Ok(ring) => return Ok(ring),
+            // Older kernels refuse newer flags with EINVAL: try the next set.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last = Some(e),
+            Err(e) => return Err(e),
         }
-        Err(e) => Err(e),
     }
+    Err(last.unwrap_or_else(|| io::Error::from_raw_os_error(libc::EINVAL)))
 }
 
 /// Can this process set up what the backend needs? Builds and drops a ring
@@ -230,16 +243,12 @@ impl<F: Framing> UringDriver<F> {
     }
 
     /// Submits what is queued and waits for at least one completion, or
-    /// `timeout`.
+    /// `timeout` (zero: just collect what is ready). Always an enter with
+    /// GETEVENTS, so deferred completion work runs here.
     fn wait(&mut self, timeout: Duration) {
-        let submitter = self.ring.submitter();
-        let res = if timeout.is_zero() {
-            submitter.submit()
-        } else {
-            let ts = types::Timespec::from(timeout);
-            let args = types::SubmitArgs::new().timespec(&ts);
-            submitter.submit_with_args(1, &args)
-        };
+        let ts = types::Timespec::from(timeout);
+        let args = types::SubmitArgs::new().timespec(&ts);
+        let res = self.ring.submitter().submit_with_args(1, &args);
         match res {
             Ok(_) => {}
             Err(e)
@@ -513,6 +522,7 @@ impl<F: Framing> UringDriver<F> {
                 }
                 s.io.rearm_queued = false;
                 if matches!(s.state, State::Open | State::Draining) {
+                    ThreadStats::add(&self.shard.stats.recv_rearms, 1);
                     self.arm_recv(slot);
                 }
             }
