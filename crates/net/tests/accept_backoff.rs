@@ -27,29 +27,10 @@ fn highest_open_fd() -> u64 {
         .unwrap()
 }
 
-fn soft_limit() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we pass; we check the result.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    lim.rlim_cur
-}
-
-/// User plus system CPU time of the whole process (every thread).
-fn cpu_time() -> Duration {
-    // SAFETY: all-zero bytes are a valid rusage; getrusage fills it in.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `ru` is a valid, writable rusage.
-    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) }, 0);
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(ru.ru_utime) + tv(ru.ru_stime)
-}
-
 #[test]
 fn accept_backs_off_on_descriptor_exhaustion_and_recovers() {
-    let original = soft_limit();
+    let original = nofile_soft_limit();
+    let cpu_clock = ProcessCpu::open();
     for backend in BACKENDS {
         // Lower the limit before the engine starts: io_uring's multishot
         // accept takes the limit in force when it is armed.
@@ -98,9 +79,9 @@ fn accept_backs_off_on_descriptor_exhaustion_and_recovers() {
 
         // Backing off, not spinning: few failed attempts and little CPU
         // over a second (a spinning thread would burn most of it).
-        let (errors0, cpu0) = (server.stats().accept_errors, cpu_time());
+        let (errors0, cpu0) = (server.stats().accept_errors, cpu_clock.time());
         std::thread::sleep(Duration::from_secs(1));
-        let (errors1, cpu1) = (server.stats().accept_errors, cpu_time());
+        let (errors1, cpu1) = (server.stats().accept_errors, cpu_clock.time());
         let retries = errors1 - errors0;
         let cpu = cpu1 - cpu0;
         eprintln!("{backend}: {retries} failed accepts and {cpu:?} CPU in 1 s of exhaustion");

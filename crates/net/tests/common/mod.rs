@@ -355,43 +355,55 @@ pub fn open_fds() -> usize {
 /// Raises the soft RLIMIT_NOFILE to the hard limit and returns the new soft
 /// limit.
 pub fn raise_nofile_limit() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we pass; we check the result.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
-    assert_eq!(rc, 0, "getrlimit: {}", std::io::Error::last_os_error());
-    if lim.rlim_cur < lim.rlim_max {
-        let raised = libc::rlimit {
-            rlim_cur: lim.rlim_max,
-            rlim_max: lim.rlim_max,
-        };
-        // SAFETY: setrlimit only reads the struct we pass.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-            return raised.rlim_cur;
+    let (soft, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).expect("getrlimit");
+    if soft < hard {
+        match rlimit::setrlimit(rlimit::Resource::NOFILE, hard, hard) {
+            Ok(()) => return hard,
+            Err(e) => eprintln!("could not raise RLIMIT_NOFILE: {e}"),
         }
-        eprintln!(
-            "could not raise RLIMIT_NOFILE: {}",
-            std::io::Error::last_os_error()
-        );
     }
-    lim.rlim_cur
+    soft
+}
+
+/// The soft RLIMIT_NOFILE.
+pub fn nofile_soft_limit() -> u64 {
+    rlimit::getrlimit(rlimit::Resource::NOFILE)
+        .expect("getrlimit")
+        .0
 }
 
 /// Sets the soft RLIMIT_NOFILE (the hard limit is kept).
 pub fn set_nofile_soft_limit(soft: u64) {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we pass; we check the result.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
-    assert_eq!(rc, 0, "getrlimit: {}", std::io::Error::last_os_error());
-    lim.rlim_cur = soft;
-    // SAFETY: setrlimit only reads the struct we pass.
-    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
-    assert_eq!(rc, 0, "setrlimit: {}", std::io::Error::last_os_error());
+    let (_, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).expect("getrlimit");
+    rlimit::setrlimit(rlimit::Resource::NOFILE, soft, hard).expect("setrlimit");
+}
+
+/// User plus system CPU time of this whole process (every thread), read from
+/// /proc/self/stat (clock ticks of 1/100 s, Linux's USER_HZ). The file is
+/// opened once, so reading works even while descriptors are exhausted.
+pub struct ProcessCpu {
+    stat: std::fs::File,
+}
+
+impl ProcessCpu {
+    pub fn open() -> ProcessCpu {
+        ProcessCpu {
+            stat: std::fs::File::open("/proc/self/stat").unwrap(),
+        }
+    }
+
+    pub fn time(&self) -> std::time::Duration {
+        use std::os::unix::fs::FileExt;
+        let mut buf = [0u8; 1024];
+        let n = self.stat.read_at(&mut buf, 0).unwrap();
+        let stat = std::str::from_utf8(&buf[..n]).unwrap();
+        // Fields after the command name (which may hold spaces) start at
+        // "state"; utime and stime are fields 14 and 15 of the whole line.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        std::time::Duration::from_millis(ticks * 10)
+    }
 }
 
 /// An event copied out of its batch, so tests can keep it.
