@@ -274,25 +274,26 @@ type Ready = crossbeam_channel::Sender<(usize, std::io::Result<Arc<Waker>>)>;
 fn run_thread<F: Framing>(backend: BackendKind, parts: ThreadParts<F>, ready: Ready) {
     let index = parts.index;
     match backend {
-        BackendKind::Poll => match sys::poll::setup(parts) {
-            Ok((driver, waker)) => {
-                let _ = ready.send((index, Ok(waker)));
-                drop(ready);
-                driver.run();
-            }
-            Err(e) => {
-                let _ = ready.send((index, Err(e)));
-            }
-        },
-        BackendKind::IoUring => match sys::uring::setup(parts) {
-            Ok((driver, waker)) => {
-                let _ = ready.send((index, Ok(waker)));
-                drop(ready);
-                driver.run();
-            }
-            Err(e) => {
-                let _ = ready.send((index, Err(e)));
-            }
-        },
+        BackendKind::Poll => start_driver(index, sys::poll::setup(parts), ready),
+        BackendKind::IoUring => start_driver(index, sys::uring::setup(parts), ready),
+    }
+}
+
+/// Reports the thread's set-up to `start` (its waker or its error), then
+/// runs the driver's loop.
+fn start_driver<D: sys::Driver>(
+    index: usize,
+    setup: std::io::Result<(D, Arc<Waker>)>,
+    ready: Ready,
+) {
+    match setup {
+        Ok((driver, waker)) => {
+            let _ = ready.send((index, Ok(waker)));
+            drop(ready);
+            sys::run(driver);
+        }
+        Err(e) => {
+            let _ = ready.send((index, Err(e)));
+        }
     }
 }

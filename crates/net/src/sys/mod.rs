@@ -25,7 +25,10 @@
 //! [`Shard::release`]: crate::shard::Shard::release
 
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::framing::Framing;
+use crate::shard::Shard;
 
 pub(crate) mod poll;
 pub(crate) mod uring;
@@ -36,6 +39,78 @@ pub(crate) const TICK: Duration = Duration::from_millis(250);
 
 /// How long accepting pauses after EMFILE/ENFILE/ENOMEM before retrying.
 pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// What a backend provides to the shared I/O loop ([`run`]).
+pub(crate) trait Driver {
+    type Framing: Framing;
+    type Io;
+
+    fn shard(&mut self) -> &mut Shard<Self::Framing, Self::Io>;
+    /// When a paused accept should be retried (after EMFILE and friends).
+    fn accept_retry_at(&self) -> Option<Instant>;
+    /// Retries accepting now (clears the retry time).
+    fn retry_accept(&mut self);
+    /// Stops accepting for good (shutdown).
+    fn stop_accepting(&mut self);
+    /// Delivers input held back until the application had room for it.
+    fn pump(&mut self);
+    /// Starts sends for the sessions on `shard.dirty`.
+    fn flush_dirty(&mut self);
+    /// Tears down the sessions on `shard.closing`.
+    fn teardown(&mut self);
+    /// Whether held-back input is waiting for room.
+    fn has_backlog(&self) -> bool;
+    /// Whether the kernel may still use memory of this driver outside any
+    /// session (a pending accept): the loop does not exit until it has not.
+    fn kernel_busy(&self) -> bool;
+    /// Waits for readiness or completions up to `timeout` and handles them.
+    /// Re-stamps `shard.now` once the wait is over, so what it handles is
+    /// timed when it happened, not when the loop turn began.
+    fn wait_and_handle(&mut self, timeout: Duration);
+    /// Last call before the thread exits.
+    fn finish(&mut self);
+}
+
+/// The I/O thread's loop, the same for every backend: requests from the
+/// application, held-back input, sends, timers, teardown, events to the
+/// application, then wait. On shutdown: stop accepting, drain every session,
+/// and return once none is left.
+pub(crate) fn run<D: Driver>(mut d: D) {
+    let mut next_sweep = Instant::now() + TICK;
+    let mut draining = false;
+    loop {
+        let now = Instant::now();
+        d.shard().now = now;
+        if !draining && d.shard().shared.shutting_down() {
+            draining = true;
+            d.stop_accepting();
+            d.shard().drain_all();
+        }
+        if d.accept_retry_at().is_some_and(|at| now >= at) {
+            d.retry_accept();
+        }
+        d.shard().apply_inbox();
+        d.pump();
+        d.flush_dirty();
+        if now >= next_sweep {
+            d.shard().sweep();
+            next_sweep = now + TICK;
+        }
+        d.teardown();
+        let shipped = d.shard().ship();
+        if draining && d.shard().live() == 0 && !d.kernel_busy() {
+            break;
+        }
+        let busy = !d.shard().dirty.is_empty() || (d.has_backlog() && shipped);
+        let mut timeout = next_sweep.saturating_duration_since(now);
+        if let Some(at) = d.accept_retry_at() {
+            timeout = timeout.min(at.saturating_duration_since(now));
+        }
+        d.wait_and_handle(if busy { Duration::ZERO } else { timeout });
+    }
+    d.shard().ship_final();
+    d.finish();
+}
 
 /// Wakes one I/O thread from its wait.
 #[derive(Debug)]

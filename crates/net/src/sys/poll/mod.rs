@@ -20,7 +20,7 @@ use crate::event::CloseReason;
 use crate::framing::Framing;
 use crate::shard::{RecvOutcome, Shard, State};
 use crate::stats::ThreadStats;
-use crate::sys::{is_resource_shortage, AcceptTrouble, ThreadParts, Waker, ACCEPT_BACKOFF, TICK};
+use crate::sys::{is_resource_shortage, AcceptTrouble, Driver, ThreadParts, Waker, ACCEPT_BACKOFF};
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
@@ -50,6 +50,7 @@ pub(crate) struct PollDriver<F: Framing> {
     dirty: Vec<u32>,
     accept_retry_at: Option<Instant>,
     trouble: AcceptTrouble,
+    events: Events,
 }
 
 /// Creates the poller and its waker on the current thread.
@@ -72,87 +73,27 @@ pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(PollDriver
             dirty: Vec::with_capacity(1024),
             accept_retry_at: None,
             trouble: AcceptTrouble::default(),
+            events: Events::with_capacity(1024),
         },
         waker,
     ))
 }
 
-impl<F: Framing> PollDriver<F> {
-    pub(crate) fn run(mut self) {
-        let mut events = Events::with_capacity(1024);
-        let mut next_sweep = Instant::now() + TICK;
-        let mut draining = false;
-        loop {
-            self.shard.now = Instant::now();
-            if !draining && self.shard.shared.shutting_down() {
-                draining = true;
-                self.stop_accepting();
-                self.shard.drain_all();
-            }
-            if let Some(at) = self.accept_retry_at {
-                if self.shard.now >= at {
-                    self.accept_retry_at = None;
-                    self.accept();
-                }
-            }
-            self.shard.apply_inbox();
-            self.read_ready();
-            self.flush_dirty();
-            if self.shard.now >= next_sweep {
-                self.shard.sweep();
-                next_sweep = self.shard.now + TICK;
-            }
-            self.teardown();
-            let shipped = self.shard.ship();
-            if draining && self.shard.live() == 0 {
-                break;
-            }
-            let busy = (!self.ready.is_empty() && shipped) || !self.shard.dirty.is_empty();
-            let mut timeout = next_sweep.saturating_duration_since(self.shard.now);
-            if let Some(at) = self.accept_retry_at {
-                timeout = timeout.min(at.saturating_duration_since(self.shard.now));
-            }
-            if busy {
-                timeout = Duration::ZERO;
-            }
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    tracing::error!(thread = self.shard.thread, error = %e, "poll failed");
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                continue;
-            }
-            // Accepts below stamp the new session's `last_rx`: use the time
-            // the wait ended, not the time the loop began.
-            self.shard.now = Instant::now();
-            for ev in events.iter() {
-                match ev.token() {
-                    LISTENER => self.accept(),
-                    WAKER => {}
-                    t => {
-                        let (slot, generation) = untoken(t);
-                        let Some(s) = self.shard.slots.get_mut(slot) else {
-                            continue;
-                        };
-                        if s.generation != generation
-                            || !matches!(s.state, State::Open | State::Draining)
-                        {
-                            continue;
-                        }
-                        if (ev.is_readable() || ev.is_read_closed() || ev.is_error())
-                            && !s.io.in_ready
-                        {
-                            s.io.in_ready = true;
-                            self.ready.push((slot as u32, generation));
-                        }
-                        if ev.is_writable() && !s.sendq.is_empty() {
-                            self.shard.mark_dirty(slot);
-                        }
-                    }
-                }
-            }
-        }
-        self.shard.ship_final();
+impl<F: Framing> Driver for PollDriver<F> {
+    type Framing = F;
+    type Io = PollIo;
+
+    fn shard(&mut self) -> &mut Shard<F, PollIo> {
+        &mut self.shard
+    }
+
+    fn accept_retry_at(&self) -> Option<Instant> {
+        self.accept_retry_at
+    }
+
+    fn retry_accept(&mut self) {
+        self.accept_retry_at = None;
+        self.accept();
     }
 
     fn stop_accepting(&mut self) {
@@ -160,6 +101,72 @@ impl<F: Framing> PollDriver<F> {
             let _ = self.poll.registry().deregister(&mut l);
         }
         self.accept_retry_at = None;
+    }
+
+    fn pump(&mut self) {
+        self.read_ready();
+    }
+
+    fn flush_dirty(&mut self) {
+        self.flush_dirty_sessions();
+    }
+
+    fn teardown(&mut self) {
+        self.teardown_closed();
+    }
+
+    fn has_backlog(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
+    fn kernel_busy(&self) -> bool {
+        false
+    }
+
+    fn wait_and_handle(&mut self, timeout: Duration) {
+        let mut events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        match self.poll.poll(&mut events, Some(timeout)) {
+            Ok(()) => {
+                // Accepts below stamp the new session's `last_rx`.
+                self.shard.now = Instant::now();
+                for ev in events.iter() {
+                    self.handle(ev);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                tracing::error!(thread = self.shard.thread, error = %e, "poll failed");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        self.events = events;
+    }
+
+    fn finish(&mut self) {}
+}
+
+impl<F: Framing> PollDriver<F> {
+    fn handle(&mut self, ev: &mio::event::Event) {
+        match ev.token() {
+            LISTENER => self.accept(),
+            WAKER => {}
+            t => {
+                let (slot, generation) = untoken(t);
+                let Some(s) = self.shard.slots.get_mut(slot) else {
+                    return;
+                };
+                if s.generation != generation || !matches!(s.state, State::Open | State::Draining) {
+                    return;
+                }
+                if (ev.is_readable() || ev.is_read_closed() || ev.is_error()) && !s.io.in_ready {
+                    s.io.in_ready = true;
+                    self.ready.push((slot as u32, generation));
+                }
+                if ev.is_writable() && !s.sendq.is_empty() {
+                    self.shard.mark_dirty(slot);
+                }
+            }
+        }
     }
 
     fn accept(&mut self) {
@@ -262,7 +269,7 @@ impl<F: Framing> PollDriver<F> {
         self.still_ready = ready;
     }
 
-    fn flush_dirty(&mut self) {
+    fn flush_dirty_sessions(&mut self) {
         std::mem::swap(&mut self.dirty, &mut self.shard.dirty);
         for i in 0..self.dirty.len() {
             let slot = self.dirty[i] as usize;
@@ -310,7 +317,7 @@ impl<F: Framing> PollDriver<F> {
         self.dirty.clear();
     }
 
-    fn teardown(&mut self) {
+    fn teardown_closed(&mut self) {
         while let Some(slot) = self.shard.closing.pop() {
             let slot = slot as usize;
             let s = &mut self.shard.slots[slot];

@@ -36,7 +36,7 @@ use crate::event::CloseReason;
 use crate::framing::Framing;
 use crate::shard::{RecvOutcome, Shard, State};
 use crate::stats::ThreadStats;
-use crate::sys::{is_resource_shortage, AcceptTrouble, ThreadParts, Waker, ACCEPT_BACKOFF, TICK};
+use crate::sys::{is_resource_shortage, AcceptTrouble, Driver, ThreadParts, Waker, ACCEPT_BACKOFF};
 
 const OP_ACCEPT: u64 = 1;
 const OP_WAKE: u64 = 2;
@@ -196,52 +196,70 @@ pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(UringDrive
     Ok((driver, waker))
 }
 
-impl<F: Framing> UringDriver<F> {
-    pub(crate) fn run(mut self) {
-        let mut next_sweep = Instant::now() + TICK;
-        let mut draining = false;
-        loop {
-            self.shard.now = Instant::now();
-            if !draining && self.shard.shared.shutting_down() {
-                draining = true;
-                self.stop_accepting();
-                self.shard.drain_all();
-            }
-            if let Some(at) = self.accept_retry_at {
-                if self.shard.now >= at {
-                    self.accept_retry_at = None;
-                    self.arm_accept();
-                }
-            }
-            self.shard.apply_inbox();
-            self.run_deferred();
-            self.flush_dirty();
-            if self.shard.now >= next_sweep {
-                self.shard.sweep();
-                next_sweep = self.shard.now + TICK;
-            }
-            self.teardown();
-            let shipped = self.shard.ship();
-            if draining && self.shard.live() == 0 && !self.accept_armed {
-                break;
-            }
-            let busy = !self.shard.dirty.is_empty() || (!self.deferred.is_empty() && shipped);
-            let mut timeout = next_sweep.saturating_duration_since(self.shard.now);
-            if let Some(at) = self.accept_retry_at {
-                timeout = timeout.min(at.saturating_duration_since(self.shard.now));
-            }
-            self.wait(if busy { Duration::ZERO } else { timeout });
-            // The wait may have lasted up to a tick: completions are stamped
-            // with the time they are reaped, not the time the loop began
-            // (a stale `now` made `last_rx` older than the last byte, so an
-            // idle timeout could fire up to a tick early).
-            self.shard.now = Instant::now();
-            self.reap();
-        }
-        self.shard.ship_final();
-        self.finish();
+impl<F: Framing> Driver for UringDriver<F> {
+    type Framing = F;
+    type Io = UringIo;
+
+    fn shard(&mut self) -> &mut Shard<F, UringIo> {
+        &mut self.shard
     }
 
+    fn accept_retry_at(&self) -> Option<Instant> {
+        self.accept_retry_at
+    }
+
+    fn retry_accept(&mut self) {
+        self.accept_retry_at = None;
+        self.arm_accept();
+    }
+
+    fn stop_accepting(&mut self) {
+        self.accept_retry_at = None;
+        if self.accept_armed {
+            let sqe = opcode::AsyncCancel::new(user_data(OP_ACCEPT, 0, 0))
+                .build()
+                .user_data(user_data(OP_CANCEL, 0, 0));
+            self.push(sqe);
+        } else {
+            self.listener = None;
+        }
+    }
+
+    fn pump(&mut self) {
+        self.run_deferred();
+    }
+
+    fn flush_dirty(&mut self) {
+        self.flush_dirty_sessions();
+    }
+
+    fn teardown(&mut self) {
+        self.teardown_closed();
+    }
+
+    fn has_backlog(&self) -> bool {
+        !self.deferred.is_empty()
+    }
+
+    fn kernel_busy(&self) -> bool {
+        self.accept_armed
+    }
+
+    fn wait_and_handle(&mut self, timeout: Duration) {
+        self.wait(timeout);
+        // Completions are stamped with the time they are reaped (a stale
+        // `now` would make `last_rx` older than the last byte, and an idle
+        // timeout could fire up to a tick early).
+        self.shard.now = Instant::now();
+        self.reap();
+    }
+
+    fn finish(&mut self) {
+        self.cancel_last_operations();
+    }
+}
+
+impl<F: Framing> UringDriver<F> {
     /// Submits what is queued and waits for at least one completion, or
     /// `timeout` (zero: just collect what is ready). Always an enter with
     /// GETEVENTS, so deferred completion work runs here.
@@ -313,18 +331,6 @@ impl<F: Framing> UringDriver<F> {
             .user_data(user_data(OP_ACCEPT, 0, 0));
         self.push(sqe);
         self.accept_armed = true;
-    }
-
-    fn stop_accepting(&mut self) {
-        self.accept_retry_at = None;
-        if self.accept_armed {
-            let sqe = opcode::AsyncCancel::new(user_data(OP_ACCEPT, 0, 0))
-                .build()
-                .user_data(user_data(OP_CANCEL, 0, 0));
-            self.push(sqe);
-        } else {
-            self.listener = None;
-        }
     }
 
     fn arm_recv(&mut self, slot: usize) {
@@ -551,7 +557,7 @@ impl<F: Framing> UringDriver<F> {
         }
     }
 
-    fn flush_dirty(&mut self) {
+    fn flush_dirty_sessions(&mut self) {
         std::mem::swap(&mut self.dirty, &mut self.shard.dirty);
         for i in 0..self.dirty.len() {
             let slot = self.dirty[i] as usize;
@@ -627,7 +633,7 @@ impl<F: Framing> UringDriver<F> {
 
     /// Tears down sessions the shard closed: shuts the socket so in-flight
     /// operations finish, then releases the slot once none is left.
-    fn teardown(&mut self) {
+    fn teardown_closed(&mut self) {
         while let Some(slot) = self.shard.closing.pop() {
             let slot = slot as usize;
             let generation = self.shard.slots[slot].generation;
@@ -682,7 +688,7 @@ impl<F: Framing> UringDriver<F> {
 
     /// Cancels the last operations of the thread and waits for them, so no
     /// kernel write into driver memory can outlive the driver.
-    fn finish(&mut self) {
+    fn cancel_last_operations(&mut self) {
         if self.wake_armed {
             let sqe = opcode::AsyncCancel::new(user_data(OP_WAKE, 0, 0))
                 .build()
