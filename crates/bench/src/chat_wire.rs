@@ -55,17 +55,30 @@ fn put_hex(out: &mut Vec<u8>, value: u64, digits: usize) {
     }
 }
 
-fn parse_hex(digits: &[u8]) -> Option<u64> {
-    let mut value = 0u64;
-    for &b in digits {
-        let d = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            _ => return None,
-        };
-        value = (value << 4) | u64::from(d);
+/// Value of each byte as a lowercase hex digit, or [`NOT_HEX`].
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 16 {
+        table[HEX[i] as usize] = i as u8;
+        i += 1;
     }
-    Some(value)
+    table
+};
+
+/// Marks a byte that is not a lowercase hex digit.
+const NOT_HEX: u8 = 0x10;
+
+fn parse_hex(digits: &[u8]) -> Option<u64> {
+    // Branch-free over the digits: any non-digit sets bit 4 in `bad`.
+    let mut value = 0u64;
+    let mut bad = 0u8;
+    for &b in digits {
+        let d = HEX_VALUE[usize::from(b)];
+        bad |= d;
+        value = (value << 4) | u64::from(d & 0xF);
+    }
+    ((bad & NOT_HEX) == 0).then_some(value)
 }
 
 /// Appends the message text of `stamp`, exactly `size` bytes
@@ -257,10 +270,62 @@ fn resp_line(buf: &[u8], pos: usize) -> Option<(&[u8], usize)> {
 }
 
 fn resp_int(digits: &[u8]) -> Result<i64, String> {
-    std::str::from_utf8(digits)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad RESP number {:?}", String::from_utf8_lossy(digits)))
+    let bad = || format!("bad RESP number {:?}", String::from_utf8_lossy(digits));
+    let (negative, body) = match digits.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, digits),
+    };
+    if body.is_empty() {
+        return Err(bad());
+    }
+    let mut value = 0i64;
+    for &b in body {
+        if !b.is_ascii_digit() {
+            return Err(bad());
+        }
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i64::from(b - b'0')))
+            .ok_or_else(bad)?;
+    }
+    Ok(if negative { -value } else { value })
+}
+
+/// The bulk string at `pos`: `Ok(None)` while incomplete, `Err(())` when
+/// the value there is not a bulk string (or malformed).
+fn resp_bulk(buf: &[u8], pos: usize) -> Result<Option<(&[u8], usize)>, ()> {
+    if buf.get(pos) != Some(&b'$') {
+        return if pos < buf.len() { Err(()) } else { Ok(None) };
+    }
+    let Some((line, next)) = resp_line(buf, pos + 1) else {
+        return Ok(None);
+    };
+    let len = resp_int(line).map_err(|_| ())?;
+    let len = usize::try_from(len).map_err(|_| ())?;
+    if next == usize::MAX {
+        return Err(());
+    }
+    let end = next.checked_add(len).ok_or(())?;
+    match buf.get(end..end + 2) {
+        None => Ok(None),
+        Some(b"\r\n") => Ok(Some((&buf[next..end], end + 2))),
+        Some(_) => Err(()),
+    }
+}
+
+/// The start of every pub/sub message push.
+const MESSAGE_PUSH: &[u8] = b">3\r\n$7\r\nmessage\r\n";
+
+/// Fast path for the common case, a `message` push: its payload and the
+/// index after it; `None` for anything else (incomplete, or another value),
+/// which the general parser then handles.
+fn message_push(buf: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+    let rest = buf.get(pos..)?;
+    if !rest.starts_with(MESSAGE_PUSH) {
+        return None;
+    }
+    let (_channel, at) = resp_bulk(buf, pos + MESSAGE_PUSH.len()).ok()??;
+    resp_bulk(buf, at).ok()?
 }
 
 /// Parses one RESP3 value at `pos`: `Ok(None)` while incomplete, else the
@@ -350,7 +415,15 @@ fn resp_value(buf: &[u8], pos: usize, depth: u32) -> Result<Option<(Elem<'_>, us
 /// Bytes that are not RESP3: the stream cannot be followed.
 pub fn parse_redis<'a>(buf: &'a [u8], mut f: impl FnMut(Incoming<'a>)) -> Result<usize, String> {
     let mut pos = 0;
-    while let Some((elem, next)) = resp_value(buf, pos, 0)? {
+    loop {
+        if let Some((payload, next)) = message_push(buf, pos) {
+            f(Incoming::Delivery(payload));
+            pos = next;
+            continue;
+        }
+        let Some((elem, next)) = resp_value(buf, pos, 0)? else {
+            break;
+        };
         f(match elem {
             Elem::Push3([Elem3::Str(b"message"), _, Elem3::Str(payload)]) => {
                 Incoming::Delivery(payload)
@@ -541,6 +614,26 @@ mod tests {
         for cut in 0..whole {
             assert!(parse_redis(&buf[..cut], |_| {}).is_ok(), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn resp_numbers_and_the_message_fast_path() {
+        assert_eq!(resp_int(b"123"), Ok(123));
+        assert_eq!(resp_int(b"-7"), Ok(-7));
+        for bad in [&b""[..], b"-", b"1x", b"99999999999999999999"] {
+            assert!(resp_int(bad).is_err(), "{bad:?}");
+        }
+        let push = b">3\r\n$7\r\nmessage\r\n$6\r\nroom:1\r\n$5\r\nhello\r\n";
+        assert_eq!(message_push(push, 0), Some((&b"hello"[..], push.len())));
+        for cut in 0..push.len() {
+            assert_eq!(message_push(&push[..cut], 0), None, "cut at {cut}");
+        }
+        // Not a bulk payload: left to the general parser, which skips it.
+        let odd = b">3\r\n$7\r\nmessage\r\n$6\r\nroom:1\r\n:5\r\n";
+        assert_eq!(message_push(odd, 0), None);
+        let mut seen = Vec::new();
+        assert_eq!(parse_redis(odd, |e| seen.push(e)), Ok(odd.len()));
+        assert_eq!(seen, vec![Incoming::Other]);
     }
 
     #[test]

@@ -11,8 +11,8 @@
 //!   `Arc<std::sync::Mutex<_>>`, held only for the few lines that touch it.
 //! * A chat message is encoded once into a `Bytes`; every member (sender
 //!   included) gets it as its own channel message after the sender's 222.
-//! * A member whose channel is full is a slow consumer and is disconnected,
-//!   as ringport does; nobody waits for it.
+//! * A member whose channel is full (64 Ki messages behind) is a slow
+//!   consumer and is disconnected; nobody waits for it.
 //!
 //! Logins auto-register: an unknown id is created with the given password
 //! (kept in memory, not hashed: this baseline measures fan-out, not
@@ -37,9 +37,13 @@ use tokio::sync::{mpsc, Notify};
 use crate::cli::TokioChatArgs;
 use crate::out;
 
-/// Messages a connection's outgoing channel holds (about 300 KB of chat
-/// notifies, like ringport's 256 KiB send queue bound).
-const CHANNEL_CAPACITY: usize = 1024;
+/// Messages a connection's outgoing channel holds. Generous on purpose: the
+/// bound only keeps a stalled client from exhausting memory (about 20 MB of
+/// chat notifies). A tight bound (ringport's is 256 KiB of bytes) would
+/// disconnect members whenever a reader task runs ahead of the writers in a
+/// burst, and the baseline would fail steps by disconnects rather than show
+/// its latency; this way it gets the benefit of the doubt.
+const CHANNEL_CAPACITY: usize = 64 * 1024;
 
 /// Read buffer reserve per read.
 const READ_RESERVE: usize = 16 * 1024;
