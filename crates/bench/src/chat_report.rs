@@ -209,7 +209,10 @@ impl<'a> ChatReport<'a> {
                 }
                 s.push('\n');
                 if let Some(w) = u.waiting_percent() {
-                    let _ = writeln!(s, "              waited for a CPU {w:.1}% of the window");
+                    let _ = writeln!(
+                        s,
+                        "              its threads waited for a CPU {w:.1}% of the window (summed; threads sharing a core wait for one another)"
+                    );
                 }
             }
             (Some(Err(e)), Some(pid)) => {
