@@ -15,6 +15,10 @@ pub fn init(filter: &Option<String>) -> Result<(), String> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        // A write error must not become a panic: by default the subscriber
+        // reports failed writes with `eprintln!`, which panics when stderr
+        // itself is gone (a closed pipe), killing whichever thread logged.
+        .log_internal_errors(false)
         .with_target(false)
         .init();
     Ok(())

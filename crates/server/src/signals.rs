@@ -15,8 +15,10 @@ pub fn watch(on_first: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
             for sig in signals.forever() {
                 match on_first.take() {
                     Some(f) => {
-                        tracing::info!(signal = sig, "shutting down (send again to exit at once)");
+                        // Act first, then log: nothing may stand between a
+                        // signal and the shutdown it asks for.
                         f();
+                        tracing::info!(signal = sig, "shutting down (send again to exit at once)");
                     }
                     None => {
                         tracing::warn!(signal = sig, "second signal: exiting now");

@@ -105,3 +105,51 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend"));
 }
+
+/// A server whose stderr reader has gone away (a supervisor or a test that
+/// exited) still shuts down cleanly on SIGTERM: logging to a closed pipe
+/// must not kill the thread that logs.
+#[test]
+fn sigterm_works_after_stderr_is_closed() {
+    use std::io::BufRead;
+    for backend in ["io-uring", "poll"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ringport"))
+            .args([
+                "--log",
+                "debug",
+                "echo",
+                "--listen",
+                "127.0.0.1:0",
+                "--backend",
+                backend,
+            ])
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("listening on") {
+            line.clear();
+            assert!(
+                stderr.read_line(&mut line).unwrap() > 0,
+                "server printed its address"
+            );
+        }
+        drop(stderr); // nobody reads the server's log any more
+        std::thread::sleep(Duration::from_millis(100));
+        common::signal(&child, "TERM");
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{backend}: the server ignored SIGTERM once its stderr was closed");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(0), "{backend}: clean exit");
+    }
+}
