@@ -143,6 +143,12 @@ fn chat_load_against_tokio_chat() {
 #[test]
 fn chat_load_against_ringport() {
     let Some(binary) = ringport_binary() else {
+        // `cargo test --workspace` builds it (the ringport package's own
+        // tests need it); only a partial run can miss it. CI must not.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "target/debug/ringport is not built, and CI is set: run the whole workspace's tests"
+        );
         eprintln!(
             "\n*** SKIPPED chat_load_against_ringport: target/debug/ringport is not built \
              (run `cargo build -p ringport` first) ***\n"
@@ -164,6 +170,11 @@ fn chat_load_against_ringport() {
 #[test]
 fn chat_load_against_redis() {
     let Ok(status) = Command::new("redis-server").arg("--version").output() else {
+        assert!(
+            std::env::var_os("RINGPORT_REQUIRE_REDIS").is_none_or(|v| v != "1"),
+            "redis-server is not installed and RINGPORT_REQUIRE_REDIS=1 (install the \
+             redis-server package)"
+        );
         eprintln!("\n*** SKIPPED chat_load_against_redis: redis-server is not installed ***\n");
         return;
     };
