@@ -28,20 +28,30 @@ const PACKET_BUFFER: usize = 2 * MAX_FRAME;
 /// the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
+/// The multi-thread runtime the tokio baselines run on, as a plain tokio
+/// server would (`None`: tokio's default worker count).
+///
+/// # Errors
+///
+/// When the runtime cannot be built.
+pub fn runtime(worker_threads: Option<u16>) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = worker_threads {
+        builder.worker_threads(usize::from(n));
+    }
+    builder
+        .enable_all()
+        .build()
+        .context("building the tokio runtime")
+}
+
 /// Binds, prints `listening on ADDR` on stdout, and serves until killed.
 ///
 /// # Errors
 ///
 /// When the runtime cannot be built or the address cannot be bound.
 pub fn run(args: &TokioEchoArgs) -> anyhow::Result<()> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = args.worker_threads {
-        builder.worker_threads(usize::from(n));
-    }
-    let runtime = builder
-        .enable_all()
-        .build()
-        .context("building the tokio runtime")?;
+    let runtime = runtime(args.worker_threads)?;
     runtime.block_on(serve(args.listen, args.framing))
 }
 

@@ -17,10 +17,6 @@ pub const PASS_P99_MS: f64 = 50.0;
 /// server's.
 pub const GENERATOR_SATURATED_PERCENT: f64 = 95.0;
 
-/// Run-queue wait (of the window) above which another process competed for
-/// the CPU, so the figures are noisy.
-const CONTENDED_WAIT_PERCENT: f64 = 10.0;
-
 /// The figures of one run, derived once for both output forms.
 #[derive(Debug)]
 pub struct ChatReport<'a> {
@@ -181,19 +177,7 @@ impl<'a> ChatReport<'a> {
             let _ = writeln!(s, "    first error: {e}");
         }
         let g = &o.generator_cpu;
-        let _ = writeln!(
-            s,
-            "  generator   CPU {:.1}% of one core (user {:.1}%, sys {:.1}%)",
-            g.percent(),
-            g.user_percent(),
-            g.system_percent()
-        );
-        if let Some(w) = g.waiting_percent() {
-            let _ = writeln!(s, "              waited for a CPU {w:.1}% of the window");
-            if w > CONTENDED_WAIT_PERCENT {
-                s.push_str("    warning: another process competed for the generator's CPU; figures are noisy\n");
-            }
-        }
+        g.write_generator_summary(&mut s);
         if self.generator_saturated() {
             s.push_str("    warning: the generator used a whole core: this run's limit may be the generator's, not the server's\n");
         }

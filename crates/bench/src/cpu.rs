@@ -73,7 +73,32 @@ pub struct CpuUse {
     pub wall: Duration,
 }
 
+/// Run-queue wait (of the window) above which another process competed for
+/// the CPU, so the figures are noisy.
+pub const CONTENDED_WAIT_PERCENT: f64 = 10.0;
+
 impl CpuUse {
+    /// The generator's lines of a human summary: its CPU use, how long it
+    /// waited for a CPU, and a warning when another process competed.
+    pub fn write_generator_summary(&self, s: &mut String) {
+        use std::fmt::Write;
+        let _ = writeln!(
+            s,
+            "  generator   CPU {:.1}% of one core (user {:.1}%, sys {:.1}%)",
+            self.percent(),
+            self.user_percent(),
+            self.system_percent()
+        );
+        if let Some(w) = self.waiting_percent() {
+            let _ = writeln!(s, "              waited for a CPU {w:.1}% of the window");
+            if w > CONTENDED_WAIT_PERCENT {
+                s.push_str(
+                    "    warning: another process competed for the generator's CPU; figures are noisy\n",
+                );
+            }
+        }
+    }
+
     /// User plus system time.
     pub fn total(&self) -> Duration {
         self.user + self.system

@@ -9,10 +9,6 @@ use crate::json::JsonObject;
 /// may be the bottleneck.
 const GENERATOR_BUSY_PERCENT: f64 = 90.0;
 
-/// Run-queue wait (of the window) above which the summary warns that
-/// another process competed for the CPU, so the figures are noisy.
-const CONTENDED_WAIT_PERCENT: f64 = 10.0;
-
 /// The figures of one run, derived once for both output forms.
 #[derive(Debug)]
 pub struct EchoReport<'a> {
@@ -108,21 +104,7 @@ impl<'a> EchoReport<'a> {
             let _ = writeln!(s, "    first mismatch: {m}");
         }
         let g = &o.generator_cpu;
-        let _ = writeln!(
-            s,
-            "  generator   CPU {:.1}% of one core (user {:.1}%, sys {:.1}%)",
-            g.percent(),
-            g.user_percent(),
-            g.system_percent()
-        );
-        if let Some(w) = g.waiting_percent() {
-            let _ = writeln!(s, "              waited for a CPU {w:.1}% of the window");
-            if w > CONTENDED_WAIT_PERCENT {
-                s.push_str(
-                    "    warning: another process competed for the generator's CPU; figures are noisy\n",
-                );
-            }
-        }
+        g.write_generator_summary(&mut s);
         if g.percent() > GENERATOR_BUSY_PERCENT {
             s.push_str(
                 "    warning: the generator is near one full core; it may be the bottleneck\n",
@@ -141,7 +123,7 @@ impl<'a> EchoReport<'a> {
                 s.push('\n');
                 if let Some(w) = u.waiting_percent() {
                     let _ = writeln!(s, "              waited for a CPU {w:.1}% of the window");
-                    if w > CONTENDED_WAIT_PERCENT {
+                    if w > crate::cpu::CONTENDED_WAIT_PERCENT {
                         s.push_str("    warning: another process competed for the server's CPU; figures are noisy\n");
                     }
                 }

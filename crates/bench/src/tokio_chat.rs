@@ -57,14 +57,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 ///
 /// When the runtime cannot be built or the address cannot be bound.
 pub fn run(args: &TokioChatArgs) -> anyhow::Result<()> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = args.worker_threads {
-        builder.worker_threads(usize::from(n));
-    }
-    let runtime = builder
-        .enable_all()
-        .build()
-        .context("building the tokio runtime")?;
+    let runtime = crate::baseline::runtime(args.worker_threads)?;
     let rooms = (0..args.rooms).map(|_| Room::default()).collect();
     let state = Arc::new(Shared {
         room_start: i64::from(args.room_start),

@@ -72,10 +72,7 @@ pub fn run(args: EchoArgs) -> anyhow::Result<()> {
         }
     }
     .context("cannot start the engine")?;
-    // Signals are watched before the server says it is listening, so a
-    // signal sent as soon as it is up is a graceful shutdown.
-    let stop = engine.shutdown_handle();
-    crate::signals::watch(move || stop.shutdown()).context("cannot watch signals")?;
+    crate::signals::shut_down_on_signal(&engine)?;
     tracing::info!(
         listen = %engine.local_addr(),
         backend = %engine.backend(),

@@ -114,10 +114,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("cannot start the engine")?;
     let (auth, answers) = crate::auth_pool::AuthPool::start(store, args.auth_workers, 1024)
         .context("cannot start the account workers")?;
-    // Signals are watched before the server says it is listening, so a
-    // signal sent as soon as it is up is a graceful shutdown.
-    let stop = engine.shutdown_handle();
-    crate::signals::watch(move || stop.shutdown()).context("cannot watch signals")?;
+    crate::signals::shut_down_on_signal(&engine)?;
     tracing::info!(
         listen = %engine.local_addr(),
         backend = %engine.backend(),
@@ -134,9 +131,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let cs = chat.stats();
     tracing::info!(
         accepted = stats.accepted,
+        refused = stats.refused,
         logins_ok = cs.logins_ok,
+        logins_failed = cs.logins_failed,
         chats_in = cs.chats_in,
         deliveries_out = cs.deliveries_out,
+        sends = stats.sends,
+        coalesced_frames = stats.coalesced_frames,
+        slow_consumers = stats.closes_by(ringport_net::CloseReason::SlowConsumer),
+        bad_frames = stats.closes_by(ringport_net::CloseReason::BadFrame),
+        recv_rearms = stats.recv_rearms,
+        read_pauses = stats.read_pauses,
         "ringport serve stopped"
     );
     Ok(())

@@ -29,3 +29,12 @@ pub fn watch(on_first: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
         })?;
     Ok(())
 }
+
+/// Makes SIGINT/SIGTERM shut `engine` down gracefully. Call it before
+/// announcing the listener, so a signal sent as soon as the server is up is
+/// a graceful shutdown, not the default (fatal) action.
+pub fn shut_down_on_signal(engine: &ringport_net::Engine) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let stop = engine.shutdown_handle();
+    watch(move || stop.shutdown()).context("cannot watch signals")
+}
