@@ -257,11 +257,12 @@ for shape in $shapes; do
                 d=$(((best + fail_at) / 2 / 1000 * 1000))
                 [ "$d" -gt "$best" ] && [ "$d" -lt "$fail_at" ] || break
                 run_step "$d" || break
-                if [ "$sat" = true ]; then
-                    limit="$limit; GENERATOR at $d/s (gen CPU $gen %)"
-                    break
-                elif [ "$pass" = true ]; then
+                # As in the climb: a pass counts whatever the generator's CPU.
+                if [ "$pass" = true ]; then
                     best=$d best_gen=$gen best_srv=$srv
+                elif [ "$sat" = true ]; then
+                    limit="$limit; GENERATOR at $d/s (gen CPU $gen %): failed with the generator saturated"
+                    break
                 else
                     fail_at=$d
                     limit="server at $d/s: delivered $pct %, p99 $(ms "$p99") ms"
