@@ -60,7 +60,7 @@ use crate::chat_wire::{
     write_text, Envelope, Incoming, RedisSetup, Stamp,
 };
 use crate::cli::ChatSystem;
-use crate::cpu::{CpuMeter, CpuTimes, CpuUse, Process};
+use crate::cpu::{all_tasks_time, CpuMeter, CpuTimes, CpuUse, Process};
 
 /// Highest latency the histograms track exactly; slower ones are clamped.
 const MAX_TRACKED_NANOS: u64 = 60_000_000_000;
@@ -193,6 +193,11 @@ pub struct ChatOutcome {
     pub generator_cpu: CpuUse,
     /// The server's CPU use over the window, or why it could not be read.
     pub server_cpu: Option<Result<CpuUse, String>>,
+    /// CPU time other processes took over the window (all cores), known
+    /// when the server's was measured: a noisy neighbour shows up here even
+    /// on the server's core, where run-queue waits cannot tell it from the
+    /// server's own threads waiting for one another.
+    pub others_cpu: Option<CpuUse>,
 }
 
 /// Runs the load and returns what it measured.
@@ -687,6 +692,9 @@ impl<'a> Load<'a> {
         let mut events = Events::with_capacity(EVENTS_CAPACITY);
         let mut meters: Option<(CpuMeter, Option<Result<CpuMeter, String>>)> = None;
         let mut measured: Option<(CpuUse, Option<Result<CpuUse, String>>)> = None;
+        // All tasks' CPU time at the window's start and over it.
+        let mut all_tasks_start: Option<Duration> = None;
+        let mut all_tasks: Option<Duration> = None;
         let mut window_closed_at = window_end;
         loop {
             let now = Instant::now();
@@ -701,12 +709,16 @@ impl<'a> Load<'a> {
                     .server_pid
                     .map(|pid| CpuMeter::start(Process::Pid(pid)).map_err(|e| format!("{e:#}")));
                 meters = Some((CpuMeter::start(Process::Current)?, server));
+                all_tasks_start = all_tasks_time().ok();
             }
             if measured.is_none() && now >= window_end {
                 if let Some((generator, server)) = meters.take() {
                     let server =
                         server.map(|m| m.and_then(|m| m.finish().map_err(|e| format!("{e:#}"))));
                     measured = Some((generator.finish()?, server));
+                    all_tasks = all_tasks_start
+                        .zip(all_tasks_time().ok())
+                        .map(|(start, end)| end.saturating_sub(start));
                     window_closed_at = now;
                 }
             }
@@ -762,6 +774,19 @@ impl<'a> Load<'a> {
         let Some((generator_cpu, server_cpu)) = measured else {
             bail!("the measured window never ended"); // cannot happen: the loop waits for it
         };
+        // What other processes took: all tasks' time minus ours and the
+        // server's (known only when the server's CPU was measured).
+        let others_cpu = match (&server_cpu, all_tasks) {
+            (Some(Ok(server)), Some(all)) => Some(CpuUse {
+                user: all
+                    .saturating_sub(generator_cpu.total())
+                    .saturating_sub(server.total()),
+                system: Duration::ZERO,
+                waiting: None,
+                wall: generator_cpu.wall,
+            }),
+            _ => None,
+        };
         let t = self.tracker;
         let scheduled = t.total - t.first_measured;
         Ok(ChatOutcome {
@@ -788,6 +813,7 @@ impl<'a> Load<'a> {
             precise_timer,
             generator_cpu,
             server_cpu,
+            others_cpu,
         })
     }
 

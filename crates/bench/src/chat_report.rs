@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::chat_load::{ChatOutcome, ChatPlan};
+use crate::cpu::{CpuUse, CONTENDED_WAIT_PERCENT};
 use crate::json::JsonObject;
 
 /// A run passes with at least this share of the expected deliveries...
@@ -204,6 +205,18 @@ impl<'a> ChatReport<'a> {
             }
             _ => {}
         }
+        if let Some(others) = &o.others_cpu {
+            let _ = writeln!(
+                s,
+                "  others      other processes took {:.1}% of one core over the window",
+                others.percent()
+            );
+            if others.percent() > CONTENDED_WAIT_PERCENT {
+                s.push_str(
+                    "    warning: other processes competed for the CPUs; figures are noisy\n",
+                );
+            }
+        }
         let _ = writeln!(
             s,
             "  result      {} (needs >= {PASS_DELIVERED_PERCENT} % delivered, p99 < {PASS_P99_MS} ms, no duplicate/foreign/corrupt delivery)",
@@ -293,6 +306,11 @@ impl<'a> ChatReport<'a> {
                     .as_ref()
                     .and_then(|r| r.as_ref().err())
                     .map(String::as_str),
+            )
+            .opt_float(
+                "others_cpu_percent",
+                o.others_cpu.as_ref().map(CpuUse::percent),
+                1,
             )
             .bool("correct", self.correct())
             .bool("pass", self.pass());

@@ -231,6 +231,38 @@ fn ticks(n: u64) -> Duration {
     Duration::from_millis(n.saturating_mul(1000 / TICKS_PER_SEC))
 }
 
+/// Time all CPUs together have spent running tasks (user, nice and system
+/// time of `/proc/stat`'s `cpu` line; not interrupts, softirqs, steal or
+/// idle), so that a window's total minus the generator's and the server's
+/// share is what other processes took.
+///
+/// # Errors
+///
+/// When `/proc/stat` cannot be read or its first line parsed.
+pub fn all_tasks_time() -> anyhow::Result<Duration> {
+    let text = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
+    parse_all_tasks(&text).context("parsing /proc/stat")
+}
+
+/// User + nice + system of the `cpu` line.
+fn parse_all_tasks(text: &str) -> anyhow::Result<Duration> {
+    let Some(line) = text.lines().find(|l| l.starts_with("cpu ")) else {
+        bail!("no cpu line");
+    };
+    let mut fields = line.split_ascii_whitespace().skip(1);
+    let mut total = 0u64;
+    for name in ["user", "nice", "system"] {
+        let field = fields
+            .next()
+            .with_context(|| format!("missing field {name}"))?;
+        let n: u64 = field
+            .parse()
+            .with_context(|| format!("field {name} is not a number: {field:?}"))?;
+        total = total.saturating_add(n);
+    }
+    Ok(ticks(total))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +273,18 @@ mod tests {
         let (user, system) = parse_stat(line).unwrap();
         assert_eq!(user, Duration::from_millis(2500));
         assert_eq!(system, Duration::from_millis(370));
+    }
+
+    #[test]
+    fn parses_proc_stat_task_time() {
+        let text = "cpu  290230 10 464457 293897 334125 0 209614 5132 0 0\ncpu0 1 2 3 4\n";
+        assert_eq!(
+            parse_all_tasks(text).unwrap(),
+            Duration::from_millis((290_230 + 10 + 464_457) * 10)
+        );
+        assert!(parse_all_tasks("cpu0 1 2 3").is_err());
+        assert!(parse_all_tasks("cpu  1 x 3").is_err());
+        assert!(all_tasks_time().unwrap() > Duration::ZERO);
     }
 
     #[test]
