@@ -79,6 +79,12 @@ case " $systems " in
     ;;
 esac
 
+# Before the build, which loads the machine itself.
+echo "chat.sh: load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+if awk '{ exit !($1 > 0.5) }' /proc/loadavg; then
+    echo "chat.sh: WARNING: the machine is not quiet (1-minute load > 0.5): figures may be noisy" >&2
+fi
+
 if [ "$build" = 1 ]; then
     cargo build --release -p ringport -p ringport-bench >&2
 fi
@@ -149,10 +155,6 @@ ms() { if [ "$1" = null ] || [ -z "$1" ]; then echo "–"; else awk -v u="$1" 'B
 max_attempts=${BENCH_ATTEMPTS:-2}
 refine=${BENCH_REFINE:-2}
 contended_reruns=0
-echo "chat.sh: load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-if awk '{ exit !($1 > 0.5) }' /proc/loadavg; then
-    echo "chat.sh: WARNING: the machine is not quiet (1-minute load > 0.5): figures may be noisy" >&2
-fi
 
 # run_step D: one step at D deliveries/s against the running server (rerun
 # once when another process took the generator's core); sets pass, sat, pct,

@@ -15,7 +15,8 @@
 //!   never waiting for answers, so a slow server cannot slow the offered load
 //!   (no coordinated omission). Each loop turn queues every message that has
 //!   come due on its sender's buffer, then writes each touched connection
-//!   once. How late a message was queued is the *send lag*.
+//!   once (and looks again every 32 events while it works through a long
+//!   batch of reads). How late a message was queued is the *send lag*.
 //! * **Timer.** A periodic timerfd on the message grid (period: the
 //!   message interval rounded up, at least 50 µs) wakes the loop when the
 //!   next message is due, to the microsecond; the poller's own timeout has
@@ -90,6 +91,9 @@ const TIMER: Token = Token(usize::MAX - 1);
 /// Shortest period of the send timer: at higher message rates the loop is
 /// busy anyway and picks up every due message each turn.
 const MIN_TICK_NS: u64 = 50_000;
+
+/// Events handled between two looks at the send schedule.
+const SEND_CHECK_EVERY: usize = 32;
 
 /// Password of every ringport member.
 const PASSWORD: &str = "pw";
@@ -748,7 +752,13 @@ impl<'a> Load<'a> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e).context("waiting for socket events"),
             }
-            for event in &events {
+            for (n, event) in events.iter().enumerate() {
+                // A long batch of reads must not hold back messages coming
+                // due meanwhile: check the schedule every so many events.
+                if n % SEND_CHECK_EVERY == SEND_CHECK_EVERY - 1 && self.next_g < self.tracker.total
+                {
+                    self.send_due(Instant::now());
+                }
                 if event.token() == TIMER {
                     if let Some(timer) = &mut timer {
                         let _ = timer.read(&mut [0u8; 8]); // clear the expiry count
