@@ -56,20 +56,7 @@ pub fn run(args: &TokioEchoArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(addr: std::net::SocketAddr, framing: Framing) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding {addr}"))?;
-    let local = listener.local_addr().context("reading the bound address")?;
-    out::line(&format!("listening on {local}"))?;
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _peer)) => stream,
-            Err(e) => {
-                eprintln!("tokio-echo: accept failed: {e}");
-                tokio::time::sleep(ACCEPT_BACKOFF).await;
-                continue;
-            }
-        };
+    accept_loop(addr, "tokio-echo", move |stream| {
         tokio::spawn(async move {
             // Latency matters for an echo server; echoes are whole replies.
             let _ = stream.set_nodelay(true);
@@ -79,6 +66,36 @@ async fn serve(addr: std::net::SocketAddr, framing: Framing) -> anyhow::Result<(
                 Framing::Packet => echo_packets(stream).await,
             };
         });
+    })
+    .await
+}
+
+/// The tokio baselines' listener: binds `addr`, prints `listening on ADDR`
+/// on stdout, then hands every accepted connection to `on_connection`,
+/// pausing briefly after a failed accept (for example out of descriptors)
+/// so the loop does not spin. Runs until the process is killed.
+///
+/// # Errors
+///
+/// When the address cannot be bound or the announcement cannot be written.
+pub async fn accept_loop(
+    addr: std::net::SocketAddr,
+    name: &str,
+    mut on_connection: impl FnMut(TcpStream),
+) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    out::line(&format!("listening on {local}"))?;
+    loop {
+        match listener.accept().await {
+            Ok((stream, _peer)) => on_connection(stream),
+            Err(e) => {
+                eprintln!("{name}: accept failed: {e}");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+        }
     }
 }
 

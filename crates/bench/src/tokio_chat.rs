@@ -21,9 +21,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
-use anyhow::Context;
 use bytes::{Bytes, BytesMut};
 use ringport_proto::{
     encode_user_list, frame_len, ClientPacket, LoginRes, ResultCode, RoomChatNtf, RoomChatRes,
@@ -31,11 +29,10 @@ use ringport_proto::{
     DEFAULT_MAX_FRAME,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Notify};
 
 use crate::cli::TokioChatArgs;
-use crate::out;
 
 /// Messages a connection's outgoing channel holds. Generous on purpose: the
 /// bound only keeps a stalled client from exhausting memory (about 20 MB of
@@ -47,9 +44,6 @@ const CHANNEL_CAPACITY: usize = 64 * 1024;
 
 /// Read buffer reserve per read.
 const READ_RESERVE: usize = 16 * 1024;
-
-/// Pause after a failed `accept` (for example out of file descriptors).
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Binds, prints `listening on ADDR` on stdout, and serves until killed.
 ///
@@ -127,22 +121,10 @@ impl Member {
 }
 
 async fn serve(addr: SocketAddr, shared: Arc<Shared>) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding {addr}"))?;
-    let local = listener.local_addr().context("reading the bound address")?;
-    out::line(&format!("listening on {local}"))?;
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _peer)) => stream,
-            Err(e) => {
-                eprintln!("tokio-chat: accept failed: {e}");
-                tokio::time::sleep(ACCEPT_BACKOFF).await;
-                continue;
-            }
-        };
+    crate::baseline::accept_loop(addr, "tokio-chat", move |stream| {
         tokio::spawn(connection(stream, Arc::clone(&shared)));
-    }
+    })
+    .await
 }
 
 /// One connection's session.
