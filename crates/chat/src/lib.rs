@@ -94,7 +94,10 @@ mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use accounts::{AccountStore, AuthOutcome, HashParams, MemoryStore, StoreError};
+pub use accounts::{
+    open_store, AccountStore, AuthOutcome, HashParams, MemoryStore, RedisStore, SqliteStore,
+    StoreError, StoreOptions, StoreSpec,
+};
 pub use chat::Chat;
 pub use config::ChatConfig;
 pub use conn::ConnId;
