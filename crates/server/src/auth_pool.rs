@@ -2,8 +2,10 @@
 //! store (argon2 hashing, database calls) and send the answers back to the
 //! logic thread as messages.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use ringport_chat::{AccountStore, AuthRequest, AuthResult, ConnId};
 use ringport_net::crossbeam_channel::{self, Receiver, Sender, TrySendError};
@@ -19,9 +21,15 @@ pub struct AuthAnswer {
     pub result: AuthResult,
 }
 
+/// A request and when it was queued.
+struct Queued {
+    request: AuthRequest,
+    at: Instant,
+}
+
 /// The worker threads and their queue.
 pub struct AuthPool {
-    requests: Option<Sender<AuthRequest>>,
+    requests: Option<Sender<Queued>>,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -29,22 +37,28 @@ impl AuthPool {
     /// Starts `workers` threads over `store`; answers arrive on the returned
     /// receiver. At most `queue` requests wait; beyond that a login is
     /// answered "unavailable" at once rather than stalling the logic thread.
+    /// A request that waited longer than `max_wait` (the login deadline: its
+    /// session is being closed anyway) is answered "unavailable" without
+    /// spending a hash on it, so a backlog drains quickly.
     pub fn start(
         store: Arc<dyn AccountStore>,
         workers: usize,
         queue: usize,
+        max_wait: Duration,
     ) -> std::io::Result<(AuthPool, Receiver<AuthAnswer>)> {
-        let (req_tx, req_rx) = crossbeam_channel::bounded::<AuthRequest>(queue);
+        let (req_tx, req_rx) = crossbeam_channel::bounded::<Queued>(queue);
         let (ans_tx, ans_rx) = crossbeam_channel::unbounded();
         let mut handles = Vec::with_capacity(workers);
+        let health = Arc::new(StoreHealth::default());
         for i in 0..workers.max(1) {
             let req_rx = req_rx.clone();
             let ans_tx = ans_tx.clone();
             let store = store.clone();
+            let health = Arc::clone(&health);
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("ringport-auth-{i}"))
-                    .spawn(move || work(&*store, &req_rx, &ans_tx))?,
+                    .spawn(move || work(&*store, &health, &req_rx, &ans_tx, max_wait))?,
             );
         }
         Ok((
@@ -59,9 +73,14 @@ impl AuthPool {
     /// Queues a request; `Err` gives it back when the queue is full.
     pub fn submit(&self, request: AuthRequest) -> Result<(), AuthRequest> {
         match self.requests.as_ref() {
-            Some(tx) => tx.try_send(request).map_err(|e| match e {
-                TrySendError::Full(r) | TrySendError::Disconnected(r) => r,
-            }),
+            Some(tx) => tx
+                .try_send(Queued {
+                    request,
+                    at: Instant::now(),
+                })
+                .map_err(|e| match e {
+                    TrySendError::Full(q) | TrySendError::Disconnected(q) => q.request,
+                }),
             None => Err(request),
         }
     }
@@ -76,16 +95,53 @@ impl Drop for AuthPool {
     }
 }
 
-fn work(store: &dyn AccountStore, requests: &Receiver<AuthRequest>, answers: &Sender<AuthAnswer>) {
-    while let Ok(req) = requests.recv() {
-        let result =
+/// Whether the store failed last time: logs one line when it goes down and
+/// one when it comes back, not one per login.
+#[derive(Default)]
+struct StoreHealth {
+    down: AtomicBool,
+}
+
+impl StoreHealth {
+    fn failed(&self, error: &ringport_chat::StoreError) {
+        if !self.down.swap(true, Ordering::Relaxed) {
+            tracing::warn!(%error, "account store unavailable; logins answer 34 until it returns");
+        }
+    }
+
+    fn answered(&self) {
+        if self.down.swap(false, Ordering::Relaxed) {
+            tracing::info!("account store reachable again");
+        }
+    }
+}
+
+fn work(
+    store: &dyn AccountStore,
+    health: &StoreHealth,
+    requests: &Receiver<Queued>,
+    answers: &Sender<AuthAnswer>,
+    max_wait: Duration,
+) {
+    while let Ok(Queued { request: req, at }) = requests.recv() {
+        let result = if at.elapsed() > max_wait {
+            tracing::debug!(
+                conn = req.conn.0,
+                "login waited past its deadline; not checked"
+            );
+            AuthResult::Unavailable
+        } else {
             match store.authenticate(&req.user_id, req.password.expose(), req.auto_register) {
-                Ok(outcome) => AuthResult::from(outcome),
+                Ok(outcome) => {
+                    health.answered();
+                    AuthResult::from(outcome)
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "account store unavailable");
+                    health.failed(&e);
                     AuthResult::Unavailable
                 }
-            };
+            }
+        };
         if answers
             .send(AuthAnswer {
                 conn: req.conn,

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 use crate::echo::EchoArgs;
 use crate::serve::ServeArgs;
+use crate::user_cmd::UserArgs;
 
 /// ringport: a completion-based (io_uring) TCP server engine and the chat
 /// server built on it.
@@ -27,4 +28,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the bare engine as an echo server: raw bytes, or DEV_ECHO packets.
     Echo(EchoArgs),
+    /// Administer accounts: `add`, `passwd`, `del`, `list` (passwords from a
+    /// prompt or stdin, never from a flag).
+    User(UserArgs),
 }

@@ -15,6 +15,8 @@ mod logging;
 mod packet_framing;
 mod serve;
 mod signals;
+mod store_args;
+mod user_cmd;
 
 use std::process::ExitCode;
 
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Echo(args) => echo::run(args),
+        Command::User(args) => user_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,13 +4,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
-use ringport_chat::{AccountStore, Chat, ChatConfig, HashParams, MemoryStore};
+use ringport_chat::{AccountStore, Chat, ChatConfig};
 use ringport_net::Engine;
 
 use crate::engine_args::EngineArgs;
 use crate::packet_framing::PacketFraming;
+use crate::store_args::StoreArgs;
 
 /// Flags of `ringport serve`.
 #[derive(Debug, Args)]
@@ -47,21 +48,15 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 10)]
     pub login_timeout: u64,
 
-    /// Account store: `memory` (accounts live while the server runs).
-    #[arg(long, default_value = "memory")]
-    pub accounts: String,
-
-    /// Create unknown user ids on first login with the given password.
+    /// Create unknown user ids on first login with the given password (on by
+    /// default so the tutorial's client works out of the box; turn it off in
+    /// production and create accounts with `ringport user add`).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub auto_register: bool,
 
-    /// argon2id memory cost in KiB.
-    #[arg(long, default_value_t = HashParams::default().memory_kib)]
-    pub argon2_memory_kib: u32,
-
-    /// argon2id iterations.
-    #[arg(long, default_value_t = HashParams::default().iterations)]
-    pub argon2_iterations: u32,
+    /// Account store and password hashing.
+    #[command(flatten)]
+    pub store: StoreArgs,
 
     /// Threads checking passwords (argon2 work stays off the I/O and logic threads).
     #[arg(long, default_value_t = 2)]
@@ -87,15 +82,13 @@ impl ServeArgs {
     }
 
     fn store(&self) -> anyhow::Result<Arc<dyn AccountStore>> {
-        let params = HashParams {
-            memory_kib: self.argon2_memory_kib,
-            iterations: self.argon2_iterations,
-            ..HashParams::default()
-        };
-        match self.accounts.as_str() {
-            "memory" => Ok(Arc::new(MemoryStore::new(params))),
-            other => bail!("unsupported account store {other:?} (supported: memory)"),
+        let store = self.store.open()?;
+        // Start even if a network store is down (logins answer 34 until it
+        // returns), but say so at once.
+        if let Err(e) = store.ping() {
+            tracing::warn!(error = %e, "account store not reachable yet; logins fail with 34 until it is");
         }
+        Ok(store)
     }
 }
 
@@ -112,8 +105,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let io_threads = cfg.io_threads;
     let (engine, endpoint) = Engine::start(listener, cfg, PacketFraming::new(args.max_frame))
         .context("cannot start the engine")?;
-    let (auth, answers) = crate::auth_pool::AuthPool::start(store, args.auth_workers, 1024)
-        .context("cannot start the account workers")?;
+    let (auth, answers) = crate::auth_pool::AuthPool::start(
+        store,
+        args.auth_workers,
+        1024,
+        Duration::from_secs(args.login_timeout),
+    )
+    .context("cannot start the account workers")?;
     crate::signals::shut_down_on_signal(&engine)?;
     tracing::info!(
         listen = %engine.local_addr(),
@@ -122,7 +120,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         rooms = args.rooms,
         room_start = args.room_start,
         room_max_users = args.room_max_users,
-        accounts = %args.accounts,
+        accounts = %args.store.accounts,
+        auth_workers = args.auth_workers,
         "ringport serve listening on {}",
         engine.local_addr()
     );
