@@ -18,7 +18,22 @@ pub struct Running {
 /// Starts `ringport <args> --listen 127.0.0.1:0` and waits for its
 /// "listening on ADDR" line.
 pub fn start(args: &[&str]) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ringport"))
+    start_wrapped(&[], args)
+}
+
+/// Like [`start`], with the binary run under `wrapper` (e.g. `prlimit
+/// --nofile=64:64`): `wrapper[0] wrapper[1..] ringport ARGS`.
+pub fn start_wrapped(wrapper: &[&str], args: &[&str]) -> Running {
+    let bin = env!("CARGO_BIN_EXE_ringport");
+    let mut command = match wrapper.split_first() {
+        Some((program, rest)) => {
+            let mut c = Command::new(program);
+            c.args(rest).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let mut child = command
         .args(["--log", "info"])
         .args(args)
         .args(["--listen", "127.0.0.1:0"])
