@@ -1,10 +1,11 @@
 //! Starting, observing and stopping the engine.
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use crate::admission::Admission;
 use crate::config::{BackendChoice, BackendKind, EngineConfig};
 use crate::endpoint::{Endpoint, LaneParts};
 use crate::error::EngineError;
@@ -118,8 +119,7 @@ impl Engine {
 
         let n = config.io_threads;
         let shared = Arc::new(Shared {
-            open: AtomicUsize::new(0),
-            max_sessions: config.max_sessions,
+            admission: Admission::new(config.max_sessions, config.max_sessions_per_ip),
             shutdown: AtomicBool::new(false),
             stats: (0..n).map(|_| Arc::new(ThreadStats::default())).collect(),
         });
@@ -230,7 +230,7 @@ impl Engine {
     pub fn stats(&self) -> Stats {
         let mut s = Stats {
             backend: Some(self.backend),
-            sessions_open: self.shutdown.shared.open.load(Ordering::Relaxed) as u64,
+            sessions_open: self.shutdown.shared.admission.open() as u64,
             ..Stats::default()
         };
         for t in &self.shutdown.shared.stats {

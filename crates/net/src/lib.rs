@@ -39,6 +39,7 @@
 #![deny(unsafe_code)]
 
 #[allow(unsafe_code)]
+mod admission;
 mod buf;
 mod config;
 mod endpoint;
@@ -54,6 +55,7 @@ mod stats;
 #[allow(unsafe_code)]
 mod sys;
 
+pub use admission::peer_group;
 pub use bytes::Bytes;
 pub use config::{BackendChoice, BackendKind, EngineConfig};
 pub use crossbeam_channel;

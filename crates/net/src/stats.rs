@@ -12,6 +12,7 @@ use crate::event::CloseReason;
 pub(crate) struct ThreadStats {
     pub(crate) accepted: AtomicU64,
     pub(crate) refused: AtomicU64,
+    pub(crate) refused_per_ip: AtomicU64,
     pub(crate) accept_errors: AtomicU64,
     pub(crate) frames_in: AtomicU64,
     pub(crate) bytes_in: AtomicU64,
@@ -49,6 +50,9 @@ pub struct Stats {
     pub accepted: u64,
     /// Connections accepted and closed at once because `max_sessions` was reached.
     pub refused: u64,
+    /// Of `refused`: connections refused because their address already had
+    /// `max_sessions_per_ip` sessions open.
+    pub refused_per_ip: u64,
     /// Failed accept calls (EMFILE, ENFILE, ENOMEM…), after which accepting backs off.
     pub accept_errors: u64,
     /// Frames received and delivered to the application.
@@ -86,6 +90,7 @@ impl Stats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         self.accepted += get(&t.accepted);
         self.refused += get(&t.refused);
+        self.refused_per_ip += get(&t.refused_per_ip);
         self.accept_errors += get(&t.accept_errors);
         self.frames_in += get(&t.frames_in);
         self.bytes_in += get(&t.bytes_in);

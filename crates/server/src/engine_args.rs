@@ -21,6 +21,12 @@ pub struct EngineArgs {
     #[arg(long, default_value_t = 10_000)]
     pub max_sessions: usize,
 
+    /// Sessions open at once from one address (IPv4, or IPv6 /64); more are
+    /// accepted and closed (0: no per-address limit; behind NAT many users
+    /// share an address).
+    #[arg(long, default_value_t = 0)]
+    pub max_sessions_per_ip: usize,
+
     /// Unsent bytes allowed per session before it is closed as a slow consumer.
     #[arg(long, default_value_t = 256 * 1024)]
     pub send_queue_limit: usize,
@@ -55,6 +61,7 @@ impl EngineArgs {
             backend: self.backend,
             io_threads: self.io_threads.unwrap_or(defaults.io_threads),
             max_sessions: self.max_sessions,
+            max_sessions_per_ip: self.max_sessions_per_ip,
             send_queue_limit: self.send_queue_limit,
             idle_timeout: (self.idle_timeout > 0).then(|| Duration::from_secs(self.idle_timeout)),
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
