@@ -2,6 +2,7 @@
 //! packet, disconnect, account-check answer, timeout — and routes each
 //! decoded request to its handler in [`crate::handler`].
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -12,6 +13,7 @@ use crate::config::ChatConfig;
 use crate::conn::ConnId;
 use crate::deadline::Deadlines;
 use crate::login::Logins;
+use crate::login_limit::LoginLimiter;
 use crate::outbound::{AuthResult, Outbound};
 use crate::rate::RateLimit;
 use crate::room::Rooms;
@@ -32,6 +34,7 @@ pub struct Chat {
     pub(crate) rooms: Rooms,
     pub(crate) deadlines: Deadlines,
     pub(crate) rate: RateLimit,
+    pub(crate) login_limit: LoginLimiter,
     pub(crate) stats: ChatStats,
     /// Encoding buffer for packets sent to one session (reused, so responses
     /// cost no allocation).
@@ -44,6 +47,7 @@ impl Chat {
     pub fn new(config: ChatConfig) -> Chat {
         Chat {
             rate: RateLimit::new(config.chat_rate, config.chat_burst),
+            login_limit: LoginLimiter::new(config.login_rate_per_ip, config.login_burst_per_ip),
             config,
             sessions: FxHashMap::default(),
             logins: Logins::default(),
@@ -60,8 +64,22 @@ impl Chat {
     }
 
     /// A new connection at `now`; its login deadline starts. A `conn` the
-    /// machine already knows is ignored.
+    /// machine already knows is ignored. Its login attempts are not limited
+    /// per address: hosts that know the peer call
+    /// [`Chat::handle_connect_from`].
     pub fn handle_connect(&mut self, conn: ConnId, now: Instant) {
+        self.connect(conn, None, now);
+    }
+
+    /// A new connection from the address group `peer` (the host groups
+    /// addresses: an IPv4 address, an IPv6 /64) at `now`. Login attempts
+    /// of all sessions of one group share one rate limit
+    /// ([`ChatConfig::login_rate_per_ip`]).
+    pub fn handle_connect_from(&mut self, conn: ConnId, peer: IpAddr, now: Instant) {
+        self.connect(conn, Some(peer), now);
+    }
+
+    fn connect(&mut self, conn: ConnId, peer: Option<IpAddr>, now: Instant) {
         if self.sessions.contains_key(&conn) {
             tracing::debug!(%conn, "connect for a known connection ignored");
             return;
@@ -70,7 +88,7 @@ impl Chat {
         if let Some(at) = deadline {
             self.deadlines.push(at, conn);
         }
-        self.sessions.insert(conn, Session::new(deadline));
+        self.sessions.insert(conn, Session::new(deadline, peer));
         self.update_gauges();
     }
 
@@ -108,7 +126,7 @@ impl Chat {
         };
         match packet {
             ClientPacket::DevEcho(echo) => self.handle_echo(conn, echo, out),
-            ClientPacket::LoginReq(req) => self.handle_login(conn, req, out),
+            ClientPacket::LoginReq(req) => self.handle_login(conn, req, now, out),
             ClientPacket::RoomEnterReq(req) => self.handle_enter(conn, req, out),
             ClientPacket::RoomLeaveReq(_) => self.handle_leave(conn, out),
             ClientPacket::RoomChatReq(req) => self.handle_chat(conn, req, now, out),
@@ -183,6 +201,7 @@ impl Chat {
             out.close(conn);
         }
         self.prune_deadlines();
+        self.login_limit.prune(now);
         self.update_gauges();
     }
 
@@ -237,6 +256,7 @@ impl Chat {
         stats.users_logged_in = self.logins.logged_in() as u64;
         stats.rooms_active = self.rooms.active() as u64;
         stats.users_in_rooms = self.rooms.total_members() as u64;
+        stats.login_limit_groups = self.login_limit.tracked() as u64;
     }
 }
 

@@ -85,6 +85,7 @@ mod conn;
 mod deadline;
 mod handler;
 mod login;
+mod login_limit;
 mod outbound;
 mod rate;
 mod room;

@@ -69,7 +69,11 @@ pub fn run(
             Received::Events(batch) => {
                 for event in batch.iter() {
                     match event {
-                        Event::Opened { session, .. } => chat.handle_connect(conn(session), now),
+                        Event::Opened { session, peer } => chat.handle_connect_from(
+                            conn(session),
+                            ringport_net::peer_group(peer.ip()),
+                            now,
+                        ),
                         Event::Frame { session, frame } => {
                             chat.handle_packet(conn(session), frame, now, &mut out)
                         }

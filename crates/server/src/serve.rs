@@ -54,6 +54,21 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub auto_register: bool,
 
+    /// Login attempts per minute from one address (IPv4, or IPv6 /64) over
+    /// all its sessions; over it a login gets 63 without a password hash
+    /// (0: no limit).
+    #[arg(long, default_value_t = ChatConfig::default().login_rate_per_ip)]
+    pub login_rate_per_ip: u32,
+
+    /// Login attempts one address may make at once after being quiet.
+    #[arg(long, default_value_t = ChatConfig::default().login_burst_per_ip)]
+    pub login_burst_per_ip: u32,
+
+    /// Apply the per-address login limit to loopback clients too (off by
+    /// default: local load generators log in many users from 127.0.0.1).
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
+    pub login_limit_loopback: bool,
+
     /// Account store and password hashing.
     #[command(flatten)]
     pub store: StoreArgs,
@@ -78,6 +93,9 @@ impl ServeArgs {
             chat_burst: self.chat_burst,
             login_timeout: Duration::from_secs(self.login_timeout),
             auto_register: self.auto_register,
+            login_rate_per_ip: self.login_rate_per_ip,
+            login_burst_per_ip: self.login_burst_per_ip,
+            login_limit_loopback: self.login_limit_loopback,
         }
     }
 

@@ -345,3 +345,46 @@ fn a_member_that_never_reads_is_cut_off_and_the_room_goes_on() {
         server.stop();
     }
 }
+
+#[test]
+fn login_attempts_and_sessions_are_bounded_per_address() {
+    let server = serve(
+        "poll",
+        &[
+            "--login-rate-per-ip",
+            "60",
+            "--login-burst-per-ip",
+            "3",
+            "--login-limit-loopback",
+            "true",
+            "--max-sessions-per-ip",
+            "6",
+        ],
+    );
+    let mut codes = Vec::new();
+    let mut clients = Vec::new();
+    for i in 0..5 {
+        let mut c = connect(&server);
+        c.login(&format!("guess{i}"), "pw").unwrap();
+        codes.push(next(&mut c));
+        clients.push(c);
+    }
+    assert_eq!(&codes[..3], [Got::Login(0), Got::Login(0), Got::Login(0)]);
+    assert_eq!(
+        &codes[3..],
+        [Got::Login(63), Got::Login(63)],
+        "over the login rate"
+    );
+    // Five sessions open; the sixth is the last this address may hold.
+    let mut sixth = raw(&server);
+    let mut seventh = raw(&server);
+    assert!(
+        raw_closed(&mut seventh),
+        "over the per-address session bound"
+    );
+    sixth
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    assert!(!raw_closed(&mut sixth), "the sixth stays open");
+    server.stop();
+}

@@ -11,6 +11,7 @@
 //! free to try again.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use ringport_proto::{LoginReq, ResultCode};
 
@@ -25,6 +26,7 @@ impl Chat {
         &mut self,
         conn: ConnId,
         req: LoginReq<'_>,
+        now: Instant,
         out: &mut impl Outbound,
     ) {
         let Some(session) = self.sessions.get_mut(&conn) else {
@@ -35,6 +37,16 @@ impl Chat {
         }
         if self.logins.slots_taken() >= self.config.max_users {
             return self.refuse_login(conn, ResultCode::LoginUserUsedAllObj, out);
+        }
+        let limited = session
+            .peer
+            .filter(|peer| self.config.login_limit_loopback || !peer.is_loopback());
+        if let Some(peer) = limited {
+            if !self.login_limit.try_take(peer, now) {
+                self.stats.logins_rate_limited += 1;
+                tracing::debug!(%conn, %peer, "login refused: address over its login rate");
+                return self.respond(conn, LoginReq::ID, ResultCode::RoomTooManyPacket, out);
+            }
         }
         let ticket = self.logins.next_ticket();
         let user_id = req.user_id.as_str();
