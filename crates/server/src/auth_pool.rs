@@ -4,9 +4,24 @@
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
+
+use prometheus_client::metrics::histogram::Histogram;
 
 use ringport_chat::{AccountStore, AuthRequest, AuthResult, ConnId};
 use ringport_net::crossbeam_channel::{self, Receiver, Sender, TrySendError};
+
+use crate::health::Health;
+
+/// Where the workers report on the store: how long each call took, and
+/// whether it answered.
+#[derive(Debug, Clone)]
+pub struct StoreWatch {
+    /// Seconds per store call.
+    pub latency: Histogram,
+    /// Readiness, told whether the store answers.
+    pub health: Arc<Health>,
+}
 
 /// An answer for the logic thread.
 #[derive(Debug)]
@@ -33,6 +48,7 @@ impl AuthPool {
         store: Arc<dyn AccountStore>,
         workers: usize,
         queue: usize,
+        watch: StoreWatch,
     ) -> std::io::Result<(AuthPool, Receiver<AuthAnswer>)> {
         let (req_tx, req_rx) = crossbeam_channel::bounded::<AuthRequest>(queue);
         let (ans_tx, ans_rx) = crossbeam_channel::unbounded();
@@ -41,10 +57,11 @@ impl AuthPool {
             let req_rx = req_rx.clone();
             let ans_tx = ans_tx.clone();
             let store = store.clone();
+            let watch = watch.clone();
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("ringport-auth-{i}"))
-                    .spawn(move || work(&*store, &req_rx, &ans_tx))?,
+                    .spawn(move || work(&*store, &req_rx, &ans_tx, &watch))?,
             );
         }
         Ok((
@@ -76,16 +93,24 @@ impl Drop for AuthPool {
     }
 }
 
-fn work(store: &dyn AccountStore, requests: &Receiver<AuthRequest>, answers: &Sender<AuthAnswer>) {
+fn work(
+    store: &dyn AccountStore,
+    requests: &Receiver<AuthRequest>,
+    answers: &Sender<AuthAnswer>,
+    watch: &StoreWatch,
+) {
     while let Ok(req) = requests.recv() {
-        let result =
-            match store.authenticate(&req.user_id, req.password.expose(), req.auto_register) {
-                Ok(outcome) => AuthResult::from(outcome),
-                Err(e) => {
-                    tracing::warn!(error = %e, "account store unavailable");
-                    AuthResult::Unavailable
-                }
-            };
+        let started = Instant::now();
+        let answer = store.authenticate(&req.user_id, req.password.expose(), req.auto_register);
+        watch.latency.observe(started.elapsed().as_secs_f64());
+        watch.health.set_store_ok(answer.is_ok());
+        let result = match answer {
+            Ok(outcome) => AuthResult::from(outcome),
+            Err(e) => {
+                tracing::warn!(error = %e, "account store unavailable");
+                AuthResult::Unavailable
+            }
+        };
         if answers
             .send(AuthAnswer {
                 conn: req.conn,

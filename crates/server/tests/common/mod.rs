@@ -12,16 +12,34 @@ use std::time::{Duration, Instant};
 pub struct Running {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The admin listener's address, when the startup line names one.
+    pub admin: Option<SocketAddr>,
     pub log: Arc<Mutex<Vec<String>>>,
+}
+
+/// The address that follows `marker` in `line`, if any (text or JSON logs).
+pub fn addr_after(line: &str, marker: &str) -> Option<SocketAddr> {
+    let rest = line.split(marker).nth(1)?;
+    let addr: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '[' | ']'))
+        .collect();
+    addr.parse().ok()
 }
 
 /// Starts `ringport <args> --listen 127.0.0.1:0` and waits for its
 /// "listening on ADDR" line.
 pub fn start(args: &[&str]) -> Running {
+    start_with_env(args, &[])
+}
+
+/// [`start`] with extra environment variables.
+pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ringport"))
         .args(["--log", "info"])
         .args(args)
         .args(["--listen", "127.0.0.1:0"])
+        .envs(env.iter().copied())
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -29,7 +47,7 @@ pub fn start(args: &[&str]) -> Running {
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let log = Arc::new(Mutex::new(Vec::new()));
-    let addr = loop {
+    let (addr, admin) = loop {
         let Some(line) = lines.next() else {
             let status = child.wait().unwrap();
             panic!(
@@ -39,13 +57,9 @@ pub fn start(args: &[&str]) -> Running {
         };
         let line = line.unwrap();
         log.lock().unwrap().push(line.clone());
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .parse::<SocketAddr>()
-                .unwrap();
+        if let Some(addr) = addr_after(&line, "listening on ") {
+            let admin = addr_after(&line, "admin=").or_else(|| addr_after(&line, "\"admin\":\""));
+            break (addr, admin);
         }
     };
     let log2 = log.clone();
@@ -55,7 +69,12 @@ pub fn start(args: &[&str]) -> Running {
             log2.lock().unwrap().push(line);
         }
     });
-    Running { child, addr, log }
+    Running {
+        child,
+        addr,
+        admin,
+        log,
+    }
 }
 
 impl Running {
@@ -71,6 +90,18 @@ impl Running {
                 Instant::now() < deadline,
                 "server did not exit after SIGTERM"
             );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the server to exit by itself (after a signal sent earlier).
+    pub fn wait_exit(mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not exit");
             std::thread::sleep(Duration::from_millis(20));
         }
     }
