@@ -33,10 +33,16 @@ pub fn start(args: &[&str]) -> Running {
     start_with_env(args, &[])
 }
 
-/// [`start`] with extra environment variables.
+/// [`start`] with extra environment variables. Logs at `info` unless `args`
+/// hold a `--log` of their own.
 pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Running {
+    let default_log: &[&str] = if args.contains(&"--log") {
+        &[]
+    } else {
+        &["--log", "info"]
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_ringport"))
-        .args(["--log", "info"])
+        .args(default_log)
         .args(args)
         .args(["--listen", "127.0.0.1:0"])
         .envs(env.iter().copied())
