@@ -196,6 +196,18 @@ impl Collector for Sources {
                 "Sessions open now",
                 s.sessions_open,
             )?;
+            gauge(
+                &mut e,
+                "ringport_send_queue_bytes",
+                "Bytes waiting in send queues, all sessions (refreshed every 250 ms)",
+                s.queued_bytes,
+            )?;
+            gauge(
+                &mut e,
+                "ringport_send_queue_max_bytes",
+                "The longest send queue in bytes (refreshed every 250 ms)",
+                s.max_queued_bytes,
+            )?;
             for (name, help, v) in engine_counters {
                 counter(&mut e, name, help, v)?;
             }

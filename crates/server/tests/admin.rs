@@ -212,6 +212,19 @@ fn a_drain_turns_ready_off_and_delivers_everything_queued() {
                 assert!(matches!(next(&mut talker), Got::Chat(_, _)));
             }
         }
+        // The slow client's backlog shows as send-queue depth.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let scrape = get(admin, "/metrics").1;
+            let queued = sample(&scrape, "ringport_send_queue_bytes").unwrap();
+            let longest = sample(&scrape, "ringport_send_queue_max_bytes").unwrap();
+            if queued > 0.0 {
+                assert!(longest > 0.0 && longest <= queued, "{scrape}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "{backend}: no queue depth seen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
         common::signal(&r.child, "TERM");
         // Ready turns 503 while the slow client's data is still queued.
         let deadline = Instant::now() + Duration::from_secs(10);
