@@ -16,7 +16,7 @@ use crate::serve::ServeArgs;
 #[command(name = "ringport", version, about, long_about = None)]
 pub struct Cli {
     /// Configuration file (TOML; `ringport config example` prints one).
-    /// Environment variables RINGPORT_<SECTION>__<KEY> override it, flags
+    /// Environment variables `RINGPORT_<SECTION>__<KEY>` override it, flags
     /// override both.
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,

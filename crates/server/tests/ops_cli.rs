@@ -138,7 +138,15 @@ fn a_port_that_cannot_be_bound_exits_1_with_a_clear_error() {
         stderr(&out)
     );
     let out = ringport(
-        &["serve", "--listen", "127.0.0.1:0", "--admin-listen", &addr],
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            &addr,
+            "--accounts",
+            "memory",
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(1));

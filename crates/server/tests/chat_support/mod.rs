@@ -27,6 +27,8 @@ pub fn serve(backend: &str, extra: &[&str]) -> Running {
         "1",
         "--admin-listen",
         "127.0.0.1:0",
+        "--accounts",
+        "memory",
     ];
     args.extend_from_slice(extra);
     common::start(&args)
