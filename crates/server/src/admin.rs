@@ -3,23 +3,37 @@
 //!
 //! It must never become a way to hurt the server: one thread handles one
 //! connection at a time (others wait in the kernel's backlog), a request may
-//! be at most [`MAX_REQUEST`] bytes and must arrive within
-//! [`REQUEST_TIMEOUT`], every answer closes the connection, and nothing a
-//! peer sends can make it panic or allocate more than the request limit.
+//! be at most `admin.max_request` bytes and must arrive within
+//! `admin.request_timeout`, every answer closes the connection, and nothing
+//! a peer sends can make it panic or allocate more than the request limit.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::config::AdminSection;
 use crate::health::Health;
 use crate::metrics::Metrics;
 
-/// Largest request (request line and headers) read; more is refused with 431.
-pub const MAX_REQUEST: usize = 8 * 1024;
+/// The admin listener's limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request (request line and headers) read; more is refused
+    /// with 431.
+    pub max_request: usize,
+    /// Time a client has to send its whole request, and to take the answer.
+    pub timeout: Duration,
+}
 
-/// Time a client has to send its whole request, and to take the answer.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+impl From<&AdminSection> for Limits {
+    fn from(admin: &AdminSection) -> Limits {
+        Limits {
+            max_request: admin.max_request,
+            timeout: Duration::from_secs(admin.request_timeout),
+        }
+    }
+}
 
 /// Binds the admin listener (so a taken port fails at start, before the
 /// engine runs).
@@ -34,14 +48,19 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 ///
 /// # Errors
 /// The thread cannot be spawned.
-pub fn spawn(listener: TcpListener, metrics: Metrics, health: Arc<Health>) -> std::io::Result<()> {
+pub fn spawn(
+    listener: TcpListener,
+    limits: Limits,
+    metrics: Metrics,
+    health: Arc<Health>,
+) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("ringport-admin".into())
         .spawn(move || {
             for conn in listener.incoming() {
                 match conn {
                     Ok(stream) => {
-                        if let Err(e) = handle(stream, &metrics, &health) {
+                        if let Err(e) = handle(stream, limits, &metrics, &health) {
                             tracing::debug!(error = %e, "admin request failed");
                         }
                     }
@@ -86,9 +105,9 @@ fn parse(head: &[u8]) -> Request<'_> {
 }
 
 /// Reads the request head: `Ok(None)` when it is too large.
-fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
-    let deadline = Instant::now() + REQUEST_TIMEOUT;
-    let mut buf = vec![0u8; MAX_REQUEST];
+fn read_head(stream: &mut TcpStream, limits: Limits) -> std::io::Result<Option<Vec<u8>>> {
+    let deadline = Instant::now() + limits.timeout;
+    let mut buf = vec![0u8; limits.max_request];
     let mut len = 0;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -113,9 +132,14 @@ fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
     }
 }
 
-fn handle(mut stream: TcpStream, metrics: &Metrics, health: &Health) -> std::io::Result<()> {
-    stream.set_write_timeout(Some(REQUEST_TIMEOUT))?;
-    let head = read_head(&mut stream)?;
+fn handle(
+    mut stream: TcpStream,
+    limits: Limits,
+    metrics: &Metrics,
+    health: &Health,
+) -> std::io::Result<()> {
+    stream.set_write_timeout(Some(limits.timeout))?;
+    let head = read_head(&mut stream, limits)?;
     let (status, content_type, body) = match head.as_deref().map(parse) {
         None => (431, "text/plain", "request too large\n".to_string()),
         Some(Request::Malformed) => (400, "text/plain", "bad request\n".to_string()),

@@ -18,21 +18,21 @@ pub struct Cli {
     /// Configuration file (TOML; `ringport config example` prints one).
     /// Environment variables `RINGPORT_<SECTION>__<KEY>` override it, flags
     /// override both.
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, display_order = 100, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
     /// Log filter, `RUST_LOG` syntax (e.g. `info`, `ringport_net=debug`).
     /// [log.filter; default info, or RUST_LOG]
-    #[arg(long, global = true, value_parser = parse_filter)]
+    #[arg(long, global = true, display_order = 100, value_parser = parse_filter)]
     pub log: Option<String>,
 
     /// Log format: `text` or `json`. [log.format; default text]
-    #[arg(long, global = true, value_parser = parse_format)]
+    #[arg(long, global = true, display_order = 100, value_parser = parse_format)]
     pub log_format: Option<LogFormat>,
 
     /// Also log to DIR/PREFIX.YYYY-MM-DD, a new file each day.
     /// [log.file; default none]
-    #[arg(long, global = true, value_name = "DIR/PREFIX")]
+    #[arg(long, global = true, display_order = 100, value_name = "DIR/PREFIX")]
     pub log_file: Option<String>,
 
     /// What to run.

@@ -177,7 +177,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             chat: Some(published.clone()),
             health: health.clone(),
         };
-        crate::admin::spawn(l, Metrics::new(sources, latency), health.clone())
+        let limits = crate::admin::Limits::from(&config.admin);
+        crate::admin::spawn(l, limits, Metrics::new(sources, latency), health.clone())
             .context("cannot start the admin listener")?;
     }
     crate::signals::drain_on_signal(&engine, health.clone())?;

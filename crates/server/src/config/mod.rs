@@ -123,6 +123,7 @@ impl Config {
         self.chat.validate().map_err(ConfigError)?;
         self.accounts.validate().map_err(ConfigError)?;
         self.log.validate().map_err(ConfigError)?;
+        self.admin.validate().map_err(ConfigError)?;
         Ok(())
     }
 }

@@ -343,13 +343,37 @@ pub struct AdminSection {
     /// `127.0.0.1:9100` (loopback only: it has no authentication).
     #[serde(serialize_with = "as_display", deserialize_with = "from_str")]
     pub listen: AdminListen,
+    /// Seconds a client has to send its request (and to take the answer).
+    pub request_timeout: u64,
+    /// Largest request head in bytes; a larger one is answered 431.
+    pub max_request: usize,
 }
 
 impl Default for AdminSection {
     fn default() -> Self {
         AdminSection {
             listen: AdminListen::On(SocketAddr::from(([127, 0, 0, 1], 9100))),
+            request_timeout: 2,
+            max_request: 8192,
         }
+    }
+}
+
+impl AdminSection {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if !(1..=60).contains(&self.request_timeout) {
+            return Err(format!(
+                "admin.request_timeout must be 1..=60 seconds, got {}",
+                self.request_timeout
+            ));
+        }
+        if !(256..=1 << 20).contains(&self.max_request) {
+            return Err(format!(
+                "admin.max_request must be 256..=1048576 bytes, got {}",
+                self.max_request
+            ));
+        }
+        Ok(())
     }
 }
 

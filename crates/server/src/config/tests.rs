@@ -73,6 +73,8 @@ fn out_of_range_values_name_the_key() {
         ("[engine]\nrecv_buffers = 1000\n", "engine.recv_buffers"),
         ("[engine]\nmax_sessions = 0\n", "engine.max_sessions"),
         ("[accounts]\nworkers = 0\n", "accounts.workers"),
+        ("[admin]\nrequest_timeout = 0\n", "admin.request_timeout"),
+        ("[admin]\nmax_request = 10\n", "admin.max_request"),
         ("[log]\nfilter = \"info,[[[\"\n", "log.filter"),
     ] {
         let e = Config::parse(text, "f").unwrap().validate().unwrap_err();
