@@ -7,8 +7,22 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::histogram::Histogram;
+
 use ringport_chat::{AccountStore, AuthRequest, AuthResult, ConnId};
 use ringport_net::crossbeam_channel::{self, Receiver, Sender, TrySendError};
+
+use crate::health::Health;
+
+/// Where the workers report on the store: how long each call took, and
+/// whether it answered.
+#[derive(Debug, Clone)]
+pub struct StoreWatch {
+    /// Seconds per store call.
+    pub latency: Histogram,
+    /// Readiness, told whether the store answers.
+    pub health: Arc<Health>,
+}
 
 /// An answer for the logic thread.
 #[derive(Debug)]
@@ -45,6 +59,7 @@ impl AuthPool {
         workers: usize,
         queue: usize,
         max_wait: Duration,
+        watch: StoreWatch,
     ) -> std::io::Result<(AuthPool, Receiver<AuthAnswer>)> {
         let (req_tx, req_rx) = crossbeam_channel::bounded::<Queued>(queue);
         let (ans_tx, ans_rx) = crossbeam_channel::unbounded();
@@ -55,10 +70,11 @@ impl AuthPool {
             let ans_tx = ans_tx.clone();
             let store = store.clone();
             let health = Arc::clone(&health);
+            let watch = watch.clone();
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("ringport-auth-{i}"))
-                    .spawn(move || work(&*store, &health, &req_rx, &ans_tx, max_wait))?,
+                    .spawn(move || work(&*store, &health, &watch, &req_rx, &ans_tx, max_wait))?,
             );
         }
         Ok((
@@ -119,6 +135,7 @@ impl StoreHealth {
 fn work(
     store: &dyn AccountStore,
     health: &StoreHealth,
+    watch: &StoreWatch,
     requests: &Receiver<Queued>,
     answers: &Sender<AuthAnswer>,
     max_wait: Duration,
@@ -131,7 +148,11 @@ fn work(
             );
             AuthResult::Unavailable
         } else {
-            match store.authenticate(&req.user_id, req.password.expose(), req.auto_register) {
+            let started = Instant::now();
+            let answer = store.authenticate(&req.user_id, req.password.expose(), req.auto_register);
+            watch.latency.observe(started.elapsed().as_secs_f64());
+            watch.health.set_store_ok(answer.is_ok());
+            match answer {
                 Ok(outcome) => {
                     health.answered();
                     AuthResult::from(outcome)

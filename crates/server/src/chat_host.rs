@@ -1,9 +1,14 @@
 //! The logic thread of `ringport serve`: engine events and account answers
 //! in, the chat state machine in the middle, packets out through the engine.
+//! Each session gets a tracing span (`session{id peer}`) entered while its
+//! events are handled; the chat's stats are published once per turn for the
+//! metrics endpoint.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Instant;
 
-use ringport_chat::{AuthRequest, AuthResult, Chat, ConnId, Outbound};
+use ringport_chat::{AuthRequest, AuthResult, Chat, ChatStats, ConnId, Outbound};
 use ringport_net::crossbeam_channel::Receiver;
 use ringport_net::{Bytes, Endpoint, Event, Received, SessionId};
 
@@ -46,14 +51,17 @@ impl Outbound for Out<'_> {
     }
 }
 
-/// Runs the logic until the engine stops.
+/// Runs the logic until the engine stops, copying the chat's stats into
+/// `published` after every turn.
 pub fn run(
     mut chat: Chat,
     mut endpoint: Endpoint,
     auth: AuthPool,
     answers: Receiver<AuthAnswer>,
+    published: &Mutex<ChatStats>,
 ) -> Chat {
     let mut refused = Vec::new();
+    let mut spans: HashMap<SessionId, tracing::Span> = HashMap::new();
     loop {
         let timeout = chat
             .next_timeout()
@@ -69,21 +77,35 @@ pub fn run(
             Received::Events(batch) => {
                 for event in batch.iter() {
                     match event {
-                        Event::Opened { session, peer } => chat.handle_connect_from(
-                            conn(session),
-                            ringport_net::peer_group(peer.ip()),
-                            now,
-                        ),
+                        Event::Opened { session, peer } => {
+                            let span = tracing::info_span!("session", id = %session, %peer);
+                            span.in_scope(|| {
+                                tracing::debug!("session opened");
+                                chat.handle_connect_from(
+                                    conn(session),
+                                    ringport_net::peer_group(peer.ip()),
+                                    now,
+                                );
+                            });
+                            if !span.is_disabled() {
+                                spans.insert(session, span);
+                            }
+                        }
                         Event::Frame { session, frame } => {
+                            let _entered = spans.get(&session).map(|s| s.enter());
                             chat.handle_packet(conn(session), frame, now, &mut out)
                         }
-                        Event::Closed { session, .. } => {
+                        Event::Closed { session, reason } => {
+                            let span = spans.remove(&session);
+                            let _entered = span.as_ref().map(|s| s.enter());
+                            tracing::debug!(%reason, "session closed");
                             chat.handle_disconnect(conn(session), &mut out)
                         }
                     }
                 }
             }
             Received::Other(answer) => {
+                let _entered = spans.get(&session(answer.conn)).map(|s| s.enter());
                 chat.handle_auth_result(answer.conn, answer.ticket, answer.result, &mut out);
             }
             Received::Timeout => {}
@@ -99,6 +121,9 @@ pub fn run(
         chat.handle_timeout(now, &mut out);
         refused = std::mem::take(&mut out.refused);
         endpoint.flush();
+        if let Ok(mut p) = published.lock() {
+            p.clone_from(chat.stats());
+        }
     }
     chat
 }
