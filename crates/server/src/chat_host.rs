@@ -1,8 +1,9 @@
 //! The logic thread of `ringport serve`: engine events and account answers
 //! in, the chat state machine in the middle, packets out through the engine.
 //! Each session gets a tracing span (`session{id peer}`) entered while its
-//! events are handled; the chat's stats are published once per turn for the
-//! metrics endpoint.
+//! events are handled. The span is at debug level, where the per-session
+//! lines are: at `info` it is disabled and costs nothing per event. The
+//! chat's stats are published once per turn for the metrics endpoint.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -78,7 +79,7 @@ pub fn run(
                 for event in batch.iter() {
                     match event {
                         Event::Opened { session, peer } => {
-                            let span = tracing::info_span!("session", id = %session, %peer);
+                            let span = tracing::debug_span!("session", id = %session, %peer);
                             span.in_scope(|| {
                                 tracing::debug!("session opened");
                                 chat.handle_connect_from(

@@ -151,58 +151,67 @@ fn slow_client(addr: SocketAddr) -> ringport_client::Client {
     c
 }
 
+// More than the kernel takes into a loopback socket's buffers (about 3 MiB
+// here with a 4 KiB receiver), so a drain has to wait for the slow client
+// and the test can look at the server meanwhile.
+const CHATS: usize = 20_000;
+const CHUNK: usize = 500;
+
+/// A server whose slow client has megabytes queued for it (checked through
+/// the send-queue gauges), with a long shutdown grace; returns the server,
+/// its admin address and the slow client, which has read nothing yet.
+fn server_with_a_backlog(backend: &str) -> (common::Running, SocketAddr, ringport_client::Client) {
+    let r = serve(
+        backend,
+        &[
+            "--chat-rate",
+            "0",
+            "--shutdown-grace",
+            "60",
+            "--send-queue-limit",
+            "33554432",
+        ],
+    );
+    let admin = r.admin.unwrap();
+    assert_eq!(get(admin, "/health/ready").0, 200);
+    let mut slow = slow_client(r.addr);
+    login_enter(&mut slow, "slow", 0);
+    let mut talker = connect(&r);
+    login_enter(&mut talker, "talker", 0);
+    assert!(matches!(next(&mut slow), Got::NewUser(_, _)));
+    // The talker's chats: once it has its own notify for each, the slow
+    // client's copy is queued on the server (or in the kernel).
+    for chunk in 0..CHATS / CHUNK {
+        for i in 0..CHUNK {
+            talker
+                .chat(&format!("message {}", chunk * CHUNK + i))
+                .unwrap();
+        }
+        for _ in 0..CHUNK {
+            assert_eq!(next(&mut talker), Got::ChatRes(0));
+            assert!(matches!(next(&mut talker), Got::Chat(_, _)));
+        }
+    }
+    // The slow client's backlog shows as send-queue depth.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let scrape = get(admin, "/metrics").1;
+        let queued = sample(&scrape, "ringport_send_queue_bytes").unwrap();
+        let longest = sample(&scrape, "ringport_send_queue_max_bytes").unwrap();
+        if queued > 0.0 {
+            assert!(longest > 0.0 && longest <= queued, "{scrape}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{backend}: no queue depth seen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (r, admin, slow)
+}
+
 #[test]
 fn a_drain_turns_ready_off_and_delivers_everything_queued() {
-    // More than the kernel takes into a loopback socket's buffers (about
-    // 3 MiB here with a 4 KiB receiver), so the drain has to wait for the
-    // slow client and the test can look at the server meanwhile.
-    const CHATS: usize = 20_000;
-    const CHUNK: usize = 500;
     for backend in BACKENDS {
-        let r = serve(
-            backend,
-            &[
-                "--chat-rate",
-                "0",
-                "--shutdown-grace",
-                "60",
-                "--send-queue-limit",
-                "33554432",
-            ],
-        );
-        let admin = r.admin.unwrap();
-        assert_eq!(get(admin, "/health/ready").0, 200);
-        let mut slow = slow_client(r.addr);
-        login_enter(&mut slow, "slow", 0);
-        let mut talker = connect(&r);
-        login_enter(&mut talker, "talker", 0);
-        assert!(matches!(next(&mut slow), Got::NewUser(_, _)));
-        // The talker's chats: once it has its own notify for each, the
-        // slow client's copy is queued on the server (or in the kernel).
-        for chunk in 0..CHATS / CHUNK {
-            for i in 0..CHUNK {
-                talker
-                    .chat(&format!("message {}", chunk * CHUNK + i))
-                    .unwrap();
-            }
-            for _ in 0..CHUNK {
-                assert_eq!(next(&mut talker), Got::ChatRes(0));
-                assert!(matches!(next(&mut talker), Got::Chat(_, _)));
-            }
-        }
-        // The slow client's backlog shows as send-queue depth.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let scrape = get(admin, "/metrics").1;
-            let queued = sample(&scrape, "ringport_send_queue_bytes").unwrap();
-            let longest = sample(&scrape, "ringport_send_queue_max_bytes").unwrap();
-            if queued > 0.0 {
-                assert!(longest > 0.0 && longest <= queued, "{scrape}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "{backend}: no queue depth seen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let (r, admin, mut slow) = server_with_a_backlog(backend);
         common::signal(&r.child, "TERM");
         // Ready turns 503 while the slow client's data is still queued.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -237,4 +246,18 @@ fn a_drain_turns_ready_off_and_delivers_everything_queued() {
             "{backend}: clean exit after the drain"
         );
     }
+}
+
+#[test]
+fn a_second_signal_exits_at_once_with_130() {
+    let (r, admin, _slow) = server_with_a_backlog("poll");
+    common::signal(&r.child, "TERM");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while get(admin, "/health/ready").0 != 503 {
+        assert!(Instant::now() < deadline, "still ready after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Draining, and it would wait up to 60 s for the slow client.
+    common::signal(&r.child, "INT");
+    assert_eq!(r.wait_exit().code(), Some(130));
 }

@@ -158,6 +158,18 @@ fn a_port_that_cannot_be_bound_exits_1_with_a_clear_error() {
     assert!(err.contains(&addr) && err.contains("admin.listen"), "{err}");
 }
 
+#[test]
+fn a_log_file_that_cannot_be_created_exits_1() {
+    let dir = temp_dir("nolog");
+    let blocker = write(&dir, "not-a-dir", "a file where a directory should be");
+    let prefix = format!("{blocker}/ringport");
+    let mut args = vec!["serve", "--log-file", &prefix, "--admin-listen", "none"];
+    args.extend(CHEAP);
+    let out = ringport(&args, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("log.file"), "{}", stderr(&out));
+}
+
 /// The value of `key=` in a text log line.
 fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     line.split_whitespace()
