@@ -132,7 +132,7 @@ impl Collector for Sources {
                     &[(backend.as_str(), 1)],
                 )?;
             }
-            let engine_counters: [(&str, &str, u64); 12] = [
+            let engine_counters: [(&str, &str, u64); 13] = [
                 (
                     "ringport_sessions_accepted",
                     "Connections accepted as sessions",
@@ -140,8 +140,13 @@ impl Collector for Sources {
                 ),
                 (
                     "ringport_sessions_refused",
-                    "Connections closed at once: max_sessions reached",
+                    "Connections closed at once: max_sessions or max_sessions_per_ip reached",
                     s.refused,
+                ),
+                (
+                    "ringport_sessions_refused_per_ip",
+                    "Connections closed at once: their address had max_sessions_per_ip open",
+                    s.refused_per_ip,
                 ),
                 (
                     "ringport_accept_errors",
@@ -270,7 +275,7 @@ impl Collector for Sources {
             for (name, help, v) in gauges {
                 gauge(&mut e, name, help, v)?;
             }
-            let counters: [(&str, &str, u64); 6] = [
+            let counters: [(&str, &str, u64); 7] = [
                 (
                     "ringport_chat_messages_in",
                     "Chat messages accepted (222 with 0)",
@@ -285,6 +290,11 @@ impl Collector for Sources {
                     "ringport_chat_rate_limited",
                     "Chat messages refused by the rate limit (63)",
                     c.rate_limited,
+                ),
+                (
+                    "ringport_logins_rate_limited",
+                    "Login attempts refused by the per-address login limit (63, no hash)",
+                    c.logins_rate_limited,
                 ),
                 (
                     "ringport_invalid_packets",
