@@ -466,18 +466,16 @@ fn setup_ringport(
         if let Some(code) = entered.filter(|c| !c.is_success()) {
             let why = match code {
                 ResultCode::EnterRoomFullUser => format!(
-                    "the room is full: it holds fewer than --members {} users (start the \
-                     server with --room-max-users {} or more, and make sure no one else is \
-                     in the room)",
+                    "the room is full: it holds fewer than the {} members asked for (start \
+                     the server with --room-max-users {} or more, and make sure no one else \
+                     is in the room)",
                     plan.members, plan.members
                 ),
                 ResultCode::RoomInvalidIndex => format!(
-                    "no such room: the server needs rooms {} to {} (--rooms {} from \
-                     --room-start {})",
+                    "the server has no such room: this load needs rooms {} to {} (see the \
+                     server's --rooms and --room-start)",
                     plan.room_of(0),
                     plan.room_of(plan.connections() - 1),
-                    plan.rooms,
-                    plan.room_start
                 ),
                 _ => format!(
                     "the server needs at least --rooms {} and --room-max-users {}",

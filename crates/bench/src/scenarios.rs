@@ -15,7 +15,7 @@ use crate::chat_load::{self, ChatOutcome, ChatPlan, Progress, SlowPlan};
 use crate::chat_report::ChatReport;
 use crate::cli::{
     check_chat_shape, ChatSystem, ConnectStormArgs, LoginStormArgs, SlowConsumerArgs, SoakArgs,
-    MAX_CONNECTIONS,
+    MAX_CONNECTIONS, MAX_SECS,
 };
 use crate::connect::{check_fd_limit, resolve_target};
 use crate::json::{array, JsonObject};
@@ -133,6 +133,15 @@ pub fn connect_storm(args: &ConnectStormArgs) -> anyhow::Result<ExitCode> {
         )
     };
     check_fd_limit(u32::try_from(fds).unwrap_or(u32::MAX))?;
+    let planned: f64 = steps.iter().map(|s| s.secs).sum();
+    if planned > MAX_SECS {
+        bail!(
+            "the schedule ({} steps of {:.1} s) lasts {planned:.0} s, more than the {MAX_SECS} s allowed: \
+             raise --factor or --start-rate, lower --max-rate or --step-secs",
+            steps.len(),
+            args.step_secs.as_secs_f64()
+        );
+    }
     let plan = StormPlan {
         addr,
         probe: Probe::Echo,
@@ -142,7 +151,6 @@ pub fn connect_storm(args: &ConnectStormArgs) -> anyhow::Result<ExitCode> {
         timeout: args.timeout,
         stop_failure_percent: Some(args.max_failure_percent),
     };
-    let planned: f64 = plan.steps.iter().map(|s| s.secs).sum();
     let bar = Bar::new("connect-storm", Duration::from_secs_f64(planned));
     let outcome = storm::run(&plan, &mut |p| {
         bar.update(p.elapsed, || {
