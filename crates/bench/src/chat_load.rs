@@ -419,6 +419,7 @@ fn setup_ringport(
             .with_context(|| format!("member {i}: sending login"))?;
     }
     let deadline = Instant::now() + SETUP_PHASE_TIMEOUT;
+    let streams_len = streams.len();
     for (i, (stream, buf)) in streams.iter_mut().zip(bufs.iter_mut()).enumerate() {
         let mut result = None;
         read_until(stream, buf, deadline, |b| {
@@ -429,7 +430,15 @@ fn setup_ringport(
                 Ok(result.is_some())
             })
         })
-        .with_context(|| format!("member {i}: waiting for the login answer"))?;
+        .with_context(|| {
+            format!(
+                "member {i}: waiting for the login answer (the server closes sessions that \
+                 are not logged in within its --login-timeout, 10 s by default; {} logins \
+                 queue for its password hashing: start it with cheaper --argon2-memory-kib \
+                 and --argon2-iterations, or a longer --login-timeout)",
+                streams_len
+            )
+        })?;
         if let Some(code) = result.filter(|c| !c.is_success()) {
             bail!(
                 "member {i}: the server refused the login as {:?}: {code}{}",

@@ -120,19 +120,15 @@ pub fn connect_storm(args: &ConnectStormArgs) -> anyhow::Result<ExitCode> {
         args.max_rate,
         args.step_secs.as_secs_f64(),
     );
-    let (after, max_attempts, fds) = if args.close {
-        // In flight at once: at most the top rate times the timeout.
-        let in_flight = (args.max_rate * args.timeout.as_secs_f64()).ceil() as u64;
-        let fds = in_flight.min(u64::from(MAX_CONNECTIONS));
-        (After::Close, args.attempts, fds)
+    // Held connections need a descriptor each; with --close only the
+    // attempts in flight do, and running out is counted as the failure kind
+    // "fd limit (generator)".
+    let (after, max_attempts) = if args.close {
+        (After::Close, args.attempts)
     } else {
-        (
-            After::Hold,
-            u64::from(args.connections),
-            u64::from(args.connections),
-        )
+        check_fd_limit(args.connections)?;
+        (After::Hold, u64::from(args.connections))
     };
-    check_fd_limit(u32::try_from(fds).unwrap_or(u32::MAX))?;
     let planned: f64 = steps.iter().map(|s| s.secs).sum();
     if planned > MAX_SECS {
         bail!(
