@@ -3,11 +3,15 @@
 
 use std::time::Instant;
 
-use ringport_chat::{AuthRequest, AuthResult, Chat, ConnId, Outbound};
+use ringport_chat::{
+    AuthRequest, AuthResult, Chat, ClusterEvent, ClusterRequest, ConnId, Outbound,
+};
 use ringport_net::crossbeam_channel::Receiver;
 use ringport_net::{Bytes, Endpoint, Event, Received, SessionId};
 
-use crate::auth_pool::{AuthAnswer, AuthPool};
+use crate::auth_pool::AuthPool;
+use crate::cluster::ClusterHandle;
+use crate::inbox::Inbox;
 
 fn conn(session: SessionId) -> ConnId {
     ConnId(session.as_u64())
@@ -22,6 +26,9 @@ struct Out<'a> {
     endpoint: &'a mut Endpoint,
     auth: &'a AuthPool,
     refused: Vec<(ConnId, u64)>,
+    cluster: Option<&'a ClusterHandle>,
+    /// Cluster answers given at once (queue full): fed back after the turn.
+    cluster_now: Vec<ClusterEvent>,
 }
 
 impl Outbound for Out<'_> {
@@ -44,6 +51,12 @@ impl Outbound for Out<'_> {
             self.refused.push((conn, ticket));
         }
     }
+
+    fn cluster(&mut self, request: ClusterRequest) {
+        if let Some(answer) = self.cluster.and_then(|c| c.submit(request)) {
+            self.cluster_now.push(answer);
+        }
+    }
 }
 
 /// Runs the logic until the engine stops.
@@ -51,9 +64,11 @@ pub fn run(
     mut chat: Chat,
     mut endpoint: Endpoint,
     auth: AuthPool,
-    answers: Receiver<AuthAnswer>,
+    answers: Receiver<Inbox>,
+    cluster: Option<&ClusterHandle>,
 ) -> Chat {
     let mut refused = Vec::new();
+    let mut cluster_now = Vec::new();
     loop {
         let timeout = chat
             .next_timeout()
@@ -64,6 +79,8 @@ pub fn run(
             endpoint: &mut endpoint,
             auth: &auth,
             refused: std::mem::take(&mut refused),
+            cluster,
+            cluster_now: std::mem::take(&mut cluster_now),
         };
         match got {
             Received::Events(batch) => {
@@ -83,9 +100,10 @@ pub fn run(
                     }
                 }
             }
-            Received::Other(answer) => {
+            Received::Other(Inbox::Auth(answer)) => {
                 chat.handle_auth_result(answer.conn, answer.ticket, answer.result, &mut out);
             }
+            Received::Other(Inbox::Cluster(event)) => chat.handle_cluster(event, &mut out),
             Received::Timeout => {}
             Received::Stopped => break,
             Received::OtherClosed => {
@@ -96,8 +114,12 @@ pub fn run(
         while let Some((conn, ticket)) = out.refused.pop() {
             chat.handle_auth_result(conn, ticket, AuthResult::Unavailable, &mut out);
         }
+        while let Some(event) = out.cluster_now.pop() {
+            chat.handle_cluster(event, &mut out);
+        }
         chat.handle_timeout(now, &mut out);
         refused = std::mem::take(&mut out.refused);
+        cluster_now = std::mem::take(&mut out.cluster_now);
         endpoint.flush();
     }
     chat

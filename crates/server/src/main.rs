@@ -8,8 +8,10 @@
 mod auth_pool;
 mod chat_host;
 mod cli;
+mod cluster;
 mod echo;
 mod engine_args;
+mod inbox;
 mod listen;
 mod logging;
 mod packet_framing;

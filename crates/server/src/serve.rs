@@ -80,6 +80,10 @@ pub struct ServeArgs {
     /// Engine settings.
     #[command(flatten)]
     pub engine: EngineArgs,
+
+    /// Scale-out through Redis (`--cluster`).
+    #[command(flatten)]
+    pub cluster: Box<crate::cluster::ClusterArgs>,
 }
 
 impl ServeArgs {
@@ -123,13 +127,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let io_threads = cfg.io_threads;
     let (engine, endpoint) = Engine::start(listener, cfg, PacketFraming::new(args.max_frame))
         .context("cannot start the engine")?;
-    let (auth, answers) = crate::auth_pool::AuthPool::start(
+    let (inbox_tx, inbox) = ringport_net::crossbeam_channel::unbounded();
+    let auth = crate::auth_pool::AuthPool::start(
         store,
         args.auth_workers,
         1024,
         Duration::from_secs(args.login_timeout),
+        inbox_tx.clone(),
     )
     .context("cannot start the account workers")?;
+    let cluster = crate::cluster::start(&args.cluster, inbox_tx)?;
     crate::signals::shut_down_on_signal(&engine)?;
     tracing::info!(
         listen = %engine.local_addr(),
@@ -143,7 +150,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         "ringport serve listening on {}",
         engine.local_addr()
     );
-    let chat = crate::chat_host::run(Chat::new(chat_cfg), endpoint, auth, answers);
+    let chat = match cluster {
+        Some(_) => Chat::with_cluster(chat_cfg),
+        None => Chat::new(chat_cfg),
+    };
+    let chat = crate::chat_host::run(chat, endpoint, auth, inbox, cluster.as_ref());
+    drop(cluster);
     let stats = engine.join().context("engine stopped abnormally")?;
     let cs = chat.stats();
     tracing::info!(
