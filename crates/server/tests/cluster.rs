@@ -270,3 +270,42 @@ fn a_redis_outage_degrades_and_recovers() {
     a.stop();
     b.stop();
 }
+
+/// Sends one inline command to the Redis server and returns its first
+/// reply line.
+fn redis_command(redis: &RedisServer, command: &str) -> String {
+    use std::io::{BufRead, Write};
+    let mut s = std::net::TcpStream::connect(redis.addr()).unwrap();
+    s.write_all(format!("{command}\r\n").as_bytes()).unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(s).read_line(&mut line).unwrap();
+    line
+}
+
+#[test]
+fn a_leave_during_an_outage_is_written_when_redis_answers_again() {
+    let Some(redis) =
+        RedisServer::start("a_leave_during_an_outage_is_written_when_redis_answers_again")
+    else {
+        return;
+    };
+    let a = node(&redis, &[]);
+    let b = node(&redis, &[]);
+    let mut ann = connect(&a);
+    login_enter(&mut ann, "ann", 8);
+    let mut bob = connect(&b);
+    login_enter(&mut bob, "bob", 8);
+    let (bob_uid, _) = new_user(&mut ann);
+
+    // Redis stops answering for less than a lease (data kept): bob's
+    // leave cannot be written.
+    assert_eq!(redis_command(&redis, "CLIENT PAUSE 1000 ALL"), "+OK\r\n");
+    bob.leave().unwrap();
+    assert_eq!(next(&mut bob), Got::Leave(0), "local leave works");
+    // Once Redis answers, B removes bob's leftover entry: 217 on A.
+    assert_eq!(next(&mut ann), Got::LeaveUser(bob_uid));
+    let mut cat = connect(&b);
+    assert_eq!(login_enter(&mut cat, "cat", 8).len(), 1, "only ann is left");
+    a.stop();
+    b.stop();
+}

@@ -14,7 +14,7 @@
 //! back-off, during which claims and enters are answered "unavailable" at
 //! once (34; enters proceed locally) and chats are not published.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,6 +49,9 @@ pub struct Node {
     resync: bool,
     /// Local members per room: unique id → user id.
     rooms: BTreeMap<i32, BTreeMap<i64, Arc<str>>>,
+    /// Rooms where a leave could not be written: re-read (and this node's
+    /// leftover members removed) at the next heartbeat.
+    dirty: BTreeSet<i32>,
     /// Claims held: user id → session.
     claims: HashMap<Arc<str>, ConnId>,
     /// Highest unique id seen (kept as the counter's floor).
@@ -69,6 +72,7 @@ impl Node {
             down: false,
             resync: false,
             rooms: BTreeMap::new(),
+            dirty: BTreeSet::new(),
             claims: HashMap::new(),
             max_uid: 0,
             dropped_chats: 0,
@@ -304,7 +308,7 @@ impl Node {
     fn enter(&mut self, room: i32, unique_id: i64, user_id: Arc<str>, max: usize) -> EnterResult {
         self.subs.add(&self.settings, room);
         let adds = [(unique_id, Arc::clone(&user_id))];
-        let cmd = self.sync_cmd(room, &adds, max);
+        let cmd = self.sync_cmd(room, &adds, max, false);
         let result = match self.query::<redis::Value>(&cmd) {
             Some(value) => match self.snapshot(value) {
                 Some(s) if s.full => EnterResult::Full,
@@ -345,9 +349,10 @@ impl Node {
             .arg(self.settings.channel(room))
             .arg(&self.settings.node_id)
             .arg(unique_id);
-        // Unavailable: the entry stays until this node re-registers (it is
-        // gone from `rooms`, so it is not added back) — see `beat`.
-        let _ = self.query::<i64>(&cmd);
+        if self.query::<i64>(&cmd).is_none() {
+            // The next heartbeat's re-read removes it (`full_list`).
+            self.dirty.insert(room);
+        }
     }
 
     fn members_key(&self, room: i32) -> String {
@@ -358,7 +363,15 @@ impl Node {
         format!("{}room:{room}:seq", self.settings.prefix)
     }
 
-    fn sync_cmd(&self, room: i32, adds: &[(i64, Arc<str>)], max: usize) -> redis::Cmd {
+    /// The sync script for `room` with `adds`; `full_list`: `adds` are all
+    /// of this node's members there (others of this node are removed).
+    fn sync_cmd(
+        &self,
+        room: i32,
+        adds: &[(i64, Arc<str>)],
+        max: usize,
+        full_list: bool,
+    ) -> redis::Cmd {
         let mut cmd = redis::cmd("EVAL");
         cmd.arg(scripts::SYNC)
             .arg(2)
@@ -367,7 +380,8 @@ impl Node {
             .arg(format!("{}node:", self.settings.prefix))
             .arg(self.settings.channel(room))
             .arg(&self.settings.node_id)
-            .arg(max);
+            .arg(max)
+            .arg(u8::from(full_list));
         for (uid, user_id) in adds {
             cmd.arg(*uid).arg(&**user_id);
         }
@@ -437,12 +451,19 @@ impl Node {
                 .arg(chunk.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>());
             pipe.add_command(cmd).ignore();
         }
-        let rooms: Vec<i32> = self.rooms.keys().copied().collect();
+        let rooms: Vec<i32> = self
+            .rooms
+            .keys()
+            .chain(self.dirty.iter())
+            .copied()
+            .collect::<BTreeSet<i32>>()
+            .into_iter()
+            .collect();
         for &room in &rooms {
             let adds: Vec<(i64, Arc<str>)> = self.rooms.get(&room).map_or_else(Vec::new, |m| {
                 m.iter().map(|(&u, n)| (u, Arc::clone(n))).collect()
             });
-            pipe.add_command(self.sync_cmd(room, &adds, 0));
+            pipe.add_command(self.sync_cmd(room, &adds, 0, true));
         }
         let Some(conn) = self.conn.as_mut() else {
             return;
@@ -454,6 +475,7 @@ impl Node {
                 return;
             }
         };
+        self.dirty.clear();
         for (room, reply) in rooms.into_iter().zip(replies) {
             if let Some(s) = self.snapshot(reply) {
                 self.send(ClusterEvent::Members {

@@ -6,18 +6,22 @@
 //! (or a Sentinel-managed primary), not Redis Cluster.
 
 /// Room membership: prune members of dead nodes (lease key gone: `L`
-/// published, with this node as origin), then, if the room has room for
-/// them (`max` 0: no check), add this node's members that are missing (`E`
-/// published).
+/// published, with this node as origin) and, when `full_list` is 1, this
+/// node's members not in the given list (leaves that could not be written
+/// during an outage); then, if the room has room for them (`max` 0: no
+/// check), add the given members that are missing (`E` published).
 ///
 /// KEYS: members hash, change-number key. ARGV: lease key prefix, channel,
-/// this node's id, max, then `unique id, user id` pairs.
+/// this node's id, max, full_list (0/1), then `unique id, user id` pairs.
 ///
 /// Returns `{1, seq, uid, "node user", ...}` (every live member after the
 /// change) or `{0, seq}` when full.
 pub const SYNC: &str = r"
 local all = redis.call('HGETALL', KEYS[1])
 local node = ARGV[3]
+local full_list = ARGV[5] == '1'
+local given = {}
+for j = 6, #ARGV, 2 do given[ARGV[j]] = true end
 local alive = {}
 alive[node] = true
 local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -27,7 +31,9 @@ for i = 1, #all, 2 do
   local uid, v = all[i], all[i + 1]
   local owner = string.match(v, '^(%S+) ')
   local ok = false
-  if owner then
+  if owner == node and full_list and not given[uid] then
+    ok = false
+  elseif owner then
     ok = alive[owner]
     if ok == nil then
       ok = redis.call('EXISTS', ARGV[1] .. owner) == 1
@@ -46,13 +52,13 @@ for i = 1, #all, 2 do
 end
 local max = tonumber(ARGV[4])
 local adds = 0
-for j = 5, #ARGV, 2 do
+for j = 6, #ARGV, 2 do
   if redis.call('HEXISTS', KEYS[1], ARGV[j]) == 0 then adds = adds + 1 end
 end
 if max > 0 and count + adds > max then
   return {0, seq}
 end
-for j = 5, #ARGV, 2 do
+for j = 6, #ARGV, 2 do
   local value = node .. ' ' .. ARGV[j + 1]
   if redis.call('HSETNX', KEYS[1], ARGV[j], value) == 1 then
     seq = redis.call('INCR', KEYS[2])
