@@ -34,8 +34,10 @@ pub struct AuthPool {
 }
 
 impl AuthPool {
-    /// Starts `workers` threads over `store`; answers are sent on `answers`. At most `queue` requests wait; beyond that a login is
-    /// answered "unavailable" at once rather than stalling the logic thread.
+    /// Starts `workers` threads over `store`; answers are sent on `answers`
+    /// (the logic thread's inbox). At most `queue` requests wait; beyond
+    /// that a login is answered "unavailable" at once rather than stalling
+    /// the logic thread.
     /// A request that waited longer than `max_wait` (the login deadline: its
     /// session is being closed anyway) is answered "unavailable" without
     /// spending a hash on it, so a backlog drains quickly.

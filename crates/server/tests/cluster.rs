@@ -144,6 +144,16 @@ fn users_on_two_nodes_share_a_room() {
     );
     assert!(quiet(&mut cat, Duration::from_millis(300)));
     assert!(quiet(&mut bob, Duration::from_millis(300)));
+    // Each node subscribes only to the rooms it serves.
+    assert_eq!(subscribers(&redis, "ringport:room:1"), 2);
+    assert_eq!(subscribers(&redis, "ringport:room:2"), 1);
+    dan.leave().unwrap();
+    assert_eq!(next(&mut dan), Got::Leave(0));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while subscribers(&redis, "ringport:room:2") != 0 {
+        assert!(Instant::now() < deadline, "B still subscribed to room 2");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     a.stop();
     b.stop();
 }
@@ -280,6 +290,22 @@ fn redis_command(redis: &RedisServer, command: &str) -> String {
     let mut line = String::new();
     std::io::BufReader::new(s).read_line(&mut line).unwrap();
     line
+}
+
+/// How many connections are subscribed to `channel` (PUBSUB NUMSUB).
+fn subscribers(redis: &RedisServer, channel: &str) -> i64 {
+    use std::io::{BufRead, Write};
+    let mut s = std::net::TcpStream::connect(redis.addr()).unwrap();
+    s.write_all(format!("PUBSUB NUMSUB {channel}\r\n").as_bytes())
+        .unwrap();
+    let mut reader = std::io::BufReader::new(s);
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if let Some(n) = line.strip_prefix(':') {
+            return n.trim().parse().unwrap();
+        }
+    }
 }
 
 #[test]
