@@ -21,6 +21,10 @@ fn session(conn: ConnId) -> SessionId {
     SessionId::from_u64(conn.0)
 }
 
+/// Inbox messages handled per turn at most (before engine events get
+/// their turn again).
+const INBOX_BATCH: usize = 256;
+
 /// The chat machine's outputs, carried out on the engine and the auth pool.
 struct Out<'a> {
     endpoint: &'a mut Endpoint,
@@ -100,10 +104,24 @@ pub fn run(
                     }
                 }
             }
-            Received::Other(Inbox::Auth(answer)) => {
-                chat.handle_auth_result(answer.conn, answer.ticket, answer.result, &mut out);
+            Received::Other(first) => {
+                // Drain what else is waiting (other nodes' chats arrive in
+                // bursts): one flush for the lot.
+                let mut next = Some(first);
+                let mut handled = 0;
+                while let Some(message) = next.take() {
+                    match message {
+                        Inbox::Auth(a) => {
+                            chat.handle_auth_result(a.conn, a.ticket, a.result, &mut out)
+                        }
+                        Inbox::Cluster(event) => chat.handle_cluster(event, &mut out),
+                    }
+                    handled += 1;
+                    if handled < INBOX_BATCH {
+                        next = answers.try_recv().ok();
+                    }
+                }
             }
-            Received::Other(Inbox::Cluster(event)) => chat.handle_cluster(event, &mut out),
             Received::Timeout => {}
             Received::Stopped => break,
             Received::OtherClosed => {
