@@ -306,7 +306,7 @@ impl Node {
     }
 
     fn enter(&mut self, room: i32, unique_id: i64, user_id: Arc<str>, max: usize) -> EnterResult {
-        self.subs.add(&self.settings, room);
+        self.subs.add(&self.settings, room, self.settings.timeout);
         let adds = [(unique_id, Arc::clone(&user_id))];
         let cmd = self.sync_cmd(room, &adds, max, false);
         let result = match self.query::<redis::Value>(&cmd) {

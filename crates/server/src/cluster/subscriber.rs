@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use ringport_chat::cluster::wire;
 use ringport_chat::ClusterEvent;
@@ -31,11 +31,15 @@ const READ_POLL: Duration = Duration::from_millis(250);
 #[derive(Default)]
 pub struct Subscriptions {
     inner: Mutex<SubState>,
+    /// Signalled when Redis confirms a subscription.
+    confirmed_cv: Condvar,
 }
 
 #[derive(Default)]
 struct SubState {
     rooms: BTreeSet<i32>,
+    /// Rooms whose subscription Redis has confirmed on this connection.
+    confirmed: BTreeSet<i32>,
     writer: Option<TcpStream>,
 }
 
@@ -45,18 +49,53 @@ impl Subscriptions {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Subscribes to `room`'s channel (if not already).
-    pub fn add(&self, settings: &Settings, room: i32) {
+    /// Subscribes to `room`'s channel (if not already) and waits, at most
+    /// `wait`, until Redis has confirmed it, so that nothing published
+    /// after this returns is missed. Does not wait while the subscriber is
+    /// disconnected (it subscribes when it reconnects).
+    pub fn add(&self, settings: &Settings, room: i32, wait: Duration) {
         let mut state = self.lock();
         if state.rooms.insert(room) {
             let channel = settings.channel(room);
             write(&mut state, &[b"SUBSCRIBE", channel.as_bytes()]);
         }
+        let deadline = Instant::now() + wait;
+        while state.writer.is_some() && !state.confirmed.contains(&room) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                tracing::debug!(room, "subscription not confirmed in time");
+                return;
+            }
+            state = self
+                .confirmed_cv
+                .wait_timeout(state, left)
+                .map_or_else(|e| e.into_inner().0, |(s, _)| s);
+        }
+    }
+
+    fn confirm(&self, room: i32, subscribed: bool) {
+        let mut state = self.lock();
+        if subscribed {
+            state.confirmed.insert(room);
+        } else {
+            state.confirmed.remove(&room);
+        }
+        drop(state);
+        self.confirmed_cv.notify_all();
+    }
+
+    fn disconnected(&self) {
+        let mut state = self.lock();
+        state.writer = None;
+        state.confirmed.clear();
+        drop(state);
+        self.confirmed_cv.notify_all();
     }
 
     /// Unsubscribes from `room`'s channel.
     pub fn remove(&self, settings: &Settings, room: i32) {
         let mut state = self.lock();
+        state.confirmed.remove(&room);
         if state.rooms.remove(&room) {
             let channel = settings.channel(room);
             write(&mut state, &[b"UNSUBSCRIBE", channel.as_bytes()]);
@@ -94,8 +133,8 @@ pub fn run(
                 if events.send(Inbox::Cluster(ClusterEvent::Resync)).is_err() {
                     return;
                 }
-                read_loop(&settings, stream, &events, &stop);
-                subs.lock().writer = None;
+                read_loop(&settings, &subs, stream, &events, &stop);
+                subs.disconnected();
             }
             Err(e) => {
                 if !logged_down {
@@ -140,6 +179,7 @@ fn connect(settings: &Settings, subs: &Subscriptions) -> std::io::Result<TcpStre
 
 fn read_loop(
     settings: &Settings,
+    subs: &Subscriptions,
     mut stream: TcpStream,
     events: &Sender<Inbox>,
     stop: &AtomicBool,
@@ -172,7 +212,7 @@ fn read_loop(
             match resp::parse(&buf[used..]) {
                 Ok(Some((value, len))) => {
                     used += len;
-                    if !deliver(settings, value, events) {
+                    if !deliver(settings, subs, value, events) {
                         return;
                     }
                 }
@@ -188,7 +228,12 @@ fn read_loop(
 }
 
 /// Handles one value; false when the logic thread is gone.
-fn deliver(settings: &Settings, value: Value, events: &Sender<Inbox>) -> bool {
+fn deliver(
+    settings: &Settings,
+    subs: &Subscriptions,
+    value: Value,
+    events: &Sender<Inbox>,
+) -> bool {
     let items = match value {
         Value::Array(Some(items)) => items,
         Value::Error(e) => {
@@ -197,10 +242,21 @@ fn deliver(settings: &Settings, value: Value, events: &Sender<Inbox>) -> bool {
         }
         _ => return true,
     };
+    if let [Value::Bulk(Some(kind)), Value::Bulk(Some(channel)), Value::Int(_)] = items.as_slice() {
+        let subscribed = match kind.as_slice() {
+            b"subscribe" => true,
+            b"unsubscribe" => false,
+            _ => return true,
+        };
+        if let Some(room) = settings.room_of(channel) {
+            subs.confirm(room, subscribed);
+        }
+        return true;
+    }
     let [Value::Bulk(Some(kind)), Value::Bulk(Some(channel)), Value::Bulk(Some(payload))] =
         items.as_slice()
     else {
-        return true; // subscribe confirmations and the like
+        return true;
     };
     if kind != b"message" {
         return true;
