@@ -335,3 +335,47 @@ fn a_leave_during_an_outage_is_written_when_redis_answers_again() {
     a.stop();
     b.stop();
 }
+
+#[test]
+fn three_nodes_one_room() {
+    let Some(redis) = RedisServer::start("three_nodes_one_room") else {
+        return;
+    };
+    let nodes: Vec<Running> = (0..3).map(|_| node(&redis, &[])).collect();
+    let mut users: Vec<Client> = Vec::new();
+    let mut uids = Vec::new();
+    for (i, n) in nodes.iter().enumerate() {
+        let mut c = connect(n);
+        let list = login_enter(&mut c, &format!("u{i}"), 0);
+        assert_eq!(list.len(), i, "u{i} sees everyone before it: {list:?}");
+        if i == 1 {
+            uids.push(list[0].0); // u0's
+        }
+        for (j, earlier) in users.iter_mut().enumerate() {
+            let (uid, name) = new_user(earlier);
+            assert_eq!(name, format!("u{i}"), "u{j} hears of u{i}");
+            if j == 0 {
+                uids.push(uid);
+            }
+        }
+        users.push(c);
+    }
+    // Unique ids across the three nodes.
+    assert_eq!(uids.len(), 3);
+    let mut distinct = uids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "{uids:?}");
+    // One chat reaches the two other nodes, every member once.
+    users[1].chat("to all").unwrap();
+    assert_eq!(next(&mut users[1]), Got::ChatRes(0));
+    for u in users.iter_mut() {
+        assert_eq!(next(u), Got::Chat("u1".into(), "to all".into()));
+    }
+    for u in users.iter_mut() {
+        assert!(quiet(u, Duration::from_millis(200)), "no duplicates");
+    }
+    for n in nodes {
+        n.stop();
+    }
+}
