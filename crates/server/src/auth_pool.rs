@@ -48,21 +48,23 @@ pub struct AuthPool {
 }
 
 impl AuthPool {
-    /// Starts `workers` threads over `store`; answers arrive on the returned
-    /// receiver. At most `queue` requests wait; beyond that a login is
-    /// answered "unavailable" at once rather than stalling the logic thread.
+    /// Starts `workers` threads over `store`; answers are sent on `answers`
+    /// (the logic thread's inbox). At most `queue` requests wait; beyond
+    /// that a login is answered "unavailable" at once rather than stalling
+    /// the logic thread.
     /// A request that waited longer than `max_wait` (the login deadline: its
     /// session is being closed anyway) is answered "unavailable" without
     /// spending a hash on it, so a backlog drains quickly.
-    pub fn start(
+    pub fn start<T: From<AuthAnswer> + Send + 'static>(
         store: Arc<dyn AccountStore>,
         workers: usize,
         queue: usize,
         max_wait: Duration,
         watch: StoreWatch,
-    ) -> std::io::Result<(AuthPool, Receiver<AuthAnswer>)> {
+        answers: Sender<T>,
+    ) -> std::io::Result<AuthPool> {
         let (req_tx, req_rx) = crossbeam_channel::bounded::<Queued>(queue);
-        let (ans_tx, ans_rx) = crossbeam_channel::unbounded();
+        let ans_tx = answers;
         let mut handles = Vec::with_capacity(workers);
         let health = Arc::new(StoreHealth::default());
         for i in 0..workers.max(1) {
@@ -77,13 +79,10 @@ impl AuthPool {
                     .spawn(move || work(&*store, &health, &watch, &req_rx, &ans_tx, max_wait))?,
             );
         }
-        Ok((
-            AuthPool {
-                requests: Some(req_tx),
-                workers: handles,
-            },
-            ans_rx,
-        ))
+        Ok(AuthPool {
+            requests: Some(req_tx),
+            workers: handles,
+        })
     }
 
     /// Queues a request; `Err` gives it back when the queue is full.
@@ -132,12 +131,12 @@ impl StoreHealth {
     }
 }
 
-fn work(
+fn work<T: From<AuthAnswer>>(
     store: &dyn AccountStore,
     health: &StoreHealth,
     watch: &StoreWatch,
     requests: &Receiver<Queued>,
-    answers: &Sender<AuthAnswer>,
+    answers: &Sender<T>,
     max_wait: Duration,
 ) {
     while let Ok(Queued { request: req, at }) = requests.recv() {
@@ -164,11 +163,11 @@ fn work(
             }
         };
         if answers
-            .send(AuthAnswer {
+            .send(T::from(AuthAnswer {
                 conn: req.conn,
                 ticket: req.ticket,
                 result,
-            })
+            }))
             .is_err()
         {
             return;

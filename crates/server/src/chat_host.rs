@@ -9,11 +9,15 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use ringport_chat::{AuthRequest, AuthResult, Chat, ChatStats, ConnId, Outbound};
+use ringport_chat::{
+    AuthRequest, AuthResult, Chat, ChatStats, ClusterEvent, ClusterRequest, ConnId, Outbound,
+};
 use ringport_net::crossbeam_channel::Receiver;
 use ringport_net::{Bytes, Endpoint, Event, Received, SessionId};
 
-use crate::auth_pool::{AuthAnswer, AuthPool};
+use crate::auth_pool::AuthPool;
+use crate::cluster::ClusterHandle;
+use crate::inbox::Inbox;
 
 fn conn(session: SessionId) -> ConnId {
     ConnId(session.as_u64())
@@ -23,11 +27,18 @@ fn session(conn: ConnId) -> SessionId {
     SessionId::from_u64(conn.0)
 }
 
+/// Inbox messages handled per turn at most (before engine events get
+/// their turn again).
+const INBOX_BATCH: usize = 256;
+
 /// The chat machine's outputs, carried out on the engine and the auth pool.
 struct Out<'a> {
     endpoint: &'a mut Endpoint,
     auth: &'a AuthPool,
     refused: Vec<(ConnId, u64)>,
+    cluster: Option<&'a ClusterHandle>,
+    /// Cluster answers given at once (queue full): fed back after the turn.
+    cluster_now: Vec<ClusterEvent>,
 }
 
 impl Outbound for Out<'_> {
@@ -50,6 +61,12 @@ impl Outbound for Out<'_> {
             self.refused.push((conn, ticket));
         }
     }
+
+    fn cluster(&mut self, request: ClusterRequest) {
+        if let Some(answer) = self.cluster.and_then(|c| c.submit(request)) {
+            self.cluster_now.push(answer);
+        }
+    }
 }
 
 /// Runs the logic until the engine stops, copying the chat's stats into
@@ -58,10 +75,12 @@ pub fn run(
     mut chat: Chat,
     mut endpoint: Endpoint,
     auth: AuthPool,
-    answers: Receiver<AuthAnswer>,
+    answers: Receiver<Inbox>,
+    cluster: Option<&ClusterHandle>,
     published: &Mutex<ChatStats>,
 ) -> Chat {
     let mut refused = Vec::new();
+    let mut cluster_now = Vec::new();
     let mut spans: HashMap<SessionId, tracing::Span> = HashMap::new();
     loop {
         let timeout = chat
@@ -73,6 +92,8 @@ pub fn run(
             endpoint: &mut endpoint,
             auth: &auth,
             refused: std::mem::take(&mut refused),
+            cluster,
+            cluster_now: std::mem::take(&mut cluster_now),
         };
         match got {
             Received::Events(batch) => {
@@ -105,9 +126,24 @@ pub fn run(
                     }
                 }
             }
-            Received::Other(answer) => {
-                let _entered = spans.get(&session(answer.conn)).map(|s| s.enter());
-                chat.handle_auth_result(answer.conn, answer.ticket, answer.result, &mut out);
+            Received::Other(first) => {
+                // Drain what else is waiting (other nodes' chats arrive in
+                // bursts): one flush for the lot.
+                let mut next = Some(first);
+                let mut handled = 0;
+                while let Some(message) = next.take() {
+                    match message {
+                        Inbox::Auth(a) => {
+                            let _entered = spans.get(&session(a.conn)).map(|s| s.enter());
+                            chat.handle_auth_result(a.conn, a.ticket, a.result, &mut out)
+                        }
+                        Inbox::Cluster(event) => chat.handle_cluster(event, &mut out),
+                    }
+                    handled += 1;
+                    if handled < INBOX_BATCH {
+                        next = answers.try_recv().ok();
+                    }
+                }
             }
             Received::Timeout => {}
             Received::Stopped => break,
@@ -119,8 +155,12 @@ pub fn run(
         while let Some((conn, ticket)) = out.refused.pop() {
             chat.handle_auth_result(conn, ticket, AuthResult::Unavailable, &mut out);
         }
+        while let Some(event) = out.cluster_now.pop() {
+            chat.handle_cluster(event, &mut out);
+        }
         chat.handle_timeout(now, &mut out);
         refused = std::mem::take(&mut out.refused);
+        cluster_now = std::mem::take(&mut out.cluster_now);
         endpoint.flush();
         if let Ok(mut p) = published.lock() {
             p.clone_from(chat.stats());

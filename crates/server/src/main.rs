@@ -10,10 +10,12 @@ mod admin;
 mod auth_pool;
 mod chat_host;
 mod cli;
+mod cluster;
 mod config;
 mod echo;
 mod engine_args;
 mod health;
+mod inbox;
 mod listen;
 mod logging;
 mod metrics;
@@ -69,7 +71,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Serve(_) => serve::run(config),
+        Command::Serve(args) => serve::run(config, &args.cluster),
         Command::Echo(args) => echo::run(args, config),
         Command::User(args) => user_cmd::run(&args, &config.accounts),
         Command::Config(_) => Ok(()),

@@ -12,6 +12,7 @@ use ringport_chat::{AccountStore, Chat, ChatStats};
 use ringport_net::Engine;
 
 use crate::auth_pool::{AuthPool, StoreWatch};
+use crate::cluster::ClusterArgs;
 use crate::config::{AccountsSection, AdminListen, Config};
 use crate::engine_args::{set, EngineArgs};
 use crate::health::Health;
@@ -96,6 +97,11 @@ pub struct ServeArgs {
     /// Engine settings.
     #[command(flatten)]
     pub engine: EngineArgs,
+
+    /// Scale-out through Redis (`--cluster`; flags only for now, see
+    /// docs/SCALING.md).
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 fn parse_admin(s: &str) -> Result<AdminListen, String> {
@@ -157,7 +163,7 @@ fn watch_store(store: Arc<dyn AccountStore>, health: Arc<Health>) -> anyhow::Res
 
 /// Runs the chat server until SIGINT/SIGTERM and the drain that follows.
 /// `config` has been validated.
-pub fn run(config: Config) -> anyhow::Result<()> {
+pub fn run(config: Config, cluster_args: &ClusterArgs) -> anyhow::Result<()> {
     let chat_cfg = config
         .chat
         .to_chat_config(config.engine.max_sessions, config.accounts.auto_register);
@@ -191,7 +197,10 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         PacketFraming::new(config.chat.max_frame),
     )
     .context("cannot start the engine")?;
-    let (auth, answers) = AuthPool::start(
+    // Account answers and cluster events reach the logic thread on one
+    // channel, which it waits on together with the engine's events.
+    let (inbox_tx, inbox) = ringport_net::crossbeam_channel::unbounded();
+    let auth = AuthPool::start(
         store,
         config.accounts.workers,
         config.accounts.queue,
@@ -200,8 +209,10 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             latency: latency.clone(),
             health: health.clone(),
         },
+        inbox_tx.clone(),
     )
     .context("cannot start the account workers")?;
+    let cluster = crate::cluster::start(cluster_args, inbox_tx)?;
     let published = Arc::new(Mutex::new(ChatStats::default()));
     if let Some(l) = admin_listener {
         let sources = Sources {
@@ -230,7 +241,13 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         engine.local_addr()
     );
     crate::notify::ready(&format!("listening on {}", engine.local_addr()));
-    let chat = crate::chat_host::run(Chat::new(chat_cfg), endpoint, auth, answers, &published);
+    let chat = match cluster {
+        Some(_) => Chat::with_cluster(chat_cfg),
+        None => Chat::new(chat_cfg),
+    };
+    let chat = crate::chat_host::run(chat, endpoint, auth, inbox, cluster.as_ref(), &published);
+    // Lets the node thread finish leaves, claim releases and the lease delete.
+    drop(cluster);
     let stats = engine.join().context("engine stopped abnormally")?;
     let cs = chat.stats();
     tracing::info!(
