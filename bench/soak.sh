@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Soak: many connections chatting at a moderate rate for a long time against
 # `ringport serve`, sampling the server's RSS and open descriptors, then
-# judging the run: zero missing deliveries, zero errors, descriptors back to
-# where they started, and RSS flat (the last sample within SOAK_RSS_SLACK_KIB
+# judging the run: zero missing deliveries, zero errors, descriptors never
+# above the first sample, and RSS flat (the last sample within SOAK_RSS_SLACK_KIB
 # or 10 % of the first, whichever is larger).
 #
 # Usage: bench/soak.sh            (defaults: 1000 rooms x 10 = 10,000 connections, 10 min)
@@ -37,12 +37,13 @@ flag=--release
 cargo build -q $flag -p ringport -p ringport-bench
 ringport=target/$profile/ringport
 bench=target/$profile/ringport-bench
-raise_fd_limit $((conns * 2 + 1000))
+raise_fd_limit $((conns + 1000)) # per process: the server and the generator each hold one fd per connection
 warn_if_busy
 
 trap stop_server EXIT
 port=$(free_port 21900)
-"$ringport" serve --listen "127.0.0.1:$port" --rooms "$rooms" --room-max-users "$members" \
+# Every member logs in at once: let the hashing queue hold them all.
+RINGPORT_ACCOUNTS__QUEUE=$((conns + 100)) "$ringport" serve --listen "127.0.0.1:$port" --rooms "$rooms" --room-max-users "$members" \
     --chat-rate 0 --max-sessions $((conns + 100)) --accounts memory --admin-listen none \
     --argon2-memory-kib 8 --argon2-iterations 1 >"$out/server.log" 2>&1 &
 server_pid=$!
@@ -68,12 +69,13 @@ rss_last=$(field "$j" rss_last_kib)
 rss_max=$(field "$j" rss_max_kib)
 fds_first=$(field "$j" fds_first)
 fds_last=$(field "$j" fds_last)
+fds_max=$(field "$j" fds_max)
 allowed=$(awk -v f="$rss_first" -v s="$slack" 'BEGIN { t = f * 0.10; printf "%d", (t > s ? t : s) }')
 flat=$(awk -v f="$rss_first" -v l="$rss_last" -v a="$allowed" 'BEGIN { print (l - f <= a) ? "yes" : "no" }')
 
 echo "| connections | msg/s | seconds | delivered | missing | p99 ms | RSS first → last (max) MiB | fds first → last | flat | pass |"
 echo "|---:|---:|---:|---:|---:|---:|---|---|---|---|"
-echo "| $conns | $rate | $secs | $(field "$j" delivered) | $(field "$j" missing) | $(awk -v u="$(field "$j" p99_us)" 'BEGIN { printf "%.2f", u / 1000 }') | $(awk -v a="$rss_first" -v b="$rss_last" -v c="$rss_max" 'BEGIN { printf "%.1f → %.1f (%.1f)", a/1024, b/1024, c/1024 }') | $fds_first → $fds_last | $flat | $(field "$j" pass) |"
+echo "| $conns | $rate | $secs | $(field "$j" delivered) | $(field "$j" missing) | $(awk -v u="$(field "$j" p99_us)" 'BEGIN { printf "%.2f", u / 1000 }') | $(awk -v a="$rss_first" -v b="$rss_last" -v c="$rss_max" 'BEGIN { printf "%.1f → %.1f (%.1f)", a/1024, b/1024, c/1024 }') | $fds_first → $fds_last (max $fds_max) | $flat | $(field "$j" pass) |"
 echo
 echo "RSS curve (s: MiB): $(grep -o '{"secs":[^}]*}' <<<"$j" | sed -nE 's/.*"secs":([0-9.]+),"rss_kib":([0-9]+).*/\1 \2/p' |
     awk '{ printf "%s%.0f: %.1f", (NR > 1 ? ", " : ""), $1, $2 / 1024 }')"
@@ -82,5 +84,7 @@ echo "fd curve (s: fds): $(grep -o '{"secs":[^}]*}' <<<"$j" | sed -nE 's/.*"secs
 
 [ "$(field "$j" pass)" = true ] || die "FAIL: deliveries missing or errors (see $out/soak.json)"
 [ "$flat" = yes ] || die "FAIL: RSS grew from $rss_first to $rss_last KiB (allowed +$allowed)"
-[ "$fds_last" = "$fds_first" ] || die "FAIL: open descriptors went from $fds_first to $fds_last"
+# The last sample may fall in the teardown (fewer fds); a leak shows as a
+# sample above the first.
+[ "$fds_max" = "$fds_first" ] || die "FAIL: open descriptors rose from $fds_first to $fds_max"
 echo "soak.sh: PASS" >&2
