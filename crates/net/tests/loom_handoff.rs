@@ -284,7 +284,9 @@ fn copy_as_in_engine_passes() {
 }
 
 /// The engine's code before `WakeFlag`: Release store to raise, AcqRel swap
-/// to take. Correct on x86 only thanks to fences inside crossbeam's channel.
+/// to take. It worked in practice thanks to the `SeqCst` fence inside
+/// crossbeam's `try_recv` and x86's locked instructions, not by the memory
+/// model.
 struct Previous;
 impl Variant for Previous {
     const RAISE: Option<Ordering> = None;
