@@ -53,8 +53,9 @@ for target in $targets; do
         continue
     fi
     failed+=("$target")
-    echo "!! fuzz target $target failed; libFuzzer's output (tail):"
-    tail -n 60 "$work/$target/log"
+    echo "!! fuzz target $target failed; the panic, then libFuzzer's report:"
+    grep -m 3 -A 2 "panicked at" "$work/$target/log" || true
+    tail -n 40 "$work/$target/log"
     keep="${FUZZ_ARTIFACT_DIR:-$PWD/artifacts}/$target"
     mkdir -p "$keep"
     for input in "$work/$target/artifacts"/*; do
