@@ -54,6 +54,12 @@ mod shard;
 mod stats;
 #[allow(unsafe_code)]
 mod sys;
+// Public only for the loom model check (`tests/loom_handoff.rs`).
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod wake_flag;
+#[cfg(not(loom))]
+mod wake_flag;
 
 pub use admission::peer_group;
 pub use bytes::Bytes;

@@ -503,16 +503,15 @@ impl<F: Framing, S> Shard<F, S> {
             Err(_) => {
                 // Ask to be woken when the application returns a batch, then
                 // look once more in case it did so in between.
-                self.wiring.batch_home.paused.store(true, Ordering::Release);
-                match self.wiring.free_batches.try_recv() {
-                    Ok(fresh) => {
-                        self.wiring
-                            .batch_home
-                            .paused
-                            .store(false, Ordering::Release);
-                        fresh
-                    }
-                    Err(_) => {
+                let free = &self.wiring.free_batches;
+                match self
+                    .wiring
+                    .batch_home
+                    .paused
+                    .pause_unless(|| free.try_recv().ok())
+                {
+                    Some(fresh) => fresh,
+                    None => {
                         ThreadStats::add(&self.stats.read_pauses, 1);
                         return false;
                     }
