@@ -19,7 +19,7 @@
 #   BENCH_WARMUP     warmup seconds per step [1]
 #   BENCH_DRAIN      longest wait for late deliveries after a step [2]
 #   BENCH_SHAPES     shapes as ROOMSxMEMBERS ["100x10 10x100"]
-#   BENCH_SYSTEMS    any of io_uring poll redis tokio ["io_uring poll redis tokio"]
+#   BENCH_SYSTEMS    any of io_uring poll redis nats tokio ["io_uring poll redis tokio"]
 #   BENCH_RATES      deliveries/s of the steps, ascending
 #                    ["25000 50000 100000 150000 200000 300000 400000 600000 800000
 #                     1200000 1600000 2400000 3200000 4800000 6400000"]
@@ -36,6 +36,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 step_secs=${BENCH_STEP_SECS:-5}
 warmup=${BENCH_WARMUP:-1}
@@ -48,12 +50,9 @@ port=${BENCH_PORT:-21300}
 out=${BENCH_OUT:-$(mktemp -d -t ringport-chat.XXXXXX)}
 build=${BENCH_BUILD:-1}
 
-die() { echo "chat.sh: $*" >&2; exit 1; }
-
-command -v taskset >/dev/null || die "taskset not found (install util-linux)"
-[ "$(nproc --all)" -ge 2 ] || die "needs at least 2 cores (server on 0, generator on 1)"
+need_cores
 for s in $systems; do
-    case $s in io_uring | poll | redis | tokio) ;; *) die "unknown system '$s' in BENCH_SYSTEMS" ;; esac
+    case $s in io_uring | poll | redis | nats | tokio) ;; *) die "unknown system '$s' in BENCH_SYSTEMS" ;; esac
 done
 max_conns=0
 for shape in $shapes; do
@@ -61,29 +60,25 @@ for shape in $shapes; do
     c=$((${shape%x*} * ${shape#*x}))
     [ "$c" -gt "$max_conns" ] && max_conns=$c
 done
-want_fds=$((max_conns + 256))
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want_fds" ]; then
-    ulimit -n "$want_fds" 2>/dev/null || die "cannot raise the open-file limit to $want_fds (ulimit -n)"
-fi
+raise_fd_limit $((max_conns + 256))
 
 redis_note=
-case " $systems " in
-*" redis "*)
-    if ! command -v redis-server >/dev/null; then
-        redis_note="redis-server is not installed: the Redis column is EMPTY (apt-get install -y redis-server)"
-        echo "chat.sh: ************************************************************" >&2
-        echo "chat.sh: WARNING: $redis_note" >&2
-        echo "chat.sh: ************************************************************" >&2
-        systems=$(echo " $systems " | sed 's/ redis / /')
-    fi
-    ;;
-esac
+for s in redis nats; do
+    case " $systems " in
+    *" $s "*)
+        if ! have_system "$s"; then
+            redis_note="$redis_note${redis_note:+; }$s-server is not installed: the $s rows are EMPTY ($(install_hint "$s"))"
+            echo "chat.sh: ************************************************************" >&2
+            echo "chat.sh: WARNING: $s-server is not installed ($(install_hint "$s"))" >&2
+            echo "chat.sh: ************************************************************" >&2
+            systems=$(echo " $systems " | sed "s/ $s / /")
+        fi
+        ;;
+    esac
+done
 
 # Before the build, which loads the machine itself.
-echo "chat.sh: load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-if awk '{ exit !($1 > 0.5) }' /proc/loadavg; then
-    echo "chat.sh: WARNING: the machine is not quiet (1-minute load > 0.5): figures may be noisy" >&2
-fi
+warn_if_busy
 
 if [ "$build" = 1 ]; then
     cargo build --release -p ringport -p ringport-bench >&2
@@ -99,58 +94,8 @@ summary=$out/summary.tsv
 : >"$summary"
 echo "chat.sh: raw results and logs in $out" >&2
 
-server_pid=
-stop_server() {
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=
-    fi
-}
 trap stop_server EXIT
 trap 'exit 130' INT TERM
-
-# start_server KIND PORT ROOMS MEMBERS LOG: starts a server pinned to core 0
-# and waits until it accepts connections.
-start_server() {
-    local kind=$1 p=$2 rooms=$3 members=$4 log=$5
-    case $kind in
-    io_uring | poll)
-        [ -x "$ringport" ] || die "$ringport missing"
-        local backend=io-uring
-        [ "$kind" = poll ] && backend=poll
-        taskset -c 0 "$ringport" serve --listen "127.0.0.1:$p" --backend "$backend" \
-            --io-threads 1 --rooms "$rooms" --room-max-users "$members" --chat-rate 0 \
-            --accounts memory --argon2-memory-kib 8 --argon2-iterations 1 >"$log" 2>&1 &
-        ;;
-    redis)
-        taskset -c 0 redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no \
-            >"$log" 2>&1 &
-        ;;
-    tokio)
-        taskset -c 0 "$bench" tokio-chat --listen "127.0.0.1:$p" --rooms "$rooms" \
-            --room-max-users "$members" >"$log" 2>&1 &
-        ;;
-    esac
-    server_pid=$!
-    local i
-    for i in $(seq 100); do
-        kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; die "$kind server exited at start"; }
-        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    die "$kind server did not accept connections on port $p within 10 s"
-}
-
-# field JSON KEY: the value of KEY in a flat JSON object ("null" if absent).
-field() {
-    local v
-    v=$(sed -nE "s/.*\"$2\":(null|true|false|-?[0-9.eE+-]+).*/\1/p" <<<"$1")
-    echo "${v:-null}"
-}
-
-# ms VALUE_US: microseconds as milliseconds with 2 decimals ("–" for null).
-ms() { if [ "$1" = null ] || [ -z "$1" ]; then echo "–"; else awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; fi; }
 
 max_attempts=${BENCH_ATTEMPTS:-2}
 refine=${BENCH_REFINE:-2}
@@ -226,11 +171,9 @@ for shape in $shapes; do
     rooms=${shape%x*}
     members=${shape#*x}
     for kind in $systems; do
-        proto=ringport
-        [ "$kind" = redis ] && proto=redis
-        port=$((port + 1))
+        proto=$(proto_of "$kind")
         # Skip ports something else already listens on.
-        while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+        port=$(free_port $((port + 1)))
         start_server "$kind" "$port" "$rooms" "$members" "$out/server-$kind-$shape.log"
         best=0 best_gen=null best_srv=null limit="not reached (every step passed)"
         p99_100k=null gen_100k=null srv_100k=null
@@ -296,7 +239,7 @@ for shape in $shapes; do
     function fmt(v) { return (v == "null" || v == "") ? "–" : v }
     function msf(v,    n) { if (v == "null" || v == "") return "–"; n = v; sub(/ .*/, "", n); return sprintf("%.2f%s", n / 1000, (v ~ /FAIL/) ? " (fail)" : "") }
     $1 == shape {
-        name = ($2 == "io_uring") ? "ringport io_uring" : ($2 == "poll") ? "ringport poll" : ($2 == "tokio") ? "tokio-chat" : "redis"
+        name = ($2 == "io_uring") ? "ringport io_uring" : ($2 == "poll") ? "ringport poll" : ($2 == "tokio") ? "tokio-chat" : $2
         printf "| %s | %s | %s | %s | %s | %s / %s | %s |\n", name, ($3 > 0 ? $3 : "none"), fmt($4), fmt($5), msf($6), fmt($7), fmt($8), $9
     }' "$summary"
     awk -F '\t' -v shape="$shape" '

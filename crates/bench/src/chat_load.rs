@@ -57,8 +57,9 @@ use ringport_proto::{
 };
 
 use crate::chat_wire::{
-    parse_redis, parse_redis_setup, parse_ringport, read_text, redis_channel, redis_command,
-    write_text, Envelope, Incoming, RedisSetup, Stamp,
+    nats_setup, nats_subject, parse_nats, parse_nats_setup, parse_redis, parse_redis_setup,
+    parse_ringport, read_text, redis_channel, redis_command, write_text, Envelope, Incoming,
+    NatsSetup, RedisSetup, Stamp,
 };
 use crate::cli::ChatSystem;
 use crate::cpu::{all_tasks_time, CpuMeter, CpuTimes, CpuUse, Process};
@@ -125,7 +126,62 @@ pub struct ChatPlan {
     pub user_prefix: String,
     /// Server process whose CPU time to sample over the window.
     pub server_pid: Option<u32>,
+    /// One member that stops reading (the `slow-consumer` scenario).
+    pub slow: Option<SlowPlan>,
 }
+
+/// A member that stops reading part-way (and sends nothing).
+#[derive(Debug, Clone, Copy)]
+pub struct SlowPlan {
+    /// Index of the member.
+    pub member: usize,
+    /// When it stops reading, from the start of the load.
+    pub stop_at: Duration,
+    /// Longest wait, after the load, for its connection to end while its
+    /// socket is read empty.
+    pub drain: Duration,
+}
+
+/// What happened to the slow member.
+#[derive(Debug, Clone)]
+pub struct SlowOutcome {
+    /// Seconds into the load it stopped reading.
+    pub stopped_at_secs: f64,
+    /// Deliveries it read before it stopped.
+    pub read_before_stop: u64,
+    /// 217s (a member left) the other members of its room received.
+    pub leave_notices: u64,
+    /// Seconds into the load the first such 217 arrived.
+    pub first_leave_notice_secs: Option<f64>,
+    /// Deliveries still in its socket, read after the load.
+    pub drained_deliveries: u64,
+    /// Bytes read after the load.
+    pub drained_bytes: u64,
+    /// How its connection ended when read empty: `closed` (end of stream),
+    /// `reset`, `error: ...`, or `open` (the server never cut it off).
+    pub end: String,
+}
+
+impl SlowOutcome {
+    /// Whether the server cut the slow member off.
+    pub fn cut_off(&self) -> bool {
+        self.end != "open"
+    }
+}
+
+/// Where a running load is, for a progress display.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Time since the load started (after setup).
+    pub elapsed: Duration,
+    /// Messages sent so far.
+    pub sent: u64,
+    /// Deliveries received so far.
+    pub delivered: u64,
+}
+
+/// How often the load reports its progress.
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
 impl ChatPlan {
     /// Number of connections.
@@ -174,8 +230,15 @@ pub struct ChatOutcome {
     pub corrupt: u64,
     /// Answers to sent messages (ringport 222, Redis `PUBLISH` replies).
     pub acks: u64,
-    /// Of those, refusals (non-zero result, Redis error).
+    /// Of those, refusals (non-zero result, Redis or NATS error).
     pub rejected: u64,
+    /// Refusals by result code ([`crate::chat_wire::FOREIGN_ERROR`] for
+    /// Redis and NATS errors), ascending.
+    pub rejected_codes: Vec<(u16, u64)>,
+    /// 217s (a member left) received, whole run.
+    pub leave_notices: u64,
+    /// The slow member, when the plan has one.
+    pub slow: Option<SlowOutcome>,
     /// Connections the server closed.
     pub closed_by_server: u64,
     /// Connections that failed with another I/O error.
@@ -212,7 +275,24 @@ pub struct ChatOutcome {
 /// connection cannot be opened, a login or enter is refused, Redis refuses
 /// RESP3 or the subscription, or a phase times out. Once the load runs,
 /// errors of single connections are counted in the outcome instead.
-pub fn run(plan: &ChatPlan) -> anyhow::Result<ChatOutcome> {
+pub fn run(plan: &ChatPlan, observer: &mut dyn FnMut(&Progress)) -> anyhow::Result<ChatOutcome> {
+    prepare(plan)?.run(plan, observer)
+}
+
+/// Connections set up and ready for the load.
+#[derive(Debug)]
+pub struct Prepared {
+    streams: Vec<StdStream>,
+    leftovers: Vec<Vec<u8>>,
+    setup_secs: f64,
+}
+
+/// Sets every connection up (connect, log in and enter, or subscribe).
+///
+/// # Errors
+///
+/// As [`run`].
+pub fn prepare(plan: &ChatPlan) -> anyhow::Result<Prepared> {
     if let Some(pid) = plan.server_pid {
         CpuTimes::read(Process::Pid(pid))
             .with_context(|| format!("--server-pid {pid}: cannot read its CPU time"))?;
@@ -223,9 +303,29 @@ pub fn run(plan: &ChatPlan) -> anyhow::Result<ChatOutcome> {
     match plan.system {
         ChatSystem::Ringport => setup_ringport(plan, &mut streams, &mut leftovers)?,
         ChatSystem::Redis => setup_redis(plan, &mut streams, &mut leftovers)?,
+        ChatSystem::Nats => setup_nats(plan, &mut streams, &mut leftovers)?,
     }
-    let setup_secs = setup_start.elapsed().as_secs_f64();
-    Load::new(plan, streams, leftovers, setup_secs)?.run()
+    Ok(Prepared {
+        streams,
+        leftovers,
+        setup_secs: setup_start.elapsed().as_secs_f64(),
+    })
+}
+
+impl Prepared {
+    /// Runs the load on the prepared connections; `observer` hears about
+    /// its progress every 200 ms or so.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`].
+    pub fn run(
+        self,
+        plan: &ChatPlan,
+        observer: &mut dyn FnMut(&Progress),
+    ) -> anyhow::Result<ChatOutcome> {
+        Load::new(plan, self.streams, self.leftovers, self.setup_secs)?.run(observer)
+    }
 }
 
 /// Opens every connection, in member order.
@@ -319,6 +419,7 @@ fn setup_ringport(
             .with_context(|| format!("member {i}: sending login"))?;
     }
     let deadline = Instant::now() + SETUP_PHASE_TIMEOUT;
+    let streams_len = streams.len();
     for (i, (stream, buf)) in streams.iter_mut().zip(bufs.iter_mut()).enumerate() {
         let mut result = None;
         read_until(stream, buf, deadline, |b| {
@@ -329,9 +430,21 @@ fn setup_ringport(
                 Ok(result.is_some())
             })
         })
-        .with_context(|| format!("member {i}: waiting for the login answer"))?;
+        .with_context(|| {
+            format!(
+                "member {i}: waiting for the login answer (the server closes sessions that \
+                 are not logged in within its --login-timeout, 10 s by default; {} logins \
+                 queue for its password hashing: start it with cheaper --argon2-memory-kib \
+                 and --argon2-iterations, or a longer --login-timeout)",
+                streams_len
+            )
+        })?;
         if let Some(code) = result.filter(|c| !c.is_success()) {
-            bail!("member {i}: login as {:?} refused: {code}", user(i));
+            bail!(
+                "member {i}: the server refused the login as {:?}: {code}{}",
+                user(i),
+                login_hint(code)
+            );
         }
     }
     for (i, stream) in streams.iter_mut().enumerate() {
@@ -360,13 +473,84 @@ fn setup_ringport(
         })
         .with_context(|| format!("member {i}: waiting to enter room {}", plan.room_of(i)))?;
         if let Some(code) = entered.filter(|c| !c.is_success()) {
+            let why = match code {
+                ResultCode::EnterRoomFullUser => format!(
+                    "the room is full: it holds fewer than the {} members asked for (start \
+                     the server with --room-max-users {} or more, and make sure no one else \
+                     is in the room)",
+                    plan.members, plan.members
+                ),
+                ResultCode::RoomInvalidIndex => format!(
+                    "the server has no such room: this load needs rooms {} to {} (see the \
+                     server's --rooms and --room-start)",
+                    plan.room_of(0),
+                    plan.room_of(plan.connections() - 1),
+                ),
+                _ => format!(
+                    "the server needs at least --rooms {} and --room-max-users {}",
+                    plan.rooms, plan.members
+                ),
+            };
             bail!(
-                "member {i}: entering room {} refused: {code} (the server needs at least \
-                 --rooms {} and --room-max-users {})",
-                plan.room_of(i),
-                plan.rooms,
-                plan.members
+                "member {i}: the server refused to let it enter room {}: {code}: {why}",
+                plan.room_of(i)
             );
+        }
+    }
+    Ok(())
+}
+
+/// Why a login may have been refused, for the error message.
+pub fn login_hint(code: ResultCode) -> &'static str {
+    match code {
+        ResultCode::LoginUserInvalidPw => {
+            " (wrong password, or an unknown id with auto-registration off: the bench \
+             logs in with password \"pw\"; start the server with --auto-register true \
+             or pick another --user-prefix)"
+        }
+        ResultCode::LoginUserAlready => {
+            " (the id is logged in elsewhere: pick another --user-prefix)"
+        }
+        ResultCode::LoginUserUsedAllObj => {
+            " (the server holds its maximum of logged-in users: raise its --max-sessions)"
+        }
+        ResultCode::LoginBackendUnavailable => " (the server's account store is unreachable)",
+        _ => "",
+    }
+}
+
+/// Sends each NATS connection `CONNECT`, `SUB` and `PING`, and waits for
+/// the `PONG`.
+fn setup_nats(
+    plan: &ChatPlan,
+    streams: &mut [StdStream],
+    bufs: &mut [Vec<u8>],
+) -> anyhow::Result<()> {
+    for (i, stream) in streams.iter_mut().enumerate() {
+        let out = nats_setup(&nats_subject(plan.room_of(i)));
+        stream
+            .write_all(&out)
+            .with_context(|| format!("member {i}: sending SUB"))?;
+    }
+    let deadline = Instant::now() + SETUP_PHASE_TIMEOUT;
+    for (i, (stream, buf)) in streams.iter_mut().zip(bufs.iter_mut()).enumerate() {
+        let mut pings = 0;
+        read_until(stream, buf, deadline, |b| {
+            let mut pos = 0;
+            while let Some((what, len)) = parse_nats_setup(&b[pos..]).map_err(|e| anyhow!(e))? {
+                pos += len;
+                match what {
+                    NatsSetup::Ready => return Ok((pos, true)),
+                    NatsSetup::Error(e) => bail!("nats refused: {e}"),
+                    NatsSetup::Ping => pings += 1,
+                    NatsSetup::Other => {}
+                }
+            }
+            Ok((pos, false))
+        })
+        .with_context(|| format!("member {i}: waiting for the subscription"))?;
+        for _ in 0..pings {
+            stream.write_all(b"PONG\r\n").context("answering a PING")?;
         }
     }
     Ok(())
@@ -465,6 +649,16 @@ struct Tracker {
     corrupt: u64,
     acks: u64,
     rejected: u64,
+    /// Refusals by result code, ascending.
+    rejected_codes: Vec<(u16, u64)>,
+    /// The member that stops reading: its deliveries are counted apart.
+    slow: Option<u64>,
+    /// Deliveries the slow member read (before it stopped).
+    slow_delivered: u64,
+    /// 217s received by members other than the slow one.
+    left: u64,
+    /// When the first of them arrived, ns since the base instant.
+    first_left_ns: Option<u64>,
     latency_ns: Histogram<u64>,
 }
 
@@ -489,17 +683,31 @@ impl Tracker {
     fn incoming(&mut self, receiver: usize, event: Incoming<'_>, now_ns: u64) {
         match event {
             Incoming::Delivery(text) => self.delivery(receiver as u64, text, now_ns),
-            Incoming::Ack { ok } => {
+            Incoming::Ack { ok, code } => {
                 self.acks += 1;
                 if !ok {
                     self.rejected += 1;
+                    match self.rejected_codes.binary_search_by_key(&code, |&(c, _)| c) {
+                        Ok(at) => self.rejected_codes[at].1 += 1,
+                        Err(at) => self.rejected_codes.insert(at, (code, 1)),
+                    }
                 }
             }
-            Incoming::Other => {}
+            Incoming::Left => {
+                if self.slow != Some(receiver as u64) {
+                    self.left += 1;
+                    self.first_left_ns.get_or_insert(now_ns);
+                }
+            }
+            Incoming::Ping | Incoming::Other => {}
         }
     }
 
     fn delivery(&mut self, receiver: u64, text: &[u8], now_ns: u64) {
+        if self.slow == Some(receiver) {
+            self.slow_delivered += 1;
+            return;
+        }
         let Some(Stamp {
             sender,
             seq,
@@ -558,6 +766,15 @@ struct Load<'a> {
     sent_all: u64,
     sent: u64,
     unsent: u64,
+    /// Deliveries owed for every message sent so far (its room's members,
+    /// less a slow one).
+    expected_all: u64,
+    /// Messages scheduled in the measured window (the slow member's none).
+    scheduled: u64,
+    /// Deliveries owed for them.
+    expected: u64,
+    /// When the slow member stopped reading.
+    slow_stopped: Option<Instant>,
     lag_ns: Histogram<u64>,
     setup_secs: f64,
 }
@@ -637,6 +854,10 @@ impl<'a> Load<'a> {
                     &redis_channel(plan.room_of(r * plan.members as usize)),
                     plan.size,
                 ),
+                ChatSystem::Nats => Envelope::nats(
+                    &nats_subject(plan.room_of(r * plan.members as usize)),
+                    plan.size,
+                ),
             })
             .collect();
         let n = plan.connections() as u64;
@@ -656,6 +877,11 @@ impl<'a> Load<'a> {
             corrupt: 0,
             acks: 0,
             rejected: 0,
+            rejected_codes: Vec::new(),
+            slow: plan.slow.map(|s| s.member as u64),
+            slow_delivered: 0,
+            left: 0,
+            first_left_ns: None,
             latency_ns: histogram()?,
         };
         tracker.first_measured = tracker.first_at_or_after(nanos(plan.warmup));
@@ -674,12 +900,16 @@ impl<'a> Load<'a> {
             sent_all: 0,
             sent: 0,
             unsent: 0,
+            expected_all: 0,
+            scheduled: 0,
+            expected: 0,
+            slow_stopped: None,
             lag_ns: histogram()?,
             setup_secs,
         })
     }
 
-    fn run(mut self) -> anyhow::Result<ChatOutcome> {
+    fn run(mut self, observer: &mut dyn FnMut(&Progress)) -> anyhow::Result<ChatOutcome> {
         // Whatever arrived during setup (presence notifies) is parsed first.
         for i in 0..self.conns.len() {
             self.read(i);
@@ -700,8 +930,17 @@ impl<'a> Load<'a> {
         let mut all_tasks_start: Option<Duration> = None;
         let mut all_tasks: Option<Duration> = None;
         let mut window_closed_at = window_end;
+        let mut next_progress = self.t0;
         loop {
             let now = Instant::now();
+            if now >= next_progress {
+                observer(&Progress {
+                    elapsed: now.saturating_duration_since(self.t0),
+                    sent: self.sent_all,
+                    delivered: self.tracker.delivered_all,
+                });
+                next_progress = now + PROGRESS_EVERY;
+            }
             if self.next_g < self.tracker.total {
                 self.send_due(now);
                 if self.next_g >= self.tracker.total {
@@ -727,12 +966,12 @@ impl<'a> Load<'a> {
                 }
             }
             if measured.is_some() && self.next_g >= self.tracker.total {
-                let all_arrived = self.tracker.delivered_all >= self.sent_all * self.tracker.m;
+                let all_arrived = self.tracker.delivered_all >= self.expected_all;
                 if all_arrived || now >= drain_deadline {
                     break;
                 }
             }
-            let mut wake = drain_deadline;
+            let mut wake = drain_deadline.min(next_progress);
             if self.next_g < self.tracker.total {
                 let due = self.t0 + Duration::from_nanos(self.tracker.sched_ns(self.next_g));
                 wake = wake.min(due);
@@ -797,15 +1036,15 @@ impl<'a> Load<'a> {
             }),
             _ => None,
         };
+        let slow = plan.slow.map(|s| self.drain_slow(s));
         let t = self.tracker;
-        let scheduled = t.total - t.first_measured;
         Ok(ChatOutcome {
             connected: t.n,
             setup_secs: self.setup_secs,
-            scheduled,
+            scheduled: self.scheduled,
             sent: self.sent,
             unsent: self.unsent,
-            expected: scheduled * t.m,
+            expected: self.expected,
             delivered: t.delivered,
             gaps: t.gaps,
             duplicates: t.duplicates,
@@ -813,6 +1052,9 @@ impl<'a> Load<'a> {
             corrupt: t.corrupt,
             acks: t.acks,
             rejected: t.rejected,
+            rejected_codes: t.rejected_codes,
+            leave_notices: t.left,
+            slow,
             closed_by_server: self.errors.closed_by_server,
             io_errors: self.errors.io_errors,
             protocol_errors: self.errors.protocol_errors,
@@ -841,7 +1083,19 @@ impl<'a> Load<'a> {
             }
             self.next_g += 1;
             let sender = (g % t.n) as usize;
+            if t.slow == Some(sender as u64) {
+                continue; // the slow member sends nothing
+            }
+            let receivers = if t.slow.is_some_and(|s| s / t.m == sender as u64 / t.m) {
+                t.m - 1
+            } else {
+                t.m
+            };
             let measured = g >= t.first_measured;
+            if measured {
+                self.scheduled += 1;
+                self.expected += receivers;
+            }
             let env = &self.envelopes[sender / self.plan.members as usize];
             let conn = &mut self.conns[sender];
             if !conn.open || conn.out.len() - conn.out_pos + env.len(size) > OUT_LIMIT {
@@ -857,6 +1111,7 @@ impl<'a> Load<'a> {
             write_text(&mut conn.out, stamp, size);
             conn.out.extend_from_slice(&env.suffix);
             self.sent_all += 1;
+            self.expected_all += receivers;
             if measured {
                 self.sent += 1;
                 self.lag_ns
@@ -913,13 +1168,96 @@ impl<'a> Load<'a> {
         }
     }
 
+    /// After the load: reads the slow member's socket empty, counting the
+    /// deliveries still in it, until the connection ends or `slow.drain`
+    /// passes.
+    fn drain_slow(&mut self, slow: SlowPlan) -> SlowOutcome {
+        let since_t0 = |at: Instant| at.saturating_duration_since(self.t0).as_secs_f64();
+        let stopped_at_secs = self
+            .slow_stopped
+            .map_or(slow.stop_at.as_secs_f64(), since_t0);
+        let mut outcome = SlowOutcome {
+            stopped_at_secs,
+            read_before_stop: self.tracker.slow_delivered,
+            leave_notices: self.tracker.left,
+            first_leave_notice_secs: self.tracker.first_left_ns.map(|ns| ns as f64 / 1e9),
+            drained_deliveries: 0,
+            drained_bytes: 0,
+            end: "open".into(),
+        };
+        let conn = &mut self.conns[slow.member];
+        if !conn.open {
+            outcome.end = "closed".into(); // seen closed before it stopped reading
+            return outcome;
+        }
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let mut buf = std::mem::take(&mut conn.partial);
+        let deadline = Instant::now() + slow.drain;
+        let mut chunk = vec![0u8; READ_CHUNK];
+        loop {
+            match conn.stream.read(&mut chunk) {
+                Ok(0) => {
+                    outcome.end = "closed".into();
+                    break;
+                }
+                Ok(n) => {
+                    outcome.drained_bytes += n as u64;
+                    buf.extend_from_slice(&chunk[..n]);
+                    let mut deliveries = 0;
+                    match parse_ringport(&buf, MAX_FRAME, |e| {
+                        if matches!(e, Incoming::Delivery(_)) {
+                            deliveries += 1;
+                        }
+                    }) {
+                        Ok(used) => {
+                            buf.drain(..used);
+                        }
+                        Err(e) => {
+                            outcome.end = format!("error: {e}");
+                            break;
+                        }
+                    }
+                    outcome.drained_deliveries += deliveries;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if Instant::now() >= deadline {
+                        break; // still open
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    outcome.end = "reset".into();
+                    break;
+                }
+                Err(e) => {
+                    outcome.end = format!("error: {e}");
+                    break;
+                }
+            }
+        }
+        conn.open = false;
+        outcome
+    }
+
     /// Reads everything connection `i` has and handles every whole packet.
     fn read(&mut self, i: usize) {
+        if let Some(slow) = self.plan.slow.filter(|s| s.member == i) {
+            if self.slow_stopped.is_some() {
+                return;
+            }
+            let now = Instant::now();
+            if now >= self.t0 + slow.stop_at {
+                self.slow_stopped = Some(now);
+                return;
+            }
+        }
         let conn = &mut self.conns[i];
         let rbuf = &mut self.rbuf;
         let tracker = &mut self.tracker;
         let system = self.plan.system;
         let mut filled = conn.partial.len();
+        let mut pong = false;
         if filled > rbuf.len() {
             self.errors.protocol_errors += 1;
             self.errors
@@ -961,11 +1299,22 @@ impl<'a> Load<'a> {
             };
             let now_ns = nanos(Instant::now().saturating_duration_since(self.t0));
             filled += n;
-            let handle = |event: Incoming<'_>| tracker.incoming(i, event, now_ns);
+            let mut pings = 0usize;
+            let handle = |event: Incoming<'_>| {
+                if event == Incoming::Ping {
+                    pings += 1;
+                }
+                tracker.incoming(i, event, now_ns);
+            };
             let parsed = match system {
                 ChatSystem::Ringport => parse_ringport(&rbuf[..filled], MAX_FRAME, handle),
                 ChatSystem::Redis => parse_redis(&rbuf[..filled], handle),
+                ChatSystem::Nats => parse_nats(&rbuf[..filled], handle),
             };
+            for _ in 0..pings {
+                conn.out.extend_from_slice(b"PONG\r\n");
+                pong = true;
+            }
             match parsed {
                 Ok(used) => {
                     rbuf.copy_within(used..filled, 0);
@@ -984,6 +1333,9 @@ impl<'a> Load<'a> {
         }
         if conn.open {
             conn.partial.extend_from_slice(&rbuf[..filled]);
+            if pong && !conn.blocked {
+                self.flush(i);
+            }
         } else {
             let _ = self.poll.registry().deregister(&mut conn.stream);
         }
@@ -1010,6 +1362,11 @@ mod tests {
             corrupt: 0,
             acks: 0,
             rejected: 0,
+            rejected_codes: Vec::new(),
+            slow: None,
+            slow_delivered: 0,
+            left: 0,
+            first_left_ns: None,
             latency_ns: histogram().unwrap(),
         };
         t.first_measured = t.first_at_or_after(1_000_000_000);

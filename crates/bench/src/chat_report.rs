@@ -140,6 +140,17 @@ impl<'a> ChatReport<'a> {
             "  sent        {} of {} scheduled (unsent in the whole run: {}), answers {} (refused {})",
             o.sent, o.scheduled, o.unsent, o.acks, o.rejected
         );
+        if !o.rejected_codes.is_empty() {
+            let codes: Vec<String> = o
+                .rejected_codes
+                .iter()
+                .map(|&(c, n)| format!("{} x{n}", crate::storm::code_name(c)))
+                .collect();
+            let _ = writeln!(s, "    refused by code: {}", codes.join(", "));
+            if o.rejected_codes.iter().any(|&(c, _)| c == 63) {
+                s.push_str("    warning: the server's chat rate limit refused messages: start it with --chat-rate 0 (or above the per-member rate)\n");
+            }
+        }
         let _ = writeln!(
             s,
             "  delivered   {} of {} ({:.3} %), {:.0} deliveries/s; missing {}, gaps {}, duplicates {}, foreign {}, corrupt {}",
@@ -254,6 +265,16 @@ impl<'a> ChatReport<'a> {
             .int("corrupt", o.corrupt)
             .int("acks", o.acks)
             .int("rejected", o.rejected);
+        let codes: Vec<(String, u64)> = o
+            .rejected_codes
+            .iter()
+            .map(|&(c, n)| (crate::storm::code_name(c), n))
+            .collect();
+        j.counts(
+            "rejected_codes",
+            codes.iter().map(|(name, n)| (name.as_str(), *n)),
+        )
+        .int("leave_notices", o.leave_notices);
         let lat = self.latency_us;
         for (i, key) in ["p50_us", "p90_us", "p99_us", "p999_us", "max_us", "mean_us"]
             .into_iter()

@@ -13,6 +13,8 @@
 //!   pushes (`>3 message CHANNEL PAYLOAD`) are deliveries, integers are the
 //!   `PUBLISH` replies. An incremental parser walks any RESP3 value, so a
 //!   reply of an unexpected shape is skipped rather than misread.
+//! * NATS: the core text protocol, `CONNECT`, `SUB` and `PUB` on one
+//!   connection; `MSG` is a delivery, `PING` is answered with `PONG`.
 
 use ringport_proto::{Header, Message, RoomChatNtf, RoomChatReq, HEADER_LEN};
 
@@ -184,14 +186,24 @@ pub enum Incoming<'a> {
     Delivery(&'a [u8]),
     /// The answer to one of this connection's messages: ringport's 222, or
     /// the integer reply to a Redis `PUBLISH`. `ok` is false for a refusal
-    /// (a non-zero result, or a Redis error).
+    /// (a non-zero result, a Redis or NATS error).
     Ack {
         /// Whether the message was accepted.
         ok: bool,
+        /// ringport's result code (0 when accepted); [`FOREIGN_ERROR`] for a
+        /// Redis or NATS error.
+        code: u16,
     },
+    /// ringport's 217: a member left this connection's room.
+    Left,
+    /// A NATS `PING`: the server closes connections that do not answer it.
+    Ping,
     /// Anything else (presence notifies, subscribe confirmations, ...).
     Other,
 }
+
+/// The result code an error answer of Redis or NATS is counted under.
+pub const FOREIGN_ERROR: u16 = u16::MAX;
 
 /// Parses every complete ringport packet at the start of `buf`, calls `f`
 /// for each, and returns how many bytes were consumed.
@@ -219,10 +231,13 @@ pub fn parse_ringport<'a>(
                 Incoming::Delivery(&frame[NTF_MESSAGE_AT..])
             }
             ringport_proto::id::ROOM_CHAT_RES if len == ringport_proto::RoomChatRes::LEN => {
+                let code = u16::from_le_bytes([frame[HEADER_LEN], frame[HEADER_LEN + 1]]);
                 Incoming::Ack {
-                    ok: frame[HEADER_LEN] == 0 && frame[HEADER_LEN + 1] == 0,
+                    ok: code == 0,
+                    code,
                 }
             }
+            ringport_proto::id::ROOM_LEAVE_USER_NTF => Incoming::Left,
             _ => Incoming::Other,
         };
         f(event);
@@ -428,8 +443,11 @@ pub fn parse_redis<'a>(buf: &'a [u8], mut f: impl FnMut(Incoming<'a>)) -> Result
             Elem::Push3([Elem3::Str(b"message"), _, Elem3::Str(payload)]) => {
                 Incoming::Delivery(payload)
             }
-            Elem::Int => Incoming::Ack { ok: true },
-            Elem::Error(_) => Incoming::Ack { ok: false },
+            Elem::Int => Incoming::Ack { ok: true, code: 0 },
+            Elem::Error(_) => Incoming::Ack {
+                ok: false,
+                code: FOREIGN_ERROR,
+            },
             _ => Incoming::Other,
         });
         pos = next;
@@ -463,6 +481,214 @@ pub fn parse_redis_setup(buf: &[u8]) -> Result<Option<(RedisSetup, usize)>, Stri
         };
         (what, len)
     }))
+}
+
+/// The NATS subject of a room.
+pub fn nats_subject(room: i64) -> String {
+    format!("room.{room}")
+}
+
+impl Envelope {
+    /// A NATS `PUB subject <len>` around a `size`-byte text.
+    pub fn nats(subject: &str, size: usize) -> Envelope {
+        Envelope {
+            prefix: format!("PUB {subject} {size}\r\n").into_bytes(),
+            suffix: b"\r\n".to_vec(),
+        }
+    }
+}
+
+/// Longest NATS control line accepted (`INFO` is the longest, well under
+/// this).
+const MAX_NATS_LINE: usize = 16 * 1024;
+
+/// One NATS protocol message at `pos`: `Ok(None)` while incomplete, else
+/// what it is and the index after it.
+fn nats_message(buf: &[u8], pos: usize) -> Result<Option<(Incoming<'_>, usize)>, String> {
+    let rest = &buf[pos..];
+    let Some(nl) = rest.iter().take(MAX_NATS_LINE).position(|&b| b == b'\n') else {
+        if rest.len() >= MAX_NATS_LINE {
+            return Err("a NATS control line longer than 16 KiB".into());
+        }
+        return Ok(None);
+    };
+    let line = rest[..nl].strip_suffix(b"\r").unwrap_or(&rest[..nl]);
+    let after = pos + nl + 1;
+    let verb_end = line
+        .iter()
+        .position(|&b| b == b' ' || b == b'\t')
+        .unwrap_or(line.len());
+    let verb = &line[..verb_end];
+    if verb.eq_ignore_ascii_case(b"MSG") {
+        // MSG <subject> <sid> [reply-to] <#bytes>
+        let Some(len) = line
+            .split(|&b| b == b' ' || b == b'\t')
+            .rfind(|f| !f.is_empty())
+            .and_then(|f| std::str::from_utf8(f).ok())
+            .and_then(|f| f.parse::<usize>().ok())
+        else {
+            return Err(format!(
+                "bad NATS MSG line {:?}",
+                String::from_utf8_lossy(line)
+            ));
+        };
+        let end = after
+            .checked_add(len)
+            .ok_or("NATS payload length overflows")?;
+        return match buf.get(end..end + 2) {
+            None => Ok(None),
+            Some(b"\r\n") => Ok(Some((Incoming::Delivery(&buf[after..end]), end + 2))),
+            Some(_) => Err("NATS payload without CRLF".into()),
+        };
+    }
+    let event = if verb.eq_ignore_ascii_case(b"PING") {
+        Incoming::Ping
+    } else if verb.eq_ignore_ascii_case(b"-ERR") {
+        Incoming::Ack {
+            ok: false,
+            code: FOREIGN_ERROR,
+        }
+    } else if verb.eq_ignore_ascii_case(b"PONG")
+        || verb.eq_ignore_ascii_case(b"+OK")
+        || verb.eq_ignore_ascii_case(b"INFO")
+    {
+        Incoming::Other
+    } else {
+        return Err(format!(
+            "unknown NATS message {:?}",
+            String::from_utf8_lossy(&line[..line.len().min(64)])
+        ));
+    };
+    Ok(Some((event, after)))
+}
+
+/// Parses every complete NATS protocol message at the start of `buf`
+/// (`MSG` is a delivery, `PING` must be answered, `-ERR` is a refusal),
+/// calls `f` for each and returns how many bytes were consumed.
+///
+/// # Errors
+///
+/// Bytes that are not the NATS protocol.
+pub fn parse_nats<'a>(buf: &'a [u8], mut f: impl FnMut(Incoming<'a>)) -> Result<usize, String> {
+    let mut pos = 0;
+    while let Some((event, next)) = nats_message(buf, pos)? {
+        f(event);
+        pos = next;
+    }
+    Ok(pos)
+}
+
+/// What one NATS connection sends to join a room: `CONNECT` (no `+OK`s,
+/// our own messages echoed back like ringport and Redis do), `SUB`, and a
+/// `PING` whose `PONG` says both were processed.
+pub fn nats_setup(subject: &str) -> Vec<u8> {
+    format!(
+        "CONNECT {{\"verbose\":false,\"pedantic\":false,\"echo\":true,\"name\":\"ringport-bench\",\"lang\":\"rust\",\"version\":\"0\",\"protocol\":1}}\r\nSUB {subject} 1\r\nPING\r\n"
+    )
+    .into_bytes()
+}
+
+/// A NATS setup answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NatsSetup {
+    /// The `PONG` to the setup `PING`: subscribed.
+    Ready,
+    /// A `-ERR`.
+    Error(String),
+    /// `INFO`, `+OK`, a server `PING` (answered by the caller), ...
+    Other,
+    /// A server `PING`.
+    Ping,
+}
+
+/// Parses one NATS message of the setup phase at the start of `buf`.
+///
+/// # Errors
+///
+/// Bytes that are not the NATS protocol.
+pub fn parse_nats_setup(buf: &[u8]) -> Result<Option<(NatsSetup, usize)>, String> {
+    let Some((event, next)) = nats_message(buf, 0)? else {
+        return Ok(None);
+    };
+    let line = &buf[..next];
+    let what = match event {
+        Incoming::Ping => NatsSetup::Ping,
+        Incoming::Ack { ok: false, .. } => {
+            NatsSetup::Error(String::from_utf8_lossy(line).trim().to_string())
+        }
+        _ if line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"PONG") => NatsSetup::Ready,
+        _ => NatsSetup::Other,
+    };
+    Ok(Some((what, next)))
+}
+
+#[cfg(test)]
+mod nats_tests {
+    use super::*;
+
+    #[test]
+    fn nats_messages_are_split() {
+        let mut buf = Vec::new();
+        buf.extend_from_slice(b"INFO {\"server_id\":\"x\",\"max_payload\":1048576}\r\n");
+        buf.extend_from_slice(b"PONG\r\n");
+        buf.extend_from_slice(b"MSG room.1 1 5\r\nhello\r\n");
+        buf.extend_from_slice(b"MSG room.1 1 reply.x 3\r\nabc\r\n");
+        buf.extend_from_slice(b"PING\r\n");
+        buf.extend_from_slice(b"-ERR 'Slow Consumer'\r\n");
+        let whole = buf.len();
+        buf.extend_from_slice(b"MSG room.1 1 5\r\nhel");
+        let mut seen = Vec::new();
+        assert_eq!(parse_nats(&buf, |e| seen.push(e)), Ok(whole));
+        assert_eq!(
+            seen,
+            vec![
+                Incoming::Other,
+                Incoming::Other,
+                Incoming::Delivery(b"hello"),
+                Incoming::Delivery(b"abc"),
+                Incoming::Ping,
+                Incoming::Ack {
+                    ok: false,
+                    code: FOREIGN_ERROR
+                },
+            ]
+        );
+        for cut in 0..whole {
+            assert!(parse_nats(&buf[..cut], |_| {}).is_ok(), "cut at {cut}");
+        }
+        assert!(parse_nats(b"WHAT\r\n", |_| {}).is_err());
+        assert!(parse_nats(b"MSG a 1 x\r\n", |_| {}).is_err());
+        assert!(parse_nats(b"MSG a 1 2\r\nabXY", |_| {}).is_err());
+        assert!(parse_nats(&vec![b'x'; MAX_NATS_LINE], |_| {}).is_err());
+    }
+
+    #[test]
+    fn nats_envelope_and_setup() {
+        let env = Envelope::nats("room.3", 4);
+        let mut cmd = env.prefix.clone();
+        cmd.extend_from_slice(b"abcd");
+        cmd.extend_from_slice(&env.suffix);
+        assert_eq!(cmd, b"PUB room.3 4\r\nabcd\r\n".to_vec());
+        assert_eq!(env.len(4), cmd.len());
+        assert_eq!(nats_subject(-2), "room.-2");
+        assert!(nats_setup("room.1").ends_with(b"SUB room.1 1\r\nPING\r\n"));
+        assert_eq!(
+            parse_nats_setup(b"PONG\r\n"),
+            Ok(Some((NatsSetup::Ready, 6)))
+        );
+        assert_eq!(
+            parse_nats_setup(b"PING\r\n"),
+            Ok(Some((NatsSetup::Ping, 6)))
+        );
+        assert_eq!(
+            parse_nats_setup(b"-ERR 'Authorization Violation'\r\n"),
+            Ok(Some((
+                NatsSetup::Error("-ERR 'Authorization Violation'".into()),
+                32
+            )))
+        );
+        assert_eq!(parse_nats_setup(b"INFO {}"), Ok(None));
+    }
 }
 
 #[cfg(test)]
@@ -556,12 +782,18 @@ mod tests {
         let used = parse_ringport(&buf, 8192, |e| seen.push(e)).unwrap();
         assert_eq!(used, whole);
         assert_eq!(seen.len(), 3);
-        assert_eq!(seen[0], Incoming::Ack { ok: true });
+        assert_eq!(seen[0], Incoming::Ack { ok: true, code: 0 });
         match seen[1] {
             Incoming::Delivery(t) => assert_eq!(read_text(t).unwrap().seq, 4),
             other => panic!("{other:?}"),
         }
-        assert_eq!(seen[2], Incoming::Ack { ok: false });
+        assert_eq!(
+            seen[2],
+            Incoming::Ack {
+                ok: false,
+                code: 63
+            }
+        );
         assert!(parse_ringport(&[4, 0, 1, 0, 0], 8192, |_| {}).is_err());
         assert!(parse_ringport(&[0xFF, 0x7F, 1, 0, 0], 8192, |_| {}).is_err());
     }
@@ -601,9 +833,12 @@ mod tests {
             seen,
             vec![
                 Incoming::Other,
-                Incoming::Ack { ok: true },
+                Incoming::Ack { ok: true, code: 0 },
                 Incoming::Delivery(b"hello"),
-                Incoming::Ack { ok: false },
+                Incoming::Ack {
+                    ok: false,
+                    code: FOREIGN_ERROR
+                },
                 Incoming::Other,
             ]
         );

@@ -49,6 +49,275 @@ pub enum Command {
     /// Baseline: a straightforward tokio chat server (login, enter, leave,
     /// chat).
     TokioChat(TokioChatArgs),
+    /// New connections at a rising rate until they fail: the rate reached,
+    /// failures by kind, connect latency.
+    ///
+    /// Exit status: 0 when the storm ran, 3 if no connection opened at
+    /// all, 1 on a setup error.
+    ConnectStorm(ConnectStormArgs),
+    /// Logins with fresh ids at a fixed rate: logins/s achieved, result
+    /// codes by name, login latency; optionally a busy chat room alongside
+    /// whose latency is measured during the storm.
+    ///
+    /// Exit status: 0 when the storm ran (see `pass`), 1 on a setup error.
+    LoginStorm(LoginStormArgs),
+    /// A room where one member stops reading: the others' deliveries and
+    /// latency, and whether the server cuts the slow one off.
+    ///
+    /// Exit status: 0 when the run completed (see `pass`), 1 on a setup
+    /// error.
+    SlowConsumer(SlowConsumerArgs),
+    /// Many connections chatting at a moderate rate for a long time while
+    /// the server's RSS and open fds are sampled: the curve, and zero
+    /// missing deliveries.
+    ///
+    /// Exit status: 0 when the run completed (see `pass`), 1 on a setup
+    /// error.
+    Soak(SoakArgs),
+    /// Draws throughput against p99 latency per system from a `compare.sh`
+    /// steps file into a PNG chart.
+    Chart(ChartArgs),
+}
+
+/// Longest `soak`, in seconds (a day).
+pub const MAX_SOAK_SECS: f64 = 86_400.0;
+
+/// Highest attempt rate of the storms, per second.
+pub const MAX_STORM_RATE: f64 = 100_000.0;
+
+/// Most attempts one storm makes.
+pub const MAX_STORM_ATTEMPTS: u64 = 1_000_000;
+
+/// Arguments of `connect-storm`.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectStormArgs {
+    /// Where to connect.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Connection attempts per second of the first step.
+    #[arg(long, default_value = "100", value_parser = parse_storm_rate)]
+    pub start_rate: f64,
+    /// Each step's rate is the previous one's times this (1 to 10; 1: one
+    /// step).
+    #[arg(long, default_value = "2", value_parser = parse_factor)]
+    pub factor: f64,
+    /// Highest rate of the schedule, per second.
+    #[arg(long, default_value = "6400", value_parser = parse_storm_rate)]
+    pub max_rate: f64,
+    /// Seconds per step (at most 600).
+    #[arg(long, default_value = "1", value_parser = parse_secs)]
+    pub step_secs: Duration,
+    /// Connections opened at most (1 to 20000): held connections take a
+    /// file descriptor each, on both sides.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CONNECTIONS)))]
+    pub connections: u32,
+    /// Close each connection once it answered, instead of holding all of
+    /// them open to the end (then up to 1,000,000 attempts).
+    #[arg(long)]
+    pub close: bool,
+    /// Attempts at most with --close (1 to 1000000).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=MAX_STORM_ATTEMPTS))]
+    pub attempts: u64,
+    /// Stop after a step in which more than this share (%) of the attempts
+    /// failed.
+    #[arg(long, default_value = "1", value_parser = parse_percent)]
+    pub max_failure_percent: f64,
+    /// Longest wait for one attempt (connect and echo), in seconds, from its
+    /// scheduled start.
+    #[arg(long, default_value = "5", value_parser = parse_secs)]
+    pub timeout: Duration,
+    /// Print one JSON object instead of the human-readable summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `login-storm`.
+#[derive(Debug, Clone, Args)]
+pub struct LoginStormArgs {
+    /// Where to connect.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Logins per second (each on a new connection, closed once answered).
+    #[arg(long, default_value = "50", value_parser = parse_storm_rate)]
+    pub rate: f64,
+    /// Seconds the storm lasts (at most 600).
+    #[arg(long, default_value = "5", value_parser = parse_secs)]
+    pub duration: Duration,
+    /// User ids are this prefix and the attempt number; the default is new
+    /// on every run (from the clock), so every id is fresh.
+    #[arg(long)]
+    pub user_prefix: Option<String>,
+    /// Longest wait for one login (connect and answer), in seconds, from its
+    /// scheduled start.
+    #[arg(long, default_value = "10", value_parser = parse_secs)]
+    pub timeout: Duration,
+    /// Also run a busy chat room of this many members during the storm and
+    /// report its latency (0: none).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_CHAT_MEMBERS)))]
+    pub chat_room_members: u32,
+    /// Messages per second in that room, all members together.
+    #[arg(long, default_value = "100", value_parser = parse_rate)]
+    pub chat_rate: f64,
+    /// The room's number.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub chat_room: i32,
+    /// Also sample this server process's CPU time during the chat room's
+    /// window.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Print one JSON object instead of the human-readable summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl LoginStormArgs {
+    /// The user id prefix: given, or `ls` and the clock in hex.
+    pub fn prefix(&self) -> String {
+        self.user_prefix.clone().unwrap_or_else(|| {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            format!("ls{:x}_", secs & 0xFFFF_FFFF)
+        })
+    }
+
+    /// Checks what clap cannot check alone.
+    ///
+    /// # Errors
+    ///
+    /// Too many logins, or ids that do not fit.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let logins = self.rate * self.duration.as_secs_f64();
+        if logins > MAX_STORM_ATTEMPTS as f64 {
+            anyhow::bail!(
+                "--rate {} x --duration {} s is {logins:.0} logins, more than the {MAX_STORM_ATTEMPTS} allowed",
+                self.rate,
+                self.duration.as_secs_f64()
+            );
+        }
+        let prefix = self.prefix();
+        let longest = format!("{prefix}{}", logins.ceil() as u64);
+        if prefix.is_empty() || longest.len() > 32 || prefix.contains('\0') {
+            anyhow::bail!(
+                "--user-prefix {prefix:?}: user ids like {longest:?} must be 1 to 32 bytes without NUL"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Arguments of `slow-consumer`.
+#[derive(Debug, Clone, Args)]
+pub struct SlowConsumerArgs {
+    /// Where to connect.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Members of the room, the slow one included (3 to 1000).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(3..=i64::from(MAX_CHAT_MEMBERS)))]
+    pub members: u32,
+    /// The room's number.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub room: i32,
+    /// Messages per second, the other members together (the slow one sends
+    /// nothing). The server's kernel send buffer (up to `tcp_wmem`'s
+    /// maximum, 4 MiB by default) fills before its own queue limit counts,
+    /// so cutting a slow member off takes a few MiB of traffic.
+    #[arg(long, default_value = "5000", value_parser = parse_rate)]
+    pub rate: f64,
+    /// Message text size in bytes (39 to 256).
+    #[arg(long, default_value_t = 256)]
+    pub size: usize,
+    /// Seconds into the load when the slow member stops reading (default:
+    /// the end of the warmup).
+    #[arg(long, value_parser = parse_secs_or_zero)]
+    pub stop_after: Option<Duration>,
+    /// Measured duration in seconds (at most 600).
+    #[arg(long, default_value = "5", value_parser = parse_secs)]
+    pub duration: Duration,
+    /// Warmup before measuring, in seconds.
+    #[arg(long, default_value = "1", value_parser = parse_secs_or_zero)]
+    pub warmup: Duration,
+    /// Longest wait after the last send for the others' late deliveries.
+    #[arg(long, default_value = "2", value_parser = parse_secs_or_zero)]
+    pub drain: Duration,
+    /// Longest wait, after the load, for the slow member's connection to
+    /// end while its socket is read empty.
+    #[arg(long, default_value = "3", value_parser = parse_secs_or_zero)]
+    pub slow_drain: Duration,
+    /// User ids are this prefix and the member index; password `pw`.
+    #[arg(long, default_value = "slow")]
+    pub user_prefix: String,
+    /// Also sample this server process's CPU time over the window.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Print one JSON object instead of the human-readable summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `soak`.
+#[derive(Debug, Clone, Args)]
+pub struct SoakArgs {
+    /// Where to connect.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// What the server speaks.
+    #[arg(long, value_enum, default_value_t = ChatSystem::Ringport)]
+    pub system: ChatSystem,
+    /// Rooms to fill.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CONNECTIONS)))]
+    pub rooms: u32,
+    /// Members per room (rooms x members connections, at most 20000).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CHAT_MEMBERS)))]
+    pub members: u32,
+    /// Messages per second, all members together.
+    #[arg(long, default_value = "100", value_parser = parse_rate)]
+    pub rate: f64,
+    /// Message text size in bytes (39 to 256).
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Seconds to run (at most 86400, a day).
+    #[arg(long, default_value = "60", value_parser = parse_soak_secs)]
+    pub duration: Duration,
+    /// Warmup before measuring, in seconds.
+    #[arg(long, default_value = "1", value_parser = parse_secs_or_zero)]
+    pub warmup: Duration,
+    /// Longest wait after the last send for late deliveries.
+    #[arg(long, default_value = "2", value_parser = parse_secs_or_zero)]
+    pub drain: Duration,
+    /// Seconds between two samples of the server's RSS and open fds (0.1
+    /// to 600).
+    #[arg(long, default_value = "5", value_parser = parse_sample_secs)]
+    pub sample_every: Duration,
+    /// The server process to sample (required: RSS and fds come from
+    /// /proc/PID).
+    #[arg(long)]
+    pub server_pid: u32,
+    /// ringport user ids are this prefix and the member index.
+    #[arg(long, default_value = "soak")]
+    pub user_prefix: String,
+    /// Print one JSON object instead of the human-readable summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `chart`.
+#[derive(Debug, Clone, Args)]
+pub struct ChartArgs {
+    /// Steps file of `bench/compare.sh` (TSV: system, offered msg/s,
+    /// deliveries/s, p99 µs, pass).
+    #[arg(long)]
+    pub steps: std::path::PathBuf,
+    /// PNG file to write.
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// Chart title.
+    #[arg(long, default_value = "Room fan-out: throughput vs p99 latency")]
+    pub title: String,
+    /// A TrueType font for the labels (default: DejaVu Sans or Liberation
+    /// Sans where the system has them).
+    #[arg(long)]
+    pub font: Option<std::path::PathBuf>,
 }
 
 /// The server a `chat` load talks to.
@@ -58,6 +327,8 @@ pub enum ChatSystem {
     Ringport,
     /// Redis pub/sub over RESP3: SUBSCRIBE and PUBLISH on one connection.
     Redis,
+    /// NATS core protocol: SUB and PUB on one connection.
+    Nats,
 }
 
 impl ChatSystem {
@@ -66,6 +337,7 @@ impl ChatSystem {
         match self {
             ChatSystem::Ringport => "ringport",
             ChatSystem::Redis => "redis",
+            ChatSystem::Nats => "nats",
         }
     }
 }
@@ -138,38 +410,55 @@ impl ChatArgs {
     /// for the largest member index, or more messages per sender than the
     /// sequence field holds.
     pub fn validate(&self) -> anyhow::Result<()> {
-        if self.connections() > u64::from(MAX_CONNECTIONS) {
-            anyhow::bail!(
-                "--rooms {} x --members {} is {} connections, more than the {MAX_CONNECTIONS} allowed",
-                self.rooms,
-                self.members,
-                self.connections()
-            );
-        }
-        let (min, max) = (crate::chat_wire::MIN_SIZE, crate::chat_wire::MAX_SIZE);
-        if !(min..=max).contains(&self.size) {
-            anyhow::bail!(
-                "--size {} is out of range ({min} to {max} bytes)",
-                self.size
-            );
-        }
-        let longest = format!("{}{}", self.user_prefix, self.connections() - 1);
-        if self.user_prefix.is_empty() || longest.len() > 32 || self.user_prefix.contains('\0') {
-            anyhow::bail!(
-                "--user-prefix {:?}: user ids like {longest:?} must be 1 to 32 bytes without NUL",
-                self.user_prefix
-            );
-        }
-        let secs = (self.warmup + self.duration).as_secs_f64();
-        let per_sender = self.rate * secs / self.connections() as f64;
-        if per_sender > f64::from(u32::MAX) - 1.0 {
-            anyhow::bail!(
-                "--rate {} over {secs} s is too many messages per sender",
-                self.rate
-            );
-        }
-        Ok(())
+        check_chat_shape(
+            self.rooms,
+            self.members,
+            self.size,
+            &self.user_prefix,
+            self.rate,
+            self.warmup + self.duration,
+        )
     }
+}
+
+/// Checks a chat load's shape: connections within the cap, the message
+/// size, user ids that fit, and sequence numbers that fit.
+///
+/// # Errors
+///
+/// Too many connections, a size out of range, a user prefix too long for
+/// the largest member index, or more messages per sender than the sequence
+/// field holds.
+pub fn check_chat_shape(
+    rooms: u32,
+    members: u32,
+    size: usize,
+    user_prefix: &str,
+    rate: f64,
+    length: Duration,
+) -> anyhow::Result<()> {
+    let connections = u64::from(rooms) * u64::from(members);
+    if connections > u64::from(MAX_CONNECTIONS) {
+        anyhow::bail!(
+            "--rooms {rooms} x --members {members} is {connections} connections, more than the {MAX_CONNECTIONS} allowed"
+        );
+    }
+    let (min, max) = (crate::chat_wire::MIN_SIZE, crate::chat_wire::MAX_SIZE);
+    if !(min..=max).contains(&size) {
+        anyhow::bail!("--size {size} is out of range ({min} to {max} bytes)");
+    }
+    let longest = format!("{user_prefix}{}", connections - 1);
+    if user_prefix.is_empty() || longest.len() > 32 || user_prefix.contains('\0') {
+        anyhow::bail!(
+            "--user-prefix {user_prefix:?}: user ids like {longest:?} must be 1 to 32 bytes without NUL"
+        );
+    }
+    let secs = length.as_secs_f64();
+    let per_sender = rate * secs / connections as f64;
+    if per_sender > f64::from(u32::MAX) - 1.0 {
+        anyhow::bail!("--rate {rate} over {secs} s is too many messages per sender");
+    }
+    Ok(())
 }
 
 /// Arguments of `tokio-chat`.
@@ -328,6 +617,65 @@ fn parse_rate(text: &str) -> Result<f64, String> {
         return Err(format!("must be more than 0 and at most {MAX_CHAT_RATE}"));
     }
     Ok(rate)
+}
+
+/// Parses a storm rate: more than 0, at most [`MAX_STORM_RATE`].
+fn parse_storm_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("not a number per second: {e}"))?;
+    if !rate.is_finite() || rate <= 0.0 || rate > MAX_STORM_RATE {
+        return Err(format!("must be more than 0 and at most {MAX_STORM_RATE}"));
+    }
+    Ok(rate)
+}
+
+/// Parses a step factor in `1..=10`.
+fn parse_factor(text: &str) -> Result<f64, String> {
+    let f: f64 = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("not a number: {e}"))?;
+    if !f.is_finite() || !(1.0..=10.0).contains(&f) {
+        return Err("must be between 1 and 10".into());
+    }
+    Ok(f)
+}
+
+/// Parses a percentage in `0..=100`.
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let p: f64 = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("not a number: {e}"))?;
+    if !p.is_finite() || !(0.0..=100.0).contains(&p) {
+        return Err("must be between 0 and 100".into());
+    }
+    Ok(p)
+}
+
+/// Parses a soak length: more than 0, at most [`MAX_SOAK_SECS`].
+fn parse_soak_secs(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("not a number of seconds: {e}"))?;
+    if !secs.is_finite() || secs <= 0.0 || secs > MAX_SOAK_SECS {
+        return Err(format!(
+            "must be more than 0 and at most {MAX_SOAK_SECS} seconds"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses a sampling period: 0.1 to 600 seconds.
+fn parse_sample_secs(text: &str) -> Result<Duration, String> {
+    let d = parse_secs(text)?;
+    if d < Duration::from_millis(100) {
+        return Err("must be at least 0.1 seconds".into());
+    }
+    Ok(d)
 }
 
 /// Parses a positive number of seconds, at most [`MAX_SECS`].

@@ -120,6 +120,22 @@ async fn run_local(plan: &EchoPlan) -> anyhow::Result<EchoOutcome> {
         tokio::task::spawn_local(drive(n, stream, plan.framing, plan.size, Rc::clone(&stats)));
     }
 
+    // A progress bar (on a terminal only), updated by a task of its own.
+    let bar = Rc::new(crate::progress::Bar::new(
+        "echo",
+        plan.warmup + plan.duration,
+    ));
+    {
+        let (bar, stats) = (Rc::clone(&bar), Rc::clone(&stats));
+        tokio::task::spawn_local(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let done = stats.borrow().completed;
+                bar.update(start.elapsed(), || format!("round trips {done}"));
+            }
+        });
+    }
+
     tokio::time::sleep_until(from.into()).await;
     let generator = CpuMeter::start(Process::Current)?;
     let server = plan
@@ -129,6 +145,7 @@ async fn run_local(plan: &EchoPlan) -> anyhow::Result<EchoOutcome> {
     let generator_cpu = generator.finish()?;
     let server_cpu = server.map(|m| m.and_then(|m| m.finish().map_err(|e| format!("{e:#}"))));
 
+    bar.finish();
     let stats = stats.borrow();
     let mut first_error = connected.first_error;
     if first_error.is_none() {

@@ -76,6 +76,26 @@ impl JsonObject {
         self
     }
 
+    /// Adds a value already written as JSON (an array or object).
+    pub fn raw(&mut self, key: &str, json: &str) -> &mut Self {
+        self.key(key).push_str(json);
+        self
+    }
+
+    /// Adds an object of counts by name, in the order given.
+    pub fn counts<'a>(
+        &mut self,
+        key: &str,
+        counts: impl IntoIterator<Item = (&'a str, u64)>,
+    ) -> &mut Self {
+        let mut o = JsonObject::new();
+        for (name, n) in counts {
+            o.int(name, n);
+        }
+        let text = o.finish();
+        self.raw(key, &text)
+    }
+
     /// Adds `null`.
     pub fn null(&mut self, key: &str) -> &mut Self {
         self.key(key).push_str("null");
@@ -109,9 +129,35 @@ fn push_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// A JSON array of the given already-written values.
+pub fn array(items: impl IntoIterator<Item = String>) -> String {
+    let mut out = String::from("[");
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&item);
+    }
+    out.push(']');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nested_values() {
+        let inner = JsonObject::new().int("a", 1).finish();
+        let text = JsonObject::new()
+            .raw("list", &array([inner.clone(), inner]))
+            .counts("codes", [("NONE", 3), ("X", 0)])
+            .finish();
+        assert_eq!(
+            text,
+            r#"{"list":[{"a":1},{"a":1}],"codes":{"NONE":3,"X":0}}"#
+        );
+    }
 
     #[test]
     fn writes_flat_object() {

@@ -9,9 +9,13 @@
 //!   pub/sub: open-loop messages at a fixed rate, every delivery checked and
 //!   timed from its scheduled send time.
 //! * `tokio-chat`: a straightforward tokio chat server, the chat baseline.
+//! * `connect-storm`, `login-storm`, `slow-consumer`, `soak`: the
+//!   scenarios of [`scenarios`].
+//! * `chart`: throughput against p99 latency per system, as a PNG.
 #![forbid(unsafe_code)]
 
 mod baseline;
+mod chart;
 mod chat_load;
 mod chat_report;
 mod chat_wire;
@@ -24,7 +28,10 @@ mod idle;
 mod json;
 mod out;
 mod payload;
+mod progress;
 mod report;
+mod scenarios;
+mod storm;
 mod tokio_chat;
 
 use std::process::ExitCode;
@@ -52,6 +59,11 @@ fn main() -> ExitCode {
         Command::Idle(args) => idle::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Chat(args) => chat(&args),
         Command::TokioChat(args) => tokio_chat::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::ConnectStorm(args) => scenarios::connect_storm(&args),
+        Command::LoginStorm(args) => scenarios::login_storm(&args),
+        Command::SlowConsumer(args) => scenarios::slow_consumer(&args),
+        Command::Soak(args) => scenarios::soak(&args),
+        Command::Chart(args) => chart::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -115,8 +127,15 @@ fn chat(args: &ChatArgs) -> anyhow::Result<ExitCode> {
         drain: args.drain,
         user_prefix: args.user_prefix.clone(),
         server_pid: args.server_pid,
+        slow: None,
     };
-    let outcome = chat_load::run(&plan)?;
+    let bar = progress::Bar::new("chat", plan.warmup + plan.duration);
+    let outcome = chat_load::run(&plan, &mut |p| {
+        bar.update(p.elapsed, || {
+            format!("sent {}  delivered {}", p.sent, p.delivered)
+        });
+    })?;
+    bar.finish();
     let report = ChatReport::new(&plan, &outcome);
     if args.json {
         out::line(&report.json())?;

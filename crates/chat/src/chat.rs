@@ -39,6 +39,8 @@ pub struct Chat {
     /// Encoding buffer for packets sent to one session (reused, so responses
     /// cost no allocation).
     pub(crate) scratch: Vec<u8>,
+    /// The cluster side, with [`Chat::with_cluster`]; `None`: in-process.
+    pub(crate) cluster: Option<crate::cluster::ClusterState>,
 }
 
 impl Chat {
@@ -55,6 +57,7 @@ impl Chat {
             deadlines: Deadlines::default(),
             stats: ChatStats::default(),
             scratch: Vec::with_capacity(ringport_proto::RoomUserListNtf::MAX_LEN),
+            cluster: None,
         }
     }
 
@@ -156,6 +159,7 @@ impl Chat {
                 }
                 self.logins.log_out(&user.user_id, conn);
                 self.logins.release_slot();
+                self.cluster_logged_out(conn, &user.user_id, out);
             }
         }
         self.prune_deadlines();
@@ -250,7 +254,7 @@ impl Chat {
         });
     }
 
-    fn update_gauges(&mut self) {
+    pub(crate) fn update_gauges(&mut self) {
         let stats = &mut self.stats;
         stats.sessions = self.sessions.len() as u64;
         stats.users_logged_in = self.logins.logged_in() as u64;

@@ -80,6 +80,7 @@
 
 pub mod accounts;
 mod chat;
+pub mod cluster;
 mod config;
 mod conn;
 mod deadline;
@@ -100,6 +101,9 @@ pub use accounts::{
     StoreError, StoreOptions, StoreSpec,
 };
 pub use chat::Chat;
+pub use cluster::{
+    ClaimResult, ClusterEvent, ClusterRequest, ClusterStats, EnterResult, RemoteMember, RoomChange,
+};
 pub use config::ChatConfig;
 pub use conn::ConnId;
 pub use outbound::{AuthRequest, AuthResult, Outbound};

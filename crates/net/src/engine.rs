@@ -55,6 +55,29 @@ impl ShutdownHandle {
     }
 }
 
+/// Reads the engine's counters from another thread (a metrics endpoint),
+/// while the engine runs and after it has stopped.
+#[derive(Debug, Clone)]
+pub struct StatsHandle {
+    shared: Arc<Shared>,
+    backend: BackendKind,
+}
+
+impl StatsHandle {
+    /// The counters, summed over the I/O threads (see [`Engine::stats`]).
+    pub fn stats(&self) -> Stats {
+        let mut s = Stats {
+            backend: Some(self.backend),
+            sessions_open: self.shared.admission.open() as u64,
+            ..Stats::default()
+        };
+        for t in &self.shared.stats {
+            s.absorb(t);
+        }
+        s
+    }
+}
+
 impl Engine {
     /// Starts the engine on an already bound listener (bind `127.0.0.1:0` in
     /// tests). Returns the engine and the application's [`Endpoint`].
@@ -228,15 +251,15 @@ impl Engine {
 
     /// The counters, summed over the I/O threads.
     pub fn stats(&self) -> Stats {
-        let mut s = Stats {
-            backend: Some(self.backend),
-            sessions_open: self.shutdown.shared.admission.open() as u64,
-            ..Stats::default()
-        };
-        for t in &self.shutdown.shared.stats {
-            s.absorb(t);
+        self.stats_handle().stats()
+    }
+
+    /// A handle that reads the counters from another thread.
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle {
+            shared: self.shutdown.shared.clone(),
+            backend: self.backend,
         }
-        s
     }
 
     /// Waits until every I/O thread has exited (after a shutdown) and

@@ -66,7 +66,7 @@ pub use bytes::Bytes;
 pub use config::{BackendChoice, BackendKind, EngineConfig};
 pub use crossbeam_channel;
 pub use endpoint::{Endpoint, Received, RecvError};
-pub use engine::{Engine, ShutdownHandle};
+pub use engine::{Engine, ShutdownHandle, StatsHandle};
 pub use error::EngineError;
 pub use event::{CloseReason, Event, EventBatch};
 pub use framing::{FrameError, Framing, RawFraming};

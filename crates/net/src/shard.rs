@@ -453,8 +453,14 @@ impl<F: Framing, S> Shard<F, S> {
     /// Periodic check: idle sessions and drains past their deadline.
     pub(crate) fn sweep(&mut self) {
         let now = self.now;
+        let (mut queued, mut longest) = (0u64, 0u64);
         for slot in 0..self.slots.len() {
             let s = &self.slots[slot];
+            if matches!(s.state, State::Open | State::Draining) {
+                let q = s.sendq.pending_bytes() as u64;
+                queued += q;
+                longest = longest.max(q);
+            }
             match s.state {
                 State::Open => {
                     if let Some(idle) = self.idle_timeout {
@@ -471,6 +477,10 @@ impl<F: Framing, S> Shard<F, S> {
                 State::Free | State::Closing => {}
             }
         }
+        self.stats.queued_bytes.store(queued, Ordering::Relaxed);
+        self.stats
+            .max_queued_bytes
+            .store(longest, Ordering::Relaxed);
     }
 
     /// Starts the graceful shutdown of every session.

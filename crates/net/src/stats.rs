@@ -24,6 +24,11 @@ pub(crate) struct ThreadStats {
     pub(crate) read_pauses: AtomicU64,
     pub(crate) recv_rearms: AtomicU64,
     pub(crate) closes: [AtomicU64; CloseReason::ALL.len()],
+    /// Gauge, refreshed by the periodic sweep: bytes waiting in this
+    /// thread's send queues.
+    pub(crate) queued_bytes: AtomicU64,
+    /// Gauge, refreshed by the periodic sweep: the longest send queue.
+    pub(crate) max_queued_bytes: AtomicU64,
 }
 
 impl ThreadStats {
@@ -78,6 +83,12 @@ pub struct Stats {
     pub recv_rearms: u64,
     /// Closes by reason, indexed like [`CloseReason::ALL`].
     pub closes: [u64; CloseReason::ALL.len()],
+    /// Gauge: bytes waiting in send queues, summed over sessions, as of each
+    /// I/O thread's last sweep (every 250 ms).
+    pub queued_bytes: u64,
+    /// Gauge: the longest single send queue in bytes, as of the last sweep
+    /// (compare with `send_queue_limit`).
+    pub max_queued_bytes: u64,
 }
 
 impl Stats {
@@ -104,5 +115,7 @@ impl Stats {
         for (sum, c) in self.closes.iter_mut().zip(t.closes.iter()) {
             *sum += get(c);
         }
+        self.queued_bytes += get(&t.queued_bytes);
+        self.max_queued_bytes = self.max_queued_bytes.max(get(&t.max_queued_bytes));
     }
 }

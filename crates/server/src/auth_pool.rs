@@ -7,8 +7,22 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::histogram::Histogram;
+
 use ringport_chat::{AccountStore, AuthRequest, AuthResult, ConnId};
 use ringport_net::crossbeam_channel::{self, Receiver, Sender, TrySendError};
+
+use crate::health::Health;
+
+/// Where the workers report on the store: how long each call took, and
+/// whether it answered.
+#[derive(Debug, Clone)]
+pub struct StoreWatch {
+    /// Seconds per store call.
+    pub latency: Histogram,
+    /// Readiness, told whether the store answers.
+    pub health: Arc<Health>,
+}
 
 /// An answer for the logic thread.
 #[derive(Debug)]
@@ -34,20 +48,23 @@ pub struct AuthPool {
 }
 
 impl AuthPool {
-    /// Starts `workers` threads over `store`; answers arrive on the returned
-    /// receiver. At most `queue` requests wait; beyond that a login is
-    /// answered "unavailable" at once rather than stalling the logic thread.
+    /// Starts `workers` threads over `store`; answers are sent on `answers`
+    /// (the logic thread's inbox). At most `queue` requests wait; beyond
+    /// that a login is answered "unavailable" at once rather than stalling
+    /// the logic thread.
     /// A request that waited longer than `max_wait` (the login deadline: its
     /// session is being closed anyway) is answered "unavailable" without
     /// spending a hash on it, so a backlog drains quickly.
-    pub fn start(
+    pub fn start<T: From<AuthAnswer> + Send + 'static>(
         store: Arc<dyn AccountStore>,
         workers: usize,
         queue: usize,
         max_wait: Duration,
-    ) -> std::io::Result<(AuthPool, Receiver<AuthAnswer>)> {
+        watch: StoreWatch,
+        answers: Sender<T>,
+    ) -> std::io::Result<AuthPool> {
         let (req_tx, req_rx) = crossbeam_channel::bounded::<Queued>(queue);
-        let (ans_tx, ans_rx) = crossbeam_channel::unbounded();
+        let ans_tx = answers;
         let mut handles = Vec::with_capacity(workers);
         let health = Arc::new(StoreHealth::default());
         for i in 0..workers.max(1) {
@@ -55,19 +72,17 @@ impl AuthPool {
             let ans_tx = ans_tx.clone();
             let store = store.clone();
             let health = Arc::clone(&health);
+            let watch = watch.clone();
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("ringport-auth-{i}"))
-                    .spawn(move || work(&*store, &health, &req_rx, &ans_tx, max_wait))?,
+                    .spawn(move || work(&*store, &health, &watch, &req_rx, &ans_tx, max_wait))?,
             );
         }
-        Ok((
-            AuthPool {
-                requests: Some(req_tx),
-                workers: handles,
-            },
-            ans_rx,
-        ))
+        Ok(AuthPool {
+            requests: Some(req_tx),
+            workers: handles,
+        })
     }
 
     /// Queues a request; `Err` gives it back when the queue is full.
@@ -116,11 +131,12 @@ impl StoreHealth {
     }
 }
 
-fn work(
+fn work<T: From<AuthAnswer>>(
     store: &dyn AccountStore,
     health: &StoreHealth,
+    watch: &StoreWatch,
     requests: &Receiver<Queued>,
-    answers: &Sender<AuthAnswer>,
+    answers: &Sender<T>,
     max_wait: Duration,
 ) {
     while let Ok(Queued { request: req, at }) = requests.recv() {
@@ -131,7 +147,11 @@ fn work(
             );
             AuthResult::Unavailable
         } else {
-            match store.authenticate(&req.user_id, req.password.expose(), req.auto_register) {
+            let started = Instant::now();
+            let answer = store.authenticate(&req.user_id, req.password.expose(), req.auto_register);
+            watch.latency.observe(started.elapsed().as_secs_f64());
+            watch.health.set_store_ok(answer.is_ok());
+            match answer {
                 Ok(outcome) => {
                     health.answered();
                     AuthResult::from(outcome)
@@ -143,11 +163,11 @@ fn work(
             }
         };
         if answers
-            .send(AuthAnswer {
+            .send(T::from(AuthAnswer {
                 conn: req.conn,
                 ticket: req.ticket,
                 result,
-            })
+            }))
             .is_err()
         {
             return;

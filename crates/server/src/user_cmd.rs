@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use ringport_proto::{Password, UserId};
 
+use crate::config::AccountsSection;
 use crate::store_args::StoreArgs;
 
 /// Flags of `ringport user`.
@@ -78,15 +79,17 @@ fn read_password(id: &str) -> anyhow::Result<String> {
     Ok(password)
 }
 
-/// Runs one action; a missing or existing account is an error (exit 1).
-pub fn run(args: UserArgs) -> anyhow::Result<()> {
+/// Runs one action on the store `accounts` names (configuration file,
+/// environment and flags, as for `serve`); a missing or existing account is
+/// an error (exit 1).
+pub fn run(args: &UserArgs, accounts: &AccountsSection) -> anyhow::Result<()> {
     if let UserAction::Add { id } | UserAction::Passwd { id } | UserAction::Del { id } =
         &args.action
     {
         check_id(id)?;
     }
-    let store = args.store.open()?;
-    let name = &args.store.accounts;
+    let store = crate::store_args::open(accounts)?;
+    let name = ringport_chat::accounts::redact(&accounts.store);
     match &args.action {
         UserAction::Add { id } => {
             let password = read_password(id)?;

@@ -151,8 +151,13 @@ fn user_admin_commands_manage_the_store_the_server_uses() {
     let out = user(&["list", "--accounts", "nonsense"], "");
     assert_eq!(
         out.status.code(),
-        Some(2),
-        "bad --accounts is a usage error"
+        Some(78),
+        "bad --accounts is a configuration error"
+    );
+    assert!(
+        text(&out.stderr).contains("accounts.store"),
+        "{}",
+        text(&out.stderr)
     );
 }
 
@@ -199,6 +204,9 @@ fn redis_outage_fails_logins_with_34_while_chat_goes_on() {
     assert!(matches!(next(&mut bob), Got::List(_)));
     assert!(matches!(next(&mut ann), Got::NewUser(_, _)));
 
+    let admin = server.admin.expect("admin listener");
+    assert_eq!(common::get(admin, "/health/ready").0, 200);
+
     redis.stop();
     for i in 0..5 {
         let started = Instant::now();
@@ -216,12 +224,20 @@ fn redis_outage_fails_logins_with_34_while_chat_goes_on() {
         assert_eq!(next(&mut bob), msg);
     }
 
+    assert_eq!(
+        common::get(admin, "/health/ready").0,
+        503,
+        "not ready while the store is down"
+    );
+    assert_eq!(common::get(admin, "/health/live").0, 200);
+
     redis.restart();
     assert_eq!(
         login_until_ok(&server, "late0", "pw"),
         0,
         "logins work again"
     );
+    assert_eq!(common::get(admin, "/health/ready").0, 200, "ready again");
     bob.chat("after").unwrap();
     assert_eq!(next(&mut bob), Got::ChatRes(0));
     assert_eq!(next(&mut bob), Got::Chat("bob".into(), "after".into()));

@@ -2,8 +2,9 @@
 //! tokio-echo baseline on a free port, read fields out of a JSON report.
 #![allow(dead_code, clippy::unwrap_used)] // test helpers: a failure should panic
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 
 /// The `ringport-bench` binary under test.
@@ -46,10 +47,74 @@ impl Server {
         Server { child, addr }
     }
 
+    /// Starts `ringport serve` (the workspace's debug build) on
+    /// `127.0.0.1:0` with cheap password hashing, one I/O thread and
+    /// `extra` flags, and waits for its address. `None`, after a loud note,
+    /// when the binary is not built and `CI` is unset; in CI a missing
+    /// binary fails the test.
+    pub fn ringport(test: &str, extra: &[&str]) -> Option<Server> {
+        let binary = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/ringport");
+        if !binary.exists() {
+            // `cargo test --workspace` builds it (the ringport package's own
+            // tests need it); only a partial run can miss it. CI must not.
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "target/debug/ringport is not built, and CI is set: run the whole workspace's tests"
+            );
+            eprintln!(
+                "\n*** SKIPPED {test}: target/debug/ringport is not built \
+                 (run `cargo build -p ringport` first) ***\n"
+            );
+            return None;
+        }
+        let mut child = Command::new(binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--io-threads", "1"])
+            .args(["--argon2-memory-kib", "8", "--argon2-iterations", "1"])
+            // In-memory accounts and no admin listener unless `extra` says
+            // otherwise (flags override the environment).
+            .env("RINGPORT_ACCOUNTS__STORE", "memory")
+            .env("RINGPORT_ADMIN__LISTEN", "none")
+            .args(extra)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let addr = wait_for_address(child.stderr.take().unwrap());
+        Some(Server { child, addr })
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+}
+
+/// Reads lines of `from` until one holds `listening on ADDR`; the rest of
+/// the output is drained on a thread so the server never blocks on it.
+pub fn wait_for_address(from: impl Read + Send + 'static) -> SocketAddr {
+    let mut lines = BufReader::new(from);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            lines.read_line(&mut line).unwrap() > 0,
+            "server exited before listening"
+        );
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
+            std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
+            return addr;
+        }
+    }
+}
+
+/// Runs `ringport-bench` with `args`; returns (success, stdout, stderr).
+pub fn run(args: &[&str]) -> (bool, String, String) {
+    let out = bench().args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 impl Drop for Server {

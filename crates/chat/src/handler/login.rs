@@ -73,6 +73,10 @@ impl Chat {
         result: AuthResult,
         out: &mut impl Outbound,
     ) {
+        if self.claim_in_flight(conn) {
+            tracing::debug!(%conn, ticket, "auth answer while claiming ignored");
+            return;
+        }
         let Some(session) = self.sessions.get_mut(&conn) else {
             tracing::debug!(%conn, ticket, "auth answer for a gone session ignored");
             return;
@@ -86,6 +90,16 @@ impl Chat {
                 tracing::debug!(%conn, ticket, "stale auth answer ignored");
                 return;
             }
+        };
+        if result == AuthResult::Accepted
+            && self.logins.session_of(&user_id).is_none()
+            && self.cluster_claim(conn, ticket, &user_id, out)
+        {
+            // Cluster mode: still logging in until the claim is answered.
+            return;
+        }
+        let Some(session) = self.sessions.get_mut(&conn) else {
+            return;
         };
         // From here on the session is no longer logging in: it is either
         // logged in (the slot stays taken) or back to `Connected`.

@@ -59,6 +59,9 @@ pub fn start_server(test: &str) -> Option<Server> {
         .args(["serve", "--listen", "127.0.0.1:0", "--io-threads", "1"])
         .args(["--argon2-memory-kib", "8", "--argon2-iterations", "1"])
         .args(["--chat-rate", "0", "--log", "info"])
+        // In-memory accounts (no file left behind) and no admin listener
+        // (tests run in parallel; its default port would clash).
+        .args(["--accounts", "memory", "--admin-listen", "none"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -26,6 +26,8 @@ pub fn serve(backend: &str, extra: &[&str]) -> Running {
         "8",
         "--argon2-iterations",
         "1",
+        "--admin-listen",
+        "127.0.0.1:0",
     ];
     if !extra.contains(&"--accounts") {
         args.extend_from_slice(&["--accounts", "memory"]);

@@ -1,0 +1,123 @@
+# Helpers shared by bench/chat.sh and bench/compare.sh (sourced, not run).
+#
+# The caller sets: $bench and $ringport (the binaries), and calls
+# `trap stop_server EXIT` itself. start_server sets $server_pid.
+
+die() { echo "$(basename "$0"): $*" >&2; exit 1; }
+
+# need_cores: at least 2 cores and taskset, for pinning server and generator apart.
+need_cores() {
+    command -v taskset >/dev/null || die "taskset not found (install util-linux)"
+    [ "$(nproc --all)" -ge 2 ] || die "needs at least 2 cores (server on 0, generator on 1)"
+}
+
+# raise_fd_limit N: raises the open-file limit to N (or dies).
+raise_fd_limit() {
+    if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$1" ]; then
+        ulimit -n "$1" 2>/dev/null || die "cannot raise the open-file limit to $1 (ulimit -n)"
+    fi
+}
+
+# warn_if_busy: reports the load average, warns when the machine is not quiet.
+warn_if_busy() {
+    echo "$(basename "$0"): load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+    if awk '{ exit !($1 > 0.5) }' /proc/loadavg; then
+        echo "$(basename "$0"): WARNING: the machine is not quiet (1-minute load > 0.5): figures may be noisy" >&2
+    fi
+    local builds
+    builds=$(pgrep -c rustc 2>/dev/null || true)
+    if [ "${builds:-0}" -gt 0 ]; then
+        echo "$(basename "$0"): WARNING: $builds rustc process(es) running: figures will be noisy" >&2
+    fi
+}
+
+# have_system KIND: whether the server of KIND can be started here.
+have_system() {
+    case $1 in
+    io_uring | poll | tokio) return 0 ;;
+    redis) command -v redis-server >/dev/null ;;
+    nats) command -v nats-server >/dev/null ;;
+    *) return 1 ;;
+    esac
+}
+
+# install_hint KIND: how to install the server of KIND.
+install_hint() {
+    case $1 in
+    redis) echo "apt-get install -y redis-server" ;;
+    nats) echo "apt-get install -y nats-server" ;;
+    *) echo "cargo build --release" ;;
+    esac
+}
+
+# proto_of KIND: the `--system` of ringport-bench that talks to KIND.
+proto_of() {
+    case $1 in
+    redis) echo redis ;;
+    nats) echo nats ;;
+    *) echo ringport ;;
+    esac
+}
+
+# free_port P: P or the next port nothing listens on.
+free_port() {
+    local p=$1
+    while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+    echo "$p"
+}
+
+server_pid=
+stop_server() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+    fi
+}
+
+# start_server KIND PORT ROOMS MEMBERS LOG: starts a server pinned to core 0
+# and waits until it accepts connections.
+start_server() {
+    local kind=$1 p=$2 rooms=$3 members=$4 log=$5
+    case $kind in
+    io_uring | poll)
+        [ -x "$ringport" ] || die "$ringport missing"
+        local backend=io-uring
+        [ "$kind" = poll ] && backend=poll
+        taskset -c 0 "$ringport" serve --listen "127.0.0.1:$p" --backend "$backend" \
+            --io-threads 1 --rooms "$rooms" --room-max-users "$members" --chat-rate 0 \
+            --accounts memory --admin-listen none --argon2-memory-kib 8 --argon2-iterations 1 \
+            >"$log" 2>&1 &
+        ;;
+    redis)
+        taskset -c 0 redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no \
+            >"$log" 2>&1 &
+        ;;
+    nats)
+        taskset -c 0 nats-server --addr 127.0.0.1 --port "$p" >"$log" 2>&1 &
+        ;;
+    tokio)
+        taskset -c 0 "$bench" tokio-chat --listen "127.0.0.1:$p" --rooms "$rooms" \
+            --room-max-users "$members" >"$log" 2>&1 &
+        ;;
+    *) die "unknown system '$kind'" ;;
+    esac
+    server_pid=$!
+    local i
+    for i in $(seq 100); do
+        kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; die "$kind server exited at start"; }
+        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    die "$kind server did not accept connections on port $p within 10 s"
+}
+
+# field JSON KEY: the value of KEY in a flat JSON object ("null" if absent).
+field() {
+    local v
+    v=$(sed -nE "s/.*\"$2\":(null|true|false|-?[0-9.eE+-]+).*/\1/p" <<<"$1")
+    echo "${v:-null}"
+}
+
+# ms VALUE_US: microseconds as milliseconds with 2 decimals ("–" for null).
+ms() { if [ "$1" = null ] || [ -z "$1" ]; then echo "–"; else awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; fi; }

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# The scenarios of ringport-bench against a release `ringport serve`, server
+# pinned to core 0 (--io-threads 1), generator to core 1, each measurement
+# BENCH_RUNS times; prints the medians as the tables of docs/BENCHMARKS.md.
+#
+#   connect-storm  --close: new connections (each echoed once, then closed)
+#                  at 1000, 2000, ... 32000 /s until > 1 % fail;
+#                  hold: held connections at 500, 1000, ... /s up to 12000
+#                  of them (the server's --max-sessions is 10000)
+#   login-storm    fresh-id logins at BENCH_LOGIN_RATES /s for 5 s with the
+#                  server's default argon2 parameters, alone and beside a
+#                  100-member room chatting 1000 msg/s (100k deliveries/s);
+#                  and that room alone, for comparison
+#   slow-consumer  the defaults (5 members, 5000 msg/s of 256 B)
+#   soak           100 rooms x 10 members, 1000 msg/s, BENCH_SOAK_SECS s
+#
+# Environment (defaults in brackets):
+#   BENCH_RUNS         runs of each measurement [3]
+#   BENCH_LOGIN_RATES  login rates [25 50 100]
+#   BENCH_SOAK_SECS    soak length [60]
+#   BENCH_ONLY         any of connect login slow soak [all four]
+#   BENCH_PORT         first port [21700]
+#   BENCH_OUT          raw JSON and server logs [a new temp dir]
+#   BENCH_BUILD        0 to skip `cargo build --release` [1]
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+
+runs=${BENCH_RUNS:-3}
+login_rates=${BENCH_LOGIN_RATES:-25 50 100}
+soak_secs=${BENCH_SOAK_SECS:-60}
+only=${BENCH_ONLY:-connect login slow soak}
+port=${BENCH_PORT:-21700}
+out=${BENCH_OUT:-$(mktemp -d -t ringport-scenarios.XXXXXX)}
+build=${BENCH_BUILD:-1}
+
+need_cores
+raise_fd_limit 12400
+warn_if_busy
+if [ "$build" = 1 ]; then
+    cargo build --release -p ringport -p ringport-bench >&2
+fi
+bench=target/release/ringport-bench
+ringport=target/release/ringport
+[ -x "$bench" ] && [ -x "$ringport" ] || die "release binaries missing (set BENCH_BUILD=1)"
+mkdir -p "$out"
+echo "scenarios.sh: raw results and logs in $out" >&2
+trap stop_server EXIT
+trap 'exit 130' INT TERM
+
+# serve LOG ARGS...: a release ringport pinned to core 0 on a free port.
+serve() {
+    local log=$1
+    shift
+    port=$(free_port $((port + 1)))
+    # Accounts in a fresh SQLite file (the default store) next to the log;
+    # no admin listener (its port could be taken).
+    taskset -c 0 "$ringport" serve --listen "127.0.0.1:$port" --io-threads 1 \
+        --accounts "sqlite:${log%.log}.db" --admin-listen none "$@" >"$log" 2>&1 &
+    server_pid=$!
+    local i
+    for i in $(seq 100); do
+        kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; die "ringport exited at start"; }
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    die "ringport did not accept connections on port $port"
+}
+
+# gen NAME ARGS...: runs the generator on core 1, saves and prints its JSON.
+gen() {
+    local name=$1
+    shift
+    taskset -c 1 "$bench" "$@" --target "127.0.0.1:$port" --json >"$out/$name.json" 2>"$out/$name.err" ||
+        die "$name failed: $(tail -n 3 "$out/$name.err")"
+    cat "$out/$name.json"
+}
+
+# median VALUES...: the median of numbers ("null" sorts last; "–" if none).
+median() {
+    printf '%s\n' "$@" | awk '$1 != "null"' | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR == 0) print "–"; else print v[int((NR + 1) / 2)] }'
+}
+
+# first JSON KEY: the first value of KEY (field gives the last one).
+first() { local v; v=$(grep -o "\"$2\":[^,}]*" <<<"$1" | head -n 1 | cut -d: -f2); echo "${v:-null}"; }
+
+# us2ms VALUE: µs as ms with 2 decimals.
+us2ms() { if [ "$1" = – ] || [ "$1" = null ]; then echo –; else awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; fi; }
+
+case " $only " in *" connect "*)
+    echo
+    echo "### connect-storm (median of $runs runs)"
+    echo
+    echo "| mode | rate reached /s | connect p99 ms at it | echo p99 ms at it | attempts | failed | stopped by | gen CPU % |"
+    echo "|---|---:|---:|---:|---:|---:|---|---:|"
+    for mode in close hold; do
+        reached=() cp99=() ep99=() att=() fail=() gcpu=() stop=
+        for r in $(seq "$runs"); do
+            serve "$out/server-connect-$mode-$r.log" --argon2-memory-kib 8 --argon2-iterations 1
+            if [ "$mode" = close ]; then
+                j=$(gen "connect-$mode-$r" connect-storm --close --start-rate 1000 --max-rate 32000 --attempts 100000)
+            else
+                j=$(gen "connect-$mode-$r" connect-storm --start-rate 500 --max-rate 16000 --connections 12000)
+            fi
+            stop_server
+            reached+=("$(field "$j" reached_rate)")
+            att+=("$(first "$j" attempts)")
+            fail+=("$(first "$j" failed)")
+            gcpu+=("$(field "$j" gen_cpu_percent)")
+            # p99 of the step at the reached rate.
+            rr=$(field "$j" reached_rate)
+            step=$(grep -o "{\"rate\":$rr[^}]*}" <<<"$j" | head -n 1)
+            cp99+=("$(field "$step" connect_p99_us)")
+            ep99+=("$(field "$step" answer_p99_us)")
+            stop=$(sed -nE 's/.*"stopped_by":"([^"]*)".*/\1/p' <<<"$j")
+            sleep 2
+        done
+        echo "| $mode | $(median "${reached[@]}") | $(us2ms "$(median "${cp99[@]}")") | $(us2ms "$(median "${ep99[@]}")") | $(median "${att[@]}") | $(median "${fail[@]}") | $stop (last run) | $(median "${gcpu[@]}") |"
+    done
+    ;;
+esac
+
+case " $only " in *" login "*)
+    echo
+    echo "### login-storm, default argon2 parameters (median of $runs runs)"
+    echo
+    echo "| logins/s offered | ok logins/s | login p50 ms | login p99 ms | refused | failed | busy room p99 ms | room missing | server CPU % (room window) |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    serve "$out/server-login.log" --rooms 1 --room-max-users 100 --chat-rate 0
+    # The room alone first.
+    p99=() miss=() scpu=()
+    for r in $(seq "$runs"); do
+        j=$(gen "room-alone-$r" chat --rooms 1 --members 100 --rate 1000 --duration 5 \
+            --user-prefix "alone${r}_" --server-pid "$server_pid")
+        p99+=("$(field "$j" p99_us)")
+        miss+=("$(field "$j" missing)")
+        scpu+=("$(field "$j" server_cpu_percent)")
+    done
+    echo "| 0 (room alone) | – | – | – | – | – | $(us2ms "$(median "${p99[@]}")") | $(median "${miss[@]}") | $(median "${scpu[@]}") |"
+    for rate in $login_rates; do
+        for with_room in 0 1; do
+            ok=() p50=() lp99=() ref=() fail=() rp99=() miss=() scpu=()
+            for r in $(seq "$runs"); do
+                if [ "$with_room" = 1 ]; then
+                    j=$(gen "login-$rate-room-$r" login-storm --rate "$rate" --duration 5 \
+                        --chat-room-members 100 --chat-rate 1000 --server-pid "$server_pid")
+                    c=$j
+                    rp99+=("$(field "$c" p99_us)")
+                    miss+=("$(field "$c" missing)")
+                    scpu+=("$(field "$c" server_cpu_percent)")
+                else
+                    j=$(gen "login-$rate-$r" login-storm --rate "$rate" --duration 5)
+                fi
+                ok+=("$(field "$j" logins_per_sec)")
+                p50+=("$(field "$j" answer_p50_us)")
+                lp99+=("$(field "$j" answer_p99_us)")
+                ref+=("$(field "$j" logins_refused)")
+                fail+=("$(field "$j" failed)")
+                sleep 1
+            done
+            if [ "$with_room" = 1 ]; then
+                room="$(us2ms "$(median "${rp99[@]}")") | $(median "${miss[@]}") | $(median "${scpu[@]}")"
+                label="$rate + room"
+            else
+                room="– | – | –"
+                label=$rate
+            fi
+            echo "| $label | $(median "${ok[@]}") | $(us2ms "$(median "${p50[@]}")") | $(us2ms "$(median "${lp99[@]}")") | $(median "${ref[@]}") | $(median "${fail[@]}") | $room |"
+        done
+    done
+    stop_server
+    ;;
+esac
+
+case " $only " in *" slow "*)
+    echo
+    echo "### slow-consumer, defaults (median of $runs runs)"
+    echo
+    echo "| cut off after s | others p99 ms | others missing | slow connection | pass |"
+    echo "|---:|---:|---:|---|---|"
+    serve "$out/server-slow.log" --rooms 1 --room-max-users 5 --chat-rate 0 \
+        --argon2-memory-kib 8 --argon2-iterations 1
+    cut=() p99=() miss=() ends= passes=
+    for r in $(seq "$runs"); do
+        j=$(gen "slow-$r" slow-consumer --user-prefix "slow${r}_")
+        c=$j
+        cut+=("$(field "$j" cut_off_after_secs)")
+        p99+=("$(field "$c" p99_us)")
+        miss+=("$(field "$c" missing)")
+        ends="$ends $(sed -nE 's/.*"slow_end":"([^"]*)".*/\1/p' <<<"$j")"
+        passes="$passes $(field "$j" pass)"
+        sleep 1
+    done
+    stop_server
+    echo "| $(median "${cut[@]}") | $(us2ms "$(median "${p99[@]}")") | $(median "${miss[@]}") |$ends |$passes |"
+    ;;
+esac
+
+case " $only " in *" soak "*)
+    echo
+    echo "### soak: 100 rooms x 10 members, 1000 msg/s, $soak_secs s (one run)"
+    echo
+    serve "$out/server-soak.log" --rooms 100 --room-max-users 10 --chat-rate 0 \
+        --argon2-memory-kib 8 --argon2-iterations 1
+    j=$(gen soak soak --rooms 100 --members 10 --rate 1000 --duration "$soak_secs" \
+        --sample-every 5 --server-pid "$server_pid")
+    stop_server
+    echo "| delivered | missing | p99 ms | RSS first → last MiB (max) | fds first → last (max) | pass |"
+    echo "|---:|---:|---:|---|---|---|"
+    c=$j
+    kib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+    echo "| $(field "$c" delivered) | $(field "$c" missing) | $(us2ms "$(field "$c" p99_us)") | $(kib "$(field "$j" rss_first_kib)") → $(kib "$(field "$j" rss_last_kib)") ($(kib "$(field "$j" rss_max_kib)")) | $(field "$j" fds_first) → $(field "$j" fds_last) ($(field "$j" fds_max)) | $(field "$j" pass) |"
+    echo
+    echo "RSS samples (s, MiB): $(grep -o '{"secs":[^}]*}' <<<"$j" | sed -nE 's/.*"secs":([0-9.]+),"rss_kib":([0-9]+).*/\1 \2/p' |
+        awk '{ printf "%s%.0f:%.1f", (NR > 1 ? ", " : ""), $1, $2 / 1024 }')"
+    ;;
+esac
