@@ -38,17 +38,21 @@ fn holding_every_batch_pauses_reading_without_losing_bytes() {
             ..EngineConfig::default()
         });
         let mut ep = app.ep;
+        // Built before connecting: on a loaded machine a debug build takes
+        // long enough over it to look like a stall.
+        let data: Vec<u8> = (0..TOTAL).map(pattern).collect();
         let mut c = connect(addr);
         let writer = std::thread::spawn(move || {
-            let data: Vec<u8> = (0..TOTAL).map(pattern).collect();
             c.write_all(&data).unwrap();
             c // kept open until the test is done
         });
 
-        // Hold every batch until none comes for a while: the engine has run
-        // out of batches and stopped reading.
+        // Hold every batch until the engine has paused reading for want of
+        // one and nothing more comes for a while (a quiet spell before the
+        // pause is only a slow machine).
         let mut held = Vec::new();
         let mut got = Vec::new();
+        let deadline = Instant::now() + WAIT;
         loop {
             match ep.recv(Some(Duration::from_millis(300))) {
                 Ok(batch) => {
@@ -59,7 +63,11 @@ fn holding_every_batch_pauses_reading_without_losing_bytes() {
                         "{backend}: more batches than the engine has"
                     );
                 }
-                Err(RecvError::Timeout) => break,
+                Err(RecvError::Timeout) => {
+                    if engine.stats().read_pauses >= 1 || Instant::now() > deadline {
+                        break;
+                    }
+                }
                 Err(RecvError::Stopped) => panic!("{backend}: engine stopped"),
             }
         }
