@@ -127,7 +127,7 @@ cpu_busy() {
     a=$(awk '/^cpu /{ print $2 + $3 + $4, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
     sleep "$1"
     b=$(awk '/^cpu /{ print $2 + $3 + $4, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
-    echo "$a $b" | awk '{ d = $4 - $2; printf "%.0f", d > 0 ? 100 * ($3 - $1) / d : 0 }'
+    echo "$a $b" | awk '{ d = $4 - $2; printf "%.0f", (d > 0) ? 100 * ($3 - $1) / d : 0 }'
 }
 
 # wait_quiet: on a shared machine, waits up to BENCH_WAIT_QUIET seconds [0]
