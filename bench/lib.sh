@@ -86,7 +86,8 @@ start_server() {
         [ "$kind" = poll ] && backend=poll
         taskset -c 0 "$ringport" serve --listen "127.0.0.1:$p" --backend "$backend" \
             --io-threads 1 --rooms "$rooms" --room-max-users "$members" --chat-rate 0 \
-            --argon2-memory-kib 8 --argon2-iterations 1 >"$log" 2>&1 &
+            --accounts memory --admin-listen none --argon2-memory-kib 8 --argon2-iterations 1 \
+            >"$log" 2>&1 &
         ;;
     redis)
         taskset -c 0 redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no \

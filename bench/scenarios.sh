@@ -57,7 +57,10 @@ serve() {
     local log=$1
     shift
     port=$(free_port $((port + 1)))
-    taskset -c 0 "$ringport" serve --listen "127.0.0.1:$port" --io-threads 1 "$@" >"$log" 2>&1 &
+    # Accounts in a fresh SQLite file (the default store) next to the log;
+    # no admin listener (its port could be taken).
+    taskset -c 0 "$ringport" serve --listen "127.0.0.1:$port" --io-threads 1 \
+        --accounts "sqlite:${log%.log}.db" --admin-listen none "$@" >"$log" 2>&1 &
     server_pid=$!
     local i
     for i in $(seq 100); do

@@ -157,6 +157,7 @@ fn chat_load_against_ringport() {
     };
     let mut child = Command::new(binary)
         .args(["serve", "--listen", "127.0.0.1:0", "--io-threads", "1"])
+        .args(["--accounts", "memory", "--admin-listen", "none"])
         .args(["--rooms", "2", "--room-max-users", "3", "--chat-rate", "0"])
         .args(["--argon2-memory-kib", "8", "--argon2-iterations", "1"])
         .stderr(Stdio::piped())

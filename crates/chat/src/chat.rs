@@ -2,6 +2,7 @@
 //! packet, disconnect, account-check answer, timeout — and routes each
 //! decoded request to its handler in [`crate::handler`].
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -12,6 +13,7 @@ use crate::config::ChatConfig;
 use crate::conn::ConnId;
 use crate::deadline::Deadlines;
 use crate::login::Logins;
+use crate::login_limit::LoginLimiter;
 use crate::outbound::{AuthResult, Outbound};
 use crate::rate::RateLimit;
 use crate::room::Rooms;
@@ -32,10 +34,13 @@ pub struct Chat {
     pub(crate) rooms: Rooms,
     pub(crate) deadlines: Deadlines,
     pub(crate) rate: RateLimit,
+    pub(crate) login_limit: LoginLimiter,
     pub(crate) stats: ChatStats,
     /// Encoding buffer for packets sent to one session (reused, so responses
     /// cost no allocation).
     pub(crate) scratch: Vec<u8>,
+    /// The cluster side, with [`Chat::with_cluster`]; `None`: in-process.
+    pub(crate) cluster: Option<crate::cluster::ClusterState>,
 }
 
 impl Chat {
@@ -44,6 +49,7 @@ impl Chat {
     pub fn new(config: ChatConfig) -> Chat {
         Chat {
             rate: RateLimit::new(config.chat_rate, config.chat_burst),
+            login_limit: LoginLimiter::new(config.login_rate_per_ip, config.login_burst_per_ip),
             config,
             sessions: FxHashMap::default(),
             logins: Logins::default(),
@@ -51,6 +57,7 @@ impl Chat {
             deadlines: Deadlines::default(),
             stats: ChatStats::default(),
             scratch: Vec::with_capacity(ringport_proto::RoomUserListNtf::MAX_LEN),
+            cluster: None,
         }
     }
 
@@ -60,8 +67,22 @@ impl Chat {
     }
 
     /// A new connection at `now`; its login deadline starts. A `conn` the
-    /// machine already knows is ignored.
+    /// machine already knows is ignored. Its login attempts are not limited
+    /// per address: hosts that know the peer call
+    /// [`Chat::handle_connect_from`].
     pub fn handle_connect(&mut self, conn: ConnId, now: Instant) {
+        self.connect(conn, None, now);
+    }
+
+    /// A new connection from the address group `peer` (the host groups
+    /// addresses: an IPv4 address, an IPv6 /64) at `now`. Login attempts
+    /// of all sessions of one group share one rate limit
+    /// ([`ChatConfig::login_rate_per_ip`]).
+    pub fn handle_connect_from(&mut self, conn: ConnId, peer: IpAddr, now: Instant) {
+        self.connect(conn, Some(peer), now);
+    }
+
+    fn connect(&mut self, conn: ConnId, peer: Option<IpAddr>, now: Instant) {
         if self.sessions.contains_key(&conn) {
             tracing::debug!(%conn, "connect for a known connection ignored");
             return;
@@ -70,7 +91,7 @@ impl Chat {
         if let Some(at) = deadline {
             self.deadlines.push(at, conn);
         }
-        self.sessions.insert(conn, Session::new(deadline));
+        self.sessions.insert(conn, Session::new(deadline, peer));
         self.update_gauges();
     }
 
@@ -108,7 +129,7 @@ impl Chat {
         };
         match packet {
             ClientPacket::DevEcho(echo) => self.handle_echo(conn, echo, out),
-            ClientPacket::LoginReq(req) => self.handle_login(conn, req, out),
+            ClientPacket::LoginReq(req) => self.handle_login(conn, req, now, out),
             ClientPacket::RoomEnterReq(req) => self.handle_enter(conn, req, out),
             ClientPacket::RoomLeaveReq(_) => self.handle_leave(conn, out),
             ClientPacket::RoomChatReq(req) => self.handle_chat(conn, req, now, out),
@@ -138,6 +159,7 @@ impl Chat {
                 }
                 self.logins.log_out(&user.user_id, conn);
                 self.logins.release_slot();
+                self.cluster_logged_out(conn, &user.user_id, out);
             }
         }
         self.prune_deadlines();
@@ -183,6 +205,7 @@ impl Chat {
             out.close(conn);
         }
         self.prune_deadlines();
+        self.login_limit.prune(now);
         self.update_gauges();
     }
 
@@ -231,12 +254,13 @@ impl Chat {
         });
     }
 
-    fn update_gauges(&mut self) {
+    pub(crate) fn update_gauges(&mut self) {
         let stats = &mut self.stats;
         stats.sessions = self.sessions.len() as u64;
         stats.users_logged_in = self.logins.logged_in() as u64;
         stats.rooms_active = self.rooms.active() as u64;
         stats.users_in_rooms = self.rooms.total_members() as u64;
+        stats.login_limit_groups = self.login_limit.tracked() as u64;
     }
 }
 

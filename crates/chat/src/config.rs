@@ -33,6 +33,18 @@ pub struct ChatConfig {
     /// Whether a login with an unknown user id creates the account with the
     /// given password (default true); off, it gets 33.
     pub auto_register: bool,
+    /// Login attempts per minute from one address group (IPv4 address, IPv6
+    /// /64), over all its sessions (default 600); 0 turns the limit off. An
+    /// attempt over it gets 63 and costs no password hash. Applies to
+    /// sessions the host announced with their address
+    /// ([`crate::Chat::handle_connect_from`]).
+    pub login_rate_per_ip: u32,
+    /// Attempts one address group may make at once after being quiet
+    /// (default 100).
+    pub login_burst_per_ip: u32,
+    /// Whether loopback addresses are limited too (default false: local
+    /// load generators and tools log in many users from 127.0.0.1).
+    pub login_limit_loopback: bool,
 }
 
 impl Default for ChatConfig {
@@ -46,6 +58,9 @@ impl Default for ChatConfig {
             chat_burst: 20,
             login_timeout: Duration::from_secs(10),
             auto_register: true,
+            login_rate_per_ip: 600,
+            login_burst_per_ip: 100,
+            login_limit_loopback: false,
         }
     }
 }
@@ -77,6 +92,11 @@ impl ChatConfig {
         }
         if self.chat_rate > 0 && self.chat_burst == 0 {
             return Err("chat_burst must be at least 1 when chat_rate is on".into());
+        }
+        if self.login_rate_per_ip > 0 && self.login_burst_per_ip == 0 {
+            return Err(
+                "login_burst_per_ip must be at least 1 when login_rate_per_ip is on".into(),
+            );
         }
         if self.login_timeout.is_zero() {
             return Err("login_timeout must be above 0".into());

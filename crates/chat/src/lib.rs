@@ -80,11 +80,13 @@
 
 pub mod accounts;
 mod chat;
+pub mod cluster;
 mod config;
 mod conn;
 mod deadline;
 mod handler;
 mod login;
+mod login_limit;
 mod outbound;
 mod rate;
 mod room;
@@ -94,8 +96,14 @@ mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use accounts::{AccountStore, AuthOutcome, HashParams, MemoryStore, StoreError};
+pub use accounts::{
+    open_store, AccountStore, AuthOutcome, HashParams, MemoryStore, RedisStore, SqliteStore,
+    StoreError, StoreOptions, StoreSpec,
+};
 pub use chat::Chat;
+pub use cluster::{
+    ClaimResult, ClusterEvent, ClusterRequest, ClusterStats, EnterResult, RemoteMember, RoomChange,
+};
 pub use config::ChatConfig;
 pub use conn::ConnId;
 pub use outbound::{AuthRequest, AuthResult, Outbound};

@@ -67,6 +67,11 @@ impl Logins {
         Some(unique_id)
     }
 
+    /// Records a login whose unique id was given elsewhere (by the cluster).
+    pub(crate) fn log_in_as(&mut self, user_id: Arc<str>, conn: ConnId) {
+        self.by_user_id.insert(user_id, conn);
+    }
+
     /// Releases the login of `user_id` if it belongs to `conn`.
     pub(crate) fn log_out(&mut self, user_id: &str, conn: ConnId) {
         if self.by_user_id.get(user_id) == Some(&conn) {

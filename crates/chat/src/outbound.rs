@@ -8,6 +8,7 @@
 
 use bytes::Bytes;
 
+use crate::cluster::ClusterRequest;
 use crate::conn::ConnId;
 use crate::secret::Secret;
 
@@ -37,6 +38,15 @@ pub trait Outbound {
     /// `conn` and `ticket` (and [`AuthResult::Unavailable`] if the check
     /// could not be made).
     fn authenticate(&mut self, request: AuthRequest);
+
+    /// Cluster work ([`crate::Chat::with_cluster`] machines only): carry it
+    /// to the other nodes, and answer claims and enters with
+    /// [`crate::Chat::handle_cluster`]. The default (the in-process bus)
+    /// does nothing: a machine made with [`crate::Chat::new`] never calls
+    /// it.
+    fn cluster(&mut self, request: ClusterRequest) {
+        let _ = request;
+    }
 }
 
 /// A password check the host must run (see [`Outbound::authenticate`]).

@@ -27,10 +27,24 @@ struct Limit {
 impl RateLimit {
     /// `rate` messages per second with bursts of `burst`; rate 0 is no limit.
     pub(crate) fn new(rate: u32, burst: u32) -> RateLimit {
+        Self::over(Duration::from_secs(1), rate, burst)
+    }
+
+    /// `rate` per minute with bursts of `burst`; rate 0 is no limit.
+    pub(crate) fn per_minute(rate: u32, burst: u32) -> RateLimit {
+        Self::over(Duration::from_secs(60), rate, burst)
+    }
+
+    /// Whether there is a limit at all.
+    pub(crate) fn is_on(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    fn over(period: Duration, rate: u32, burst: u32) -> RateLimit {
         if rate == 0 {
             return RateLimit { inner: None };
         }
-        let interval = Duration::from_secs(1) / rate;
+        let interval = period / rate;
         let tolerance = interval.checked_mul(burst).unwrap_or(Duration::MAX);
         RateLimit {
             inner: Some(Limit {
@@ -48,6 +62,12 @@ pub(crate) struct Bucket {
 }
 
 impl Bucket {
+    /// Whether the bucket is full at `now` (it then holds no state worth
+    /// keeping).
+    pub(crate) fn is_full(&self, now: Instant) -> bool {
+        self.tat.is_none_or(|tat| tat <= now)
+    }
+
     /// Takes one token at `now` if there is one; `false` means over the limit
     /// (and the bucket is unchanged).
     pub(crate) fn try_take(&mut self, limit: &RateLimit, now: Instant) -> bool {

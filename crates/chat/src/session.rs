@@ -2,6 +2,7 @@
 //! state (`Connected` → `Authenticating` → `LoggedIn` → in a room), its login
 //! deadline and its chat token bucket.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,14 +19,18 @@ pub(crate) struct Session {
     /// Chat rate limit; kept across rooms, so leaving and re-entering does
     /// not refill it.
     pub(crate) bucket: Bucket,
+    /// The peer's address group, when the host gave it: login attempts are
+    /// limited per group.
+    pub(crate) peer: Option<IpAddr>,
 }
 
 impl Session {
-    pub(crate) fn new(login_deadline: Option<Instant>) -> Session {
+    pub(crate) fn new(login_deadline: Option<Instant>, peer: Option<IpAddr>) -> Session {
         Session {
             state: SessionState::Connected,
             login_deadline,
             bucket: Bucket::default(),
+            peer,
         }
     }
 }

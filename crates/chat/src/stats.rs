@@ -30,6 +30,12 @@ pub struct ChatStats {
     pub deliveries_out: u64,
     /// Chat requests refused with 63 by the rate limit.
     pub rate_limited: u64,
+    /// Login attempts refused with 63 by the per-address login limit
+    /// (counted here, not in `logins_failed`).
+    pub logins_rate_limited: u64,
+    /// Gauge: address groups with recent login attempts (per-address login
+    /// buckets that are not full).
+    pub login_limit_groups: u64,
     /// Requests with an invalid body, answered with 90 (and frames that were
     /// not one whole packet, which a correct host never passes).
     pub invalid_packets: u64,

@@ -374,3 +374,51 @@ fn every_attempt_gets_a_fresh_ticket() {
     h.answer_stale(conn, first, AuthResult::Accepted);
     assert_eq!(h.take(conn), [res(ResultCode::LoginUserInvalidPw)]);
 }
+
+#[test]
+fn login_attempts_are_limited_per_address_without_hashing() {
+    let mut h = Harness::new(ChatConfig {
+        login_rate_per_ip: 60, // one a second
+        login_burst_per_ip: 3,
+        ..ChatConfig::default()
+    })
+    .with_auth(AuthMode::Deferred);
+    let attacker: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+    let conns: Vec<_> = (0..5).map(|_| h.connect_from(attacker)).collect();
+    for (i, conn) in conns.iter().enumerate() {
+        h.login(*conn, &format!("guess{i}"), "pw");
+    }
+    assert_eq!(h.pending().len(), 3, "only the burst reaches the store");
+    for conn in &conns[3..] {
+        assert_eq!(h.take(*conn), [res(ResultCode::RoomTooManyPacket)]);
+    }
+    assert_eq!(h.stats().logins_rate_limited, 2);
+    assert_eq!(
+        h.stats().logins_failed,
+        0,
+        "rate-limited attempts are counted apart"
+    );
+
+    // Another address, a session the host gave no address, and loopback
+    // (exempt by default) are free.
+    let other = h.connect_from("198.51.100.1".parse().unwrap());
+    h.login(other, "friend", "pw");
+    let unknown = h.connect();
+    h.login(unknown, "local", "pw");
+    let lo: Vec<_> = (0..5)
+        .map(|_| h.connect_from("127.0.0.1".parse().unwrap()))
+        .collect();
+    for (i, conn) in lo.iter().enumerate() {
+        h.login(*conn, &format!("lo{i}"), "pw");
+    }
+    assert_eq!(h.pending().len(), 10);
+
+    // A second later, one more attempt from the attacker passes; the refused
+    // session may try again.
+    h.advance(std::time::Duration::from_secs(1));
+    h.login(conns[3], "guess3", "pw");
+    assert_eq!(h.pending().len(), 11);
+    h.login(conns[4], "guess4", "pw");
+    assert_eq!(h.take(conns[4]), [res(ResultCode::RoomTooManyPacket)]);
+    assert!(h.stats().login_limit_groups >= 1);
+}

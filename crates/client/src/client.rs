@@ -123,6 +123,30 @@ impl Client {
         Ok(self.stream.peer_addr()?)
     }
 
+    /// A second client on the same connection, with its own (empty) receive
+    /// buffer: receive on one (e.g. on a reader thread) and send on the
+    /// other. Bytes already buffered by this client stay with it; socket
+    /// timeouts are shared.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Io`] if the socket cannot be duplicated.
+    pub fn try_clone(&self) -> Result<Client, ClientError> {
+        let mut clone = Client::from_stream(self.stream.try_clone()?)?;
+        clone.max_frame = self.max_frame;
+        Ok(clone)
+    }
+
+    /// Shuts down both halves of the connection: a receive blocked on
+    /// another handle (see [`Client::try_clone`]) returns at once.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Io`] if the shutdown fails.
+    pub fn shutdown(&self) -> Result<(), ClientError> {
+        Ok(self.stream.shutdown(Shutdown::Both)?)
+    }
+
     /// The underlying stream, e.g. to set other socket options.
     pub fn stream(&self) -> &TcpStream {
         &self.stream

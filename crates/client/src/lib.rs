@@ -5,7 +5,11 @@
 //! encode exactly like the C# test client of the original tutorial (fixed
 //! 33/33/257-byte text fields); [`Client::recv`] returns one decoded
 //! [`ServerPacket`](ringport_proto::ServerPacket) at a time, however the bytes were split or coalesced on
-//! the way.
+//! the way. [`Client::try_clone`] gives a second handle on the connection,
+//! to receive on one thread while sending on another.
+//!
+//! The crate also builds the `ringport-client` binary, a terminal chat
+//! client with a line mode for scripts (see the crate's `README.md`).
 //!
 //! ```no_run
 //! use ringport_client::Client;

@@ -282,3 +282,27 @@ fn a_long_user_list_is_collected_across_packets() {
         Err(ClientError::Unexpected { id: 1 })
     ));
 }
+
+#[test]
+fn a_clone_receives_on_another_thread_and_shutdown_wakes_it() {
+    let mut writer = whole();
+    let mut reader = writer.try_clone().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let received = thread::spawn(move || loop {
+        match reader.recv() {
+            Ok(ServerPacket::DevEcho(echo)) => tx.send(echo.body.to_vec()).unwrap(),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => return e,
+        }
+    });
+    writer.echo(b"one").unwrap();
+    writer.echo(b"two").unwrap();
+    for expected in [b"one", b"two"] {
+        let body = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(body, expected);
+    }
+    // The reader is blocked in a receive; shutting down wakes it.
+    writer.shutdown().unwrap();
+    let error = received.join().unwrap();
+    assert!(matches!(error, ClientError::Closed), "{error:?}");
+}

@@ -78,6 +78,12 @@ pub struct EngineConfig {
     /// Sessions open at once, over all I/O threads. A connection beyond it is
     /// accepted and closed at once (counted as refused). Default 10,000.
     pub max_sessions: usize,
+    /// Sessions open at once from one address (IPv4 address, or IPv6 /64),
+    /// over all I/O threads; a connection beyond it is accepted and closed at
+    /// once (counted as refused and `refused_per_ip`). 0: no per-address
+    /// bound. Default 0 (behind a NAT or a load balancer many users share an
+    /// address; set it where clients connect directly).
+    pub max_sessions_per_ip: usize,
     /// Bytes queued for one session and not yet sent. Over it the session is
     /// closed as a slow consumer. Default 256 KiB.
     pub send_queue_limit: usize,
@@ -112,6 +118,7 @@ impl Default for EngineConfig {
                 .map(|n| n.get())
                 .unwrap_or(1),
             max_sessions: 10_000,
+            max_sessions_per_ip: 0,
             send_queue_limit: 256 * 1024,
             idle_timeout: None,
             shutdown_grace: Duration::from_secs(10),

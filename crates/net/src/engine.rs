@@ -1,10 +1,11 @@
 //! Starting, observing and stopping the engine.
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use crate::admission::Admission;
 use crate::config::{BackendChoice, BackendKind, EngineConfig};
 use crate::endpoint::{Endpoint, LaneParts};
 use crate::error::EngineError;
@@ -51,6 +52,29 @@ impl ShutdownHandle {
     /// Whether a shutdown was requested.
     pub fn is_shutting_down(&self) -> bool {
         self.shared.shutting_down()
+    }
+}
+
+/// Reads the engine's counters from another thread (a metrics endpoint),
+/// while the engine runs and after it has stopped.
+#[derive(Debug, Clone)]
+pub struct StatsHandle {
+    shared: Arc<Shared>,
+    backend: BackendKind,
+}
+
+impl StatsHandle {
+    /// The counters, summed over the I/O threads (see [`Engine::stats`]).
+    pub fn stats(&self) -> Stats {
+        let mut s = Stats {
+            backend: Some(self.backend),
+            sessions_open: self.shared.admission.open() as u64,
+            ..Stats::default()
+        };
+        for t in &self.shared.stats {
+            s.absorb(t);
+        }
+        s
     }
 }
 
@@ -118,8 +142,7 @@ impl Engine {
 
         let n = config.io_threads;
         let shared = Arc::new(Shared {
-            open: AtomicUsize::new(0),
-            max_sessions: config.max_sessions,
+            admission: Admission::new(config.max_sessions, config.max_sessions_per_ip),
             shutdown: AtomicBool::new(false),
             stats: (0..n).map(|_| Arc::new(ThreadStats::default())).collect(),
         });
@@ -228,15 +251,15 @@ impl Engine {
 
     /// The counters, summed over the I/O threads.
     pub fn stats(&self) -> Stats {
-        let mut s = Stats {
-            backend: Some(self.backend),
-            sessions_open: self.shutdown.shared.open.load(Ordering::Relaxed) as u64,
-            ..Stats::default()
-        };
-        for t in &self.shutdown.shared.stats {
-            s.absorb(t);
+        self.stats_handle().stats()
+    }
+
+    /// A handle that reads the counters from another thread.
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle {
+            shared: self.shutdown.shared.clone(),
+            backend: self.backend,
         }
-        s
     }
 
     /// Waits until every I/O thread has exited (after a shutdown) and

@@ -9,14 +9,13 @@
 //! one comes back (backpressure, never unbounded memory).
 
 use std::net::SocketAddr;
-
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 
 use crate::id::SessionId;
 use crate::sys::Waker;
+use crate::wake_flag::WakeFlag;
 
 /// Why a session closed. Delivered exactly once per session, in
 /// [`Event::Closed`], after the session's last [`Event::Frame`].
@@ -155,12 +154,13 @@ impl BatchBuf {
 }
 
 /// Where a batch's buffers go back to: the free list of the I/O thread that
-/// filled it, which is woken if it paused reading for want of a batch.
+/// filled it, which is woken if it paused reading for want of a batch
+/// (the handshake is [`WakeFlag`]'s).
 #[derive(Debug)]
 pub(crate) struct BatchHome {
     pub(crate) free: Sender<BatchBuf>,
     pub(crate) waker: Arc<Waker>,
-    pub(crate) paused: AtomicBool,
+    pub(crate) paused: WakeFlag,
 }
 
 /// A batch of events from one I/O thread, in the order they happened.
@@ -216,7 +216,9 @@ impl Drop for EventBatch {
             // The I/O thread may be gone (engine stopped): then the buffers
             // are simply freed.
             let _ = home.free.try_send(buf);
-            if home.paused.swap(false, Ordering::AcqRel) {
+            // After the push: if the thread paused, it may have looked at the
+            // free list before the push landed.
+            if home.paused.take() {
                 home.waker.wake();
             }
         }

@@ -39,6 +39,7 @@
 #![deny(unsafe_code)]
 
 #[allow(unsafe_code)]
+mod admission;
 mod buf;
 mod config;
 mod endpoint;
@@ -53,12 +54,19 @@ mod shard;
 mod stats;
 #[allow(unsafe_code)]
 mod sys;
+// Public only for the loom model check (`tests/loom_handoff.rs`).
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod wake_flag;
+#[cfg(not(loom))]
+mod wake_flag;
 
+pub use admission::peer_group;
 pub use bytes::Bytes;
 pub use config::{BackendChoice, BackendKind, EngineConfig};
 pub use crossbeam_channel;
 pub use endpoint::{Endpoint, Received, RecvError};
-pub use engine::{Engine, ShutdownHandle};
+pub use engine::{Engine, ShutdownHandle, StatsHandle};
 pub use error::EngineError;
 pub use event::{CloseReason, Event, EventBatch};
 pub use framing::{FrameError, Framing, RawFraming};

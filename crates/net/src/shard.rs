@@ -11,13 +11,14 @@
 //! of the session is in flight any more).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::admission::{Admission, Refusal};
 use crate::buf::pool::Pool;
 use crate::buf::send_queue::{SendBuf, SendQueue};
 use crate::config::EngineConfig;
@@ -31,25 +32,29 @@ use crate::stats::ThreadStats;
 /// State shared by all I/O threads (never touched per frame).
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) open: AtomicUsize,
-    pub(crate) max_sessions: usize,
+    pub(crate) admission: Admission,
     pub(crate) shutdown: AtomicBool,
     pub(crate) stats: Vec<Arc<ThreadStats>>,
 }
 
 impl Shared {
-    /// Reserves room for one more session; false when `max_sessions` is reached.
-    pub(crate) fn admit(&self) -> bool {
-        if self.open.fetch_add(1, Ordering::AcqRel) < self.max_sessions {
-            true
-        } else {
-            self.open.fetch_sub(1, Ordering::AcqRel);
-            false
+    /// Admits a connection from `peer` or counts why not; the backend closes
+    /// a refused connection at once.
+    pub(crate) fn admit(&self, peer: SocketAddr, stats: &ThreadStats) -> bool {
+        match self.admission.admit(peer.ip()) {
+            Ok(()) => true,
+            Err(refusal) => {
+                ThreadStats::add(&stats.refused, 1);
+                if refusal == Refusal::PerIp {
+                    ThreadStats::add(&stats.refused_per_ip, 1);
+                }
+                false
+            }
         }
     }
 
-    pub(crate) fn unadmit(&self) {
-        self.open.fetch_sub(1, Ordering::AcqRel);
+    pub(crate) fn unadmit(&self, peer: SocketAddr) {
+        self.admission.release(peer.ip());
     }
 
     pub(crate) fn shutting_down(&self) -> bool {
@@ -81,6 +86,8 @@ pub(crate) struct Slot<S> {
     pub(crate) last_rx: Instant,
     pub(crate) deadline: Option<Instant>,
     pub(crate) dirty: bool,
+    /// The peer's address (for the per-address admission count).
+    pub(crate) peer: SocketAddr,
     pub(crate) io: S,
 }
 
@@ -200,6 +207,7 @@ impl<F: Framing, S> Shard<F, S> {
                 last_rx: self.now,
                 deadline: None,
                 dirty: false,
+                peer,
                 io: S::default(),
             });
             self.slots.len() - 1
@@ -208,6 +216,7 @@ impl<F: Framing, S> Shard<F, S> {
         };
         let s = &mut self.slots[slot];
         s.state = State::Open;
+        s.peer = peer;
         s.last_rx = self.now;
         s.deadline = None;
         s.dirty = false;
@@ -392,7 +401,7 @@ impl<F: Framing, S> Shard<F, S> {
         s.deadline = None;
         self.free.push(slot as u32);
         self.live -= 1;
-        self.shared.unadmit();
+        self.shared.unadmit(s.peer);
     }
 
     /// Applies every request the application has handed over.
@@ -444,8 +453,14 @@ impl<F: Framing, S> Shard<F, S> {
     /// Periodic check: idle sessions and drains past their deadline.
     pub(crate) fn sweep(&mut self) {
         let now = self.now;
+        let (mut queued, mut longest) = (0u64, 0u64);
         for slot in 0..self.slots.len() {
             let s = &self.slots[slot];
+            if matches!(s.state, State::Open | State::Draining) {
+                let q = s.sendq.pending_bytes() as u64;
+                queued += q;
+                longest = longest.max(q);
+            }
             match s.state {
                 State::Open => {
                     if let Some(idle) = self.idle_timeout {
@@ -462,6 +477,10 @@ impl<F: Framing, S> Shard<F, S> {
                 State::Free | State::Closing => {}
             }
         }
+        self.stats.queued_bytes.store(queued, Ordering::Relaxed);
+        self.stats
+            .max_queued_bytes
+            .store(longest, Ordering::Relaxed);
     }
 
     /// Starts the graceful shutdown of every session.
@@ -484,16 +503,15 @@ impl<F: Framing, S> Shard<F, S> {
             Err(_) => {
                 // Ask to be woken when the application returns a batch, then
                 // look once more in case it did so in between.
-                self.wiring.batch_home.paused.store(true, Ordering::Release);
-                match self.wiring.free_batches.try_recv() {
-                    Ok(fresh) => {
-                        self.wiring
-                            .batch_home
-                            .paused
-                            .store(false, Ordering::Release);
-                        fresh
-                    }
-                    Err(_) => {
+                let free = &self.wiring.free_batches;
+                match self
+                    .wiring
+                    .batch_home
+                    .paused
+                    .pause_unless(|| free.try_recv().ok())
+                {
+                    Some(fresh) => fresh,
+                    None => {
                         ThreadStats::add(&self.stats.read_pauses, 1);
                         return false;
                     }

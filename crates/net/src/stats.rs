@@ -12,6 +12,7 @@ use crate::event::CloseReason;
 pub(crate) struct ThreadStats {
     pub(crate) accepted: AtomicU64,
     pub(crate) refused: AtomicU64,
+    pub(crate) refused_per_ip: AtomicU64,
     pub(crate) accept_errors: AtomicU64,
     pub(crate) frames_in: AtomicU64,
     pub(crate) bytes_in: AtomicU64,
@@ -23,6 +24,11 @@ pub(crate) struct ThreadStats {
     pub(crate) read_pauses: AtomicU64,
     pub(crate) recv_rearms: AtomicU64,
     pub(crate) closes: [AtomicU64; CloseReason::ALL.len()],
+    /// Gauge, refreshed by the periodic sweep: bytes waiting in this
+    /// thread's send queues.
+    pub(crate) queued_bytes: AtomicU64,
+    /// Gauge, refreshed by the periodic sweep: the longest send queue.
+    pub(crate) max_queued_bytes: AtomicU64,
 }
 
 impl ThreadStats {
@@ -49,6 +55,9 @@ pub struct Stats {
     pub accepted: u64,
     /// Connections accepted and closed at once because `max_sessions` was reached.
     pub refused: u64,
+    /// Of `refused`: connections refused because their address already had
+    /// `max_sessions_per_ip` sessions open.
+    pub refused_per_ip: u64,
     /// Failed accept calls (EMFILE, ENFILE, ENOMEM…), after which accepting backs off.
     pub accept_errors: u64,
     /// Frames received and delivered to the application.
@@ -74,6 +83,12 @@ pub struct Stats {
     pub recv_rearms: u64,
     /// Closes by reason, indexed like [`CloseReason::ALL`].
     pub closes: [u64; CloseReason::ALL.len()],
+    /// Gauge: bytes waiting in send queues, summed over sessions, as of each
+    /// I/O thread's last sweep (every 250 ms).
+    pub queued_bytes: u64,
+    /// Gauge: the longest single send queue in bytes, as of the last sweep
+    /// (compare with `send_queue_limit`).
+    pub max_queued_bytes: u64,
 }
 
 impl Stats {
@@ -86,6 +101,7 @@ impl Stats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         self.accepted += get(&t.accepted);
         self.refused += get(&t.refused);
+        self.refused_per_ip += get(&t.refused_per_ip);
         self.accept_errors += get(&t.accept_errors);
         self.frames_in += get(&t.frames_in);
         self.bytes_in += get(&t.bytes_in);
@@ -99,5 +115,7 @@ impl Stats {
         for (sum, c) in self.closes.iter_mut().zip(t.closes.iter()) {
             *sum += get(c);
         }
+        self.queued_bytes += get(&t.queued_bytes);
+        self.max_queued_bytes = self.max_queued_bytes.max(get(&t.max_queued_bytes));
     }
 }

@@ -73,3 +73,64 @@ fn connections_over_the_limit_are_refused_at_once() {
         server.stop();
     }
 }
+
+/// Connects to `addr` from the loopback source address `source`
+/// (127.0.0.0/8 is all loopback, so 127.0.0.2 works without setup).
+fn connect_from(source: [u8; 4], addr: std::net::SocketAddr) -> std::net::TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from((source, 0)).into())
+        .unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let stream: std::net::TcpStream = socket.into();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+}
+
+#[test]
+fn one_address_cannot_take_more_than_its_share() {
+    const PER_IP: usize = 3;
+    for backend in BACKENDS {
+        let server = Server::start(
+            backend,
+            EngineConfig {
+                io_threads: 2,
+                max_sessions: 100,
+                max_sessions_per_ip: PER_IP,
+                ..EngineConfig::default()
+            },
+            RawFraming,
+            Mode::Echo,
+        );
+        let mut hog: Vec<_> = (0..PER_IP)
+            .map(|_| connect_from([127, 0, 0, 2], server.addr))
+            .collect();
+        for (i, c) in hog.iter_mut().enumerate() {
+            echo_ok(c, format!("hog {i}").as_bytes(), &format!("{backend}"));
+        }
+        let mut extra = connect_from([127, 0, 0, 2], server.addr);
+        assert!(
+            is_closed(&mut extra),
+            "{backend}: over the per-address bound"
+        );
+        let s = server.wait_stats("the refusal", |s| s.refused_per_ip == 1);
+        assert_eq!(s.refused, 1, "{backend}");
+
+        // Other addresses are not affected.
+        let mut others: Vec<_> = (0..PER_IP)
+            .map(|_| connect_from([127, 0, 0, 3], server.addr))
+            .collect();
+        for (i, c) in others.iter_mut().enumerate() {
+            echo_ok(c, format!("other {i}").as_bytes(), &format!("{backend}"));
+        }
+
+        // A session of the hog closes: its address may connect once more.
+        drop(hog.remove(0));
+        server.wait_stats("the close", |s| s.sessions_open == 2 * PER_IP as u64 - 1);
+        let mut again = connect_from([127, 0, 0, 2], server.addr);
+        echo_ok(&mut again, b"back", &format!("{backend}"));
+        server.stop();
+    }
+}

@@ -1,13 +1,23 @@
 //! The logic thread of `ringport serve`: engine events and account answers
 //! in, the chat state machine in the middle, packets out through the engine.
+//! Each session gets a tracing span (`session{id peer}`) entered while its
+//! events are handled. The span is at debug level, where the per-session
+//! lines are: at `info` it is disabled and costs nothing per event. The
+//! chat's stats are published once per turn for the metrics endpoint.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Instant;
 
-use ringport_chat::{AuthRequest, AuthResult, Chat, ConnId, Outbound};
+use ringport_chat::{
+    AuthRequest, AuthResult, Chat, ChatStats, ClusterEvent, ClusterRequest, ConnId, Outbound,
+};
 use ringport_net::crossbeam_channel::Receiver;
 use ringport_net::{Bytes, Endpoint, Event, Received, SessionId};
 
-use crate::auth_pool::{AuthAnswer, AuthPool};
+use crate::auth_pool::AuthPool;
+use crate::cluster::ClusterHandle;
+use crate::inbox::Inbox;
 
 fn conn(session: SessionId) -> ConnId {
     ConnId(session.as_u64())
@@ -17,11 +27,18 @@ fn session(conn: ConnId) -> SessionId {
     SessionId::from_u64(conn.0)
 }
 
+/// Inbox messages handled per turn at most (before engine events get
+/// their turn again).
+const INBOX_BATCH: usize = 256;
+
 /// The chat machine's outputs, carried out on the engine and the auth pool.
 struct Out<'a> {
     endpoint: &'a mut Endpoint,
     auth: &'a AuthPool,
     refused: Vec<(ConnId, u64)>,
+    cluster: Option<&'a ClusterHandle>,
+    /// Cluster answers given at once (queue full): fed back after the turn.
+    cluster_now: Vec<ClusterEvent>,
 }
 
 impl Outbound for Out<'_> {
@@ -44,16 +61,27 @@ impl Outbound for Out<'_> {
             self.refused.push((conn, ticket));
         }
     }
+
+    fn cluster(&mut self, request: ClusterRequest) {
+        if let Some(answer) = self.cluster.and_then(|c| c.submit(request)) {
+            self.cluster_now.push(answer);
+        }
+    }
 }
 
-/// Runs the logic until the engine stops.
+/// Runs the logic until the engine stops, copying the chat's stats into
+/// `published` after every turn.
 pub fn run(
     mut chat: Chat,
     mut endpoint: Endpoint,
     auth: AuthPool,
-    answers: Receiver<AuthAnswer>,
+    answers: Receiver<Inbox>,
+    cluster: Option<&ClusterHandle>,
+    published: &Mutex<ChatStats>,
 ) -> Chat {
     let mut refused = Vec::new();
+    let mut cluster_now = Vec::new();
+    let mut spans: HashMap<SessionId, tracing::Span> = HashMap::new();
     loop {
         let timeout = chat
             .next_timeout()
@@ -64,23 +92,58 @@ pub fn run(
             endpoint: &mut endpoint,
             auth: &auth,
             refused: std::mem::take(&mut refused),
+            cluster,
+            cluster_now: std::mem::take(&mut cluster_now),
         };
         match got {
             Received::Events(batch) => {
                 for event in batch.iter() {
                     match event {
-                        Event::Opened { session, .. } => chat.handle_connect(conn(session), now),
+                        Event::Opened { session, peer } => {
+                            let span = tracing::debug_span!("session", id = %session, %peer);
+                            span.in_scope(|| {
+                                tracing::debug!("session opened");
+                                chat.handle_connect_from(
+                                    conn(session),
+                                    ringport_net::peer_group(peer.ip()),
+                                    now,
+                                );
+                            });
+                            if !span.is_disabled() {
+                                spans.insert(session, span);
+                            }
+                        }
                         Event::Frame { session, frame } => {
+                            let _entered = spans.get(&session).map(|s| s.enter());
                             chat.handle_packet(conn(session), frame, now, &mut out)
                         }
-                        Event::Closed { session, .. } => {
+                        Event::Closed { session, reason } => {
+                            let span = spans.remove(&session);
+                            let _entered = span.as_ref().map(|s| s.enter());
+                            tracing::debug!(%reason, "session closed");
                             chat.handle_disconnect(conn(session), &mut out)
                         }
                     }
                 }
             }
-            Received::Other(answer) => {
-                chat.handle_auth_result(answer.conn, answer.ticket, answer.result, &mut out);
+            Received::Other(first) => {
+                // Drain what else is waiting (other nodes' chats arrive in
+                // bursts): one flush for the lot.
+                let mut next = Some(first);
+                let mut handled = 0;
+                while let Some(message) = next.take() {
+                    match message {
+                        Inbox::Auth(a) => {
+                            let _entered = spans.get(&session(a.conn)).map(|s| s.enter());
+                            chat.handle_auth_result(a.conn, a.ticket, a.result, &mut out)
+                        }
+                        Inbox::Cluster(event) => chat.handle_cluster(event, &mut out),
+                    }
+                    handled += 1;
+                    if handled < INBOX_BATCH {
+                        next = answers.try_recv().ok();
+                    }
+                }
             }
             Received::Timeout => {}
             Received::Stopped => break,
@@ -92,9 +155,16 @@ pub fn run(
         while let Some((conn, ticket)) = out.refused.pop() {
             chat.handle_auth_result(conn, ticket, AuthResult::Unavailable, &mut out);
         }
+        while let Some(event) = out.cluster_now.pop() {
+            chat.handle_cluster(event, &mut out);
+        }
         chat.handle_timeout(now, &mut out);
         refused = std::mem::take(&mut out.refused);
+        cluster_now = std::mem::take(&mut out.cluster_now);
         endpoint.flush();
+        if let Ok(mut p) = published.lock() {
+            p.clone_from(chat.stats());
+        }
     }
     chat
 }

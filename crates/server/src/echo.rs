@@ -12,6 +12,7 @@ use ringport_net::{Endpoint, Engine, Event, Handler, RawFraming, Reply, SessionI
 use ringport_proto::header::HEADER_LEN;
 use ringport_proto::id::DEV_ECHO;
 
+use crate::config::Config;
 use crate::engine_args::EngineArgs;
 use crate::packet_framing::PacketFraming;
 
@@ -27,9 +28,9 @@ pub enum EchoFraming {
 /// Flags of `ringport echo`.
 #[derive(Debug, Args)]
 pub struct EchoArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "0.0.0.0:11021")]
-    pub listen: SocketAddr,
+    /// Address to listen on. [server.listen; default 0.0.0.0:11021]
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
 
     /// Raw bytes or DEV_ECHO packets.
     #[arg(long, value_enum, default_value_t = EchoFraming::Raw)]
@@ -49,11 +50,24 @@ pub struct EchoArgs {
     pub engine: EngineArgs,
 }
 
-/// Runs the echo server until SIGINT/SIGTERM.
-pub fn run(args: EchoArgs) -> anyhow::Result<()> {
-    let listener = crate::listen::bind(args.listen)
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let cfg = args.engine.to_config();
+impl EchoArgs {
+    /// Writes the flags that were given over `config` (only `[server]` and
+    /// `[engine]` apply to the echo server).
+    pub fn apply(&self, config: &mut Config) {
+        crate::engine_args::set(&mut config.server.listen, self.listen);
+        self.engine.apply(&mut config.engine);
+    }
+}
+
+/// Runs the echo server until SIGINT/SIGTERM. `config` has been validated.
+pub fn run(args: EchoArgs, config: Config) -> anyhow::Result<()> {
+    let listen = config.server.listen;
+    let listener =
+        crate::listen::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+    let cfg = config
+        .engine
+        .to_engine_config()
+        .map_err(|e| anyhow::anyhow!("engine.{e}"))?;
     let threads = cfg.io_threads;
     let packets = PacketFraming::new(args.max_frame);
     let handler = EchoHandler::new(args.framing);

@@ -1,46 +1,58 @@
-//! Engine flags shared by every server subcommand.
-
-use std::time::Duration;
+//! Engine flags shared by every server subcommand. Each one overrides its
+//! `[engine]` key only when given (defaults live in [`crate::config`]).
 
 use clap::Args;
-use ringport_net::{BackendChoice, EngineConfig};
+use ringport_net::BackendChoice;
+
+use crate::config::EngineSection;
 
 /// Settings of the network engine.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct EngineArgs {
     /// I/O backend: `auto` (io_uring, falling back to poll when the kernel
-    /// refuses it), `io-uring`, or `poll` (epoll).
-    #[arg(long, default_value = "auto", value_parser = parse_backend)]
-    pub backend: BackendChoice,
+    /// refuses it), `io-uring`, or `poll` (epoll). [engine.backend; default auto]
+    #[arg(long, value_parser = parse_backend)]
+    pub backend: Option<BackendChoice>,
 
-    /// Number of I/O threads (default: number of cores).
+    /// Number of I/O threads; 0: one per core. [engine.io_threads; default 0]
     #[arg(long)]
     pub io_threads: Option<usize>,
 
     /// Sessions open at once; connections beyond it are accepted and closed.
-    #[arg(long, default_value_t = 10_000)]
-    pub max_sessions: usize,
+    /// [engine.max_sessions; default 10000]
+    #[arg(long)]
+    pub max_sessions: Option<usize>,
 
-    /// Unsent bytes allowed per session before it is closed as a slow consumer.
-    #[arg(long, default_value_t = 256 * 1024)]
-    pub send_queue_limit: usize,
+    /// Sessions open at once from one address (IPv4, or IPv6 /64); more are
+    /// accepted and closed (0: no limit; behind NAT many users share an
+    /// address). [engine.max_sessions_per_ip; default 0]
+    #[arg(long)]
+    pub max_sessions_per_ip: Option<usize>,
+
+    /// Unsent bytes allowed per session before it is closed as a slow
+    /// consumer. [engine.send_queue_limit; default 262144]
+    #[arg(long)]
+    pub send_queue_limit: Option<usize>,
 
     /// Close sessions that send nothing for this many seconds (0: never).
-    #[arg(long, default_value_t = 0)]
-    pub idle_timeout: u64,
+    /// [engine.idle_timeout; default 0]
+    #[arg(long)]
+    pub idle_timeout: Option<u64>,
 
     /// Seconds a graceful shutdown waits for queued data to be flushed.
-    #[arg(long, default_value_t = 10)]
-    pub shutdown_grace: u64,
+    /// [engine.shutdown_grace; default 10]
+    #[arg(long)]
+    pub shutdown_grace: Option<u64>,
 
     /// Receive buffers per I/O thread (io_uring provided-buffer ring; a power
-    /// of two, 8..=32768).
-    #[arg(long, default_value_t = EngineConfig::default().recv_buffers)]
-    pub recv_buffers: usize,
+    /// of two, 8..=32768). [engine.recv_buffers; default 4096]
+    #[arg(long)]
+    pub recv_buffers: Option<usize>,
 
     /// Size of one receive buffer in bytes (512..=1048576).
-    #[arg(long, default_value_t = EngineConfig::default().recv_buffer_size)]
-    pub recv_buffer_size: usize,
+    /// [engine.recv_buffer_size; default 4096]
+    #[arg(long)]
+    pub recv_buffer_size: Option<usize>,
 }
 
 fn parse_backend(s: &str) -> Result<BackendChoice, String> {
@@ -48,19 +60,23 @@ fn parse_backend(s: &str) -> Result<BackendChoice, String> {
 }
 
 impl EngineArgs {
-    /// The engine configuration these flags describe.
-    pub fn to_config(&self) -> EngineConfig {
-        let defaults = EngineConfig::default();
-        EngineConfig {
-            backend: self.backend,
-            io_threads: self.io_threads.unwrap_or(defaults.io_threads),
-            max_sessions: self.max_sessions,
-            send_queue_limit: self.send_queue_limit,
-            idle_timeout: (self.idle_timeout > 0).then(|| Duration::from_secs(self.idle_timeout)),
-            shutdown_grace: Duration::from_secs(self.shutdown_grace),
-            recv_buffers: self.recv_buffers,
-            recv_buffer_size: self.recv_buffer_size,
-            ..defaults
-        }
+    /// Writes the flags that were given over `engine`.
+    pub fn apply(&self, engine: &mut EngineSection) {
+        set(&mut engine.backend, self.backend);
+        set(&mut engine.io_threads, self.io_threads);
+        set(&mut engine.max_sessions, self.max_sessions);
+        set(&mut engine.max_sessions_per_ip, self.max_sessions_per_ip);
+        set(&mut engine.send_queue_limit, self.send_queue_limit);
+        set(&mut engine.idle_timeout, self.idle_timeout);
+        set(&mut engine.shutdown_grace, self.shutdown_grace);
+        set(&mut engine.recv_buffers, self.recv_buffers);
+        set(&mut engine.recv_buffer_size, self.recv_buffer_size);
+    }
+}
+
+/// `*slot = flag` when the flag was given.
+pub fn set<T: Clone>(slot: &mut T, flag: Option<T>) {
+    if let Some(v) = flag {
+        *slot = v;
     }
 }

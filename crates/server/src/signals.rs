@@ -1,5 +1,5 @@
 //! SIGINT/SIGTERM: the first starts a graceful shutdown, a second one exits
-//! at once.
+//! at once (status 130).
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -37,4 +37,20 @@ pub fn shut_down_on_signal(engine: &ringport_net::Engine) -> anyhow::Result<()> 
     use anyhow::Context;
     let stop = engine.shutdown_handle();
     watch(move || stop.shutdown()).context("cannot watch signals")
+}
+
+/// Like [`shut_down_on_signal`], for the chat server: the first signal also
+/// turns readiness off and tells systemd the server is stopping.
+pub fn drain_on_signal(
+    engine: &ringport_net::Engine,
+    health: std::sync::Arc<crate::health::Health>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let stop = engine.shutdown_handle();
+    watch(move || {
+        health.start_draining();
+        stop.shutdown();
+        crate::notify::stopping();
+    })
+    .context("cannot watch signals")
 }

@@ -70,6 +70,10 @@ impl Server {
         let mut child = Command::new(binary)
             .args(["serve", "--listen", "127.0.0.1:0", "--io-threads", "1"])
             .args(["--argon2-memory-kib", "8", "--argon2-iterations", "1"])
+            // In-memory accounts and no admin listener unless `extra` says
+            // otherwise (flags override the environment).
+            .env("RINGPORT_ACCOUNTS__STORE", "memory")
+            .env("RINGPORT_ADMIN__LISTEN", "none")
             .args(extra)
             .stderr(Stdio::piped())
             .spawn()

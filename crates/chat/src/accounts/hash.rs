@@ -42,6 +42,15 @@ impl HashParams {
         }
     }
 
+    /// Checks that the argon2 crate accepts these parameters.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] naming what is wrong.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        self.hasher().map(drop)
+    }
+
     /// The argon2id hasher for these parameters.
     ///
     /// # Errors

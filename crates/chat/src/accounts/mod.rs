@@ -1,18 +1,33 @@
 //! Accounts: the [`AccountStore`] trait the host calls off the logic thread
-//! to answer an [`crate::AuthRequest`], its outcome and error types, the
-//! argon2id [`HashParams`], and [`MemoryStore`], an in-memory store (tests,
-//! single-node development). The SQLite and Redis stores implement the same
-//! trait.
+//! to answer an [`crate::AuthRequest`] (and that `ringport user` calls to
+//! administer accounts), its outcome and error types, the argon2id
+//! [`HashParams`], and three stores:
 //!
+//! - [`SqliteStore`] (`sqlite:PATH`, the default): one embedded file;
+//! - [`RedisStore`] (`redis://HOST:PORT[/DB]`): shared by several nodes;
+//! - [`MemoryStore`] (`memory`): tests and demos.
+//!
+//! All three are a [`HashedStore`] over a [`Backend`] that keeps PHC strings:
+//! the hashing, the checks and the registration race are written once.
 //! Passwords are stored only as argon2id PHC strings (salted, parameters
 //! included) and checked with the argon2 crate's constant-time verification;
 //! they are never stored or logged in plain text.
 
+mod backend;
 mod hash;
+mod hashed;
 mod memory;
+mod redis;
+mod spec;
+mod sqlite;
 
+pub use backend::Backend;
 pub use hash::HashParams;
-pub use memory::MemoryStore;
+pub use hashed::HashedStore;
+pub use memory::{MemoryBackend, MemoryStore};
+pub use redis::{RedisBackend, RedisStore, DEFAULT_KEY_PREFIX};
+pub use spec::{open_store, redact, SpecError, StoreOptions, StoreSpec, DEFAULT_STORE};
+pub use sqlite::{SqliteBackend, SqliteStore, SCHEMA_VERSION};
 
 use crate::outbound::AuthResult;
 
@@ -37,6 +52,43 @@ pub trait AccountStore: Send + Sync + 'static {
         password: &str,
         auto_register: bool,
     ) -> Result<AuthOutcome, StoreError>;
+
+    /// Creates `user_id` with `password`; `false` (and no change) if it
+    /// exists already.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] if the store cannot answer.
+    fn add_user(&self, user_id: &str, password: &str) -> Result<bool, StoreError>;
+
+    /// Sets a new password for an existing account; `false` if there is no
+    /// such account (none is created).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] if the store cannot answer.
+    fn set_password(&self, user_id: &str, password: &str) -> Result<bool, StoreError>;
+
+    /// Deletes `user_id`; `false` if there was no such account.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] if the store cannot answer.
+    fn delete_user(&self, user_id: &str) -> Result<bool, StoreError>;
+
+    /// Every user id, sorted.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] if the store cannot answer.
+    fn list_users(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Whether the store answers right now (readiness checks, start-up).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] if it does not.
+    fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// What a store says about a password.

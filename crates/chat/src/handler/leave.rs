@@ -36,7 +36,7 @@ impl Chat {
         let remaining = self.rooms.leave(room, conn);
         tracing::debug!(%conn, room, remaining = remaining.len(), "left room");
         if remaining.is_empty() {
-            return;
+            return self.cluster_left(room, unique_id, out);
         }
         let ntf = RoomLeaveUserNtf {
             user_unique_id: unique_id,
@@ -45,5 +45,6 @@ impl Chat {
         for member in remaining {
             out.send_shared(member.conn, &packet);
         }
+        self.cluster_left(room, unique_id, out);
     }
 }

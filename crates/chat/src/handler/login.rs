@@ -11,6 +11,7 @@
 //! free to try again.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use ringport_proto::{LoginReq, ResultCode};
 
@@ -25,6 +26,7 @@ impl Chat {
         &mut self,
         conn: ConnId,
         req: LoginReq<'_>,
+        now: Instant,
         out: &mut impl Outbound,
     ) {
         let Some(session) = self.sessions.get_mut(&conn) else {
@@ -35,6 +37,16 @@ impl Chat {
         }
         if self.logins.slots_taken() >= self.config.max_users {
             return self.refuse_login(conn, ResultCode::LoginUserUsedAllObj, out);
+        }
+        let limited = session
+            .peer
+            .filter(|peer| self.config.login_limit_loopback || !peer.is_loopback());
+        if let Some(peer) = limited {
+            if !self.login_limit.try_take(peer, now) {
+                self.stats.logins_rate_limited += 1;
+                tracing::debug!(%conn, %peer, "login refused: address over its login rate");
+                return self.respond(conn, LoginReq::ID, ResultCode::RoomTooManyPacket, out);
+            }
         }
         let ticket = self.logins.next_ticket();
         let user_id = req.user_id.as_str();
@@ -61,6 +73,10 @@ impl Chat {
         result: AuthResult,
         out: &mut impl Outbound,
     ) {
+        if self.claim_in_flight(conn) {
+            tracing::debug!(%conn, ticket, "auth answer while claiming ignored");
+            return;
+        }
         let Some(session) = self.sessions.get_mut(&conn) else {
             tracing::debug!(%conn, ticket, "auth answer for a gone session ignored");
             return;
@@ -74,6 +90,16 @@ impl Chat {
                 tracing::debug!(%conn, ticket, "stale auth answer ignored");
                 return;
             }
+        };
+        if result == AuthResult::Accepted
+            && self.logins.session_of(&user_id).is_none()
+            && self.cluster_claim(conn, ticket, &user_id, out)
+        {
+            // Cluster mode: still logging in until the claim is answered.
+            return;
+        }
+        let Some(session) = self.sessions.get_mut(&conn) else {
+            return;
         };
         // From here on the session is no longer logging in: it is either
         // logged in (the slot stays taken) or back to `Connected`.

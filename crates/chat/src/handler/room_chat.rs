@@ -58,5 +58,6 @@ impl Chat {
         }
         self.stats.chats_in += 1;
         self.stats.deliveries_out += members.len() as u64;
+        self.cluster_chat(room, &packet, out);
     }
 }

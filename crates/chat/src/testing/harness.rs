@@ -116,13 +116,26 @@ impl Harness {
 
     /// A new session.
     pub fn connect(&mut self) -> ConnId {
+        self.connect_with(None)
+    }
+
+    /// A new session from the address group `peer` (see
+    /// [`crate::Chat::handle_connect_from`]).
+    pub fn connect_from(&mut self, peer: std::net::IpAddr) -> ConnId {
+        self.connect_with(Some(peer))
+    }
+
+    fn connect_with(&mut self, peer: Option<std::net::IpAddr>) -> ConnId {
         let conn = ConnId(self.next_conn);
         self.next_conn += 1;
         self.conns.push(conn);
         self.inboxes.insert(conn, VecDeque::new());
         self.model.connected(conn);
         let now = self.now();
-        self.chat.handle_connect(conn, now);
+        match peer {
+            Some(peer) => self.chat.handle_connect_from(conn, peer, now),
+            None => self.chat.handle_connect(conn, now),
+        }
         if self.check_each_step {
             self.check();
         }

@@ -145,6 +145,7 @@ impl FuzzConfig {
             chat_burst: u32::from(self.chat_burst % 5),
             login_timeout: Duration::from_millis(u64::from(self.login_timeout_ms % 5000)),
             auto_register: self.auto_register,
+            ..ChatConfig::default()
         }
     }
 }

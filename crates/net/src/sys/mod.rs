@@ -169,7 +169,7 @@ impl<F: crate::framing::Framing> ThreadParts<F> {
         let home = std::sync::Arc::new(crate::event::BatchHome {
             free: self.free_batches_tx,
             waker,
-            paused: std::sync::atomic::AtomicBool::new(false),
+            paused: crate::wake_flag::WakeFlag::new(),
         });
         let wiring = crate::shard::Wiring {
             events_tx: self.events_tx,

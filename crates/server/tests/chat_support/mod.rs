@@ -12,8 +12,9 @@ use crate::common::{self, Running};
 /// The backends every end-to-end test runs on.
 pub const BACKENDS: [&str; 2] = ["io-uring", "poll"];
 
-/// Starts the chat server on `backend` with test-friendly hashing and the
-/// given extra flags.
+/// Starts the chat server on `backend` with test-friendly hashing, the
+/// in-memory account store unless `extra` names one, and the given extra
+/// flags.
 pub fn serve(backend: &str, extra: &[&str]) -> Running {
     let mut args = vec![
         "serve",
@@ -25,7 +26,12 @@ pub fn serve(backend: &str, extra: &[&str]) -> Running {
         "8",
         "--argon2-iterations",
         "1",
+        "--admin-listen",
+        "127.0.0.1:0",
     ];
+    if !extra.contains(&"--accounts") {
+        args.extend_from_slice(&["--accounts", "memory"]);
+    }
     args.extend_from_slice(extra);
     common::start(&args)
 }

@@ -2,7 +2,7 @@
 //! address from its startup line, stop it with SIGTERM.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -12,16 +12,62 @@ use std::time::{Duration, Instant};
 pub struct Running {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The admin listener's address, when the startup line names one.
+    pub admin: Option<SocketAddr>,
     pub log: Arc<Mutex<Vec<String>>>,
+}
+
+/// The address that follows `marker` in `line`, if any (text or JSON logs).
+pub fn addr_after(line: &str, marker: &str) -> Option<SocketAddr> {
+    let rest = line.split(marker).nth(1)?;
+    let addr: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '[' | ']'))
+        .collect();
+    addr.parse().ok()
 }
 
 /// Starts `ringport <args> --listen 127.0.0.1:0` and waits for its
 /// "listening on ADDR" line.
 pub fn start(args: &[&str]) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ringport"))
-        .args(["--log", "info"])
+    start_with_env(args, &[])
+}
+
+/// [`start`] with extra environment variables. Logs at `info` unless `args`
+/// hold a `--log` of their own.
+pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Running {
+    start_full(&[], args, env)
+}
+
+/// Like [`start`], with the binary run under `wrapper` (e.g. `prlimit
+/// --nofile=64:64`): `wrapper[0] wrapper[1..] ringport ARGS`.
+pub fn start_wrapped(wrapper: &[&str], args: &[&str]) -> Running {
+    start_full(wrapper, args, &[])
+}
+
+fn start_full(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Running {
+    let default_log: &[&str] = if args.contains(&"--log") {
+        &[]
+    } else {
+        &["--log", "info"]
+    };
+    let bin = env!("CARGO_BIN_EXE_ringport");
+    let mut command = match wrapper.split_first() {
+        Some((program, rest)) => {
+            let mut c = Command::new(program);
+            c.args(rest).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let mut child = command
+        .args(default_log)
         .args(args)
         .args(["--listen", "127.0.0.1:0"])
+        // In-memory accounts unless a flag or the test's own variable says
+        // otherwise: no test leaves a `ringport.db` behind.
+        .env("RINGPORT_ACCOUNTS__STORE", "memory")
+        .envs(env.iter().copied())
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -29,7 +75,7 @@ pub fn start(args: &[&str]) -> Running {
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let log = Arc::new(Mutex::new(Vec::new()));
-    let addr = loop {
+    let (addr, admin) = loop {
         let Some(line) = lines.next() else {
             let status = child.wait().unwrap();
             panic!(
@@ -39,13 +85,9 @@ pub fn start(args: &[&str]) -> Running {
         };
         let line = line.unwrap();
         log.lock().unwrap().push(line.clone());
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .parse::<SocketAddr>()
-                .unwrap();
+        if let Some(addr) = addr_after(&line, "listening on ") {
+            let admin = addr_after(&line, "admin=").or_else(|| addr_after(&line, "\"admin\":\""));
+            break (addr, admin);
         }
     };
     let log2 = log.clone();
@@ -55,7 +97,12 @@ pub fn start(args: &[&str]) -> Running {
             log2.lock().unwrap().push(line);
         }
     });
-    Running { child, addr, log }
+    Running {
+        child,
+        addr,
+        admin,
+        log,
+    }
 }
 
 impl Running {
@@ -71,6 +118,18 @@ impl Running {
                 Instant::now() < deadline,
                 "server did not exit after SIGTERM"
             );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the server to exit by itself (after a signal sent earlier).
+    pub fn wait_exit(mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not exit");
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -96,4 +155,28 @@ pub fn signal(child: &Child, name: &str) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// One HTTP request; returns the status code and the body.
+pub fn http(addr: SocketAddr, request: &[u8]) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {out:?}"));
+    let body = out.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+/// `GET path`; returns the status code and the body.
+pub fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    http(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: ringport\r\n\r\n").as_bytes(),
+    )
 }

@@ -177,8 +177,7 @@ impl<F: Framing> PollDriver<F> {
             match listener.accept() {
                 Ok((mut stream, peer)) => {
                     self.trouble.succeeded(self.shard.thread);
-                    if !self.shard.shared.admit() {
-                        ThreadStats::add(&self.shard.stats.refused, 1);
+                    if !self.shard.shared.admit(peer, &self.shard.stats) {
                         drop(stream);
                         continue;
                     }
@@ -186,7 +185,7 @@ impl<F: Framing> PollDriver<F> {
                     let slot = match self.shard.open(peer) {
                         Some(slot) => slot,
                         None => {
-                            self.shard.shared.unadmit();
+                            self.shard.shared.unadmit(peer);
                             ThreadStats::add(&self.shard.stats.refused, 1);
                             continue;
                         }

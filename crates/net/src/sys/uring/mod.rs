@@ -415,19 +415,22 @@ impl<F: Framing> UringDriver<F> {
     }
 
     fn admit(&mut self, fd: OwnedFd) {
-        if self.shard.shared.shutting_down() || !self.shard.shared.admit() {
-            ThreadStats::add(&self.shard.stats.refused, 1);
-            return; // dropping `fd` closes the connection
-        }
         let sock = socket2::SockRef::from(&fd);
-        let _ = sock.set_nodelay(true);
         let peer = sock
             .peer_addr()
             .ok()
             .and_then(|a| a.as_socket())
             .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+        if self.shard.shared.shutting_down() {
+            ThreadStats::add(&self.shard.stats.refused, 1);
+            return; // dropping `fd` closes the connection
+        }
+        if !self.shard.shared.admit(peer, &self.shard.stats) {
+            return;
+        }
+        let _ = sock.set_nodelay(true);
         let Some(slot) = self.shard.open(peer) else {
-            self.shard.shared.unadmit();
+            self.shard.shared.unadmit(peer);
             ThreadStats::add(&self.shard.stats.refused, 1);
             return;
         };

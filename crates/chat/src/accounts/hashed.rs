@@ -1,0 +1,114 @@
+//! [`HashedStore`]: the [`AccountStore`] every backend shares — argon2id
+//! hashing, constant-time checks, atomic auto-registration — over a
+//! [`Backend`] that keeps PHC strings.
+
+use argon2::Argon2;
+
+use super::backend::Backend;
+use super::hash::{hash_password, verify_password, HashParams};
+use super::{AccountStore, AuthOutcome, StoreError};
+
+/// An [`AccountStore`] over a [`Backend`].
+///
+/// Hashing never happens while the backend holds a lock or a connection
+/// busy: a registration hashes first, then inserts only if the id is still
+/// free; if another registration won meanwhile, the password is checked
+/// against the winner's hash.
+#[derive(Debug)]
+pub struct HashedStore<B> {
+    backend: B,
+    /// The hasher for new passwords, or why the parameters were refused
+    /// (every call that hashes then fails with [`StoreError::Unavailable`]).
+    hasher: Result<Argon2<'static>, String>,
+    /// A hash of nothing in particular, checked when an unknown id logs in
+    /// without auto-registration, so that answer takes as long as a wrong
+    /// password and does not tell which ids exist.
+    decoy: Option<String>,
+}
+
+impl<B: Backend> HashedStore<B> {
+    /// A store over `backend` hashing new passwords with `params`.
+    pub fn with_backend(backend: B, params: &HashParams) -> HashedStore<B> {
+        let hasher = params.hasher().map_err(|e| e.to_string());
+        let decoy = hasher
+            .as_ref()
+            .ok()
+            .and_then(|h| hash_password(h, "decoy password").ok());
+        HashedStore {
+            backend,
+            hasher,
+            decoy,
+        }
+    }
+
+    /// The backend (for inspection in tests and tools).
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    fn hash(&self, password: &str) -> Result<String, StoreError> {
+        let hasher = self
+            .hasher
+            .as_ref()
+            .map_err(|e| StoreError::Unavailable(e.clone()))?;
+        hash_password(hasher, password)
+    }
+
+    fn check(phc: &str, password: &str) -> Result<AuthOutcome, StoreError> {
+        Ok(if verify_password(phc, password)? {
+            AuthOutcome::Accepted
+        } else {
+            AuthOutcome::Rejected
+        })
+    }
+}
+
+impl<B: Backend> AccountStore for HashedStore<B> {
+    fn authenticate(
+        &self,
+        user_id: &str,
+        password: &str,
+        auto_register: bool,
+    ) -> Result<AuthOutcome, StoreError> {
+        if let Some(phc) = self.backend.get(user_id)? {
+            return Self::check(&phc, password);
+        }
+        if !auto_register {
+            if let Some(decoy) = &self.decoy {
+                let _ = verify_password(decoy, password);
+            }
+            return Ok(AuthOutcome::Rejected);
+        }
+        let phc = self.hash(password)?;
+        if self.backend.insert_new(user_id, &phc)? {
+            return Ok(AuthOutcome::Registered);
+        }
+        match self.backend.get(user_id)? {
+            Some(winner) => Self::check(&winner, password),
+            // Registered and deleted again in between: treat as a lost race.
+            None => Ok(AuthOutcome::Rejected),
+        }
+    }
+
+    fn add_user(&self, user_id: &str, password: &str) -> Result<bool, StoreError> {
+        let phc = self.hash(password)?;
+        self.backend.insert_new(user_id, &phc)
+    }
+
+    fn set_password(&self, user_id: &str, password: &str) -> Result<bool, StoreError> {
+        let phc = self.hash(password)?;
+        self.backend.replace(user_id, &phc)
+    }
+
+    fn delete_user(&self, user_id: &str) -> Result<bool, StoreError> {
+        self.backend.remove(user_id)
+    }
+
+    fn list_users(&self) -> Result<Vec<String>, StoreError> {
+        self.backend.list()
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        self.backend.ping()
+    }
+}

@@ -1,0 +1,222 @@
+//! Scale-out: the room bus between nodes, seen from the state machine.
+//!
+//! By default a [`crate::Chat`] is alone: rooms, presence and logins live in
+//! this process (the *in-process bus*: no request ever leaves the machine,
+//! and nothing here is used). A machine made with
+//! [`crate::Chat::with_cluster`] shares its rooms with other nodes through
+//! the host: it asks for cluster work with [`crate::Outbound::cluster`]
+//! ([`ClusterRequest`]) and is told about answers and about other nodes'
+//! traffic with [`crate::Chat::handle_cluster`] ([`ClusterEvent`]). The host
+//! (`ringport serve --cluster redis://…`) carries these over Redis; see
+//! `docs/SCALING.md` for the keys, channels and failure modes.
+//!
+//! What changes in cluster mode:
+//!
+//! - **Login.** After the password is accepted (and the id is not logged in
+//!   on this node), the id is claimed cluster-wide ([`ClusterRequest::Claim`]);
+//!   the answer gives the `user_unique_id` (unique across nodes) or says the
+//!   id is held elsewhere (31) or the bus is unavailable (34).
+//! - **Enter.** Capacity is checked cluster-wide ([`ClusterRequest::Enter`]);
+//!   the answer lists the members on other nodes, which go into the 209. When
+//!   the bus is unavailable the enter is done locally with what the node
+//!   knows (local traffic keeps flowing).
+//! - **Leave, chat.** Published to the other nodes ([`ClusterRequest::Leave`],
+//!   [`ClusterRequest::Chat`]) after the local members are served.
+//! - **Remote traffic** ([`ClusterEvent::Remote`]) is fanned out to the local
+//!   members of the room with one shared encoding, and the node's view of
+//!   the other nodes' members (the *mirror*, see `mirror`) is updated;
+//!   [`ClusterEvent::Members`] snapshots repair it (a dead node's members
+//!   disappear, with 217 to the local members).
+
+mod handler;
+mod mirror;
+mod state;
+pub mod wire;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::conn::ConnId;
+
+pub(crate) use state::ClusterState;
+
+/// A member of a room on another node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteMember {
+    /// Its `user_unique_id` (unique across the cluster).
+    pub unique_id: i64,
+    /// Its user id (1 to 32 bytes of UTF-8).
+    pub user_id: Arc<str>,
+}
+
+/// Cluster work the machine asks of its host ([`crate::Outbound::cluster`]).
+#[derive(Debug, Clone)]
+pub enum ClusterRequest {
+    /// Claim `user_id` cluster-wide for `conn` and give it a unique id.
+    /// Answer with [`ClusterEvent::Claimed`] carrying `conn` and `ticket`.
+    Claim {
+        /// The session logging in.
+        conn: ConnId,
+        /// Its login attempt's ticket.
+        ticket: u64,
+        /// The id to claim.
+        user_id: Arc<str>,
+    },
+    /// `conn` logged out: release its claim of `user_id` (only if still its
+    /// own). No answer.
+    Release {
+        /// The session that held the claim.
+        conn: ConnId,
+        /// The id it held.
+        user_id: Arc<str>,
+    },
+    /// `conn` wants to enter `room`: add it to the room's cluster-wide
+    /// membership if the room holds fewer than `max` members. Answer with
+    /// [`ClusterEvent::Entered`].
+    Enter {
+        /// The session entering.
+        conn: ConnId,
+        /// The room.
+        room: i32,
+        /// The member's unique id.
+        unique_id: i64,
+        /// The member's user id.
+        user_id: Arc<str>,
+        /// Room capacity (cluster-wide).
+        max: usize,
+    },
+    /// A local member left `room` (or was never confirmed): remove it and
+    /// tell the other nodes. No answer.
+    Leave {
+        /// The room.
+        room: i32,
+        /// The member's unique id.
+        unique_id: i64,
+    },
+    /// A chat notify (an encoded 223, shared with the local members) to
+    /// publish to the other nodes serving `room`. No answer; dropped when
+    /// the bus is unavailable.
+    Chat {
+        /// The room.
+        room: i32,
+        /// The encoded 223 packet.
+        packet: Bytes,
+    },
+}
+
+/// The answer to a [`ClusterRequest::Claim`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimResult {
+    /// The id is ours; the login gets this unique id.
+    Claimed(i64),
+    /// Another session (on any node) holds the id: 31.
+    Taken,
+    /// The bus could not answer: 34.
+    Unavailable,
+}
+
+/// The answer to a [`ClusterRequest::Enter`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnterResult {
+    /// Entered; `members` are the room's members on *other* nodes as of
+    /// the room's change number `seq`.
+    Entered {
+        /// The room's change number after the enter.
+        seq: u64,
+        /// Members on other nodes.
+        members: Vec<RemoteMember>,
+    },
+    /// The room holds its maximum cluster-wide: 54.
+    Full,
+    /// The bus could not answer: the enter is done locally with what this
+    /// node knows (the host registers the member when the bus returns).
+    Unavailable,
+}
+
+/// A change in a room made by another node, received over the bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomChange {
+    /// A member entered (change number `seq`): 208 to the local members.
+    Enter {
+        /// The room's change number.
+        seq: u64,
+        /// Who.
+        member: RemoteMember,
+    },
+    /// A member left or its node died (change number `seq`): 217.
+    Leave {
+        /// The room's change number.
+        seq: u64,
+        /// Its unique id.
+        unique_id: i64,
+    },
+    /// A chat notify (an encoded, checked 223) for the local members.
+    Chat {
+        /// The encoded 223 packet.
+        packet: Bytes,
+    },
+}
+
+/// What the host tells the machine about the cluster
+/// ([`crate::Chat::handle_cluster`]).
+#[derive(Debug, Clone)]
+pub enum ClusterEvent {
+    /// The answer to a [`ClusterRequest::Claim`].
+    Claimed {
+        /// The session that asked.
+        conn: ConnId,
+        /// Its login attempt's ticket.
+        ticket: u64,
+        /// The answer.
+        result: ClaimResult,
+    },
+    /// The answer to a [`ClusterRequest::Enter`].
+    Entered {
+        /// The session that asked.
+        conn: ConnId,
+        /// The room it asked for.
+        room: i32,
+        /// The answer.
+        result: EnterResult,
+    },
+    /// Another node changed `room` or chatted in it.
+    Remote {
+        /// The room.
+        room: i32,
+        /// What happened.
+        change: RoomChange,
+    },
+    /// The room's members on other nodes as of change number `seq` (a
+    /// periodic snapshot): the machine's view is repaired to match it, with
+    /// 208/217 to the local members for every difference.
+    Members {
+        /// The room.
+        room: i32,
+        /// The room's change number.
+        seq: u64,
+        /// Members on other nodes.
+        members: Vec<RemoteMember>,
+    },
+    /// The bus reconnected (its change numbers may have restarted): the
+    /// next snapshot of each room is taken whatever its number.
+    Resync,
+}
+
+/// Counters of the cluster side of the machine.
+#[derive(Debug, Default, Clone)]
+pub struct ClusterStats {
+    /// Chat notifies received from other nodes.
+    pub remote_chats_in: u64,
+    /// Room changes (enter/leave) received from other nodes and applied.
+    pub remote_changes: u64,
+    /// Enters done locally because the bus was unavailable.
+    pub degraded_enters: u64,
+    /// Members of other nodes removed by a snapshot (dead nodes, missed
+    /// leaves).
+    pub repaired_leaves: u64,
+    /// Members of other nodes added by a snapshot (missed enters).
+    pub repaired_enters: u64,
+    /// Gauge: members of other nodes in the rooms this node serves.
+    pub remote_members: u64,
+}

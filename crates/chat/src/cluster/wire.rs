@@ -1,0 +1,223 @@
+//! The messages on a room's bus channel, as bytes.
+//!
+//! One message per room event, published once whatever the number of
+//! nodes and members:
+//!
+//! ```text
+//! ORIGIN SEQ C <encoded 223 packet>      a chat (SEQ is 0)
+//! ORIGIN SEQ E UNIQUE_ID USER_ID         a member entered (208)
+//! ORIGIN SEQ L UNIQUE_ID                 a member left (217)
+//! ```
+//!
+//! `ORIGIN` is the publishing node's id (no spaces), so a node skips its
+//! own messages; `SEQ` is the room's change number (decimal), taken in the
+//! same Redis script that changed the room's membership, so changes arrive
+//! in the order they were made. Enter and leave messages are written by
+//! those scripts (see the host); chats by [`encode_chat`]. Anything that
+//! does not parse is refused with a [`WireError`], never a panic: the bytes
+//! come from Redis.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ringport_proto::{ServerPacket, UserId};
+
+use super::{RemoteMember, RoomChange};
+
+/// Why a bus message was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// A field is missing or malformed.
+    #[error("malformed bus message: {0}")]
+    Malformed(&'static str),
+}
+
+/// A parsed bus message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusMessage<'a> {
+    /// The node that published it.
+    pub origin: &'a str,
+    /// What happened.
+    pub change: RoomChange,
+}
+
+/// Whether `node` can be a node id: 1 to 64 bytes of ASCII graphic
+/// characters (no spaces).
+pub fn valid_node_id(node: &str) -> bool {
+    (1..=64).contains(&node.len()) && node.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The message for a chat notify `packet` (an encoded 223) published by
+/// `origin`.
+pub fn encode_chat(origin: &str, packet: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(origin.len() + 5 + packet.len());
+    out.extend_from_slice(origin.as_bytes());
+    out.extend_from_slice(b" 0 C ");
+    out.extend_from_slice(packet);
+    out
+}
+
+fn split_field(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let at = bytes.iter().position(|&b| b == b' ')?;
+    Some((&bytes[..at], &bytes[at + 1..]))
+}
+
+fn number<T: std::str::FromStr>(bytes: &[u8], what: &'static str) -> Result<T, WireError> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or(WireError::Malformed(what))
+}
+
+/// Parses one bus message.
+///
+/// # Errors
+///
+/// [`WireError::Malformed`] when a field is missing, a number does not
+/// parse, a user id is not valid, or a chat is not one whole 223 packet.
+pub fn parse(payload: &[u8]) -> Result<BusMessage<'_>, WireError> {
+    let (origin, rest) = split_field(payload).ok_or(WireError::Malformed("origin"))?;
+    let origin = std::str::from_utf8(origin)
+        .ok()
+        .filter(|o| valid_node_id(o))
+        .ok_or(WireError::Malformed("origin"))?;
+    let (seq, rest) = split_field(rest).ok_or(WireError::Malformed("seq"))?;
+    let seq: u64 = number(seq, "seq")?;
+    let (kind, rest) = split_field(rest).ok_or(WireError::Malformed("kind"))?;
+    let change = match kind {
+        b"C" => match ServerPacket::decode(rest) {
+            Ok(ServerPacket::RoomChatNtf(_)) => RoomChange::Chat {
+                packet: Bytes::copy_from_slice(rest),
+            },
+            _ => return Err(WireError::Malformed("chat packet")),
+        },
+        b"E" => {
+            let (uid, name) = split_field(rest).ok_or(WireError::Malformed("enter"))?;
+            let unique_id = number(uid, "unique id")?;
+            let user_id = std::str::from_utf8(name)
+                .ok()
+                .filter(|n| UserId::new(n).is_ok())
+                .ok_or(WireError::Malformed("user id"))?;
+            RoomChange::Enter {
+                seq,
+                member: RemoteMember {
+                    unique_id,
+                    user_id: Arc::from(user_id),
+                },
+            }
+        }
+        b"L" => RoomChange::Leave {
+            seq,
+            unique_id: number(rest, "unique id")?,
+        },
+        _ => return Err(WireError::Malformed("kind")),
+    };
+    Ok(BusMessage { origin, change })
+}
+
+/// Parses a membership entry of the room hash, `NODE USER_ID`, into the
+/// node and the member (with `unique_id`, the hash field).
+///
+/// # Errors
+///
+/// [`WireError::Malformed`] when the node or the user id is not valid.
+pub fn parse_entry(unique_id: i64, value: &[u8]) -> Result<(&str, RemoteMember), WireError> {
+    let (node, name) = split_field(value).ok_or(WireError::Malformed("entry"))?;
+    let node = std::str::from_utf8(node)
+        .ok()
+        .filter(|n| valid_node_id(n))
+        .ok_or(WireError::Malformed("entry node"))?;
+    let user_id = std::str::from_utf8(name)
+        .ok()
+        .filter(|n| UserId::new(n).is_ok())
+        .ok_or(WireError::Malformed("entry user id"))?;
+    Ok((
+        node,
+        RemoteMember {
+            unique_id,
+            user_id: Arc::from(user_id),
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ringport_proto::{Message, RoomChatNtf};
+
+    fn chat_packet() -> Vec<u8> {
+        let ntf = RoomChatNtf {
+            user_id: UserId::new("ann").unwrap_or_else(|_| unreachable!()),
+            message: Message::new("hi there").unwrap_or_else(|_| unreachable!()),
+        };
+        let mut buf = Vec::new();
+        ntf.encode(&mut buf);
+        buf
+    }
+
+    #[test]
+    fn chat_round_trips() {
+        let packet = chat_packet();
+        let msg = encode_chat("node-a", &packet);
+        let parsed = parse(&msg);
+        assert_eq!(
+            parsed,
+            Ok(BusMessage {
+                origin: "node-a",
+                change: RoomChange::Chat {
+                    packet: Bytes::from(packet)
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn enter_and_leave_parse_with_spaces_in_user_ids() {
+        let parsed = parse(b"n1 7 E 42 ann lee");
+        assert_eq!(
+            parsed.map(|m| m.change),
+            Ok(RoomChange::Enter {
+                seq: 7,
+                member: RemoteMember {
+                    unique_id: 42,
+                    user_id: Arc::from("ann lee")
+                }
+            })
+        );
+        assert_eq!(
+            parse(b"n1 8 L 42").map(|m| m.change),
+            Ok(RoomChange::Leave {
+                seq: 8,
+                unique_id: 42
+            })
+        );
+    }
+
+    #[test]
+    fn garbage_is_refused_not_panicked_on() {
+        for bad in [
+            &b""[..],
+            b"n1",
+            b"n1 x E 1 a",
+            b"n1 1 E 1",
+            b"n1 1 E x a",
+            b"n1 1 E 1 ",
+            b"n1 1 L",
+            b"n1 1 L 1x",
+            b"n1 1 C \x01\x02",
+            b"n1 1 Z 1",
+            b" 1 L 1",
+            b"n1 1 E 1 \xff",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+        let long = "x".repeat(40);
+        assert!(parse(format!("n 1 E 1 {long}").as_bytes()).is_err());
+        assert!(parse_entry(1, b"node").is_err());
+        assert!(parse_entry(1, b"node \xff").is_err());
+        assert_eq!(
+            parse_entry(3, b"node bob").map(|(n, m)| (n.to_owned(), m.unique_id)),
+            Ok(("node".to_owned(), 3))
+        );
+    }
+}

@@ -1,0 +1,392 @@
+//! The cluster side of the state machine, without Redis: a host that
+//! records cluster requests and answers them by hand. Claims, enters with
+//! their capacity answer, stale answers undone, remote traffic fanned out,
+//! snapshots repairing presence, and the in-process default untouched.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use ringport_chat::testing::frame;
+use ringport_chat::{
+    AuthRequest, AuthResult, Chat, ChatConfig, ClaimResult, ClusterEvent, ClusterRequest, ConnId,
+    EnterResult, Outbound, RemoteMember, RoomChange,
+};
+use ringport_proto::{LoginReq, Message, RoomChatNtf, RoomEnterReq, ServerPacket, UserId};
+
+#[derive(Default)]
+struct Host {
+    sent: Vec<(ConnId, Vec<u8>)>,
+    auth: Vec<AuthRequest>,
+    cluster: Vec<ClusterRequest>,
+}
+
+impl Outbound for Host {
+    fn send(&mut self, conn: ConnId, packet: &[u8]) {
+        self.sent.push((conn, packet.to_vec()));
+    }
+    fn send_shared(&mut self, conn: ConnId, packet: &Bytes) {
+        self.sent.push((conn, packet.to_vec()));
+    }
+    fn close(&mut self, _: ConnId) {}
+    fn authenticate(&mut self, request: AuthRequest) {
+        self.auth.push(request);
+    }
+    fn cluster(&mut self, request: ClusterRequest) {
+        self.cluster.push(request);
+    }
+}
+
+impl Host {
+    /// Packets sent to `conn` since the last call, as (id, decoded summary).
+    fn take(&mut self, conn: ConnId) -> Vec<String> {
+        let mut out = Vec::new();
+        self.sent.retain(|(c, p)| {
+            if *c != conn {
+                return true;
+            }
+            out.push(match ServerPacket::decode(p).unwrap() {
+                ServerPacket::LoginRes(r) => format!("202:{}", r.result.code()),
+                ServerPacket::RoomEnterRes(r) => format!("207:{}", r.result.code()),
+                ServerPacket::RoomUserListNtf(l) => format!(
+                    "209:{}",
+                    l.members()
+                        .map(|m| format!("{}={}", m.user_unique_id, m.user_id.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+                ServerPacket::RoomNewUserNtf(n) => {
+                    format!("208:{}={}", n.user_unique_id, n.user_id.as_str())
+                }
+                ServerPacket::RoomLeaveUserNtf(n) => format!("217:{}", n.user_unique_id),
+                ServerPacket::RoomChatRes(r) => format!("222:{}", r.result.code()),
+                ServerPacket::RoomChatNtf(n) => {
+                    format!("223:{}:{}", n.user_id.as_str(), n.message.as_str())
+                }
+                other => format!("{}", other.id()),
+            });
+            false
+        });
+        out
+    }
+}
+
+fn login_frame(id: &str) -> Vec<u8> {
+    let mut f = Vec::new();
+    LoginReq::new(id, "pw").unwrap().encode(&mut f);
+    f
+}
+
+fn enter_frame(room: i32) -> Vec<u8> {
+    frame(RoomEnterReq::ID, &room.to_le_bytes())
+}
+
+fn member(uid: i64, name: &str) -> RemoteMember {
+    RemoteMember {
+        unique_id: uid,
+        user_id: Arc::from(name),
+    }
+}
+
+/// Connects `conn` and logs it in as `id` with the cluster answering
+/// `claim`; returns what the session got.
+fn log_in(
+    chat: &mut Chat,
+    host: &mut Host,
+    conn: ConnId,
+    id: &str,
+    claim: ClaimResult,
+) -> Vec<String> {
+    let now = Instant::now();
+    chat.handle_connect(conn, now);
+    chat.handle_packet(conn, &login_frame(id), now, host);
+    let check = host.auth.pop().unwrap();
+    chat.handle_auth_result(conn, check.ticket, AuthResult::Accepted, host);
+    let Some(ClusterRequest::Claim {
+        conn: c,
+        ticket,
+        user_id,
+    }) = host.cluster.pop()
+    else {
+        panic!("a claim was asked");
+    };
+    assert_eq!((c, &*user_id), (conn, id));
+    chat.handle_cluster(
+        ClusterEvent::Claimed {
+            conn,
+            ticket,
+            result: claim,
+        },
+        host,
+    );
+    host.take(conn)
+}
+
+/// Sends an enter for `room` and returns the cluster request it made.
+fn ask_enter(chat: &mut Chat, host: &mut Host, conn: ConnId, room: i32) -> ClusterRequest {
+    chat.handle_packet(conn, &enter_frame(room), Instant::now(), host);
+    assert!(host.take(conn).is_empty(), "nothing before the answer");
+    host.cluster.pop().expect("an enter was asked")
+}
+
+#[test]
+fn login_is_claimed_cluster_wide_and_gets_the_clusters_unique_id() {
+    let mut chat = Chat::with_cluster(ChatConfig::default());
+    let mut host = Host::default();
+    assert_eq!(
+        log_in(
+            &mut chat,
+            &mut host,
+            ConnId(1),
+            "ann",
+            ClaimResult::Claimed(900)
+        ),
+        vec!["202:0"]
+    );
+    assert_eq!(
+        log_in(&mut chat, &mut host, ConnId(2), "bob", ClaimResult::Taken),
+        vec!["202:31"]
+    );
+    assert_eq!(
+        log_in(
+            &mut chat,
+            &mut host,
+            ConnId(3),
+            "cat",
+            ClaimResult::Unavailable
+        ),
+        vec!["202:34"]
+    );
+    chat.check_invariants().unwrap();
+    // The unique id is the cluster's.
+    let ClusterRequest::Enter { unique_id, .. } = ask_enter(&mut chat, &mut host, ConnId(1), 0)
+    else {
+        panic!()
+    };
+    assert_eq!(unique_id, 900);
+    // A disconnect releases the claim.
+    chat.handle_disconnect(ConnId(1), &mut host);
+    assert!(host.cluster.iter().any(
+        |r| matches!(r, ClusterRequest::Release { conn: ConnId(1), user_id } if &**user_id == "ann")
+    ));
+}
+
+#[test]
+fn a_claim_answered_after_the_session_left_is_released() {
+    let mut chat = Chat::with_cluster(ChatConfig::default());
+    let mut host = Host::default();
+    let now = Instant::now();
+    chat.handle_connect(ConnId(1), now);
+    chat.handle_packet(ConnId(1), &login_frame("ann"), now, &mut host);
+    let check = host.auth.pop().unwrap();
+    chat.handle_auth_result(ConnId(1), check.ticket, AuthResult::Accepted, &mut host);
+    let Some(ClusterRequest::Claim { ticket, .. }) = host.cluster.pop() else {
+        panic!()
+    };
+    chat.handle_disconnect(ConnId(1), &mut host);
+    chat.handle_cluster(
+        ClusterEvent::Claimed {
+            conn: ConnId(1),
+            ticket,
+            result: ClaimResult::Claimed(5),
+        },
+        &mut host,
+    );
+    assert!(matches!(
+        host.cluster.pop(),
+        Some(ClusterRequest::Release {
+            conn: ConnId(1),
+            ..
+        })
+    ));
+    chat.check_invariants().unwrap();
+}
+
+#[test]
+fn enters_wait_for_the_cluster_and_list_remote_members() {
+    let mut chat = Chat::with_cluster(ChatConfig::default());
+    let mut host = Host::default();
+    log_in(
+        &mut chat,
+        &mut host,
+        ConnId(1),
+        "ann",
+        ClaimResult::Claimed(10),
+    );
+    log_in(
+        &mut chat,
+        &mut host,
+        ConnId(2),
+        "bob",
+        ClaimResult::Claimed(11),
+    );
+    let req = ask_enter(&mut chat, &mut host, ConnId(1), 4);
+    assert!(matches!(
+        req,
+        ClusterRequest::Enter {
+            room: 4,
+            max: 4,
+            ..
+        }
+    ));
+    // A second enter while the first is in flight: 52.
+    chat.handle_packet(ConnId(1), &enter_frame(4), Instant::now(), &mut host);
+    assert_eq!(host.take(ConnId(1)), vec!["207:52"]);
+    chat.handle_cluster(
+        ClusterEvent::Entered {
+            conn: ConnId(1),
+            room: 4,
+            result: EnterResult::Entered {
+                seq: 3,
+                members: vec![member(20, "rita")],
+            },
+        },
+        &mut host,
+    );
+    assert_eq!(host.take(ConnId(1)), vec!["207:0", "209:20=rita"]);
+    // Full cluster-wide: 54.
+    ask_enter(&mut chat, &mut host, ConnId(2), 4);
+    chat.handle_cluster(
+        ClusterEvent::Entered {
+            conn: ConnId(2),
+            room: 4,
+            result: EnterResult::Full,
+        },
+        &mut host,
+    );
+    assert_eq!(host.take(ConnId(2)), vec!["207:54"]);
+    // Redis down: the enter is done locally with what the node knows.
+    ask_enter(&mut chat, &mut host, ConnId(2), 4);
+    chat.handle_cluster(
+        ClusterEvent::Entered {
+            conn: ConnId(2),
+            room: 4,
+            result: EnterResult::Unavailable,
+        },
+        &mut host,
+    );
+    assert_eq!(host.take(ConnId(2)), vec!["207:0", "209:10=ann,20=rita"]);
+    assert_eq!(host.take(ConnId(1)), vec!["208:11=bob"]);
+    assert_eq!(chat.cluster_stats().unwrap().degraded_enters, 1);
+    chat.check_invariants().unwrap();
+}
+
+#[test]
+fn remote_traffic_reaches_local_members_and_snapshots_repair_presence() {
+    let mut chat = Chat::with_cluster(ChatConfig::default());
+    let mut host = Host::default();
+    log_in(
+        &mut chat,
+        &mut host,
+        ConnId(1),
+        "ann",
+        ClaimResult::Claimed(10),
+    );
+    ask_enter(&mut chat, &mut host, ConnId(1), 2);
+    chat.handle_cluster(
+        ClusterEvent::Entered {
+            conn: ConnId(1),
+            room: 2,
+            result: EnterResult::Entered {
+                seq: 5,
+                members: vec![],
+            },
+        },
+        &mut host,
+    );
+    host.take(ConnId(1));
+    let remote = |change| ClusterEvent::Remote { room: 2, change };
+    chat.handle_cluster(
+        remote(RoomChange::Enter {
+            seq: 6,
+            member: member(30, "zed"),
+        }),
+        &mut host,
+    );
+    // An old change (already in the enter's snapshot) is skipped.
+    chat.handle_cluster(
+        remote(RoomChange::Enter {
+            seq: 4,
+            member: member(31, "old"),
+        }),
+        &mut host,
+    );
+    let mut packet = Vec::new();
+    RoomChatNtf {
+        user_id: UserId::new("zed").unwrap(),
+        message: Message::new("hello").unwrap(),
+    }
+    .encode(&mut packet);
+    chat.handle_cluster(
+        remote(RoomChange::Chat {
+            packet: Bytes::from(packet),
+        }),
+        &mut host,
+    );
+    assert_eq!(host.take(ConnId(1)), vec!["208:30=zed", "223:zed:hello"]);
+    // Traffic for a room this node does not serve is ignored.
+    chat.handle_cluster(
+        ClusterEvent::Remote {
+            room: 3,
+            change: RoomChange::Enter {
+                seq: 1,
+                member: member(40, "x"),
+            },
+        },
+        &mut host,
+    );
+    assert!(host.take(ConnId(1)).is_empty());
+    // zed's node died: the snapshot no longer lists it (217); yan is new.
+    chat.handle_cluster(
+        ClusterEvent::Members {
+            room: 2,
+            seq: 9,
+            members: vec![member(32, "yan")],
+        },
+        &mut host,
+    );
+    assert_eq!(host.take(ConnId(1)), vec!["217:30", "208:32=yan"]);
+    // Local chat is published once, after the local members got it.
+    chat.handle_packet(
+        ConnId(1),
+        &frame(221, &{
+            let mut m = b"hi".to_vec();
+            m.resize(257, 0);
+            m
+        }),
+        Instant::now(),
+        &mut host,
+    );
+    assert_eq!(host.take(ConnId(1)), vec!["222:0", "223:ann:hi"]);
+    assert!(matches!(
+        host.cluster.as_slice(),
+        [ClusterRequest::Chat { room: 2, .. }]
+    ));
+    host.cluster.clear();
+    // Leaving tells the cluster.
+    chat.handle_disconnect(ConnId(1), &mut host);
+    assert!(host.cluster.iter().any(|r| matches!(
+        r,
+        ClusterRequest::Leave {
+            room: 2,
+            unique_id: 10
+        }
+    )));
+    chat.check_invariants().unwrap();
+}
+
+#[test]
+fn the_in_process_default_never_asks_the_cluster() {
+    let mut chat = Chat::new(ChatConfig::default());
+    let mut host = Host::default();
+    let now = Instant::now();
+    chat.handle_connect(ConnId(1), now);
+    chat.handle_packet(ConnId(1), &login_frame("ann"), now, &mut host);
+    let check = host.auth.pop().unwrap();
+    chat.handle_auth_result(ConnId(1), check.ticket, AuthResult::Accepted, &mut host);
+    chat.handle_packet(ConnId(1), &enter_frame(0), now, &mut host);
+    assert_eq!(host.take(ConnId(1)), vec!["202:0", "207:0", "209:"]);
+    assert!(host.cluster.is_empty());
+    assert!(!chat.is_clustered() && chat.cluster_stats().is_none());
+}

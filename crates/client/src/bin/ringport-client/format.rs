@@ -1,0 +1,290 @@
+//! Line mode's output: one line per [`Report`], a word naming the packet
+//! first, then `key=value` fields, then (for chat and echo) `: TEXT`.
+//!
+//! Responses to this client's requests read `WORD ok ...` or
+//! `WORD error ... code=N name=NAME`; notifications about others read
+//! `WORD room=N ...`. User ids are escaped so that a line splits on spaces
+//! and a user list on commas: `\`, whitespace, control characters and `,`
+//! become `\xNN` or `\u{N}`. Texts (after `: `) escape only `\` and control
+//! characters, so a line never breaks.
+
+use std::fmt::Write as _;
+
+use ringport_client::proto::ResultCode;
+
+use crate::app::Report;
+
+/// The output lines for one report (none for a command echo or a connect
+/// being started; several for `/help`).
+pub fn lines(report: &Report) -> Vec<String> {
+    let one = |line: String| vec![line];
+    match report {
+        Report::Command(_) | Report::Connecting(_) => Vec::new(),
+        Report::Help => crate::app::App::help_lines()
+            .iter()
+            .map(|h| format!("HELP {h}"))
+            .collect(),
+        Report::Connected(addr) => one(format!("CONNECTED addr={addr}")),
+        Report::ConnectFailed { addr, error } => one(format!(
+            "CONNECT error addr={}: {}",
+            word(addr),
+            text(error)
+        )),
+        Report::Closed(reason) => one(format!("CLOSED: {}", text(reason))),
+        Report::Login { user, result } => one(response(
+            "LOGIN",
+            &format!("user={}", user.as_deref().map_or("?".into(), word)),
+            *result,
+        )),
+        Report::Enter { room, result } => one(response(
+            "ENTER",
+            &format!("room={}", room_of(*room)),
+            *result,
+        )),
+        Report::Leave { room, result } => one(response(
+            "LEAVE",
+            &format!("room={}", room_of(*room)),
+            *result,
+        )),
+        Report::ChatRes(result) => one(response("CHAT", "", *result)),
+        Report::Users { room, members } => {
+            let names: Vec<String> = members.iter().map(|m| word(&m.user_id)).collect();
+            let line = format!(
+                "USERS room={} count={} {}",
+                room_of(*room),
+                members.len(),
+                names.join(",")
+            );
+            one(line.trim_end().to_string())
+        }
+        Report::Joined { room, member } => one(format!(
+            "ENTER room={} user={} uid={}",
+            room_of(*room),
+            word(&member.user_id),
+            member.user_unique_id
+        )),
+        Report::Left { room, uid, user } => one(format!(
+            "LEAVE room={} user={} uid={uid}",
+            room_of(*room),
+            user.as_deref().map_or("?".into(), word)
+        )),
+        Report::Chat {
+            room,
+            from,
+            message,
+            ..
+        } => one(format!(
+            "CHAT room={} from={}: {}",
+            room_of(*room),
+            word(from),
+            text(message)
+        )),
+        Report::Echo(body) => one(format!(
+            "ECHO ok len={}: {}",
+            body.len(),
+            text(&String::from_utf8_lossy(body))
+        )),
+        Report::Unknown { id, len } => one(format!("PACKET id={id} len={len}")),
+        Report::BadPacket(e) => one(format!("ERROR packet: {}", text(e))),
+        Report::SendFailed(e) => one(format!("ERROR send: {}", text(e))),
+        Report::CommandError(e) => one(format!("ERROR command: {}", text(e))),
+    }
+}
+
+/// `WORD ok FIELDS` or `WORD error FIELDS code=N name=NAME`.
+fn response(word: &str, fields: &str, result: ResultCode) -> String {
+    let mut line = format!(
+        "{word} {}",
+        if result.is_success() { "ok" } else { "error" }
+    );
+    if !fields.is_empty() {
+        line.push(' ');
+        line.push_str(fields);
+    }
+    if !result.is_success() {
+        let _ = write!(line, " code={} name={}", result.code(), result.name());
+    }
+    line
+}
+
+fn room_of(room: Option<i32>) -> String {
+    room.map_or_else(|| "-".into(), |r| r.to_string())
+}
+
+/// A user id or other token: no spaces, commas, backslashes or control
+/// characters left.
+pub fn word(s: &str) -> String {
+    escape(s, |c| c.is_whitespace() || c == ',')
+}
+
+/// A text to the end of the line: no backslashes or control characters
+/// left.
+pub fn text(s: &str) -> String {
+    escape(s, |_| false)
+}
+
+fn escape(s: &str, also: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == '\\' {
+            out.push_str("\\\\");
+        } else if c.is_control() || also(c) {
+            if c.is_ascii() {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            } else {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ringport_client::Member;
+
+    fn line(report: Report) -> String {
+        let mut lines = lines(&report);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        lines.remove(0)
+    }
+
+    fn m(uid: i64, id: &str) -> Member {
+        Member {
+            user_unique_id: uid,
+            user_id: id.into(),
+        }
+    }
+
+    #[test]
+    fn the_documented_formats() {
+        let ok = ResultCode::None;
+        assert_eq!(
+            line(Report::Connected("127.0.0.1:5".parse().unwrap())),
+            "CONNECTED addr=127.0.0.1:5"
+        );
+        assert_eq!(
+            line(Report::Login {
+                user: Some("ann".into()),
+                result: ok
+            }),
+            "LOGIN ok user=ann"
+        );
+        assert_eq!(
+            line(Report::Login {
+                user: Some("ann".into()),
+                result: ResultCode::LoginUserAlready
+            }),
+            "LOGIN error user=ann code=31 name=LOGIN_USER_ALREADY"
+        );
+        assert_eq!(
+            line(Report::Enter {
+                room: Some(3),
+                result: ok
+            }),
+            "ENTER ok room=3"
+        );
+        assert_eq!(
+            line(Report::Enter {
+                room: Some(99),
+                result: ResultCode::RoomInvalidIndex
+            }),
+            "ENTER error room=99 code=61 name=ROOM_INVALID_INDEX"
+        );
+        assert_eq!(
+            line(Report::Users {
+                room: Some(3),
+                members: vec![m(1, "bob"), m(2, "cat")]
+            }),
+            "USERS room=3 count=2 bob,cat"
+        );
+        assert_eq!(
+            line(Report::Users {
+                room: Some(3),
+                members: vec![]
+            }),
+            "USERS room=3 count=0"
+        );
+        assert_eq!(
+            line(Report::Joined {
+                room: Some(3),
+                member: m(7, "bob")
+            }),
+            "ENTER room=3 user=bob uid=7"
+        );
+        assert_eq!(
+            line(Report::Left {
+                room: Some(3),
+                uid: 7,
+                user: Some("bob".into())
+            }),
+            "LEAVE room=3 user=bob uid=7"
+        );
+        assert_eq!(
+            line(Report::Left {
+                room: Some(3),
+                uid: 8,
+                user: None
+            }),
+            "LEAVE room=3 user=? uid=8"
+        );
+        assert_eq!(
+            line(Report::Leave {
+                room: None,
+                result: ResultCode::RoomInvalidIndex
+            }),
+            "LEAVE error room=- code=61 name=ROOM_INVALID_INDEX"
+        );
+        assert_eq!(line(Report::ChatRes(ok)), "CHAT ok");
+        assert_eq!(
+            line(Report::ChatRes(ResultCode::ChatRoomInvalidRoomNumber)),
+            "CHAT error code=81 name=CHAT_ROOM_INVALID_ROOM_NUMBER"
+        );
+        assert_eq!(
+            line(Report::Chat {
+                room: Some(3),
+                from: "bob".into(),
+                message: "hi there".into(),
+                own: false
+            }),
+            "CHAT room=3 from=bob: hi there"
+        );
+        assert_eq!(line(Report::Echo(b"ping".to_vec())), "ECHO ok len=4: ping");
+        assert_eq!(
+            line(Report::Unknown { id: 300, len: 2 }),
+            "PACKET id=300 len=2"
+        );
+        assert!(lines(&Report::Command("/login a ********".into())).is_empty());
+        assert!(lines(&Report::Help).len() > 3);
+    }
+
+    #[test]
+    fn odd_text_cannot_break_a_line_or_a_field() {
+        assert_eq!(word("a b,c\\d\te"), "a\\x20b\\x2cc\\\\d\\x09e");
+        assert_eq!(word("名前"), "名前");
+        assert_eq!(word("a\u{85}b\u{3000}"), "a\\u{85}b\\u{3000}");
+        assert_eq!(
+            text("two\nlines\r and \\ tab\t"),
+            "two\\x0alines\\x0d and \\\\ tab\\x09"
+        );
+        assert_eq!(
+            line(Report::Chat {
+                room: Some(1),
+                from: "x y".into(),
+                message: "a\nb".into(),
+                own: true
+            }),
+            "CHAT room=1 from=x\\x20y: a\\x0ab"
+        );
+        assert_eq!(
+            line(Report::Users {
+                room: Some(1),
+                members: vec![m(1, "a,b"), m(2, "c")]
+            }),
+            "USERS room=1 count=2 a\\x2cb,c"
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! `ringport-client`: a terminal chat client for ringport (the original
+//! tutorial's test client, for a terminal), with a line mode for scripts.
+//! See `crates/client/README.md`.
+#![forbid(unsafe_code)]
+
+mod app;
+mod command;
+mod format;
+mod line;
+mod net;
+mod tui;
+mod ui;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Environment variable holding a password for `--user`.
+const PASSWORD_ENV: &str = "RINGPORT_PASSWORD";
+
+/// Terminal chat client for ringport: log in, enter rooms, chat.
+///
+/// Without --script or --line it opens a full-screen terminal UI; type /help
+/// there. In line mode it reads one command per line and prints one line per
+/// event (see crates/client/README.md for the format).
+#[derive(Debug, Parser)]
+#[command(name = "ringport-client", version)]
+struct Args {
+    /// Server address.
+    #[arg(short, long, default_value = "127.0.0.1:11021", value_name = "ADDR")]
+    server: String,
+    /// Log in as this user at start. The password comes from
+    /// --password-stdin or the RINGPORT_PASSWORD environment variable; the
+    /// TUI without either asks for it in the input line.
+    #[arg(short, long, value_name = "ID")]
+    user: Option<String>,
+    /// Read the password for --user from the first line of standard input
+    /// (with --line, the commands follow on the next lines).
+    #[arg(long, requires = "user")]
+    password_stdin: bool,
+    /// Line mode: run the commands of FILE.
+    #[arg(long, value_name = "FILE", conflicts_with = "line")]
+    script: Option<PathBuf>,
+    /// Line mode: run the commands read from standard input.
+    #[arg(long)]
+    line: bool,
+    /// Line mode: when the next command runs: after the answer to the
+    /// previous request (response), or at once (none).
+    #[arg(long, value_enum, default_value = "response")]
+    wait: line::Wait,
+    /// Line mode: seconds an answer, a connect or an /expect may take.
+    #[arg(long, default_value = "5", value_name = "SECS", value_parser = parse_secs)]
+    timeout: Duration,
+    /// Line mode: milliseconds to keep printing events after the last
+    /// command and the answers it was owed.
+    #[arg(long, default_value = "0", value_name = "MS")]
+    linger: u64,
+    /// Line mode: stop with exit code 1 at the first failing command (a
+    /// refused request, a timeout, a bad line).
+    #[arg(long)]
+    strict: bool,
+}
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("not a number of seconds: {s}"))?;
+    if !(0.0..=86_400.0).contains(&secs) || secs == 0.0 {
+        return Err("between 0 and 86400 seconds, not 0".into());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let password = match read_password(&args) {
+        Ok(password) => password,
+        Err(e) => {
+            eprintln!("ringport-client: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let line_mode = args.line || args.script.is_some();
+    if line_mode {
+        let source = match &args.script {
+            Some(path) => match std::fs::File::open(path) {
+                Ok(file) => line::Source::File(file),
+                Err(e) => {
+                    eprintln!("ringport-client: cannot open {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+            },
+            None => line::Source::Stdin,
+        };
+        let login = match (&args.user, password) {
+            (Some(user), Some(password)) => Some((user.clone(), password)),
+            (Some(_), None) => {
+                eprintln!(
+                    "ringport-client: --user in line mode needs --password-stdin or \
+                     {PASSWORD_ENV} (or use /login in the commands)"
+                );
+                return ExitCode::from(2);
+            }
+            (None, _) => None,
+        };
+        let opts = line::Options {
+            wait: args.wait,
+            timeout: args.timeout,
+            linger: Duration::from_millis(args.linger),
+            strict: args.strict,
+        };
+        let code = line::run(&args.server, source, login, opts, std::io::stdout().lock());
+        return ExitCode::from(code);
+    }
+    if !std::io::stdout().is_terminal() {
+        eprintln!("ringport-client: standard output is not a terminal; use --line or --script");
+        return ExitCode::from(2);
+    }
+    let login = args.user.clone().map(|user| (user, password));
+    match tui::run(&args.server, login) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ringport-client: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The password for `--user`, from standard input or the environment.
+fn read_password(args: &Args) -> Result<Option<String>, String> {
+    if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password: {e}"))?;
+        let password = line.trim_end_matches(['\n', '\r']).to_string();
+        if password.is_empty() {
+            return Err("--password-stdin: the first line of standard input is empty".into());
+        }
+        return Ok(Some(password));
+    }
+    if args.user.is_some() {
+        if let Ok(password) = std::env::var(PASSWORD_ENV) {
+            if !password.is_empty() {
+                return Ok(Some(password));
+            }
+        }
+    }
+    Ok(None)
+}

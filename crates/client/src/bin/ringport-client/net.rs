@@ -1,0 +1,362 @@
+//! The network side: a writer thread that connects and sends requests in
+//! order, and per connection a reader thread that turns received packets
+//! into owned [`Incoming`] values. Both report through a sink callback as
+//! [`NetEvent`]s, so the caller (the UI or the line runner) never blocks on
+//! the socket.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use ringport_client::proto::{ResultCode, RoomUserListNtf, ServerPacket};
+use ringport_client::{Client, ClientError, Member};
+
+/// How long a connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one send may block on a server that does not read.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A received packet, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// 1 `DEV_ECHO`.
+    Echo(Vec<u8>),
+    /// 202 `LOGIN_RES`.
+    Login(ResultCode),
+    /// 207 `ROOM_ENTER_RES`.
+    Enter(ResultCode),
+    /// 208 `ROOM_NEW_USER_NTF`.
+    NewUser(Member),
+    /// 209 `ROOM_USER_LIST_NTF`; `last` when fewer than 127 users (the list
+    /// is complete).
+    UserList {
+        /// Members in this packet.
+        members: Vec<Member>,
+        /// Whether this packet ends the list.
+        last: bool,
+    },
+    /// 216 `ROOM_LEAVE_RES`.
+    Leave(ResultCode),
+    /// 217 `ROOM_LEAVE_USER_NTF`.
+    LeaveUser(i64),
+    /// 222 `ROOM_CHAT_RES`.
+    ChatRes(ResultCode),
+    /// 223 `ROOM_CHAT_NTF`.
+    Chat {
+        /// Sender's user id.
+        from: String,
+        /// The message.
+        message: String,
+    },
+    /// A packet id this client does not handle.
+    Unknown {
+        /// Its id.
+        id: u16,
+        /// Body length.
+        len: usize,
+    },
+}
+
+impl From<&ServerPacket<'_>> for Incoming {
+    fn from(packet: &ServerPacket<'_>) -> Incoming {
+        match packet {
+            ServerPacket::DevEcho(echo) => Incoming::Echo(echo.body.to_vec()),
+            ServerPacket::LoginRes(res) => Incoming::Login(res.result),
+            ServerPacket::RoomEnterRes(res) => Incoming::Enter(res.result),
+            ServerPacket::RoomNewUserNtf(ntf) => Incoming::NewUser(Member {
+                user_unique_id: ntf.user_unique_id,
+                user_id: ntf.user_id.as_str().to_string(),
+            }),
+            ServerPacket::RoomUserListNtf(list) => Incoming::UserList {
+                members: list
+                    .members()
+                    .map(|m| Member {
+                        user_unique_id: m.user_unique_id,
+                        user_id: m.user_id.as_str().to_string(),
+                    })
+                    .collect(),
+                last: list.len() < RoomUserListNtf::MAX_USERS,
+            },
+            ServerPacket::RoomLeaveRes(res) => Incoming::Leave(res.result),
+            ServerPacket::RoomLeaveUserNtf(ntf) => Incoming::LeaveUser(ntf.user_unique_id),
+            ServerPacket::RoomChatRes(res) => Incoming::ChatRes(res.result),
+            ServerPacket::RoomChatNtf(ntf) => Incoming::Chat {
+                from: ntf.user_id.as_str().to_string(),
+                message: ntf.message.as_str().to_string(),
+            },
+            ServerPacket::Unknown { id, body } => Incoming::Unknown {
+                id: *id,
+                len: body.len(),
+            },
+        }
+    }
+}
+
+/// What the network side reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetEvent {
+    /// A connection is up.
+    Connected(SocketAddr),
+    /// A connection attempt failed.
+    ConnectFailed {
+        /// The address asked for.
+        addr: String,
+        /// Why.
+        error: String,
+    },
+    /// A packet arrived.
+    Packet(Incoming),
+    /// A frame arrived that does not decode (it was skipped).
+    BadPacket(String),
+    /// The connection ended (not by [`Net::close`] or a new connect).
+    Closed(String),
+    /// A request could not be sent.
+    SendFailed(String),
+}
+
+/// A request to the server.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Request {
+    /// 201.
+    Login {
+        /// User id.
+        user: String,
+        /// Password.
+        password: String,
+    },
+    /// 206.
+    Enter(i32),
+    /// 215.
+    Leave,
+    /// 221.
+    Chat(String),
+    /// 1.
+    Echo(Vec<u8>),
+}
+
+impl std::fmt::Debug for Request {
+    /// Like a derived `Debug`, without the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Login { user, .. } => f
+                .debug_struct("Login")
+                .field("user", user)
+                .finish_non_exhaustive(),
+            Request::Enter(room) => f.debug_tuple("Enter").field(room).finish(),
+            Request::Leave => f.write_str("Leave"),
+            Request::Chat(text) => f.debug_tuple("Chat").field(text).finish(),
+            Request::Echo(body) => f.debug_tuple("Echo").field(body).finish(),
+        }
+    }
+}
+
+/// Orders to the writer thread.
+enum Order {
+    Connect(String),
+    Send(Request),
+    Close,
+}
+
+/// Where events go; shared by the writer and the reader threads.
+type Sink = Arc<dyn Fn(NetEvent) + Send + Sync>;
+
+/// Handle on the network threads. Orders are carried out in the order
+/// given; dropping the handle closes the connection and ends the writer.
+pub struct Net {
+    orders: Sender<Order>,
+}
+
+impl Net {
+    /// Starts the writer thread; nothing is connected yet.
+    ///
+    /// # Errors
+    ///
+    /// If the thread cannot be started.
+    pub fn start(sink: impl Fn(NetEvent) + Send + Sync + 'static) -> std::io::Result<Net> {
+        let (orders, rx) = mpsc::channel::<Order>();
+        let sink: Sink = Arc::new(sink);
+        thread::Builder::new()
+            .name("net-writer".into())
+            .spawn(move || writer(&rx, &sink))?;
+        Ok(Net { orders })
+    }
+
+    /// Connects to `addr` (closing any current connection first).
+    pub fn connect(&self, addr: String) {
+        let _ = self.orders.send(Order::Connect(addr));
+    }
+
+    /// Sends a request on the current connection.
+    pub fn send(&self, request: Request) {
+        let _ = self.orders.send(Order::Send(request));
+    }
+
+    /// Closes the current connection quietly.
+    pub fn close(&self) {
+        let _ = self.orders.send(Order::Close);
+    }
+}
+
+/// The writer thread: carries out orders until the handle is dropped.
+fn writer(orders: &mpsc::Receiver<Order>, sink: &Sink) {
+    // Incremented whenever the current connection is dropped on purpose; a
+    // reader of an older generation stays silent.
+    let generation = Arc::new(AtomicU64::new(0));
+    let mut current: Option<Client> = None;
+    let drop_current = |current: &mut Option<Client>| {
+        if let Some(client) = current.take() {
+            generation.fetch_add(1, Ordering::SeqCst);
+            let _ = client.shutdown();
+        }
+    };
+    while let Ok(order) = orders.recv() {
+        match order {
+            Order::Connect(addr) => {
+                drop_current(&mut current);
+                match connect(&addr) {
+                    Ok((client, reader)) => {
+                        let peer = client.peer_addr().ok();
+                        let gen = generation.load(Ordering::SeqCst);
+                        let spawned = spawn_reader(reader, gen, generation.clone(), sink.clone());
+                        match (peer, spawned) {
+                            (Some(peer), Ok(())) => {
+                                current = Some(client);
+                                sink(NetEvent::Connected(peer));
+                            }
+                            (_, Err(e)) => sink(NetEvent::ConnectFailed {
+                                addr,
+                                error: format!("cannot start the reader: {e}"),
+                            }),
+                            (None, Ok(())) => {
+                                let _ = client.shutdown();
+                                sink(NetEvent::ConnectFailed {
+                                    addr,
+                                    error: "connection lost at once".into(),
+                                });
+                            }
+                        }
+                    }
+                    Err(error) => sink(NetEvent::ConnectFailed { addr, error }),
+                }
+            }
+            Order::Send(request) => match current.as_mut() {
+                None => sink(NetEvent::SendFailed("not connected".into())),
+                Some(client) => {
+                    if let Err(e) = send(client, &request) {
+                        sink(NetEvent::SendFailed(e.to_string()));
+                    }
+                }
+            },
+            Order::Close => drop_current(&mut current),
+        }
+    }
+    drop_current(&mut current);
+}
+
+/// Resolves `addr` and connects to the first address that answers; returns
+/// the writing client and a reading clone.
+fn connect(addr: &str) -> Result<(Client, Client), String> {
+    let addrs: Vec<SocketAddr> = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve: {e}"))?
+        .collect();
+    let mut last = String::from("no address to connect to");
+    for candidate in addrs {
+        match Client::connect_timeout(&candidate, CONNECT_TIMEOUT) {
+            Ok(client) => {
+                let reader = client
+                    .try_clone()
+                    .and_then(|r| client.set_write_timeout(Some(WRITE_TIMEOUT)).map(|()| r))
+                    .map_err(|e| e.to_string())?;
+                return Ok((client, reader));
+            }
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
+}
+
+fn send(client: &mut Client, request: &Request) -> Result<(), ClientError> {
+    match request {
+        Request::Login { user, password } => client.login(user, password),
+        Request::Enter(room) => client.enter(*room),
+        Request::Leave => client.leave(),
+        Request::Chat(text) => client.chat(text),
+        Request::Echo(body) => client.echo(body),
+    }
+}
+
+/// Starts the reader thread of connection generation `gen`.
+fn spawn_reader(
+    mut client: Client,
+    gen: u64,
+    current: Arc<AtomicU64>,
+    sink: Sink,
+) -> std::io::Result<()> {
+    thread::Builder::new()
+        .name("net-reader".into())
+        .spawn(move || loop {
+            let event = match client.recv() {
+                Ok(packet) => NetEvent::Packet(Incoming::from(&packet)),
+                Err(ClientError::Decode(e)) => NetEvent::BadPacket(e.to_string()),
+                Err(e) => {
+                    if current.load(Ordering::SeqCst) == gen {
+                        sink(NetEvent::Closed(e.to_string()));
+                    }
+                    return;
+                }
+            };
+            if current.load(Ordering::SeqCst) != gen {
+                return;
+            }
+            sink(event);
+        })
+        .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ringport_client::proto::{encode_user_list, ResultCode, RoomMember, UserId};
+
+    #[test]
+    fn packets_become_owned_events() {
+        let mut frame = Vec::new();
+        let members: Vec<RoomMember<'_>> = (0..3)
+            .map(|i| RoomMember {
+                user_unique_id: i,
+                user_id: UserId::new("u").unwrap(),
+            })
+            .collect();
+        encode_user_list(members.iter().copied(), &mut frame);
+        let packet = ServerPacket::decode(&frame).unwrap();
+        match Incoming::from(&packet) {
+            Incoming::UserList { members, last } => {
+                assert_eq!(members.len(), 3);
+                assert!(last);
+            }
+            other => panic!("{other:?}"),
+        }
+        let res = ServerPacket::response(201, ResultCode::LoginUserInvalidPw).unwrap();
+        assert_eq!(
+            Incoming::from(&res),
+            Incoming::Login(ResultCode::LoginUserInvalidPw)
+        );
+    }
+
+    #[test]
+    fn request_debug_hides_the_password() {
+        let req = Request::Login {
+            user: "ann".into(),
+            password: "hunter2".into(),
+        };
+        let shown = format!("{req:?}");
+        assert!(
+            shown.contains("ann") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+    }
+}

@@ -1,0 +1,211 @@
+//! The terminal UI in a real pseudo-terminal: `ringport-client` runs inside
+//! a detached tmux session (on a socket of its own, 120x40), keys go in with
+//! `send-keys`, the screen comes out with `capture-pane`. It logs in, enters
+//! a room, and sees another user (a library client driven by the test)
+//! enter, chat and leave. Skipped, loudly, when tmux is not installed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed setup should panic
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{client_binary, expect_result, logged_in, start_server};
+use ringport_client::proto::{id, ResultCode, ServerPacket};
+
+/// A tmux server on its own socket, killed (and its socket removed) when
+/// dropped.
+struct Tmux {
+    socket: PathBuf,
+}
+
+const SESSION: &str = "client";
+
+impl Tmux {
+    /// Starts `command` in a new detached 120x40 session.
+    fn start(command: &str) -> Tmux {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        // A socket path of its own (not the user's default tmux server),
+        // unique per process and test.
+        let socket = std::env::temp_dir().join(format!(
+            "ringport-client-tmux-{}-{}.sock",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let tmux = Tmux { socket };
+        let out = tmux.run(&[
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "-s",
+            SESSION,
+            command,
+            // Keep the pane when the client exits, so a crash stays on screen.
+            ";",
+            "set-option",
+            "-t",
+            SESSION,
+            "remain-on-exit",
+            "on",
+        ]);
+        assert!(out.status.success(), "tmux new-session: {out:?}");
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(["-f", "/dev/null"])
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("run tmux")
+    }
+
+    /// Types `text` literally, then Enter.
+    fn line(&self, text: &str) {
+        self.type_text(text);
+        assert!(self
+            .run(&["send-keys", "-t", SESSION, "Enter"])
+            .status
+            .success());
+    }
+
+    fn type_text(&self, text: &str) {
+        assert!(self
+            .run(&["send-keys", "-t", SESSION, "-l", text])
+            .status
+            .success());
+    }
+
+    /// The visible screen.
+    fn screen(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-t", SESSION]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen shows `text`, and returns the screen.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the screen never showed {text:?}; it shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Whether the client is still running in the pane.
+    fn alive(&self) -> bool {
+        let out = self.run(&["display-message", "-p", "-t", SESSION, "#{pane_dead}"]);
+        out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "0"
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+fn tmux_installed() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+/// Quotes a word for `sh`.
+fn quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+#[test]
+fn tui_logs_in_enters_and_sees_another_users_message() {
+    if !tmux_installed() {
+        eprintln!(
+            "\n*** SKIPPED tui_logs_in_enters_and_sees_another_users_message: tmux is not \
+             installed (apt-get install tmux) ***\n"
+        );
+        return;
+    }
+    let Some(server) = start_server("tui_logs_in_enters_and_sees_another_users_message") else {
+        return;
+    };
+    let command = format!(
+        "{} --server {}",
+        quote(&client_binary().to_string_lossy()),
+        server.addr
+    );
+    let tmux = Tmux::start(&command);
+    tmux.wait_for("* connected to");
+
+    // The password is masked while typed and never shown afterwards.
+    tmux.type_text("/login ann tui-secret-pw");
+    let screen = tmux.wait_for("/login ann *************");
+    assert!(!screen.contains("tui-secret-pw"), "{screen}");
+    tmux.line("");
+    let screen = tmux.wait_for("* logged in as ann");
+    assert!(!screen.contains("tui-secret-pw"), "{screen}");
+    assert!(screen.contains("LOGIN ann: NONE (0)"), "{screen}");
+
+    // A refused enter shows its result code by name in the status line.
+    tmux.line("/enter 1000");
+    tmux.wait_for("ENTER 1000: ROOM_INVALID_INDEX (61)");
+    tmux.line("/enter 3");
+    let screen = tmux.wait_for("* entered room 3");
+    assert!(screen.contains("ENTER 3: NONE (0)"), "{screen}");
+    tmux.wait_for("ann (you)");
+
+    // Another user, from the library, enters and chats.
+    let mut bob = logged_in(server.addr, "bob");
+    bob.enter(3).unwrap();
+    expect_result(&mut bob, id::ROOM_ENTER_RES, ResultCode::None);
+    assert_eq!(bob.recv_user_list().unwrap().len(), 1);
+    tmux.wait_for("→ bob entered room 3");
+    tmux.wait_for("room 3 · 2");
+    bob.chat("hello from bob").unwrap();
+    expect_result(&mut bob, id::ROOM_CHAT_RES, ResultCode::None);
+    assert!(matches!(bob.recv().unwrap(), ServerPacket::RoomChatNtf(_)));
+    tmux.wait_for("<bob> hello from bob");
+
+    // What ann types reaches bob.
+    tmux.line("hi bob, from the terminal");
+    match bob.recv().unwrap() {
+        ServerPacket::RoomChatNtf(ntf) => {
+            assert_eq!(ntf.user_id.as_str(), "ann");
+            assert_eq!(ntf.message.as_str(), "hi bob, from the terminal");
+        }
+        other => panic!("{other:?}"),
+    }
+    tmux.wait_for("<ann> hi bob, from the terminal");
+
+    // bob leaves: the notify shows and the member list shrinks.
+    bob.leave().unwrap();
+    expect_result(&mut bob, id::ROOM_LEAVE_RES, ResultCode::None);
+    tmux.wait_for("← bob left room 3");
+    let screen = tmux.wait_for("room 3 · 1");
+    assert!(!screen.contains("tui-secret-pw"), "{screen}");
+
+    tmux.line("/quit");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tmux.alive() {
+        assert!(
+            Instant::now() < deadline,
+            "the client did not exit on /quit"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

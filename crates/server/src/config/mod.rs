@@ -1,0 +1,132 @@
+//! The server's configuration: every setting with its built-in default, read
+//! in layers — defaults, then a TOML file (`--config PATH`), then
+//! `RINGPORT_<SECTION>__<KEY>` environment variables, then command-line
+//! flags (only those given). Unknown keys are errors, as are values of the
+//! wrong type or out of range; each error names the key and where it came
+//! from.
+//!
+//! `contrib/ringport.toml` is the complete, commented example
+//! (`ringport config example` prints it); a test checks that it parses to
+//! exactly [`Config::default`].
+
+mod env;
+mod sections;
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use sections::{
+    AccountsSection, AdminListen, AdminSection, ChatSection, EngineSection, LogFormat, LogSection,
+    ServerSection,
+};
+
+/// The complete example configuration, with every key at its default.
+pub const EXAMPLE: &str = include_str!("../../../../contrib/ringport.toml");
+
+/// Everything `ringport serve` and `ringport echo` can be told.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `[server]`: where clients connect.
+    pub server: ServerSection,
+    /// `[engine]`: the network engine's threads and limits.
+    pub engine: EngineSection,
+    /// `[chat]`: rooms, frames, rates and timeouts of the chat protocol.
+    pub chat: ChatSection,
+    /// `[accounts]`: the account store and password hashing.
+    pub accounts: AccountsSection,
+    /// `[log]`: filter, format and an optional rolling file.
+    pub log: LogSection,
+    /// `[admin]`: the metrics and health listener.
+    pub admin: AdminSection,
+}
+
+/// A configuration that cannot be used. The binary exits with 78
+/// (`EX_CONFIG`) on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Parses a TOML document; `origin` (a file name) prefixes any error.
+    ///
+    /// # Errors
+    /// Invalid TOML, an unknown section or key, or a value of the wrong type;
+    /// the message names the key, its line and `origin`.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError(format!("{origin}: {e}")))
+    }
+
+    /// Reads and parses the file at `path` (see [`Config::parse`]).
+    ///
+    /// # Errors
+    /// The file cannot be read, or [`Config::parse`] fails.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("{}: cannot read: {e}", path.display())))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Defaults, then the file (if any), then the process environment.
+    ///
+    /// # Errors
+    /// As [`Config::from_file`] and [`Config::apply_env`].
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            Some(path) => Self::from_file(path)?,
+            None => Config::default(),
+        };
+        config.apply_env(env::process_vars())?;
+        Ok(config)
+    }
+
+    /// Applies `RINGPORT_<SECTION>__<KEY>=value` variables (and `RUST_LOG`,
+    /// which sets `log.filter` unless `RINGPORT_LOG__FILTER` is also set).
+    /// Variables named `RINGPORT_…` without a double underscore are not
+    /// configuration and are ignored.
+    ///
+    /// # Errors
+    /// An unknown section or key, or a value that does not fit the key's
+    /// type; the message names the variable.
+    pub fn apply_env<I>(&mut self, vars: I) -> Result<(), ConfigError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        *self = env::apply(self, vars)?;
+        Ok(())
+    }
+
+    /// Checks every value that has a valid range, naming the key of the first
+    /// one that is out of it.
+    ///
+    /// # Errors
+    /// A message `section.key: what is wrong`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.engine
+            .to_engine_config()
+            .map_err(|e| ConfigError(format!("engine.{e}")))?
+            .validate()
+            .map_err(|e| ConfigError(format!("engine.{e}")))?;
+        self.chat
+            .to_chat_config(self.engine.max_sessions, self.accounts.auto_register)
+            .validate()
+            .map_err(|e| ConfigError(format!("chat.{e}")))?;
+        self.chat.validate().map_err(ConfigError)?;
+        self.accounts.validate().map_err(ConfigError)?;
+        self.log.validate().map_err(ConfigError)?;
+        self.admin.validate().map_err(ConfigError)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,143 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+
+fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn the_example_is_complete_and_holds_the_defaults() {
+    let parsed = Config::parse(EXAMPLE, "contrib/ringport.toml").unwrap();
+    assert_eq!(parsed, Config::default());
+    parsed.validate().unwrap();
+    // Complete: every key of every section appears in it.
+    let all = toml::Table::try_from(Config::default()).unwrap();
+    let example: toml::Table = toml::from_str(EXAMPLE).unwrap();
+    for (section, keys) in &all {
+        for key in keys.as_table().unwrap().keys() {
+            assert!(
+                example
+                    .get(section)
+                    .and_then(|s| s.as_table())
+                    .is_some_and(|s| s.contains_key(key)),
+                "{section}.{key} missing from the example"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_file_overrides_only_what_it_names() {
+    let c = Config::parse("[chat]\nrooms = 3\n[engine]\nbackend = \"poll\"\n", "f").unwrap();
+    assert_eq!(c.chat.rooms, 3);
+    assert_eq!(c.engine.backend, ringport_net::BackendChoice::Poll);
+    assert_eq!(c.chat.room_max_users, 4);
+    assert_eq!(c.server, ServerSection::default());
+}
+
+#[test]
+fn unknown_keys_and_sections_name_the_key_and_the_file() {
+    let e = Config::parse("[chat]\nroms = 3\n", "/etc/ringport.toml").unwrap_err();
+    assert!(e.0.contains("/etc/ringport.toml"), "{e}");
+    assert!(e.0.contains("roms"), "{e}");
+    let e = Config::parse("[chatt]\nrooms = 3\n", "x.toml").unwrap_err();
+    assert!(e.0.contains("x.toml") && e.0.contains("chatt"), "{e}");
+}
+
+#[test]
+fn malformed_values_name_the_key_and_the_file() {
+    for (text, key) in [
+        ("[chat]\nrooms = \"ten\"\n", "rooms"),
+        ("[chat]\nrooms = -1\n", "rooms"),
+        ("[server]\nlisten = \"nowhere\"\n", "listen"),
+        ("[engine]\nbackend = \"carrier-pigeon\"\n", "backend"),
+        ("[admin]\nlisten = \"everywhere\"\n", "listen"),
+        ("[log]\nformat = \"xml\"\n", "format"),
+    ] {
+        let e = Config::parse(text, "bad.toml").unwrap_err();
+        assert!(e.0.contains("bad.toml"), "{text}: {e}");
+        assert!(e.0.contains(key), "{text}: {e}");
+    }
+    let e = Config::parse("[chat\nrooms = 1", "broken.toml").unwrap_err();
+    assert!(e.0.contains("broken.toml"), "{e}");
+}
+
+#[test]
+fn out_of_range_values_name_the_key() {
+    for (text, key) in [
+        ("[chat]\nrooms = 0\n", "chat.rooms"),
+        ("[chat]\nmax_frame = 4\n", "chat.max_frame"),
+        ("[engine]\nrecv_buffers = 1000\n", "engine.recv_buffers"),
+        ("[engine]\nmax_sessions = 0\n", "engine.max_sessions"),
+        ("[accounts]\nworkers = 0\n", "accounts.workers"),
+        ("[admin]\nrequest_timeout = 0\n", "admin.request_timeout"),
+        ("[admin]\nmax_request = 10\n", "admin.max_request"),
+        ("[log]\nfilter = \"info,[[[\"\n", "log.filter"),
+    ] {
+        let e = Config::parse(text, "f").unwrap().validate().unwrap_err();
+        assert!(e.0.contains(key), "{text}: {e}");
+    }
+}
+
+#[test]
+fn environment_overrides_the_file_and_is_typed_by_key() {
+    let mut c = Config::parse("[chat]\nrooms = 3\nchat_rate = 5\n", "f").unwrap();
+    c.apply_env(vars(&[
+        ("RINGPORT_CHAT__ROOMS", "20"),
+        ("RINGPORT_ACCOUNTS__AUTO_REGISTER", "false"),
+        ("RINGPORT_SERVER__LISTEN", "127.0.0.1:4000"),
+        ("RINGPORT_ADMIN__LISTEN", "none"),
+        ("RINGPORT_ACCOUNTS__STORE", "memory"),
+        ("RINGPORT_REQUIRE_REDIS", "1"), // not a setting: no double underscore
+        ("HOME", "/root"),
+    ]))
+    .unwrap();
+    assert_eq!(c.chat.rooms, 20);
+    assert_eq!(c.chat.chat_rate, 5, "the file's value stays");
+    assert!(!c.accounts.auto_register);
+    assert_eq!(c.server.listen, "127.0.0.1:4000".parse().unwrap());
+    assert_eq!(c.admin.listen, AdminListen::Off);
+}
+
+#[test]
+fn bad_environment_variables_are_named() {
+    for (var, value, needle) in [
+        ("RINGPORT_CHAT__ROMS", "1", "chat.roms"),
+        ("RINGPORT_NOPE__ROOMS", "1", "nope.rooms"),
+        ("RINGPORT_CHAT__ROOMS", "many", "chat.rooms"),
+        ("RINGPORT_CHAT__ROOMS", "-3", "RINGPORT_CHAT__ROOMS"),
+        (
+            "RINGPORT_ENGINE__BACKEND",
+            "carrier-pigeon",
+            "RINGPORT_ENGINE__BACKEND",
+        ),
+        (
+            "RINGPORT_ACCOUNTS__AUTO_REGISTER",
+            "perhaps",
+            "accounts.auto_register",
+        ),
+    ] {
+        let e = Config::default()
+            .apply_env(vars(&[(var, value)]))
+            .unwrap_err();
+        assert!(e.0.contains(var), "{var}: {e}");
+        assert!(e.0.contains(needle), "{var}: {e}");
+    }
+}
+
+#[test]
+fn rust_log_sets_the_filter_unless_the_specific_variable_does() {
+    let mut c = Config::default();
+    c.apply_env(vars(&[("RUST_LOG", "debug")])).unwrap();
+    assert_eq!(c.log.filter, "debug");
+    let mut c = Config::default();
+    c.apply_env(vars(&[
+        ("RUST_LOG", "debug"),
+        ("RINGPORT_LOG__FILTER", "warn"),
+    ]))
+    .unwrap();
+    assert_eq!(c.log.filter, "warn");
+}

@@ -1,0 +1,364 @@
+//! The metrics `/metrics` serves, in the Prometheus/OpenMetrics text format
+//! (encoded by the `prometheus-client` crate). Counters of the engine and
+//! the chat are read at scrape time from their own snapshots — the engine's
+//! live atomics and the chat machine's stats, which the logic thread
+//! publishes once per turn — so serving metrics adds nothing to the hot
+//! path. Only the store latency histogram is observed as it happens, by the
+//! account workers. docs/OPERATIONS.md lists every metric.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+use ringport_chat::ChatStats;
+use ringport_net::{CloseReason, StatsHandle};
+
+use crate::health::Health;
+
+/// Store latency buckets: 1 ms doubling up to about 4 s.
+fn store_buckets() -> impl Iterator<Item = f64> {
+    exponential_buckets(0.001, 2.0, 13)
+}
+
+/// Where the metrics come from.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// The engine's counters (absent until the engine runs).
+    pub engine: Option<StatsHandle>,
+    /// The chat machine's latest published stats (absent for `echo`).
+    pub chat: Option<Arc<Mutex<ChatStats>>>,
+    /// Readiness.
+    pub health: Arc<Health>,
+}
+
+/// The registry served by `/metrics`.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+}
+
+impl Metrics {
+    /// Metrics over `sources`, plus the store latency histogram `store`.
+    pub fn new(sources: Sources, store: Histogram) -> Metrics {
+        let mut registry = Registry::default();
+        registry.register(
+            "ringport_store_request_duration_seconds",
+            "Time an account store call took (password hashing included)",
+            store,
+        );
+        registry.register_collector(Box::new(sources));
+        Metrics { registry }
+    }
+
+    /// A histogram for store latencies, to hand to the account workers and
+    /// then to [`Metrics::new`].
+    pub fn store_histogram() -> Histogram {
+        Histogram::new(store_buckets())
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::warn!(error = %e, "cannot encode metrics");
+        }
+        out
+    }
+}
+
+fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> fmt::Result {
+    let c = ConstCounter::new(v);
+    let m = e.encode_descriptor(name, help, None, c.metric_type())?;
+    c.encode(m)
+}
+
+fn gauge(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> fmt::Result {
+    let g = ConstGauge::new(i64::try_from(v).unwrap_or(i64::MAX));
+    let m = e.encode_descriptor(name, help, None, g.metric_type())?;
+    g.encode(m)
+}
+
+fn labelled(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    label: &str,
+    values: &[(&str, u64)],
+) -> fmt::Result {
+    let mut m = e.encode_descriptor(name, help, None, kind)?;
+    for (value, n) in values {
+        let labels = [(label, *value)];
+        let family = m.encode_family(&labels)?;
+        match kind {
+            MetricType::Gauge => {
+                ConstGauge::new(i64::try_from(*n).unwrap_or(i64::MAX)).encode(family)?
+            }
+            _ => ConstCounter::new(*n).encode(family)?,
+        }
+    }
+    Ok(())
+}
+
+impl Collector for Sources {
+    fn encode(&self, mut e: DescriptorEncoder) -> fmt::Result {
+        gauge(
+            &mut e,
+            "ringport_ready",
+            "1 while /health/ready answers 200",
+            u64::from(self.health.is_ready()),
+        )?;
+        gauge(
+            &mut e,
+            "ringport_draining",
+            "1 once a shutdown has begun",
+            u64::from(self.health.is_draining()),
+        )?;
+        if let Some(engine) = &self.engine {
+            let s = engine.stats();
+            if let Some(backend) = s.backend {
+                labelled(
+                    &mut e,
+                    "ringport_backend_info",
+                    "The I/O backend in use (value 1)",
+                    MetricType::Gauge,
+                    "backend",
+                    &[(backend.as_str(), 1)],
+                )?;
+            }
+            let engine_counters: [(&str, &str, u64); 13] = [
+                (
+                    "ringport_sessions_accepted",
+                    "Connections accepted as sessions",
+                    s.accepted,
+                ),
+                (
+                    "ringport_sessions_refused",
+                    "Connections closed at once: max_sessions or max_sessions_per_ip reached",
+                    s.refused,
+                ),
+                (
+                    "ringport_sessions_refused_per_ip",
+                    "Connections closed at once: their address had max_sessions_per_ip open",
+                    s.refused_per_ip,
+                ),
+                (
+                    "ringport_accept_errors",
+                    "Failed accept calls (EMFILE, ENFILE, ENOMEM...)",
+                    s.accept_errors,
+                ),
+                (
+                    "ringport_frames_in",
+                    "Frames received and handed to the application",
+                    s.frames_in,
+                ),
+                ("ringport_bytes_in", "Bytes received", s.bytes_in),
+                (
+                    "ringport_frames_out",
+                    "Frames queued for sending",
+                    s.frames_out,
+                ),
+                (
+                    "ringport_bytes_out",
+                    "Bytes written to sockets",
+                    s.bytes_out,
+                ),
+                (
+                    "ringport_sends",
+                    "Send operations (one can carry many frames)",
+                    s.sends,
+                ),
+                (
+                    "ringport_coalesced_frames",
+                    "Frames that left in a send together with others",
+                    s.coalesced_frames,
+                ),
+                (
+                    "ringport_stale_requests",
+                    "Sends or closes for sessions already closed (dropped)",
+                    s.stale_requests,
+                ),
+                (
+                    "ringport_read_pauses",
+                    "Times an I/O thread paused reading: the logic thread held all its batches",
+                    s.read_pauses,
+                ),
+                (
+                    "ringport_recv_rearms",
+                    "io_uring multishot receives re-armed (recv_buffers too few if high)",
+                    s.recv_rearms,
+                ),
+            ];
+            gauge(
+                &mut e,
+                "ringport_sessions_open",
+                "Sessions open now",
+                s.sessions_open,
+            )?;
+            gauge(
+                &mut e,
+                "ringport_send_queue_bytes",
+                "Bytes waiting in send queues, all sessions (refreshed every 250 ms)",
+                s.queued_bytes,
+            )?;
+            gauge(
+                &mut e,
+                "ringport_send_queue_max_bytes",
+                "The longest send queue in bytes (refreshed every 250 ms)",
+                s.max_queued_bytes,
+            )?;
+            for (name, help, v) in engine_counters {
+                counter(&mut e, name, help, v)?;
+            }
+            let closes: Vec<(&str, u64)> = CloseReason::ALL
+                .iter()
+                .map(|r| (r.as_str(), s.closes_by(*r)))
+                .collect();
+            labelled(
+                &mut e,
+                "ringport_session_closes",
+                "Sessions closed, by reason (slow_consumer: over send_queue_limit)",
+                MetricType::Counter,
+                "reason",
+                &closes,
+            )?;
+        }
+        if let Some(chat) = &self.chat {
+            let c = match chat.lock() {
+                Ok(c) => c.clone(),
+                Err(poisoned) => poisoned.into_inner().clone(),
+            };
+            let f = c.login_failures;
+            labelled(
+                &mut e,
+                "ringport_logins",
+                "Logins answered, by result",
+                MetricType::Counter,
+                "result",
+                &[
+                    ("ok", c.logins_ok),
+                    ("already", f.already),
+                    ("server_full", f.server_full),
+                    ("invalid_password", f.invalid_password),
+                    ("backend_unavailable", f.backend_unavailable),
+                    ("invalid_packet", f.invalid_packet),
+                ],
+            )?;
+            let gauges: [(&str, &str, u64); 4] = [
+                (
+                    "ringport_chat_sessions",
+                    "Connections the chat knows",
+                    c.sessions,
+                ),
+                (
+                    "ringport_users_logged_in",
+                    "Sessions logged in",
+                    c.users_logged_in,
+                ),
+                (
+                    "ringport_rooms_active",
+                    "Rooms with at least one member",
+                    c.rooms_active,
+                ),
+                (
+                    "ringport_users_in_rooms",
+                    "Sessions in a room",
+                    c.users_in_rooms,
+                ),
+            ];
+            for (name, help, v) in gauges {
+                gauge(&mut e, name, help, v)?;
+            }
+            let counters: [(&str, &str, u64); 7] = [
+                (
+                    "ringport_chat_messages_in",
+                    "Chat messages accepted (222 with 0)",
+                    c.chats_in,
+                ),
+                (
+                    "ringport_chat_deliveries_out",
+                    "Chat notifies (223) sent, one per recipient",
+                    c.deliveries_out,
+                ),
+                (
+                    "ringport_chat_rate_limited",
+                    "Chat messages refused by the rate limit (63)",
+                    c.rate_limited,
+                ),
+                (
+                    "ringport_logins_rate_limited",
+                    "Login attempts refused by the per-address login limit (63, no hash)",
+                    c.logins_rate_limited,
+                ),
+                (
+                    "ringport_invalid_packets",
+                    "Requests with an invalid body (90)",
+                    c.invalid_packets,
+                ),
+                (
+                    "ringport_unknown_packets",
+                    "Packets with an unknown id (ignored)",
+                    c.unknown_packets,
+                ),
+                (
+                    "ringport_login_timeouts",
+                    "Sessions closed for not logging in in time",
+                    c.login_timeouts,
+                ),
+            ];
+            for (name, help, v) in counters {
+                counter(&mut e, name, help, v)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_chat_counters_and_the_histogram() {
+        let chat = Arc::new(Mutex::new(ChatStats {
+            chats_in: 7,
+            rooms_active: 2,
+            logins_ok: 3,
+            ..ChatStats::default()
+        }));
+        let health = Arc::new(Health::default());
+        health.set_listening();
+        let store = Metrics::store_histogram();
+        store.observe(0.003);
+        let m = Metrics::new(
+            Sources {
+                engine: None,
+                chat: Some(chat),
+                health,
+            },
+            store,
+        );
+        let text = m.render();
+        assert!(
+            text.contains("ringport_chat_messages_in_total 7\n"),
+            "{text}"
+        );
+        assert!(text.contains("ringport_rooms_active 2\n"), "{text}");
+        assert!(
+            text.contains("ringport_logins_total{result=\"ok\"} 3\n"),
+            "{text}"
+        );
+        assert!(text.contains("ringport_ready 1\n"), "{text}");
+        assert!(
+            text.contains("ringport_store_request_duration_seconds_count 1\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+}
