@@ -27,6 +27,8 @@
 #   BENCH_RESULTS    where the table, TSV and PNG go [bench/results]
 #   BENCH_OUT        raw JSON and server logs [a new temp dir]
 #   BENCH_BUILD      0 to skip `cargo build --release` [1]
+#   BENCH_WAIT_QUIET on a shared machine, wait up to this many seconds before
+#                    each run for no rustc and idle CPUs [0]
 #
 # Exit status: non-zero if a run could not happen (setup error, server died).
 set -euo pipefail
@@ -99,6 +101,7 @@ for kind in $run_systems; do
         rate=$(awk -v d="$d" -v m="$members" 'BEGIN { printf "%.3f", d / m }')
         : >"$out/runs-$kind-$d.tsv"
         for r in $(seq "$runs"); do
+            wait_quiet
             status=0
             json=$(taskset -c 1 "$bench" chat --target "127.0.0.1:$port" --system "$proto" \
                 --rooms "$rooms" --members "$members" --rate "$rate" --size "$size" \

@@ -121,3 +121,28 @@ field() {
 
 # ms VALUE_US: microseconds as milliseconds with 2 decimals ("–" for null).
 ms() { if [ "$1" = null ] || [ -z "$1" ]; then echo "–"; else awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; fi; }
+
+# cpu_busy SECS: percent of all CPUs' time spent running tasks over SECS.
+cpu_busy() {
+    local a b
+    a=$(awk '/^cpu /{ print $2 + $3 + $4, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+    sleep "$1"
+    b=$(awk '/^cpu /{ print $2 + $3 + $4, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+    echo "$a $b" | awk '{ d = $4 - $2; printf "%.0f", (d > 0) ? 100 * ($3 - $1) / d : 0 }'
+}
+
+# wait_quiet: on a shared machine, waits up to BENCH_WAIT_QUIET seconds [0]
+# until no rustc runs and the CPUs were < 20 % busy over 2 s.
+quiet_waits=0
+wait_quiet() {
+    local max=${BENCH_WAIT_QUIET:-0} start=$SECONDS
+    [ "$max" -gt 0 ] || return 0
+    while [ $((SECONDS - start)) -lt "$max" ]; do
+        if ! pgrep -x rustc >/dev/null && [ "$(cpu_busy 2)" -lt 20 ]; then
+            return 0
+        fi
+        sleep 3
+    done
+    quiet_waits=$((quiet_waits + 1))
+    echo "$(basename "$0"): WARNING: the machine did not get quiet within ${max} s; measuring anyway" >&2
+}

@@ -22,6 +22,8 @@
 #   BENCH_PORT         first port [21700]
 #   BENCH_OUT          raw JSON and server logs [a new temp dir]
 #   BENCH_BUILD        0 to skip `cargo build --release` [1]
+#   BENCH_WAIT_QUIET   on a shared machine, wait up to this many seconds
+#                      before each run for no rustc and idle CPUs [0]
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -73,6 +75,7 @@ serve() {
 gen() {
     local name=$1
     shift
+    wait_quiet
     taskset -c 1 "$bench" "$@" --target "127.0.0.1:$port" --json >"$out/$name.json" 2>"$out/$name.err" ||
         die "$name failed: $(tail -n 3 "$out/$name.err")"
     cat "$out/$name.json"

@@ -33,6 +33,10 @@ const EVENTS_CAPACITY: usize = 1024;
 /// How often the storm reports its progress.
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
+/// Failures of a step after which it may end early (when they are more
+/// than the allowed share of its attempts so far).
+const EARLY_STOP_FAILURES: u64 = 50;
+
 /// Password of every login.
 const PASSWORD: &str = "pw";
 
@@ -347,6 +351,20 @@ impl Storm<'_> {
                 }
                 if due_ns > now_ns {
                     break;
+                }
+                // Failing already, well before the step ends: stop now
+                // rather than pile more attempts onto a server that refuses.
+                if let (Some(limit), Some(done)) =
+                    (plan.stop_failure_percent, self.out.steps.get(step))
+                {
+                    if done.failed >= EARLY_STOP_FAILURES && done.failed_percent() > limit {
+                        self.out.stopped_by = format!(
+                            "failures: {} of the first {} attempts at {} /s failed (limit {limit} %)",
+                            done.failed, done.attempts, s.rate
+                        );
+                        scheduling = false;
+                        break;
+                    }
                 }
                 if self.out.attempts >= plan.max_attempts {
                     self.out.stopped_by = format!("the attempt cap ({})", plan.max_attempts);
