@@ -125,7 +125,8 @@ fn assert_clean(json: &str) {
         "{json}"
     );
     assert!(json_number(json, "p99_us") > 0.0, "{json}");
-    assert!(json.contains("\"pass\":true"), "{json}");
+    // Not asserted: the report's `pass`, which also needs p99 < 50 ms; that
+    // is a benchmark verdict, and a loaded test machine is no benchmark.
 }
 
 #[test]

