@@ -6,13 +6,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bench, json_number};
+use common::{bench, json_number, wait_for_address};
 use ringport_proto::{LoginReq, ResultCode, RoomChatReq, RoomEnterReq, RoomLeaveReq, ServerPacket};
 
 /// A server child process, killed when dropped.
@@ -25,25 +25,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// Reads lines of `from` until one holds `listening on ADDR`; the rest of
-/// the output is drained on a thread so the server never blocks on it.
-fn wait_for_address(from: impl Read + Send + 'static) -> SocketAddr {
-    let mut lines = BufReader::new(from);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            lines.read_line(&mut line).unwrap() > 0,
-            "server exited before listening"
-        );
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
-            std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
-            return addr;
-        }
     }
 }
 
