@@ -103,13 +103,19 @@ start_server() {
     *) die "unknown system '$kind'" ;;
     esac
     server_pid=$!
+    wait_accepting "$kind" "$p" "$log"
+}
+
+# wait_accepting KIND PORT LOG: waits until the server $server_pid accepts
+# connections on PORT (dies, showing LOG, if it exits or takes over 10 s).
+wait_accepting() {
     local i
     for i in $(seq 100); do
-        kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; die "$kind server exited at start"; }
-        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then return 0; fi
+        kill -0 "$server_pid" 2>/dev/null || { cat "$3" >&2; die "$1 server exited at start"; }
+        if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
         sleep 0.1
     done
-    die "$kind server did not accept connections on port $p within 10 s"
+    die "$1 server did not accept connections on port $2 within 10 s"
 }
 
 # field JSON KEY: the value of KEY in a flat JSON object ("null" if absent).

@@ -62,13 +62,7 @@ serve() {
     taskset -c 0 "$ringport" serve --listen "127.0.0.1:$port" --io-threads 1 \
         --accounts "sqlite:${log%.log}.db" --admin-listen none "$@" >"$log" 2>&1 &
     server_pid=$!
-    local i
-    for i in $(seq 100); do
-        kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; die "ringport exited at start"; }
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    die "ringport did not accept connections on port $port"
+    wait_accepting ringport "$port" "$log"
 }
 
 # gen NAME ARGS...: runs the generator on core 1, saves and prints its JSON.

@@ -47,11 +47,7 @@ RINGPORT_ACCOUNTS__QUEUE=$((conns + 100)) "$ringport" serve --listen "127.0.0.1:
     --chat-rate 0 --max-sessions $((conns + 100)) --accounts memory --admin-listen none \
     --argon2-memory-kib 8 --argon2-iterations 1 >"$out/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$out/server.log" >&2; die "server exited at start"; }
-    sleep 0.1
-done
+wait_accepting ringport "$port" "$out/server.log"
 
 echo "soak.sh: $conns connections ($rooms rooms x $members), $rate msg/s, $secs s; output in $out" >&2
 "$bench" soak --target "127.0.0.1:$port" --rooms "$rooms" --members "$members" --rate "$rate" \
@@ -59,11 +55,6 @@ echo "soak.sh: $conns connections ($rooms rooms x $members), $rate msg/s, $secs 
 j=$(cat "$out/soak.json")
 stop_server
 
-field() {
-    local v
-    v=$(sed -nE "s/.*\"$2\":(null|true|false|-?[0-9.eE+-]+).*/\1/p" <<<"$1" | head -1)
-    echo "${v:-null}"
-}
 rss_first=$(field "$j" rss_first_kib)
 rss_last=$(field "$j" rss_last_kib)
 rss_max=$(field "$j" rss_max_kib)
