@@ -6,6 +6,13 @@
 //! GetQueuedCompletionStatusEx → reaping the completion queue in batches,
 //! the completion key → `user_data` (operation kind, slot, generation).
 //!
+//! Each session's socket is also registered in the ring's file table at its
+//! slot's index (a *fixed file*), so receives and sends name it by index and
+//! the kernel skips the per-operation descriptor lookup; a flight of one
+//! buffer leaves with `send` rather than `sendmsg` (no message header to
+//! copy in). Both fall back to the plain descriptor and `sendmsg` whenever
+//! the table could not be set up.
+//!
 //! Ownership rule: memory an operation uses (the msghdr and iovecs of a send,
 //! the queued payloads, receive buffers, the eventfd read buffer) stays owned
 //! by the driver, untouched, until that operation's final completion has been
@@ -70,6 +77,8 @@ pub(crate) struct UringIo {
     rearm_queued: bool,
     send_busy: bool,
     shut: bool,
+    /// The socket is also in the ring's file table, at the slot's index.
+    fixed: bool,
     op: Option<Box<SendOp>>,
 }
 
@@ -79,6 +88,7 @@ impl std::fmt::Debug for UringIo {
             .field("fd", &self.fd)
             .field("recv_armed", &self.recv_armed)
             .field("send_busy", &self.send_busy)
+            .field("fixed", &self.fixed)
             .finish()
     }
 }
@@ -109,6 +119,8 @@ pub(crate) struct UringDriver<F: Framing> {
     waiting_close: Vec<u32>,
     cqes: Vec<(u64, i32, u32)>,
     trouble: AcceptTrouble,
+    /// Entries in the ring's file table (slots below it use fixed files).
+    fixed_files: u32,
 }
 
 fn build_ring(cfg: &EngineConfig) -> io::Result<IoUring> {
@@ -143,6 +155,33 @@ fn build_ring(cfg: &EngineConfig) -> io::Result<IoUring> {
     Err(last.unwrap_or_else(|| io::Error::from_raw_os_error(libc::EINVAL)))
 }
 
+/// Registers a sparse file table of one entry per session slot (capped by
+/// the open-file limit, which the kernel applies to it), or none if the
+/// kernel refuses: sessions then use plain descriptors.
+fn register_file_table(ring: &IoUring, cfg: &EngineConfig) -> u32 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit for the call to fill in.
+    let nofile = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        limit.rlim_cur
+    } else {
+        0
+    };
+    let want = (cfg.max_sessions as u64).min(nofile).min(1 << 20) as u32;
+    if want == 0 {
+        return 0;
+    }
+    match ring.submitter().register_files_sparse(want) {
+        Ok(()) => want,
+        Err(e) => {
+            tracing::debug!(error = %e, "no fixed-file table; sessions use plain descriptors");
+            0
+        }
+    }
+}
+
 /// Can this process set up what the backend needs? Builds and drops a ring
 /// with a provided-buffer ring, so `auto` can fall back before any thread
 /// starts.
@@ -172,6 +211,7 @@ pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(UringDrive
         parts.cfg.recv_buffer_size,
         BUF_GROUP,
     )?;
+    let fixed_files = register_file_table(&ring, &parts.cfg);
     let waker = Arc::new(Waker::EventFd(new_eventfd()?));
     let (shard, listener) = parts.into_shard(waker.clone());
     let mut driver = UringDriver {
@@ -190,6 +230,7 @@ pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(UringDrive
         waiting_close: Vec::with_capacity(64),
         cqes: Vec::with_capacity(1024),
         trouble: AcceptTrouble::default(),
+        fixed_files,
     };
     driver.arm_wake();
     driver.arm_accept();
@@ -341,9 +382,13 @@ impl<F: Framing> UringDriver<F> {
         if s.io.recv_armed || s.io.shut {
             return;
         }
-        let sqe = opcode::RecvMulti::new(types::Fd(fd.as_raw_fd()), self.bufs.group())
-            .build()
-            .user_data(user_data(OP_RECV, slot, s.generation));
+        let group = self.bufs.group();
+        let sqe = if s.io.fixed {
+            opcode::RecvMulti::new(types::Fixed(slot as u32), group).build()
+        } else {
+            opcode::RecvMulti::new(types::Fd(fd.as_raw_fd()), group).build()
+        }
+        .user_data(user_data(OP_RECV, slot, s.generation));
         s.io.recv_armed = true;
         self.push(sqe);
     }
@@ -434,8 +479,15 @@ impl<F: Framing> UringDriver<F> {
             ThreadStats::add(&self.shard.stats.refused, 1);
             return;
         };
+        let fixed = (slot as u32) < self.fixed_files
+            && self
+                .ring
+                .submitter()
+                .register_files_update(slot as u32, &[fd.as_raw_fd()])
+                .is_ok_and(|n| n == 1);
         let io = &mut self.shard.slots[slot].io;
         io.fd = Some(fd);
+        io.fixed = fixed;
         io.recv_armed = false;
         io.rearm_queued = false;
         io.send_busy = false;
@@ -595,12 +647,35 @@ impl<F: Framing> UringDriver<F> {
             })
         });
         s.sendq.iovecs(&mut op.iov);
-        op.msg.msg_iov = op.iov.as_mut_ptr();
-        op.msg.msg_iovlen = op.iov.len() as _;
-        let sqe = opcode::SendMsg::new(types::Fd(fd), &op.msg as *const libc::msghdr)
-            .flags(libc::MSG_NOSIGNAL as u32)
-            .build()
-            .user_data(user_data(OP_SEND, slot, s.generation));
+        let flags = libc::MSG_NOSIGNAL;
+        // A longer buffer is sent in part; the completion resumes the rest.
+        let len = |v: &libc::iovec| u32::try_from(v.iov_len).unwrap_or(u32::MAX);
+        let sqe = match (op.iov.as_slice(), s.io.fixed) {
+            // One buffer: `send`, no message header for the kernel to copy.
+            ([one], true) => {
+                opcode::Send::new(types::Fixed(slot as u32), one.iov_base.cast(), len(one))
+                    .flags(flags)
+                    .build()
+            }
+            ([one], false) => opcode::Send::new(types::Fd(fd), one.iov_base.cast(), len(one))
+                .flags(flags)
+                .build(),
+            (_, fixed) => {
+                op.msg.msg_iov = op.iov.as_mut_ptr();
+                op.msg.msg_iovlen = op.iov.len() as _;
+                let msg = &op.msg as *const libc::msghdr;
+                if fixed {
+                    opcode::SendMsg::new(types::Fixed(slot as u32), msg)
+                        .flags(flags as u32)
+                        .build()
+                } else {
+                    opcode::SendMsg::new(types::Fd(fd), msg)
+                        .flags(flags as u32)
+                        .build()
+                }
+            }
+        }
+        .user_data(user_data(OP_SEND, slot, s.generation));
         s.io.send_busy = true;
         self.push(sqe);
     }
@@ -684,9 +759,28 @@ impl<F: Framing> UringDriver<F> {
         if s.io.recv_armed || s.io.send_busy {
             return false;
         }
+        if s.io.fixed {
+            s.io.fixed = false;
+            self.unregister_fixed(slot);
+        }
+        let s = &mut self.shard.slots[slot];
         s.io.fd = None; // closes the socket
         self.shard.release(slot);
         true
+    }
+
+    /// Drops the file table's reference to `slot`'s socket, so closing its
+    /// descriptor really closes it. Cannot fail for an index inside the
+    /// table; if it did, the entry would keep the socket open until the
+    /// slot's next occupant replaces it.
+    fn unregister_fixed(&mut self, slot: usize) {
+        if let Err(e) = self
+            .ring
+            .submitter()
+            .register_files_update(slot as u32, &[-1])
+        {
+            tracing::debug!(slot, error = %e, "unregistering a fixed file failed");
+        }
     }
 
     /// Cancels the last operations of the thread and waits for them, so no
