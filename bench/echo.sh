@@ -25,6 +25,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 duration=${BENCH_DURATION:-5}
 warmup=${BENCH_WARMUP:-1}
@@ -37,10 +39,7 @@ port=${BENCH_PORT:-21100}
 out=${BENCH_OUT:-$(mktemp -d -t ringport-bench.XXXXXX)}
 build=${BENCH_BUILD:-1}
 
-die() { echo "echo.sh: $*" >&2; exit 1; }
-
-command -v taskset >/dev/null || die "taskset not found (install util-linux)"
-[ "$(nproc --all)" -ge 2 ] || die "needs at least 2 cores (server on 0, generator on 1)"
+need_cores
 for s in $servers; do
     case $s in io_uring | poll | tokio | io_uring_app) ;; *) die "unknown server '$s' in BENCH_SERVERS" ;; esac
 done
@@ -48,10 +47,7 @@ case $framing in raw | packet) ;; *) die "BENCH_FRAMING must be raw or packet" ;
 
 max_conns=0
 for c in $conns_list; do [ "$c" -gt "$max_conns" ] && max_conns=$c; done
-want_fds=$((max_conns + 256))
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want_fds" ]; then
-    ulimit -n "$want_fds" 2>/dev/null || die "cannot raise the open-file limit to $want_fds (ulimit -n)"
-fi
+raise_fd_limit $((max_conns + 256))
 
 if [ "$build" = 1 ]; then
     packages=(-p ringport-bench)
@@ -66,21 +62,14 @@ mkdir -p "$out"
 results=$out/results.tsv
 : >"$results"
 echo "echo.sh: raw results and logs in $out" >&2
+warn_if_busy
 
-server_pid=
-stop_server() {
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=
-    fi
-}
 trap stop_server EXIT
 trap 'exit 130' INT TERM
 
-# start_server KIND PORT LOG: starts a server pinned to core 0 and waits
-# until it accepts connections.
-start_server() {
+# start_echo_server KIND PORT LOG: starts an echo server pinned to core 0
+# and waits until it accepts connections.
+start_echo_server() {
     local kind=$1 p=$2 log=$3
     case $kind in
     io_uring | poll)
@@ -100,20 +89,7 @@ start_server() {
         ;;
     esac
     server_pid=$!
-    local i
-    for i in $(seq 100); do
-        kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; die "$kind server exited at start"; }
-        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    die "$kind server did not accept connections on port $p within 10 s"
-}
-
-# field JSON KEY: the value of KEY in a flat JSON object ("null" if absent).
-field() {
-    local v
-    v=$(sed -nE "s/.*\"$2\":(null|-?[0-9.eE+-]+).*/\1/p" <<<"$1")
-    echo "${v:-null}"
+    wait_accepting "$kind" "$p" "$log"
 }
 
 failures=0
@@ -127,7 +103,7 @@ for rep in $(seq "$runs"); do
                 kind=${server_order[$(((i + rep - 1) % n))]}
                 port=$((port + 1))
                 tag=$kind-$size-$conns-$rep
-                start_server "$kind" "$port" "$out/server-$tag.log"
+                start_echo_server "$kind" "$port" "$out/server-$tag.log"
                 status=0
                 json=$(taskset -c 1 "$bench" echo --target "127.0.0.1:$port" \
                     --connections "$conns" --size "$size" --framing "$framing" \
@@ -191,8 +167,8 @@ function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "–" : sprintf("
     runs++
 }
 END {
-    print "| size B | conns | io_uring msg/s | poll msg/s | tokio msg/s | io_uring/tokio | poll/tokio | io_uring app-thread msg/s (/tokio) | p99 µs (uring / poll / tokio) | gen CPU % (uring / poll / tokio) | server CPU % (uring / poll / tokio) | k msg per server CPU s (uring / poll / tokio) | max CPU wait % |"
-    print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    print "| size B | conns | io_uring msg/s | poll msg/s | tokio msg/s | io_uring/tokio | poll/tokio | io_uring app-thread msg/s (/tokio) | p99 µs (uring / poll / tokio) | gen CPU % (uring / poll / tokio) | server CPU % (uring / poll / tokio) | k msg per server CPU s (uring / poll / tokio) | per server CPU s io_uring/tokio | max CPU wait % |"
+    print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     ns = split(sizes, S, " "); nc = split(conns, C, " ")
     for (i = 1; i <= ns; i++) for (j = 1; j <= nc; j++) {
         for (x = 1; x <= 4; x++) {
@@ -201,11 +177,11 @@ END {
             m[x] = get("msgs", k); p[x] = get("p99", k); g[x] = get("gen", k); c[x] = get("srv", k)
             e[x] = get("eff", k); if (e[x] != "") e[x] /= 1000
         }
-        printf "| %s | %s | %s | %s | %s | %s | %s | %s (%s) | %s / %s / %s | %s / %s / %s | %s / %s / %s | %s / %s / %s | %s |\n",
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s (%s) | %s / %s / %s | %s / %s / %s | %s / %s / %s | %s / %s / %s | %s | %s |\n",
             S[i], C[j], fmt(m[1], 0), fmt(m[2], 0), fmt(m[3], 0), ratio(m[1], m[3]), ratio(m[2], m[3]),
             fmt(m[4], 0), ratio(m[4], m[3]),
             fmt(p[1], 0), fmt(p[2], 0), fmt(p[3], 0), fmt(g[1], 0), fmt(g[2], 0), fmt(g[3], 0),
-            fmt(c[1], 0), fmt(c[2], 0), fmt(c[3], 0), fmt(e[1], 0), fmt(e[2], 0), fmt(e[3], 0),
+            fmt(c[1], 0), fmt(c[2], 0), fmt(c[3], 0), fmt(e[1], 0), fmt(e[2], 0), fmt(e[3], 0), ratio(e[1], e[3]),
             fmt(wait[S[i], C[j]] + 0, 0)
     }
     printf "\nmismatches: %d, errors: %d (all runs)\n", mism, errs

@@ -15,6 +15,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 conns=${IDLE_CONNS:-10000}
 server=${IDLE_SERVER:-ringport}
@@ -24,8 +26,6 @@ settle=${IDLE_SETTLE:-2}
 timeout=${IDLE_TIMEOUT:-120}
 port=${IDLE_PORT:-21090}
 build=${IDLE_BUILD:-1}
-
-die() { echo "idle-rss.sh: $*" >&2; exit 1; }
 
 command -v taskset >/dev/null || die "taskset not found (install util-linux)"
 case $server in ringport | tokio) ;; *) die "IDLE_SERVER must be ringport or tokio" ;; esac
@@ -79,13 +79,7 @@ tokio)
     ;;
 esac
 server_pid=$!
-
-for _ in $(seq 100); do
-    kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; die "server exited at start"; }
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-    sleep 0.1
-done
-(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || die "server did not accept connections on port $port"
+wait_accepting "$server" "$port" "$tmp/server.log"
 
 # rss_kib: the server's VmRSS in KiB.
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status"; }

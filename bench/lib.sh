@@ -1,4 +1,4 @@
-# Helpers shared by bench/chat.sh and bench/compare.sh (sourced, not run).
+# Helpers shared by the bench scripts (sourced, not run).
 #
 # The caller sets: $bench and $ringport (the binaries), and calls
 # `trap stop_server EXIT` itself. start_server sets $server_pid.
