@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use ringport_chat::{AccountStore, Chat, ChatStats};
+use ringport_chat::{AccountStore, Chat};
 use ringport_net::Engine;
 
 use crate::auth_pool::{AuthPool, StoreWatch};
+use crate::chat_host::Published;
 use crate::cluster::ClusterArgs;
 use crate::config::{AccountsSection, AdminListen, Config};
 use crate::engine_args::{set, EngineArgs};
@@ -213,11 +214,12 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     )
     .context("cannot start the account workers")?;
     let cluster = crate::cluster::start(&config.cluster, inbox_tx)?;
-    let published = Arc::new(Mutex::new(ChatStats::default()));
+    let published = Arc::new(Mutex::new(Published::default()));
     if let Some(l) = admin_listener {
         let sources = Sources {
             engine: Some(engine.stats_handle()),
             chat: Some(published.clone()),
+            cluster: cluster.as_ref().map(crate::cluster::ClusterHandle::probe),
             health: health.clone(),
         };
         let limits = crate::admin::Limits::from(&config.admin);

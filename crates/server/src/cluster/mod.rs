@@ -1,13 +1,16 @@
-//! `ringport serve --cluster redis://HOST:PORT[/DB]`: several nodes serving
-//! the same rooms through one Redis (see `docs/SCALING.md`).
+//! `ringport serve` with `cluster.url` set (`[cluster]` in the
+//! configuration, or `--cluster redis://HOST:PORT[/DB]`): several nodes
+//! serving the same rooms through one Redis (see `docs/SCALING.md`).
 //!
 //! Two threads per node: the node thread ([`node`]) owns the command
 //! connection (claims, room membership scripts, publishes, the lease
 //! heartbeat, periodic room snapshots) and takes the logic thread's
 //! [`ClusterRequest`]s from a bounded queue; the subscriber thread
 //! ([`subscriber`]) owns the pub/sub connection. Both send
-//! [`ringport_chat::ClusterEvent`]s to the logic thread's inbox.
+//! [`ringport_chat::ClusterEvent`]s to the logic thread's inbox, and count
+//! what `/metrics` shows in [`counters`].
 
+mod counters;
 mod node;
 mod resp;
 mod scripts;
@@ -22,6 +25,9 @@ use clap::Args;
 use ringport_chat::{ClaimResult, ClusterEvent, ClusterRequest, EnterResult};
 use ringport_net::crossbeam_channel::{self, Sender, TrySendError};
 
+pub use counters::{ClusterProbe, NodeStats};
+
+use self::counters::Counters;
 use crate::config::ClusterSection;
 use crate::engine_args::set;
 use crate::inbox::Inbox;
@@ -192,9 +198,16 @@ pub struct ClusterHandle {
     requests: Option<Sender<ClusterRequest>>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+    counters: Arc<Counters>,
+    probe: ClusterProbe,
 }
 
 impl ClusterHandle {
+    /// Where `/metrics` reads the cluster threads' counters.
+    pub fn probe(&self) -> ClusterProbe {
+        self.probe.clone()
+    }
+
     /// Queues a request for the node thread. When the queue is full (or the
     /// thread is gone), a claim or an enter gets its "unavailable" answer
     /// back at once and a publish is dropped.
@@ -214,6 +227,10 @@ impl ClusterHandle {
                             None
                         }
                     }
+                }
+                ClusterRequest::Chat { .. } => {
+                    self.counters.dropped(1);
+                    None
                 }
                 other => unavailable(other),
             },
@@ -270,19 +287,23 @@ pub fn start(
     }
     let settings = Arc::new(Settings::from_section(section)?);
     let (tx, rx) = crossbeam_channel::bounded(section.queue);
+    let counters = Arc::new(Counters::default());
+    let probe = ClusterProbe::new(Arc::clone(&counters), rx.clone());
     let stop = Arc::new(AtomicBool::new(false));
     let subs = Arc::new(subscriber::Subscriptions::default());
     let node = {
         let (settings, subs, events) = (Arc::clone(&settings), Arc::clone(&subs), events.clone());
+        let counters = Arc::clone(&counters);
         std::thread::Builder::new()
             .name("ringport-cluster".into())
-            .spawn(move || node::Node::new(settings, subs, events).run(&rx))?
+            .spawn(move || node::Node::new(settings, subs, events, counters).run(&rx))?
     };
     let sub = {
         let (settings, stop) = (Arc::clone(&settings), Arc::clone(&stop));
+        let counters = Arc::clone(&counters);
         std::thread::Builder::new()
             .name("ringport-cluster-sub".into())
-            .spawn(move || subscriber::run(settings, subs, events, stop))?
+            .spawn(move || subscriber::run(settings, subs, events, stop, &counters))?
     };
     tracing::info!(
         node = %settings.node_id,
@@ -294,6 +315,8 @@ pub fn start(
         requests: Some(tx),
         stop,
         threads: vec![node, sub],
+        counters,
+        probe,
     }))
 }
 
