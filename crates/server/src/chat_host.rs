@@ -3,14 +3,16 @@
 //! Each session gets a tracing span (`session{id peer}`) entered while its
 //! events are handled. The span is at debug level, where the per-session
 //! lines are: at `info` it is disabled and costs nothing per event. The
-//! chat's stats are published once per turn for the metrics endpoint.
+//! chat's stats (and its cluster counters) are published once per turn for
+//! the metrics endpoint.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use ringport_chat::{
-    AuthRequest, AuthResult, Chat, ChatStats, ClusterEvent, ClusterRequest, ConnId, Outbound,
+    AuthRequest, AuthResult, Chat, ChatStats, ClusterEvent, ClusterRequest, ClusterStats, ConnId,
+    Outbound,
 };
 use ringport_net::crossbeam_channel::Receiver;
 use ringport_net::{Bytes, Endpoint, Event, Received, SessionId};
@@ -25,6 +27,15 @@ fn conn(session: SessionId) -> ConnId {
 
 fn session(conn: ConnId) -> SessionId {
     SessionId::from_u64(conn.0)
+}
+
+/// What the logic thread publishes after every turn for `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct Published {
+    /// The chat machine's counters.
+    pub chat: ChatStats,
+    /// Its cluster counters; `None` without a cluster.
+    pub cluster: Option<ClusterStats>,
 }
 
 /// Inbox messages handled per turn at most (before engine events get
@@ -77,7 +88,7 @@ pub fn run(
     auth: AuthPool,
     answers: Receiver<Inbox>,
     cluster: Option<&ClusterHandle>,
-    published: &Mutex<ChatStats>,
+    published: &Mutex<Published>,
 ) -> Chat {
     let mut refused = Vec::new();
     let mut cluster_now = Vec::new();
@@ -163,7 +174,8 @@ pub fn run(
         cluster_now = std::mem::take(&mut out.cluster_now);
         endpoint.flush();
         if let Ok(mut p) = published.lock() {
-            p.clone_from(chat.stats());
+            p.chat.clone_from(chat.stats());
+            p.cluster = chat.cluster_stats().cloned();
         }
     }
     chat

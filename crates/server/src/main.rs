@@ -71,7 +71,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Serve(args) => serve::run(config, &args.cluster),
+        Command::Serve(_) => serve::run(config),
         Command::Echo(args) => echo::run(args, config),
         Command::User(args) => user_cmd::run(&args, &config.accounts),
         Command::Config(_) => Ok(()),

@@ -4,7 +4,9 @@
 //! live atomics and the chat machine's stats, which the logic thread
 //! publishes once per turn — so serving metrics adds nothing to the hot
 //! path. Only the store latency histogram is observed as it happens, by the
-//! account workers. docs/OPERATIONS.md lists every metric.
+//! account workers. The `ringport_cluster_*` families appear only when the
+//! node runs with a cluster (`cluster.url`). docs/OPERATIONS.md lists every
+//! metric.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -16,9 +18,11 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
-use ringport_chat::ChatStats;
+use ringport_chat::ClusterStats;
 use ringport_net::{CloseReason, StatsHandle};
 
+use crate::chat_host::Published;
+use crate::cluster::{ClusterProbe, NodeStats};
 use crate::health::Health;
 
 /// Store latency buckets: 1 ms doubling up to about 4 s.
@@ -32,7 +36,9 @@ pub struct Sources {
     /// The engine's counters (absent until the engine runs).
     pub engine: Option<StatsHandle>,
     /// The chat machine's latest published stats (absent for `echo`).
-    pub chat: Option<Arc<Mutex<ChatStats>>>,
+    pub chat: Option<Arc<Mutex<Published>>>,
+    /// The cluster threads' counters (absent without a cluster).
+    pub cluster: Option<ClusterProbe>,
     /// Readiness.
     pub health: Arc<Health>,
 }
@@ -230,10 +236,13 @@ impl Collector for Sources {
             )?;
         }
         if let Some(chat) = &self.chat {
-            let c = match chat.lock() {
+            let Published { chat: c, cluster } = match chat.lock() {
                 Ok(c) => c.clone(),
                 Err(poisoned) => poisoned.into_inner().clone(),
             };
+            if let Some(cluster) = cluster {
+                encode_cluster(&mut e, &cluster)?;
+            }
             let f = c.login_failures;
             labelled(
                 &mut e,
@@ -316,8 +325,94 @@ impl Collector for Sources {
                 counter(&mut e, name, help, v)?;
             }
         }
+        if let Some(probe) = &self.cluster {
+            encode_node(&mut e, &probe.stats())?;
+        }
         Ok(())
     }
+}
+
+/// The chat machine's cluster counters.
+fn encode_cluster(e: &mut DescriptorEncoder, c: &ClusterStats) -> fmt::Result {
+    gauge(
+        e,
+        "ringport_cluster_remote_members",
+        "Members on other nodes of the rooms this node serves",
+        c.remote_members,
+    )?;
+    let counters: [(&str, &str, u64); 5] = [
+        (
+            "ringport_cluster_remote_chats_in",
+            "Chat messages received from other nodes",
+            c.remote_chats_in,
+        ),
+        (
+            "ringport_cluster_remote_changes",
+            "Room enters and leaves received from other nodes and applied",
+            c.remote_changes,
+        ),
+        (
+            "ringport_cluster_degraded_enters",
+            "Room enters done locally because Redis was unavailable",
+            c.degraded_enters,
+        ),
+        (
+            "ringport_cluster_repaired_enters",
+            "Members of other nodes added by a heartbeat snapshot (missed enters)",
+            c.repaired_enters,
+        ),
+        (
+            "ringport_cluster_repaired_leaves",
+            "Members of other nodes removed by a heartbeat snapshot (dead nodes, missed leaves)",
+            c.repaired_leaves,
+        ),
+    ];
+    for (name, help, v) in counters {
+        counter(e, name, help, v)?;
+    }
+    Ok(())
+}
+
+/// The cluster threads' own counters.
+fn encode_node(e: &mut DescriptorEncoder, n: &NodeStats) -> fmt::Result {
+    gauge(
+        e,
+        "ringport_cluster_redis_up",
+        "1 while the cluster's Redis command connection is up",
+        u64::from(n.redis_up),
+    )?;
+    gauge(
+        e,
+        "ringport_cluster_queue_depth",
+        "Cluster requests waiting for the node thread (cluster.queue at most)",
+        n.queue_depth,
+    )?;
+    let counters: [(&str, &str, u64); 4] = [
+        (
+            "ringport_cluster_redis_errors",
+            "Failed cluster Redis calls (connect, command, read), both connections",
+            n.redis_errors,
+        ),
+        (
+            "ringport_cluster_reconnects",
+            "Cluster connections to Redis made again after a failure",
+            n.reconnects,
+        ),
+        (
+            "ringport_cluster_chats_published",
+            "Chat messages published to the other nodes",
+            n.chats_published,
+        ),
+        (
+            "ringport_cluster_chats_dropped",
+            "Chat messages not published: Redis unavailable or cluster.queue full",
+            n.chats_dropped,
+        ),
+    ];
+    for (name, help, v) in counters {
+        counter(e, name, help, v)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -326,11 +421,14 @@ mod tests {
 
     #[test]
     fn renders_chat_counters_and_the_histogram() {
-        let chat = Arc::new(Mutex::new(ChatStats {
-            chats_in: 7,
-            rooms_active: 2,
-            logins_ok: 3,
-            ..ChatStats::default()
+        let chat = Arc::new(Mutex::new(Published {
+            chat: ringport_chat::ChatStats {
+                chats_in: 7,
+                rooms_active: 2,
+                logins_ok: 3,
+                ..ringport_chat::ChatStats::default()
+            },
+            cluster: None,
         }));
         let health = Arc::new(Health::default());
         health.set_listening();
@@ -339,7 +437,8 @@ mod tests {
         let m = Metrics::new(
             Sources {
                 engine: None,
-                chat: Some(chat),
+                chat: Some(chat.clone()),
+                cluster: None,
                 health,
             },
             store,
@@ -360,5 +459,27 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
+        assert!(!text.contains("ringport_cluster_"), "no cluster: {text}");
+
+        if let Ok(mut p) = chat.lock() {
+            p.cluster = Some(ClusterStats {
+                remote_chats_in: 5,
+                remote_members: 2,
+                ..ClusterStats::default()
+            });
+        }
+        let text = m.render();
+        assert!(
+            text.contains("ringport_cluster_remote_chats_in_total 5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ringport_cluster_remote_members 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ringport_cluster_repaired_leaves_total 0\n"),
+            "{text}"
+        );
     }
 }

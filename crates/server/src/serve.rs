@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use ringport_chat::{AccountStore, Chat, ChatStats};
+use ringport_chat::{AccountStore, Chat};
 use ringport_net::Engine;
 
 use crate::auth_pool::{AuthPool, StoreWatch};
+use crate::chat_host::Published;
 use crate::cluster::ClusterArgs;
 use crate::config::{AccountsSection, AdminListen, Config};
 use crate::engine_args::{set, EngineArgs};
@@ -98,8 +99,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
 
-    /// Scale-out through Redis (`--cluster`; flags only for now, see
-    /// docs/SCALING.md).
+    /// Scale-out through Redis (`[cluster]`, see docs/SCALING.md).
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }
@@ -129,6 +129,7 @@ impl ServeArgs {
         set(&mut accounts.workers, self.auth_workers);
         set(&mut config.admin.listen, self.admin_listen);
         self.engine.apply(&mut config.engine);
+        self.cluster.apply(&mut config.cluster);
     }
 }
 
@@ -163,7 +164,7 @@ fn watch_store(store: Arc<dyn AccountStore>, health: Arc<Health>) -> anyhow::Res
 
 /// Runs the chat server until SIGINT/SIGTERM and the drain that follows.
 /// `config` has been validated.
-pub fn run(config: Config, cluster_args: &ClusterArgs) -> anyhow::Result<()> {
+pub fn run(config: Config) -> anyhow::Result<()> {
     let chat_cfg = config
         .chat
         .to_chat_config(config.engine.max_sessions, config.accounts.auto_register);
@@ -212,12 +213,13 @@ pub fn run(config: Config, cluster_args: &ClusterArgs) -> anyhow::Result<()> {
         inbox_tx.clone(),
     )
     .context("cannot start the account workers")?;
-    let cluster = crate::cluster::start(cluster_args, inbox_tx)?;
-    let published = Arc::new(Mutex::new(ChatStats::default()));
+    let cluster = crate::cluster::start(&config.cluster, inbox_tx)?;
+    let published = Arc::new(Mutex::new(Published::default()));
     if let Some(l) = admin_listener {
         let sources = Sources {
             engine: Some(engine.stats_handle()),
             chat: Some(published.clone()),
+            cluster: cluster.as_ref().map(crate::cluster::ClusterHandle::probe),
             health: health.clone(),
         };
         let limits = crate::admin::Limits::from(&config.admin);
@@ -233,6 +235,7 @@ pub fn run(config: Config, cluster_args: &ClusterArgs) -> anyhow::Result<()> {
         auth_workers = config.accounts.workers,
         admin = %admin_addr,
         store = %ringport_chat::accounts::redact(&config.accounts.store),
+        cluster = %config.cluster.shown_url(),
         rooms = config.chat.rooms,
         room_start = config.chat.room_start,
         room_max_users = config.chat.room_max_users,

@@ -1,7 +1,8 @@
 //! Scale-out end to end: two or three `ringport serve --cluster` processes
 //! on one real redis-server. Users on different nodes share rooms: chat,
 //! presence (209/208/217), capacity (54), one login per id (31), unique
-//! ids, a killed node's members removed, and a Redis outage survived.
+//! ids, a killed node's members removed, a Redis outage survived, and the
+//! cluster counters on `/metrics`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod chat_support;
@@ -10,7 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chat_support::{connect, login, login_enter, next, quiet, serve, Got};
-use common::Running;
+use common::{get, Running};
 use ringport_chat::testing::RedisServer;
 use ringport_client::Client;
 
@@ -378,4 +379,119 @@ fn three_nodes_one_room() {
     for n in nodes {
         n.stop();
     }
+}
+
+/// The value of the sample `series` in a scrape.
+fn sample(scrape: &str, series: &str) -> Option<f64> {
+    scrape.lines().find_map(|l| {
+        let (name, value) = l.rsplit_once(' ')?;
+        (name == series).then(|| value.parse().ok())?
+    })
+}
+
+/// Scrapes `r`'s /metrics until every series has its value (the logic
+/// thread publishes its counters after the turn that delivered the
+/// chats); returns the last scrape.
+fn scrape_until(r: &Running, expected: &[(&str, f64)]) -> String {
+    let admin = r.admin.expect("the startup line names the admin address");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = get(admin, "/metrics");
+        assert_eq!(status, 200);
+        let wrong: Vec<_> = expected
+            .iter()
+            .filter(|(s, v)| sample(&body, s) != Some(*v))
+            .map(|(s, v)| format!("{s}: want {v}, got {:?}", sample(&body, s)))
+            .collect();
+        if wrong.is_empty() {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{wrong:?}\n{body}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn metrics_count_the_cluster_traffic() {
+    let Some(redis) = RedisServer::start("metrics_count_the_cluster_traffic") else {
+        return;
+    };
+    let a = node(&redis, &[]);
+    let b = node(&redis, &[]);
+    let mut ann = connect(&a);
+    login_enter(&mut ann, "ann", 4);
+    let mut bob = connect(&b);
+    login_enter(&mut bob, "bob", 4);
+    let _ = new_user(&mut ann);
+
+    const SENT: usize = 12;
+    for i in 0..SENT {
+        ann.chat(&format!("m{i}")).unwrap();
+        assert_eq!(next(&mut ann), Got::ChatRes(0));
+        assert_eq!(next(&mut ann), Got::Chat("ann".into(), format!("m{i}")));
+        assert_eq!(next(&mut bob), Got::Chat("ann".into(), format!("m{i}")));
+    }
+    let sent = SENT as f64;
+    scrape_until(
+        &b,
+        &[
+            ("ringport_cluster_remote_chats_in_total", sent),
+            ("ringport_cluster_remote_members", 1.0),
+            ("ringport_cluster_chats_published_total", 0.0),
+            ("ringport_cluster_chats_dropped_total", 0.0),
+            ("ringport_cluster_redis_up", 1.0),
+            ("ringport_cluster_redis_errors_total", 0.0),
+            ("ringport_cluster_degraded_enters_total", 0.0),
+        ],
+    );
+    let scrape = scrape_until(
+        &a,
+        &[
+            ("ringport_cluster_chats_published_total", sent),
+            ("ringport_cluster_remote_chats_in_total", 0.0),
+            ("ringport_cluster_queue_depth", 0.0),
+        ],
+    );
+    // bob's enter reached A, over the channel or (if a heartbeat's snapshot
+    // came first) as a repair.
+    let changes = sample(&scrape, "ringport_cluster_remote_changes_total");
+    let repaired = sample(&scrape, "ringport_cluster_repaired_enters_total");
+    assert_eq!(
+        changes.zip(repaired).map(|(c, r)| c + r),
+        Some(1.0),
+        "{scrape}"
+    );
+
+    // Without Redis, chats are dropped and errors counted; when it is back,
+    // the connection is made again.
+    let mut redis = redis;
+    redis.stop();
+    ann.chat("lost").unwrap();
+    assert_eq!(next(&mut ann), Got::ChatRes(0));
+    assert_eq!(next(&mut ann), Got::Chat("ann".into(), "lost".into()));
+    let scrape = scrape_until(
+        &a,
+        &[
+            ("ringport_cluster_chats_dropped_total", 1.0),
+            ("ringport_cluster_redis_up", 0.0),
+        ],
+    );
+    assert!(
+        sample(&scrape, "ringport_cluster_redis_errors_total").is_some_and(|n| n >= 1.0),
+        "{scrape}"
+    );
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, scrape) = get(a.admin.unwrap(), "/metrics");
+        let up = sample(&scrape, "ringport_cluster_redis_up") == Some(1.0);
+        let again = sample(&scrape, "ringport_cluster_reconnects_total").is_some_and(|n| n >= 1.0);
+        if up && again {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no reconnect counted:\n{scrape}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    a.stop();
+    b.stop();
 }

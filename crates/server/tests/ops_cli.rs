@@ -71,6 +71,8 @@ fn bad_configuration_exits_78_naming_the_key_and_the_file() {
         "[engine]\nmax_sessions = \"lots\"\n",
     );
     let range = write(&dir, "range.toml", "[engine]\nrecv_buffers = 1000\n");
+    let cluster_range = write(&dir, "cluster_range.toml", "[cluster]\nlease_ms = 50\n");
+    let cluster_unknown = write(&dir, "cluster_unknown.toml", "[cluster]\nlease = 5000\n");
     for (args, needles) in [
         (
             vec!["config", "check", &unknown],
@@ -97,6 +99,22 @@ fn bad_configuration_exits_78_naming_the_key_and_the_file() {
             vec!["/nonexistent/ringport.toml"],
         ),
         (vec!["serve", "--rooms", "0"], vec!["chat.rooms"]),
+        (
+            vec!["config", "check", &cluster_range],
+            vec!["cluster_range.toml", "cluster.lease_ms"],
+        ),
+        (
+            vec!["serve", "--config", &cluster_unknown],
+            vec!["cluster_unknown.toml", "lease"],
+        ),
+        (
+            vec!["serve", "--cluster-heartbeat-ms", "5000"],
+            vec!["cluster.heartbeat_ms"],
+        ),
+        (
+            vec!["serve", "--cluster", "redis://:s3cret@nowhere:port"],
+            vec!["cluster.url", "redis://:***@nowhere:port"],
+        ),
     ] {
         let out = ringport(&args, &[]);
         let err = stderr(&out);
@@ -104,7 +122,15 @@ fn bad_configuration_exits_78_naming_the_key_and_the_file() {
         for n in needles {
             assert!(err.contains(n), "{args:?}: {n} in {err}");
         }
+        assert!(!err.contains("s3cret"), "{args:?}: {err}");
     }
+    let out = ringport(&["serve"], &[("RINGPORT_CLUSTER__LEASE_MS", "10")]);
+    assert_eq!(out.status.code(), Some(78));
+    assert!(
+        stderr(&out).contains("cluster.lease_ms"),
+        "{}",
+        stderr(&out)
+    );
     let out = ringport(&["serve"], &[("RINGPORT_CHAT__ROOMZ", "3")]);
     assert_eq!(out.status.code(), Some(78));
     assert!(
@@ -240,6 +266,52 @@ fn flags_beat_the_environment_which_beats_the_file() {
             let _ = c.recv().unwrap();
         }
     }
+    r.stop();
+}
+
+#[test]
+fn cluster_keys_layer_like_the_others_and_hide_the_password() {
+    // Nothing listens on the URL's port: the node starts anyway (logins
+    // would answer 34) and says what it was told.
+    let dir = temp_dir("cluster-layers");
+    let file = write(
+        &dir,
+        "ringport.toml",
+        "[cluster]\nurl = \"redis://:s3cret@127.0.0.1:1/0\"\nprefix = \"file:\"\nnode_id = \"from-file\"\n[admin]\nlisten = \"none\"\n",
+    );
+    let mut args = vec!["serve", "--config", &file, "--cluster-node-id", "from-flag"];
+    args.extend(CHEAP);
+    let r = common::start_with_env(
+        &args,
+        &[
+            ("RINGPORT_CLUSTER__PREFIX", "env:"),
+            ("RINGPORT_CLUSTER__NODE_ID", "from-env"),
+        ],
+    );
+    let log = r.log.lock().unwrap().join("\n");
+    assert!(!log.contains("s3cret"), "{log}");
+    let line = log
+        .lines()
+        .find(|l| l.contains("cluster mode"))
+        .unwrap_or_else(|| panic!("no cluster line in {log}"))
+        .to_string();
+    assert_eq!(field(&line, "node"), Some("from-flag"), "flag: {line}");
+    assert_eq!(
+        field(&line, "prefix"),
+        Some("env:"),
+        "env over file: {line}"
+    );
+    assert_eq!(
+        field(&line, "redis"),
+        Some("redis://:***@127.0.0.1:1/0"),
+        "file, redacted: {line}"
+    );
+    let listening = log.lines().find(|l| l.contains("listening on")).unwrap();
+    assert_eq!(
+        field(listening, "cluster"),
+        Some("redis://:***@127.0.0.1:1/0"),
+        "{listening}"
+    );
     r.stop();
 }
 

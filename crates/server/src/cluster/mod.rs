@@ -1,13 +1,16 @@
-//! `ringport serve --cluster redis://HOST:PORT[/DB]`: several nodes serving
-//! the same rooms through one Redis (see `docs/SCALING.md`).
+//! `ringport serve` with `cluster.url` set (`[cluster]` in the
+//! configuration, or `--cluster redis://HOST:PORT[/DB]`): several nodes
+//! serving the same rooms through one Redis (see `docs/SCALING.md`).
 //!
 //! Two threads per node: the node thread ([`node`]) owns the command
 //! connection (claims, room membership scripts, publishes, the lease
 //! heartbeat, periodic room snapshots) and takes the logic thread's
 //! [`ClusterRequest`]s from a bounded queue; the subscriber thread
 //! ([`subscriber`]) owns the pub/sub connection. Both send
-//! [`ringport_chat::ClusterEvent`]s to the logic thread's inbox.
+//! [`ringport_chat::ClusterEvent`]s to the logic thread's inbox, and count
+//! what `/metrics` shows in [`counters`].
 
+mod counters;
 mod node;
 mod resp;
 mod scripts;
@@ -22,74 +25,105 @@ use clap::Args;
 use ringport_chat::{ClaimResult, ClusterEvent, ClusterRequest, EnterResult};
 use ringport_net::crossbeam_channel::{self, Sender, TrySendError};
 
+pub use counters::{ClusterProbe, NodeStats};
+
+use self::counters::Counters;
+use crate::config::ClusterSection;
+use crate::engine_args::set;
 use crate::inbox::Inbox;
 
-/// Cluster flags of `ringport serve`.
-#[derive(Debug, Clone, Args)]
+/// Cluster flags of `ringport serve`. Each overrides its `[cluster]` key
+/// only when given (defaults live in [`crate::config`]).
+#[derive(Debug, Clone, Default, Args)]
 pub struct ClusterArgs {
     /// Share rooms, presence and logins with other nodes through this
     /// Redis (`redis://[[USER]:PASSWORD@]HOST:PORT[/DB]`, a single server
-    /// or a Sentinel-managed primary; not Redis Cluster). Off by default:
-    /// one node, everything in process.
-    #[arg(long)]
+    /// or a Sentinel-managed primary; not Redis Cluster); "" turns it off.
+    /// [cluster.url; default off]
+    #[arg(long, value_name = "URL")]
     pub cluster: Option<String>,
 
     /// Prefix of every cluster key and channel.
-    #[arg(long, default_value = "ringport:")]
-    pub cluster_prefix: String,
+    /// [cluster.prefix; default ringport:]
+    #[arg(long)]
+    pub cluster_prefix: Option<String>,
 
-    /// This node's id (1 to 64 printable ASCII characters, no spaces); by
-    /// default one made from the process id and the start time.
+    /// This node's id (1 to 64 printable ASCII characters, no spaces).
+    /// [cluster.node_id; default made from the process id and start time]
     #[arg(long)]
     pub cluster_node_id: Option<String>,
 
-    /// Lifetime of the node's lease in milliseconds: a node silent this long
-    /// is dead, and its room members are removed by the others.
-    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
-    pub cluster_lease_ms: u64,
+    /// Lifetime of the node's lease in milliseconds (100..=600000): a node
+    /// silent this long is dead, and its room members are removed by the
+    /// others. [cluster.lease_ms; default 5000]
+    #[arg(long)]
+    pub cluster_lease_ms: Option<u64>,
 
-    /// Heartbeat period in milliseconds: the lease is renewed, login claims
-    /// refreshed and each served room's membership re-read (dead nodes
-    /// pruned) this often. Keep it well below the lease.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
-    pub cluster_heartbeat_ms: u64,
+    /// Heartbeat period in milliseconds (10..=60000, below the lease and the
+    /// claim lifetime): the lease is renewed, login claims refreshed and
+    /// each served room's membership re-read this often.
+    /// [cluster.heartbeat_ms; default 1000]
+    #[arg(long)]
+    pub cluster_heartbeat_ms: Option<u64>,
 
-    /// Lifetime of a login claim in milliseconds (refreshed every heartbeat
-    /// while the user is connected): how long a crashed node's users stay
-    /// "logged in" (31) cluster-wide.
-    #[arg(long, default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
-    pub cluster_claim_ttl_ms: u64,
+    /// Lifetime of a login claim in milliseconds (100..=3600000; refreshed
+    /// every heartbeat while the user is connected): how long a crashed
+    /// node's users stay "logged in" (31) cluster-wide.
+    /// [cluster.claim_ttl_ms; default 15000]
+    #[arg(long)]
+    pub cluster_claim_ttl_ms: Option<u64>,
 
-    /// Bound on one Redis operation in milliseconds (connect, read, write).
-    /// During an outage, reconnects are tried at most every this long, and
-    /// logins answer 34 at once in between.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
-    pub cluster_timeout_ms: u64,
+    /// Bound on one Redis operation in milliseconds (1..=60000; connect,
+    /// read, write). During an outage, reconnects are tried at most every
+    /// this long, and logins answer 34 at once in between.
+    /// [cluster.timeout_ms; default 1000]
+    #[arg(long)]
+    pub cluster_timeout_ms: Option<u64>,
 
     /// Cluster requests (publishes, enters, claims) queued for the node
-    /// thread at most; beyond it a chat is not published (counted) and a
-    /// login or enter is answered as if Redis were down.
-    #[arg(long, default_value_t = 65_536, value_parser = clap::value_parser!(u64).range(1..=16_777_216))]
-    pub cluster_queue: u64,
+    /// thread at most (1..=16777216); beyond it a chat is not published
+    /// (counted) and a login or enter is answered as if Redis were down.
+    /// [cluster.queue; default 65536]
+    #[arg(long)]
+    pub cluster_queue: Option<usize>,
 }
 
-impl Default for ClusterArgs {
-    /// The flags' defaults: no cluster.
-    fn default() -> ClusterArgs {
-        ClusterArgs {
-            cluster: None,
-            cluster_prefix: "ringport:".into(),
-            cluster_node_id: None,
-            cluster_lease_ms: 5000,
-            cluster_heartbeat_ms: 1000,
-            cluster_claim_ttl_ms: 15_000,
-            cluster_timeout_ms: 1000,
-            cluster_queue: 65_536,
-        }
+impl ClusterArgs {
+    /// Writes the flags that were given over `cluster`.
+    pub fn apply(&self, cluster: &mut ClusterSection) {
+        set(&mut cluster.url, self.cluster.clone());
+        set(&mut cluster.prefix, self.cluster_prefix.clone());
+        set(&mut cluster.node_id, self.cluster_node_id.clone());
+        set(&mut cluster.lease_ms, self.cluster_lease_ms);
+        set(&mut cluster.heartbeat_ms, self.cluster_heartbeat_ms);
+        set(&mut cluster.claim_ttl_ms, self.cluster_claim_ttl_ms);
+        set(&mut cluster.timeout_ms, self.cluster_timeout_ms);
+        set(&mut cluster.queue, self.cluster_queue);
     }
 }
 
-/// Everything the threads need to know, from the flags.
+/// Checks that `url` is a Redis URL of a TCP server (what the cluster
+/// threads can use). The error never holds the URL (nor its password).
+///
+/// # Errors
+/// A URL that does not parse, or names no TCP host and port.
+pub fn check_url(url: &str) -> Result<(), String> {
+    parse_url(url).map(|_| ())
+}
+
+/// The client for `url`, and its TCP address.
+fn parse_url(url: &str) -> Result<(redis::Client, String, u16), String> {
+    if !url.starts_with("redis://") {
+        return Err("must be redis://[[USER]:PASSWORD@]HOST:PORT[/DB]".into());
+    }
+    let client = redis::Client::open(url).map_err(|e| format!("invalid Redis URL ({e})"))?;
+    let redis::ConnectionAddr::Tcp(host, port) = client.get_connection_info().addr().clone() else {
+        return Err("only redis://HOST:PORT is supported".into());
+    };
+    Ok((client, host, port))
+}
+
+/// Everything the threads need to know, from `[cluster]`.
 #[derive(Debug)]
 pub struct Settings {
     client: redis::Client,
@@ -107,43 +141,33 @@ pub struct Settings {
 }
 
 impl Settings {
-    fn from_args(url: &str, args: &ClusterArgs) -> anyhow::Result<Settings> {
-        let shown = ringport_chat::accounts::redact(url);
-        let client = redis::Client::open(url)
-            .map_err(|e| anyhow::anyhow!("invalid --cluster {shown}: {e}"))?;
-        let info = client.get_connection_info();
-        let redis::ConnectionAddr::Tcp(host, port) = info.addr() else {
-            anyhow::bail!("--cluster {shown}: only redis://HOST:PORT is supported");
-        };
-        let node_id = match &args.cluster_node_id {
-            Some(id) => id.clone(),
-            None => default_node_id(),
+    /// From a validated `[cluster]` with its `url` set.
+    fn from_section(section: &ClusterSection) -> anyhow::Result<Settings> {
+        let shown = section.shown_url();
+        let (client, host, port) =
+            parse_url(&section.url).map_err(|e| anyhow::anyhow!("cluster.url {shown}: {e}"))?;
+        let node_id = if section.node_id.is_empty() {
+            default_node_id()
+        } else {
+            section.node_id.clone()
         };
         anyhow::ensure!(
             ringport_chat::cluster::wire::valid_node_id(&node_id),
-            "--cluster-node-id must be 1 to 64 printable ASCII characters without spaces"
+            "cluster.node_id must be 1 to 64 printable ASCII characters without spaces"
         );
-        anyhow::ensure!(
-            !args.cluster_prefix.contains(char::is_whitespace),
-            "--cluster-prefix must not contain spaces"
-        );
-        anyhow::ensure!(
-            args.cluster_heartbeat_ms < args.cluster_lease_ms
-                && args.cluster_heartbeat_ms < args.cluster_claim_ttl_ms,
-            "--cluster-heartbeat-ms must be below --cluster-lease-ms and --cluster-claim-ttl-ms"
-        );
-        let timeout = Duration::from_millis(args.cluster_timeout_ms);
+        let timeout = Duration::from_millis(section.timeout_ms);
+        let info = client.get_connection_info();
         Ok(Settings {
-            host: host.clone(),
-            port: *port,
+            host,
+            port,
             username: info.redis_settings().username().map(str::to_owned),
             password: info.redis_settings().password().map(str::to_owned),
             client,
-            prefix: args.cluster_prefix.clone(),
+            prefix: section.prefix.clone(),
             node_id,
-            lease: Duration::from_millis(args.cluster_lease_ms),
-            heartbeat: Duration::from_millis(args.cluster_heartbeat_ms),
-            claim_ttl: Duration::from_millis(args.cluster_claim_ttl_ms),
+            lease: Duration::from_millis(section.lease_ms),
+            heartbeat: Duration::from_millis(section.heartbeat_ms),
+            claim_ttl: Duration::from_millis(section.claim_ttl_ms),
             timeout,
             backoff: timeout.min(Duration::from_millis(500)),
         })
@@ -174,9 +198,16 @@ pub struct ClusterHandle {
     requests: Option<Sender<ClusterRequest>>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+    counters: Arc<Counters>,
+    probe: ClusterProbe,
 }
 
 impl ClusterHandle {
+    /// Where `/metrics` reads the cluster threads' counters.
+    pub fn probe(&self) -> ClusterProbe {
+        self.probe.clone()
+    }
+
     /// Queues a request for the node thread. When the queue is full (or the
     /// thread is gone), a claim or an enter gets its "unavailable" answer
     /// back at once and a publish is dropped.
@@ -196,6 +227,10 @@ impl ClusterHandle {
                             None
                         }
                     }
+                }
+                ClusterRequest::Chat { .. } => {
+                    self.counters.dropped(1);
+                    None
                 }
                 other => unavailable(other),
             },
@@ -236,37 +271,43 @@ impl Drop for ClusterHandle {
     }
 }
 
-/// Starts the cluster threads when `--cluster` is given; `None` otherwise.
+/// Starts the cluster threads when `cluster.url` is set; `None` otherwise.
 /// Redis need not be up: the node retries in the background and answers
-/// logins with 34 meanwhile.
+/// logins with 34 meanwhile. `section` has been validated.
 ///
 /// # Errors
 ///
 /// An invalid URL or setting, or a thread that cannot be spawned.
-pub fn start(args: &ClusterArgs, events: Sender<Inbox>) -> anyhow::Result<Option<ClusterHandle>> {
-    let Some(url) = args.cluster.as_deref() else {
+pub fn start(
+    section: &ClusterSection,
+    events: Sender<Inbox>,
+) -> anyhow::Result<Option<ClusterHandle>> {
+    if !section.enabled() {
         return Ok(None);
-    };
-    let settings = Arc::new(Settings::from_args(url, args)?);
-    let queue = usize::try_from(args.cluster_queue).unwrap_or(usize::MAX);
-    let (tx, rx) = crossbeam_channel::bounded(queue);
+    }
+    let settings = Arc::new(Settings::from_section(section)?);
+    let (tx, rx) = crossbeam_channel::bounded(section.queue);
+    let counters = Arc::new(Counters::default());
+    let probe = ClusterProbe::new(Arc::clone(&counters), rx.clone());
     let stop = Arc::new(AtomicBool::new(false));
     let subs = Arc::new(subscriber::Subscriptions::default());
     let node = {
         let (settings, subs, events) = (Arc::clone(&settings), Arc::clone(&subs), events.clone());
+        let counters = Arc::clone(&counters);
         std::thread::Builder::new()
             .name("ringport-cluster".into())
-            .spawn(move || node::Node::new(settings, subs, events).run(&rx))?
+            .spawn(move || node::Node::new(settings, subs, events, counters).run(&rx))?
     };
     let sub = {
         let (settings, stop) = (Arc::clone(&settings), Arc::clone(&stop));
+        let counters = Arc::clone(&counters);
         std::thread::Builder::new()
             .name("ringport-cluster-sub".into())
-            .spawn(move || subscriber::run(settings, subs, events, stop))?
+            .spawn(move || subscriber::run(settings, subs, events, stop, &counters))?
     };
     tracing::info!(
         node = %settings.node_id,
-        redis = %ringport_chat::accounts::redact(url),
+        redis = %section.shown_url(),
         prefix = %settings.prefix,
         "cluster mode"
     );
@@ -274,14 +315,17 @@ pub fn start(args: &ClusterArgs, events: Sender<Inbox>) -> anyhow::Result<Option
         requests: Some(tx),
         stop,
         threads: vec![node, sub],
+        counters,
+        probe,
     }))
 }
 
 #[cfg(test)]
-mod default_tests {
+mod tests {
     use clap::Parser;
 
-    use super::ClusterArgs;
+    use super::{check_url, ClusterArgs};
+    use crate::config::ClusterSection;
 
     #[derive(Parser)]
     struct Wrapper {
@@ -290,11 +334,58 @@ mod default_tests {
     }
 
     #[test]
-    fn default_is_what_the_flags_default_to() {
-        let parsed = Wrapper::parse_from(["ringport"]).cluster;
+    fn no_flag_changes_nothing_and_each_flag_sets_its_key() {
+        let mut section = ClusterSection::default();
+        Wrapper::parse_from(["ringport"])
+            .cluster
+            .apply(&mut section);
+        assert_eq!(section, ClusterSection::default());
+        let flags = Wrapper::parse_from([
+            "ringport",
+            "--cluster",
+            "redis://h:1",
+            "--cluster-prefix",
+            "p:",
+            "--cluster-node-id",
+            "n1",
+            "--cluster-lease-ms",
+            "2",
+            "--cluster-heartbeat-ms",
+            "3",
+            "--cluster-claim-ttl-ms",
+            "4",
+            "--cluster-timeout-ms",
+            "5",
+            "--cluster-queue",
+            "6",
+        ])
+        .cluster;
+        flags.apply(&mut section);
         assert_eq!(
-            format!("{parsed:?}"),
-            format!("{:?}", ClusterArgs::default())
+            section,
+            ClusterSection {
+                url: "redis://h:1".into(),
+                prefix: "p:".into(),
+                node_id: "n1".into(),
+                lease_ms: 2,
+                heartbeat_ms: 3,
+                claim_ttl_ms: 4,
+                timeout_ms: 5,
+                queue: 6,
+            }
         );
+    }
+
+    #[test]
+    fn url_errors_do_not_show_the_password() {
+        for url in [
+            "redis://:s3cret@",
+            "http://:s3cret@h:1",
+            "redis+unix:///tmp/s3cret.sock",
+        ] {
+            let e = check_url(url).unwrap_err();
+            assert!(!e.contains("s3cret"), "{url}: {e}");
+        }
+        check_url("redis://:s3cret@127.0.0.1:6379/2").unwrap();
     }
 }

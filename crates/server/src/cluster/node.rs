@@ -9,7 +9,7 @@
 //! and each served room's membership is re-read with this node's members
 //! added back where missing (the same script prunes dead nodes' members).
 //!
-//! Failure: every call is bounded by `--cluster-timeout-ms`; after a failed
+//! Failure: every call is bounded by `cluster.timeout_ms`; after a failed
 //! call the connection is dropped and no reconnect is tried for a short
 //! back-off, during which claims and enters are answered "unavailable" at
 //! once (34; enters proceed locally) and chats are not published.
@@ -22,6 +22,7 @@ use ringport_chat::cluster::wire;
 use ringport_chat::{ClaimResult, ClusterEvent, ClusterRequest, ConnId, EnterResult, RemoteMember};
 use ringport_net::crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use super::counters::Counters;
 use super::scripts;
 use super::subscriber::Subscriptions;
 use super::Settings;
@@ -58,11 +59,20 @@ pub struct Node {
     max_uid: i64,
     /// Chats not published because Redis was unavailable.
     dropped_chats: u64,
+    /// For `/metrics`.
+    counters: Arc<Counters>,
+    /// Whether a connection was ever made (the next one is a reconnect).
+    connected_once: bool,
 }
 
 impl Node {
     /// A node thread's state; nothing connected yet.
-    pub fn new(settings: Arc<Settings>, subs: Arc<Subscriptions>, events: Sender<Inbox>) -> Node {
+    pub fn new(
+        settings: Arc<Settings>,
+        subs: Arc<Subscriptions>,
+        events: Sender<Inbox>,
+        counters: Arc<Counters>,
+    ) -> Node {
         Node {
             settings,
             subs,
@@ -76,6 +86,8 @@ impl Node {
             claims: HashMap::new(),
             max_uid: 0,
             dropped_chats: 0,
+            counters,
+            connected_once: false,
         }
     }
 
@@ -138,6 +150,11 @@ impl Node {
             Ok(c) => {
                 self.conn = Some(c);
                 self.retry_at = None;
+                if self.connected_once {
+                    self.counters.reconnect();
+                }
+                self.connected_once = true;
+                self.counters.set_up(true);
                 if self.down {
                     tracing::info!(
                         "cluster redis reachable again; registering this node's rooms and logins"
@@ -155,6 +172,7 @@ impl Node {
     }
 
     fn failed(&mut self, error: &redis::RedisError) {
+        self.counters.redis_error();
         let broken = error.is_io_error()
             || error.is_timeout()
             || error.is_connection_dropped()
@@ -164,6 +182,7 @@ impl Node {
             return;
         }
         self.conn = None;
+        self.counters.set_up(false);
         self.retry_at = Some(Instant::now() + self.settings.backoff);
         if !self.down {
             tracing::warn!(%error, "cluster redis unavailable: logins answer 34, rooms serve local members only, until it returns");
@@ -260,14 +279,19 @@ impl Node {
         chats.clear();
         if !self.ensure() {
             self.dropped_chats += n;
+            self.counters.dropped(n);
             return;
         }
         let Some(conn) = self.conn.as_mut() else {
             return;
         };
-        if let Err(e) = pipe.query::<()>(conn) {
-            self.dropped_chats += n;
-            self.failed(&e);
+        match pipe.query::<()>(conn) {
+            Ok(()) => self.counters.published(n),
+            Err(e) => {
+                self.dropped_chats += n;
+                self.counters.dropped(n);
+                self.failed(&e);
+            }
         }
     }
 

@@ -19,6 +19,7 @@ use ringport_chat::cluster::wire;
 use ringport_chat::ClusterEvent;
 use ringport_net::crossbeam_channel::Sender;
 
+use super::counters::Counters;
 use super::resp::{self, Value};
 use super::Settings;
 use crate::inbox::Inbox;
@@ -121,11 +122,17 @@ pub fn run(
     subs: Arc<Subscriptions>,
     events: Sender<Inbox>,
     stop: Arc<AtomicBool>,
+    counters: &Counters,
 ) {
     let mut logged_down = false;
+    let mut connected_once = false;
     while !stop.load(Ordering::Relaxed) {
         match connect(&settings, &subs) {
             Ok(stream) => {
+                if connected_once {
+                    counters.reconnect();
+                }
+                connected_once = true;
                 if logged_down {
                     tracing::info!("cluster subscriber reconnected");
                     logged_down = false;
@@ -133,10 +140,13 @@ pub fn run(
                 if events.send(Inbox::Cluster(ClusterEvent::Resync)).is_err() {
                     return;
                 }
-                read_loop(&settings, &subs, stream, &events, &stop);
+                if read_loop(&settings, &subs, stream, &events, &stop, counters) {
+                    counters.redis_error();
+                }
                 subs.disconnected();
             }
             Err(e) => {
+                counters.redis_error();
                 if !logged_down {
                     tracing::warn!(error = %e, "cluster subscriber cannot reach redis; retrying");
                     logged_down = true;
@@ -177,20 +187,23 @@ fn connect(settings: &Settings, subs: &Subscriptions) -> std::io::Result<TcpStre
     Ok(stream)
 }
 
+/// Reads until the connection breaks (true), or `stop` or the logic
+/// thread is gone (false).
 fn read_loop(
     settings: &Settings,
     subs: &Subscriptions,
     mut stream: TcpStream,
     events: &Sender<Inbox>,
     stop: &AtomicBool,
-) {
+    counters: &Counters,
+) -> bool {
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut chunk = vec![0u8; 64 * 1024];
     while !stop.load(Ordering::Relaxed) {
         match stream.read(&mut chunk) {
             Ok(0) => {
                 tracing::warn!("cluster subscriber: redis closed the connection");
-                return;
+                return true;
             }
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
             Err(e)
@@ -204,7 +217,7 @@ fn read_loop(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 tracing::warn!(error = %e, "cluster subscriber: connection lost");
-                return;
+                return true;
             }
         }
         let mut used = 0;
@@ -212,19 +225,20 @@ fn read_loop(
             match resp::parse(&buf[used..]) {
                 Ok(Some((value, len))) => {
                     used += len;
-                    if !deliver(settings, subs, value, events) {
-                        return;
+                    if !deliver(settings, subs, value, events, counters) {
+                        return false;
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(error = e.0, "cluster subscriber: bad reply from redis");
-                    return;
+                    return true;
                 }
             }
         }
         buf.drain(..used);
     }
+    false
 }
 
 /// Handles one value; false when the logic thread is gone.
@@ -233,10 +247,12 @@ fn deliver(
     subs: &Subscriptions,
     value: Value,
     events: &Sender<Inbox>,
+    counters: &Counters,
 ) -> bool {
     let items = match value {
         Value::Array(Some(items)) => items,
         Value::Error(e) => {
+            counters.redis_error();
             tracing::warn!(error = %e, "cluster subscriber: redis refused a command");
             return true;
         }

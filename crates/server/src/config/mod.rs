@@ -18,8 +18,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use sections::{
-    AccountsSection, AdminListen, AdminSection, ChatSection, EngineSection, LogFormat, LogSection,
-    ServerSection,
+    AccountsSection, AdminListen, AdminSection, ChatSection, ClusterSection, EngineSection,
+    LogFormat, LogSection, ServerSection,
 };
 
 /// The complete example configuration, with every key at its default.
@@ -41,6 +41,9 @@ pub struct Config {
     pub log: LogSection,
     /// `[admin]`: the metrics and health listener.
     pub admin: AdminSection,
+    /// `[cluster]`: several nodes sharing rooms through Redis (off unless
+    /// `url` is set).
+    pub cluster: ClusterSection,
 }
 
 /// A configuration that cannot be used. The binary exits with 78
@@ -124,6 +127,7 @@ impl Config {
         self.accounts.validate().map_err(ConfigError)?;
         self.log.validate().map_err(ConfigError)?;
         self.admin.validate().map_err(ConfigError)?;
+        self.cluster.validate().map_err(ConfigError)?;
         Ok(())
     }
 }

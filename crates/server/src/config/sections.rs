@@ -435,6 +435,106 @@ impl AdminSection {
     }
 }
 
+/// `[cluster]`: scale-out through Redis (docs/SCALING.md). Off while `url`
+/// is empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterSection {
+    /// `redis://[[USER]:PASSWORD@]HOST:PORT[/DB]` (a single server or a
+    /// Sentinel-managed primary; not Redis Cluster). Empty: no cluster.
+    pub url: String,
+    /// Prefix of every cluster key and channel.
+    pub prefix: String,
+    /// This node's id (1 to 64 printable ASCII characters, no spaces).
+    /// Empty: one made from the process id and the start time.
+    pub node_id: String,
+    /// Milliseconds a node may stay silent before it is dead (100..=600000).
+    pub lease_ms: u64,
+    /// Milliseconds between heartbeats (10..=60000); below `lease_ms` and
+    /// `claim_ttl_ms`.
+    pub heartbeat_ms: u64,
+    /// Milliseconds a login claim lives without refresh (100..=3600000).
+    pub claim_ttl_ms: u64,
+    /// Milliseconds one Redis operation may take (1..=60000).
+    pub timeout_ms: u64,
+    /// Requests queued for the node thread at most (1..=16777216).
+    pub queue: usize,
+}
+
+impl Default for ClusterSection {
+    fn default() -> Self {
+        ClusterSection {
+            url: String::new(),
+            prefix: "ringport:".into(),
+            node_id: String::new(),
+            lease_ms: 5000,
+            heartbeat_ms: 1000,
+            claim_ttl_ms: 15_000,
+            timeout_ms: 1000,
+            queue: 65_536,
+        }
+    }
+}
+
+impl ClusterSection {
+    /// Whether a cluster is configured.
+    pub fn enabled(&self) -> bool {
+        !self.url.is_empty()
+    }
+
+    /// `url` with any password replaced by `***` (for logs and errors);
+    /// `off` when no cluster is configured.
+    pub fn shown_url(&self) -> String {
+        if self.enabled() {
+            ringport_chat::accounts::redact(&self.url)
+        } else {
+            "off".into()
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.enabled() {
+            crate::cluster::check_url(&self.url)
+                .map_err(|e| format!("cluster.url {}: {e}", self.shown_url()))?;
+        }
+        if self.prefix.contains(char::is_whitespace) {
+            return Err(format!(
+                "cluster.prefix must not contain spaces, got {:?}",
+                self.prefix
+            ));
+        }
+        if !self.node_id.is_empty() && !ringport_chat::cluster::wire::valid_node_id(&self.node_id) {
+            return Err(format!(
+                "cluster.node_id must be 1 to 64 printable ASCII characters without spaces, got {:?}",
+                self.node_id
+            ));
+        }
+        for (key, value, min, max) in [
+            ("lease_ms", self.lease_ms, 100, 600_000),
+            ("heartbeat_ms", self.heartbeat_ms, 10, 60_000),
+            ("claim_ttl_ms", self.claim_ttl_ms, 100, 3_600_000),
+            ("timeout_ms", self.timeout_ms, 1, 60_000),
+        ] {
+            if !(min..=max).contains(&value) {
+                return Err(format!("cluster.{key} must be {min}..={max}, got {value}"));
+            }
+        }
+        if !(1..=16_777_216).contains(&self.queue) {
+            return Err(format!(
+                "cluster.queue must be 1..=16777216, got {}",
+                self.queue
+            ));
+        }
+        if self.heartbeat_ms >= self.lease_ms || self.heartbeat_ms >= self.claim_ttl_ms {
+            return Err(format!(
+                "cluster.heartbeat_ms ({}) must be below cluster.lease_ms ({}) and cluster.claim_ttl_ms ({})",
+                self.heartbeat_ms, self.lease_ms, self.claim_ttl_ms
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn as_display<T: fmt::Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(value)
 }

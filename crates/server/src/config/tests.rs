@@ -141,3 +141,76 @@ fn rust_log_sets_the_filter_unless_the_specific_variable_does() {
     .unwrap();
     assert_eq!(c.log.filter, "warn");
 }
+
+#[test]
+fn cluster_keys_come_from_the_file_then_the_environment_then_the_flags() {
+    let mut c = Config::parse(
+        "[cluster]\nurl = \"redis://10.0.0.5:6379/1\"\nprefix = \"file:\"\nlease_ms = 3000\nheartbeat_ms = 500\n",
+        "f",
+    )
+    .unwrap();
+    assert!(c.cluster.enabled());
+    assert_eq!(c.cluster.claim_ttl_ms, 15_000, "default kept");
+    c.apply_env(vars(&[
+        ("RINGPORT_CLUSTER__PREFIX", "env:"),
+        ("RINGPORT_CLUSTER__LEASE_MS", "4000"),
+        ("RINGPORT_CLUSTER__NODE_ID", "node-7"),
+    ]))
+    .unwrap();
+    crate::cluster::ClusterArgs {
+        cluster_lease_ms: Some(6000),
+        ..Default::default()
+    }
+    .apply(&mut c.cluster);
+    c.validate().unwrap();
+    assert_eq!(c.cluster.url, "redis://10.0.0.5:6379/1", "file");
+    assert_eq!(c.cluster.heartbeat_ms, 500, "file");
+    assert_eq!(c.cluster.prefix, "env:", "environment over file");
+    assert_eq!(c.cluster.node_id, "node-7", "environment");
+    assert_eq!(c.cluster.lease_ms, 6000, "flag over environment and file");
+}
+
+#[test]
+fn bad_cluster_keys_are_named() {
+    for (text, key) in [
+        ("[cluster]\nlease_ms = 50\n", "cluster.lease_ms"),
+        ("[cluster]\nheartbeat_ms = 5\n", "cluster.heartbeat_ms"),
+        ("[cluster]\nclaim_ttl_ms = 0\n", "cluster.claim_ttl_ms"),
+        ("[cluster]\ntimeout_ms = 60001\n", "cluster.timeout_ms"),
+        ("[cluster]\nqueue = 0\n", "cluster.queue"),
+        ("[cluster]\nprefix = \"a b\"\n", "cluster.prefix"),
+        ("[cluster]\nnode_id = \"a b\"\n", "cluster.node_id"),
+        (
+            "[cluster]\nlease_ms = 1000\nheartbeat_ms = 1000\n",
+            "cluster.heartbeat_ms",
+        ),
+        (
+            "[cluster]\nclaim_ttl_ms = 900\nheartbeat_ms = 900\n",
+            "cluster.claim_ttl_ms",
+        ),
+        ("[cluster]\nurl = \"localhost:6379\"\n", "cluster.url"),
+    ] {
+        let e = Config::parse(text, "f").unwrap().validate().unwrap_err();
+        assert!(e.0.contains(key), "{text}: {e}");
+    }
+    let e = Config::parse("[cluster]\nlease = 5000\n", "c.toml").unwrap_err();
+    assert!(e.0.contains("c.toml") && e.0.contains("lease"), "{e}");
+    let e = Config::default()
+        .apply_env(vars(&[("RINGPORT_CLUSTER__LEASE_MS", "soon")]))
+        .unwrap_err();
+    assert!(e.0.contains("RINGPORT_CLUSTER__LEASE_MS"), "{e}");
+}
+
+#[test]
+fn a_cluster_password_is_never_shown() {
+    let mut c = Config::default();
+    assert_eq!(c.cluster.shown_url(), "off");
+    c.cluster.url = "redis://ops:s3cret@10.0.0.5:6379/0".into();
+    c.validate().unwrap();
+    assert_eq!(c.cluster.shown_url(), "redis://ops:***@10.0.0.5:6379/0");
+    // A URL that is refused is named, but without its password.
+    c.cluster.url = "redis://:s3cret@10.0.0.5:notaport".into();
+    let e = c.validate().unwrap_err();
+    assert!(e.0.contains("cluster.url"), "{e}");
+    assert!(!e.0.contains("s3cret"), "{e}");
+}
