@@ -87,6 +87,15 @@ pub struct EngineConfig {
     /// Bytes queued for one session and not yet sent. Over it the session is
     /// closed as a slow consumer. Default 256 KiB.
     pub send_queue_limit: usize,
+    /// Kernel send buffer of each session's socket (`SO_SNDBUF`), in bytes.
+    /// 0: the kernel's default, which autotunes up to `net.ipv4.tcp_wmem`'s
+    /// maximum (4 MiB on most systems). `send_queue_limit` only counts what
+    /// the kernel has not taken yet, so a slow reader can hold up to this
+    /// buffer plus the queue limit before it is cut off; set it (for example
+    /// 65,536) to cut slow readers sooner and bound their memory, at the cost
+    /// of throughput to fast readers on long, fast links. The kernel doubles
+    /// the value and clamps it to `net.core.wmem_max`. Default 0.
+    pub socket_send_buffer: usize,
     /// Close a session that has sent nothing for this long. `None`: never.
     /// Default: `None` (the host decides).
     pub idle_timeout: Option<Duration>,
@@ -120,6 +129,7 @@ impl Default for EngineConfig {
             max_sessions: 10_000,
             max_sessions_per_ip: 0,
             send_queue_limit: 256 * 1024,
+            socket_send_buffer: 0,
             idle_timeout: None,
             shutdown_grace: Duration::from_secs(10),
             recv_buffer_size: 4 * 1024,
@@ -149,6 +159,12 @@ impl EngineConfig {
         }
         if self.send_queue_limit == 0 {
             return Err("send_queue_limit must be at least 1 byte".into());
+        }
+        if self.socket_send_buffer != 0 && !(4096..=1 << 30).contains(&self.socket_send_buffer) {
+            return Err(format!(
+                "socket_send_buffer must be 0 (kernel default) or 4096..=1073741824, got {}",
+                self.socket_send_buffer
+            ));
         }
         if !(512..=1 << 20).contains(&self.recv_buffer_size) {
             return Err(format!(

@@ -113,6 +113,8 @@ pub(crate) struct Shard<F: Framing, S> {
     pub(crate) thread: usize,
     framing: F,
     send_queue_limit: usize,
+    /// `SO_SNDBUF` for accepted sockets (0: the kernel's default).
+    socket_send_buffer: usize,
     idle_timeout: Option<Duration>,
     grace: Duration,
     batch_bytes: usize,
@@ -149,6 +151,7 @@ impl<F: Framing, S> Shard<F, S> {
             thread,
             framing,
             send_queue_limit: cfg.send_queue_limit,
+            socket_send_buffer: cfg.socket_send_buffer,
             idle_timeout: cfg.idle_timeout,
             grace: cfg.shutdown_grace,
             batch_bytes: cfg.batch_bytes,
@@ -192,6 +195,16 @@ impl<F: Framing, S> Shard<F, S> {
     /// then fills in the slot's `io` (a reused slot keeps what the backend
     /// left there, so per-slot allocations are reused). `None` when the slab
     /// is full (cannot happen while admission is honoured).
+    /// Socket options every accepted socket gets, on either backend:
+    /// `TCP_NODELAY` (replies are whole frames; latency matters) and the
+    /// configured kernel send buffer. Failures are ignored: both are tuning.
+    pub(crate) fn tune_socket(&self, sock: socket2::SockRef<'_>) {
+        let _ = sock.set_nodelay(true);
+        if self.socket_send_buffer > 0 {
+            let _ = sock.set_send_buffer_size(self.socket_send_buffer);
+        }
+    }
+
     pub(crate) fn open(&mut self, peer: SocketAddr) -> Option<usize>
     where
         S: Default,

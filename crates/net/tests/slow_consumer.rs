@@ -92,3 +92,55 @@ fn a_client_that_never_reads_is_closed_and_others_keep_going() {
         server.stop();
     }
 }
+
+/// Bytes the kernel took for a client that never reads, before the engine
+/// cut it off as a slow consumer (the only session, so the server's
+/// `bytes_out` is all its own).
+fn bytes_taken_before_cutoff(
+    backend: ringport_net::BackendChoice,
+    socket_send_buffer: usize,
+) -> u64 {
+    let server = Server::start(
+        backend,
+        EngineConfig {
+            io_threads: 1,
+            send_queue_limit: 256 * 1024,
+            socket_send_buffer,
+            ..EngineConfig::default()
+        },
+        Header5 { max: 1024 },
+        Mode::Scripted,
+    );
+    let mut slow = connect(server.addr);
+    let deadline = Instant::now() + WAIT;
+    while server.stats().closes_by(CloseReason::SlowConsumer) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{backend}: never closed as a slow consumer: {:?}",
+            server.stats()
+        );
+        // 64 KiB queued per request; the client reads nothing.
+        let _ = slow.write_all(&frame(3, &[1]));
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    drop(slow);
+    server.wait_stats("close", |s| s.sessions_open == 0);
+    server.stop().bytes_out
+}
+
+#[test]
+fn a_small_socket_send_buffer_cuts_slow_readers_sooner() {
+    for backend in BACKENDS {
+        let default = bytes_taken_before_cutoff(backend, 0);
+        let small = bytes_taken_before_cutoff(backend, 4096);
+        eprintln!("{backend}: kernel took {default} bytes by default, {small} with SO_SNDBUF 4096");
+        // With 4096 the kernel's send buffer is ~8 KiB (it doubles the
+        // value), so what it takes is bounded by that plus the client's
+        // receive window; by default it autotunes far beyond.
+        assert!(
+            small * 2 < default,
+            "{backend}: SO_SNDBUF 4096 should bound what the kernel takes: \
+             {small} bytes vs {default} by default"
+        );
+    }
+}

@@ -34,6 +34,12 @@ pub struct EngineArgs {
     #[arg(long)]
     pub send_queue_limit: Option<usize>,
 
+    /// Kernel send buffer per socket in bytes (SO_SNDBUF; 0: the kernel's
+    /// autotuned default). Smaller cuts slow readers off sooner.
+    /// [engine.socket_send_buffer; default 0]
+    #[arg(long)]
+    pub socket_send_buffer: Option<usize>,
+
     /// Close sessions that send nothing for this many seconds (0: never).
     /// [engine.idle_timeout; default 0]
     #[arg(long)]
@@ -67,6 +73,7 @@ impl EngineArgs {
         set(&mut engine.max_sessions, self.max_sessions);
         set(&mut engine.max_sessions_per_ip, self.max_sessions_per_ip);
         set(&mut engine.send_queue_limit, self.send_queue_limit);
+        set(&mut engine.socket_send_buffer, self.socket_send_buffer);
         set(&mut engine.idle_timeout, self.idle_timeout);
         set(&mut engine.shutdown_grace, self.shutdown_grace);
         set(&mut engine.recv_buffers, self.recv_buffers);

@@ -45,6 +45,9 @@ pub struct EngineSection {
     pub max_sessions_per_ip: usize,
     /// Unsent bytes per session before it is closed as a slow consumer.
     pub send_queue_limit: usize,
+    /// Kernel send buffer per socket (SO_SNDBUF) in bytes; 0: the kernel's
+    /// autotuned default.
+    pub socket_send_buffer: usize,
     /// Seconds of silence before a session is closed; 0 turns it off.
     pub idle_timeout: u64,
     /// Seconds a shutdown waits for queued data to be flushed.
@@ -69,6 +72,7 @@ impl Default for EngineSection {
             max_sessions: d.max_sessions,
             max_sessions_per_ip: d.max_sessions_per_ip,
             send_queue_limit: d.send_queue_limit,
+            socket_send_buffer: d.socket_send_buffer,
             idle_timeout: 0,
             shutdown_grace: d.shutdown_grace.as_secs(),
             recv_buffers: d.recv_buffers,
@@ -97,6 +101,7 @@ impl EngineSection {
             max_sessions: self.max_sessions,
             max_sessions_per_ip: self.max_sessions_per_ip,
             send_queue_limit: self.send_queue_limit,
+            socket_send_buffer: self.socket_send_buffer,
             idle_timeout: (self.idle_timeout > 0).then(|| Duration::from_secs(self.idle_timeout)),
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
             recv_buffer_size: self.recv_buffer_size,

@@ -181,7 +181,7 @@ impl<F: Framing> PollDriver<F> {
                         drop(stream);
                         continue;
                     }
-                    let _ = stream.set_nodelay(true);
+                    self.shard.tune_socket(socket2::SockRef::from(&stream));
                     let slot = match self.shard.open(peer) {
                         Some(slot) => slot,
                         None => {

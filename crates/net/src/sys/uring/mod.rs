@@ -473,7 +473,7 @@ impl<F: Framing> UringDriver<F> {
         if !self.shard.shared.admit(peer, &self.shard.stats) {
             return;
         }
-        let _ = sock.set_nodelay(true);
+        self.shard.tune_socket(sock);
         let Some(slot) = self.shard.open(peer) else {
             self.shard.shared.unadmit(peer);
             ThreadStats::add(&self.shard.stats.refused, 1);
