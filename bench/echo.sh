@@ -15,7 +15,11 @@
 #   BENCH_CONNS     connection counts ["1 100 1000"]
 #   BENCH_SERVERS   any of io_uring poll tokio io_uring_app ["io_uring poll tokio io_uring_app"]
 #                   (io_uring_app: the echo on an application thread, frames
-#                   handed over in batches as the chat server does)
+#                   handed over in batches as the chat server does;
+#                   io_uring_base: `ringport echo` on io_uring from the binary
+#                   BENCH_BASE_RINGPORT, an older build, for a before/after
+#                   comparison measured side by side in the same run)
+#   BENCH_BASE_RINGPORT  the baseline binary for io_uring_base
 #   BENCH_FRAMING   raw or packet [raw]
 #   BENCH_PORT      first port to use; each server start takes the next [21100]
 #   BENCH_OUT       directory for raw results and server logs [a new temp dir]
@@ -41,7 +45,7 @@ build=${BENCH_BUILD:-1}
 
 need_cores
 for s in $servers; do
-    case $s in io_uring | poll | tokio | io_uring_app) ;; *) die "unknown server '$s' in BENCH_SERVERS" ;; esac
+    case $s in io_uring | poll | tokio | io_uring_app | io_uring_base) ;; *) die "unknown server '$s' in BENCH_SERVERS" ;; esac
 done
 case $framing in raw | packet) ;; *) die "BENCH_FRAMING must be raw or packet" ;; esac
 
@@ -77,6 +81,11 @@ start_echo_server() {
         local backend=io-uring
         [ "$kind" = poll ] && backend=poll
         taskset -c 0 "$ringport" echo --listen "127.0.0.1:$p" --backend "$backend" \
+            --io-threads 1 --framing "$framing" >"$log" 2>&1 &
+        ;;
+    io_uring_base)
+        [ -x "${BENCH_BASE_RINGPORT:-}" ] || die "io_uring_base needs BENCH_BASE_RINGPORT, an executable ringport"
+        taskset -c 0 "$BENCH_BASE_RINGPORT" echo --listen "127.0.0.1:$p" --backend io-uring \
             --io-threads 1 --framing "$framing" >"$log" 2>&1 &
         ;;
     io_uring_app)
@@ -141,7 +150,7 @@ echo "CPU nears 100 % it, not the server, limits msg/s: compare msg per server C
 echo "Max CPU wait % is the longest time a generator or server of that row sat runnable but not"
 echo "running (another process on its core): above a few % that row's figures are noisy."
 echo
-awk -F '\t' -v sizes="$sizes" -v conns="$conns_list" '
+awk -F '\t' -v sizes="$sizes" -v conns="$conns_list" -v base_bin="${BENCH_BASE_RINGPORT:-}" '
 function median(list,    a, n, i, j, t) {
     n = split(list, a, " ")
     if (n == 0) return ""
@@ -183,6 +192,20 @@ END {
             fmt(p[1], 0), fmt(p[2], 0), fmt(p[3], 0), fmt(g[1], 0), fmt(g[2], 0), fmt(g[3], 0),
             fmt(c[1], 0), fmt(c[2], 0), fmt(c[3], 0), fmt(e[1], 0), fmt(e[2], 0), fmt(e[3], 0), ratio(e[1], e[3]),
             fmt(wait[S[i], C[j]] + 0, 0)
+    }
+    for (i = 1; i <= ns; i++) for (j = 1; j <= nc; j++) {
+        kb = "io_uring_base" SUBSEP S[i] SUBSEP C[j]; kn = "io_uring" SUBSEP S[i] SUBSEP C[j]
+        if (get("msgs", kb) == "") continue
+        if (!base_header) {
+            print "\nBefore/after (io_uring_base: " base_bin "):\n"
+            print "| size B | conns | base msg/s | io_uring msg/s | io_uring/base | k msg per server CPU s (base / io_uring) | per server CPU s io_uring/base |"
+            print "|---:|---:|---:|---:|---:|---:|---:|"
+            base_header = 1
+        }
+        eb = get("eff", kb) / 1000; en = get("eff", kn); if (en != "") en /= 1000
+        printf "| %s | %s | %s | %s | %s | %s / %s | %s |\n", S[i], C[j],
+            fmt(get("msgs", kb), 0), fmt(get("msgs", kn), 0), ratio(get("msgs", kn), get("msgs", kb)),
+            fmt(eb, 0), fmt(en, 0), ratio(en, eb)
     }
     printf "\nmismatches: %d, errors: %d (all runs)\n", mism, errs
     if (noisy > 0)
