@@ -19,6 +19,8 @@
 #   BENCH_LOGIN_RATES  login rates [25 50 100]
 #   BENCH_SOAK_SECS    soak length [60]
 #   BENCH_ONLY         any of connect login slow soak [all four]
+#   BENCH_SERVER_ARGS  extra flags for every `ringport serve` (for example
+#                      "--socket-send-buffer 65536") [none]
 #   BENCH_PORT         first port [21700]
 #   BENCH_OUT          raw JSON and server logs [a new temp dir]
 #   BENCH_BUILD        0 to skip `cargo build --release` [1]
@@ -58,9 +60,11 @@ serve() {
     shift
     port=$(free_port $((port + 1)))
     # Accounts in a fresh SQLite file (the default store) next to the log;
-    # no admin listener (its port could be taken).
+    # no admin listener (its port could be taken). BENCH_SERVER_ARGS splits
+    # into words on purpose.
+    # shellcheck disable=SC2086
     taskset -c 0 "$ringport" serve --listen "127.0.0.1:$port" --io-threads 1 \
-        --accounts "sqlite:${log%.log}.db" --admin-listen none "$@" >"$log" 2>&1 &
+        --accounts "sqlite:${log%.log}.db" --admin-listen none "$@" ${BENCH_SERVER_ARGS:-} >"$log" 2>&1 &
     server_pid=$!
     wait_accepting ringport "$port" "$log"
 }
