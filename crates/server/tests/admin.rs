@@ -12,36 +12,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use chat_support::*;
-use common::{get, http};
-
-/// The value of the sample `series` (name with labels) in a scrape.
-fn sample(scrape: &str, series: &str) -> Option<f64> {
-    scrape.lines().find_map(|l| {
-        let (name, value) = l.rsplit_once(' ')?;
-        (name == series).then(|| value.parse().ok())?
-    })
-}
-
-/// Scrapes until every series has its expected value (the engine counts
-/// bytes when a send completes, which can trail the client's read by a
-/// moment), then returns the last scrape; fails naming what differs.
-fn scrape_until(admin: SocketAddr, expected: &[(&str, f64)]) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, body) = get(admin, "/metrics");
-        assert_eq!(status, 200);
-        let wrong: Vec<_> = expected
-            .iter()
-            .filter(|(s, v)| sample(&body, s) != Some(*v))
-            .map(|(s, v)| format!("{s}: want {v}, got {:?}", sample(&body, s)))
-            .collect();
-        if wrong.is_empty() {
-            return body;
-        }
-        assert!(Instant::now() < deadline, "{wrong:?}\n{body}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::{get, http, sample, scrape_until};
 
 #[test]
 fn metrics_count_what_the_clients_did() {

@@ -11,7 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chat_support::{connect, login, login_enter, next, quiet, serve, Got};
-use common::{get, Running};
+use common::{get, sample, scrape_until, Running};
 use ringport_chat::testing::RedisServer;
 use ringport_client::Client;
 
@@ -381,36 +381,6 @@ fn three_nodes_one_room() {
     }
 }
 
-/// The value of the sample `series` in a scrape.
-fn sample(scrape: &str, series: &str) -> Option<f64> {
-    scrape.lines().find_map(|l| {
-        let (name, value) = l.rsplit_once(' ')?;
-        (name == series).then(|| value.parse().ok())?
-    })
-}
-
-/// Scrapes `r`'s /metrics until every series has its value (the logic
-/// thread publishes its counters after the turn that delivered the
-/// chats); returns the last scrape.
-fn scrape_until(r: &Running, expected: &[(&str, f64)]) -> String {
-    let admin = r.admin.expect("the startup line names the admin address");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, body) = get(admin, "/metrics");
-        assert_eq!(status, 200);
-        let wrong: Vec<_> = expected
-            .iter()
-            .filter(|(s, v)| sample(&body, s) != Some(*v))
-            .map(|(s, v)| format!("{s}: want {v}, got {:?}", sample(&body, s)))
-            .collect();
-        if wrong.is_empty() {
-            return body;
-        }
-        assert!(Instant::now() < deadline, "{wrong:?}\n{body}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn metrics_count_the_cluster_traffic() {
     let Some(redis) = RedisServer::start("metrics_count_the_cluster_traffic") else {
@@ -433,7 +403,7 @@ fn metrics_count_the_cluster_traffic() {
     }
     let sent = SENT as f64;
     scrape_until(
-        &b,
+        b.admin.expect("the startup line names the admin address"),
         &[
             ("ringport_cluster_remote_chats_in_total", sent),
             ("ringport_cluster_remote_members", 1.0),
@@ -445,7 +415,7 @@ fn metrics_count_the_cluster_traffic() {
         ],
     );
     let scrape = scrape_until(
-        &a,
+        a.admin.expect("the startup line names the admin address"),
         &[
             ("ringport_cluster_chats_published_total", sent),
             ("ringport_cluster_remote_chats_in_total", 0.0),
@@ -470,7 +440,7 @@ fn metrics_count_the_cluster_traffic() {
     assert_eq!(next(&mut ann), Got::ChatRes(0));
     assert_eq!(next(&mut ann), Got::Chat("ann".into(), "lost".into()));
     let scrape = scrape_until(
-        &a,
+        a.admin.expect("the startup line names the admin address"),
         &[
             ("ringport_cluster_chats_dropped_total", 1.0),
             ("ringport_cluster_redis_up", 0.0),

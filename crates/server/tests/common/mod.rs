@@ -180,3 +180,34 @@ pub fn get(addr: SocketAddr, path: &str) -> (u16, String) {
         format!("GET {path} HTTP/1.1\r\nHost: ringport\r\n\r\n").as_bytes(),
     )
 }
+
+/// The value of the sample `series` (name with labels) in a `/metrics`
+/// scrape.
+pub fn sample(scrape: &str, series: &str) -> Option<f64> {
+    scrape.lines().find_map(|l| {
+        let (name, value) = l.rsplit_once(' ')?;
+        (name == series).then(|| value.parse().ok())?
+    })
+}
+
+/// Scrapes `admin`'s `/metrics` until every series has its expected value
+/// (counters are published a moment after what they count: the engine
+/// counts bytes when a send completes, the logic thread publishes after its
+/// turn), then returns the last scrape; fails naming what differs.
+pub fn scrape_until(admin: SocketAddr, expected: &[(&str, f64)]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = get(admin, "/metrics");
+        assert_eq!(status, 200);
+        let wrong: Vec<_> = expected
+            .iter()
+            .filter(|(s, v)| sample(&body, s) != Some(*v))
+            .map(|(s, v)| format!("{s}: want {v}, got {:?}", sample(&body, s)))
+            .collect();
+        if wrong.is_empty() {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{wrong:?}\n{body}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
