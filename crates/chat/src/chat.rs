@@ -245,7 +245,7 @@ impl Chat {
 
     /// Drops deadline entries that no longer count, so `next_timeout` is
     /// exact.
-    fn prune_deadlines(&mut self) {
+    pub(crate) fn prune_deadlines(&mut self) {
         let sessions = &self.sessions;
         self.deadlines.prune(|at, conn| {
             sessions.get(&conn).is_some_and(|s| {

@@ -81,6 +81,9 @@ impl Chat {
         if let Some(c) = self.cluster.as_mut() {
             c.update_gauges();
         }
+        // A claim answered may have logged a session in (its deadline no
+        // longer counts) or refused it: keep `next_timeout` exact.
+        self.prune_deadlines();
         self.update_gauges();
     }
 
@@ -257,6 +260,16 @@ impl Chat {
             return;
         }
         match result {
+            EnterResult::Entered { .. }
+                if self.rooms.members(room).len() >= self.config.room_max_users =>
+            {
+                // Admitted cluster-wide, but this node's own members already
+                // fill the room (members it admitted while the bus was down
+                // are re-added only at the host's next heartbeat): refused,
+                // and the registration undone.
+                out.cluster(ClusterRequest::Leave { room, unique_id });
+                self.respond(conn, RoomEnterReq::ID, ResultCode::EnterRoomFullUser, out);
+            }
             EnterResult::Entered { seq, members } => {
                 let deltas = match self.view_mut(room) {
                     Some(view) => view.snapshot(seq, members),
@@ -328,8 +341,8 @@ impl Chat {
     fn forget_view_if_unused(&mut self, room: i32) {
         let local = self.rooms.members(room).len();
         if let Some(c) = self.cluster.as_mut() {
-            if local == 0 && c.entering_room(room) == 0 {
-                c.views.remove(&room);
+            if local == 0 && c.entering_room(room) == 0 && c.views.remove(&room).is_some() {
+                c.update_gauges();
             }
         }
     }

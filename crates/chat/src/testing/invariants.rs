@@ -103,6 +103,15 @@ impl Chat {
         if gauges != real {
             return Err(format!("gauges {gauges:?}, real {real:?}"));
         }
+        if let Some(c) = &self.cluster {
+            let remote: usize = c.views.values().map(|v| v.len()).sum();
+            if c.stats.remote_members != remote as u64 {
+                return Err(format!(
+                    "remote members gauge {}, views hold {remote}",
+                    c.stats.remote_members
+                ));
+            }
+        }
         if let Some((at, conn)) = self.deadlines.peek() {
             let live = self.sessions.get(&conn).is_some_and(|s| {
                 s.login_deadline == Some(at) && !matches!(s.state, SessionState::LoggedIn { .. })
@@ -133,6 +142,15 @@ impl Chat {
             SessionState::LoggedIn { room, .. } => *room,
             _ => None,
         }
+    }
+
+    /// The cluster side's bookkeeping: claims in flight, enters in flight,
+    /// rooms with a view of other nodes' members (`None` without a
+    /// cluster).
+    pub fn cluster_bookkeeping(&self) -> Option<(usize, usize, usize)> {
+        self.cluster
+            .as_ref()
+            .map(|c| (c.claims.len(), c.entering.len(), c.views.len()))
     }
 
     /// The members of `room`, in the order they entered.
