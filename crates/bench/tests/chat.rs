@@ -7,7 +7,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -152,35 +152,10 @@ fn chat_load_against_ringport() {
 
 #[test]
 fn chat_load_against_redis() {
-    let Ok(status) = Command::new("redis-server").arg("--version").output() else {
-        assert!(
-            std::env::var_os("RINGPORT_REQUIRE_REDIS").is_none_or(|v| v != "1"),
-            "redis-server is not installed and RINGPORT_REQUIRE_REDIS=1 (install the \
-             redis-server package)"
-        );
-        eprintln!("\n*** SKIPPED chat_load_against_redis: redis-server is not installed ***\n");
+    let Some(redis) = ringport_chat::testing::RedisServer::start("chat_load_against_redis") else {
         return;
     };
-    assert!(status.status.success());
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let server = Server { child, addr };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_clean(&run_chat(server.addr, "redis", &[]));
+    assert_clean(&run_chat(redis.addr(), "redis", &[]));
 }
 
 /// A blocking protocol client for the behaviour test.
