@@ -607,13 +607,23 @@ pub struct IdleArgs {
     pub json: bool,
 }
 
-/// Parses a message rate: more than 0, at most [`MAX_CHAT_RATE`].
-fn parse_rate(text: &str) -> Result<f64, String> {
-    let rate: f64 = text
+/// Parses a finite number; `what` names the expected kind in the error.
+fn finite(text: &str, what: &str) -> Result<f64, String> {
+    let v: f64 = text
         .trim()
         .parse()
-        .map_err(|e| format!("not a number of messages per second: {e}"))?;
-    if !rate.is_finite() || rate <= 0.0 || rate > MAX_CHAT_RATE {
+        .map_err(|e| format!("not a {what}: {e}"))?;
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("not a finite {what}"))
+    }
+}
+
+/// Parses a chat rate: more than 0, at most [`MAX_CHAT_RATE`].
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let rate = finite(text, "number of messages per second")?;
+    if rate <= 0.0 || rate > MAX_CHAT_RATE {
         return Err(format!("must be more than 0 and at most {MAX_CHAT_RATE}"));
     }
     Ok(rate)
@@ -621,11 +631,8 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 
 /// Parses a storm rate: more than 0, at most [`MAX_STORM_RATE`].
 fn parse_storm_rate(text: &str) -> Result<f64, String> {
-    let rate: f64 = text
-        .trim()
-        .parse()
-        .map_err(|e| format!("not a number per second: {e}"))?;
-    if !rate.is_finite() || rate <= 0.0 || rate > MAX_STORM_RATE {
+    let rate = finite(text, "number per second")?;
+    if rate <= 0.0 || rate > MAX_STORM_RATE {
         return Err(format!("must be more than 0 and at most {MAX_STORM_RATE}"));
     }
     Ok(rate)
@@ -633,11 +640,8 @@ fn parse_storm_rate(text: &str) -> Result<f64, String> {
 
 /// Parses a step factor in `1..=10`.
 fn parse_factor(text: &str) -> Result<f64, String> {
-    let f: f64 = text
-        .trim()
-        .parse()
-        .map_err(|e| format!("not a number: {e}"))?;
-    if !f.is_finite() || !(1.0..=10.0).contains(&f) {
+    let f = finite(text, "number")?;
+    if !(1.0..=10.0).contains(&f) {
         return Err("must be between 1 and 10".into());
     }
     Ok(f)
@@ -645,11 +649,8 @@ fn parse_factor(text: &str) -> Result<f64, String> {
 
 /// Parses a percentage in `0..=100`.
 fn parse_percent(text: &str) -> Result<f64, String> {
-    let p: f64 = text
-        .trim()
-        .parse()
-        .map_err(|e| format!("not a number: {e}"))?;
-    if !p.is_finite() || !(0.0..=100.0).contains(&p) {
+    let p = finite(text, "number")?;
+    if !(0.0..=100.0).contains(&p) {
         return Err("must be between 0 and 100".into());
     }
     Ok(p)
@@ -657,11 +658,8 @@ fn parse_percent(text: &str) -> Result<f64, String> {
 
 /// Parses a soak length: more than 0, at most [`MAX_SOAK_SECS`].
 fn parse_soak_secs(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|e| format!("not a number of seconds: {e}"))?;
-    if !secs.is_finite() || secs <= 0.0 || secs > MAX_SOAK_SECS {
+    let secs = finite(text, "number of seconds")?;
+    if secs <= 0.0 || secs > MAX_SOAK_SECS {
         return Err(format!(
             "must be more than 0 and at most {MAX_SOAK_SECS} seconds"
         ));
@@ -689,11 +687,8 @@ fn parse_secs(text: &str) -> Result<Duration, String> {
 
 /// Parses a number of seconds in `0..=MAX_SECS`.
 fn parse_secs_or_zero(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|e| format!("not a number of seconds: {e}"))?;
-    if !secs.is_finite() || !(0.0..=MAX_SECS).contains(&secs) {
+    let secs = finite(text, "number of seconds")?;
+    if !(0.0..=MAX_SECS).contains(&secs) {
         return Err(format!("must be between 0 and {MAX_SECS} seconds"));
     }
     Ok(Duration::from_secs_f64(secs))
