@@ -138,6 +138,25 @@ impl Waker {
 
 /// Is this accept error a resource shortage (back off and retry later)
 /// rather than a problem of one connection (skip it)?
+/// Reads and drops what the peer sent that nobody read yet, just before
+/// the socket is closed. Closing a TCP socket with unread input makes the
+/// kernel send a reset instead of a FIN, and a reset throws away whatever
+/// the kernel still had to deliver: a session closed after flushing its
+/// queue (server close, shutdown) would lose its last bytes because the
+/// client wrote something meanwhile. Bounded (a peer that keeps sending is
+/// not waited for) and never blocks.
+pub(crate) fn discard_unread_input(sock: socket2::SockRef<'_>) {
+    const ROUNDS: usize = 16;
+    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
+    for _ in 0..ROUNDS {
+        match sock.recv_with_flags(&mut buf, libc::MSG_DONTWAIT) {
+            Ok(n) if n > 0 => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            _ => return, // nothing left, end of stream, or an error
+        }
+    }
+}
+
 pub(crate) fn is_resource_shortage(err: &std::io::Error) -> bool {
     matches!(
         err.raw_os_error(),

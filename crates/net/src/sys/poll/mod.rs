@@ -322,6 +322,7 @@ impl<F: Framing> PollDriver<F> {
             let s = &mut self.shard.slots[slot];
             if let Some(mut stream) = s.io.stream.take() {
                 let _ = self.poll.registry().deregister(&mut stream);
+                crate::sys::discard_unread_input(socket2::SockRef::from(&stream));
             }
             s.io.in_ready = false;
             self.shard.release(slot);

@@ -764,6 +764,9 @@ impl<F: Framing> UringDriver<F> {
             self.unregister_fixed(slot);
         }
         let s = &mut self.shard.slots[slot];
+        if let Some(fd) = s.io.fd.as_ref() {
+            crate::sys::discard_unread_input(socket2::SockRef::from(fd));
+        }
         s.io.fd = None; // closes the socket
         self.shard.release(slot);
         true
