@@ -164,9 +164,15 @@ fn shutdown_of_an_idle_engine_stops_at_once() {
     }
 }
 
+/// A server close flushes the session's queue first. Run twice per backend:
+/// with a client that only reads (every byte must arrive, then EOF), and
+/// with one that writes after the close (nothing of it reaches the
+/// application; what it reads is an intact prefix of the queue, all of it
+/// unless its late write drew a reset — the engine does not linger after a
+/// close, see docs/ENGINE.md "Sessions").
 #[test]
 fn server_close_flushes_queued_data_before_closing() {
-    for backend in BACKENDS {
+    for (backend, late_write) in BACKENDS.into_iter().flat_map(|b| [(b, false), (b, true)]) {
         let (engine, mut app, addr) = start_raw(EngineConfig {
             io_threads: 2,
             backend,
@@ -188,17 +194,22 @@ fn server_close_flushes_queued_data_before_closing() {
 
         // After the Closed event nothing of this session is delivered, even
         // if the client keeps writing while the queue drains.
-        let _ = std::io::Write::write_all(&mut c, b"too late");
+        if late_write {
+            let _ = std::io::Write::write_all(&mut c, b"too late");
+        }
         let reader = read_to_end(c);
-        let (got, _end) = reader.join().unwrap();
-        assert_eq!(
-            got.len(),
-            want.len(),
-            "{backend}: every queued byte arrives"
+        let (got, end) = reader.join().unwrap();
+        assert!(
+            want.starts_with(&got),
+            "{backend}, late write {late_write}: the bytes that arrive are the queue's, in order"
         );
-        assert!(got == want, "{backend}: intact and in order");
-        // (The end may be EOF or a reset: the client wrote after the close
-        // request, and unread data at close makes the kernel send RST.)
+        if !late_write || end == End::Eof {
+            assert_eq!(
+                (got.len(), end),
+                (want.len(), End::Eof),
+                "{backend}, late write {late_write}: every queued byte arrives, then EOF"
+            );
+        }
 
         // The engine carries on with its other sessions.
         write_all(&mut other, b"ping");
