@@ -191,10 +191,6 @@ impl<F: Framing, S> Shard<F, S> {
         .then_some(slot)
     }
 
-    /// Places an admitted connection in a slot and announces it; the backend
-    /// then fills in the slot's `io` (a reused slot keeps what the backend
-    /// left there, so per-slot allocations are reused). `None` when the slab
-    /// is full (cannot happen while admission is honoured).
     /// Socket options every accepted socket gets, on either backend:
     /// `TCP_NODELAY` (replies are whole frames; latency matters) and the
     /// configured kernel send buffer. Failures are ignored: both are tuning.
@@ -205,6 +201,10 @@ impl<F: Framing, S> Shard<F, S> {
         }
     }
 
+    /// Places an admitted connection in a slot and announces it; the backend
+    /// then fills in the slot's `io` (a reused slot keeps what the backend
+    /// left there, so per-slot allocations are reused). `None` when the slab
+    /// is full (cannot happen while admission is honoured).
     pub(crate) fn open(&mut self, peer: SocketAddr) -> Option<usize>
     where
         S: Default,

@@ -136,8 +136,6 @@ impl Waker {
     }
 }
 
-/// Is this accept error a resource shortage (back off and retry later)
-/// rather than a problem of one connection (skip it)?
 /// Reads and drops what the peer sent that nobody read yet, just before
 /// the socket is closed. Closing a TCP socket with unread input makes the
 /// kernel send a reset instead of a FIN, and a reset throws away whatever
@@ -157,6 +155,8 @@ pub(crate) fn discard_unread_input(sock: socket2::SockRef<'_>) {
     }
 }
 
+/// Is this accept error a resource shortage (back off and retry later)
+/// rather than a problem of one connection (skip it)?
 pub(crate) fn is_resource_shortage(err: &std::io::Error) -> bool {
     matches!(
         err.raw_os_error(),
