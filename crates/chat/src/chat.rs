@@ -102,6 +102,13 @@ impl Chat {
     /// session's state, then the rest. Unknown ids are counted and ignored;
     /// so is a packet for a connection the machine does not know (never
     /// connected, or already closed by it).
+    ///
+    /// While an earlier request of `conn` waits for an answer from outside
+    /// (a password check, a cluster claim or enter), the packet is queued
+    /// and handled after it, in order (see [`ChatConfig::pipeline_frames`]);
+    /// a queue at its bound asks the host to stop reading `conn`
+    /// ([`Outbound::pause_reading`]). Packets that still arrive are queued
+    /// all the same.
     pub fn handle_packet(
         &mut self,
         conn: ConnId,
@@ -109,10 +116,69 @@ impl Chat {
         now: Instant,
         out: &mut impl Outbound,
     ) {
-        if !self.sessions.contains_key(&conn) {
+        let busy = self.is_busy(conn);
+        let Some(session) = self.sessions.get_mut(&conn) else {
             tracing::debug!(%conn, "packet for an unknown connection ignored");
             return;
+        };
+        if busy || !session.pipeline.is_empty() {
+            let pipeline = &mut session.pipeline;
+            pipeline.push(frame, now);
+            self.stats.requests_queued += 1;
+            let (frames, bytes) = (self.config.pipeline_frames, self.config.pipeline_bytes);
+            if !pipeline.paused && pipeline.is_full(frames, bytes) {
+                pipeline.paused = true;
+                self.stats.pipeline_pauses += 1;
+                tracing::debug!(
+                    %conn,
+                    frames = pipeline.len(),
+                    bytes = pipeline.bytes(),
+                    "request queue full: pausing reads"
+                );
+                out.pause_reading(conn);
+            }
+            return;
         }
+        self.dispatch(conn, frame, now, out);
+        self.prune_deadlines();
+        self.update_gauges();
+    }
+
+    /// Whether a request of `conn` waits for an answer from outside the
+    /// machine, so that its next requests must wait too.
+    pub(crate) fn is_busy(&self, conn: ConnId) -> bool {
+        let authenticating = self
+            .sessions
+            .get(&conn)
+            .is_some_and(|s| matches!(s.state, SessionState::Authenticating { .. }));
+        authenticating || self.enter_in_flight(conn)
+    }
+
+    /// Handles the requests `conn` queued while it was busy, in order, until
+    /// one of them makes it busy again or none is left; then, if its reads
+    /// were paused and the queue is empty, resumes them.
+    pub(crate) fn drain_pipeline(&mut self, conn: ConnId, out: &mut impl Outbound) {
+        loop {
+            if self.is_busy(conn) {
+                return;
+            }
+            let Some(session) = self.sessions.get_mut(&conn) else {
+                return;
+            };
+            let Some(queued) = session.pipeline.pop() else {
+                if session.pipeline.paused {
+                    session.pipeline.paused = false;
+                    tracing::debug!(%conn, "request queue drained: resuming reads");
+                    out.resume_reading(conn);
+                }
+                return;
+            };
+            self.dispatch(conn, &queued.frame, queued.at, out);
+        }
+    }
+
+    /// Decodes one request of `conn` and runs its handler.
+    fn dispatch(&mut self, conn: ConnId, frame: &[u8], now: Instant, out: &mut impl Outbound) {
         let packet = match ClientPacket::decode(frame) {
             Ok(packet) => packet,
             Err(error) => {
@@ -138,14 +204,13 @@ impl Chat {
                 tracing::debug!(%conn, id, len = body.len(), "unknown packet id ignored");
             }
         }
-        self.prune_deadlines();
-        self.update_gauges();
     }
 
     /// `conn` went away (closed by the peer, by the engine, or after
     /// [`Outbound::close`]). A user in a room leaves it (217 to the others);
     /// the login is released at once; a login in flight is abandoned (its
-    /// answer will be ignored). Unknown connections are ignored.
+    /// answer will be ignored), and so are the requests queued behind it
+    /// (nobody is left to answer). Unknown connections are ignored.
     pub fn handle_disconnect(&mut self, conn: ConnId, out: &mut impl Outbound) {
         let Some(session) = self.sessions.remove(&conn) else {
             return;
@@ -169,6 +234,8 @@ impl Chat {
     /// The answer to the [`crate::AuthRequest`] with this `conn` and
     /// `ticket`. Ignored unless that session is still waiting for exactly
     /// this ticket (it may have disconnected, timed out or been closed).
+    /// Once the login is answered, the requests the session sent meanwhile
+    /// are handled in order (as of the time each arrived).
     pub fn handle_auth_result(
         &mut self,
         conn: ConnId,
@@ -177,12 +244,14 @@ impl Chat {
         out: &mut impl Outbound,
     ) {
         self.finish_login(conn, ticket, result, out);
+        self.drain_pipeline(conn, out);
         self.prune_deadlines();
         self.update_gauges();
     }
 
     /// Closes every session whose login deadline is at or before `now` and
-    /// that is not logged in (a login still in flight does not save it).
+    /// that is not logged in (a login still in flight does not save it; the
+    /// requests queued behind it are dropped with the session).
     pub fn handle_timeout(&mut self, now: Instant, out: &mut impl Outbound) {
         while let Some((at, conn)) = self.deadlines.peek() {
             if at > now {

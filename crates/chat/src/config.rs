@@ -45,6 +45,15 @@ pub struct ChatConfig {
     /// Whether loopback addresses are limited too (default false: local
     /// load generators and tools log in many users from 127.0.0.1).
     pub login_limit_loopback: bool,
+    /// Requests one session may have waiting behind an asynchronous one (a
+    /// password check, a cluster claim or enter) before the host is asked
+    /// to stop reading it (default 64); see [`crate::Outbound::pause_reading`].
+    /// Requests are answered in the order received, so the others wait; none
+    /// is dropped. At least 1.
+    pub pipeline_frames: usize,
+    /// Bytes of waiting requests (headers included) at which the host is
+    /// asked to stop reading the session (default 16 KiB). At least 1.
+    pub pipeline_bytes: usize,
 }
 
 impl Default for ChatConfig {
@@ -61,6 +70,8 @@ impl Default for ChatConfig {
             login_rate_per_ip: 600,
             login_burst_per_ip: 100,
             login_limit_loopback: false,
+            pipeline_frames: 64,
+            pipeline_bytes: 16 * 1024,
         }
     }
 }
@@ -72,7 +83,7 @@ impl ChatConfig {
     ///
     /// A message naming the offending field: no rooms, rooms of size 0, a
     /// room range past `i32::MAX`, `max_users` 0, a rate limit with an empty
-    /// bucket, or a zero login timeout.
+    /// bucket, a zero login timeout, or a request queue bound of 0.
     pub fn validate(&self) -> Result<(), String> {
         if self.rooms == 0 {
             return Err("rooms must be at least 1".into());
@@ -100,6 +111,12 @@ impl ChatConfig {
         }
         if self.login_timeout.is_zero() {
             return Err("login_timeout must be above 0".into());
+        }
+        if self.pipeline_frames == 0 {
+            return Err("pipeline_frames must be at least 1".into());
+        }
+        if self.pipeline_bytes == 0 {
+            return Err("pipeline_bytes must be at least 1".into());
         }
         Ok(())
     }
@@ -156,6 +173,14 @@ mod tests {
             },
             ChatConfig {
                 login_timeout: Duration::ZERO,
+                ..ok.clone()
+            },
+            ChatConfig {
+                pipeline_frames: 0,
+                ..ok.clone()
+            },
+            ChatConfig {
+                pipeline_bytes: 0,
                 ..ok.clone()
             },
         ] {

@@ -8,7 +8,7 @@
 //! [`Chat::handle_timeout`] — each with the current time where it matters,
 //! and calls the host's [`Outbound`] for everything it must do: send a packet
 //! to one session, send one shared packet to many, close a session, check a
-//! password. It never touches sockets, threads or the clock, so the whole
+//! password, stop or resume reading a session. It never touches sockets, threads or the clock, so the whole
 //! protocol is tested in memory (see the `testing` feature).
 //!
 //! ```
@@ -24,6 +24,8 @@
 //!     fn send_shared(&mut self, _: ConnId, packet: &Bytes) { self.sent.push(packet.to_vec()) }
 //!     fn close(&mut self, _: ConnId) {}
 //!     fn authenticate(&mut self, request: AuthRequest) { self.checks.push(request) }
+//!     fn pause_reading(&mut self, _: ConnId) {}
+//!     fn resume_reading(&mut self, _: ConnId) {}
 //! }
 //!
 //! let (mut chat, mut host, now) = (Chat::new(ChatConfig::default()), Host::default(), Instant::now());
@@ -48,7 +50,21 @@
 //!   in every state. Unknown ids (server-sent ids included) are ignored and
 //!   counted. A frame that is not one whole packet (a host bug) is counted as
 //!   invalid and ignored.
-//! - **Login.** 31 also when this session already has a login in flight. 32
+//! - **Order.** Every request of a session is answered in the order it was
+//!   received. A request that arrives while an earlier one of the same
+//!   session waits for an answer from outside (a password check; in cluster
+//!   mode the login claim and the enter) is queued and handled, in order,
+//!   when that answer comes, as of the time it arrived. The queue is bounded
+//!   ([`ChatConfig::pipeline_frames`], [`ChatConfig::pipeline_bytes`]): at
+//!   the bound the host is asked to stop reading the session
+//!   ([`Outbound::pause_reading`]) and, once the queue has drained, to
+//!   resume; nothing is dropped. Queued requests die with their session
+//!   (disconnect, login deadline); after a failed login they are handled as
+//!   for any session not logged in (52, 81, 61, or a new login attempt).
+//!   Notifies caused by other sessions are not queued and may come between
+//!   the answers.
+//! - **Login.** A 201 behind a login in flight waits for it, then gets 31 if
+//!   that login succeeded (or is a new attempt if it failed). 32
 //!   counts logged-in *and* logging-in sessions against `max_users`. The
 //!   "id logged in elsewhere" 31 is checked when the account store answers,
 //!   so of two concurrent logins of one id the first answer wins and the
@@ -88,6 +104,7 @@ mod handler;
 mod login;
 mod login_limit;
 mod outbound;
+mod pipeline;
 mod rate;
 mod room;
 mod secret;

@@ -3,8 +3,9 @@
 //!
 //! The machine never does I/O. Each `handle_*` call takes an `&mut impl
 //! Outbound` and calls it synchronously, in protocol order, for every packet to
-//! send, every session to close and every password to check; the host turns
-//! those calls into engine operations (and the test harness records them).
+//! send, every session to close, every password to check and every session to
+//! stop or resume reading; the host turns those calls into engine operations
+//! (and the test harness records them).
 
 use bytes::Bytes;
 
@@ -38,6 +39,25 @@ pub trait Outbound {
     /// `conn` and `ticket` (and [`AuthResult::Unavailable`] if the check
     /// could not be made).
     fn authenticate(&mut self, request: AuthRequest);
+
+    /// Stops reading `conn` until [`Outbound::resume_reading`]: its queue of
+    /// requests waiting behind an asynchronous one (a password check, a
+    /// cluster claim or enter) reached [`crate::ChatConfig::pipeline_frames`]
+    /// or [`crate::ChatConfig::pipeline_bytes`]. Frames the host already
+    /// read must still be passed to [`crate::Chat::handle_packet`] (the
+    /// machine queues them; it never drops a request), so the queue may
+    /// exceed its bounds by what the host has in flight.
+    ///
+    /// The machine asks at most once before each resume, and never for a
+    /// connection it has forgotten. The host need not report anything back.
+    /// Sending to the session goes on while it is paused.
+    fn pause_reading(&mut self, conn: ConnId);
+
+    /// Reads `conn` again after [`Outbound::pause_reading`]: its queue has
+    /// drained. Called only for a paused connection the machine still knows
+    /// (a session that disconnects or is closed while paused is not
+    /// resumed).
+    fn resume_reading(&mut self, conn: ConnId);
 
     /// Cluster work ([`crate::Chat::with_cluster`] machines only): carry it
     /// to the other nodes, and answer claims and enters with

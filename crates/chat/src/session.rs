@@ -1,11 +1,13 @@
 //! [`Session`]: what the machine knows about one connection — its protocol
 //! state (`Connected` → `Authenticating` → `LoggedIn` → in a room), its login
-//! deadline and its chat token bucket.
+//! deadline, its chat token bucket and its queue of requests waiting behind
+//! an asynchronous one.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::pipeline::Pipeline;
 use crate::rate::Bucket;
 
 /// One connection.
@@ -22,6 +24,9 @@ pub(crate) struct Session {
     /// The peer's address group, when the host gave it: login attempts are
     /// limited per group.
     pub(crate) peer: Option<IpAddr>,
+    /// Requests received while an earlier one waits for an answer from
+    /// outside the machine (see `pipeline`).
+    pub(crate) pipeline: Pipeline,
 }
 
 impl Session {
@@ -31,6 +36,7 @@ impl Session {
             login_deadline,
             bucket: Bucket::default(),
             peer,
+            pipeline: Pipeline::default(),
         }
     }
 }

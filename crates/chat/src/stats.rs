@@ -43,6 +43,13 @@ pub struct ChatStats {
     pub unknown_packets: u64,
     /// Sessions closed because they were not logged in in time.
     pub login_timeouts: u64,
+    /// Requests that arrived while an earlier request of their session was
+    /// waiting for an answer (a password check, a cluster claim or enter),
+    /// and so waited in the session's queue to be answered in order.
+    pub requests_queued: u64,
+    /// Times a session's request queue reached its bound and the host was
+    /// asked to stop reading the session.
+    pub pipeline_pauses: u64,
 }
 
 /// Failed logins (non-zero 202) by result code.

@@ -20,6 +20,8 @@ struct Host {
     sent: Vec<(ConnId, Vec<u8>)>,
     auth: Vec<AuthRequest>,
     cluster: Vec<ClusterRequest>,
+    /// pause_reading (true) and resume_reading (false), in order.
+    reading: Vec<(ConnId, bool)>,
 }
 
 impl Outbound for Host {
@@ -35,6 +37,12 @@ impl Outbound for Host {
     }
     fn cluster(&mut self, request: ClusterRequest) {
         self.cluster.push(request);
+    }
+    fn pause_reading(&mut self, conn: ConnId) {
+        self.reading.push((conn, true));
+    }
+    fn resume_reading(&mut self, conn: ConnId) {
+        self.reading.push((conn, false));
     }
 }
 
@@ -230,9 +238,10 @@ fn enters_wait_for_the_cluster_and_list_remote_members() {
             ..
         }
     ));
-    // A second enter while the first is in flight: 52.
+    // A second enter while the first is in flight waits for it (then 52:
+    // already in a room).
     chat.handle_packet(ConnId(1), &enter_frame(4), Instant::now(), &mut host);
-    assert_eq!(host.take(ConnId(1)), vec!["207:52"]);
+    assert_eq!(host.take(ConnId(1)), Vec::<String>::new());
     chat.handle_cluster(
         ClusterEvent::Entered {
             conn: ConnId(1),
@@ -244,7 +253,7 @@ fn enters_wait_for_the_cluster_and_list_remote_members() {
         },
         &mut host,
     );
-    assert_eq!(host.take(ConnId(1)), vec!["207:0", "209:20=rita"]);
+    assert_eq!(host.take(ConnId(1)), vec!["207:0", "209:20=rita", "207:52"]);
     // Full cluster-wide: 54.
     ask_enter(&mut chat, &mut host, ConnId(2), 4);
     chat.handle_cluster(
@@ -389,4 +398,199 @@ fn the_in_process_default_never_asks_the_cluster() {
     assert_eq!(host.take(ConnId(1)), vec!["202:0", "207:0", "209:"]);
     assert!(host.cluster.is_empty());
     assert!(!chat.is_clustered() && chat.cluster_stats().is_none());
+}
+
+fn echo_frame(body: &str) -> Vec<u8> {
+    frame(1, body.as_bytes())
+}
+
+fn chat_frame(message: &str) -> Vec<u8> {
+    let mut f = Vec::new();
+    ringport_proto::ClientPacket::RoomChatReq(ringport_proto::RoomChatReq::new(message).unwrap())
+        .encode(&mut f)
+        .unwrap();
+    f
+}
+
+/// `[echo, login, echo, enter, chat]` in one read, in cluster mode: the
+/// requests wait for the password check, then for the claim, then (behind
+/// the enter) for the cluster-wide enter; answered in request order.
+#[test]
+fn pipelined_requests_wait_for_the_claim_and_the_enter_in_order() {
+    let mut chat = Chat::with_cluster(ChatConfig::default());
+    let mut host = Host::default();
+    let conn = ConnId(1);
+    let now = Instant::now();
+    chat.handle_connect(conn, now);
+    for f in [
+        echo_frame("first"),
+        login_frame("ann"),
+        echo_frame("second"),
+        enter_frame(2),
+        chat_frame("hi"),
+    ] {
+        chat.handle_packet(conn, &f, now, &mut host);
+    }
+    assert_eq!(host.take(conn), vec!["1"]);
+    let check = host.auth.pop().unwrap();
+    chat.handle_auth_result(conn, check.ticket, AuthResult::Accepted, &mut host);
+    // The claim is in flight: still nothing.
+    assert_eq!(host.take(conn), Vec::<String>::new());
+    let Some(ClusterRequest::Claim { ticket, .. }) = host.cluster.pop() else {
+        panic!("a claim was asked");
+    };
+    chat.handle_cluster(
+        ClusterEvent::Claimed {
+            conn,
+            ticket,
+            result: ClaimResult::Claimed(40),
+        },
+        &mut host,
+    );
+    // The login and the echo; the enter is now in flight, the chat waits.
+    assert_eq!(host.take(conn), vec!["202:0", "1"]);
+    let Some(ClusterRequest::Enter { room: 2, .. }) = host.cluster.pop() else {
+        panic!("an enter was asked");
+    };
+    assert_eq!(chat.queued_requests(conn).0, 1);
+    chat.handle_cluster(
+        ClusterEvent::Entered {
+            conn,
+            room: 2,
+            result: EnterResult::Entered {
+                seq: 1,
+                members: vec![],
+            },
+        },
+        &mut host,
+    );
+    assert_eq!(
+        host.take(conn),
+        vec!["207:0", "209:", "222:0", "223:ann:hi"]
+    );
+    assert!(host.reading.is_empty());
+    chat.check_invariants().unwrap();
+}
+
+/// A claim refused (31) or unavailable (34): the queued requests are
+/// handled as for a session not logged in.
+#[test]
+fn requests_behind_a_refused_claim_are_handled_as_not_logged_in() {
+    for (claim, code) in [
+        (ClaimResult::Taken, "202:31"),
+        (ClaimResult::Unavailable, "202:34"),
+    ] {
+        let mut chat = Chat::with_cluster(ChatConfig::default());
+        let mut host = Host::default();
+        let conn = ConnId(1);
+        let now = Instant::now();
+        chat.handle_connect(conn, now);
+        for f in [
+            login_frame("ann"),
+            echo_frame("e"),
+            enter_frame(2),
+            chat_frame("hi"),
+        ] {
+            chat.handle_packet(conn, &f, now, &mut host);
+        }
+        let check = host.auth.pop().unwrap();
+        chat.handle_auth_result(conn, check.ticket, AuthResult::Accepted, &mut host);
+        let Some(ClusterRequest::Claim { ticket, .. }) = host.cluster.pop() else {
+            panic!("a claim was asked");
+        };
+        chat.handle_cluster(
+            ClusterEvent::Claimed {
+                conn,
+                ticket,
+                result: claim,
+            },
+            &mut host,
+        );
+        assert_eq!(host.take(conn), vec![code, "1", "207:52", "222:81"]);
+        assert!(host.cluster.is_empty(), "no enter asked");
+        chat.check_invariants().unwrap();
+    }
+}
+
+/// Requests behind an enter in flight fill the queue: reading pauses, and
+/// resumes when the enter's answer has let them all through.
+#[test]
+fn requests_behind_an_enter_pause_and_resume_reading() {
+    let config = ChatConfig {
+        pipeline_frames: 8,
+        ..ChatConfig::default()
+    };
+    let mut chat = Chat::with_cluster(config);
+    let mut host = Host::default();
+    let conn = ConnId(1);
+    log_in(&mut chat, &mut host, conn, "ann", ClaimResult::Claimed(7));
+    ask_enter(&mut chat, &mut host, conn, 1);
+    for i in 0..12 {
+        chat.handle_packet(
+            conn,
+            &echo_frame(&format!("{i}")),
+            Instant::now(),
+            &mut host,
+        );
+    }
+    assert_eq!(host.reading, vec![(conn, true)], "paused once, at 8");
+    assert_eq!(
+        chat.queued_requests(conn).0,
+        12,
+        "the 4 beyond still queued"
+    );
+    chat.handle_cluster(
+        ClusterEvent::Entered {
+            conn,
+            room: 1,
+            result: EnterResult::Unavailable,
+        },
+        &mut host,
+    );
+    let got = host.take(conn);
+    assert_eq!(got[..2], ["207:0", "209:"]);
+    assert_eq!(got[2..], vec!["1"; 12]);
+    assert_eq!(host.reading, vec![(conn, true), (conn, false)]);
+    chat.check_invariants().unwrap();
+}
+
+/// A session that disconnects with an enter in flight and a queue: the
+/// queue is dropped, the late answer undone, nothing is sent or resumed.
+#[test]
+fn a_disconnect_behind_an_enter_drops_the_queue() {
+    let config = ChatConfig {
+        pipeline_frames: 1,
+        ..ChatConfig::default()
+    };
+    let mut chat = Chat::with_cluster(config);
+    let mut host = Host::default();
+    let conn = ConnId(1);
+    log_in(&mut chat, &mut host, conn, "ann", ClaimResult::Claimed(7));
+    ask_enter(&mut chat, &mut host, conn, 1);
+    chat.handle_packet(conn, &echo_frame("x"), Instant::now(), &mut host);
+    assert_eq!(host.reading, vec![(conn, true)]);
+    chat.handle_disconnect(conn, &mut host);
+    host.cluster.clear();
+    chat.handle_cluster(
+        ClusterEvent::Entered {
+            conn,
+            room: 1,
+            result: EnterResult::Entered {
+                seq: 1,
+                members: vec![],
+            },
+        },
+        &mut host,
+    );
+    assert!(host.take(conn).is_empty());
+    assert!(matches!(
+        host.cluster.as_slice(),
+        [ClusterRequest::Leave {
+            room: 1,
+            unique_id: 7
+        }]
+    ));
+    assert_eq!(host.reading, vec![(conn, true)], "not resumed");
+    chat.check_invariants().unwrap();
+    assert_eq!(chat.cluster_bookkeeping(), Some((0, 0, 0)));
 }

@@ -20,9 +20,12 @@
 //!   room and is not logged in, and a claim or enter answered after it closed
 //!   is undone (Release / Leave), never applied;
 //! - every packet sent decodes with `ServerPacket::decode` and fits the
-//!   session's state as PROTOCOL.md describes it: 202 only in answer to a
-//!   201 (at most one per 201), 209/208/217/223 only to a session that was
-//!   told 207(0) and not yet 216(0), and what each session was told (202(0),
+//!   session's state as PROTOCOL.md describes it: every request with a
+//!   known id gets exactly one answer and the answers come in the order of
+//!   the requests (a request sent while a claim or an enter of its session
+//!   is in flight waits for it), nothing is owed to a session with no
+//!   request in flight, 209/208/217/223 only go to a session that was told
+//!   207(0) and not yet 216(0), and what each session was told (202(0),
 //!   207(0), 216(0)) matches the machine's state for it;
 //! - the host's view of the cluster stays balanced: every Release is for a
 //!   claim the host granted and not yet released, every Leave for a member
@@ -216,6 +219,7 @@ struct Out {
     closed: Vec<ConnId>,
     auth: Vec<AuthRequest>,
     cluster: Vec<ClusterRequest>,
+    reading: Vec<(ConnId, bool)>,
 }
 
 impl Outbound for Out {
@@ -234,6 +238,12 @@ impl Outbound for Out {
     fn cluster(&mut self, request: ClusterRequest) {
         self.cluster.push(request);
     }
+    fn pause_reading(&mut self, conn: ConnId) {
+        self.reading.push((conn, true));
+    }
+    fn resume_reading(&mut self, conn: ConnId) {
+        self.reading.push((conn, false));
+    }
 }
 
 /// What one session was told.
@@ -242,8 +252,9 @@ struct Client {
     open: bool,
     logged_in: bool,
     in_room: bool,
-    /// 201s sent and not yet answered.
-    logins_waiting: u32,
+    /// The answers owed, in request order: the response id (1 for an
+    /// echo) of every request sent and not yet answered.
+    owed: std::collections::VecDeque<u16>,
 }
 
 /// The host: the machine, the sessions, and a fake Redis.
@@ -575,7 +586,8 @@ impl Host {
         }
     }
 
-    /// `conn` sends one frame; a 201 (valid or not) waits for one 202.
+    /// `conn` sends one frame; a request with a known id (valid or not)
+    /// is owed one answer.
     fn send(&mut self, conn: u8, f: &[u8]) {
         if let Some(conn) = self.pick(conn) {
             self.send_to(conn, f);
@@ -583,14 +595,16 @@ impl Host {
     }
 
     fn send_to(&mut self, conn: ConnId, f: &[u8]) {
-        let is_login = match ClientPacket::decode(f) {
-            Ok(ClientPacket::LoginReq(_)) => true,
-            Ok(_) => false,
-            Err(e) => e.invalid_packet_id() == Some(LoginReq::ID),
+        let owed = match ClientPacket::decode(f) {
+            Ok(ClientPacket::DevEcho(_)) => Some(1),
+            Ok(packet) => ringport_proto::id::response_to(packet.id()),
+            Err(e) => e
+                .invalid_packet_id()
+                .and_then(ringport_proto::id::response_to),
         };
         let client = self.clients.get_mut(&conn).unwrap();
-        if is_login && client.open {
-            client.logins_waiting += 1;
+        if let (Some(id), true) = (owed, client.open) {
+            client.owed.push_back(id);
         }
         self.step(|chat, out, now| chat.handle_packet(conn, f, now, out));
     }
@@ -657,18 +671,26 @@ impl Host {
                     _ => EnterResult::Unavailable,
                 };
                 let degraded = result == EnterResult::Unavailable;
+                // An enter done locally while the bus was down: the host
+                // registers the member when the bus returns. Counted before
+                // the step, since a leave queued behind the enter may
+                // follow it within the same step; taken back if the enter
+                // was refused.
+                if degraded {
+                    *self.degraded.entry((room, unique_id)).or_default() += 1;
+                }
                 let sent = self.step(|chat, out, _| {
                     chat.handle_cluster(ClusterEvent::Entered { conn, room, result }, out);
                 });
-                // An enter done locally while the bus was down: the host
-                // registers the member when the bus returns.
                 let admitted = sent.iter().any(|(c, p)| {
                     *c == conn
                         && matches!(ServerPacket::decode(p),
                             Ok(ServerPacket::RoomEnterRes(r)) if r.result == ResultCode::None)
                 });
-                if degraded && admitted {
-                    *self.degraded.entry((room, unique_id)).or_default() += 1;
+                if degraded && !admitted {
+                    if let Some(n) = self.degraded.get_mut(&(room, unique_id)) {
+                        *n -= 1;
+                    }
                 }
             }
             other => panic!("{other:?} has no answer"),
@@ -729,14 +751,27 @@ impl Host {
             assert!(client.in_room, "{conn} got {} outside a room", decoded.id());
             assert!(client.logged_in, "{conn} got {} logged out", decoded.id());
         }
+        if matches!(
+            decoded,
+            ServerPacket::DevEcho(_)
+                | ServerPacket::LoginRes(_)
+                | ServerPacket::RoomEnterRes(_)
+                | ServerPacket::RoomLeaveRes(_)
+                | ServerPacket::RoomChatRes(_)
+        ) {
+            // Answers come in the order of the requests.
+            let owed = client.owed.pop_front();
+            assert_eq!(
+                owed,
+                Some(decoded.id()),
+                "{conn}: got {} when the answer owed was {owed:?}",
+                decoded.id()
+            );
+        }
         match decoded {
-            ServerPacket::LoginRes(r) => {
-                assert!(client.logins_waiting > 0, "{conn}: 202 without a 201");
-                client.logins_waiting -= 1;
-                if r.result == ResultCode::None {
-                    assert!(!client.logged_in, "{conn} logged in twice");
-                    client.logged_in = true;
-                }
+            ServerPacket::LoginRes(r) if r.result == ResultCode::None => {
+                assert!(!client.logged_in, "{conn} logged in twice");
+                client.logged_in = true;
             }
             ServerPacket::RoomEnterRes(r) if r.result == ResultCode::None => {
                 assert!(
@@ -839,6 +874,22 @@ impl Host {
             if !client.open {
                 assert!(!self.chat.has_session(conn), "{conn} closed, still known");
                 continue;
+            }
+            // Every request is answered: nothing is owed unless one is in
+            // flight (and then it and those queued behind it).
+            let (queued, _) = self.chat.queued_requests(conn);
+            if self.chat.is_waiting(conn) {
+                assert!(
+                    !client.owed.is_empty() && client.owed.len() - 1 <= queued,
+                    "{conn} waits, owed {:?}, {queued} queued",
+                    client.owed
+                );
+            } else {
+                assert!(
+                    client.owed.is_empty(),
+                    "{conn} waits for nothing, yet is owed {:?}",
+                    client.owed
+                );
             }
             assert_eq!(
                 self.chat.logged_in_as(conn).is_some(),

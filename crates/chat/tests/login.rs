@@ -132,13 +132,31 @@ fn already_logged_in_here_is_31() {
 }
 
 #[test]
-fn login_in_flight_is_31_without_a_second_check() {
+fn a_login_behind_a_login_in_flight_waits_then_is_31_without_a_second_check() {
     let mut h = Harness::new(ChatConfig::default()).with_auth(AuthMode::Deferred);
     let conn = h.connect();
     h.login(conn, "alice", "pw");
     h.login(conn, "alice", "pw");
-    assert_eq!(h.take(conn), [res(ResultCode::LoginUserAlready)]);
+    assert_eq!(h.take(conn), []);
     assert_eq!(h.pending().len(), 1);
+    h.answer(conn, AuthResult::Accepted);
+    assert_eq!(
+        h.take(conn),
+        [res(ResultCode::None), res(ResultCode::LoginUserAlready)]
+    );
+    assert!(h.pending().is_empty(), "no second check");
+}
+
+#[test]
+fn a_login_behind_a_failed_login_is_a_new_attempt() {
+    let mut h = Harness::new(ChatConfig::default()).with_auth(AuthMode::Deferred);
+    let conn = h.connect();
+    h.login(conn, "alice", "wrong");
+    h.login(conn, "alice", "pw");
+    h.answer(conn, AuthResult::Rejected);
+    assert_eq!(h.take(conn), [res(ResultCode::LoginUserInvalidPw)]);
+    assert_eq!(h.pending().len(), 1, "the second attempt is checked");
+    assert_eq!(h.pending()[0].password.expose(), "pw");
     h.answer(conn, AuthResult::Accepted);
     assert_eq!(h.take(conn), [res(ResultCode::None)]);
 }

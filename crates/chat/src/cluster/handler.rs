@@ -40,7 +40,9 @@ impl Chat {
 
     /// An answer to a [`ClusterRequest`], or another node's room traffic.
     /// Ignored without a cluster. Answers for sessions that went away are
-    /// undone (a claim is released, a confirmed enter is left).
+    /// undone (a claim is released, a confirmed enter is left). Once a
+    /// claim or an enter is answered, the requests its session sent
+    /// meanwhile are handled in order.
     pub fn handle_cluster(&mut self, event: ClusterEvent, out: &mut impl Outbound) {
         if self.cluster.is_none() {
             return;
@@ -50,9 +52,13 @@ impl Chat {
                 conn,
                 ticket,
                 result,
-            } => self.finish_claim(conn, ticket, result, out),
+            } => {
+                self.finish_claim(conn, ticket, result, out);
+                self.drain_pipeline(conn, out);
+            }
             ClusterEvent::Entered { conn, room, result } => {
                 self.finish_cluster_enter(conn, room, result, out);
+                self.drain_pipeline(conn, out);
             }
             ClusterEvent::Remote { room, change } => self.remote_change(room, change, out),
             ClusterEvent::Members { room, seq, members } => {

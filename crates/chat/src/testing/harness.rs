@@ -1,7 +1,7 @@
 //! [`Harness`]: a [`Chat`] driven like a host would drive it, with a fake
 //! clock, fake sessions, per-session inboxes and an account checker.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,6 +48,10 @@ pub struct Harness {
     model: Model,
     last_shared: Vec<(ConnId, usize)>,
     check_each_step: bool,
+    /// Sessions the machine asked to stop reading (and not yet to resume).
+    paused: BTreeSet<ConnId>,
+    /// Every pause (`true`) and resume (`false`) asked, in order.
+    reading: Vec<(ConnId, bool)>,
 }
 
 impl Harness {
@@ -68,6 +72,8 @@ impl Harness {
             model: Model::default(),
             last_shared: Vec::new(),
             check_each_step: true,
+            paused: BTreeSet::new(),
+            reading: Vec::new(),
         }
     }
 
@@ -150,6 +156,7 @@ impl Harness {
     /// The peer of `conn` goes away.
     pub fn disconnect(&mut self, conn: ConnId) {
         self.model.gone(conn);
+        self.paused.remove(&conn);
         self.step(|chat, out, _| chat.handle_disconnect(conn, out));
     }
 
@@ -265,6 +272,22 @@ impl Harness {
         self.closed.contains(&conn)
     }
 
+    /// Whether the machine asked the host to stop reading `conn` and has
+    /// not asked it to resume.
+    pub fn is_paused(&self, conn: ConnId) -> bool {
+        self.paused.contains(&conn)
+    }
+
+    /// Every `pause_reading` (`true`) and `resume_reading` (`false`) the
+    /// machine asked for `conn`, in order.
+    pub fn reading_log(&self, conn: ConnId) -> Vec<bool> {
+        self.reading
+            .iter()
+            .filter(|(c, _)| *c == conn)
+            .map(|(_, pause)| *pause)
+            .collect()
+    }
+
     /// The `send_shared` calls of the last step: recipient and buffer
     /// address.
     pub fn last_shared(&self) -> &[(ConnId, usize)] {
@@ -337,6 +360,28 @@ impl Harness {
                 "{conn} login"
             );
             assert_eq!(self.chat.room_of(conn), seen.room, "{conn} room");
+            // Every request is answered: nothing is owed unless a request
+            // is in flight, and then at most the in-flight one and those
+            // queued behind it.
+            let (queued, _) = self.chat.queued_requests(conn);
+            if self.chat.is_waiting(conn) {
+                assert!(
+                    !seen.owed.is_empty() && seen.owed.len() - 1 <= queued,
+                    "{conn} waits, owed {:?}, {queued} queued",
+                    seen.owed
+                );
+            } else {
+                assert!(
+                    seen.owed.is_empty(),
+                    "{conn} waits for nothing, yet is owed {:?}",
+                    seen.owed
+                );
+            }
+            assert_eq!(
+                self.chat.reading_paused(conn),
+                self.paused.contains(&conn),
+                "{conn} paused"
+            );
         }
         let known = self
             .conns
@@ -385,9 +430,26 @@ impl Harness {
                         }
                         self.inboxes.entry(conn).or_default().push_back(packet);
                     }
+                    Action::PauseReading(conn) => {
+                        assert!(
+                            self.model.sessions.contains_key(&conn),
+                            "pause of {conn}, which is gone"
+                        );
+                        assert!(self.paused.insert(conn), "{conn} paused twice");
+                        self.reading.push((conn, true));
+                    }
+                    Action::ResumeReading(conn) => {
+                        assert!(
+                            self.model.sessions.contains_key(&conn),
+                            "resume of {conn}, which is gone"
+                        );
+                        assert!(self.paused.remove(&conn), "{conn} resumed, not paused");
+                        self.reading.push((conn, false));
+                    }
                     Action::Close(conn) => {
                         assert!(!self.closed.contains(&conn), "{conn} closed twice");
                         self.closed.push(conn);
+                        self.paused.remove(&conn);
                         self.model.gone(conn);
                         // The host reports every close as a disconnect; the
                         // machine has already forgotten the session.

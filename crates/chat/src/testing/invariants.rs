@@ -19,6 +19,16 @@ impl Chat {
         let mut authenticating = 0usize;
         let mut in_rooms: HashMap<ConnId, i32> = HashMap::new();
         for (&conn, session) in &self.sessions {
+            let pipeline = &session.pipeline;
+            if !pipeline.is_empty() && !self.is_busy(conn) {
+                return Err(format!(
+                    "{conn} has {} requests queued and none in flight",
+                    pipeline.len()
+                ));
+            }
+            if pipeline.paused && pipeline.is_empty() {
+                return Err(format!("{conn} paused with an empty request queue"));
+            }
             match &session.state {
                 SessionState::Connected => {}
                 SessionState::Authenticating { .. } => authenticating += 1,
@@ -126,6 +136,26 @@ impl Chat {
     /// Whether the machine knows `conn`.
     pub fn has_session(&self, conn: ConnId) -> bool {
         self.sessions.contains_key(&conn)
+    }
+
+    /// Whether a request of `conn` waits for an answer from outside the
+    /// machine (a password check, a cluster claim or enter).
+    pub fn is_waiting(&self, conn: ConnId) -> bool {
+        self.is_busy(conn)
+    }
+
+    /// The requests `conn` has queued behind the one in flight: frames and
+    /// bytes.
+    pub fn queued_requests(&self, conn: ConnId) -> (usize, usize) {
+        self.sessions
+            .get(&conn)
+            .map_or((0, 0), |s| (s.pipeline.len(), s.pipeline.bytes()))
+    }
+
+    /// Whether the machine asked the host to stop reading `conn` (and has
+    /// not asked it to resume yet).
+    pub fn reading_paused(&self, conn: ConnId) -> bool {
+        self.sessions.get(&conn).is_some_and(|s| s.pipeline.paused)
     }
 
     /// The user id `conn` is logged in as.

@@ -2,7 +2,7 @@
 //! rebuilt only from the packets it received and the requests it sent, and
 //! the checks that it matches reality.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use ringport_proto::{ClientPacket, RoomUserListNtf};
 
@@ -16,8 +16,8 @@ pub(crate) struct Seen {
     pub(crate) pending_login: Option<String>,
     /// The user id it is logged in as (after 202(0)).
     pub(crate) user_id: Option<String>,
-    /// The room of the last enter request it sent.
-    last_enter: Option<i32>,
+    /// The answers it is owed, in the order it sent the requests.
+    pub(crate) owed: VecDeque<Owed>,
     /// Its room (after 207(0), until 216(0)).
     pub(crate) room: Option<i32>,
     /// The other members, by unique id, as 209/208/217 told it.
@@ -26,6 +26,66 @@ pub(crate) struct Seen {
     list_open: bool,
     /// Its own unique id, once a 208 about it was seen.
     pub(crate) unique_id: Option<i64>,
+}
+
+/// The answer a request is owed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Owed {
+    /// The echo of this body.
+    Echo(Vec<u8>),
+    /// A 202.
+    Login,
+    /// A 207; the room asked for (`None`: the body was invalid).
+    Enter(Option<i32>),
+    /// A 216.
+    Leave,
+    /// A 222.
+    Chat,
+}
+
+impl Owed {
+    /// What `frame` is owed, if anything: every request with a known id
+    /// gets exactly one answer (90 included), unknown ids and frames that
+    /// are not one packet get none.
+    fn of(frame: &[u8]) -> Option<Owed> {
+        let id = match ClientPacket::decode(frame) {
+            Ok(ClientPacket::DevEcho(echo)) => return Some(Owed::Echo(echo.body.to_vec())),
+            Ok(ClientPacket::RoomEnterReq(req)) => return Some(Owed::Enter(Some(req.room_number))),
+            Ok(packet) => packet.id(),
+            Err(error) => error.invalid_packet_id()?,
+        };
+        match id {
+            ringport_proto::LoginReq::ID => Some(Owed::Login),
+            ringport_proto::RoomEnterReq::ID => Some(Owed::Enter(None)),
+            ringport_proto::RoomLeaveReq::ID => Some(Owed::Leave),
+            ringport_proto::RoomChatReq::ID => Some(Owed::Chat),
+            _ => None,
+        }
+    }
+
+    /// Whether `packet` is the answer this is owed.
+    fn answered_by(&self, packet: &Received) -> bool {
+        match (self, packet) {
+            (Owed::Echo(want), Received::Echo(got)) => want == got,
+            (Owed::Login, Received::LoginRes(_))
+            | (Owed::Enter(_), Received::EnterRes(_))
+            | (Owed::Leave, Received::LeaveRes(_))
+            | (Owed::Chat, Received::ChatRes(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Whether `packet` answers a request (rather than tells about others).
+fn is_answer(packet: &Received) -> bool {
+    matches!(
+        packet,
+        Received::Echo(_)
+            | Received::LoginRes(_)
+            | Received::EnterRes(_)
+            | Received::LeaveRes(_)
+            | Received::ChatRes(_)
+    )
 }
 
 /// Everything the sessions were told, plus facts learnt along the way.
@@ -53,10 +113,8 @@ impl Model {
 
     /// `conn` sent `frame`.
     pub(crate) fn sent(&mut self, conn: ConnId, frame: &[u8]) {
-        if let (Some(seen), Ok(ClientPacket::RoomEnterReq(req))) =
-            (self.sessions.get_mut(&conn), ClientPacket::decode(frame))
-        {
-            seen.last_enter = Some(req.room_number);
+        if let (Some(seen), Some(owed)) = (self.sessions.get_mut(&conn), Owed::of(frame)) {
+            seen.owed.push_back(owed);
         }
     }
 
@@ -76,11 +134,28 @@ impl Model {
     /// `conn` received `packet`; panics on a packet that contradicts what
     /// the session knows.
     pub(crate) fn received(&mut self, conn: ConnId, packet: &Received) {
+        if is_answer(packet) && self.chat_sender == Some(conn) {
+            self.end_chat();
+        }
         let entering = self.entering;
         let owners = &mut self.owners;
         let Some(seen) = self.sessions.get_mut(&conn) else {
             panic!("{conn} received {packet:?} after it was gone");
         };
+        // Answers come in the order of the requests.
+        let mut entered = None;
+        if is_answer(packet) {
+            let Some(owed) = seen.owed.pop_front() else {
+                panic!("{conn}: {packet:?} answers no request");
+            };
+            assert!(
+                owed.answered_by(packet),
+                "{conn}: {packet:?} came when the answer to {owed:?} was owed (out of order)"
+            );
+            if let Owed::Enter(room) = owed {
+                entered = room;
+            }
+        }
         match packet {
             Received::LoginRes(code) if code.is_success() => {
                 // A session has at most one check in flight and stale answers
@@ -94,7 +169,7 @@ impl Model {
                     seen.user_id.is_some() && seen.room.is_none(),
                     "{conn}: 207(0) in wrong state"
                 );
-                seen.room = seen.last_enter;
+                seen.room = entered;
                 assert!(seen.room.is_some(), "{conn}: 207(0) without a request");
                 seen.view.clear();
                 seen.list_open = true;
@@ -168,7 +243,18 @@ impl Model {
     /// Checks a finished step: an accepted chat reached every member of the
     /// sender's room exactly once.
     pub(crate) fn end_step(&mut self) {
-        if let Some(sender) = self.chat_sender {
+        self.end_chat();
+    }
+
+    /// Checks that the accepted chat under way, if any, reached every member
+    /// of the sender's room exactly once; then none is under way. Called at
+    /// the end of a step and before the sender's next answer (queued
+    /// requests run several in one step, but a chat's 223s all go out
+    /// before its sender's next request is handled).
+    fn end_chat(&mut self) {
+        let sender = self.chat_sender.take();
+        let got = std::mem::take(&mut self.chat_deliveries);
+        if let Some(sender) = sender {
             let room = self.sessions.get(&sender).and_then(|s| s.room);
             let mut members: Vec<ConnId> = self
                 .sessions
@@ -176,15 +262,12 @@ impl Model {
                 .filter(|(_, s)| room.is_some() && s.room == room)
                 .map(|(c, _)| *c)
                 .collect();
-            let mut got = self.chat_deliveries.clone();
+            let mut got = got;
             members.sort();
             got.sort();
             assert_eq!(got, members, "223 recipients of {sender}'s chat");
         } else {
-            assert!(
-                self.chat_deliveries.is_empty(),
-                "223 without an accepted chat"
-            );
+            assert!(got.is_empty(), "223 without an accepted chat");
         }
     }
 

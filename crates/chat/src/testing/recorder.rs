@@ -91,6 +91,10 @@ pub enum Action {
     Close(ConnId),
     /// `authenticate`.
     Authenticate(AuthRequest),
+    /// `pause_reading`.
+    PauseReading(ConnId),
+    /// `resume_reading`.
+    ResumeReading(ConnId),
 }
 
 /// An [`Outbound`] that records every call, in order.
@@ -132,5 +136,13 @@ impl Outbound for Recorder {
 
     fn authenticate(&mut self, request: AuthRequest) {
         self.actions.push(Action::Authenticate(request));
+    }
+
+    fn pause_reading(&mut self, conn: ConnId) {
+        self.actions.push(Action::PauseReading(conn));
+    }
+
+    fn resume_reading(&mut self, conn: ConnId) {
+        self.actions.push(Action::ResumeReading(conn));
     }
 }
