@@ -51,9 +51,7 @@ fn read_everything(mut c: Client, me: &str, non_reader: i64) -> (Seen, Client) {
         non_reader_left: None,
     };
     let done = |s: &Seen| {
-        s.acks == PER_SENDER
-            && s.from.len() == SENDERS
-            && s.from.values().all(|&n| n == PER_SENDER)
+        s.acks == PER_SENDER && s.from.len() == SENDERS && s.from.values().all(|&n| n == PER_SENDER)
     };
     while !done(&seen) {
         match next(&mut c) {
@@ -133,7 +131,10 @@ fn full_speed_senders_are_slowed_not_cut_and_a_non_reader_is_closed() {
         let scrape = common::scrape_until(
             admin,
             &[
-                ("ringport_session_closes_total{reason=\"slow_consumer\"}", 1.0),
+                (
+                    "ringport_session_closes_total{reason=\"slow_consumer\"}",
+                    1.0,
+                ),
                 ("ringport_sessions_open", SENDERS as f64),
             ],
         );
