@@ -101,7 +101,7 @@ fn full_speed_senders_are_slowed_not_cut_and_a_non_reader_is_closed() {
         let mut readers = Vec::new();
         let mut writers = Vec::new();
         for (name, c) in senders {
-            let mut w = c.try_clone().unwrap();
+            let w = c.try_clone().unwrap();
             let me = name.clone();
             writers.push(std::thread::spawn(move || {
                 // Pipelined: 100 chats per write, never waiting for answers.
@@ -138,7 +138,6 @@ fn full_speed_senders_are_slowed_not_cut_and_a_non_reader_is_closed() {
                 ("ringport_sessions_open", SENDERS as f64),
             ],
         );
-        let max_queue = common::sample(&scrape, "ringport_send_queue_max_bytes");
         let pauses = common::sample(&scrape, "ringport_output_pauses_total");
         let stalls = common::sample(&scrape, "ringport_send_stalls_total");
         for (k, s) in seen.iter().enumerate() {
@@ -162,7 +161,6 @@ fn full_speed_senders_are_slowed_not_cut_and_a_non_reader_is_closed() {
             hwm < rss_before + 256 * 1024,
             "{backend}: peak RSS {hwm} KiB (from {rss_before} KiB)"
         );
-        let _ = max_queue;
         drop(non_reader);
         server.stop();
     }
