@@ -84,9 +84,27 @@ pub struct EngineConfig {
     /// bound. Default 0 (behind a NAT or a load balancer many users share an
     /// address; set it where clients connect directly).
     pub max_sessions_per_ip: usize,
-    /// Bytes queued for one session and not yet sent. Over it the session is
-    /// closed as a slow consumer. Default 256 KiB.
+    /// Hard limit on the bytes queued for one session and not yet sent: a
+    /// session whose queue would grow past it is closed at once as a slow
+    /// consumer. It bounds the memory one session can hold; sessions that
+    /// read what they are sent stay far below it (see
+    /// `send_queue_high_water`). Default 4 MiB.
     pub send_queue_limit: usize,
+    /// High-water mark of a session's send queue: while more than this is
+    /// queued for a session, its socket is not read (its own requests, which
+    /// would add answers, wait in the kernel), until the queue drains to
+    /// `send_queue_low_water`. A client that sends faster than it reads is
+    /// slowed down instead of cut off. Default 64 KiB.
+    pub send_queue_high_water: usize,
+    /// Low-water mark: a session paused by `send_queue_high_water` is read
+    /// again once its queue is at or below this. Default 16 KiB.
+    pub send_queue_low_water: usize,
+    /// A session with bytes queued whose socket has taken none of them for
+    /// this long (its peer reads nothing) is closed as a slow consumer (a
+    /// write deadline, as NATS's `write_deadline`). Checked every 250 ms.
+    /// `None`: only `send_queue_limit` cuts a session that does not read.
+    /// Default 10 s.
+    pub send_stall_timeout: Option<Duration>,
     /// Kernel send buffer of each session's socket (`SO_SNDBUF`), in bytes.
     /// 0: the kernel's default, which autotunes up to `net.ipv4.tcp_wmem`'s
     /// maximum (4 MiB on most systems). `send_queue_limit` only counts what
@@ -128,7 +146,10 @@ impl Default for EngineConfig {
                 .unwrap_or(1),
             max_sessions: 10_000,
             max_sessions_per_ip: 0,
-            send_queue_limit: 256 * 1024,
+            send_queue_limit: 4 << 20,
+            send_queue_high_water: 64 * 1024,
+            send_queue_low_water: 16 * 1024,
+            send_stall_timeout: Some(Duration::from_secs(10)),
             socket_send_buffer: 0,
             idle_timeout: None,
             shutdown_grace: Duration::from_secs(10),
@@ -159,6 +180,21 @@ impl EngineConfig {
         }
         if self.send_queue_limit == 0 {
             return Err("send_queue_limit must be at least 1 byte".into());
+        }
+        if self.send_queue_high_water == 0 || self.send_queue_high_water > self.send_queue_limit {
+            return Err(format!(
+                "send_queue_high_water must be 1..=send_queue_limit ({}), got {}",
+                self.send_queue_limit, self.send_queue_high_water
+            ));
+        }
+        if self.send_queue_low_water >= self.send_queue_high_water {
+            return Err(format!(
+                "send_queue_low_water must be below send_queue_high_water ({}), got {}",
+                self.send_queue_high_water, self.send_queue_low_water
+            ));
+        }
+        if self.send_stall_timeout == Some(Duration::ZERO) {
+            return Err("send_stall_timeout must be above zero (or none)".into());
         }
         if self.socket_send_buffer != 0 && !(4096..=1 << 30).contains(&self.socket_send_buffer) {
             return Err(format!(

@@ -189,6 +189,34 @@ impl Endpoint {
         self.queued(t);
     }
 
+    /// Asks the engine to stop reading `session`'s socket until
+    /// [`Endpoint::resume_reading`]: frames already received may still
+    /// arrive (those in batches on their way), then no more until resumed.
+    /// The peer is held back by TCP flow control once the kernel's receive
+    /// buffer is full; nothing is dropped. Sends and closes are unaffected.
+    /// Idempotent; ordered with the session's other requests.
+    pub fn pause_reading(&mut self, session: SessionId) {
+        self.push_pause(session, true);
+    }
+
+    /// Undoes [`Endpoint::pause_reading`]: the session is read again (unless
+    /// its own send queue is past `send_queue_high_water`, which pauses it
+    /// independently). Idempotent.
+    pub fn resume_reading(&mut self, session: SessionId) {
+        self.push_pause(session, false);
+    }
+
+    fn push_pause(&mut self, session: SessionId, pause: bool) {
+        let Some(t) = self.lane_of(session) else {
+            return;
+        };
+        self.lanes[t]
+            .current
+            .ops
+            .push(Op::PauseReading { session, pause });
+        self.queued(t);
+    }
+
     /// Hands everything queued to the I/O threads, waking each one that got
     /// work once.
     pub fn flush(&mut self) {

@@ -50,6 +50,7 @@ mod framing;
 mod handler;
 mod id;
 mod outbox;
+mod read_pause;
 mod shard;
 mod stats;
 #[allow(unsafe_code)]

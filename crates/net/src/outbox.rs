@@ -20,6 +20,8 @@ pub(crate) enum Op {
     Shared { session: SessionId, payload: Bytes },
     /// Flush what is queued, then close (reason: server close).
     Close { session: SessionId },
+    /// Stop (`true`) or resume (`false`) reading the session's socket.
+    PauseReading { session: SessionId, pause: bool },
 }
 
 /// A batch of requests for one I/O thread.

@@ -27,6 +27,7 @@ use crate::framing::Framing;
 use crate::handler::{Handler, Reply};
 use crate::id::SessionId;
 use crate::outbox::{Op, Outbox};
+use crate::read_pause::ReadPause;
 use crate::stats::ThreadStats;
 
 /// State shared by all I/O threads (never touched per frame).
@@ -86,6 +87,13 @@ pub(crate) struct Slot<S> {
     pub(crate) last_rx: Instant,
     pub(crate) deadline: Option<Instant>,
     pub(crate) dirty: bool,
+    /// Why the socket is not read, if it is not.
+    pub(crate) pause: ReadPause,
+    /// On `Shard::read_changes` already.
+    pause_listed: bool,
+    /// When the send queue last made progress (bytes taken by the socket),
+    /// or when it last went from empty to non-empty: the stall clock.
+    pub(crate) send_progress: Instant,
     /// The peer's address (for the per-address admission count).
     pub(crate) peer: SocketAddr,
     pub(crate) io: S,
@@ -113,6 +121,9 @@ pub(crate) struct Shard<F: Framing, S> {
     pub(crate) thread: usize,
     framing: F,
     send_queue_limit: usize,
+    high_water: usize,
+    low_water: usize,
+    stall_timeout: Option<Duration>,
     /// `SO_SNDBUF` for accepted sockets (0: the kernel's default).
     socket_send_buffer: usize,
     idle_timeout: Option<Duration>,
@@ -123,6 +134,9 @@ pub(crate) struct Shard<F: Framing, S> {
     free: Vec<u32>,
     pub(crate) dirty: Vec<u32>,
     pub(crate) closing: Vec<u32>,
+    /// Sessions whose [`ReadPause::is_paused`] changed since the backend
+    /// last looked (it stops or resumes reading them).
+    pub(crate) read_changes: Vec<u32>,
     batch: BatchBuf,
     wiring: Wiring,
     rx_pool: Pool<Vec<u8>>,
@@ -151,6 +165,9 @@ impl<F: Framing, S> Shard<F, S> {
             thread,
             framing,
             send_queue_limit: cfg.send_queue_limit,
+            high_water: cfg.send_queue_high_water,
+            low_water: cfg.send_queue_low_water,
+            stall_timeout: cfg.send_stall_timeout,
             socket_send_buffer: cfg.socket_send_buffer,
             idle_timeout: cfg.idle_timeout,
             grace: cfg.shutdown_grace,
@@ -160,6 +177,7 @@ impl<F: Framing, S> Shard<F, S> {
             free: Vec::with_capacity(cfg.max_sessions),
             dirty: Vec::with_capacity(1024),
             closing: Vec::with_capacity(256),
+            read_changes: Vec::with_capacity(256),
             batch,
             wiring,
             rx_pool: Pool::new(1024, 64 * 1024),
@@ -220,6 +238,9 @@ impl<F: Framing, S> Shard<F, S> {
                 last_rx: self.now,
                 deadline: None,
                 dirty: false,
+                pause: ReadPause::default(),
+                pause_listed: false,
+                send_progress: self.now,
                 peer,
                 io: S::default(),
             });
@@ -233,6 +254,9 @@ impl<F: Framing, S> Shard<F, S> {
         s.last_rx = self.now;
         s.deadline = None;
         s.dirty = false;
+        s.pause = ReadPause::default();
+        s.pause_listed = false;
+        s.send_progress = self.now;
         self.live += 1;
         ThreadStats::add(&self.stats.accepted, 1);
         let id = self.id_of(slot);
@@ -335,6 +359,7 @@ impl<F: Framing, S> Shard<F, S> {
         if queued > 0 {
             ThreadStats::add(&self.stats.frames_out, queued);
             self.mark_dirty(slot);
+            self.check_high_water(slot);
         }
         if over_limit {
             self.close(slot, CloseReason::SlowConsumer);
@@ -391,6 +416,58 @@ impl<F: Framing, S> Shard<F, S> {
         self.stats.closed(reason);
     }
 
+    /// Whether the backend must hold back `slot`'s input for now.
+    pub(crate) fn reading_paused(&self, slot: usize) -> bool {
+        let s = &self.slots[slot];
+        s.state == State::Open && s.pause.is_paused()
+    }
+
+    fn note_read_change(&mut self, slot: usize) {
+        let s = &mut self.slots[slot];
+        if !s.pause_listed {
+            s.pause_listed = true;
+            self.read_changes.push(slot as u32);
+        }
+    }
+
+    /// Takes the list of sessions whose reading was paused or resumed; the
+    /// backend checks [`Shard::reading_paused`] for each (a session can
+    /// be listed although it ended up as it was).
+    pub(crate) fn take_read_changes(&mut self, into: &mut Vec<u32>) {
+        into.clear();
+        std::mem::swap(into, &mut self.read_changes);
+        for &slot in into.iter() {
+            self.slots[slot as usize].pause_listed = false;
+        }
+    }
+
+    /// Pauses reading `slot` if its queue is past the high-water mark.
+    fn check_high_water(&mut self, slot: usize) {
+        let s = &mut self.slots[slot];
+        if !s.pause.by_output() && s.sendq.pending_bytes() > self.high_water {
+            ThreadStats::add(&self.stats.output_pauses, 1);
+            if s.pause.set_by_output(true) {
+                self.note_read_change(slot);
+            }
+        }
+    }
+
+    /// The socket took `sent` bytes of `slot`'s queue (the backend has
+    /// advanced the queue): the stall clock restarts, and a session paused
+    /// for its output is read again once its queue is at the low-water mark.
+    pub(crate) fn on_sent(&mut self, slot: usize, sent: usize) {
+        let s = &mut self.slots[slot];
+        if sent > 0 {
+            s.send_progress = self.now;
+        }
+        if s.pause.by_output()
+            && s.sendq.pending_bytes() <= self.low_water
+            && s.pause.set_by_output(false)
+        {
+            self.note_read_change(slot);
+        }
+    }
+
     pub(crate) fn mark_dirty(&mut self, slot: usize) {
         let s = &mut self.slots[slot];
         if !s.dirty {
@@ -437,6 +514,14 @@ impl<F: Framing, S> Shard<F, S> {
                         Some(slot) => self.drain(slot, CloseReason::ServerClose),
                         None => ThreadStats::add(&self.stats.stale_requests, 1),
                     },
+                    Op::PauseReading { session, pause } => match self.lookup(session) {
+                        Some(slot) => {
+                            if self.slots[slot].pause.set_by_application(pause) {
+                                self.note_read_change(slot);
+                            }
+                        }
+                        None => ThreadStats::add(&self.stats.stale_requests, 1),
+                    },
                 }
             }
             outbox.clear();
@@ -451,9 +536,13 @@ impl<F: Framing, S> Shard<F, S> {
         };
         let len = payload.len();
         let s = &mut self.slots[slot];
-        if s.sendq.pending_bytes() + len > self.send_queue_limit {
+        let pending = s.sendq.pending_bytes();
+        if pending + len > self.send_queue_limit {
             self.close(slot, CloseReason::SlowConsumer);
             return;
+        }
+        if pending == 0 {
+            s.send_progress = self.now; // the stall clock starts now
         }
         match payload {
             Payload::Copy(b) => s.sendq.push_copy(b, &mut self.tx_pool),
@@ -461,9 +550,13 @@ impl<F: Framing, S> Shard<F, S> {
         }
         ThreadStats::add(&self.stats.frames_out, 1);
         self.mark_dirty(slot);
+        if pending + len > self.high_water {
+            self.check_high_water(slot);
+        }
     }
 
-    /// Periodic check: idle sessions and drains past their deadline.
+    /// Periodic check: idle sessions, sessions whose peer has taken nothing
+    /// for `send_stall_timeout`, and drains past their deadline.
     pub(crate) fn sweep(&mut self) {
         let now = self.now;
         let (mut queued, mut longest) = (0u64, 0u64);
@@ -476,7 +569,14 @@ impl<F: Framing, S> Shard<F, S> {
             }
             match s.state {
                 State::Open => {
-                    if let Some(idle) = self.idle_timeout {
+                    let stalled = self.stall_timeout.is_some_and(|stall| {
+                        !s.sendq.is_empty()
+                            && now.saturating_duration_since(s.send_progress) >= stall
+                    });
+                    if stalled {
+                        ThreadStats::add(&self.stats.send_stalls, 1);
+                        self.close(slot, CloseReason::SlowConsumer);
+                    } else if let Some(idle) = self.idle_timeout {
                         if now.saturating_duration_since(s.last_rx) >= idle {
                             self.close(slot, CloseReason::IdleTimeout);
                         }

@@ -23,6 +23,8 @@ pub(crate) struct ThreadStats {
     pub(crate) stale_requests: AtomicU64,
     pub(crate) read_pauses: AtomicU64,
     pub(crate) recv_rearms: AtomicU64,
+    pub(crate) output_pauses: AtomicU64,
+    pub(crate) send_stalls: AtomicU64,
     pub(crate) closes: [AtomicU64; CloseReason::ALL.len()],
     /// Gauge, refreshed by the periodic sweep: bytes waiting in this
     /// thread's send queues.
@@ -81,6 +83,12 @@ pub struct Stats {
     /// (mostly the provided-buffer ring running dry) and were re-armed.
     /// Many of them mean `recv_buffers` is too small for the load.
     pub recv_rearms: u64,
+    /// Times a session's reading was paused because its own send queue
+    /// passed `send_queue_high_water` (it resumes at `send_queue_low_water`).
+    pub output_pauses: u64,
+    /// Of the `slow_consumer` closes: sessions whose socket took nothing for
+    /// `send_stall_timeout` (the others went past `send_queue_limit`).
+    pub send_stalls: u64,
     /// Closes by reason, indexed like [`CloseReason::ALL`].
     pub closes: [u64; CloseReason::ALL.len()],
     /// Gauge: bytes waiting in send queues, summed over sessions, as of each
@@ -112,6 +120,8 @@ impl Stats {
         self.stale_requests += get(&t.stale_requests);
         self.read_pauses += get(&t.read_pauses);
         self.recv_rearms += get(&t.recv_rearms);
+        self.output_pauses += get(&t.output_pauses);
+        self.send_stalls += get(&t.send_stalls);
         for (sum, c) in self.closes.iter_mut().zip(t.closes.iter()) {
             *sum += get(c);
         }

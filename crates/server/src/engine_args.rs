@@ -29,10 +29,27 @@ pub struct EngineArgs {
     #[arg(long)]
     pub max_sessions_per_ip: Option<usize>,
 
-    /// Unsent bytes allowed per session before it is closed as a slow
-    /// consumer. [engine.send_queue_limit; default 262144]
+    /// Hard limit of unsent bytes per session: past it the session is
+    /// closed at once as a slow consumer. [engine.send_queue_limit; default
+    /// 4194304]
     #[arg(long)]
     pub send_queue_limit: Option<usize>,
+
+    /// Stop reading a session while more than this is queued for it (a
+    /// client that sends faster than it reads is slowed, not cut).
+    /// [engine.send_queue_high_water; default 65536]
+    #[arg(long)]
+    pub send_queue_high_water: Option<usize>,
+
+    /// Read a paused session again at or below this many queued bytes.
+    /// [engine.send_queue_low_water; default 16384]
+    #[arg(long)]
+    pub send_queue_low_water: Option<usize>,
+
+    /// Close a session whose socket takes none of its queued bytes for this
+    /// many seconds (0: never). [engine.send_stall_timeout; default 10]
+    #[arg(long)]
+    pub send_stall_timeout: Option<u64>,
 
     /// Kernel send buffer per socket in bytes (SO_SNDBUF; 0: the kernel's
     /// autotuned default). Smaller cuts slow readers off sooner.
@@ -73,6 +90,12 @@ impl EngineArgs {
         set(&mut engine.max_sessions, self.max_sessions);
         set(&mut engine.max_sessions_per_ip, self.max_sessions_per_ip);
         set(&mut engine.send_queue_limit, self.send_queue_limit);
+        set(
+            &mut engine.send_queue_high_water,
+            self.send_queue_high_water,
+        );
+        set(&mut engine.send_queue_low_water, self.send_queue_low_water);
+        set(&mut engine.send_stall_timeout, self.send_stall_timeout);
         set(&mut engine.socket_send_buffer, self.socket_send_buffer);
         set(&mut engine.idle_timeout, self.idle_timeout);
         set(&mut engine.shutdown_grace, self.shutdown_grace);

@@ -138,7 +138,7 @@ impl Collector for Sources {
                     &[(backend.as_str(), 1)],
                 )?;
             }
-            let engine_counters: [(&str, &str, u64); 13] = [
+            let engine_counters: [(&str, &str, u64); 15] = [
                 (
                     "ringport_sessions_accepted",
                     "Connections accepted as sessions",
@@ -196,6 +196,16 @@ impl Collector for Sources {
                     s.read_pauses,
                 ),
                 (
+                    "ringport_output_pauses",
+                    "Times a session was not read because its own send queue passed send_queue_high_water",
+                    s.output_pauses,
+                ),
+                (
+                    "ringport_send_stalls",
+                    "Slow-consumer closes because the socket took nothing for send_stall_timeout",
+                    s.send_stalls,
+                ),
+                (
                     "ringport_recv_rearms",
                     "io_uring multishot receives re-armed (recv_buffers too few if high)",
                     s.recv_rearms,
@@ -229,7 +239,7 @@ impl Collector for Sources {
             labelled(
                 &mut e,
                 "ringport_session_closes",
-                "Sessions closed, by reason (slow_consumer: over send_queue_limit)",
+                "Sessions closed, by reason (slow_consumer: over send_queue_limit, or stalled for send_stall_timeout)",
                 MetricType::Counter,
                 "reason",
                 &closes,

@@ -43,8 +43,18 @@ pub struct EngineSection {
     /// Sessions open at once from one address (IPv4, or IPv6 /64); more are
     /// accepted and closed at once. 0: no per-address limit.
     pub max_sessions_per_ip: usize,
-    /// Unsent bytes per session before it is closed as a slow consumer.
+    /// Hard limit of unsent bytes per session: past it the session is
+    /// closed at once as a slow consumer.
     pub send_queue_limit: usize,
+    /// While more than this is queued for a session, its socket is not read
+    /// (its requests wait), until the queue drains to the low-water mark.
+    pub send_queue_high_water: usize,
+    /// A session paused by the high-water mark is read again at or below
+    /// this many queued bytes.
+    pub send_queue_low_water: usize,
+    /// Seconds a session's socket may take none of its queued bytes before
+    /// it is closed as a slow consumer; 0 turns the rule off.
+    pub send_stall_timeout: u64,
     /// Kernel send buffer per socket (SO_SNDBUF) in bytes; 0: the kernel's
     /// autotuned default.
     pub socket_send_buffer: usize,
@@ -72,6 +82,9 @@ impl Default for EngineSection {
             max_sessions: d.max_sessions,
             max_sessions_per_ip: d.max_sessions_per_ip,
             send_queue_limit: d.send_queue_limit,
+            send_queue_high_water: d.send_queue_high_water,
+            send_queue_low_water: d.send_queue_low_water,
+            send_stall_timeout: d.send_stall_timeout.map_or(0, |t| t.as_secs()),
             socket_send_buffer: d.socket_send_buffer,
             idle_timeout: 0,
             shutdown_grace: d.shutdown_grace.as_secs(),
@@ -101,6 +114,10 @@ impl EngineSection {
             max_sessions: self.max_sessions,
             max_sessions_per_ip: self.max_sessions_per_ip,
             send_queue_limit: self.send_queue_limit,
+            send_queue_high_water: self.send_queue_high_water,
+            send_queue_low_water: self.send_queue_low_water,
+            send_stall_timeout: (self.send_stall_timeout > 0)
+                .then(|| Duration::from_secs(self.send_stall_timeout)),
             socket_send_buffer: self.socket_send_buffer,
             idle_timeout: (self.idle_timeout > 0).then(|| Duration::from_secs(self.idle_timeout)),
             shutdown_grace: Duration::from_secs(self.shutdown_grace),

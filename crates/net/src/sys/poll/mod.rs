@@ -30,6 +30,9 @@ const WAKER: Token = Token(usize::MAX - 2);
 pub(crate) struct PollIo {
     stream: Option<TcpStream>,
     in_ready: bool,
+    /// Readable but held back while reading is paused: put back on the
+    /// ready list when reading resumes.
+    parked: bool,
 }
 
 fn token(slot: usize, generation: u32) -> Token {
@@ -48,6 +51,7 @@ pub(crate) struct PollDriver<F: Framing> {
     ready: Vec<(u32, u32)>,
     still_ready: Vec<(u32, u32)>,
     dirty: Vec<u32>,
+    changed: Vec<u32>,
     accept_retry_at: Option<Instant>,
     trouble: AcceptTrouble,
     events: Events,
@@ -71,6 +75,7 @@ pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(PollDriver
             ready: Vec::with_capacity(1024),
             still_ready: Vec::with_capacity(1024),
             dirty: Vec::with_capacity(1024),
+            changed: Vec::with_capacity(256),
             accept_retry_at: None,
             trouble: AcceptTrouble::default(),
             events: Events::with_capacity(1024),
@@ -104,6 +109,7 @@ impl<F: Framing> Driver for PollDriver<F> {
     }
 
     fn pump(&mut self) {
+        self.apply_read_changes();
         self.read_ready();
     }
 
@@ -223,6 +229,27 @@ impl<F: Framing> PollDriver<F> {
         }
     }
 
+    /// Sessions whose reading resumed go back on the ready list if they
+    /// were held back readable (edge-triggered: no new event would come for
+    /// bytes that were already waiting). Pausing needs nothing here:
+    /// `read_ready` parks a paused session when it meets it.
+    fn apply_read_changes(&mut self) {
+        let mut changed = std::mem::take(&mut self.changed);
+        self.shard.take_read_changes(&mut changed);
+        for &slot32 in &changed {
+            let slot = slot32 as usize;
+            if self.shard.reading_paused(slot) {
+                continue;
+            }
+            let s = &mut self.shard.slots[slot];
+            if s.io.parked {
+                s.io.parked = false;
+                self.ready.push((slot32, s.generation));
+            }
+        }
+        self.changed = changed;
+    }
+
     fn read_ready(&mut self) {
         let mut ready = std::mem::take(&mut self.ready);
         let mut still = std::mem::take(&mut self.still_ready);
@@ -232,6 +259,11 @@ impl<F: Framing> PollDriver<F> {
             let slot = slot32 as usize;
             let s = &mut self.shard.slots[slot];
             if s.generation != generation || !matches!(s.state, State::Open | State::Draining) {
+                continue;
+            }
+            if self.shard.reading_paused(slot) {
+                // Stays `in_ready`: read again from where it is on resume.
+                self.shard.slots[slot].io.parked = true;
                 continue;
             }
             if stop || !self.shard.room_for(slot, chunk) {
@@ -282,12 +314,14 @@ impl<F: Framing> PollDriver<F> {
             };
             let sock = socket2::SockRef::from(stream);
             let mut failed = false;
+            let mut sent_now = 0;
             while s.sendq.prepare() {
                 let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
                 let n = s.sendq.io_slices(&mut slices);
                 match sock.send_vectored_with_flags(&slices[..n], libc::MSG_NOSIGNAL) {
                     Ok(sent) => {
                         let progress = s.sendq.advance(sent);
+                        sent_now += sent;
                         let st = &self.shard.stats;
                         ThreadStats::add(&st.sends, 1);
                         ThreadStats::add(&st.bytes_out, sent as u64);
@@ -305,6 +339,7 @@ impl<F: Framing> PollDriver<F> {
                 self.shard.close(slot, CloseReason::Reset);
                 continue;
             }
+            self.shard.on_sent(slot, sent_now);
             let s = &mut self.shard.slots[slot];
             if s.sendq.is_empty() {
                 s.sendq.release_if_idle(&mut self.shard.tx_pool);
@@ -325,6 +360,7 @@ impl<F: Framing> PollDriver<F> {
                 crate::sys::discard_unread_input(socket2::SockRef::from(&stream));
             }
             s.io.in_ready = false;
+            s.io.parked = false;
             self.shard.release(slot);
         }
     }

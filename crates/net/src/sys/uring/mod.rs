@@ -75,6 +75,12 @@ pub(crate) struct UringIo {
     fd: Option<OwnedFd>,
     recv_armed: bool,
     rearm_queued: bool,
+    /// A cancel of the multishot receive is on its way (reading paused).
+    recv_cancelling: bool,
+    /// Receive completions that arrived while reading was paused, in order
+    /// (at most what the socket had received before the cancel took
+    /// effect), delivered first when reading resumes.
+    held: VecDeque<Deferred>,
     send_busy: bool,
     shut: bool,
     /// The socket is also in the ring's file table, at the slot's index.
@@ -87,6 +93,7 @@ impl std::fmt::Debug for UringIo {
         f.debug_struct("UringIo")
             .field("fd", &self.fd)
             .field("recv_armed", &self.recv_armed)
+            .field("held", &self.held.len())
             .field("send_busy", &self.send_busy)
             .field("fixed", &self.fixed)
             .finish()
@@ -116,6 +123,7 @@ pub(crate) struct UringDriver<F: Framing> {
     deferred: VecDeque<Deferred>,
     rearm: Vec<(u32, u32)>,
     dirty: Vec<u32>,
+    changed: Vec<u32>,
     waiting_close: Vec<u32>,
     cqes: Vec<(u64, i32, u32)>,
     trouble: AcceptTrouble,
@@ -227,6 +235,7 @@ pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(UringDrive
         deferred: VecDeque::with_capacity(1024),
         rearm: Vec::with_capacity(64),
         dirty: Vec::with_capacity(1024),
+        changed: Vec::with_capacity(256),
         waiting_close: Vec::with_capacity(64),
         cqes: Vec::with_capacity(1024),
         trouble: AcceptTrouble::default(),
@@ -267,6 +276,7 @@ impl<F: Framing> Driver for UringDriver<F> {
     }
 
     fn pump(&mut self) {
+        self.apply_read_changes();
         self.run_deferred();
     }
 
@@ -490,6 +500,7 @@ impl<F: Framing> UringDriver<F> {
         io.fixed = fixed;
         io.recv_armed = false;
         io.rearm_queued = false;
+        io.recv_cancelling = false;
         io.send_busy = false;
         io.shut = false;
         self.arm_recv(slot);
@@ -504,7 +515,9 @@ impl<F: Framing> UringDriver<F> {
             .get(slot)
             .is_some_and(|s| s.generation == generation);
         if current && !more {
-            self.shard.slots[slot].io.recv_armed = false;
+            let io = &mut self.shard.slots[slot].io;
+            io.recv_armed = false;
+            io.recv_cancelling = false;
         }
         let d = Deferred {
             slot: slot as u32,
@@ -537,6 +550,10 @@ impl<F: Framing> UringDriver<F> {
             }
             return None;
         }
+        if self.shard.reading_paused(slot) {
+            self.shard.slots[slot].io.held.push_back(d);
+            return None;
+        }
         if d.res > 0 {
             let n = d.res as usize;
             let Some(bid) = d.bid else {
@@ -566,6 +583,42 @@ impl<F: Framing> UringDriver<F> {
         None
     }
 
+    /// Stops or resumes reading the sessions whose pause changed. Pausing
+    /// cancels the multishot receive, so a paused session holds no more
+    /// ring buffers than what arrived before the cancel; resuming delivers
+    /// those first (ahead of anything of the session still in `deferred`,
+    /// which arrived later) and re-arms the receive.
+    fn apply_read_changes(&mut self) {
+        let mut changed = std::mem::take(&mut self.changed);
+        self.shard.take_read_changes(&mut changed);
+        for &slot32 in &changed {
+            let slot = slot32 as usize;
+            let s = &mut self.shard.slots[slot];
+            if s.state != State::Open {
+                continue;
+            }
+            let generation = s.generation;
+            if s.pause.is_paused() {
+                if s.io.recv_armed && !s.io.recv_cancelling {
+                    s.io.recv_cancelling = true;
+                    let sqe = opcode::AsyncCancel::new(user_data(OP_RECV, slot, generation))
+                        .build()
+                        .user_data(user_data(OP_CANCEL, slot, generation));
+                    self.push(sqe);
+                }
+            } else {
+                while let Some(d) = s.io.held.pop_back() {
+                    self.deferred.push_front(d);
+                }
+                if !s.io.recv_armed && !s.io.rearm_queued {
+                    s.io.rearm_queued = true;
+                    self.rearm.push((slot32, generation));
+                }
+            }
+        }
+        self.changed = changed;
+    }
+
     fn run_deferred(&mut self) {
         while let Some(d) = self.deferred.pop_front() {
             if let Some(d) = self.process_recv(d) {
@@ -582,7 +635,9 @@ impl<F: Framing> UringDriver<F> {
                     continue;
                 }
                 s.io.rearm_queued = false;
-                if matches!(s.state, State::Open | State::Draining) {
+                if matches!(s.state, State::Open | State::Draining)
+                    && !self.shard.reading_paused(slot)
+                {
                     ThreadStats::add(&self.shard.stats.recv_rearms, 1);
                     self.arm_recv(slot);
                 }
@@ -700,6 +755,7 @@ impl<F: Framing> UringDriver<F> {
             ThreadStats::add(&st.sends, 1);
             ThreadStats::add(&st.bytes_out, sent as u64);
             ThreadStats::add(&st.coalesced_frames, progress.coalesced as u64);
+            self.shard.on_sent(slot, sent);
             // Whatever was queued meanwhile leaves now, in one send.
             self.start_send(slot);
         } else if res == -libc::EAGAIN || res == -libc::EINTR {
@@ -758,6 +814,11 @@ impl<F: Framing> UringDriver<F> {
         }
         if s.io.recv_armed || s.io.send_busy {
             return false;
+        }
+        while let Some(d) = s.io.held.pop_front() {
+            if let Some(bid) = d.bid {
+                self.bufs.push(bid);
+            }
         }
         if s.io.fixed {
             s.io.fixed = false;
