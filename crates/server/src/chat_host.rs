@@ -78,6 +78,17 @@ impl Outbound for Out<'_> {
             self.cluster_now.push(answer);
         }
     }
+
+    fn pause_reading(&mut self, conn: ConnId) {
+        // The session's requests wait behind a password check or a cluster
+        // answer and its queue is full: stop reading it (frames already on
+        // their way still arrive and are queued by the machine).
+        self.endpoint.pause_reading(session(conn));
+    }
+
+    fn resume_reading(&mut self, conn: ConnId) {
+        self.endpoint.resume_reading(session(conn));
+    }
 }
 
 /// Runs the logic until the engine stops, copying the chat's stats into
@@ -163,11 +174,17 @@ pub fn run(
                 break;
             }
         }
-        while let Some((conn, ticket)) = out.refused.pop() {
-            chat.handle_auth_result(conn, ticket, AuthResult::Unavailable, &mut out);
-        }
-        while let Some(event) = out.cluster_now.pop() {
-            chat.handle_cluster(event, &mut out);
+        // Answers given at once; each may let queued requests through,
+        // which may ask for more (a claim answered at once lets a queued
+        // login through, whose check may be refused at once): until none.
+        loop {
+            if let Some((conn, ticket)) = out.refused.pop() {
+                chat.handle_auth_result(conn, ticket, AuthResult::Unavailable, &mut out);
+            } else if let Some(event) = out.cluster_now.pop() {
+                chat.handle_cluster(event, &mut out);
+            } else {
+                break;
+            }
         }
         chat.handle_timeout(now, &mut out);
         refused = std::mem::take(&mut out.refused);

@@ -294,7 +294,7 @@ impl Collector for Sources {
             for (name, help, v) in gauges {
                 gauge(&mut e, name, help, v)?;
             }
-            let counters: [(&str, &str, u64); 7] = [
+            let counters: [(&str, &str, u64); 9] = [
                 (
                     "ringport_chat_messages_in",
                     "Chat messages accepted (222 with 0)",
@@ -329,6 +329,16 @@ impl Collector for Sources {
                     "ringport_login_timeouts",
                     "Sessions closed for not logging in in time",
                     c.login_timeouts,
+                ),
+                (
+                    "ringport_requests_queued",
+                    "Requests that waited behind a pending login or cluster answer of their session",
+                    c.requests_queued,
+                ),
+                (
+                    "ringport_pipeline_pauses",
+                    "Times a session was not read because its queue of waiting requests was full",
+                    c.pipeline_pauses,
                 ),
             ];
             for (name, help, v) in counters {

@@ -81,6 +81,18 @@ pub struct ServeArgs {
     #[arg(long, action = clap::ArgAction::Set)]
     pub login_limit_loopback: Option<bool>,
 
+    /// Requests of one session that may wait behind a password check or a
+    /// cluster answer (requests are answered in order) before the session
+    /// is no longer read until they are answered. [chat.pipeline_frames;
+    /// default 64]
+    #[arg(long)]
+    pub pipeline_frames: Option<usize>,
+
+    /// Bytes of such waiting requests at which the session is no longer
+    /// read. [chat.pipeline_bytes; default 16384]
+    #[arg(long)]
+    pub pipeline_bytes: Option<usize>,
+
     /// Account store and password hashing.
     #[command(flatten)]
     pub store: StoreArgs,
@@ -123,6 +135,8 @@ impl ServeArgs {
         set(&mut chat.login_rate_per_ip, self.login_rate_per_ip);
         set(&mut chat.login_burst_per_ip, self.login_burst_per_ip);
         set(&mut chat.login_limit_loopback, self.login_limit_loopback);
+        set(&mut chat.pipeline_frames, self.pipeline_frames);
+        set(&mut chat.pipeline_bytes, self.pipeline_bytes);
         let accounts = &mut config.accounts;
         self.store.apply(accounts);
         set(&mut accounts.auto_register, self.auto_register);

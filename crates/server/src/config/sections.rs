@@ -157,6 +157,13 @@ pub struct ChatSection {
     pub login_burst_per_ip: u32,
     /// Apply the per-address login limit to loopback clients too.
     pub login_limit_loopback: bool,
+    /// Requests of one session waiting behind a password check or a
+    /// cluster answer (answers go in request order) at which the session is
+    /// no longer read until they are answered (at least 1).
+    pub pipeline_frames: usize,
+    /// Bytes of such waiting requests at which the session is no longer
+    /// read (at least 1).
+    pub pipeline_bytes: usize,
 }
 
 impl Default for ChatSection {
@@ -174,6 +181,8 @@ impl Default for ChatSection {
             login_rate_per_ip: d.login_rate_per_ip,
             login_burst_per_ip: d.login_burst_per_ip,
             login_limit_loopback: d.login_limit_loopback,
+            pipeline_frames: d.pipeline_frames,
+            pipeline_bytes: d.pipeline_bytes,
         }
     }
 }
@@ -197,6 +206,8 @@ impl ChatSection {
             login_rate_per_ip: self.login_rate_per_ip,
             login_burst_per_ip: self.login_burst_per_ip,
             login_limit_loopback: self.login_limit_loopback,
+            pipeline_frames: self.pipeline_frames,
+            pipeline_bytes: self.pipeline_bytes,
         }
     }
 

@@ -70,6 +70,8 @@ fn out_of_range_values_name_the_key() {
     for (text, key) in [
         ("[chat]\nrooms = 0\n", "chat.rooms"),
         ("[chat]\nmax_frame = 4\n", "chat.max_frame"),
+        ("[chat]\npipeline_frames = 0\n", "chat.pipeline_frames"),
+        ("[chat]\npipeline_bytes = 0\n", "chat.pipeline_bytes"),
         ("[engine]\nrecv_buffers = 1000\n", "engine.recv_buffers"),
         ("[engine]\nmax_sessions = 0\n", "engine.max_sessions"),
         ("[accounts]\nworkers = 0\n", "accounts.workers"),
@@ -213,4 +215,25 @@ fn a_cluster_password_is_never_shown() {
     let e = c.validate().unwrap_err();
     assert!(e.0.contains("cluster.url"), "{e}");
     assert!(!e.0.contains("s3cret"), "{e}");
+}
+
+#[test]
+fn the_request_queue_bounds_reach_the_machine_from_every_layer() {
+    let mut c = Config::parse("[chat]\npipeline_frames = 8\n", "f").unwrap();
+    c.apply_env(vars(&[("RINGPORT_CHAT__PIPELINE_BYTES", "4096")]))
+        .unwrap();
+    let chat = c.chat.to_chat_config(10, true);
+    assert_eq!((chat.pipeline_frames, chat.pipeline_bytes), (8, 4096));
+    let args = crate::serve::ServeArgs {
+        pipeline_frames: Some(3),
+        ..crate::serve::ServeArgs::default()
+    };
+    args.apply(&mut c);
+    assert_eq!(c.chat.pipeline_frames, 3);
+    assert_eq!(
+        c.chat.pipeline_bytes, 4096,
+        "no flag: the environment's value"
+    );
+    let d = Config::default().chat.to_chat_config(10, true);
+    assert_eq!((d.pipeline_frames, d.pipeline_bytes), (64, 16384));
 }
