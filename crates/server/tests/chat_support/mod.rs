@@ -59,7 +59,16 @@ pub fn connect(r: &Running) -> Client {
 
 /// Reads the next packet.
 pub fn next(c: &mut Client) -> Got {
-    match c.recv().unwrap() {
+    got(c.recv().unwrap())
+}
+
+/// Reads the next packet; `None` on a timeout or a closed connection.
+pub fn try_next(c: &mut Client) -> Option<Got> {
+    c.recv().ok().map(got)
+}
+
+fn got(packet: ServerPacket<'_>) -> Got {
+    match packet {
         ServerPacket::DevEcho(e) => Got::Echo(e.body.to_vec()),
         ServerPacket::LoginRes(r) => Got::Login(r.result.code()),
         ServerPacket::RoomEnterRes(r) => Got::Enter(r.result.code()),
