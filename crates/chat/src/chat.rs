@@ -155,22 +155,26 @@ impl Chat {
     }
 
     /// Handles the requests `conn` queued while it was busy, in order, until
-    /// one of them makes it busy again or none is left; then, if its reads
-    /// were paused and the queue is empty, resumes them.
+    /// one of them makes it busy again or none is left. Once the queue is
+    /// empty (even if its last request is now in flight), paused reads are
+    /// resumed: what comes next is queued again.
     pub(crate) fn drain_pipeline(&mut self, conn: ConnId, out: &mut impl Outbound) {
         loop {
-            if self.is_busy(conn) {
-                return;
-            }
             let Some(session) = self.sessions.get_mut(&conn) else {
                 return;
             };
-            let Some(queued) = session.pipeline.pop() else {
+            if session.pipeline.is_empty() {
                 if session.pipeline.paused {
                     session.pipeline.paused = false;
                     tracing::debug!(%conn, "request queue drained: resuming reads");
                     out.resume_reading(conn);
                 }
+                return;
+            }
+            if self.is_busy(conn) {
+                return;
+            }
+            let Some(queued) = self.sessions.get_mut(&conn).and_then(|s| s.pipeline.pop()) else {
                 return;
             };
             self.dispatch(conn, &queued.frame, queued.at, out);

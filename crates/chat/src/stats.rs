@@ -55,8 +55,9 @@ pub struct ChatStats {
 /// Failed logins (non-zero 202) by result code.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct LoginFailures {
-    /// 31: already logged in here, a login already in flight, or the id is
-    /// logged in on another session.
+    /// 31: already logged in here (a login sent while another was in
+    /// flight gets it once that one succeeded), or the id is logged in on
+    /// another session.
     pub already: u64,
     /// 32: the server holds its maximum of logged-in users.
     pub server_full: u64,

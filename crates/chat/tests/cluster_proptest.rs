@@ -199,14 +199,16 @@ fn config() -> impl Strategy<Value = ChatConfig> {
         prop_oneof![1 => Just(0usize), 8 => 1usize..5],
         3usize..10,
         2000u64..8000,
+        prop_oneof![Just(64usize), 1usize..4],
     )
         .prop_map(
-            |(room_start, rooms, room_max_users, max_users, timeout)| ChatConfig {
+            |(room_start, rooms, room_max_users, max_users, timeout, pipeline_frames)| ChatConfig {
                 room_start,
                 rooms,
                 room_max_users,
                 max_users,
                 login_timeout: Duration::from_millis(timeout),
+                pipeline_frames,
                 ..ChatConfig::default()
             },
         )
@@ -255,6 +257,8 @@ struct Client {
     /// The answers owed, in request order: the response id (1 for an
     /// echo) of every request sent and not yet answered.
     owed: std::collections::VecDeque<u16>,
+    /// Reading paused by the machine (and not resumed).
+    paused: bool,
 }
 
 /// The host: the machine, the sessions, and a fake Redis.
@@ -280,6 +284,8 @@ struct Host {
     local_uids: Vec<i64>,
     next_uid: i64,
     next_seq: u64,
+    /// Pauses asked.
+    pauses: u64,
 }
 
 fn is_room_packet(packet: &ServerPacket<'_>) -> bool {
@@ -319,6 +325,7 @@ impl Host {
             local_uids: Vec::new(),
             next_uid: 1000,
             next_seq: 0,
+            pauses: 0,
         }
     }
 
@@ -710,8 +717,19 @@ impl Host {
                 && batch.closed.is_empty()
                 && batch.auth.is_empty()
                 && batch.cluster.is_empty()
+                && batch.reading.is_empty()
             {
                 break;
+            }
+            for (conn, pause) in batch.reading {
+                let client = self.clients.get_mut(&conn).expect("unknown session");
+                assert!(client.open, "{conn}: pause/resume after it closed");
+                assert_ne!(
+                    client.paused, pause,
+                    "{conn}: paused twice or resumed unpaused"
+                );
+                client.paused = pause;
+                self.pauses += u64::from(pause);
             }
             for (conn, packet) in batch.sent {
                 self.received(conn, &packet);
@@ -875,6 +893,11 @@ impl Host {
                 assert!(!self.chat.has_session(conn), "{conn} closed, still known");
                 continue;
             }
+            assert_eq!(
+                self.chat.reading_paused(conn),
+                client.paused,
+                "{conn} paused"
+            );
             // Every request is answered: nothing is owed unless one is in
             // flight (and then it and those queued behind it).
             let (queued, _) = self.chat.queued_requests(conn);
@@ -1008,6 +1031,7 @@ fn random_scripts_reach_the_cluster_paths() {
     let mut runner = TestRunner::deterministic();
     let (mut logins, mut shared, mut remote, mut chats_in, mut degraded, mut repaired) =
         (0, 0, 0, 0, 0, 0);
+    let (mut pauses, mut queued) = (0, 0);
     for _ in 0..200 {
         let Ok(tree) = (config(), script(100..120)).new_tree(&mut runner) else {
             panic!("strategy failed");
@@ -1026,11 +1050,15 @@ fn random_scripts_reach_the_cluster_paths() {
         chats_in += c.remote_chats_in;
         degraded += c.degraded_enters;
         repaired += c.repaired_enters + c.repaired_leaves;
+        pauses += host.pauses;
+        queued += host.chat.stats().requests_queued;
     }
     println!(
         "logins {logins}, steps with a shared room {shared}, remote changes {remote}, \
-         remote chats {chats_in}, degraded enters {degraded}, repairs {repaired}"
+         remote chats {chats_in}, degraded enters {degraded}, repairs {repaired}, \
+         requests queued {queued}, read pauses {pauses}"
     );
+    assert!(queued > 100 && pauses > 20);
     assert!(logins > 200 && shared > 100 && remote > 50 && chats_in > 50);
     assert!(degraded > 50 && repaired > 50);
 }

@@ -1,6 +1,8 @@
 //! Random operation sequences against the machine (the same operations as
 //! the `chat_ops` fuzz target): after every step the harness checks that
-//! every room member was told exactly who else is in its room, that the
+//! every room member was told exactly who else is in its room, that every
+//! request is answered once and in request order (nothing owed unless a
+//! login is in flight; pauses and resumes of reading balanced), that the
 //! machine's bookkeeping is consistent, and that nothing panicked.
 
 use proptest::prelude::*;
@@ -43,6 +45,7 @@ fn config() -> impl Strategy<Value = FuzzConfig> {
         1u8..5,
         1000u16..5000,
         prop_oneof![3 => Just(true), 1 => Just(false)],
+        0u8..4,
     )
         .prop_map(
             |(
@@ -54,6 +57,7 @@ fn config() -> impl Strategy<Value = FuzzConfig> {
                 chat_burst,
                 login_timeout_ms,
                 auto_register,
+                pipeline_frames,
             )| {
                 FuzzConfig {
                     room_start,
@@ -64,6 +68,7 @@ fn config() -> impl Strategy<Value = FuzzConfig> {
                     chat_burst,
                     login_timeout_ms,
                     auto_register,
+                    pipeline_frames,
                 }
             },
         )
@@ -92,6 +97,7 @@ fn random_scripts_reach_rooms_and_chats() {
 
     let mut runner = TestRunner::deterministic();
     let (mut logins, mut shared_rooms, mut chats, mut timeouts) = (0, 0, 0, 0);
+    let (mut queued, mut pauses) = (0, 0);
     for _ in 0..200 {
         let Ok(tree) =
             (config(), proptest::collection::vec(operation(), 100..120)).new_tree(&mut runner)
@@ -110,7 +116,13 @@ fn random_scripts_reach_rooms_and_chats() {
         logins += h.stats().logins_ok;
         chats += h.stats().chats_in;
         timeouts += h.stats().login_timeouts;
+        queued += h.stats().requests_queued;
+        pauses += h.stats().pipeline_pauses;
     }
-    println!("logins {logins}, steps with a shared room {shared_rooms}, chats {chats}, timeouts {timeouts}");
+    println!(
+        "logins {logins}, steps with a shared room {shared_rooms}, chats {chats}, \
+         timeouts {timeouts}, requests queued {queued}, read pauses {pauses}"
+    );
     assert!(logins > 200 && shared_rooms > 100 && chats > 50 && timeouts > 10);
+    assert!(queued > 200 && pauses > 20);
 }

@@ -247,6 +247,45 @@ fn a_paused_session_stays_paused_until_the_whole_queue_has_drained() {
     assert_eq!(h.reading_log(conn), [true, false]);
 }
 
+/// Found by the property test: when the last queued request is itself a
+/// login (in flight now), the queue is empty: reading resumes at once
+/// rather than when that login is answered.
+#[test]
+fn reading_resumes_when_the_queue_is_empty_even_with_a_login_in_flight() {
+    let config = ChatConfig {
+        pipeline_frames: 2,
+        ..ChatConfig::default()
+    };
+    let mut h = deferred(config);
+    let conn = h.connect();
+    h.login(conn, "alice", "wrong");
+    h.echo(conn, b"a");
+    h.login(conn, "alice", "pw");
+    assert!(h.is_paused(conn));
+    h.answer(conn, AuthResult::Rejected);
+    assert_eq!(
+        h.take(conn),
+        [
+            Received::LoginRes(ResultCode::LoginUserInvalidPw),
+            echo("a")
+        ]
+    );
+    assert!(h.chat().is_waiting(conn), "the second login is in flight");
+    assert_eq!(
+        h.reading_log(conn),
+        [true, false],
+        "resumed: nothing queued"
+    );
+    // What comes next waits again.
+    h.echo(conn, b"b");
+    assert_eq!(h.take(conn), []);
+    h.answer(conn, AuthResult::Accepted);
+    assert_eq!(
+        h.take(conn),
+        [Received::LoginRes(ResultCode::None), echo("b")]
+    );
+}
+
 #[test]
 fn a_disconnect_drops_the_queue_and_the_late_answer() {
     let config = ChatConfig {

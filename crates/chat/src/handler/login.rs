@@ -1,8 +1,9 @@
 //! `LOGIN_REQ` (201) and the account-check answer.
 //!
-//! At request time: 31 if the session is logged in or already has a login in
-//! flight, 32 if logged-in plus logging-in users reach `max_users`; then the
-//! host is asked to check the password ([`crate::Outbound::authenticate`]).
+//! At request time: 31 if the session is logged in (a 201 sent while a login
+//! is in flight waits for it in the session's queue, see `pipeline`), 32 if
+//! logged-in plus logging-in users reach `max_users`; then the host is asked
+//! to check the password ([`crate::Outbound::authenticate`]).
 //! At answer time: 33 (rejected), 34 (store unavailable), then 31 if the id
 //! is logged in on another session — checked only now, after the password,
 //! so nobody learns who is online without it, and so two concurrent logins

@@ -131,6 +131,9 @@ pub struct FuzzConfig {
     pub login_timeout_ms: u16,
     /// Auto-registration.
     pub auto_register: bool,
+    /// Requests queued behind a login in flight before reading pauses,
+    /// modulo 8, plus 1.
+    pub pipeline_frames: u8,
 }
 
 impl FuzzConfig {
@@ -145,6 +148,7 @@ impl FuzzConfig {
             chat_burst: u32::from(self.chat_burst % 5),
             login_timeout: Duration::from_millis(u64::from(self.login_timeout_ms % 5000)),
             auto_register: self.auto_register,
+            pipeline_frames: usize::from(self.pipeline_frames % 8) + 1,
             ..ChatConfig::default()
         }
     }
