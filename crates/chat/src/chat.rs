@@ -116,11 +116,16 @@ impl Chat {
         now: Instant,
         out: &mut impl Outbound,
     ) {
-        let busy = self.is_busy(conn);
         let Some(session) = self.sessions.get_mut(&conn) else {
             tracing::debug!(%conn, "packet for an unknown connection ignored");
             return;
         };
+        // `is_busy`, with the session already at hand (the hot path).
+        let busy = matches!(session.state, SessionState::Authenticating { .. })
+            || self
+                .cluster
+                .as_ref()
+                .is_some_and(|c| c.entering.contains_key(&conn));
         if busy || !session.pipeline.is_empty() {
             let pipeline = &mut session.pipeline;
             pipeline.push(frame, now);
