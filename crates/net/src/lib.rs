@@ -49,6 +49,7 @@ mod event;
 mod framing;
 mod handler;
 mod id;
+mod linger;
 mod outbox;
 mod shard;
 mod stats;
