@@ -14,7 +14,9 @@
 //!   from their [`crate::buf::send_queue::SendQueue`]; a drained session in
 //!   `Draining` state is closed once its queue is empty;
 //! - close: sessions on `shard.closing` are torn down and released with
-//!   [`Shard::release`] only when no operation of theirs is in flight;
+//!   [`Shard::release`] only when no operation of theirs is in flight; the
+//!   socket of a session closed after its queue was flushed goes to the
+//!   thread's [`Linger`] list instead of being closed;
 //! - the [`Waker`] wakes the thread's wait; the loop applies the inbox,
 //!   sweeps timers, ships events, and on shutdown stops accepting, drains
 //!   every session and returns when none is left.
