@@ -67,6 +67,10 @@ impl fmt::Display for BackendKind {
     }
 }
 
+/// Longest `linger_timeout` accepted: a bound on a closing socket's life,
+/// not a keep-alive.
+const MAX_LINGER_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Engine settings. Build with [`EngineConfig::default`] and change fields.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -135,6 +139,21 @@ pub struct EngineConfig {
     /// application at once; when all are out, the I/O thread stops reading
     /// (backpressure) until one comes back. Default 8.
     pub batches_per_thread: usize,
+    /// How long the socket of a session closed after its queue was flushed
+    /// (server close, shutdown) may linger: writing is shut down (the kernel
+    /// sends FIN after the last queued bytes) and whatever the peer still
+    /// sends is read and dropped until its FIN or this deadline, then the
+    /// descriptor is closed. Without it, a peer writing after the close
+    /// draws a reset that destroys bytes still on their way to it. The
+    /// session's slot is released at once; lingering costs only the
+    /// descriptor. Checked every 250 ms, so a socket lingers up to this
+    /// plus 250 ms. Zero: no lingering (close at once). At most 60 s.
+    /// Default 2 s.
+    pub linger_timeout: Duration,
+    /// Sockets lingering at once per I/O thread. When one more arrives, the
+    /// oldest is closed at once (counted as `linger_evicted`). 0: no
+    /// lingering. Default 1,024.
+    pub linger_max: usize,
 }
 
 impl Default for EngineConfig {
@@ -157,6 +176,8 @@ impl Default for EngineConfig {
             recv_buffers: 4096,
             batch_bytes: 256 * 1024,
             batches_per_thread: 8,
+            linger_timeout: Duration::from_secs(2),
+            linger_max: 1024,
         }
     }
 }
@@ -222,6 +243,19 @@ impl EngineConfig {
         }
         if self.idle_timeout == Some(Duration::ZERO) {
             return Err("idle_timeout must be above zero (or none)".into());
+        }
+        if self.linger_timeout > MAX_LINGER_TIMEOUT {
+            return Err(format!(
+                "linger_timeout must be at most 60 s (0: no lingering), got {:?}",
+                self.linger_timeout
+            ));
+        }
+        if self.linger_max > crate::id::MAX_SLOTS_PER_THREAD {
+            return Err(format!(
+                "linger_max must be 0..={}, got {}",
+                crate::id::MAX_SLOTS_PER_THREAD,
+                self.linger_max
+            ));
         }
         Ok(())
     }

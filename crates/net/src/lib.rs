@@ -49,6 +49,7 @@ mod event;
 mod framing;
 mod handler;
 mod id;
+mod linger;
 mod outbox;
 mod read_pause;
 mod shard;

@@ -31,6 +31,14 @@ pub(crate) struct ThreadStats {
     pub(crate) queued_bytes: AtomicU64,
     /// Gauge, refreshed by the periodic sweep: the longest send queue.
     pub(crate) max_queued_bytes: AtomicU64,
+    /// Gauge: sockets of this thread lingering after their close now.
+    pub(crate) lingering: AtomicU64,
+    /// Sockets handed over to linger after their session's close.
+    pub(crate) lingered: AtomicU64,
+    /// Lingering sockets closed at `linger_timeout` without the peer's FIN.
+    pub(crate) linger_timeouts: AtomicU64,
+    /// Lingering sockets closed early because `linger_max` was reached.
+    pub(crate) linger_evicted: AtomicU64,
 }
 
 impl ThreadStats {
@@ -97,6 +105,19 @@ pub struct Stats {
     /// Gauge: the longest single send queue in bytes, as of the last sweep
     /// (compare with `send_queue_limit`).
     pub max_queued_bytes: u64,
+    /// Gauge: sockets lingering now (sessions closed after flushing their
+    /// queue: writing shut down, the peer's input read and dropped until its
+    /// FIN or `linger_timeout`). Their sessions are already released.
+    pub lingering: u64,
+    /// Sockets that lingered after their close (each one also counted under
+    /// its close reason).
+    pub lingered: u64,
+    /// Of `lingered`: closed at `linger_timeout` without the peer's FIN (a
+    /// peer still sending then gets a reset).
+    pub linger_timeouts: u64,
+    /// Of `lingered`: closed early because `linger_max` sockets of their
+    /// I/O thread were lingering already.
+    pub linger_evicted: u64,
 }
 
 impl Stats {
@@ -127,5 +148,9 @@ impl Stats {
         }
         self.queued_bytes += get(&t.queued_bytes);
         self.max_queued_bytes = self.max_queued_bytes.max(get(&t.max_queued_bytes));
+        self.lingering += get(&t.lingering);
+        self.lingered += get(&t.lingered);
+        self.linger_timeouts += get(&t.linger_timeouts);
+        self.linger_evicted += get(&t.linger_evicted);
     }
 }

@@ -232,6 +232,30 @@ impl Collector for Sources {
             for (name, help, v) in engine_counters {
                 counter(&mut e, name, help, v)?;
             }
+            gauge(
+                &mut e,
+                "ringport_lingering_sockets",
+                "Sockets of closed sessions lingering until the client's FIN or linger_timeout_ms",
+                s.lingering,
+            )?;
+            counter(
+                &mut e,
+                "ringport_lingered",
+                "Sockets that lingered after a close with everything sent",
+                s.lingered,
+            )?;
+            counter(
+                &mut e,
+                "ringport_linger_timeouts",
+                "Lingering sockets closed at linger_timeout_ms without the client's FIN",
+                s.linger_timeouts,
+            )?;
+            counter(
+                &mut e,
+                "ringport_linger_evicted",
+                "Lingering sockets closed early: linger_max reached",
+                s.linger_evicted,
+            )?;
             let closes: Vec<(&str, u64)> = CloseReason::ALL
                 .iter()
                 .map(|r| (r.as_str(), s.closes_by(*r)))

@@ -14,7 +14,9 @@
 //!   from their [`crate::buf::send_queue::SendQueue`]; a drained session in
 //!   `Draining` state is closed once its queue is empty;
 //! - close: sessions on `shard.closing` are torn down and released with
-//!   [`Shard::release`] only when no operation of theirs is in flight;
+//!   [`Shard::release`] only when no operation of theirs is in flight; the
+//!   socket of a session closed after its queue was flushed goes to the
+//!   thread's [`Linger`] list instead of being closed;
 //! - the [`Waker`] wakes the thread's wait; the loop applies the inbox,
 //!   sweeps timers, ships events, and on shutdown stops accepting, drains
 //!   every session and returns when none is left.
@@ -28,6 +30,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crate::framing::Framing;
+use crate::linger::{self, Linger};
 use crate::shard::Shard;
 
 pub(crate) mod poll;
@@ -46,6 +49,9 @@ pub(crate) trait Driver {
     type Io;
 
     fn shard(&mut self) -> &mut Shard<Self::Framing, Self::Io>;
+    /// The thread's lingering sockets (sessions closed after their queue
+    /// was flushed hand theirs over in `teardown`).
+    fn linger(&mut self) -> &mut Linger;
     /// When a paused accept should be retried (after EMFILE and friends).
     fn accept_retry_at(&self) -> Option<Instant>;
     /// Retries accepting now (clears the retry time).
@@ -74,10 +80,12 @@ pub(crate) trait Driver {
 /// The I/O thread's loop, the same for every backend: requests from the
 /// application, held-back input, sends, timers, teardown, events to the
 /// application, then wait. On shutdown: stop accepting, drain every session,
-/// and return once none is left.
+/// and return once none is left and no socket lingers (each lingers at most
+/// `linger_timeout`; they are checked every [`linger::EXIT_CHECK`] then).
 pub(crate) fn run<D: Driver>(mut d: D) {
     let mut next_sweep = Instant::now() + TICK;
     let mut draining = false;
+    let mut next_linger_check = Instant::now();
     loop {
         let now = Instant::now();
         d.shard().now = now;
@@ -94,15 +102,27 @@ pub(crate) fn run<D: Driver>(mut d: D) {
         d.flush_dirty();
         if now >= next_sweep {
             d.shard().sweep();
+            d.linger().check(now);
             next_sweep = now + TICK;
         }
         d.teardown();
         let shipped = d.shard().ship();
+        let mut last_lingering = false;
         if draining && d.shard().live() == 0 && !d.kernel_busy() {
-            break;
+            if now >= next_linger_check {
+                d.linger().check(now);
+                next_linger_check = now + linger::EXIT_CHECK;
+            }
+            if d.linger().is_empty() {
+                break;
+            }
+            last_lingering = true;
         }
         let busy = !d.shard().dirty.is_empty() || (d.has_backlog() && shipped);
         let mut timeout = next_sweep.saturating_duration_since(now);
+        if last_lingering {
+            timeout = timeout.min(next_linger_check.saturating_duration_since(now));
+        }
         if let Some(at) = d.accept_retry_at() {
             timeout = timeout.min(at.saturating_duration_since(now));
         }
@@ -139,10 +159,11 @@ impl Waker {
 /// Reads and drops what the peer sent that nobody read yet, just before
 /// the socket is closed. Closing a TCP socket with unread input makes the
 /// kernel send a reset instead of a FIN, and a reset throws away whatever
-/// the kernel still had to deliver: a session closed after flushing its
-/// queue (server close, shutdown) would lose its last bytes because the
-/// client wrote something meanwhile. Bounded (a peer that keeps sending is
-/// not waited for) and never blocks.
+/// the kernel still had to deliver. Used for every close at once (and for
+/// the end of a lingering one, [`crate::linger`]); input arriving after the
+/// close still draws a reset, which is why sessions closed after flushing
+/// their queue linger instead. Bounded (a peer that keeps sending is not
+/// waited for) and never blocks.
 pub(crate) fn discard_unread_input(sock: socket2::SockRef<'_>) {
     const ROUNDS: usize = 16;
     let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 4096];

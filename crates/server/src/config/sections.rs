@@ -71,6 +71,15 @@ pub struct EngineSection {
     /// Batches per I/O thread in flight to the logic thread before the I/O
     /// thread stops reading (backpressure); at least 2.
     pub batches_per_thread: usize,
+    /// Milliseconds the socket of a session closed after its queue was
+    /// flushed may linger (writing shut down, the client's late input read
+    /// and dropped until its FIN), so a client writing after the close does
+    /// not draw a reset that destroys the last bytes; 0: no lingering; at
+    /// most 60000.
+    pub linger_timeout_ms: u64,
+    /// Sockets lingering at once per I/O thread; one more closes the oldest
+    /// at once; 0: no lingering.
+    pub linger_max: usize,
 }
 
 impl Default for EngineSection {
@@ -92,6 +101,8 @@ impl Default for EngineSection {
             recv_buffer_size: d.recv_buffer_size,
             batch_bytes: d.batch_bytes,
             batches_per_thread: d.batches_per_thread,
+            linger_timeout_ms: u64::try_from(d.linger_timeout.as_millis()).unwrap_or(u64::MAX),
+            linger_max: d.linger_max,
         }
     }
 }
@@ -101,8 +112,15 @@ impl EngineSection {
     /// when 0). Range checks are [`EngineConfig::validate`]'s.
     ///
     /// # Errors
-    /// Never today; kept fallible so a conversion that can fail names its key.
+    /// `linger_timeout_ms` above 60000 (checked here so the message names
+    /// the key as written).
     pub fn to_engine_config(&self) -> Result<EngineConfig, String> {
+        if self.linger_timeout_ms > 60_000 {
+            return Err(format!(
+                "linger_timeout_ms must be 0..=60000, got {}",
+                self.linger_timeout_ms
+            ));
+        }
         let defaults = EngineConfig::default();
         Ok(EngineConfig {
             backend: self.backend,
@@ -125,6 +143,8 @@ impl EngineSection {
             recv_buffers: self.recv_buffers,
             batch_bytes: self.batch_bytes,
             batches_per_thread: self.batches_per_thread,
+            linger_timeout: Duration::from_millis(self.linger_timeout_ms),
+            linger_max: self.linger_max,
         })
     }
 }

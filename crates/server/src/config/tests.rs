@@ -74,6 +74,10 @@ fn out_of_range_values_name_the_key() {
         ("[chat]\npipeline_bytes = 0\n", "chat.pipeline_bytes"),
         ("[engine]\nrecv_buffers = 1000\n", "engine.recv_buffers"),
         ("[engine]\nmax_sessions = 0\n", "engine.max_sessions"),
+        (
+            "[engine]\nlinger_timeout_ms = 60001\n",
+            "engine.linger_timeout_ms",
+        ),
         ("[accounts]\nworkers = 0\n", "accounts.workers"),
         ("[admin]\nrequest_timeout = 0\n", "admin.request_timeout"),
         ("[admin]\nmax_request = 10\n", "admin.max_request"),

@@ -18,6 +18,7 @@ use mio::{Events, Interest, Poll, Token};
 use crate::buf::send_queue::MAX_IOVECS;
 use crate::event::CloseReason;
 use crate::framing::Framing;
+use crate::linger::Linger;
 use crate::shard::{RecvOutcome, Shard, State};
 use crate::stats::ThreadStats;
 use crate::sys::{is_resource_shortage, AcceptTrouble, Driver, ThreadParts, Waker, ACCEPT_BACKOFF};
@@ -33,6 +34,8 @@ pub(crate) struct PollIo {
     /// Readable but held back while reading is paused: put back on the
     /// ready list when reading resumes.
     parked: bool,
+    /// Closed after its queue was flushed: the socket lingers.
+    linger: bool,
 }
 
 fn token(slot: usize, generation: u32) -> Token {
@@ -46,6 +49,7 @@ fn untoken(t: Token) -> (usize, u32) {
 pub(crate) struct PollDriver<F: Framing> {
     poll: Poll,
     shard: Shard<F, PollIo>,
+    linger: Linger,
     listener: Option<TcpListener>,
     scratch: Vec<u8>,
     ready: Vec<(u32, u32)>,
@@ -62,6 +66,7 @@ pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(PollDriver
     let poll = Poll::new()?;
     let waker = Arc::new(Waker::Mio(mio::Waker::new(poll.registry(), WAKER)?));
     let recv_size = parts.cfg.recv_buffer_size;
+    let linger = Linger::new(&parts.cfg, parts.shared.stats[parts.index].clone());
     let (shard, listener) = parts.into_shard(waker.clone());
     let mut listener = TcpListener::from_std(listener);
     poll.registry()
@@ -70,6 +75,7 @@ pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(PollDriver
         PollDriver {
             poll,
             shard,
+            linger,
             listener: Some(listener),
             scratch: vec![0; recv_size],
             ready: Vec::with_capacity(1024),
@@ -90,6 +96,10 @@ impl<F: Framing> Driver for PollDriver<F> {
 
     fn shard(&mut self) -> &mut Shard<F, PollIo> {
         &mut self.shard
+    }
+
+    fn linger(&mut self) -> &mut Linger {
+        &mut self.linger
     }
 
     fn accept_retry_at(&self) -> Option<Instant> {
@@ -207,6 +217,7 @@ impl<F: Framing> PollDriver<F> {
                     }
                     let s = &mut self.shard.slots[slot];
                     s.io.stream = Some(stream);
+                    s.io.linger = false;
                     // Data may already be waiting.
                     s.io.in_ready = true;
                     self.ready.push((slot as u32, generation));
@@ -344,6 +355,7 @@ impl<F: Framing> PollDriver<F> {
             if s.sendq.is_empty() {
                 s.sendq.release_if_idle(&mut self.shard.tx_pool);
                 if s.state == State::Draining {
+                    s.io.linger = true;
                     self.shard.close(slot, CloseReason::ServerClose);
                 }
             }
@@ -355,9 +367,14 @@ impl<F: Framing> PollDriver<F> {
         while let Some(slot) = self.shard.closing.pop() {
             let slot = slot as usize;
             let s = &mut self.shard.slots[slot];
+            let linger = std::mem::take(&mut s.io.linger);
             if let Some(mut stream) = s.io.stream.take() {
                 let _ = self.poll.registry().deregister(&mut stream);
-                crate::sys::discard_unread_input(socket2::SockRef::from(&stream));
+                if linger {
+                    self.linger.hand_over(stream.into(), self.shard.now);
+                } else {
+                    crate::sys::discard_unread_input(socket2::SockRef::from(&stream));
+                }
             }
             s.io.in_ready = false;
             s.io.parked = false;

@@ -41,6 +41,7 @@ use self::buf_ring::BufRing;
 use crate::config::EngineConfig;
 use crate::event::CloseReason;
 use crate::framing::Framing;
+use crate::linger::Linger;
 use crate::shard::{RecvOutcome, Shard, State};
 use crate::stats::ThreadStats;
 use crate::sys::{is_resource_shortage, AcceptTrouble, Driver, ThreadParts, Waker, ACCEPT_BACKOFF};
@@ -85,6 +86,8 @@ pub(crate) struct UringIo {
     shut: bool,
     /// The socket is also in the ring's file table, at the slot's index.
     fixed: bool,
+    /// Closed after its queue was flushed: the socket lingers.
+    linger: bool,
     op: Option<Box<SendOp>>,
 }
 
@@ -96,6 +99,7 @@ impl std::fmt::Debug for UringIo {
             .field("held", &self.held.len())
             .field("send_busy", &self.send_busy)
             .field("fixed", &self.fixed)
+            .field("linger", &self.linger)
             .finish()
     }
 }
@@ -114,6 +118,7 @@ pub(crate) struct UringDriver<F: Framing> {
     ring: IoUring,
     bufs: BufRing,
     shard: Shard<F, UringIo>,
+    linger: Linger,
     listener: Option<TcpListener>,
     accept_armed: bool,
     accept_retry_at: Option<Instant>,
@@ -221,11 +226,13 @@ pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(UringDrive
     )?;
     let fixed_files = register_file_table(&ring, &parts.cfg);
     let waker = Arc::new(Waker::EventFd(new_eventfd()?));
+    let linger = Linger::new(&parts.cfg, parts.shared.stats[parts.index].clone());
     let (shard, listener) = parts.into_shard(waker.clone());
     let mut driver = UringDriver {
         ring,
         bufs,
         shard,
+        linger,
         listener: Some(listener),
         accept_armed: false,
         accept_retry_at: None,
@@ -252,6 +259,10 @@ impl<F: Framing> Driver for UringDriver<F> {
 
     fn shard(&mut self) -> &mut Shard<F, UringIo> {
         &mut self.shard
+    }
+
+    fn linger(&mut self) -> &mut Linger {
+        &mut self.linger
     }
 
     fn accept_retry_at(&self) -> Option<Instant> {
@@ -503,6 +514,7 @@ impl<F: Framing> UringDriver<F> {
         io.recv_cancelling = false;
         io.send_busy = false;
         io.shut = false;
+        io.linger = false;
         self.arm_recv(slot);
     }
 
@@ -689,6 +701,7 @@ impl<F: Framing> UringDriver<F> {
         if !s.sendq.prepare() {
             s.sendq.release_if_idle(&mut self.shard.tx_pool);
             if s.state == State::Draining {
+                s.io.linger = true;
                 self.shard.close(slot, CloseReason::ServerClose);
             }
             return;
@@ -766,7 +779,10 @@ impl<F: Framing> UringDriver<F> {
     }
 
     /// Tears down sessions the shard closed: shuts the socket so in-flight
-    /// operations finish, then releases the slot once none is left.
+    /// operations finish, then releases the slot once none is left. A
+    /// socket that will linger is not shut down here (shutting down reading
+    /// would make the kernel answer the peer's next bytes with a reset): its
+    /// receive is cancelled instead, and `try_finalize` hands it over.
     fn teardown_closed(&mut self) {
         while let Some(slot) = self.shard.closing.pop() {
             let slot = slot as usize;
@@ -774,7 +790,7 @@ impl<F: Framing> UringDriver<F> {
             let io = &mut self.shard.slots[slot].io;
             if !io.shut {
                 io.shut = true;
-                if let Some(fd) = io.fd.as_ref() {
+                if let (false, Some(fd)) = (io.linger, io.fd.as_ref()) {
                     // SAFETY: `fd` is an open socket owned by this slot.
                     let fd = unsafe { BorrowedFd::borrow_raw(fd.as_raw_fd()) };
                     let _ = socket2::SockRef::from(&fd).shutdown(std::net::Shutdown::Both);
@@ -825,10 +841,15 @@ impl<F: Framing> UringDriver<F> {
             self.unregister_fixed(slot);
         }
         let s = &mut self.shard.slots[slot];
-        if let Some(fd) = s.io.fd.as_ref() {
-            crate::sys::discard_unread_input(socket2::SockRef::from(fd));
+        let linger = std::mem::take(&mut s.io.linger);
+        if let Some(fd) = s.io.fd.take() {
+            if linger {
+                self.linger.hand_over(fd, self.shard.now);
+            } else {
+                crate::sys::discard_unread_input(socket2::SockRef::from(&fd));
+                drop(fd); // closes the socket
+            }
         }
-        s.io.fd = None; // closes the socket
         self.shard.release(slot);
         true
     }
