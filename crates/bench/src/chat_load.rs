@@ -62,6 +62,7 @@ use crate::chat_wire::{
     NatsSetup, RedisSetup, Stamp,
 };
 use crate::cli::ChatSystem;
+use crate::send_order::{Rotation, SendOrder};
 use crate::cpu::{all_tasks_time, CpuMeter, CpuTimes, CpuUse, Process};
 
 /// Highest latency the histograms track exactly; slower ones are clamped.
@@ -128,6 +129,10 @@ pub struct ChatPlan {
     pub server_pid: Option<u32>,
     /// One member that stops reading (the `slow-consumer` scenario).
     pub slow: Option<SlowPlan>,
+    /// Which member sends next within each round.
+    pub order: SendOrder,
+    /// Seed of [`SendOrder::Random`].
+    pub seed: u64,
 }
 
 /// A member that stops reading part-way (and sends nothing).
@@ -660,6 +665,8 @@ struct Tracker {
     /// When the first of them arrived, ns since the base instant.
     first_left_ns: Option<u64>,
     latency_ns: Histogram<u64>,
+    /// Who sends message `g`, and back.
+    rotation: Rotation,
 }
 
 impl Tracker {
@@ -722,7 +729,10 @@ impl Tracker {
             self.foreign += 1;
             return;
         }
-        let g = seq.saturating_mul(self.n).saturating_add(sender);
+        let Some(g) = self.rotation.message(sender, seq) else {
+            self.corrupt += 1;
+            return;
+        };
         if g >= self.total || self.sched_ns(g) != sched_ns {
             self.corrupt += 1;
             return;
@@ -883,6 +893,7 @@ impl<'a> Load<'a> {
             left: 0,
             first_left_ns: None,
             latency_ns: histogram()?,
+            rotation: Rotation::new(plan.order, plan.rooms, plan.members, plan.seed),
         };
         tracker.first_measured = tracker.first_at_or_after(nanos(plan.warmup));
         tracker.total = tracker.first_at_or_after(nanos(plan.warmup + plan.duration));
@@ -1082,7 +1093,7 @@ impl<'a> Load<'a> {
                 break;
             }
             self.next_g += 1;
-            let sender = (g % t.n) as usize;
+            let sender = t.rotation.sender(g) as usize;
             if t.slow == Some(sender as u64) {
                 continue; // the slow member sends nothing
             }
@@ -1368,6 +1379,7 @@ mod tests {
             left: 0,
             first_left_ns: None,
             latency_ns: histogram().unwrap(),
+            rotation: Rotation::new(SendOrder::Grouped, (n / m) as u32, m as u32, 0),
         };
         t.first_measured = t.first_at_or_after(1_000_000_000);
         t.total = t.first_at_or_after(2_000_000_000);
@@ -1377,7 +1389,7 @@ mod tests {
     fn text(t: &Tracker, g: u64) -> Vec<u8> {
         let mut out = Vec::new();
         let stamp = Stamp {
-            sender: (g % t.n) as u32,
+            sender: t.rotation.sender(g) as u32,
             seq: g / t.n,
             sched_ns: t.sched_ns(g),
         };

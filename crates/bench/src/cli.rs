@@ -1,5 +1,6 @@
 //! Command-line interface: the subcommands and their (bounded) arguments.
 
+use crate::send_order::SendOrder;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -391,6 +392,15 @@ pub struct ChatArgs {
     /// Also sample this server process's CPU time over the measured window.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Which member sends next: every member sends once per round, in one
+    /// seeded random order across rooms (`random`, realistic), room by room
+    /// in turn (`rotate`), or all of one room's members back to back
+    /// (`grouped`: the order of the figures published before this option).
+    #[arg(long, value_enum, default_value_t = SendOrder::Random)]
+    pub order: SendOrder,
+    /// Seed of `--order random`.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     /// Print one JSON object instead of the human-readable summary.
     #[arg(long)]
     pub json: bool,

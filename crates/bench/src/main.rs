@@ -31,6 +31,7 @@ mod payload;
 mod progress;
 mod report;
 mod scenarios;
+mod send_order;
 mod storm;
 mod tokio_chat;
 
@@ -128,6 +129,8 @@ fn chat(args: &ChatArgs) -> anyhow::Result<ExitCode> {
         user_prefix: args.user_prefix.clone(),
         server_pid: args.server_pid,
         slow: None,
+        order: args.order,
+        seed: args.seed,
     };
     let bar = progress::Bar::new("chat", plan.warmup + plan.duration);
     let outcome = chat_load::run(&plan, &mut |p| {

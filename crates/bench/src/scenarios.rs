@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use hdrhistogram::Histogram;
 
+use crate::send_order::SendOrder;
 use crate::chat_load::{self, ChatOutcome, ChatPlan, Progress, SlowPlan};
 use crate::chat_report::ChatReport;
 use crate::cli::{
@@ -302,6 +303,8 @@ pub fn login_storm(args: &LoginStormArgs) -> anyhow::Result<ExitCode> {
         user_prefix: format!("{prefix}c"),
         server_pid: args.server_pid,
         slow: None,
+        order: SendOrder::Random,
+        seed: 1,
     });
     if let Some(p) = &chat_plan {
         check_chat_shape(
@@ -517,6 +520,8 @@ pub fn slow_consumer(args: &SlowConsumerArgs) -> anyhow::Result<ExitCode> {
             stop_at,
             drain: args.slow_drain,
         }),
+        order: SendOrder::Random,
+        seed: 1,
     };
     let bar = Bar::new("slow-consumer", args.warmup + args.duration);
     let outcome = chat_load::run(&plan, &mut |p| bar.update(p.elapsed, || chat_message(p)))?;
@@ -664,6 +669,8 @@ pub fn soak(args: &SoakArgs) -> anyhow::Result<ExitCode> {
         user_prefix: args.user_prefix.clone(),
         server_pid: Some(pid),
         slow: None,
+        order: SendOrder::Random,
+        seed: 1,
     };
     let prepared = chat_load::prepare(&plan)?;
     let samples = Mutex::new(Vec::<Sample>::new());
