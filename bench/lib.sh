@@ -118,6 +118,17 @@ wait_accepting() {
     die "$1 server did not accept connections on port $2 within 10 s"
 }
 
+# rss_kib PID: the resident set (VmRSS) of process PID in KiB, "null" if it
+# has exited.
+rss_kib() {
+    local v
+    v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || true)
+    echo "${v:-null}"
+}
+
+# kib2mib KIB: KiB as MiB with 1 decimal ("–" for null).
+kib2mib() { if [ "$1" = null ] || [ -z "$1" ]; then echo "–"; else awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; fi; }
+
 # field JSON KEY: the value of KEY in a flat JSON object ("null" if absent).
 field() {
     local v

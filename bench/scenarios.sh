@@ -10,7 +10,8 @@
 #   login-storm    fresh-id logins at BENCH_LOGIN_RATES /s for 5 s with the
 #                  server's default argon2 parameters, alone and beside a
 #                  100-member room chatting 1000 msg/s (100k deliveries/s);
-#                  and that room alone, for comparison
+#                  and that room alone, for comparison; the server's RSS
+#                  after each row (all rows share one server)
 #   slow-consumer  the defaults (5 members, 5000 msg/s of 256 B)
 #   soak           100 rooms x 10 members, 1000 msg/s, BENCH_SOAK_SECS s
 #
@@ -128,9 +129,10 @@ case " $only " in *" login "*)
     echo
     echo "### login-storm, default argon2 parameters (median of $runs runs)"
     echo
-    echo "| logins/s offered | ok logins/s | login p50 ms | login p99 ms | refused | failed | busy room p99 ms | room missing | server CPU % (room window) |"
-    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| logins/s offered | ok logins/s | login p50 ms | login p99 ms | refused | failed | busy room p99 ms | room missing | server CPU % (room window) | server RSS MiB after |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     serve "$out/server-login.log" --rooms 1 --room-max-users 100 --chat-rate 0
+    rss_start=$(rss_kib "$server_pid") logins_ok=0
     # The room alone first.
     p99=() miss=() scpu=()
     for r in $(seq "$runs"); do
@@ -140,7 +142,7 @@ case " $only " in *" login "*)
         miss+=("$(field "$j" missing)")
         scpu+=("$(field "$j" server_cpu_percent)")
     done
-    echo "| 0 (room alone) | – | – | – | – | – | $(us2ms "$(median "${p99[@]}")") | $(median "${miss[@]}") | $(median "${scpu[@]}") |"
+    echo "| 0 (room alone) | – | – | – | – | – | $(us2ms "$(median "${p99[@]}")") | $(median "${miss[@]}") | $(median "${scpu[@]}") | $(kib2mib "$(rss_kib "$server_pid")") |"
     for rate in $login_rates; do
         for with_room in 0 1; do
             ok=() p50=() lp99=() ref=() fail=() rp99=() miss=() scpu=()
@@ -156,6 +158,7 @@ case " $only " in *" login "*)
                     j=$(gen "login-$rate-$r" login-storm --rate "$rate" --duration 5)
                 fi
                 ok+=("$(field "$j" logins_per_sec)")
+                logins_ok=$((logins_ok + $(first "$j" logins_ok)))
                 p50+=("$(field "$j" answer_p50_us)")
                 lp99+=("$(field "$j" answer_p99_us)")
                 ref+=("$(field "$j" logins_refused)")
@@ -169,9 +172,11 @@ case " $only " in *" login "*)
                 room="– | – | –"
                 label=$rate
             fi
-            echo "| $label | $(median "${ok[@]}") | $(us2ms "$(median "${p50[@]}")") | $(us2ms "$(median "${lp99[@]}")") | $(median "${ref[@]}") | $(median "${fail[@]}") | $room |"
+            echo "| $label | $(median "${ok[@]}") | $(us2ms "$(median "${p50[@]}")") | $(us2ms "$(median "${lp99[@]}")") | $(median "${ref[@]}") | $(median "${fail[@]}") | $room | $(kib2mib "$(rss_kib "$server_pid")") |"
         done
     done
+    echo
+    echo "Server RSS (VmRSS): $(kib2mib "$rss_start") MiB at start, $(kib2mib "$(rss_kib "$server_pid")") MiB after $logins_ok successful logins."
     stop_server
     ;;
 esac

@@ -13,6 +13,8 @@
 #   SOAK_RATE         chat messages per second, all members together [1000]
 #   SOAK_SECS         measured seconds [600]; SOAK_SAMPLE seconds between samples [10]
 #   SOAK_RSS_SLACK_KIB  allowed RSS growth [8192]
+#   SOAK_LOGIN_TIMEOUT  the server's --login-timeout in seconds [connections / 20, at least 60]:
+#                     all members log in at once, hashed at the default argon2 cost
 #   SOAK_PROFILE      cargo profile of the binaries: release or debug [release]
 #   SOAK_OUT          directory for the JSON report and the server log [a new temp dir]
 # Exit status: 0 when the run passes, 1 otherwise.
@@ -42,10 +44,15 @@ warn_if_busy
 
 trap stop_server EXIT
 port=$(free_port 21900)
-# Every member logs in at once: let the hashing queue hold them all.
+# The server's default argon2 cost, as in production, so the RSS measured
+# includes what password hashing costs (one argon2 buffer per auth worker).
+# Every member logs in at once: let the hashing queue hold them all, and
+# let the last of them wait as long as the queue takes to drain (default
+# cost: ~25 ms a hash, 2 auth workers; the timeout allows 20 logins/s).
+login_timeout=${SOAK_LOGIN_TIMEOUT:-$((conns / 20 > 60 ? conns / 20 : 60))}
 RINGPORT_ACCOUNTS__QUEUE=$((conns + 100)) "$ringport" serve --listen "127.0.0.1:$port" --rooms "$rooms" --room-max-users "$members" \
     --chat-rate 0 --max-sessions $((conns + 100)) --accounts memory --admin-listen none \
-    --argon2-memory-kib 8 --argon2-iterations 1 >"$out/server.log" 2>&1 &
+    --login-timeout "$login_timeout" >"$out/server.log" 2>&1 &
 server_pid=$!
 wait_accepting ringport "$port" "$out/server.log"
 

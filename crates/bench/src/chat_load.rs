@@ -78,7 +78,8 @@ const OUT_LIMIT: usize = 256 * 1024;
 /// Longest wait for one connection attempt.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Longest wait for one setup phase (all logins, all enters, ...).
+/// Longest wait for one setup phase (all enters, all subscriptions, ...),
+/// or for one login answer after the previous one.
 const SETUP_PHASE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Events taken from the poller at once.
@@ -423,9 +424,12 @@ fn setup_ringport(
             .write_all(&out)
             .with_context(|| format!("member {i}: sending login"))?;
     }
-    let deadline = Instant::now() + SETUP_PHASE_TIMEOUT;
     let streams_len = streams.len();
     for (i, (stream, buf)) in streams.iter_mut().zip(bufs.iter_mut()).enumerate() {
+        // Logins queue for the server's password hashing (default argon2
+        // cost: thousands take minutes), so the wait is for progress: each
+        // answer within SETUP_PHASE_TIMEOUT of the one before.
+        let deadline = Instant::now() + SETUP_PHASE_TIMEOUT;
         let mut result = None;
         read_until(stream, buf, deadline, |b| {
             ringport_step(b, |p| {

@@ -1,6 +1,11 @@
 //! Account checks off the hot threads: a few worker threads run the account
 //! store (argon2 hashing, database calls) and send the answers back to the
 //! logic thread as messages.
+//!
+//! Each worker keeps its argon2 working memory for its whole life (one
+//! buffer, reused by every hash it computes: see `ringport_chat`'s
+//! `accounts::hash`), so the pool holds at most `workers × argon2 memory`
+//! however many logins pass through it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -2,10 +2,8 @@
 //! hashing, constant-time checks, atomic auto-registration — over a
 //! [`Backend`] that keeps PHC strings.
 
-use argon2::Argon2;
-
 use super::backend::Backend;
-use super::hash::{hash_password, verify_password, HashParams};
+use super::hash::{decoy_hash, hash_password, verify_password, HashParams, Hasher};
 use super::{AccountStore, AuthOutcome, StoreError};
 
 /// An [`AccountStore`] over a [`Backend`].
@@ -19,10 +17,12 @@ pub struct HashedStore<B> {
     backend: B,
     /// The hasher for new passwords, or why the parameters were refused
     /// (every call that hashes then fails with [`StoreError::Unavailable`]).
-    hasher: Result<Argon2<'static>, String>,
-    /// A hash of nothing in particular, checked when an unknown id logs in
-    /// without auto-registration, so that answer takes as long as a wrong
-    /// password and does not tell which ids exist.
+    hasher: Result<Hasher, String>,
+    /// A hash of no password, with the configured cost, checked when an
+    /// unknown id logs in without auto-registration, so that answer takes
+    /// as long as a wrong password and does not tell which ids exist. Made
+    /// without hashing (random salt and output), so building a store costs
+    /// no argon2 memory on the thread that builds it.
     decoy: Option<String>,
 }
 
@@ -30,10 +30,7 @@ impl<B: Backend> HashedStore<B> {
     /// A store over `backend` hashing new passwords with `params`.
     pub fn with_backend(backend: B, params: &HashParams) -> HashedStore<B> {
         let hasher = params.hasher().map_err(|e| e.to_string());
-        let decoy = hasher
-            .as_ref()
-            .ok()
-            .and_then(|h| hash_password(h, "decoy password").ok());
+        let decoy = hasher.as_ref().ok().and_then(|h| decoy_hash(h).ok());
         HashedStore {
             backend,
             hasher,
