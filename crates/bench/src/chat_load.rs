@@ -62,8 +62,8 @@ use crate::chat_wire::{
     NatsSetup, RedisSetup, Stamp,
 };
 use crate::cli::ChatSystem;
-use crate::send_order::{Rotation, SendOrder};
 use crate::cpu::{all_tasks_time, CpuMeter, CpuTimes, CpuUse, Process};
+use crate::send_order::{Rotation, SendOrder};
 
 /// Highest latency the histograms track exactly; slower ones are clamped.
 const MAX_TRACKED_NANOS: u64 = 60_000_000_000;

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use hdrhistogram::Histogram;
 
-use crate::send_order::SendOrder;
 use crate::chat_load::{self, ChatOutcome, ChatPlan, Progress, SlowPlan};
 use crate::chat_report::ChatReport;
 use crate::cli::{
@@ -22,6 +21,7 @@ use crate::connect::{check_fd_limit, resolve_target};
 use crate::json::{array, JsonObject};
 use crate::out;
 use crate::progress::Bar;
+use crate::send_order::SendOrder;
 use crate::storm::{self, code_name, After, Probe, Step, StormOutcome, StormPlan};
 
 /// Exit status when no connection opened at all.
