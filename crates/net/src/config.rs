@@ -90,9 +90,12 @@ pub struct EngineConfig {
     pub max_sessions_per_ip: usize,
     /// Hard limit on the bytes queued for one session and not yet sent: a
     /// session whose queue would grow past it is closed at once as a slow
-    /// consumer. It bounds the memory one session can hold; sessions that
-    /// read what they are sent stay far below it (see
-    /// `send_queue_high_water`). Default 4 MiB.
+    /// consumer. It bounds the memory one session can hold. A session that
+    /// reads stays near `send_queue_high_water` unless others send to it
+    /// (room fan-out) faster than it reads for long enough to queue this
+    /// much. Default 32 MiB (as Redis's hard limit for
+    /// pub/sub clients): room payloads are shared, so one chat queued for
+    /// many members is counted for each but held once.
     pub send_queue_limit: usize,
     /// High-water mark of a session's send queue: while more than this is
     /// queued for a session, its socket is not read (its own requests, which
@@ -165,7 +168,7 @@ impl Default for EngineConfig {
                 .unwrap_or(1),
             max_sessions: 10_000,
             max_sessions_per_ip: 0,
-            send_queue_limit: 4 << 20,
+            send_queue_limit: 32 << 20,
             send_queue_high_water: 64 * 1024,
             send_queue_low_water: 16 * 1024,
             send_stall_timeout: Some(Duration::from_secs(10)),

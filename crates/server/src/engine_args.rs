@@ -31,7 +31,7 @@ pub struct EngineArgs {
 
     /// Hard limit of unsent bytes per session: past it the session is
     /// closed at once as a slow consumer. [engine.send_queue_limit; default
-    /// 4194304]
+    /// 33554432]
     #[arg(long)]
     pub send_queue_limit: Option<usize>,
 
