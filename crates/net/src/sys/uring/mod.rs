@@ -136,23 +136,39 @@ pub(crate) struct UringDriver<F: Framing> {
     fixed_files: u32,
 }
 
-fn build_ring(cfg: &EngineConfig) -> io::Result<IoUring> {
+/// How completion work (the kernel's side of finished operations) is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TaskRun {
+    /// `IORING_SETUP_DEFER_TASKRUN` (6.1+): only inside this thread's own
+    /// waits, in batches. Best when the application runs on the I/O thread
+    /// (inline handlers): nothing else needs the thread's attention.
+    Deferred,
+    /// `IORING_SETUP_COOP_TASKRUN` (5.19+): when the thread next enters the
+    /// kernel, without interrupting it. Used when an application thread
+    /// shares the core: measured with room fan-out (10 rooms x 100,
+    /// messages from rooms in random order, one core), deferred task running
+    /// left a standing backlog of 100-250 ms at 800k deliveries/s with the
+    /// core 10 % idle, where cooperative task running passed 1.6M/s at p99
+    /// 31 ms (docs/BENCHMARKS.md, "Room fan-out in arrival order"); for the
+    /// inline echo, deferred was 6-14 % cheaper per message.
+    Cooperative,
+}
+
+fn build_ring(cfg: &EngineConfig, taskrun: TaskRun) -> io::Result<IoUring> {
     let cq = (SQ_ENTRIES * 8).max(cfg.recv_buffers as u32 * 2);
-    // Best first: completion work deferred to our own io_uring_enter calls
-    // (one thread owns the ring), so it runs in batches when we reap rather
-    // than interrupting the thread (6.1+). Then cooperative task running
-    // (5.19+), then a plain ring.
-    let attempts: [fn(&mut io_uring::Builder); 3] = [
-        |b| {
-            b.setup_single_issuer().setup_defer_taskrun();
-        },
-        |b| {
-            b.setup_single_issuer()
-                .setup_coop_taskrun()
-                .setup_taskrun_flag();
-        },
-        |_| {},
-    ];
+    // Best first, then a ring without the newer flags for older kernels.
+    let deferred: fn(&mut io_uring::Builder) = |b| {
+        b.setup_single_issuer().setup_defer_taskrun();
+    };
+    let cooperative: fn(&mut io_uring::Builder) = |b| {
+        b.setup_single_issuer()
+            .setup_coop_taskrun()
+            .setup_taskrun_flag();
+    };
+    let attempts: [fn(&mut io_uring::Builder); 3] = match taskrun {
+        TaskRun::Deferred => [deferred, cooperative, |_| {}],
+        TaskRun::Cooperative => [cooperative, |_| {}, |_| {}],
+    };
     let mut last = None;
     for tune in attempts {
         let mut builder = IoUring::builder();
@@ -199,7 +215,7 @@ fn register_file_table(ring: &IoUring, cfg: &EngineConfig) -> u32 {
 /// with a provided-buffer ring, so `auto` can fall back before any thread
 /// starts.
 pub(crate) fn probe(cfg: &EngineConfig) -> io::Result<()> {
-    let ring = build_ring(cfg)?;
+    let ring = build_ring(cfg, TaskRun::Cooperative)?;
     let mut bufs = BufRing::new(&ring.submitter(), 8, 512, BUF_GROUP)?;
     bufs.unregister(&ring.submitter());
     Ok(())
@@ -217,7 +233,12 @@ fn new_eventfd() -> io::Result<File> {
 
 /// Creates the ring, buffer ring and waker on the current thread.
 pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(UringDriver<F>, Arc<Waker>)> {
-    let ring = build_ring(&parts.cfg)?;
+    let taskrun = if parts.inline.is_some() {
+        TaskRun::Deferred
+    } else {
+        TaskRun::Cooperative
+    };
+    let ring = build_ring(&parts.cfg, taskrun)?;
     let bufs = BufRing::new(
         &ring.submitter(),
         parts.cfg.recv_buffers as u16,
