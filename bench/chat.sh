@@ -24,6 +24,11 @@
 #                    ["25000 50000 100000 150000 200000 300000 400000 600000 800000
 #                     1200000 1600000 2400000 3200000 4800000 6400000"]
 #   BENCH_SIZE       message text bytes [64]
+#   BENCH_ORDER      which member sends next: random (one seeded order of all
+#                    members across rooms: messages arrive from any room in
+#                    any order), rotate (room by room in turn) or grouped (a
+#                    room's members back to back: the order of the figures
+#                    published before this option) [random]
 #   BENCH_PORT       first port to use; each server start takes the next [21300]
 #   BENCH_OUT        directory for raw results and server logs [a new temp dir]
 #   BENCH_BUILD      0 to skip `cargo build` [1]
@@ -46,6 +51,7 @@ shapes=${BENCH_SHAPES:-100x10 10x100}
 systems=${BENCH_SYSTEMS:-io_uring poll redis tokio}
 rates=${BENCH_RATES:-25000 50000 100000 150000 200000 300000 400000 600000 800000 1200000 1600000 2400000 3200000 4800000 6400000}
 size=${BENCH_SIZE:-64}
+order=${BENCH_ORDER:-random}
 port=${BENCH_PORT:-21300}
 out=${BENCH_OUT:-$(mktemp -d -t ringport-chat.XXXXXX)}
 build=${BENCH_BUILD:-1}
@@ -112,9 +118,10 @@ run_step() {
     while :; do
         attempt=$((attempt + 1))
         status=0
+        counters_before=$(send_counters)
         json=$(taskset -c 1 "$bench" chat --target "127.0.0.1:$port" --system "$proto" \
             --rooms "$rooms" --members "$members" --rate "$rate" --size "$size" \
-            --duration "$step_secs" --warmup "$warmup" --drain "$drain" \
+            --duration "$step_secs" --warmup "$warmup" --drain "$drain" --order "$order" \
             --user-prefix "s${step}a${attempt}_" --server-pid "$server_pid" --json \
             2>"$out/gen-$tag.err") || status=$?
         echo "$json" >"$out/gen-$tag-$attempt.json"
@@ -141,20 +148,25 @@ run_step() {
         echo "chat.sh: $tag: generator failed (exit $status, server alive: $alive): $(tail -n 3 "$out/gen-$tag.err")" >&2
         return 1
     fi
+    per_send_now=$(per_send "$counters_before" "$(send_counters)")
     pass=$(field "$json" pass)
     sat=$(field "$json" gen_saturated)
     pct=$(field "$json" delivered_percent)
     p99=$(field "$json" p99_us)
     gen=$(field "$json" gen_cpu_percent)
     srv=$(field "$json" server_cpu_percent)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    us_per_delivery=$(awk -v s="$srv" -v d="$(field "$json" deliveries_per_sec)" \
+        'BEGIN { print (s == "null" || d + 0 == 0) ? "null" : sprintf("%.2f", s * 1e4 / d) }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$shape" "$kind" "$d" "$rate" "$pass" "$sat" "$pct" \
         "$(field "$json" deliveries_per_sec)" "$p99" "$gen" "$srv" \
         "$(field "$json" gen_runq_wait_percent)" "$(field "$json" server_runq_wait_percent)" \
-        "$(field "$json" lag_p99_us)" "$(field "$json" others_cpu_percent)" >>"$steps"
-    printf 'chat.sh: %-8s %7s %8s deliveries/s: %-5s delivered %s %%, p99 %s ms, CPU gen %s %% server %s %% others %s %% (gen waited for its core %s %%)\n' \
-        "$kind" "$shape" "$d" "$pass" "$pct" "$(ms "$p99")" "$gen" "$srv" \
-        "$(field "$json" others_cpu_percent)" "$(field "$json" gen_runq_wait_percent)" >&2
+        "$(field "$json" lag_p99_us)" "$(field "$json" others_cpu_percent)" \
+        "$per_send_now" "$us_per_delivery" "$order" >>"$steps"
+    printf 'chat.sh: %-8s %7s %8s deliveries/s (%s order): %-5s delivered %s %%, p99 %s ms, CPU gen %s %% server %s %% others %s %% (gen waited for its core %s %%); deliveries per send %s, server CPU %s µs per delivery\n' \
+        "$kind" "$shape" "$d" "$order" "$pass" "$pct" "$(ms "$p99")" "$gen" "$srv" \
+        "$(field "$json" others_cpu_percent)" "$(field "$json" gen_runq_wait_percent)" \
+        "$per_send_now" "$us_per_delivery" >&2
     if [ "$d" = 100000 ]; then
         p99_100k=$p99 gen_100k=$gen srv_100k=$srv
         [ "$pass" = true ] || p99_100k="$p99 (FAIL)"
@@ -255,6 +267,18 @@ for shape in $shapes; do
             if (line != "") print "\nratios of best deliveries/s:" line (lim[r] ~ /GENERATOR/ ? "  (ringport " r " was generator-limited: a lower bound)" : "")
         }
     }' "$summary"
+    echo
+    echo "Steps ($order order): deliveries per send (ringport only: frames queued / sends, from its"
+    echo "metrics) and server CPU per delivery show how much each server coalesces."
+    echo
+    echo "| system | offered deliveries/s | pass | p99 ms | deliveries per send | server CPU µs per delivery |"
+    echo "|---|---:|---|---:|---:|---:|"
+    awk -F '\t' -v shape="$shape" '
+    function fmt(v) { return (v == "null" || v == "") ? "–" : v }
+    $1 == shape {
+        name = ($2 == "io_uring") ? "ringport io_uring" : ($2 == "poll") ? "ringport poll" : ($2 == "tokio") ? "tokio-chat" : $2
+        printf "| %s | %s | %s | %s | %s | %s |\n", name, $3, $5, ($9 == "null" ? "–" : sprintf("%.1f", $9 / 1000)), fmt($16), fmt($17)
+    }' "$steps"
 done
 [ "$contended_reruns" -gt 0 ] && { echo; echo "note: $contended_reruns step(s) were rerun because another process competed for the CPU."; }
 if awk -F '\t' '$12 + 0 > 10 || $15 + 0 > 10 { found = 1 } END { exit !found }' "$steps"; then

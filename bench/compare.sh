@@ -23,6 +23,7 @@
 #   BENCH_RUNS       runs per step (the median is shown) [1]
 #   BENCH_AFTER_FAIL steps still run after a system's first failing step [1]
 #   BENCH_SIZE       message text bytes [64]
+#   BENCH_ORDER      random, rotate or grouped (see bench/chat.sh) [random]
 #   BENCH_PORT       first port to use [21500]
 #   BENCH_RESULTS    where the table, TSV and PNG go [bench/results]
 #   BENCH_OUT        raw JSON and server logs [a new temp dir]
@@ -46,6 +47,7 @@ drain=${BENCH_DRAIN:-2}
 runs=${BENCH_RUNS:-1}
 after_fail=${BENCH_AFTER_FAIL:-1}
 size=${BENCH_SIZE:-64}
+order=${BENCH_ORDER:-random}
 port=${BENCH_PORT:-21500}
 results=${BENCH_RESULTS:-bench/results}
 out=${BENCH_OUT:-$(mktemp -d -t ringport-compare.XXXXXX)}
@@ -105,7 +107,7 @@ for kind in $run_systems; do
             status=0
             json=$(taskset -c 1 "$bench" chat --target "127.0.0.1:$port" --system "$proto" \
                 --rooms "$rooms" --members "$members" --rate "$rate" --size "$size" \
-                --duration "$step_secs" --warmup "$warmup" --drain "$drain" \
+                --duration "$step_secs" --warmup "$warmup" --drain "$drain" --order "$order" \
                 --user-prefix "c${step}r${r}_" --server-pid "$server_pid" --json \
                 2>"$out/gen-$kind-$d-$r.err") || status=$?
             echo "$json" >"$out/gen-$kind-$d-$r.json"

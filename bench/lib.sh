@@ -84,9 +84,15 @@ start_server() {
         [ -x "$ringport" ] || die "$ringport missing"
         local backend=io-uring
         [ "$kind" = poll ] && backend=poll
+        # Not the defaults, and why: --chat-rate 0 because the load is
+        # the measured quantity (the default 10 chats/s per session would
+        # cap it); cheap argon2 and in-memory accounts because up to 2,000
+        # members log in before each step, which at the default cost takes
+        # a minute per server start and is not what this measures (the
+        # login scenario measures logins on the defaults).
         taskset -c 0 "$ringport" serve --listen "127.0.0.1:$p" --backend "$backend" \
             --io-threads 1 --rooms "$rooms" --room-max-users "$members" --chat-rate 0 \
-            --accounts memory --admin-listen none --argon2-memory-kib 8 --argon2-iterations 1 \
+            --accounts memory --admin-listen 127.0.0.1:0 --argon2-memory-kib 8 --argon2-iterations 1 \
             >"$log" 2>&1 &
         ;;
     redis)
@@ -104,6 +110,32 @@ start_server() {
     esac
     server_pid=$!
     wait_accepting "$kind" "$p" "$log"
+    admin_addr=
+    case $kind in
+    io_uring | poll) admin_addr=$(sed -nE 's/.*admin=([0-9.]+:[0-9]+).*/\1/p' "$log" | head -n 1) ;;
+    esac
+}
+
+# send_counters: "frames_out sends" of the running ringport (from its admin
+# listener), or "null null" for other servers. Their ratio over a step is
+# the deliveries per send: how much the server coalesced.
+send_counters() {
+    if [ -z "${admin_addr:-}" ]; then
+        echo "null null"
+        return
+    fi
+    local body
+    body=$(exec 3<>"/dev/tcp/${admin_addr%:*}/${admin_addr##*:}" &&
+        printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && cat <&3) || { echo "null null"; return; }
+    awk '$1 == "ringport_frames_out_total" { f = $2 } $1 == "ringport_sends_total" { s = $2 }
+        END { print (f == "" ? "null" : f), (s == "" ? "null" : s) }' <<<"$body"
+}
+
+# per_send BEFORE AFTER: deliveries per send between two send_counters.
+per_send() {
+    awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ")
+        if (x[1] == "null" || y[1] == "null" || y[2] - x[2] <= 0) print "null"
+        else printf "%.1f\n", (y[1] - x[1]) / (y[2] - x[2]) }'
 }
 
 # wait_accepting KIND PORT LOG: waits until the server $server_pid accepts

@@ -218,13 +218,28 @@ fn slow_consumer_is_cut_off_and_the_others_get_everything() {
     let _turn = turn();
     let Some(server) = Server::ringport(
         "slow_consumer_is_cut_off_and_the_others_get_everything",
-        &["--rooms", "1", "--room-max-users", "4", "--chat-rate", "0"],
+        // Not the defaults, to see the cut within a short run: the slow
+        // member is cut once its socket took nothing for 1 s (default 10 s),
+        // and a 64 KiB kernel send buffer (default: autotuned to MiBs) makes
+        // that stall come soon after it stops reading.
+        &[
+            "--rooms",
+            "1",
+            "--room-max-users",
+            "4",
+            "--chat-rate",
+            "0",
+            "--send-stall-timeout",
+            "1",
+            "--socket-send-buffer",
+            "65536",
+        ],
     ) else {
         return;
     };
     let target = server.addr.to_string();
-    // ~2.4 MB/s towards the slow member: the server's socket buffer and
-    // its 256 KiB queue fill within about two seconds.
+    // ~2.4 MB/s towards the slow member: the kernel's buffers fill within a
+    // fraction of a second, then its socket takes nothing.
     let json = ok(&[
         "slow-consumer",
         "--target",
