@@ -5,8 +5,8 @@
 //! mark), never cut off; every chat is delivered to every reader, in order;
 //! the non-reader is closed as a slow consumer within the documented bound
 //! (at once at `send_queue_limit`, or after `send_stall_timeout`); the
-//! server's memory stays bounded. Every other setting is the default
-//! (password hashing is cheap: logins are not what this measures).
+//! server's memory stays bounded. Every other setting is the default, the
+//! argon2 cost included; `--chat-rate 0` because full speed is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod chat_support;
 mod common;

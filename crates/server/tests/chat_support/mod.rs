@@ -1,5 +1,6 @@
-//! Chat test helpers: start `ringport serve` with cheap password hashing, and
-//! read server packets as plain values.
+//! Chat test helpers: start `ringport serve` on its defaults (the default
+//! argon2 cost included: users run it), and read server packets as plain
+//! values.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -12,9 +13,10 @@ use crate::common::{self, Running};
 /// The backends every end-to-end test runs on.
 pub const BACKENDS: [&str; 2] = ["io-uring", "poll"];
 
-/// Starts the chat server on `backend` with test-friendly hashing, the
-/// in-memory account store unless `extra` names one, and the given extra
-/// flags.
+/// Starts the chat server on `backend` with the default settings but two
+/// I/O threads (so sessions spread over threads), an admin listener on a
+/// free port, the in-memory account store unless `extra` names one, and
+/// the given extra flags.
 pub fn serve(backend: &str, extra: &[&str]) -> Running {
     let mut args = vec![
         "serve",
@@ -22,10 +24,6 @@ pub fn serve(backend: &str, extra: &[&str]) -> Running {
         backend,
         "--io-threads",
         "2",
-        "--argon2-memory-kib",
-        "8",
-        "--argon2-iterations",
-        "1",
         "--admin-listen",
         "127.0.0.1:0",
     ];
