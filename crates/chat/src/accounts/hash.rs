@@ -15,8 +15,8 @@
 //! of a stored hash if that is larger), whatever the number of logins.
 //!
 //! A stored hash is data from the store: its cost is checked before any
-//! memory is taken. Hashes that need more than [`MAX_MEMORY_KIB`] of memory
-//! or more than [`MAX_ITERATIONS`] passes are refused (an error, as for an
+//! memory is taken. Hashes that need more than `MAX_MEMORY_KIB` (256 MiB) of memory
+//! or more than `MAX_ITERATIONS` (64) passes are refused (an error, as for an
 //! unreadable hash), and so are configured [`HashParams`] beyond them.
 
 use std::cell::RefCell;
@@ -45,9 +45,9 @@ const OUTPUT_LEN: usize = Params::DEFAULT_OUTPUT_LEN;
 /// the parameters stored in them, so changing these only affects new ones.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HashParams {
-    /// Memory per hash in KiB (at most [`MAX_MEMORY_KIB`]).
+    /// Memory per hash in KiB (at most `MAX_MEMORY_KIB` (256 MiB)).
     pub memory_kib: u32,
-    /// Passes over the memory (at most [`MAX_ITERATIONS`]).
+    /// Passes over the memory (at most `MAX_ITERATIONS` (64)).
     pub iterations: u32,
     /// Lanes.
     pub parallelism: u32,
@@ -77,7 +77,7 @@ impl HashParams {
     }
 
     /// Checks that the argon2 crate accepts these parameters and that they
-    /// are within [`MAX_MEMORY_KIB`] and [`MAX_ITERATIONS`].
+    /// are within `MAX_MEMORY_KIB` (256 MiB) and `MAX_ITERATIONS` (64).
     ///
     /// # Errors
     ///
@@ -106,7 +106,7 @@ pub(crate) struct Hasher {
     params: Params,
 }
 
-/// Refuses costs beyond [`MAX_MEMORY_KIB`] or [`MAX_ITERATIONS`].
+/// Refuses costs beyond `MAX_MEMORY_KIB` (256 MiB) or `MAX_ITERATIONS` (64).
 fn within_caps(params: &Params) -> Result<(), StoreError> {
     if params.m_cost() > MAX_MEMORY_KIB {
         return Err(StoreError::Unavailable(format!(
@@ -125,7 +125,7 @@ fn within_caps(params: &Params) -> Result<(), StoreError> {
 
 thread_local! {
     /// This thread's argon2 working memory: as many blocks as the largest
-    /// hash it has computed (at most [`MAX_MEMORY_KIB`] KiB), zeroed
+    /// hash it has computed (at most `MAX_MEMORY_KIB` (256 MiB) KiB), zeroed
     /// between uses.
     static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
@@ -224,7 +224,7 @@ pub(crate) fn decoy_hash(hasher: &Hasher) -> Result<String, StoreError> {
 /// # Errors
 ///
 /// [`StoreError::Unavailable`] if `phc` is not a readable argon2 hash, or
-/// its cost is beyond [`MAX_MEMORY_KIB`] or [`MAX_ITERATIONS`].
+/// its cost is beyond `MAX_MEMORY_KIB` (256 MiB) or `MAX_ITERATIONS` (64).
 pub(crate) fn verify_password(phc: &str, password: &str) -> Result<bool, StoreError> {
     let unreadable = |e: argon2::password_hash::Error| {
         StoreError::Unavailable(format!("stored hash is unreadable: {e}"))
