@@ -60,9 +60,12 @@ fn start(backend: ringport_net::BackendChoice) -> (Engine, Arc<Mutex<Seen>>) {
         burst: vec![7; 64 * 1024],
     };
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // A 256 KiB hard limit (default 32 MiB), so that one request for
+    // 5 × 64 KiB of replies passes it: the Reply path's limit is tested.
     let cfg = EngineConfig {
         backend,
         io_threads: 2,
+        send_queue_limit: 256 * 1024,
         ..EngineConfig::default()
     };
     let engine = Engine::start_inline(listener, cfg, Header5 { max: 1024 }, handler).unwrap();
