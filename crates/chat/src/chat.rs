@@ -258,9 +258,20 @@ impl Chat {
         self.update_gauges();
     }
 
-    /// Closes every session whose login deadline is at or before `now` and
-    /// that is not logged in (a login still in flight does not save it; the
-    /// requests queued behind it are dropped with the session).
+    /// Closes every session whose login deadline is at or before `now`, that
+    /// is not logged in and that has no login request waiting for its
+    /// answer.
+    ///
+    /// The deadline bounds the time a session takes to *send* a login
+    /// request, not the time the server takes to answer it: when it passes
+    /// while a login is in flight (queued for a password check, being
+    /// checked, or claimed cluster-wide), the session is kept and its
+    /// deadline moves to `now + login_timeout`, again each time it passes
+    /// with a login still in flight. So a session answered late (34 after
+    /// an overload, 33) still has time to try again, and is closed at the
+    /// moved deadline if it has not logged in by then. The host bounds the
+    /// time a login stays in flight (the server's account pool answers 34
+    /// past `accounts.max_login_wait_ms`).
     pub fn handle_timeout(&mut self, now: Instant, out: &mut impl Outbound) {
         while let Some((at, conn)) = self.deadlines.peek() {
             if at > now {
@@ -275,7 +286,17 @@ impl Chat {
                 continue;
             }
             if matches!(session.state, SessionState::Authenticating { .. }) {
-                self.logins.release_slot();
+                // Its request waits on the server, not on the peer.
+                let moved = now.checked_add(self.config.login_timeout);
+                if let Some(session) = self.sessions.get_mut(&conn) {
+                    session.login_deadline = moved;
+                }
+                if let Some(moved) = moved {
+                    self.deadlines.push(moved, conn);
+                }
+                self.stats.login_deadlines_extended += 1;
+                tracing::debug!(%conn, "login deadline passed with a login in flight: extended");
+                continue;
             }
             self.sessions.remove(&conn);
             self.stats.login_timeouts += 1;

@@ -27,8 +27,9 @@ pub struct ChatConfig {
     /// Size of a session's chat token bucket: messages it may send at once
     /// after being quiet (default 20).
     pub chat_burst: u32,
-    /// A session not logged in this long after it connected is closed
-    /// (default 10 s).
+    /// A session not logged in this long after it connected, and with no
+    /// login in flight, is closed (default 10 s); one with a login in flight
+    /// is kept and given this long again (see [`crate::Chat::handle_timeout`]).
     pub login_timeout: Duration,
     /// Whether a login with an unknown user id creates the account with the
     /// given password (default true); off, it gets 33.

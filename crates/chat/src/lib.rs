@@ -72,9 +72,13 @@
 //!   retry (the login deadline keeps running). `user_unique_id` counts from
 //!   1 and is never reused; should all 2^63 − 1 be used, logins get 32.
 //! - **Login deadline.** A session not logged in `login_timeout` after its
-//!   connect is closed ([`Outbound::close`]), even with a check in flight
-//!   (whose answer is then ignored). The machine forgets a session when it
-//!   closes it: later packets and its disconnect are ignored.
+//!   connect, and with no login in flight, is closed ([`Outbound::close`]).
+//!   The deadline bounds the time to send a login, not the time to answer
+//!   it: when it passes with a check (or cluster claim) in flight, the
+//!   session is kept and its deadline moves `login_timeout` on, so every
+//!   login is answered; the host bounds how long a check stays in flight.
+//!   The machine forgets a session when it closes it: later packets and its
+//!   disconnect are ignored.
 //! - **Answers** to a password check that no longer match a waiting session
 //!   (it disconnected, timed out, or the ticket differs) are ignored.
 //! - **Rooms** exist only while they have members; members are listed in the

@@ -15,8 +15,9 @@ use crate::rate::Bucket;
 pub(crate) struct Session {
     /// Where the session is in the protocol.
     pub(crate) state: SessionState,
-    /// When the session is closed if it is not logged in by then; `None`
-    /// once logged in (and if `connect + login_timeout` overflows).
+    /// When the session is closed if it is not logged in by then and has
+    /// no login in flight (one in flight moves it `login_timeout` on, see
+    /// `Chat::handle_timeout`); `None` once logged in (and on overflow).
     pub(crate) login_deadline: Option<Instant>,
     /// Chat rate limit; kept across rooms, so leaving and re-entering does
     /// not refill it.

@@ -43,6 +43,10 @@ pub struct ChatStats {
     pub unknown_packets: u64,
     /// Sessions closed because they were not logged in in time.
     pub login_timeouts: u64,
+    /// Times a login deadline passed while the session's login request was
+    /// still waiting for its answer, so the session was kept and its
+    /// deadline moved (see [`crate::Chat::handle_timeout`]).
+    pub login_deadlines_extended: u64,
     /// Requests that arrived while an earlier request of their session was
     /// waiting for an answer (a password check, a cluster claim or enter),
     /// and so waited in the session's queue to be answered in order.

@@ -440,3 +440,114 @@ fn login_attempts_are_limited_per_address_without_hashing() {
     assert_eq!(h.take(conns[4]), [res(ResultCode::RoomTooManyPacket)]);
     assert!(h.stats().login_limit_groups >= 1);
 }
+
+// The login deadline bounds the time to *send* a login request, not the
+// server's queue (issue 18).
+
+fn deadline_config() -> ChatConfig {
+    ChatConfig {
+        login_timeout: std::time::Duration::from_secs(10),
+        ..ChatConfig::default()
+    }
+}
+
+#[test]
+fn a_login_in_flight_at_the_deadline_is_answered_not_closed() {
+    use std::time::Duration;
+    let mut h = Harness::new(deadline_config()).with_auth(AuthMode::Deferred);
+    let conn = h.connect();
+    h.login(conn, "alice", "pw"); // sent at once
+    h.advance(Duration::from_secs(10)); // the deadline passes in the queue
+    assert!(!h.is_closed(conn), "a session whose request waits is kept");
+    assert_eq!(h.stats().login_timeouts, 0);
+    assert_eq!(h.stats().login_deadlines_extended, 1);
+    h.advance(Duration::from_secs(5));
+    h.answer(conn, AuthResult::Accepted);
+    assert_eq!(h.take(conn), [res(ResultCode::None)]);
+    assert_eq!(h.chat().logged_in_as(conn), Some("alice"));
+    assert_eq!(h.chat().next_timeout(), None);
+}
+
+#[test]
+fn a_late_34_leaves_time_to_retry_then_the_moved_deadline_closes() {
+    use std::time::Duration;
+    let mut h = Harness::new(deadline_config()).with_auth(AuthMode::Deferred);
+    let conn = h.connect();
+    h.login(conn, "alice", "pw");
+    h.advance(Duration::from_secs(10)); // deadline at 10 s moves to 20 s
+    assert_eq!(
+        h.chat().next_timeout(),
+        Some(h.now() + Duration::from_secs(10))
+    );
+    h.advance(Duration::from_secs(1));
+    h.answer(conn, AuthResult::Unavailable); // overloaded: 34 at 11 s
+    assert_eq!(h.take(conn), [res(ResultCode::LoginBackendUnavailable)]);
+    assert!(!h.is_closed(conn), "it may try again");
+    // The deadline is not re-armed by the answer: 20 s still holds.
+    h.advance(Duration::from_millis(8_999));
+    assert!(!h.is_closed(conn));
+    h.advance(Duration::from_millis(1));
+    assert!(h.is_closed(conn), "never logged in by the moved deadline");
+    assert_eq!(h.stats().login_timeouts, 1);
+}
+
+#[test]
+fn a_retry_before_the_moved_deadline_is_answered() {
+    use std::time::Duration;
+    let mut h = Harness::new(deadline_config()).with_auth(AuthMode::Deferred);
+    let conn = h.connect();
+    h.login(conn, "alice", "pw");
+    h.advance(Duration::from_secs(10));
+    h.answer(conn, AuthResult::Unavailable);
+    assert_eq!(h.take(conn), [res(ResultCode::LoginBackendUnavailable)]);
+    h.advance(Duration::from_secs(3));
+    h.login(conn, "alice", "pw");
+    h.answer(conn, AuthResult::Accepted);
+    assert_eq!(h.take(conn), [res(ResultCode::None)]);
+    h.advance(Duration::from_secs(60));
+    assert!(!h.is_closed(conn));
+}
+
+#[test]
+fn a_login_still_in_flight_at_the_moved_deadline_is_kept_again() {
+    use std::time::Duration;
+    let mut h = Harness::new(deadline_config()).with_auth(AuthMode::Deferred);
+    let conn = h.connect();
+    h.login(conn, "alice", "pw");
+    h.advance(Duration::from_secs(10));
+    h.advance(Duration::from_secs(10));
+    assert!(!h.is_closed(conn));
+    assert_eq!(h.stats().login_deadlines_extended, 2);
+    h.answer(conn, AuthResult::Rejected);
+    assert_eq!(h.take(conn), [res(ResultCode::LoginUserInvalidPw)]);
+    h.advance(Duration::from_secs(10));
+    assert!(h.is_closed(conn));
+}
+
+#[test]
+fn a_session_that_sends_nothing_is_still_closed_at_the_deadline() {
+    use std::time::Duration;
+    let mut h = Harness::new(deadline_config()).with_auth(AuthMode::Deferred);
+    let idle = h.connect();
+    let waiting = h.connect();
+    h.login(waiting, "w", "pw");
+    h.echo(idle, b"not a login"); // other requests do not hold the deadline
+    h.take(idle);
+    h.advance(Duration::from_secs(10));
+    assert!(h.is_closed(idle));
+    assert!(!h.is_closed(waiting));
+    assert_eq!(h.stats().login_timeouts, 1);
+}
+
+#[test]
+fn a_failed_login_answered_before_the_deadline_does_not_extend_it() {
+    use std::time::Duration;
+    let mut h = Harness::new(deadline_config()).with_auth(AuthMode::Deferred);
+    let conn = h.connect();
+    h.login(conn, "alice", "pw");
+    h.advance(Duration::from_secs(9));
+    h.answer(conn, AuthResult::Rejected);
+    h.advance(Duration::from_secs(1));
+    assert!(h.is_closed(conn));
+    assert_eq!(h.stats().login_deadlines_extended, 0);
+}

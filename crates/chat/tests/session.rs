@@ -162,17 +162,22 @@ fn login_timeout_closes_sessions_not_logged_in() {
         Some(h.now() + Duration::from_secs(1))
     );
     h.advance(Duration::from_secs(1)); // 11 s: the other three's deadline
-    assert!(h.is_closed(waiting), "a check in flight does not save it");
+    assert!(!h.is_closed(waiting), "a check in flight saves it");
     assert!(h.is_closed(failed), "a failed login does not save it");
     assert!(!h.is_closed(ok));
-    assert_eq!(h.stats().login_timeouts, 3);
-    assert_eq!(h.stats().sessions, 1);
-    assert_eq!(h.chat().next_timeout(), None);
-    // The late answer for the closed session is ignored, and its slot was
-    // released.
+    assert_eq!(h.stats().login_timeouts, 2);
+    assert_eq!(h.stats().login_deadlines_extended, 1);
+    assert_eq!(h.stats().sessions, 2);
+    // The waiting session's deadline moved login_timeout on.
+    assert_eq!(
+        h.chat().next_timeout(),
+        Some(h.now() + Duration::from_secs(10))
+    );
+    // Its late answer is applied.
     h.answer(waiting, AuthResult::Accepted);
-    assert_eq!(h.take(waiting), []);
-    assert_eq!(h.stats().users_logged_in, 1);
+    assert_eq!(h.take(waiting), [Received::LoginRes(ResultCode::None)]);
+    assert_eq!(h.stats().users_logged_in, 2);
+    assert_eq!(h.chat().next_timeout(), None);
     // Packets after the close are ignored.
     h.echo(idle, b"late");
     assert_eq!(h.take(idle), []);

@@ -68,7 +68,9 @@ impl Outbound for Out<'_> {
     fn authenticate(&mut self, request: AuthRequest) {
         let (conn, ticket) = (request.conn, request.ticket);
         if self.auth.submit(request).is_err() {
-            // Overloaded: answer at once rather than stall the room traffic.
+            // Overloaded (queue full, or its wait would exceed
+            // accounts.max_login_wait_ms): answer 34 at once rather than
+            // stall the room traffic or leave the login unanswered.
             self.refused.push((conn, ticket));
         }
     }

@@ -21,6 +21,7 @@ use prometheus_client::registry::Registry;
 use ringport_chat::ClusterStats;
 use ringport_net::{CloseReason, StatsHandle};
 
+use crate::auth_pool::{AuthPoolStats, AuthProbe};
 use crate::chat_host::Published;
 use crate::cluster::{ClusterProbe, NodeStats};
 use crate::health::Health;
@@ -41,6 +42,8 @@ pub struct Sources {
     pub cluster: Option<ClusterProbe>,
     /// Readiness.
     pub health: Arc<Health>,
+    /// The account workers' queue (absent for `echo`).
+    pub auth: Option<AuthProbe>,
 }
 
 /// The registry served by `/metrics`.
@@ -318,7 +321,7 @@ impl Collector for Sources {
             for (name, help, v) in gauges {
                 gauge(&mut e, name, help, v)?;
             }
-            let counters: [(&str, &str, u64); 9] = [
+            let counters: [(&str, &str, u64); 10] = [
                 (
                     "ringport_chat_messages_in",
                     "Chat messages accepted (222 with 0)",
@@ -355,6 +358,11 @@ impl Collector for Sources {
                     c.login_timeouts,
                 ),
                 (
+                    "ringport_login_deadlines_extended",
+                    "Login deadlines that passed while the session's login was being answered (session kept)",
+                    c.login_deadlines_extended,
+                ),
+                (
                     "ringport_requests_queued",
                     "Requests that waited behind a pending login or cluster answer of their session",
                     c.requests_queued,
@@ -372,8 +380,52 @@ impl Collector for Sources {
         if let Some(probe) = &self.cluster {
             encode_node(&mut e, &probe.stats())?;
         }
+        if let Some(auth) = &self.auth {
+            encode_auth(&mut e, &auth.stats())?;
+        }
         Ok(())
     }
+}
+
+fn float_gauge(e: &mut DescriptorEncoder, name: &str, help: &str, v: f64) -> fmt::Result {
+    let g = ConstGauge::new(v);
+    let m = e.encode_descriptor(name, help, None, g.metric_type())?;
+    g.encode(m)
+}
+
+/// The account workers' queue: logins waiting, the oldest wait, and the
+/// logins refused for overload.
+fn encode_auth(e: &mut DescriptorEncoder, s: &AuthPoolStats) -> fmt::Result {
+    gauge(
+        e,
+        "ringport_logins_waiting",
+        "Logins queued for a password check or being checked",
+        s.waiting,
+    )?;
+    float_gauge(
+        e,
+        "ringport_login_oldest_wait_seconds",
+        "How long the oldest waiting login has waited for its answer",
+        s.oldest_wait.as_secs_f64(),
+    )?;
+    float_gauge(
+        e,
+        "ringport_login_check_seconds",
+        "Moving average of one password check's duration (admission estimate)",
+        s.check_seconds,
+    )?;
+    labelled(
+        e,
+        "ringport_logins_refused_overload",
+        "Logins answered 34 because the password checks could not keep up",
+        MetricType::Counter,
+        "reason",
+        &[
+            ("queue_full", s.refused_queue_full),
+            ("estimate", s.refused_estimate),
+            ("waited", s.refused_waited),
+        ],
+    )
 }
 
 /// The chat machine's cluster counters.
@@ -484,6 +536,7 @@ mod tests {
                 chat: Some(chat.clone()),
                 cluster: None,
                 health,
+                auth: None,
             },
             store,
         );

@@ -102,6 +102,14 @@ pub struct ServeArgs {
     #[arg(long)]
     pub auth_workers: Option<usize>,
 
+    /// Milliseconds a login may be expected to wait for its password check:
+    /// a login whose estimated wait (queue ahead × measured check time ÷
+    /// workers) is longer is answered 34 at once, and one that waited
+    /// longer for a worker is answered 34 unchecked.
+    /// [accounts.max_login_wait_ms; default 5000]
+    #[arg(long)]
+    pub max_login_wait_ms: Option<u64>,
+
     /// Metrics and health listener address, or `none`.
     /// [admin.listen; default 127.0.0.1:9100]
     #[arg(long, value_parser = parse_admin)]
@@ -141,6 +149,7 @@ impl ServeArgs {
         self.store.apply(accounts);
         set(&mut accounts.auto_register, self.auto_register);
         set(&mut accounts.workers, self.auth_workers);
+        set(&mut accounts.max_login_wait_ms, self.max_login_wait_ms);
         set(&mut config.admin.listen, self.admin_listen);
         self.engine.apply(&mut config.engine);
         self.cluster.apply(&mut config.cluster);
@@ -219,7 +228,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         store,
         config.accounts.workers,
         config.accounts.queue,
-        Duration::from_secs(config.chat.login_timeout),
+        Duration::from_millis(config.accounts.max_login_wait_ms),
         StoreWatch {
             latency: latency.clone(),
             health: health.clone(),
@@ -234,6 +243,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             engine: Some(engine.stats_handle()),
             chat: Some(published.clone()),
             cluster: cluster.as_ref().map(crate::cluster::ClusterHandle::probe),
+            auth: Some(auth.probe()),
             health: health.clone(),
         };
         let limits = crate::admin::Limits::from(&config.admin);

@@ -272,6 +272,12 @@ pub struct AccountsSection {
     /// Logins waiting for a worker at most; beyond it a login is answered 34
     /// at once.
     pub queue: usize,
+    /// Milliseconds a login may be expected to wait for its password check
+    /// (admission control): a login whose estimated wait — logins ahead ×
+    /// the moving average of a check's duration ÷ `workers` — is longer is
+    /// answered 34 at once instead of being queued, and a login that still
+    /// waited longer for a worker is answered 34 without being checked.
+    pub max_login_wait_ms: u64,
 }
 
 impl Default for AccountsSection {
@@ -287,6 +293,7 @@ impl Default for AccountsSection {
             argon2_parallelism: h.parallelism,
             workers: 2,
             queue: 1024,
+            max_login_wait_ms: 5000,
         }
     }
 }
@@ -348,6 +355,12 @@ impl AccountsSection {
         }
         if self.queue == 0 {
             return Err("accounts.queue must be at least 1".into());
+        }
+        if !(1..=600_000).contains(&self.max_login_wait_ms) {
+            return Err(format!(
+                "accounts.max_login_wait_ms must be 1..=600000, got {}",
+                self.max_login_wait_ms
+            ));
         }
         Ok(())
     }
