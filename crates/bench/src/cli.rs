@@ -144,6 +144,13 @@ pub struct LoginStormArgs {
     /// Seconds the storm lasts (at most 600).
     #[arg(long, default_value = "5", value_parser = parse_secs)]
     pub duration: Duration,
+    /// A burst instead of a rate: this many logins at once (connections
+    /// opened and their LOGIN_REQ sent as fast as the generator can, at
+    /// most 100,000/s), as after a restart of a busy server. Replaces
+    /// `--rate` and `--duration`; passes when every login is answered
+    /// (any code), none closed or left unanswered.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_STORM_ATTEMPTS))]
+    pub burst: Option<u64>,
     /// User ids are this prefix and the attempt number; the default is new
     /// on every run (from the clock), so every id is fresh.
     #[arg(long)]
@@ -188,7 +195,9 @@ impl LoginStormArgs {
     ///
     /// Too many logins, or ids that do not fit.
     pub fn validate(&self) -> anyhow::Result<()> {
-        let logins = self.rate * self.duration.as_secs_f64();
+        let logins = self
+            .burst
+            .map_or(self.rate * self.duration.as_secs_f64(), |n| n as f64);
         if logins > MAX_STORM_ATTEMPTS as f64 {
             anyhow::bail!(
                 "--rate {} x --duration {} s is {logins:.0} logins, more than the {MAX_STORM_ATTEMPTS} allowed",

@@ -52,6 +52,14 @@ impl JsonObject {
         self
     }
 
+    /// Adds an integer, or `null` for `None`.
+    pub fn opt_int(&mut self, key: &str, value: Option<u64>) -> &mut Self {
+        match value {
+            Some(v) => self.int(key, v),
+            None => self.null(key),
+        }
+    }
+
     /// Adds a number rounded to `decimals` places; `null` if not finite.
     pub fn float(&mut self, key: &str, value: f64, decimals: usize) -> &mut Self {
         if value.is_finite() {

@@ -163,6 +163,37 @@ fn login_storm_with_a_busy_room() {
     assert!(json_number(&chat, "p99_us") > 0.0, "{chat}");
 }
 
+/// A burst of first logins on the server's defaults (the default argon2
+/// cost restored over the helper's cheap one, login deadline, admission
+/// bound): every login is answered, 0 or 34.
+#[test]
+fn a_login_burst_is_answered_in_full() {
+    let _turn = turn();
+    let Some(server) = Server::ringport(
+        "a_login_burst_is_answered_in_full",
+        &["--argon2-memory-kib", "19456", "--argon2-iterations", "2"],
+    ) else {
+        return;
+    };
+    let target = server.addr.to_string();
+    let pid = server.pid().to_string();
+    let json = ok(&[
+        "login-storm",
+        "--target",
+        &target,
+        "--burst",
+        "120",
+        "--server-pid",
+        &pid,
+        "--json",
+    ]);
+    assert_eq!(json_number(&json, "attempts"), 120.0, "{json}");
+    assert_eq!(json_number(&json, "answered"), 120.0, "{json}");
+    assert_eq!(json_number(&json, "burst"), 120.0, "{json}");
+    assert!(json_number(&json, "server_rss_kib") > 0.0, "{json}");
+    assert!(json.ends_with("\"pass\":true}\n"), "{json}");
+}
+
 #[test]
 fn login_storm_reports_refusals_and_small_rooms() {
     let _turn = turn();

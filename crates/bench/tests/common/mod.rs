@@ -69,9 +69,12 @@ impl Server {
         }
         let mut child = Command::new(binary)
             .args(["serve", "--listen", "127.0.0.1:0", "--io-threads", "1"])
-            .args(["--argon2-memory-kib", "8", "--argon2-iterations", "1"])
-            // In-memory accounts and no admin listener unless `extra` says
-            // otherwise (flags override the environment).
+            // Cheap password hashing, in-memory accounts and no admin
+            // listener unless `extra` says otherwise (flags override the
+            // environment): these tests check the generator's reports, and
+            // some log in hundreds of members before their load starts.
+            .env("RINGPORT_ACCOUNTS__ARGON2_MEMORY_KIB", "8")
+            .env("RINGPORT_ACCOUNTS__ARGON2_ITERATIONS", "1")
             .env("RINGPORT_ACCOUNTS__STORE", "memory")
             .env("RINGPORT_ADMIN__LISTEN", "none")
             .args(extra)
