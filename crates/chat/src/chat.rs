@@ -273,6 +273,10 @@ impl Chat {
     /// time a login stays in flight (the server's account pool answers 34
     /// past `accounts.max_login_wait_ms`).
     pub fn handle_timeout(&mut self, now: Instant, out: &mut impl Outbound) {
+        // Moved deadlines are queued after the loop: with a zero
+        // `login_timeout` (which `new` accepts) a deadline moved to `now`
+        // would otherwise be popped again forever.
+        let mut moved_deadlines = Vec::new();
         while let Some((at, conn)) = self.deadlines.peek() {
             if at > now {
                 break;
@@ -292,7 +296,7 @@ impl Chat {
                     session.login_deadline = moved;
                 }
                 if let Some(moved) = moved {
-                    self.deadlines.push(moved, conn);
+                    moved_deadlines.push((moved, conn));
                 }
                 self.stats.login_deadlines_extended += 1;
                 tracing::debug!(%conn, "login deadline passed with a login in flight: extended");
@@ -302,6 +306,9 @@ impl Chat {
             self.stats.login_timeouts += 1;
             tracing::debug!(%conn, "login timeout: closing");
             out.close(conn);
+        }
+        for (at, conn) in moved_deadlines {
+            self.deadlines.push(at, conn);
         }
         self.prune_deadlines();
         self.login_limit.prune(now);

@@ -551,3 +551,24 @@ fn a_failed_login_answered_before_the_deadline_does_not_extend_it() {
     assert!(h.is_closed(conn));
     assert_eq!(h.stats().login_deadlines_extended, 0);
 }
+
+/// Found by the chat_ops fuzzer: with a zero `login_timeout` (which
+/// `Chat::new` accepts; only `validate` refuses it) a deadline moved for a
+/// login in flight landed at `now` and `handle_timeout` popped it forever.
+/// Now it returns, the session is kept, and its deadline is due again.
+#[test]
+fn a_zero_login_timeout_with_a_login_in_flight_does_not_hang() {
+    use std::time::Duration;
+    let mut h = Harness::new(ChatConfig {
+        login_timeout: Duration::ZERO,
+        ..ChatConfig::default()
+    })
+    .with_auth(AuthMode::Deferred);
+    let conn = h.connect();
+    h.login(conn, "alice", "pw");
+    h.advance(Duration::from_millis(1));
+    assert!(!h.is_closed(conn), "its login is in flight");
+    assert_eq!(h.stats().login_deadlines_extended, 1);
+    h.answer(conn, AuthResult::Accepted);
+    assert_eq!(h.take(conn), [res(ResultCode::None)]);
+}
