@@ -198,7 +198,9 @@ function onPacket(decoded) {
 }
 
 function failed(p) {
-  setStatus(proto.resultText(p.kind, p.result), false, p.result);
+  // 0 lands here only for an answer to no request of ours.
+  const text = proto.resultText(p.kind, p.result) ?? `Unexpected answer (${p.id}, result 0)`;
+  setStatus(text, false, p.result);
 }
 
 // ---- user actions ---------------------------------------------------------

@@ -19,7 +19,7 @@
 //! the skip into a failure (for CI, where the browser must be there).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -136,7 +136,9 @@ impl Browser {
                 if browser_required() {
                     panic!("RINGPORT_REQUIRE_BROWSER=1 but {line}");
                 }
-                eprintln!("\n{}\n{line}\n{}\n", "=".repeat(72), "=".repeat(72));
+                // Straight to fd 2: libtest captures eprintln! of passing tests.
+                let bar = "=".repeat(72);
+                let _ = writeln!(std::io::stderr(), "\n{bar}\n{line}\n{bar}\n");
                 None
             }
         }
@@ -235,8 +237,8 @@ impl Browser {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
-    /// Clears the input matching `css` and types `text` (a trailing "\n"
-    /// presses Enter, as `fantoccini::key::Key::Enter` does).
+    /// Clears the input matching `css` and types `text` (a "\n" presses
+    /// Enter). ChromeDriver types only characters of the BMP (no emoji).
     pub async fn type_into(&self, css: &str, text: &str) {
         let element = self.find(css).await;
         element
