@@ -1,0 +1,975 @@
+//! The web client (`crates/server/web`) in a real headless Chromium:
+//!
+//! - `codec_matches_ringport_proto`: the JS codec (`proto.js`) encodes every
+//!   client packet to the very bytes ringport-proto encodes, refuses the
+//!   texts ringport-proto refuses, and decodes every server packet that
+//!   ringport-proto encodes to the fields ringport-proto decodes (malformed
+//!   ones reported, not thrown). Screenshot: `target/web-client.png`.
+//! - `ui_against_scripted_server`: the page (`index.html` + `app.js`) with
+//!   its WebSocket replaced by a test double: the test checks the bytes the
+//!   UI sends and feeds it packets encoded by ringport-proto (login, enter,
+//!   member list, chat, leave, errors, close). Screenshots:
+//!   `target/web-client-chat.png`, `target/web-client-phone.png`.
+//!
+//! Both skip loudly without chromium + chromedriver (see `support/browser.rs`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use ringport_proto::{
+    encode_user_list, DevEcho, LoginReq, LoginRes, ResultCode, RoomChatNtf, RoomChatReq,
+    RoomChatRes, RoomEnterReq, RoomEnterRes, RoomLeaveReq, RoomLeaveRes, RoomLeaveUserNtf,
+    RoomMember, RoomNewUserNtf, ServerPacket, UserId,
+};
+use serde_json::{json, Value};
+use support::browser::Browser;
+use support::static_files::{Routes, StaticFiles};
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// JS: turns BigInt into strings and Uint8Array into hex, recursively, so a
+/// decoded packet crosses WebDriver as plain JSON.
+const JS_NORM: &str = r#"
+const toHex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const fromHex = (h) => new Uint8Array((h.match(/../g) || []).map((x) => parseInt(x, 16)));
+const norm = (v) =>
+  typeof v === "bigint" ? v.toString()
+  : v instanceof Uint8Array ? toHex(v)
+  : Array.isArray(v) ? v.map(norm)
+  : v !== null && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]))
+  : v;
+"#;
+
+/// Loads `index.html` and waits for the codec to be exposed.
+async fn open_client(browser: &Browser, files: &StaticFiles, path: &str) {
+    browser.goto(&files.url(path)).await;
+    browser
+        .wait_until(
+            "window.ringport && window.ringport.proto",
+            "window.ringport.proto",
+        )
+        .await;
+}
+
+// ---- codec ----------------------------------------------------------------
+
+/// One encoder case: a JS call on `p` (the codec) with `a` (the args), and
+/// what ringport-proto makes of the same input (`None`: refused).
+struct Encode {
+    name: &'static str,
+    call: &'static str,
+    args: Vec<Value>,
+    expected: Option<Vec<u8>>,
+}
+
+fn rust_login(user: &str, password: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    LoginReq::new(user, password).ok()?.encode(&mut out);
+    Some(out)
+}
+
+fn rust_chat(message: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    RoomChatReq::new(message).ok()?.encode(&mut out);
+    Some(out)
+}
+
+fn rust_enter(room: i64) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    RoomEnterReq {
+        room_number: i32::try_from(room).ok()?,
+    }
+    .encode(&mut out);
+    Some(out)
+}
+
+fn rust_echo(body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    DevEcho { body }.encode(&mut out).ok()?;
+    Some(out)
+}
+
+fn login(name: &'static str, user: &str, password: &str) -> Encode {
+    Encode {
+        name,
+        call: "p.encodeLogin(a[0], a[1])",
+        args: vec![json!(user), json!(password)],
+        expected: rust_login(user, password),
+    }
+}
+
+fn chat(name: &'static str, message: &str) -> Encode {
+    Encode {
+        name,
+        call: "p.encodeChat(a[0])",
+        args: vec![json!(message)],
+        expected: rust_chat(message),
+    }
+}
+
+fn encode_cases() -> Vec<Encode> {
+    let mut leave = Vec::new();
+    RoomLeaveReq.encode(&mut leave);
+    let max_id = "é".repeat(16); // 32 bytes of UTF-8
+    let long_id = format!("{max_id}a"); // 33
+    let max_message = "€".repeat(85) + "x"; // 256
+    let long_message = "€".repeat(86); // 258
+    let mut cases = vec![
+        login("login test/1234", "test", "1234"),
+        login("login multi-byte", "Zoë-用户", "pässwörd🔑"),
+        login("login 32-byte id", &max_id, "p"),
+        login("login 33-byte id (refused)", &long_id, "p"),
+        login("login 33-byte password (refused)", "u", &long_id),
+        login("login empty id (refused)", "", "p"),
+        login("login empty password (refused)", "u", ""),
+        login("login NUL in id (refused)", "a\0b", "p"),
+        Encode {
+            name: "leave",
+            call: "p.encodeLeave()",
+            args: vec![],
+            expected: Some(leave),
+        },
+        chat("chat hi", "hi"),
+        chat("chat multi-byte", "héllo wörld, 世界 🎉"),
+        chat("chat 256 bytes", &max_message),
+        chat("chat 258 bytes (refused)", &long_message),
+        chat("chat empty (refused)", ""),
+        chat("chat NUL (refused)", "x\0y"),
+    ];
+    for room in [3i64, 0, -1, i64::from(i32::MAX), i64::from(i32::MIN)] {
+        cases.push(Encode {
+            name: "enter",
+            call: "p.encodeEnter(a[0])",
+            args: vec![json!(room)],
+            expected: rust_enter(room),
+        });
+    }
+    for room in [i64::from(i32::MAX) + 1, i64::from(i32::MIN) - 1] {
+        cases.push(Encode {
+            name: "enter out of i32 (refused)",
+            call: "p.encodeEnter(a[0])",
+            args: vec![json!(room)],
+            expected: rust_enter(room),
+        });
+    }
+    cases.push(Encode {
+        name: "enter 1.5 (refused)",
+        call: "p.encodeEnter(1.5)",
+        args: vec![],
+        expected: None,
+    });
+    for body in [&b""[..], &b"ping"[..], &[0u8, 1, 0x7f, 0x80, 0xff][..]] {
+        cases.push(Encode {
+            name: "echo",
+            call: "p.encodeEcho(new Uint8Array(a[0]))",
+            args: vec![json!(body)],
+            expected: rust_echo(body),
+        });
+    }
+    cases.push(Encode {
+        name: "echo string body",
+        call: "p.encodeEcho('hé')",
+        args: vec![],
+        expected: rust_echo("hé".as_bytes()),
+    });
+    cases
+}
+
+/// What ringport-proto decodes from `frame`, in the JSON shape `proto.js`
+/// returns (after `norm`).
+fn expected_decode(frame: &[u8]) -> Value {
+    let member =
+        |uid: i64, user_id: UserId<'_>| json!({"uid": uid.to_string(), "userId": user_id.as_str()});
+    let result = |id: u16, kind: &str, code: ResultCode| json!({"id": id, "kind": kind, "result": code.code()});
+    let packet = match ServerPacket::decode(frame) {
+        Err(_) => return json!({"ok": false}),
+        Ok(p) => match p {
+            ServerPacket::DevEcho(e) => json!({"id": 1, "kind": "echo", "body": hex(e.body)}),
+            ServerPacket::LoginRes(r) => result(202, "loginRes", r.result),
+            ServerPacket::RoomEnterRes(r) => result(207, "enterRes", r.result),
+            ServerPacket::RoomLeaveRes(r) => result(216, "leaveRes", r.result),
+            ServerPacket::RoomChatRes(r) => result(222, "chatRes", r.result),
+            ServerPacket::RoomNewUserNtf(n) => json!({
+                "id": 208, "kind": "newUser", "user": member(n.user_unique_id, n.user_id),
+            }),
+            ServerPacket::RoomUserListNtf(l) => json!({
+                "id": 209,
+                "kind": "userList",
+                "users": l.members().map(|m| member(m.user_unique_id, m.user_id)).collect::<Vec<_>>(),
+                "last": l.is_last(),
+            }),
+            ServerPacket::RoomLeaveUserNtf(n) => json!({
+                "id": 217, "kind": "userLeft", "uid": n.user_unique_id.to_string(),
+            }),
+            ServerPacket::RoomChatNtf(n) => json!({
+                "id": 223, "kind": "chat", "userId": n.user_id.as_str(), "message": n.message.as_str(),
+            }),
+            ServerPacket::Unknown { id, body } => {
+                json!({"id": id, "kind": "unknown", "body": hex(body)})
+            }
+        },
+    };
+    json!({"ok": true, "packet": packet})
+}
+
+fn user(text: &str) -> UserId<'_> {
+    UserId::new(text).expect("test user ids are valid")
+}
+
+fn new_user_frame(uid: i64, id: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    RoomNewUserNtf {
+        user_unique_id: uid,
+        user_id: user(id),
+    }
+    .encode(&mut out);
+    out
+}
+
+fn chat_ntf_frame(from: &str, message: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    RoomChatNtf {
+        user_id: user(from),
+        message: ringport_proto::Message::new(message).expect("test messages are valid"),
+    }
+    .encode(&mut out);
+    out
+}
+
+fn list_frames(members: &[(i64, &str)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_user_list(
+        members.iter().map(|&(uid, id)| RoomMember {
+            user_unique_id: uid,
+            user_id: user(id),
+        }),
+        &mut out,
+    );
+    out
+}
+
+/// Splits a buffer of whole frames (as ringport-proto writes them) into
+/// frames.
+fn split_frames(mut buf: &[u8]) -> Vec<Vec<u8>> {
+    let mut frames = Vec::new();
+    while let Some(len) =
+        ringport_proto::frame_len(buf, ringport_proto::MAX_FRAME_LIMIT).expect("valid frames")
+    {
+        frames.push(buf[..len].to_vec());
+        buf = &buf[len..];
+    }
+    assert!(buf.is_empty(), "a partial frame left over");
+    frames
+}
+
+/// Server frames to decode: (name, frame).
+fn decode_cases() -> Vec<(String, Vec<u8>)> {
+    let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
+    for code in ResultCode::ALL {
+        let c = code.code();
+        for (name, frame) in [
+            ("202", encode_with(|o| LoginRes::new(code).encode(o))),
+            ("207", encode_with(|o| RoomEnterRes::new(code).encode(o))),
+            ("216", encode_with(|o| RoomLeaveRes::new(code).encode(o))),
+            ("222", encode_with(|o| RoomChatRes::new(code).encode(o))),
+        ] {
+            cases.push((format!("{name} result {c}"), frame));
+        }
+    }
+    for (uid, id) in [
+        (7, "bob"),
+        (i64::MAX, "Zoë"),
+        (i64::MIN, "用户"),
+        (-1, &"é".repeat(16)[..]),
+        ((1 << 53) + 1, "x"),
+    ] {
+        cases.push((format!("208 {uid} {id}"), new_user_frame(uid, id)));
+    }
+    cases.push(("209 empty".into(), list_frames(&[])));
+    cases.push(("209 one".into(), list_frames(&[(7, "bob")])));
+    cases.push((
+        "209 non-ASCII ids".into(),
+        list_frames(&[
+            (1, "alice"),
+            (2, "José"),
+            (3, "用户"),
+            (4, "🦀rust"),
+            (i64::MAX, &"é".repeat(16)),
+        ]),
+    ));
+    // 300 users: packets of 127, 127 and 46 (the last one says "end").
+    let many: Vec<(i64, String)> = (0..300).map(|i| (1000 + i, format!("user-{i}"))).collect();
+    let many: Vec<(i64, &str)> = many.iter().map(|(u, s)| (*u, s.as_str())).collect();
+    let frames = split_frames(&list_frames(&many));
+    assert_eq!(frames.len(), 3);
+    for (i, frame) in frames.into_iter().enumerate() {
+        cases.push((format!("209 of 300, part {i}"), frame));
+    }
+    // 127 exactly: a full packet then an empty one.
+    let full: Vec<(i64, String)> = (0..127).map(|i| (i, format!("u{i}"))).collect();
+    let full: Vec<(i64, &str)> = full.iter().map(|(u, s)| (*u, s.as_str())).collect();
+    for (i, frame) in split_frames(&list_frames(&full)).into_iter().enumerate() {
+        cases.push((format!("209 of 127, part {i}"), frame));
+    }
+    for uid in [42, -42, i64::MAX, i64::MIN, (1 << 53) + 1] {
+        let frame = encode_with(|o| {
+            RoomLeaveUserNtf {
+                user_unique_id: uid,
+            }
+            .encode(o)
+        });
+        cases.push((format!("217 {uid}"), frame));
+    }
+    cases.push(("223 hi".into(), chat_ntf_frame("alice", "hi")));
+    cases.push((
+        "223 multi-byte".into(),
+        chat_ntf_frame("Zoë-用户", "héllo wörld, 世界 🎉"),
+    ));
+    cases.push((
+        "223 longest".into(),
+        chat_ntf_frame(&"é".repeat(16), &("€".repeat(85) + "x")),
+    ));
+    cases.push(("echo".into(), raw_frame(1, 0, &[0, 1, 2, 0xff])));
+    cases.push(("echo empty".into(), raw_frame(1, 0, &[])));
+    cases.push(("unknown id 999".into(), raw_frame(999, 0, b"abc")));
+    cases.push((
+        "request id 201 is unknown".into(),
+        raw_frame(201, 0, &[0; 66]),
+    ));
+    cases.push(("type byte ignored".into(), raw_frame(202, 0x80, &[0, 0])));
+
+    // Malformed: ringport-proto refuses each; the JS must report, not throw.
+    let chat_ok = chat_ntf_frame("alice", "hi");
+    let mut no_nul = chat_ok.clone();
+    no_nul[5..38].fill(b'a');
+    let mut bad_utf8 = chat_ok.clone();
+    bad_utf8[38] = 0xff;
+    let mut empty_msg = chat_ok.clone();
+    empty_msg[38] = 0;
+    let mut empty_user = chat_ok.clone();
+    empty_user[5] = 0;
+    let list = list_frames(&[(7, "bob"), (8, "eve")]);
+    let mut count_too_big = list.clone();
+    count_too_big[5] = 3;
+    let mut list_trailing = list.clone();
+    list_trailing.push(0);
+    fix_len(&mut list_trailing);
+    let mut list_bad_utf8 = list.clone();
+    list_bad_utf8[5 + 1 + 8 + 1] = 0xc3; // "bob" → invalid sequence
+    let mut new_user_long = new_user_frame(7, "bob");
+    new_user_long.push(b'x');
+    fix_len(&mut new_user_long);
+    let mut new_user_short = new_user_frame(7, "bob");
+    new_user_short.pop();
+    fix_len(&mut new_user_short);
+    let malformed: Vec<(&str, Vec<u8>)> = vec![
+        ("202 body too short", raw_frame(202, 0, &[0])),
+        ("202 body too long", raw_frame(202, 0, &[0, 0, 0])),
+        ("217 body too short", raw_frame(217, 0, &[1, 2, 3])),
+        ("223 truncated", {
+            let mut f = chat_ok[..100].to_vec();
+            fix_len(&mut f);
+            f
+        }),
+        ("223 user id without NUL", no_nul),
+        ("223 invalid UTF-8", bad_utf8),
+        ("223 empty message", empty_msg),
+        ("223 empty user id", empty_user),
+        ("209 count larger than entries", count_too_big),
+        ("209 trailing byte", list_trailing),
+        ("209 invalid UTF-8 id", list_bad_utf8),
+        ("209 count 128", raw_frame(209, 0, &[128])),
+        ("209 no count", raw_frame(209, 0, &[])),
+        ("208 id_len shorter than the rest", new_user_long),
+        ("208 id_len longer than the rest", new_user_short),
+        (
+            "208 empty id",
+            raw_frame(208, 0, &[7, 0, 0, 0, 0, 0, 0, 0, 0]),
+        ),
+        ("208 id_len 33", {
+            let mut body = vec![7, 0, 0, 0, 0, 0, 0, 0, 33];
+            body.extend([b'a'; 33]);
+            raw_frame(208, 0, &body)
+        }),
+        ("header longer than the frame", {
+            let mut f = raw_frame(202, 0, &[0, 0]);
+            f[0] = 8;
+            f
+        }),
+        ("header shorter than the frame", {
+            let mut f = raw_frame(202, 0, &[0, 0]);
+            f[0] = 6;
+            f
+        }),
+        ("frame shorter than a header", vec![5, 0, 202]),
+        ("empty frame", vec![]),
+    ];
+    for (name, frame) in malformed {
+        assert!(
+            ServerPacket::decode(&frame).is_err(),
+            "ringport-proto accepts the malformed case {name}"
+        );
+        cases.push((format!("malformed: {name}"), frame));
+    }
+    cases
+}
+
+fn encode_with(f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut out = Vec::new();
+    f(&mut out);
+    out
+}
+
+fn raw_frame(id: u16, kind: u8, body: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(5 + body.len()).expect("small frame");
+    let mut out = Vec::new();
+    out.extend(len.to_le_bytes());
+    out.extend(id.to_le_bytes());
+    out.push(kind);
+    out.extend(body);
+    out
+}
+
+fn fix_len(frame: &mut [u8]) {
+    let len = u16::try_from(frame.len())
+        .expect("small frame")
+        .to_le_bytes();
+    frame[..2].copy_from_slice(&len);
+}
+
+#[tokio::test]
+async fn codec_matches_ringport_proto() {
+    let Some(browser) = Browser::start_or_skip("web_codec::codec_matches_ringport_proto").await
+    else {
+        return;
+    };
+    let files = StaticFiles::serve(&support::web_dir());
+    open_client(&browser, &files, "/").await;
+
+    // Encoders.
+    let script = format!(
+        "{JS_NORM}\nconst p = window.ringport.proto; const a = arguments[0];\n\
+         try {{ return {{ hex: toHex(eval(arguments[1])) }}; }} \
+         catch (e) {{ return {{ error: `${{e.name}}: ${{e.message}}` }}; }}"
+    );
+    let cases = encode_cases();
+    for case in &cases {
+        let got = browser
+            .eval(
+                &script,
+                vec![Value::Array(case.args.clone()), json!(case.call)],
+            )
+            .await;
+        match &case.expected {
+            Some(bytes) => assert_eq!(
+                got,
+                json!({"hex": hex(bytes)}),
+                "encoder case {:?}: {} {:?}",
+                case.name,
+                case.call,
+                case.args
+            ),
+            None => {
+                let error = got["error"].as_str().unwrap_or_default();
+                assert!(
+                    error.starts_with("ProtoError: "),
+                    "encoder case {:?} must be refused with a ProtoError, got {got}",
+                    case.name
+                );
+            }
+        }
+    }
+    eprintln!("{} encoder cases match ringport-proto", cases.len());
+
+    // Decoder.
+    let script = format!(
+        "{JS_NORM}\nconst p = window.ringport.proto;\n\
+         try {{\n\
+           const d = p.decode(fromHex(arguments[0]).buffer);\n\
+           return d.ok ? {{ ok: true, packet: norm(d.packet) }} : {{ ok: false, id: d.id, error: d.error }};\n\
+         }} catch (e) {{ return {{ threw: String(e) }}; }}"
+    );
+    let cases = decode_cases();
+    for (name, frame) in &cases {
+        let got = browser.eval(&script, vec![json!(hex(frame))]).await;
+        let expected = expected_decode(frame);
+        if expected["ok"] == json!(false) {
+            assert_eq!(got["ok"], json!(false), "decoder case {name}: {got}");
+            assert!(
+                got["error"].as_str().is_some_and(|e| !e.is_empty()),
+                "decoder case {name}: a readable error expected, got {got}"
+            );
+        } else {
+            assert_eq!(got, expected, "decoder case {name}");
+        }
+    }
+    eprintln!("{} decoder cases match ringport-proto", cases.len());
+
+    // A result code protocol v1 does not define: ringport-proto refuses the
+    // packet; the web client keeps the number and shows it as unknown.
+    let frame = raw_frame(202, 0, &77u16.to_le_bytes());
+    assert!(ServerPacket::decode(&frame).is_err());
+    let got = browser.eval(&script, vec![json!(hex(&frame))]).await;
+    assert_eq!(
+        got,
+        json!({"ok": true, "packet": {"id": 202, "kind": "loginRes", "result": 77}})
+    );
+
+    // Readable text for every failure code, per response kind.
+    let texts = browser
+        .eval(
+            "const p = window.ringport.proto; const out = {};\n\
+             for (const kind of ['loginRes', 'enterRes', 'leaveRes', 'chatRes'])\n\
+               for (const code of arguments[0]) out[`${kind} ${code}`] = p.resultText(kind, code);\n\
+             return out;",
+            vec![json!(ResultCode::ALL.map(|c| c.code()).to_vec())],
+        )
+        .await;
+    for kind in ["loginRes", "enterRes", "leaveRes", "chatRes"] {
+        for code in ResultCode::ALL {
+            let c = code.code();
+            let text = &texts[format!("{kind} {c}")];
+            if code.is_success() {
+                assert_eq!(
+                    text,
+                    &Value::Null,
+                    "{kind} {c}: success has no failure text"
+                );
+            } else {
+                let text = text.as_str().unwrap_or_default();
+                assert!(
+                    text.ends_with(&format!(" ({c})")) && !text.contains("unknown result"),
+                    "{kind} {c}: {text:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        texts["loginRes 33"],
+        json!("Login failed: wrong password, or unknown user id (33)")
+    );
+    assert_eq!(
+        texts["chatRes 63"],
+        json!("Message not sent: too many messages, slow down (63)")
+    );
+
+    // The page itself: every id of the automation contract is there, and
+    // without a server at /ws it shows the connection closed.
+    let missing = browser
+        .eval(
+            "return ['user','password','login','room','enter','leave','message','send',\
+             'status','log','members','conn-state','reconnect']\
+             .filter((id) => !document.getElementById(id));",
+            vec![],
+        )
+        .await;
+    assert_eq!(missing, json!([]), "ids missing from index.html");
+    browser
+        .wait_until(
+            "document.getElementById('conn-state').textContent === 'closed'",
+            "the closed state (no WebSocket server here)",
+        )
+        .await;
+    let globals = browser
+        .eval(
+            "return Object.keys(window.ringport).concat(Object.keys(window.ringport.proto).length > 0 ? [] : ['empty']);",
+            vec![],
+        )
+        .await;
+    assert_eq!(globals, json!(["proto"]));
+    browser.screenshot("web-client").await;
+    browser.close().await;
+}
+
+// ---- UI against a scripted server -----------------------------------------
+
+/// A WebSocket test double, loaded before app.js: records what the page
+/// sends (hex) and delivers what the test gives.
+const MOCK_WS: &str = r#"
+(() => {
+  const toHex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
+  const fromHex = (h) => new Uint8Array((h.match(/../g) || []).map((x) => parseInt(x, 16))).buffer;
+  class MockSocket {
+    constructor(url) {
+      this.url = url;
+      this.readyState = 0;
+      window.__mock.socket = this;
+      window.__mock.urls.push(url);
+      setTimeout(() => { this.readyState = 1; this.onopen && this.onopen({}); }, 0);
+    }
+    send(data) {
+      if (this.readyState !== 1) throw new Error("send on a socket that is not open");
+      window.__mock.sent.push(toHex(data));
+    }
+    close(code = 1000, reason = "") { this.readyState = 3; }
+  }
+  window.__mock = {
+    sent: [],
+    urls: [],
+    socket: null,
+    deliver(hex) { this.socket.onmessage({ data: fromHex(hex) }); },
+    serverClose(code, reason) { this.socket.readyState = 3; this.socket.onclose({ code, reason }); },
+  };
+  window.WebSocket = MockSocket;
+})();
+"#;
+
+/// Serves the web files plus `/mock.html`: `index.html` with [`MOCK_WS`]
+/// loaded first.
+fn serve_with_mock() -> StaticFiles {
+    let index = std::fs::read_to_string(support::web_dir().join("index.html")).expect("index.html");
+    let marker = r#"<script type="module" src="/app.js"></script>"#;
+    assert!(
+        index.contains(marker),
+        "index.html loads /app.js as a module"
+    );
+    let mock_html = index.replace(
+        marker,
+        &format!("<script src=\"/mock-ws.js\"></script>\n  {marker}"),
+    );
+    let mut routes = Routes::new();
+    routes.insert(
+        "/mock.html".into(),
+        ("text/html; charset=utf-8", mock_html.into_bytes()),
+    );
+    routes.insert(
+        "/mock-ws.js".into(),
+        (
+            "text/javascript; charset=utf-8",
+            MOCK_WS.as_bytes().to_vec(),
+        ),
+    );
+    StaticFiles::serve_with(&support::web_dir(), routes)
+}
+
+async fn sent(browser: &Browser) -> Vec<String> {
+    let v = browser.eval("return window.__mock.sent;", vec![]).await;
+    serde_json::from_value(v).expect("sent is a list of hex strings")
+}
+
+/// Waits for the page to have sent `n` packets and checks the last one.
+async fn expect_sent(browser: &Browser, n: usize, packet: &[u8], what: &str) {
+    browser
+        .wait_until(&format!("window.__mock.sent.length >= {n}"), what)
+        .await;
+    let sent = sent(browser).await;
+    assert_eq!(sent.len(), n, "{what}: packets sent: {sent:?}");
+    assert_eq!(sent[n - 1], hex(packet), "{what}: bytes sent");
+}
+
+async fn deliver(browser: &Browser, frames: &[u8]) {
+    for frame in split_frames(frames) {
+        browser
+            .eval(
+                "window.__mock.deliver(arguments[0]);",
+                vec![json!(hex(&frame))],
+            )
+            .await;
+    }
+}
+
+async fn status(browser: &Browser) -> (String, String) {
+    let v = browser
+        .eval(
+            "const s = document.getElementById('status'); return [s.textContent, s.dataset.ok];",
+            vec![],
+        )
+        .await;
+    (
+        v[0].as_str().unwrap_or_default().to_string(),
+        v[1].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+async fn members(browser: &Browser) -> Vec<String> {
+    let v = browser
+        .eval(
+            "return Array.from(document.querySelectorAll('#members > li'), (li) => li.dataset.userId);",
+            vec![],
+        )
+        .await;
+    serde_json::from_value(v).expect("member ids")
+}
+
+#[tokio::test]
+async fn ui_against_scripted_server() {
+    let Some(browser) = Browser::start_or_skip("web_codec::ui_against_scripted_server").await
+    else {
+        return;
+    };
+    let files = serve_with_mock();
+    open_client(&browser, &files, "/mock.html").await;
+    browser
+        .wait_until("document.body.dataset.conn === 'open'", "open")
+        .await;
+    let urls = browser.eval("return window.__mock.urls;", vec![]).await;
+    assert_eq!(urls, json!([format!("ws://{}/ws", files.addr())]));
+
+    // A wrong password (Enter in the password field logs in).
+    browser.type_into("#user", "alice").await;
+    browser.type_into("#password", "bad\n").await;
+    expect_sent(&browser, 1, &rust_login("alice", "bad").unwrap(), "login").await;
+    deliver(
+        &browser,
+        &encode_with(|o| LoginRes::new(ResultCode::LoginUserInvalidPw).encode(o)),
+    )
+    .await;
+    browser
+        .wait_until(
+            "document.getElementById('status').dataset.ok === 'false'",
+            "login failure",
+        )
+        .await;
+    assert_eq!(
+        status(&browser).await.0,
+        "Login failed: wrong password, or unknown user id (33)"
+    );
+
+    // Then the right one.
+    browser.type_into("#password", "secret\n").await;
+    expect_sent(
+        &browser,
+        2,
+        &rust_login("alice", "secret").unwrap(),
+        "login",
+    )
+    .await;
+    deliver(
+        &browser,
+        &encode_with(|o| LoginRes::new(ResultCode::None).encode(o)),
+    )
+    .await;
+    browser
+        .wait_until("document.body.dataset.session === 'loggedIn'", "logged in")
+        .await;
+    assert_eq!(
+        status(&browser).await,
+        ("Logged in as alice".into(), "true".into())
+    );
+
+    // Enter room 3: 207, then the list (bob, José), then a newcomer.
+    browser.type_into("#room", "3\n").await;
+    expect_sent(&browser, 3, &rust_enter(3).unwrap(), "enter").await;
+    deliver(
+        &browser,
+        &encode_with(|o| RoomEnterRes::new(ResultCode::None).encode(o)),
+    )
+    .await;
+    deliver(&browser, &list_frames(&[(7, "bob"), (9, "José")])).await;
+    browser
+        .wait_until("document.body.dataset.session === 'inRoom'", "in room")
+        .await;
+    assert_eq!(members(&browser).await, ["alice", "bob", "José"]);
+    let big_uid = (1i64 << 60) + 3;
+    deliver(&browser, &new_user_frame(big_uid, "用户")).await;
+    assert_eq!(members(&browser).await, ["alice", "bob", "José", "用户"]);
+    let uid_attr = browser
+        .eval(
+            "return document.querySelector('#members li[data-user-id=\"用户\"]').dataset.uid;",
+            vec![],
+        )
+        .await;
+    assert_eq!(uid_attr, json!(big_uid.to_string()), "i64 uid kept exactly");
+
+    // Chat: Enter sends; the own line comes from the 223, like everyone's.
+    browser.type_into("#message", "héllo wörld ✓\n").await;
+    expect_sent(&browser, 4, &rust_chat("héllo wörld ✓").unwrap(), "chat").await;
+    let value = browser
+        .eval("return document.getElementById('message').value;", vec![])
+        .await;
+    assert_eq!(value, json!(""), "the input is cleared once sent");
+    deliver(
+        &browser,
+        &encode_with(|o| RoomChatRes::new(ResultCode::None).encode(o)),
+    )
+    .await;
+    deliver(&browser, &chat_ntf_frame("alice", "héllo wörld ✓")).await;
+    deliver(
+        &browser,
+        &chat_ntf_frame("bob", "hi alice, welcome to room 3"),
+    )
+    .await;
+    deliver(&browser, &chat_ntf_frame("José", "¡hola! <b>not bold</b>")).await;
+    let lines = browser
+        .eval(
+            "return Array.from(document.querySelectorAll('#log > li[data-kind=\"chat\"]'), (li) => ({\n\
+               sender: li.querySelector('.sender').textContent,\n\
+               text: li.querySelector('.text').textContent,\n\
+               own: li.dataset.own, time: li.querySelector('time').textContent }));",
+            vec![],
+        )
+        .await;
+    let lines = lines.as_array().expect("lines").clone();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(
+        (&lines[0]["sender"], &lines[0]["text"], &lines[0]["own"]),
+        (&json!("alice"), &json!("héllo wörld ✓"), &json!("true"))
+    );
+    assert_eq!(
+        (&lines[1]["sender"], &lines[1]["own"]),
+        (&json!("bob"), &json!("false"))
+    );
+    assert_eq!(
+        lines[2]["text"],
+        json!("¡hola! <b>not bold</b>"),
+        "text, never HTML"
+    );
+    assert!(lines
+        .iter()
+        .all(|l| l["time"].as_str().is_some_and(|t| t.len() >= 5)));
+    let bold = browser
+        .eval("return document.querySelectorAll('#log b').length;", vec![])
+        .await;
+    assert_eq!(bold, json!(0));
+
+    // Too long for the field: refused in the UI, nothing sent.
+    browser.type_into("#message", &"é".repeat(150)).await;
+    let counter = browser.text("#message-bytes").await;
+    assert_eq!(counter, "300/256");
+    browser.click("#send").await;
+    browser
+        .wait_until(
+            "document.getElementById('status').dataset.ok === 'false'",
+            "refusal",
+        )
+        .await;
+    assert_eq!(
+        status(&browser).await.0,
+        "Message is too long: 300 bytes of UTF-8, at most 256 fit"
+    );
+    assert_eq!(sent(&browser).await.len(), 4, "nothing sent");
+    browser.type_into("#message", "").await;
+
+    // Rate limited, a malformed packet, and bob leaving.
+    deliver(
+        &browser,
+        &encode_with(|o| RoomChatRes::new(ResultCode::RoomTooManyPacket).encode(o)),
+    )
+    .await;
+    assert_eq!(
+        status(&browser).await,
+        (
+            "Message not sent: too many messages, slow down (63)".into(),
+            "false".into()
+        )
+    );
+    deliver(&browser, &raw_frame(223, 0, &[0; 10])).await;
+    deliver(&browser, &raw_frame(4242, 0, b"future packet")).await;
+    deliver(
+        &browser,
+        &encode_with(|o| RoomLeaveUserNtf { user_unique_id: 7 }.encode(o)),
+    )
+    .await;
+    assert_eq!(members(&browser).await, ["alice", "José", "用户"]);
+    let system = browser
+        .eval(
+            "return Array.from(document.querySelectorAll('#log > li[data-kind=\"system\"] .text'), (s) => s.textContent);",
+            vec![],
+        )
+        .await;
+    let system: Vec<String> = serde_json::from_value(system).expect("system lines");
+    assert!(
+        system
+            .iter()
+            .any(|l| l.starts_with("Ignored a malformed packet (id 223)")),
+        "{system:?}"
+    );
+    assert!(system.contains(&"bob left".to_string()), "{system:?}");
+    assert!(system.contains(&"用户 joined".to_string()), "{system:?}");
+    deliver(
+        &browser,
+        &chat_ntf_frame("用户", "multi-byte ids work too ✓"),
+    )
+    .await;
+
+    browser.type_into("#message", "draft").await;
+    browser.screenshot("web-client-chat").await;
+    browser.set_window_size(390, 844).await;
+    browser.screenshot("web-client-phone").await;
+    browser.set_window_size(1280, 800).await;
+    browser.type_into("#message", "").await;
+
+    // Leave.
+    browser.click("#leave").await;
+    let mut leave = Vec::new();
+    RoomLeaveReq.encode(&mut leave);
+    expect_sent(&browser, 5, &leave, "leave").await;
+    deliver(
+        &browser,
+        &encode_with(|o| RoomLeaveRes::new(ResultCode::None).encode(o)),
+    )
+    .await;
+    browser
+        .wait_until(
+            "document.body.dataset.session === 'loggedIn'",
+            "left the room",
+        )
+        .await;
+    assert!(members(&browser).await.is_empty());
+    assert_eq!(status(&browser).await.0, "Left room 3");
+
+    // Entering a full room fails readably.
+    browser.type_into("#room", "5").await;
+    browser.click("#enter").await;
+    expect_sent(&browser, 6, &rust_enter(5).unwrap(), "enter").await;
+    deliver(
+        &browser,
+        &encode_with(|o| RoomEnterRes::new(ResultCode::EnterRoomFullUser).encode(o)),
+    )
+    .await;
+    assert_eq!(
+        status(&browser).await,
+        (
+            "Cannot enter the room: the room is full (54)".into(),
+            "false".into()
+        )
+    );
+
+    // The server closes: state, code and reason shown; Reconnect opens anew.
+    browser
+        .eval(
+            "window.__mock.serverClose(1001, 'server shutting down');",
+            vec![],
+        )
+        .await;
+    browser
+        .wait_until(
+            "document.getElementById('conn-state').textContent === 'closed'",
+            "closed",
+        )
+        .await;
+    assert_eq!(
+        browser.text("#conn-detail").await,
+        "(code 1001: server shutting down)"
+    );
+    let code = browser
+        .eval(
+            "return document.getElementById('conn-state').dataset.code;",
+            vec![],
+        )
+        .await;
+    assert_eq!(code, json!("1001"));
+    let disabled = browser
+        .eval("return ['login','enter','leave','send'].map((id) => document.getElementById(id).disabled);", vec![])
+        .await;
+    assert_eq!(disabled, json!([true, true, true, true]));
+    browser.click("#reconnect").await;
+    browser
+        .wait_until("document.body.dataset.conn === 'open'", "reopened")
+        .await;
+    assert_eq!(
+        browser
+            .eval("return document.body.dataset.session;", vec![])
+            .await,
+        json!("connected")
+    );
+    assert_eq!(
+        browser
+            .eval("return window.__mock.urls.length;", vec![])
+            .await,
+        json!(2)
+    );
+    browser.close().await;
+}

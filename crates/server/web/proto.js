@@ -1,0 +1,342 @@
+// ringport wire protocol v1 (docs/PROTOCOL.md) for the browser: one
+// WebSocket binary message is exactly one packet, 5-byte header included.
+//
+// Encoders build the client→server packets and throw a ProtoError for text
+// that does not fit (check it first with checkText to show a readable
+// message). decode() never throws: it returns { ok: true, packet } or
+// { ok: false, id, error } for a malformed packet.
+
+/** Header size: u16 length, u16 id, u8 type (all little-endian). */
+export const HEADER_LEN = 5;
+/** Largest frame the protocol allows (the C# client reads length as i16). */
+export const MAX_FRAME = 32767;
+/** Text limits in UTF-8 bytes; the fixed fields are one byte longer (NUL). */
+export const USER_ID_MAX = 32;
+export const PASSWORD_MAX = 32;
+export const MESSAGE_MAX = 256;
+/** A 209 packet lists at most this many users; fewer means "end of list". */
+export const LIST_MAX_USERS = 127;
+
+export const Id = Object.freeze({
+  DEV_ECHO: 1,
+  LOGIN_REQ: 201,
+  LOGIN_RES: 202,
+  ROOM_ENTER_REQ: 206,
+  ROOM_ENTER_RES: 207,
+  ROOM_NEW_USER_NTF: 208,
+  ROOM_USER_LIST_NTF: 209,
+  ROOM_LEAVE_REQ: 215,
+  ROOM_LEAVE_RES: 216,
+  ROOM_LEAVE_USER_NTF: 217,
+  ROOM_CHAT_REQ: 221,
+  ROOM_CHAT_RES: 222,
+  ROOM_CHAT_NTF: 223,
+});
+
+/** Invalid input to an encoder (a programming or validation error). */
+export class ProtoError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "ProtoError";
+  }
+}
+
+const encoder = new TextEncoder();
+// fatal: invalid UTF-8 is a malformed packet, not replacement characters.
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** UTF-8 length of a string in bytes. */
+export function utf8Len(text) {
+  return encoder.encode(text).length;
+}
+
+/**
+ * Why `text` cannot go in a field of at most `max` bytes, as a readable
+ * sentence starting with `what` ("User id is empty"), or null if it fits.
+ */
+export function checkText(text, max, what) {
+  if (typeof text !== "string" || text.length === 0) return `${what} is empty`;
+  if (text.includes("\0")) return `${what} contains a NUL character`;
+  const len = utf8Len(text);
+  if (len > max) return `${what} is too long: ${len} bytes of UTF-8, at most ${max} fit`;
+  return null;
+}
+
+// ---- encoding -------------------------------------------------------------
+
+/** A packet of `bodyLen` body bytes with its header written. */
+function packet(id, bodyLen) {
+  const total = HEADER_LEN + bodyLen;
+  if (total > MAX_FRAME) throw new ProtoError(`packet of ${total} bytes exceeds ${MAX_FRAME}`);
+  const bytes = new Uint8Array(total);
+  const view = new DataView(bytes.buffer);
+  view.setUint16(0, total, true);
+  view.setUint16(2, id, true);
+  // bytes[4], the type byte, stays 0.
+  return { bytes, view };
+}
+
+/** Writes `text` NUL-padded into the fixed field at `offset` (max + 1 bytes). */
+function putField(bytes, offset, text, max, what) {
+  const problem = checkText(text, max, what);
+  if (problem) throw new ProtoError(problem);
+  bytes.set(encoder.encode(text), offset); // the rest is already zero
+}
+
+/** 201 LOGIN_REQ, 71 bytes: UserID[33] @5, UserPW[33] @38. */
+export function encodeLogin(userId, password) {
+  const { bytes } = packet(Id.LOGIN_REQ, 66);
+  putField(bytes, 5, userId, USER_ID_MAX, "User id");
+  putField(bytes, 38, password, PASSWORD_MAX, "Password");
+  return bytes;
+}
+
+/** 206 ROOM_ENTER_REQ, 9 bytes: i32 room_number @5. */
+export function encodeEnter(roomNumber) {
+  if (!Number.isInteger(roomNumber) || roomNumber < -0x80000000 || roomNumber > 0x7fffffff) {
+    throw new ProtoError(`room number ${roomNumber} is not a 32-bit integer`);
+  }
+  const { bytes, view } = packet(Id.ROOM_ENTER_REQ, 4);
+  view.setInt32(5, roomNumber, true);
+  return bytes;
+}
+
+/** 215 ROOM_LEAVE_REQ, 5 bytes: no body. */
+export function encodeLeave() {
+  return packet(Id.ROOM_LEAVE_REQ, 0).bytes;
+}
+
+/** 221 ROOM_CHAT_REQ, 262 bytes: Message[257] @5. */
+export function encodeChat(message) {
+  const { bytes } = packet(Id.ROOM_CHAT_REQ, 257);
+  putField(bytes, 5, message, MESSAGE_MAX, "Message");
+  return bytes;
+}
+
+/** 1 DEV_ECHO: any body (Uint8Array, or a string sent as UTF-8), may be empty. */
+export function encodeEcho(body = new Uint8Array(0)) {
+  const raw = typeof body === "string" ? encoder.encode(body) : Uint8Array.from(body);
+  const { bytes } = packet(Id.DEV_ECHO, raw.length);
+  bytes.set(raw, HEADER_LEN);
+  return bytes;
+}
+
+// ---- decoding -------------------------------------------------------------
+
+/** Thrown inside decode() only, turned into { ok: false }. */
+class Malformed extends Error {}
+
+/** Bounds-checked little-endian reader over a packet body. */
+class Reader {
+  constructor(bytes, offset) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.pos = offset;
+  }
+  left() {
+    return this.bytes.length - this.pos;
+  }
+  take(n) {
+    if (this.left() < n) throw new Malformed("body is truncated");
+    const out = this.bytes.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  u8() {
+    return this.take(1)[0];
+  }
+  u16() {
+    const at = this.pos;
+    this.take(2);
+    return this.view.getUint16(at, true);
+  }
+  i64() {
+    const at = this.pos;
+    this.take(8);
+    return this.view.getBigInt64(at, true);
+  }
+  /** A fixed NUL-terminated field: the text before the first NUL. */
+  field(size, what) {
+    const raw = this.take(size);
+    const nul = raw.indexOf(0);
+    if (nul < 0) throw new Malformed(`${what} has no terminating NUL`);
+    if (nul === 0) throw new Malformed(`${what} is empty`);
+    return text(raw.subarray(0, nul), what);
+  }
+  /** A length-prefixed user id (208/209): u8 id_len, then the bytes. */
+  userId() {
+    const len = this.u8();
+    if (len > USER_ID_MAX) throw new Malformed(`user id of ${len} bytes, at most ${USER_ID_MAX}`);
+    if (len === 0) throw new Malformed("user id is empty");
+    const raw = this.take(len);
+    if (raw.includes(0)) throw new Malformed("user id contains a NUL byte");
+    return text(raw, "user id");
+  }
+  /** Ends a body: nothing may be left. */
+  finish() {
+    if (this.left() !== 0) throw new Malformed(`${this.left()} unexpected trailing bytes`);
+  }
+}
+
+function text(raw, what) {
+  try {
+    return utf8.decode(raw);
+  } catch {
+    throw new Malformed(`${what} is not valid UTF-8`);
+  }
+}
+
+/** A fixed-size body: checks the size, returns a reader over it. */
+function fixed(bytes, bodyLen) {
+  const len = bytes.length - HEADER_LEN;
+  if (len !== bodyLen) throw new Malformed(`body is ${len} bytes, expected ${bodyLen}`);
+  return new Reader(bytes, HEADER_LEN);
+}
+
+/** Response packets carrying a u16 result, by id → kind. */
+const RESULT_KINDS = {
+  [Id.LOGIN_RES]: "loginRes",
+  [Id.ROOM_ENTER_RES]: "enterRes",
+  [Id.ROOM_LEAVE_RES]: "leaveRes",
+  [Id.ROOM_CHAT_RES]: "chatRes",
+};
+
+/**
+ * Decodes one server→client packet (an ArrayBuffer or Uint8Array holding
+ * exactly one frame). Returns { ok: true, packet } where packet is one of
+ *   { id: 1,   kind: "echo",     body: Uint8Array }
+ *   { id: 202|207|216|222, kind: "loginRes"|"enterRes"|"leaveRes"|"chatRes", result }
+ *   { id: 208, kind: "newUser",  user: { uid: BigInt, userId } }
+ *   { id: 209, kind: "userList", users: [{ uid, userId }], last: boolean }
+ *   { id: 217, kind: "userLeft", uid: BigInt }
+ *   { id: 223, kind: "chat",     userId, message }
+ *   { id,      kind: "unknown",  body: Uint8Array }   (ignore it)
+ * or { ok: false, id, error } (id null when the header itself is unusable).
+ * A result code the protocol does not define is kept as its number.
+ */
+export function decode(frame) {
+  const bytes = frame instanceof Uint8Array ? frame : new Uint8Array(frame);
+  if (bytes.length < HEADER_LEN) {
+    return { ok: false, id: null, error: `frame of ${bytes.length} bytes is shorter than a header` };
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const len = view.getUint16(0, true);
+  const id = view.getUint16(2, true);
+  if (len !== bytes.length) {
+    return { ok: false, id, error: `header says ${len} bytes, frame has ${bytes.length}` };
+  }
+  try {
+    return { ok: true, packet: decodeBody(id, bytes) };
+  } catch (e) {
+    if (e instanceof Malformed) return { ok: false, id, error: e.message };
+    throw e; // a bug in this file, not bad input
+  }
+}
+
+function decodeBody(id, bytes) {
+  if (id in RESULT_KINDS) {
+    const r = fixed(bytes, 2);
+    return { id, kind: RESULT_KINDS[id], result: r.u16() };
+  }
+  switch (id) {
+    case Id.DEV_ECHO:
+      return { id, kind: "echo", body: bytes.slice(HEADER_LEN) };
+    case Id.ROOM_NEW_USER_NTF: {
+      const r = new Reader(bytes, HEADER_LEN);
+      const user = { uid: r.i64(), userId: r.userId() };
+      r.finish();
+      return { id, kind: "newUser", user };
+    }
+    case Id.ROOM_USER_LIST_NTF: {
+      const r = new Reader(bytes, HEADER_LEN);
+      const count = r.u8();
+      if (count > LIST_MAX_USERS) throw new Malformed(`list of ${count} users, at most ${LIST_MAX_USERS}`);
+      const users = [];
+      for (let i = 0; i < count; i++) users.push({ uid: r.i64(), userId: r.userId() });
+      r.finish();
+      return { id, kind: "userList", users, last: count < LIST_MAX_USERS };
+    }
+    case Id.ROOM_LEAVE_USER_NTF: {
+      const r = fixed(bytes, 8);
+      return { id, kind: "userLeft", uid: r.i64() };
+    }
+    case Id.ROOM_CHAT_NTF: {
+      const r = fixed(bytes, 33 + 257);
+      const userId = r.field(33, "user id");
+      const message = r.field(257, "message");
+      return { id, kind: "chat", userId, message };
+    }
+    default:
+      return { id, kind: "unknown", body: bytes.slice(HEADER_LEN) };
+  }
+}
+
+// ---- result codes ---------------------------------------------------------
+
+/** Protocol names of the result codes (docs/PROTOCOL.md, "Result codes"). */
+export const RESULT_NAMES = Object.freeze({
+  0: "NONE",
+  31: "LOGIN_USER_ALREADY",
+  32: "LOGIN_USER_USED_ALL_OBJ",
+  33: "LOGIN_USER_INVALID_PW",
+  34: "LOGIN_BACKEND_UNAVAILABLE",
+  52: "ENTER_ROOM_INVALID_USER_STATUS",
+  54: "ENTER_ROOM_FULL_USER",
+  61: "ROOM_INVALID_INDEX",
+  63: "ROOM_TOO_MANY_PACKET",
+  81: "CHAT_ROOM_INVALID_ROOM_NUMBER",
+  90: "INVALID_PACKET",
+});
+
+// What a failed request was, and what each code means for it.
+const FAILURES = {
+  loginRes: {
+    title: "Login failed",
+    31: "this user id is already logged in (here or in another session)",
+    32: "the server is full (maximum of logged-in users)",
+    33: "wrong password, or unknown user id",
+    34: "the account store is unavailable or busy, try again later",
+    63: "too many login attempts from your address, wait a moment",
+  },
+  enterRes: {
+    title: "Cannot enter the room",
+    52: "not logged in, or already in a room",
+    54: "the room is full",
+    61: "no room with this number",
+  },
+  leaveRes: {
+    title: "Cannot leave",
+    61: "you are not in a room",
+  },
+  chatRes: {
+    title: "Message not sent",
+    63: "too many messages, slow down",
+    81: "you are not in a room",
+  },
+};
+
+// Meanings that hold for any response.
+const GENERIC = {
+  90: "the server found the request invalid",
+  31: "already logged in",
+  32: "server full",
+  33: "wrong password",
+  34: "account store unavailable",
+  52: "wrong state for this request",
+  54: "room full",
+  61: "no such room, or not in a room",
+  63: "too many requests",
+  81: "not in a room",
+};
+
+/**
+ * A readable sentence for a failed response: "Login failed: wrong password
+ * (33)". `kind` is the decoded packet's kind ("loginRes", …). For code 0 it
+ * returns null: the caller says what succeeded.
+ */
+export function resultText(kind, code) {
+  if (code === 0) return null;
+  const table = FAILURES[kind] || { title: "Request failed" };
+  const reason = table[code] || GENERIC[code] || `unknown result code`;
+  return `${table.title}: ${reason} (${code})`;
+}
