@@ -56,6 +56,7 @@ mod shard;
 mod stats;
 #[allow(unsafe_code)]
 mod sys;
+mod transport;
 // Public only for the loom model check (`tests/loom_handoff.rs`).
 #[cfg(loom)]
 #[doc(hidden)]
@@ -75,3 +76,4 @@ pub use framing::{FrameError, Framing, RawFraming};
 pub use handler::{Handler, Reply};
 pub use id::SessionId;
 pub use stats::Stats;
+pub use transport::{HttpPolicy, Page, Transport, WebSocketConfig, DEFAULT_MAX_HEAD};
