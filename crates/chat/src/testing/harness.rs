@@ -11,11 +11,10 @@ use ringport_proto::{
 
 use super::model::Model;
 use super::recorder::{Action, Received, Recorder};
-use crate::accounts::AccountStore;
 use crate::chat::Chat;
 use crate::config::ChatConfig;
 use crate::conn::ConnId;
-use crate::outbound::{AuthRequest, AuthResult};
+use crate::outbound::{AuthRequest, AuthResult, Authenticator};
 use crate::stats::ChatStats;
 
 /// How the harness answers password checks.
@@ -25,8 +24,9 @@ pub enum AuthMode {
     /// At once, like a store that registers an unknown id on first use (if
     /// the request allows it) and then wants the same password.
     FakeStore,
-    /// At once, through a real store.
-    Store(Arc<dyn AccountStore>),
+    /// At once, through a real checker (an account store of
+    /// `ringport-accounts`).
+    Store(Arc<dyn Authenticator>),
     /// Not until the test calls [`Harness::answer`].
     Deferred,
 }
@@ -460,11 +460,7 @@ impl Harness {
                         let result = match &self.mode {
                             AuthMode::Always(result) => Some(*result),
                             AuthMode::FakeStore => Some(self.fake_store(&request)),
-                            AuthMode::Store(store) => Some(AuthResult::from(store.authenticate(
-                                &request.user_id,
-                                request.password.expose(),
-                                request.auto_register,
-                            ))),
+                            AuthMode::Store(store) => Some(store.check(&request)),
                             AuthMode::Deferred => None,
                         };
                         match result {
