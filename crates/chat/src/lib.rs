@@ -93,7 +93,7 @@
 //!
 //! # Modules
 //!
-//! `chat` (inputs and dispatch), `handler/*` (one per request), `session`,
+//! `chat` (inputs and dispatch), `request/*` (one per request kind), `session`,
 //! `room`, `login` (who is logged in, ids, tickets), `deadline`, `rate`,
 //! `stats`, `outbound` (the host interface; the password check's request,
 //! answer and [`Authenticator`]), `secret`, `config`, [`cluster`], and
@@ -107,12 +107,12 @@ pub mod cluster;
 mod config;
 mod conn;
 mod deadline;
-mod handler;
 mod login;
 mod login_limit;
 mod outbound;
 mod pipeline;
 mod rate;
+mod request;
 mod room;
 mod secret;
 mod session;

@@ -116,7 +116,7 @@ impl Harness {
         self.elapsed += by;
         let now = self.now();
         if self.chat.next_timeout().is_some_and(|at| at <= now) {
-            self.step(|chat, out, now| chat.handle_timeout(now, out));
+            self.step(|chat, outbound, now| chat.handle_timeout(now, outbound));
         }
     }
 
@@ -157,13 +157,13 @@ impl Harness {
     pub fn disconnect(&mut self, conn: ConnId) {
         self.model.gone(conn);
         self.paused.remove(&conn);
-        self.step(|chat, out, _| chat.handle_disconnect(conn, out));
+        self.step(|chat, outbound, _| chat.handle_disconnect(conn, outbound));
     }
 
     /// `conn` sends one frame (any bytes).
     pub fn send_frame(&mut self, conn: ConnId, frame: &[u8]) {
         self.model.sent(conn, frame);
-        self.step(|chat, out, now| chat.handle_packet(conn, frame, now, out));
+        self.step(|chat, outbound, now| chat.handle_packet(conn, frame, now, outbound));
     }
 
     /// `conn` sends `packet`.
@@ -241,7 +241,7 @@ impl Harness {
 
     /// Hands the machine any answer, stale or not.
     pub fn answer_raw(&mut self, conn: ConnId, ticket: u64, result: AuthResult) {
-        self.step(|chat, out, _| chat.handle_auth_result(conn, ticket, result, out));
+        self.step(|chat, outbound, _| chat.handle_auth_result(conn, ticket, result, outbound));
     }
 
     /// Hands the machine an answer for `conn` with any `ticket`; if it

@@ -37,8 +37,8 @@ pub fn frame(id: u16, body: &[u8]) -> Vec<u8> {
     let Ok(len16) = u16::try_from(len) else {
         panic!("test frame of {len} bytes");
     };
-    let mut out = Vec::with_capacity(len);
-    ringport_proto::Header::new(id, len16).write(&mut out);
-    out.extend_from_slice(body);
-    out
+    let mut buf = Vec::with_capacity(len);
+    ringport_proto::Header::new(id, len16).write(&mut buf);
+    buf.extend_from_slice(body);
+    buf
 }
