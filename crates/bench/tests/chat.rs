@@ -152,7 +152,8 @@ fn chat_load_against_ringport() {
 
 #[test]
 fn chat_load_against_redis() {
-    let Some(redis) = ringport_chat::testing::RedisServer::start("chat_load_against_redis") else {
+    let Some(redis) = ringport_accounts::testing::RedisServer::start("chat_load_against_redis")
+    else {
         return;
     };
     assert_clean(&run_chat(redis.addr(), "redis", &[]));

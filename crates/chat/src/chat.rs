@@ -1,6 +1,6 @@
 //! [`Chat`]: the state machine. This module owns the inputs — connect,
 //! packet, disconnect, account-check answer, timeout — and routes each
-//! decoded request to its handler in [`crate::handler`].
+//! decoded request to its `handle_*` method in [`crate::request`].
 
 use std::net::IpAddr;
 use std::time::Instant;
@@ -114,7 +114,7 @@ impl Chat {
         conn: ConnId,
         frame: &[u8],
         now: Instant,
-        out: &mut impl Outbound,
+        outbound: &mut impl Outbound,
     ) {
         let Some(session) = self.sessions.get_mut(&conn) else {
             tracing::debug!(%conn, "packet for an unknown connection ignored");
@@ -140,11 +140,11 @@ impl Chat {
                     bytes = pipeline.bytes(),
                     "request queue full: pausing reads"
                 );
-                out.pause_reading(conn);
+                outbound.pause_reading(conn);
             }
             return;
         }
-        self.dispatch(conn, frame, now, out);
+        self.dispatch(conn, frame, now, outbound);
         self.prune_deadlines();
         self.update_gauges();
     }
@@ -163,7 +163,7 @@ impl Chat {
     /// one of them makes it busy again or none is left. Once the queue is
     /// empty (even if its last request is now in flight), paused reads are
     /// resumed: what comes next is queued again.
-    pub(crate) fn drain_pipeline(&mut self, conn: ConnId, out: &mut impl Outbound) {
+    pub(crate) fn drain_pipeline(&mut self, conn: ConnId, outbound: &mut impl Outbound) {
         loop {
             let Some(session) = self.sessions.get_mut(&conn) else {
                 return;
@@ -172,7 +172,7 @@ impl Chat {
                 if session.pipeline.paused {
                     session.pipeline.paused = false;
                     tracing::debug!(%conn, "request queue drained: resuming reads");
-                    out.resume_reading(conn);
+                    outbound.resume_reading(conn);
                 }
                 return;
             }
@@ -182,12 +182,13 @@ impl Chat {
             let Some(queued) = self.sessions.get_mut(&conn).and_then(|s| s.pipeline.pop()) else {
                 return;
             };
-            self.dispatch(conn, &queued.frame, queued.at, out);
+            self.dispatch(conn, &queued.frame, queued.at, outbound);
         }
     }
 
-    /// Decodes one request of `conn` and runs its handler.
-    fn dispatch(&mut self, conn: ConnId, frame: &[u8], now: Instant, out: &mut impl Outbound) {
+    /// Decodes one request of `conn` and runs its `handle_*` method (see
+    /// [`crate::request`]).
+    fn dispatch(&mut self, conn: ConnId, frame: &[u8], now: Instant, outbound: &mut impl Outbound) {
         let packet = match ClientPacket::decode(frame) {
             Ok(packet) => packet,
             Err(error) => {
@@ -197,17 +198,17 @@ impl Chat {
                     if id == ringport_proto::LoginReq::ID {
                         self.record_login_failure(ResultCode::InvalidPacket);
                     }
-                    self.respond(conn, id, ResultCode::InvalidPacket, out);
+                    self.respond(conn, id, ResultCode::InvalidPacket, outbound);
                 }
                 return;
             }
         };
         match packet {
-            ClientPacket::DevEcho(echo) => self.handle_echo(conn, echo, out),
-            ClientPacket::LoginReq(req) => self.handle_login(conn, req, now, out),
-            ClientPacket::RoomEnterReq(req) => self.handle_enter(conn, req, out),
-            ClientPacket::RoomLeaveReq(_) => self.handle_leave(conn, out),
-            ClientPacket::RoomChatReq(req) => self.handle_chat(conn, req, now, out),
+            ClientPacket::DevEcho(echo) => self.handle_echo(conn, echo, outbound),
+            ClientPacket::LoginReq(req) => self.handle_login(conn, req, now, outbound),
+            ClientPacket::RoomEnterReq(req) => self.handle_enter(conn, req, outbound),
+            ClientPacket::RoomLeaveReq(_) => self.handle_leave(conn, outbound),
+            ClientPacket::RoomChatReq(req) => self.handle_chat(conn, req, now, outbound),
             ClientPacket::Unknown { id, body } => {
                 self.stats.unknown_packets += 1;
                 tracing::debug!(%conn, id, len = body.len(), "unknown packet id ignored");
@@ -220,7 +221,7 @@ impl Chat {
     /// the login is released at once; a login in flight is abandoned (its
     /// answer will be ignored), and so are the requests queued behind it
     /// (nobody is left to answer). Unknown connections are ignored.
-    pub fn handle_disconnect(&mut self, conn: ConnId, out: &mut impl Outbound) {
+    pub fn handle_disconnect(&mut self, conn: ConnId, outbound: &mut impl Outbound) {
         let Some(session) = self.sessions.remove(&conn) else {
             return;
         };
@@ -229,11 +230,11 @@ impl Chat {
             SessionState::Authenticating { .. } => self.logins.release_slot(),
             SessionState::LoggedIn { user, room } => {
                 if let Some(room) = room {
-                    self.leave_room(conn, room, user.unique_id, out);
+                    self.leave_room(conn, room, user.unique_id, outbound);
                 }
                 self.logins.log_out(&user.user_id, conn);
                 self.logins.release_slot();
-                self.cluster_logged_out(conn, &user.user_id, out);
+                self.cluster_logged_out(conn, &user.user_id, outbound);
             }
         }
         self.prune_deadlines();
@@ -250,10 +251,10 @@ impl Chat {
         conn: ConnId,
         ticket: u64,
         result: AuthResult,
-        out: &mut impl Outbound,
+        outbound: &mut impl Outbound,
     ) {
-        self.finish_login(conn, ticket, result, out);
-        self.drain_pipeline(conn, out);
+        self.finish_login(conn, ticket, result, outbound);
+        self.drain_pipeline(conn, outbound);
         self.prune_deadlines();
         self.update_gauges();
     }
@@ -272,7 +273,7 @@ impl Chat {
     /// moved deadline if it has not logged in by then. The host bounds the
     /// time a login stays in flight (the server's account pool answers 34
     /// past `accounts.max_login_wait_ms`).
-    pub fn handle_timeout(&mut self, now: Instant, out: &mut impl Outbound) {
+    pub fn handle_timeout(&mut self, now: Instant, outbound: &mut impl Outbound) {
         // Moved deadlines are queued after the loop: with a zero
         // `login_timeout` (which `new` accepts) a deadline moved to `now`
         // would otherwise be popped again forever.
@@ -305,7 +306,7 @@ impl Chat {
             self.sessions.remove(&conn);
             self.stats.login_timeouts += 1;
             tracing::debug!(%conn, "login timeout: closing");
-            out.close(conn);
+            outbound.close(conn);
         }
         for (at, conn) in moved_deadlines {
             self.deadlines.push(at, conn);
@@ -332,7 +333,7 @@ impl Chat {
         conn: ConnId,
         request_id: u16,
         result: ResultCode,
-        out: &mut impl Outbound,
+        outbound: &mut impl Outbound,
     ) {
         let Some(packet) = ServerPacket::response(request_id, result) else {
             return;
@@ -340,7 +341,7 @@ impl Chat {
         self.scratch.clear();
         // Responses are fixed-size: encoding cannot fail.
         if packet.encode(&mut self.scratch).is_ok() {
-            out.send(conn, &self.scratch);
+            outbound.send(conn, &self.scratch);
         }
     }
 

@@ -34,7 +34,8 @@
 //! LoginReq::new("bob", "pw")?.encode(&mut frame);
 //! chat.handle_packet(ConnId(1), &frame, now, &mut host);
 //! let check = host.checks.pop().expect("a password check was asked");
-//! // ... the host runs `check` against an AccountStore on a worker, then:
+//! // ... the host runs `check` on a worker (an `Authenticator`, such as an
+//! // account store of `ringport-accounts`), then:
 //! chat.handle_auth_result(check.conn, check.ticket, AuthResult::Accepted, &mut host);
 //! assert!(matches!(
 //!     ServerPacket::decode(&host.sent[0])?,
@@ -92,24 +93,26 @@
 //!
 //! # Modules
 //!
-//! `chat` (inputs and dispatch), `handler/*` (one per request), `session`,
+//! `chat` (inputs and dispatch), `request/*` (one per request kind), `session`,
 //! `room`, `login` (who is logged in, ids, tickets), `deadline`, `rate`,
-//! `stats`, `outbound`, `secret`, `config`, [`accounts`] (store trait and
-//! the in-memory store), and `testing` (feature `testing`: the harness).
+//! `stats`, `outbound` (the host interface; the password check's request,
+//! answer and [`Authenticator`]), `secret`, `config`, [`cluster`], and
+//! `testing` (feature `testing`: the harness). The account stores that
+//! answer password checks live in `ringport-accounts`, which implements
+//! [`Authenticator`]; this crate has no stores, hashing, clocks or threads.
 #![forbid(unsafe_code)]
 
-pub mod accounts;
 mod chat;
 pub mod cluster;
 mod config;
 mod conn;
 mod deadline;
-mod handler;
 mod login;
 mod login_limit;
 mod outbound;
 mod pipeline;
 mod rate;
+mod request;
 mod room;
 mod secret;
 mod session;
@@ -117,16 +120,12 @@ mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use accounts::{
-    open_store, AccountStore, AuthOutcome, HashParams, MemoryStore, RedisStore, SqliteStore,
-    StoreError, StoreOptions, StoreSpec,
-};
 pub use chat::Chat;
 pub use cluster::{
     ClaimResult, ClusterEvent, ClusterRequest, ClusterStats, EnterResult, RemoteMember, RoomChange,
 };
 pub use config::ChatConfig;
 pub use conn::ConnId;
-pub use outbound::{AuthRequest, AuthResult, Outbound};
+pub use outbound::{AuthRequest, AuthResult, Authenticator, Outbound};
 pub use secret::Secret;
 pub use stats::{ChatStats, LoginFailures};

@@ -1,5 +1,6 @@
 //! [`Outbound`]: everything the state machine asks of its host, and the
-//! account-check request and answer ([`AuthRequest`], [`AuthResult`]).
+//! account-check request and answer ([`AuthRequest`], [`AuthResult`]) with
+//! the interface that answers one ([`Authenticator`]).
 //!
 //! The machine never does I/O. Each `handle_*` call takes an `&mut impl
 //! Outbound` and calls it synchronously, in protocol order, for every packet to
@@ -96,4 +97,20 @@ pub enum AuthResult {
     Rejected,
     /// The account store could not be reached: result 34.
     Unavailable,
+}
+
+/// Answers an [`AuthRequest`]: the password check a host runs, off the logic
+/// thread, for [`Outbound::authenticate`], then hands to
+/// [`crate::Chat::handle_auth_result`].
+///
+/// The machine never calls it: it only asks its host. This crate owns the
+/// interface so that what answers it (the account stores of
+/// `ringport-accounts`, which implement it) depends on the machine and not
+/// the other way round; the test harness (feature `testing`) answers
+/// through it too.
+pub trait Authenticator: Send + Sync {
+    /// Checks `request` and says what the login gets. Blocks: hashing takes
+    /// milliseconds on purpose, a network store waits on the network. A
+    /// check that cannot be made is [`AuthResult::Unavailable`].
+    fn check(&self, request: &AuthRequest) -> AuthResult;
 }

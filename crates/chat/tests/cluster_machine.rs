@@ -49,12 +49,12 @@ impl Outbound for Host {
 impl Host {
     /// Packets sent to `conn` since the last call, as (id, decoded summary).
     fn take(&mut self, conn: ConnId) -> Vec<String> {
-        let mut out = Vec::new();
+        let mut got = Vec::new();
         self.sent.retain(|(c, p)| {
             if *c != conn {
                 return true;
             }
-            out.push(match ServerPacket::decode(p).unwrap() {
+            got.push(match ServerPacket::decode(p).unwrap() {
                 ServerPacket::LoginRes(r) => format!("202:{}", r.result.code()),
                 ServerPacket::RoomEnterRes(r) => format!("207:{}", r.result.code()),
                 ServerPacket::RoomUserListNtf(l) => format!(
@@ -76,7 +76,7 @@ impl Host {
             });
             false
         });
-        out
+        got
     }
 }
 

@@ -216,7 +216,7 @@ fn config() -> impl Strategy<Value = ChatConfig> {
 
 /// What the host's outbound recorded in one step.
 #[derive(Default)]
-struct Out {
+struct Recorded {
     sent: Vec<(ConnId, Vec<u8>)>,
     closed: Vec<ConnId>,
     auth: Vec<AuthRequest>,
@@ -224,7 +224,7 @@ struct Out {
     reading: Vec<(ConnId, bool)>,
 }
 
-impl Outbound for Out {
+impl Outbound for Recorded {
     fn send(&mut self, conn: ConnId, packet: &[u8]) {
         self.sent.push((conn, packet.to_vec()));
     }
@@ -429,8 +429,13 @@ impl Host {
                 self.send_to(conn, &f);
                 if let Some(at) = self.auth.iter().position(|r| r.conn == conn) {
                     let request = self.auth.remove(at);
-                    self.step(|chat, out, _| {
-                        chat.handle_auth_result(conn, request.ticket, AuthResult::Accepted, out);
+                    self.step(|chat, outbound, _| {
+                        chat.handle_auth_result(
+                            conn,
+                            request.ticket,
+                            AuthResult::Accepted,
+                            outbound,
+                        );
                     });
                 }
                 let claim = self
@@ -447,7 +452,7 @@ impl Host {
             Op::Disconnect { conn } => {
                 if let Some(conn) = self.pick(*conn) {
                     self.gone(conn);
-                    self.step(|chat, out, _| chat.handle_disconnect(conn, out));
+                    self.step(|chat, outbound, _| chat.handle_disconnect(conn, outbound));
                 }
             }
             Op::Login { conn, user } => {
@@ -486,8 +491,8 @@ impl Host {
                     5 => AuthResult::Unavailable,
                     _ => AuthResult::Accepted,
                 };
-                self.step(|chat, out, _| {
-                    chat.handle_auth_result(request.conn, request.ticket, result, out);
+                self.step(|chat, outbound, _| {
+                    chat.handle_auth_result(request.conn, request.ticket, result, outbound);
                 });
             }
             Op::Answer {
@@ -542,7 +547,7 @@ impl Host {
                         },
                     }
                 };
-                self.step(|chat, out, _| chat.handle_cluster(event, out));
+                self.step(|chat, outbound, _| chat.handle_cluster(event, outbound));
             }
             Op::Remote {
                 room,
@@ -563,16 +568,16 @@ impl Host {
                         packet: chat_packet(kind % 7),
                     },
                 };
-                self.step(|chat, out, _| {
-                    chat.handle_cluster(ClusterEvent::Remote { room, change }, out);
+                self.step(|chat, outbound, _| {
+                    chat.handle_cluster(ClusterEvent::Remote { room, change }, outbound);
                 });
             }
             Op::Members { room, seq, members } => {
                 let room = self.room(*room);
                 let members = self.members(members);
                 let seq = self.seq(*seq);
-                self.step(|chat, out, _| {
-                    chat.handle_cluster(ClusterEvent::Members { room, seq, members }, out);
+                self.step(|chat, outbound, _| {
+                    chat.handle_cluster(ClusterEvent::Members { room, seq, members }, outbound);
                 });
             }
             Op::Heal => {
@@ -581,13 +586,13 @@ impl Host {
                 }
             }
             Op::Resync => {
-                self.step(|chat, out, _| chat.handle_cluster(ClusterEvent::Resync, out));
+                self.step(|chat, outbound, _| chat.handle_cluster(ClusterEvent::Resync, outbound));
             }
             Op::Advance { millis } => {
                 self.elapsed += Duration::from_millis(u64::from(*millis));
                 let now = self.now();
                 if self.chat.next_timeout().is_some_and(|at| at <= now) {
-                    self.step(|chat, out, now| chat.handle_timeout(now, out));
+                    self.step(|chat, outbound, now| chat.handle_timeout(now, outbound));
                 }
             }
         }
@@ -613,7 +618,7 @@ impl Host {
         if let (Some(id), true) = (owed, client.open) {
             client.owed.push_back(id);
         }
-        self.step(|chat, out, now| chat.handle_packet(conn, f, now, out));
+        self.step(|chat, outbound, now| chat.handle_packet(conn, f, now, outbound));
     }
 
     /// The host answers `request` with the answer `result` picks.
@@ -641,14 +646,14 @@ impl Host {
                     3 => ClaimResult::Taken,
                     _ => ClaimResult::Unavailable,
                 };
-                self.step(|chat, out, _| {
+                self.step(|chat, outbound, _| {
                     chat.handle_cluster(
                         ClusterEvent::Claimed {
                             conn,
                             ticket,
                             result,
                         },
-                        out,
+                        outbound,
                     );
                 });
             }
@@ -686,8 +691,8 @@ impl Host {
                 if degraded {
                     *self.degraded.entry((room, unique_id)).or_default() += 1;
                 }
-                let sent = self.step(|chat, out, _| {
-                    chat.handle_cluster(ClusterEvent::Entered { conn, room, result }, out);
+                let sent = self.step(|chat, outbound, _| {
+                    chat.handle_cluster(ClusterEvent::Entered { conn, room, result }, outbound);
                 });
                 let admitted = sent.iter().any(|(c, p)| {
                     *c == conn
@@ -706,13 +711,16 @@ impl Host {
 
     /// Runs one input and handles what it produced as a host would
     /// (closes are reported back as disconnects); returns the packets sent.
-    fn step(&mut self, input: impl FnOnce(&mut Chat, &mut Out, Instant)) -> Vec<(ConnId, Vec<u8>)> {
-        let mut out = Out::default();
+    fn step(
+        &mut self,
+        input: impl FnOnce(&mut Chat, &mut Recorded, Instant),
+    ) -> Vec<(ConnId, Vec<u8>)> {
+        let mut outbound = Recorded::default();
         let now = self.now();
-        input(&mut self.chat, &mut out, now);
+        input(&mut self.chat, &mut outbound, now);
         let mut sent = Vec::new();
         loop {
-            let batch = std::mem::take(&mut out);
+            let batch = std::mem::take(&mut outbound);
             if batch.sent.is_empty()
                 && batch.closed.is_empty()
                 && batch.auth.is_empty()
@@ -741,7 +749,7 @@ impl Host {
             }
             for conn in batch.closed {
                 self.gone(conn);
-                self.chat.handle_disconnect(conn, &mut out);
+                self.chat.handle_disconnect(conn, &mut outbound);
             }
         }
         self.check();
@@ -938,7 +946,7 @@ impl Host {
                 self.answer(request, answers.get(i).copied().unwrap_or(0), 1, Vec::new());
             }
             self.gone(conn);
-            self.step(|chat, out, _| chat.handle_disconnect(conn, out));
+            self.step(|chat, outbound, _| chat.handle_disconnect(conn, outbound));
         }
         let mut i = 0;
         while !self.requests.is_empty() {

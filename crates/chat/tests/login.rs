@@ -1,10 +1,9 @@
 //! Login (201 → 202): every result code, the check order, concurrency of
-//! logins of one id, unique ids, stale answers, and the account store.
-
-use std::sync::Arc;
+//! logins of one id, unique ids and stale answers. (The machine with a real
+//! account store: `crates/accounts/tests/chat_login.rs`.)
 
 use ringport_chat::testing::{frame, AuthMode, Harness, Received};
-use ringport_chat::{AuthResult, ChatConfig, HashParams, MemoryStore};
+use ringport_chat::{AuthResult, ChatConfig};
 use ringport_proto::{id, ResultCode};
 
 fn res(code: ResultCode) -> Received {
@@ -276,42 +275,6 @@ fn store_unavailable_is_34() {
     h.set_auth(AuthMode::Always(AuthResult::Accepted));
     h.login(conn, "alice", "pw");
     assert_eq!(h.take(conn), [res(ResultCode::None)]);
-}
-
-#[test]
-fn with_a_real_store() {
-    let store = Arc::new(MemoryStore::new(HashParams::fast_for_tests()));
-    let mut h = Harness::new(ChatConfig::default()).with_auth(AuthMode::Store(store.clone()));
-    let a = h.connect();
-    h.login(a, "alice", "pw");
-    assert_eq!(h.take(a), [res(ResultCode::None)]);
-    assert!(store
-        .stored_hash("alice")
-        .is_some_and(|phc| phc.starts_with("$argon2id$")));
-    let b = h.connect();
-    h.login(b, "alice", "bad");
-    h.login(b, "alice", "pw");
-    assert_eq!(
-        h.take(b),
-        [
-            res(ResultCode::LoginUserInvalidPw),
-            res(ResultCode::LoginUserAlready)
-        ]
-    );
-}
-
-#[test]
-fn unknown_id_without_auto_registration_is_33() {
-    let store = Arc::new(MemoryStore::new(HashParams::fast_for_tests()));
-    let config = ChatConfig {
-        auto_register: false,
-        ..ChatConfig::default()
-    };
-    let mut h = Harness::new(config).with_auth(AuthMode::Store(store.clone()));
-    let conn = h.connect();
-    h.login(conn, "nobody", "pw");
-    assert_eq!(h.take(conn), [res(ResultCode::LoginUserInvalidPw)]);
-    assert!(store.is_empty());
 }
 
 #[test]

@@ -107,15 +107,20 @@ fn packets_for_unknown_connections_are_ignored() {
 #[test]
 fn connect_twice_is_ignored() {
     let mut chat = Chat::new(ChatConfig::default());
-    let mut out = Recorder::default();
+    let mut outbound = Recorder::default();
     let t0 = Instant::now();
     let conn = ConnId(1);
     chat.handle_connect(conn, t0);
-    chat.handle_packet(conn, &frame(id::LOGIN_REQ, &login_body()), t0, &mut out);
-    let Some(Action::Authenticate(check)) = out.drain().pop() else {
+    chat.handle_packet(
+        conn,
+        &frame(id::LOGIN_REQ, &login_body()),
+        t0,
+        &mut outbound,
+    );
+    let Some(Action::Authenticate(check)) = outbound.drain().pop() else {
         panic!("no check")
     };
-    chat.handle_auth_result(conn, check.ticket, AuthResult::Accepted, &mut out);
+    chat.handle_auth_result(conn, check.ticket, AuthResult::Accepted, &mut outbound);
     chat.handle_connect(conn, t0 + Duration::from_secs(1));
     assert_eq!(chat.stats().sessions, 1);
     assert_eq!(chat.logged_in_as(conn), Some("alice"));
@@ -192,22 +197,22 @@ fn logged_in_sessions_never_time_out() {
     assert!(!h.is_closed(conn));
     // Even a host calling handle_timeout late, with no deadline due.
     let mut chat = Chat::new(ChatConfig::default());
-    let mut out = Recorder::default();
+    let mut outbound = Recorder::default();
     let t0 = Instant::now();
     chat.handle_connect(ConnId(1), t0);
     chat.handle_packet(
         ConnId(1),
         &frame(id::LOGIN_REQ, &login_body()),
         t0,
-        &mut out,
+        &mut outbound,
     );
-    let Some(Action::Authenticate(check)) = out.drain().pop() else {
+    let Some(Action::Authenticate(check)) = outbound.drain().pop() else {
         panic!("no check")
     };
-    chat.handle_auth_result(ConnId(1), check.ticket, AuthResult::Accepted, &mut out);
-    out.drain();
-    chat.handle_timeout(t0 + Duration::from_secs(3600), &mut out);
-    assert!(out.actions.is_empty());
+    chat.handle_auth_result(ConnId(1), check.ticket, AuthResult::Accepted, &mut outbound);
+    outbound.drain();
+    chat.handle_timeout(t0 + Duration::from_secs(3600), &mut outbound);
+    assert!(outbound.actions.is_empty());
     assert_eq!(chat.stats().login_timeouts, 0);
 }
 

@@ -14,8 +14,8 @@
 //! it was submitted, whatever the estimate says.
 //!
 //! Each worker keeps its argon2 working memory for its whole life (one
-//! buffer, reused by every hash it computes: see `ringport_chat`'s
-//! `accounts::hash`), so the pool holds at most `workers × argon2 memory`
+//! buffer, reused by every hash it computes: see `ringport_accounts`'s
+//! `hash` module), so the pool holds at most `workers × argon2 memory`
 //! however many logins pass through it.
 
 use std::collections::VecDeque;
@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 
 use prometheus_client::metrics::histogram::Histogram;
 
-use ringport_chat::{AccountStore, AuthRequest, AuthResult, ConnId};
+use ringport_accounts::AccountStore;
+use ringport_chat::{AuthRequest, AuthResult, ConnId};
 use ringport_net::crossbeam_channel::Sender;
 
 use crate::health::Health;
@@ -285,7 +286,7 @@ struct StoreHealth {
 }
 
 impl StoreHealth {
-    fn failed(&self, error: &ringport_chat::StoreError) {
+    fn failed(&self, error: &ringport_accounts::StoreError) {
         if !self.down.swap(true, Ordering::Relaxed) {
             tracing::warn!(%error, "account store unavailable; logins answer 34 until it returns");
         }
@@ -378,7 +379,8 @@ fn work<T: From<AuthAnswer>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ringport_chat::{AuthOutcome, Secret, StoreError};
+    use ringport_accounts::{AuthOutcome, StoreError};
+    use ringport_chat::Secret;
     use ringport_net::crossbeam_channel;
 
     /// A store whose every check takes `delay`.

@@ -5,8 +5,16 @@
 //! lines are: at `info` it is disabled and costs nothing per event. The
 //! chat's stats (and its cluster counters) are published once per turn for
 //! the metrics endpoint.
+//!
+//! The machine's outputs are calls on [`HostOutbound`] (its [`Outbound`]),
+//! made while it handles an input. Most are carried out at once (sends and
+//! closes queued on the engine, checks submitted to the auth pool, cluster
+//! requests to the cluster threads); an answer the host gives at once (an
+//! overloaded auth pool's 34, a full cluster queue's "unavailable") cannot
+//! re-enter the machine during that call, so it is kept and fed back after
+//! the turn's inputs, in the order it was given ([`feed_back`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -42,17 +50,74 @@ pub struct Published {
 /// their turn again).
 const INBOX_BATCH: usize = 256;
 
-/// The chat machine's outputs, carried out on the engine and the auth pool.
-struct Out<'a> {
-    endpoint: &'a mut Endpoint,
-    auth: &'a AuthPool,
-    refused: Vec<(ConnId, u64)>,
-    cluster: Option<&'a ClusterHandle>,
-    /// Cluster answers given at once (queue full): fed back after the turn.
-    cluster_now: Vec<ClusterEvent>,
+/// An answer the host gives at once instead of through a worker or the
+/// cluster threads; fed back into the machine after the turn's inputs.
+#[derive(Debug)]
+enum Immediate {
+    /// A password check the auth pool refused (overloaded): answered 34.
+    Refused {
+        /// The session that asked.
+        conn: ConnId,
+        /// Its login attempt's ticket.
+        ticket: u64,
+    },
+    /// A cluster request answered at once (queue full, bus gone).
+    Cluster(ClusterEvent),
 }
 
-impl Outbound for Out<'_> {
+/// The answers given at once, in the order they were given (first in,
+/// first out: the machine hears them in the order it asked).
+#[derive(Debug, Default)]
+struct Immediates(VecDeque<Immediate>);
+
+impl Immediates {
+    fn push(&mut self, answer: Immediate) {
+        self.0.push_back(answer);
+    }
+
+    fn next(&mut self) -> Option<Immediate> {
+        self.0.pop_front()
+    }
+}
+
+/// An [`Outbound`] that keeps the answers it gave at once.
+trait AnswersAtOnce: Outbound {
+    fn immediates(&mut self) -> &mut Immediates;
+}
+
+/// Feeds the answers given at once back into the machine, in the order
+/// they were given. Each may let queued requests through, which may ask
+/// for more (a claim answered at once lets a queued login through, whose
+/// check may be refused at once): until none is left.
+fn feed_back(chat: &mut Chat, outbound: &mut impl AnswersAtOnce) {
+    while let Some(answer) = outbound.immediates().next() {
+        match answer {
+            Immediate::Refused { conn, ticket } => {
+                chat.handle_auth_result(conn, ticket, AuthResult::Unavailable, outbound);
+            }
+            Immediate::Cluster(event) => chat.handle_cluster(event, outbound),
+        }
+    }
+}
+
+/// The host's [`Outbound`]: the chat machine's outputs, carried out on the
+/// engine, the auth pool and the cluster threads.
+struct HostOutbound<'a> {
+    endpoint: &'a mut Endpoint,
+    auth: &'a AuthPool,
+    cluster: Option<&'a ClusterHandle>,
+    /// Answers given at once (auth pool or cluster queue full): fed back
+    /// after the turn's inputs, in order.
+    immediates: &'a mut Immediates,
+}
+
+impl AnswersAtOnce for HostOutbound<'_> {
+    fn immediates(&mut self) -> &mut Immediates {
+        self.immediates
+    }
+}
+
+impl Outbound for HostOutbound<'_> {
     fn send(&mut self, conn: ConnId, packet: &[u8]) {
         self.endpoint.send(session(conn), packet);
     }
@@ -71,13 +136,13 @@ impl Outbound for Out<'_> {
             // Overloaded (queue full, or its wait would exceed
             // accounts.max_login_wait_ms): answer 34 at once rather than
             // stall the room traffic or leave the login unanswered.
-            self.refused.push((conn, ticket));
+            self.immediates.push(Immediate::Refused { conn, ticket });
         }
     }
 
     fn cluster(&mut self, request: ClusterRequest) {
         if let Some(answer) = self.cluster.and_then(|c| c.submit(request)) {
-            self.cluster_now.push(answer);
+            self.immediates.push(Immediate::Cluster(answer));
         }
     }
 
@@ -103,8 +168,9 @@ pub fn run(
     cluster: Option<&ClusterHandle>,
     published: &Mutex<Published>,
 ) -> Chat {
-    let mut refused = Vec::new();
-    let mut cluster_now = Vec::new();
+    // Kept across turns: what `handle_timeout` answered at once is fed
+    // back at the start of the next turn's feed-back.
+    let mut immediates = Immediates::default();
     let mut spans: HashMap<SessionId, tracing::Span> = HashMap::new();
     loop {
         let timeout = chat
@@ -112,12 +178,11 @@ pub fn run(
             .map(|t| t.saturating_duration_since(Instant::now()));
         let got = endpoint.recv_with(&answers, timeout);
         let now = Instant::now();
-        let mut out = Out {
+        let mut outbound = HostOutbound {
             endpoint: &mut endpoint,
             auth: &auth,
-            refused: std::mem::take(&mut refused),
             cluster,
-            cluster_now: std::mem::take(&mut cluster_now),
+            immediates: &mut immediates,
         };
         match got {
             Received::Events(batch) => {
@@ -139,13 +204,13 @@ pub fn run(
                         }
                         Event::Frame { session, frame } => {
                             let _entered = spans.get(&session).map(|s| s.enter());
-                            chat.handle_packet(conn(session), frame, now, &mut out)
+                            chat.handle_packet(conn(session), frame, now, &mut outbound)
                         }
                         Event::Closed { session, reason } => {
                             let span = spans.remove(&session);
                             let _entered = span.as_ref().map(|s| s.enter());
                             tracing::debug!(%reason, "session closed");
-                            chat.handle_disconnect(conn(session), &mut out)
+                            chat.handle_disconnect(conn(session), &mut outbound)
                         }
                     }
                 }
@@ -159,9 +224,9 @@ pub fn run(
                     match message {
                         Inbox::Auth(a) => {
                             let _entered = spans.get(&session(a.conn)).map(|s| s.enter());
-                            chat.handle_auth_result(a.conn, a.ticket, a.result, &mut out)
+                            chat.handle_auth_result(a.conn, a.ticket, a.result, &mut outbound)
                         }
-                        Inbox::Cluster(event) => chat.handle_cluster(event, &mut out),
+                        Inbox::Cluster(event) => chat.handle_cluster(event, &mut outbound),
                     }
                     handled += 1;
                     if handled < INBOX_BATCH {
@@ -176,21 +241,8 @@ pub fn run(
                 break;
             }
         }
-        // Answers given at once; each may let queued requests through,
-        // which may ask for more (a claim answered at once lets a queued
-        // login through, whose check may be refused at once): until none.
-        loop {
-            if let Some((conn, ticket)) = out.refused.pop() {
-                chat.handle_auth_result(conn, ticket, AuthResult::Unavailable, &mut out);
-            } else if let Some(event) = out.cluster_now.pop() {
-                chat.handle_cluster(event, &mut out);
-            } else {
-                break;
-            }
-        }
-        chat.handle_timeout(now, &mut out);
-        refused = std::mem::take(&mut out.refused);
-        cluster_now = std::mem::take(&mut out.cluster_now);
+        feed_back(&mut chat, &mut outbound);
+        chat.handle_timeout(now, &mut outbound);
         endpoint.flush();
         if let Ok(mut p) = published.lock() {
             p.chat.clone_from(chat.stats());
@@ -198,4 +250,134 @@ pub fn run(
         }
     }
     chat
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use ringport_chat::{ChatConfig, ClaimResult};
+    use ringport_proto::{LoginReq, ResultCode, ServerPacket};
+
+    use super::*;
+
+    /// An [`Outbound`] that, like [`HostOutbound`] under overload, answers
+    /// at once: every cluster claim (as the cluster queue does when full)
+    /// and, while `refuse_checks` is set, every password check (as the auth
+    /// pool does when full). Other checks wait in `checks`.
+    #[derive(Default)]
+    struct Overloaded {
+        immediates: Immediates,
+        refuse_checks: bool,
+        checks: Vec<AuthRequest>,
+        sent: Vec<(ConnId, Vec<u8>)>,
+    }
+
+    impl AnswersAtOnce for Overloaded {
+        fn immediates(&mut self) -> &mut Immediates {
+            &mut self.immediates
+        }
+    }
+
+    impl Outbound for Overloaded {
+        fn send(&mut self, conn: ConnId, packet: &[u8]) {
+            self.sent.push((conn, packet.to_vec()));
+        }
+        fn send_shared(&mut self, conn: ConnId, packet: &Bytes) {
+            self.sent.push((conn, packet.to_vec()));
+        }
+        fn close(&mut self, _: ConnId) {}
+        fn authenticate(&mut self, request: AuthRequest) {
+            if self.refuse_checks {
+                self.immediates.push(Immediate::Refused {
+                    conn: request.conn,
+                    ticket: request.ticket,
+                });
+            } else {
+                self.checks.push(request);
+            }
+        }
+        fn cluster(&mut self, request: ClusterRequest) {
+            if let ClusterRequest::Claim { conn, ticket, .. } = request {
+                self.immediates
+                    .push(Immediate::Cluster(ClusterEvent::Claimed {
+                        conn,
+                        ticket,
+                        result: ClaimResult::Unavailable,
+                    }));
+            }
+        }
+        fn pause_reading(&mut self, _: ConnId) {}
+        fn resume_reading(&mut self, _: ConnId) {}
+    }
+
+    fn login(chat: &mut Chat, conn: u64, outbound: &mut Overloaded) {
+        let mut frame = Vec::new();
+        LoginReq::new(&format!("user{conn}"), "pw")
+            .expect("valid login")
+            .encode(&mut frame);
+        chat.handle_connect(ConnId(conn), Instant::now());
+        chat.handle_packet(ConnId(conn), &frame, Instant::now(), outbound);
+    }
+
+    /// The sessions that got a 202, in order; each must be a 34.
+    fn answered(sent: &[(ConnId, Vec<u8>)]) -> Vec<u64> {
+        sent.iter()
+            .map(|(conn, packet)| {
+                match ServerPacket::decode(packet).expect("decodes") {
+                    ServerPacket::LoginRes(res) => {
+                        assert_eq!(res.result, ResultCode::LoginBackendUnavailable, "{conn}");
+                    }
+                    other => panic!("{conn} got {other:?}"),
+                }
+                conn.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn refused_logins_are_answered_in_the_order_they_were_asked() {
+        let mut chat = Chat::new(ChatConfig::default());
+        let mut outbound = Overloaded {
+            refuse_checks: true,
+            ..Overloaded::default()
+        };
+        for conn in 1..=3 {
+            login(&mut chat, conn, &mut outbound);
+        }
+        assert!(outbound.sent.is_empty(), "answered before the feed-back");
+        feed_back(&mut chat, &mut outbound);
+        assert_eq!(answered(&outbound.sent), [1, 2, 3]);
+        assert!(outbound.immediates.next().is_none());
+    }
+
+    #[test]
+    fn answers_given_at_once_keep_their_order_across_kinds() {
+        let mut chat = Chat::with_cluster(ChatConfig::default());
+        let mut outbound = Overloaded::default();
+        login(&mut chat, 1, &mut outbound);
+        login(&mut chat, 2, &mut outbound);
+        let checks = std::mem::take(&mut outbound.checks);
+        assert_eq!(checks.len(), 2);
+        // 1's password is accepted: its claim is answered at once; then 3's
+        // check is refused at once; then 2's claim is answered at once.
+        let (first, second) = (&checks[0], &checks[1]);
+        chat.handle_auth_result(
+            first.conn,
+            first.ticket,
+            AuthResult::Accepted,
+            &mut outbound,
+        );
+        outbound.refuse_checks = true;
+        login(&mut chat, 3, &mut outbound);
+        chat.handle_auth_result(
+            second.conn,
+            second.ticket,
+            AuthResult::Accepted,
+            &mut outbound,
+        );
+        assert!(outbound.sent.is_empty(), "answered before the feed-back");
+        feed_back(&mut chat, &mut outbound);
+        assert_eq!(answered(&outbound.sent), [1, 3, 2]);
+    }
 }

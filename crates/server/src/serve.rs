@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use ringport_chat::{AccountStore, Chat};
+use ringport_accounts::AccountStore;
+use ringport_chat::Chat;
 use ringport_net::Engine;
 
 use crate::auth_pool::{AuthPool, StoreWatch};
@@ -258,7 +259,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         io_threads,
         auth_workers = config.accounts.workers,
         admin = %admin_addr,
-        store = %ringport_chat::accounts::redact(&config.accounts.store),
+        store = %ringport_accounts::redact(&config.accounts.store),
         cluster = %config.cluster.shown_url(),
         rooms = config.chat.rooms,
         room_start = config.chat.room_start,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use ringport_chat::{open_store, AccountStore};
+use ringport_accounts::{open_store, AccountStore};
 
 use crate::config::AccountsSection;
 use crate::engine_args::set;

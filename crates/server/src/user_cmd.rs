@@ -89,7 +89,7 @@ pub fn run(args: &UserArgs, accounts: &AccountsSection) -> anyhow::Result<()> {
         check_id(id)?;
     }
     let store = crate::store_args::open(accounts)?;
-    let name = ringport_chat::accounts::redact(&accounts.store);
+    let name = ringport_accounts::redact(&accounts.store);
     match &args.action {
         UserAction::Add { id } => {
             let password = read_password(id)?;

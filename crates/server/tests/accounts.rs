@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chat_support::{connect, next, serve, Got};
 use common::Running;
-use ringport_chat::testing::RedisServer;
+use ringport_accounts::testing::RedisServer;
 
 const BACKEND: &str = "poll"; // accounts do not depend on the backend
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use chat_support::{connect, login, login_enter, next, quiet, serve, Got};
 use common::{get, sample, scrape_until, Running};
-use ringport_chat::testing::RedisServer;
+use ringport_accounts::testing::RedisServer;
 use ringport_client::Client;
 
 const BACKEND: &str = "poll"; // the cluster does not depend on the backend

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use chat_support::{connect, login_enter, serve};
 use common::Running;
-use ringport_chat::testing::RedisServer;
+use ringport_accounts::testing::RedisServer;
 use ringport_client::proto::ServerPacket;
 use ringport_client::Client;
 

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use chat_support::{next, Got};
 use common::Running;
-use ringport_chat::testing::RedisServer;
+use ringport_accounts::testing::RedisServer;
 
 /// How far above the RSS after the warm-up logins the server may go, MiB.
 /// Bounded argon2 memory is one 19 MiB buffer per auth worker, kept from

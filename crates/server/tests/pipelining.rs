@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use chat_support::{connect, next, serve, try_next, Got, BACKENDS};
 use common::{sample, Running};
-use ringport_chat::testing::RedisServer;
+use ringport_accounts::testing::RedisServer;
 use ringport_client::proto::{ClientPacket, DevEcho, LoginReq, RoomChatReq, RoomEnterReq};
 use ringport_client::Client;
 

@@ -28,7 +28,7 @@
 //!   [`ClusterEvent::Members`] snapshots repair it (a dead node's members
 //!   disappear, with 217 to the local members).
 
-mod handler;
+mod machine;
 mod mirror;
 mod state;
 pub mod wire;

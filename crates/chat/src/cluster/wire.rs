@@ -50,11 +50,11 @@ pub fn valid_node_id(node: &str) -> bool {
 /// The message for a chat notify `packet` (an encoded 223) published by
 /// `origin`.
 pub fn encode_chat(origin: &str, packet: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(origin.len() + 5 + packet.len());
-    out.extend_from_slice(origin.as_bytes());
-    out.extend_from_slice(b" 0 C ");
-    out.extend_from_slice(packet);
-    out
+    let mut buf = Vec::with_capacity(origin.len() + 5 + packet.len());
+    buf.extend_from_slice(origin.as_bytes());
+    buf.extend_from_slice(b" 0 C ");
+    buf.extend_from_slice(packet);
+    buf
 }
 
 fn split_field(bytes: &[u8]) -> Option<(&[u8], &[u8])> {

@@ -11,11 +11,10 @@ use ringport_proto::{
 
 use super::model::Model;
 use super::recorder::{Action, Received, Recorder};
-use crate::accounts::AccountStore;
 use crate::chat::Chat;
 use crate::config::ChatConfig;
 use crate::conn::ConnId;
-use crate::outbound::{AuthRequest, AuthResult};
+use crate::outbound::{AuthRequest, AuthResult, Authenticator};
 use crate::stats::ChatStats;
 
 /// How the harness answers password checks.
@@ -25,8 +24,9 @@ pub enum AuthMode {
     /// At once, like a store that registers an unknown id on first use (if
     /// the request allows it) and then wants the same password.
     FakeStore,
-    /// At once, through a real store.
-    Store(Arc<dyn AccountStore>),
+    /// At once, through a real checker (an account store of
+    /// `ringport-accounts`).
+    Store(Arc<dyn Authenticator>),
     /// Not until the test calls [`Harness::answer`].
     Deferred,
 }
@@ -116,7 +116,7 @@ impl Harness {
         self.elapsed += by;
         let now = self.now();
         if self.chat.next_timeout().is_some_and(|at| at <= now) {
-            self.step(|chat, out, now| chat.handle_timeout(now, out));
+            self.step(|chat, outbound, now| chat.handle_timeout(now, outbound));
         }
     }
 
@@ -157,13 +157,13 @@ impl Harness {
     pub fn disconnect(&mut self, conn: ConnId) {
         self.model.gone(conn);
         self.paused.remove(&conn);
-        self.step(|chat, out, _| chat.handle_disconnect(conn, out));
+        self.step(|chat, outbound, _| chat.handle_disconnect(conn, outbound));
     }
 
     /// `conn` sends one frame (any bytes).
     pub fn send_frame(&mut self, conn: ConnId, frame: &[u8]) {
         self.model.sent(conn, frame);
-        self.step(|chat, out, now| chat.handle_packet(conn, frame, now, out));
+        self.step(|chat, outbound, now| chat.handle_packet(conn, frame, now, outbound));
     }
 
     /// `conn` sends `packet`.
@@ -241,7 +241,7 @@ impl Harness {
 
     /// Hands the machine any answer, stale or not.
     pub fn answer_raw(&mut self, conn: ConnId, ticket: u64, result: AuthResult) {
-        self.step(|chat, out, _| chat.handle_auth_result(conn, ticket, result, out));
+        self.step(|chat, outbound, _| chat.handle_auth_result(conn, ticket, result, outbound));
     }
 
     /// Hands the machine an answer for `conn` with any `ticket`; if it
@@ -460,11 +460,7 @@ impl Harness {
                         let result = match &self.mode {
                             AuthMode::Always(result) => Some(*result),
                             AuthMode::FakeStore => Some(self.fake_store(&request)),
-                            AuthMode::Store(store) => Some(AuthResult::from(store.authenticate(
-                                &request.user_id,
-                                request.password.expose(),
-                                request.auto_register,
-                            ))),
+                            AuthMode::Store(store) => Some(store.check(&request)),
                             AuthMode::Deferred => None,
                         };
                         match result {

@@ -11,8 +11,6 @@
 //!   (207/209/208/217/216) and the requests it sent; [`Harness::check`]
 //!   compares it with what every member should see, and with the machine's
 //!   own bookkeeping ([`crate::Chat::check_invariants`]).
-//! - [`RedisServer`]: a real `redis-server` on a free port (skips loudly
-//!   when absent unless `RINGPORT_REQUIRE_REDIS=1`).
 //! - [`Operation`]: one step of a random session script, shared by the
 //!   proptest and the `chat_ops` fuzz target.
 //!
@@ -24,12 +22,10 @@ mod invariants;
 mod model;
 mod operation;
 mod recorder;
-mod redis_server;
 
 pub use harness::{AuthMode, Harness};
 pub use operation::{FuzzConfig, Operation, RoomPick};
 pub use recorder::{Action, Received, Recorder};
-pub use redis_server::RedisServer;
 
 /// A well-framed packet: header (length, `id`, type 0) then `body`.
 ///
@@ -41,8 +37,8 @@ pub fn frame(id: u16, body: &[u8]) -> Vec<u8> {
     let Ok(len16) = u16::try_from(len) else {
         panic!("test frame of {len} bytes");
     };
-    let mut out = Vec::with_capacity(len);
-    ringport_proto::Header::new(id, len16).write(&mut out);
-    out.extend_from_slice(body);
-    out
+    let mut buf = Vec::with_capacity(len);
+    ringport_proto::Header::new(id, len16).write(&mut buf);
+    buf.extend_from_slice(body);
+    buf
 }

@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
-use ringport_chat::accounts::{DEFAULT_KEY_PREFIX, DEFAULT_STORE};
-use ringport_chat::{ChatConfig, HashParams, StoreOptions, StoreSpec};
+use ringport_accounts::{HashParams, StoreOptions, StoreSpec, DEFAULT_KEY_PREFIX, DEFAULT_STORE};
+use ringport_chat::ChatConfig;
 use ringport_net::{BackendChoice, EngineConfig};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -552,7 +552,7 @@ impl ClusterSection {
     /// `off` when no cluster is configured.
     pub fn shown_url(&self) -> String {
         if self.enabled() {
-            ringport_chat::accounts::redact(&self.url)
+            ringport_accounts::redact(&self.url)
         } else {
             "off".into()
         }

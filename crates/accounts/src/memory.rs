@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::backend::Backend;
-use super::hash::HashParams;
-use super::hashed::HashedStore;
-use super::StoreError;
+use crate::backend::Backend;
+use crate::hash::HashParams;
+use crate::hashed::HashedStore;
+use crate::StoreError;
 
 /// The in-memory [`Backend`].
 #[derive(Debug, Default)]
@@ -89,7 +89,7 @@ impl Backend for MemoryBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::{AccountStore, AuthOutcome};
+    use crate::{AccountStore, AuthOutcome};
 
     #[test]
     fn stored_hash_is_argon2id_not_the_password() {

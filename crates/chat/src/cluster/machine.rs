@@ -1,5 +1,8 @@
-//! The cluster inputs of [`Chat`] ([`Chat::handle_cluster`]) and the hooks
-//! the request handlers call in cluster mode.
+//! The machine's cluster side: the constructor [`Chat::with_cluster`], the
+//! cluster input ([`Chat::handle_cluster`]: answers to claims and enters,
+//! other nodes' room traffic) and the hooks the `request` modules call in
+//! cluster mode (claim, enter, leave, chat, release: each a
+//! [`ClusterRequest`] to the host through [`Outbound::cluster`]).
 
 use std::sync::Arc;
 
@@ -43,7 +46,7 @@ impl Chat {
     /// undone (a claim is released, a confirmed enter is left). Once a
     /// claim or an enter is answered, the requests its session sent
     /// meanwhile are handled in order.
-    pub fn handle_cluster(&mut self, event: ClusterEvent, out: &mut impl Outbound) {
+    pub fn handle_cluster(&mut self, event: ClusterEvent, outbound: &mut impl Outbound) {
         if self.cluster.is_none() {
             return;
         }
@@ -53,14 +56,14 @@ impl Chat {
                 ticket,
                 result,
             } => {
-                self.finish_claim(conn, ticket, result, out);
-                self.drain_pipeline(conn, out);
+                self.finish_claim(conn, ticket, result, outbound);
+                self.drain_pipeline(conn, outbound);
             }
             ClusterEvent::Entered { conn, room, result } => {
-                self.finish_cluster_enter(conn, room, result, out);
-                self.drain_pipeline(conn, out);
+                self.finish_cluster_enter(conn, room, result, outbound);
+                self.drain_pipeline(conn, outbound);
             }
-            ClusterEvent::Remote { room, change } => self.remote_change(room, change, out),
+            ClusterEvent::Remote { room, change } => self.remote_change(room, change, outbound),
             ClusterEvent::Members { room, seq, members } => {
                 let deltas = match self.view_mut(room) {
                     Some(view) => view.snapshot(seq, members),
@@ -73,7 +76,7 @@ impl Chat {
                             Delta::Removed(_) => c.stats.repaired_leaves += 1,
                         }
                     }
-                    self.announce(room, &delta, out);
+                    self.announce(room, &delta, outbound);
                 }
             }
             ClusterEvent::Resync => {
@@ -104,13 +107,13 @@ impl Chat {
         conn: ConnId,
         ticket: u64,
         user_id: &Arc<str>,
-        out: &mut impl Outbound,
+        outbound: &mut impl Outbound,
     ) -> bool {
         let Some(cluster) = self.cluster.as_mut() else {
             return false;
         };
         cluster.claims.insert(conn, (ticket, Arc::clone(user_id)));
-        out.cluster(ClusterRequest::Claim {
+        outbound.cluster(ClusterRequest::Claim {
             conn,
             ticket,
             user_id: Arc::clone(user_id),
@@ -130,7 +133,7 @@ impl Chat {
         conn: ConnId,
         ticket: u64,
         result: ClaimResult,
-        out: &mut impl Outbound,
+        outbound: &mut impl Outbound,
     ) {
         let Some(cluster) = self.cluster.as_mut() else {
             return;
@@ -145,13 +148,13 @@ impl Chat {
         );
         if !waiting {
             if let ClaimResult::Claimed(_) = result {
-                out.cluster(ClusterRequest::Release { conn, user_id });
+                outbound.cluster(ClusterRequest::Release { conn, user_id });
             }
             return;
         }
         let outcome = match result {
             ClaimResult::Claimed(_) if self.logins.session_of(&user_id).is_some() => {
-                out.cluster(ClusterRequest::Release {
+                outbound.cluster(ClusterRequest::Release {
                     conn,
                     user_id: Arc::clone(&user_id),
                 });
@@ -174,14 +177,14 @@ impl Chat {
                 session.login_deadline = None;
                 self.stats.logins_ok += 1;
                 tracing::debug!(%conn, unique_id, "login ok (claimed cluster-wide)");
-                self.respond(conn, LoginReq::ID, ResultCode::None, out);
+                self.respond(conn, LoginReq::ID, ResultCode::None, outbound);
             }
             Err(code) => {
                 session.state = SessionState::Connected;
                 self.logins.release_slot();
                 tracing::debug!(%conn, %code, "login refused");
                 self.record_login_failure(code);
-                self.respond(conn, LoginReq::ID, code, out);
+                self.respond(conn, LoginReq::ID, code, outbound);
             }
         }
     }
@@ -191,10 +194,10 @@ impl Chat {
         &mut self,
         conn: ConnId,
         user_id: &Arc<str>,
-        out: &mut impl Outbound,
+        outbound: &mut impl Outbound,
     ) {
         if self.cluster.is_some() {
-            out.cluster(ClusterRequest::Release {
+            outbound.cluster(ClusterRequest::Release {
                 conn,
                 user_id: Arc::clone(user_id),
             });
@@ -223,14 +226,14 @@ impl Chat {
         conn: ConnId,
         room: i32,
         user: &User,
-        out: &mut impl Outbound,
+        outbound: &mut impl Outbound,
     ) -> bool {
         let Some(cluster) = self.cluster.as_mut() else {
             return false;
         };
         cluster.entering.insert(conn, (room, user.unique_id));
         cluster.views.entry(room).or_default();
-        out.cluster(ClusterRequest::Enter {
+        outbound.cluster(ClusterRequest::Enter {
             conn,
             room,
             unique_id: user.unique_id,
@@ -245,7 +248,7 @@ impl Chat {
         conn: ConnId,
         room: i32,
         result: EnterResult,
-        out: &mut impl Outbound,
+        outbound: &mut impl Outbound,
     ) {
         let Some(cluster) = self.cluster.as_mut() else {
             return;
@@ -260,7 +263,7 @@ impl Chat {
         });
         if !waiting {
             if let EnterResult::Entered { .. } = result {
-                out.cluster(ClusterRequest::Leave { room, unique_id });
+                outbound.cluster(ClusterRequest::Leave { room, unique_id });
             }
             self.forget_view_if_unused(room);
             return;
@@ -273,8 +276,13 @@ impl Chat {
                 // fill the room (members it admitted while the bus was down
                 // are re-added only at the host's next heartbeat): refused,
                 // and the registration undone.
-                out.cluster(ClusterRequest::Leave { room, unique_id });
-                self.respond(conn, RoomEnterReq::ID, ResultCode::EnterRoomFullUser, out);
+                outbound.cluster(ClusterRequest::Leave { room, unique_id });
+                self.respond(
+                    conn,
+                    RoomEnterReq::ID,
+                    ResultCode::EnterRoomFullUser,
+                    outbound,
+                );
             }
             EnterResult::Entered { seq, members } => {
                 let deltas = match self.view_mut(room) {
@@ -282,13 +290,18 @@ impl Chat {
                     None => Vec::new(),
                 };
                 for delta in deltas {
-                    self.announce(room, &delta, out);
+                    self.announce(room, &delta, outbound);
                 }
-                self.complete_enter(conn, room, out);
+                self.complete_enter(conn, room, outbound);
             }
             EnterResult::Full => {
                 self.forget_view_if_unused(room);
-                self.respond(conn, RoomEnterReq::ID, ResultCode::EnterRoomFullUser, out);
+                self.respond(
+                    conn,
+                    RoomEnterReq::ID,
+                    ResultCode::EnterRoomFullUser,
+                    outbound,
+                );
             }
             EnterResult::Unavailable => {
                 if self.rooms.members(room).len() + self.remote_count(room)
@@ -299,24 +312,24 @@ impl Chat {
                         conn,
                         RoomEnterReq::ID,
                         ResultCode::EnterRoomFullUser,
-                        out,
+                        outbound,
                     );
                 }
                 if let Some(c) = self.cluster.as_mut() {
                     c.stats.degraded_enters += 1;
                 }
-                self.complete_enter(conn, room, out);
+                self.complete_enter(conn, room, outbound);
             }
         }
     }
 
     /// A local member left `room` (217 already sent to the local members):
     /// tells the other nodes.
-    pub(crate) fn cluster_left(&mut self, room: i32, unique_id: i64, out: &mut impl Outbound) {
+    pub(crate) fn cluster_left(&mut self, room: i32, unique_id: i64, outbound: &mut impl Outbound) {
         if self.cluster.is_none() {
             return;
         }
-        out.cluster(ClusterRequest::Leave { room, unique_id });
+        outbound.cluster(ClusterRequest::Leave { room, unique_id });
         self.forget_view_if_unused(room);
     }
 
@@ -325,10 +338,10 @@ impl Chat {
         &mut self,
         room: i32,
         packet: &bytes::Bytes,
-        out: &mut impl Outbound,
+        outbound: &mut impl Outbound,
     ) {
         if self.cluster.is_some() {
-            out.cluster(ClusterRequest::Chat {
+            outbound.cluster(ClusterRequest::Chat {
                 room,
                 packet: packet.clone(),
             });
@@ -353,12 +366,12 @@ impl Chat {
         }
     }
 
-    fn remote_change(&mut self, room: i32, change: RoomChange, out: &mut impl Outbound) {
+    fn remote_change(&mut self, room: i32, change: RoomChange, outbound: &mut impl Outbound) {
         let delta = match change {
             RoomChange::Chat { packet } => {
                 let members = self.rooms.members(room);
                 for member in members {
-                    out.send_shared(member.conn, &packet);
+                    outbound.send_shared(member.conn, &packet);
                 }
                 let n = members.len() as u64;
                 self.stats.deliveries_out += n;
@@ -380,13 +393,13 @@ impl Chat {
             if let Some(c) = self.cluster.as_mut() {
                 c.stats.remote_changes += 1;
             }
-            self.announce(room, &delta, out);
+            self.announce(room, &delta, outbound);
         }
     }
 
     /// Sends a 208 or 217 about a member of another node to the local
     /// members of `room`, encoded once.
-    fn announce(&mut self, room: i32, delta: &Delta, out: &mut impl Outbound) {
+    fn announce(&mut self, room: i32, delta: &Delta, outbound: &mut impl Outbound) {
         let members = self.rooms.members(room);
         if members.is_empty() {
             return;
@@ -410,7 +423,7 @@ impl Chat {
             }
         };
         for member in members {
-            out.send_shared(member.conn, &packet);
+            outbound.send_shared(member.conn, &packet);
         }
     }
 }

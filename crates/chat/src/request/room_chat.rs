@@ -19,7 +19,7 @@ impl Chat {
         conn: ConnId,
         req: RoomChatReq<'_>,
         now: Instant,
-        out: &mut impl Outbound,
+        outbound: &mut impl Outbound,
     ) {
         let Some(session) = self.sessions.get_mut(&conn) else {
             return;
@@ -33,13 +33,18 @@ impl Chat {
                 conn,
                 RoomChatReq::ID,
                 ResultCode::ChatRoomInvalidRoomNumber,
-                out,
+                outbound,
             );
         };
         let room = *room;
         if !session.bucket.try_take(&self.rate, now) {
             self.stats.rate_limited += 1;
-            return self.respond(conn, RoomChatReq::ID, ResultCode::RoomTooManyPacket, out);
+            return self.respond(
+                conn,
+                RoomChatReq::ID,
+                ResultCode::RoomTooManyPacket,
+                outbound,
+            );
         }
         // Checked at login; cannot fail.
         let Ok(user_id) = UserId::new(&user.user_id) else {
@@ -51,13 +56,13 @@ impl Chat {
         };
         let packet = encode_shared(RoomChatNtf::LEN, |buf| ntf.encode(buf));
 
-        self.respond(conn, RoomChatReq::ID, ResultCode::None, out);
+        self.respond(conn, RoomChatReq::ID, ResultCode::None, outbound);
         let members = self.rooms.members(room);
         for member in members {
-            out.send_shared(member.conn, &packet);
+            outbound.send_shared(member.conn, &packet);
         }
         self.stats.chats_in += 1;
         self.stats.deliveries_out += members.len() as u64;
-        self.cluster_chat(room, &packet, out);
+        self.cluster_chat(room, &packet, outbound);
     }
 }

@@ -1,7 +1,7 @@
-//! Accounts: the [`AccountStore`] trait the host calls off the logic thread
-//! to answer an [`crate::AuthRequest`] (and that `ringport user` calls to
-//! administer accounts), its outcome and error types, the argon2id
-//! [`HashParams`], and three stores:
+//! ringport account stores: the [`AccountStore`] trait a host calls off the
+//! logic thread to answer the chat machine's password checks (and that
+//! `ringport user` calls to administer accounts), its outcome and error
+//! types, the argon2id [`HashParams`], and three stores:
 //!
 //! - [`SqliteStore`] (`sqlite:PATH`, the default): one embedded file;
 //! - [`RedisStore`] (`redis://HOST:PORT[/DB]`): shared by several nodes;
@@ -12,24 +12,47 @@
 //! Passwords are stored only as argon2id PHC strings (salted, parameters
 //! included) and checked with the argon2 crate's constant-time verification;
 //! they are never stored or logged in plain text.
+//!
+//! # Place
+//!
+//! This is the I/O side of a login; `ringport-chat` (the sans-IO machine)
+//! is the other. The machine owns the request and answer types
+//! ([`AuthRequest`], [`AuthResult`]) and the [`Authenticator`] interface;
+//! this crate implements it for every store and maps an [`AuthOutcome`] or
+//! a [`StoreError`] to an [`AuthResult`]. Dependencies point one way: this
+//! crate depends on the machine, the machine does not know it.
+//!
+//! # Modules
+//!
+//! `backend` (the [`Backend`] contract), `hash` (argon2id, one reused
+//! buffer per thread), `hashed` ([`HashedStore`]), `memory`, `sqlite`,
+//! `redis` (the three backends), `spec` ([`StoreSpec`]: which store
+//! `--accounts` names, and [`open_store`]), `redact` (URLs without their
+//! password, for logs; used by `spec`, `redis` and the host) and `testing`
+//! (feature `testing`: a real `redis-server` for tests).
+#![forbid(unsafe_code)]
 
 mod backend;
 mod hash;
 mod hashed;
 mod memory;
+mod redact;
 mod redis;
 mod spec;
 mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use backend::Backend;
 pub use hash::HashParams;
 pub use hashed::HashedStore;
 pub use memory::{MemoryBackend, MemoryStore};
+pub use redact::redact;
 pub use redis::{RedisBackend, RedisStore, DEFAULT_KEY_PREFIX};
-pub use spec::{open_store, redact, SpecError, StoreOptions, StoreSpec, DEFAULT_STORE};
+pub use spec::{open_store, SpecError, StoreOptions, StoreSpec, DEFAULT_STORE};
 pub use sqlite::{SqliteBackend, SqliteStore, SCHEMA_VERSION};
 
-use crate::outbound::AuthResult;
+use ringport_chat::{AuthRequest, AuthResult, Authenticator};
 
 /// A place where accounts live.
 ///
@@ -126,9 +149,20 @@ impl From<StoreError> for AuthResult {
     }
 }
 
-impl From<Result<AuthOutcome, StoreError>> for AuthResult {
-    fn from(answer: Result<AuthOutcome, StoreError>) -> AuthResult {
-        answer.map_or_else(AuthResult::from, AuthResult::from)
+/// The answer a store's reply gives the machine: accepted or registered is
+/// [`AuthResult::Accepted`], rejected is [`AuthResult::Rejected`], a store
+/// that could not answer is [`AuthResult::Unavailable`] (34).
+pub fn auth_result(answer: Result<AuthOutcome, StoreError>) -> AuthResult {
+    answer.map_or_else(AuthResult::from, AuthResult::from)
+}
+
+impl<B: Backend> Authenticator for HashedStore<B> {
+    fn check(&self, request: &AuthRequest) -> AuthResult {
+        auth_result(self.authenticate(
+            &request.user_id,
+            request.password.expose(),
+            request.auto_register,
+        ))
     }
 }
 
@@ -155,9 +189,9 @@ mod tests {
             down.to_string(),
             "account store unavailable: connection refused"
         );
-        assert_eq!(AuthResult::from(Err(down)), AuthResult::Unavailable);
+        assert_eq!(auth_result(Err(down)), AuthResult::Unavailable);
         assert_eq!(
-            AuthResult::from(Ok(AuthOutcome::Registered)),
+            auth_result(Ok(AuthOutcome::Registered)),
             AuthResult::Accepted
         );
     }

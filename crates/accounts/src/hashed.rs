@@ -2,9 +2,9 @@
 //! hashing, constant-time checks, atomic auto-registration — over a
 //! [`Backend`] that keeps PHC strings.
 
-use super::backend::Backend;
-use super::hash::{decoy_hash, hash_password, verify_password, HashParams, Hasher};
-use super::{AccountStore, AuthOutcome, StoreError};
+use crate::backend::Backend;
+use crate::hash::{decoy_hash, hash_password, verify_password, HashParams, Hasher};
+use crate::{AccountStore, AuthOutcome, StoreError};
 
 /// An [`AccountStore`] over a [`Backend`].
 ///

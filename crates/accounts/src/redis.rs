@@ -15,10 +15,11 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::backend::Backend;
-use super::hash::HashParams;
-use super::hashed::HashedStore;
-use super::StoreError;
+use crate::backend::Backend;
+use crate::hash::HashParams;
+use crate::hashed::HashedStore;
+use crate::redact::redact;
+use crate::StoreError;
 
 /// The key prefix used when none is configured.
 pub const DEFAULT_KEY_PREFIX: &str = "ringport:account:";
@@ -66,7 +67,7 @@ impl RedisStore {
         timeout: Duration,
         params: &HashParams,
     ) -> Result<RedisStore, StoreError> {
-        let shown = super::spec::redact(url);
+        let shown = redact(url);
         let client = redis::Client::open(url)
             .map_err(|e| StoreError::Unavailable(format!("redis {shown}: {e}")))?;
         let backend = RedisBackend {

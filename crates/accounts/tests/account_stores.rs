@@ -9,9 +9,10 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ringport_chat::accounts::{open_store, StoreOptions, StoreSpec};
-use ringport_chat::testing::RedisServer;
-use ringport_chat::{AccountStore, AuthOutcome, HashParams, StoreError};
+use ringport_accounts::testing::RedisServer;
+use ringport_accounts::{
+    open_store, AccountStore, AuthOutcome, HashParams, StoreError, StoreOptions, StoreSpec,
+};
 
 /// A store and whatever must live as long as it (temp dir, redis-server).
 struct Fixture {

@@ -14,10 +14,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::backend::Backend;
-use super::hash::HashParams;
-use super::hashed::HashedStore;
-use super::StoreError;
+use crate::backend::Backend;
+use crate::hash::HashParams;
+use crate::hashed::HashedStore;
+use crate::StoreError;
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;

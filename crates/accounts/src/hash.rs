@@ -25,7 +25,7 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand_core::{OsRng, RngCore};
 
-use super::StoreError;
+use crate::StoreError;
 
 /// The most argon2 memory, in KiB, that one hash may use (256 MiB): the cap
 /// on configured [`HashParams::memory_kib`] and on the `m` of stored hashes.

@@ -28,16 +28,16 @@ impl Chat {
         conn: ConnId,
         req: LoginReq<'_>,
         now: Instant,
-        out: &mut impl Outbound,
+        outbound: &mut impl Outbound,
     ) {
         let Some(session) = self.sessions.get_mut(&conn) else {
             return;
         };
         if !matches!(session.state, SessionState::Connected) {
-            return self.refuse_login(conn, ResultCode::LoginUserAlready, out);
+            return self.refuse_login(conn, ResultCode::LoginUserAlready, outbound);
         }
         if self.logins.slots_taken() >= self.config.max_users {
-            return self.refuse_login(conn, ResultCode::LoginUserUsedAllObj, out);
+            return self.refuse_login(conn, ResultCode::LoginUserUsedAllObj, outbound);
         }
         let limited = session
             .peer
@@ -46,7 +46,7 @@ impl Chat {
             if !self.login_limit.try_take(peer, now) {
                 self.stats.logins_rate_limited += 1;
                 tracing::debug!(%conn, %peer, "login refused: address over its login rate");
-                return self.respond(conn, LoginReq::ID, ResultCode::RoomTooManyPacket, out);
+                return self.respond(conn, LoginReq::ID, ResultCode::RoomTooManyPacket, outbound);
             }
         }
         let ticket = self.logins.next_ticket();
@@ -57,7 +57,7 @@ impl Chat {
         };
         self.logins.take_slot();
         tracing::debug!(%conn, user_id, ticket, "login: checking password");
-        out.authenticate(AuthRequest {
+        outbound.authenticate(AuthRequest {
             conn,
             ticket,
             user_id: user_id.to_owned(),
@@ -72,7 +72,7 @@ impl Chat {
         conn: ConnId,
         ticket: u64,
         result: AuthResult,
-        out: &mut impl Outbound,
+        outbound: &mut impl Outbound,
     ) {
         if self.claim_in_flight(conn) {
             tracing::debug!(%conn, ticket, "auth answer while claiming ignored");
@@ -94,7 +94,7 @@ impl Chat {
         };
         if result == AuthResult::Accepted
             && self.logins.session_of(&user_id).is_none()
-            && self.cluster_claim(conn, ticket, &user_id, out)
+            && self.cluster_claim(conn, ticket, &user_id, outbound)
         {
             // Cluster mode: still logging in until the claim is answered.
             return;
@@ -121,7 +121,7 @@ impl Chat {
             Ok(unique_id) => unique_id,
             Err(code) => {
                 self.logins.release_slot();
-                return self.refuse_login(conn, code, out);
+                return self.refuse_login(conn, code, outbound);
             }
         };
         session.state = SessionState::LoggedIn {
@@ -131,12 +131,12 @@ impl Chat {
         session.login_deadline = None;
         self.stats.logins_ok += 1;
         tracing::debug!(%conn, unique_id, "login ok");
-        self.respond(conn, LoginReq::ID, ResultCode::None, out);
+        self.respond(conn, LoginReq::ID, ResultCode::None, outbound);
     }
 
-    fn refuse_login(&mut self, conn: ConnId, code: ResultCode, out: &mut impl Outbound) {
+    fn refuse_login(&mut self, conn: ConnId, code: ResultCode, outbound: &mut impl Outbound) {
         tracing::debug!(%conn, %code, "login refused");
         self.record_login_failure(code);
-        self.respond(conn, LoginReq::ID, code, out);
+        self.respond(conn, LoginReq::ID, code, outbound);
     }
 }

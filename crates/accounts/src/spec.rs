@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::hash::HashParams;
-use super::{AccountStore, MemoryStore, RedisStore, SqliteStore, StoreError};
+use crate::hash::HashParams;
+use crate::redact::redact;
+use crate::{AccountStore, MemoryStore, RedisStore, SqliteStore, StoreError};
 
 /// The default `--accounts` value: an SQLite file in the working directory.
 pub const DEFAULT_STORE: &str = "sqlite:ringport.db";
@@ -76,7 +77,7 @@ impl Default for StoreOptions {
     fn default() -> StoreOptions {
         StoreOptions {
             hash: HashParams::default(),
-            redis_prefix: super::redis::DEFAULT_KEY_PREFIX.to_owned(),
+            redis_prefix: crate::redis::DEFAULT_KEY_PREFIX.to_owned(),
             timeout: Duration::from_secs(2),
         }
     }
@@ -105,22 +106,6 @@ pub fn open_store(
             &options.hash,
         )?),
     })
-}
-
-/// `url` with any password replaced by `***` (for logs and errors).
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => {
-            let userinfo = &rest[..at];
-            let user = userinfo.split_once(':').map_or("", |(user, _)| user);
-            format!("{scheme}://{user}:***{}", &rest[at..])
-        }
-        None => url.to_owned(),
-    }
 }
 
 #[cfg(test)]
@@ -152,12 +137,6 @@ mod tests {
 
     #[test]
     fn passwords_never_show() {
-        assert_eq!(
-            redact("redis://:s3cret@host:6379/0"),
-            "redis://:***@host:6379/0"
-        );
-        assert_eq!(redact("redis://me:s3cret@host"), "redis://me:***@host");
-        assert_eq!(redact("redis://host:6379"), "redis://host:6379");
         let spec: StoreSpec = "redis://:s3cret@host:1".parse().expect("redis");
         assert!(!spec.to_string().contains("s3cret"));
         let err = "mysql://u:s3cret@h"

@@ -10,19 +10,29 @@ use crate::outbound::Outbound;
 use crate::session::SessionState;
 
 impl Chat {
-    pub(crate) fn handle_leave(&mut self, conn: ConnId, out: &mut impl Outbound) {
+    pub(crate) fn handle_leave(&mut self, conn: ConnId, outbound: &mut impl Outbound) {
         let Some(session) = self.sessions.get_mut(&conn) else {
             return;
         };
         let SessionState::LoggedIn { user, room } = &mut session.state else {
-            return self.respond(conn, RoomLeaveReq::ID, ResultCode::RoomInvalidIndex, out);
+            return self.respond(
+                conn,
+                RoomLeaveReq::ID,
+                ResultCode::RoomInvalidIndex,
+                outbound,
+            );
         };
         let Some(number) = room.take() else {
-            return self.respond(conn, RoomLeaveReq::ID, ResultCode::RoomInvalidIndex, out);
+            return self.respond(
+                conn,
+                RoomLeaveReq::ID,
+                ResultCode::RoomInvalidIndex,
+                outbound,
+            );
         };
         let unique_id = user.unique_id;
-        self.respond(conn, RoomLeaveReq::ID, ResultCode::None, out);
-        self.leave_room(conn, number, unique_id, out);
+        self.respond(conn, RoomLeaveReq::ID, ResultCode::None, outbound);
+        self.leave_room(conn, number, unique_id, outbound);
     }
 
     /// Removes `conn` from `room` and tells the remaining members (217).
@@ -31,20 +41,20 @@ impl Chat {
         conn: ConnId,
         room: i32,
         unique_id: i64,
-        out: &mut impl Outbound,
+        outbound: &mut impl Outbound,
     ) {
         let remaining = self.rooms.leave(room, conn);
         tracing::debug!(%conn, room, remaining = remaining.len(), "left room");
         if remaining.is_empty() {
-            return self.cluster_left(room, unique_id, out);
+            return self.cluster_left(room, unique_id, outbound);
         }
         let ntf = RoomLeaveUserNtf {
             user_unique_id: unique_id,
         };
         let packet = encode_shared(RoomLeaveUserNtf::LEN, |buf| ntf.encode(buf));
         for member in remaining {
-            out.send_shared(member.conn, &packet);
+            outbound.send_shared(member.conn, &packet);
         }
-        self.cluster_left(room, unique_id, out);
+        self.cluster_left(room, unique_id, outbound);
     }
 }

@@ -1,9 +1,10 @@
-//! One handler per request, each an `impl Chat` block: [`echo`] (1),
+//! One module per request kind, each an `impl Chat` block with the
+//! request's `handle_*` method: [`echo`] (1),
 //! [`login`] (201 and the account-check answer), [`enter`] (206), [`leave`]
 //! (215 and the leave half of a disconnect) and [`room_chat`] (221).
 //!
-//! Bodies were checked by the decoder before a handler runs (result 90 is
-//! sent by [`crate::Chat::handle_packet`]); each handler checks the session's
+//! Bodies were checked by the decoder before a request's method runs (result
+//! 90 is sent by [`crate::Chat::handle_packet`]); each checks the session's
 //! state next, then the rest, in the order `docs/PROTOCOL.md` gives.
 
 pub(crate) mod echo;

@@ -22,7 +22,7 @@ impl Chat {
         &mut self,
         conn: ConnId,
         req: RoomEnterReq,
-        out: &mut impl Outbound,
+        outbound: &mut impl Outbound,
     ) {
         let room = req.room_number;
         let Some(session) = self.sessions.get(&conn) else {
@@ -33,34 +33,44 @@ impl Chat {
                 conn,
                 RoomEnterReq::ID,
                 ResultCode::EnterRoomInvalidUserStatus,
-                out,
+                outbound,
             );
         };
         let user = user.clone();
         if !self.config.has_room(room) {
-            return self.respond(conn, RoomEnterReq::ID, ResultCode::RoomInvalidIndex, out);
+            return self.respond(
+                conn,
+                RoomEnterReq::ID,
+                ResultCode::RoomInvalidIndex,
+                outbound,
+            );
         }
         if self.enter_in_flight(conn) {
             return self.respond(
                 conn,
                 RoomEnterReq::ID,
                 ResultCode::EnterRoomInvalidUserStatus,
-                out,
+                outbound,
             );
         }
         if self.rooms.members(room).len() + self.remote_count(room) >= self.config.room_max_users {
-            return self.respond(conn, RoomEnterReq::ID, ResultCode::EnterRoomFullUser, out);
+            return self.respond(
+                conn,
+                RoomEnterReq::ID,
+                ResultCode::EnterRoomFullUser,
+                outbound,
+            );
         }
-        if self.cluster_enter(conn, room, &user, out) {
+        if self.cluster_enter(conn, room, &user, outbound) {
             // Cluster mode: finished when the cluster-wide check answers.
             return;
         }
-        self.complete_enter(conn, room, out);
+        self.complete_enter(conn, room, outbound);
     }
 
     /// The enter of `conn` into `room` was allowed: 207(0), the 209s, the
     /// 208 to the other local members, and the membership.
-    pub(crate) fn complete_enter(&mut self, conn: ConnId, room: i32, out: &mut impl Outbound) {
+    pub(crate) fn complete_enter(&mut self, conn: ConnId, room: i32, outbound: &mut impl Outbound) {
         let Some(session) = self.sessions.get_mut(&conn) else {
             return;
         };
@@ -78,7 +88,7 @@ impl Chat {
             user_id: user.user_id.clone(),
         };
 
-        self.respond(conn, RoomEnterReq::ID, ResultCode::None, out);
+        self.respond(conn, RoomEnterReq::ID, ResultCode::None, outbound);
 
         let remote = self.remote_members(room);
         let others = self.rooms.members(room);
@@ -99,7 +109,7 @@ impl Chat {
         let mut rest = self.scratch.as_slice();
         while let Ok(Some(len)) = frame_len(rest, MAX_FRAME_LIMIT) {
             let (packet, tail) = rest.split_at(len);
-            out.send(conn, packet);
+            outbound.send(conn, packet);
             rest = tail;
         }
 
@@ -110,7 +120,7 @@ impl Chat {
             };
             let packet = encode_shared(ntf.encoded_len(), |buf| ntf.encode(buf));
             for other in others {
-                out.send_shared(other.conn, &packet);
+                outbound.send_shared(other.conn, &packet);
             }
         }
         tracing::debug!(%conn, room, members = others.len() + 1, "entered room");

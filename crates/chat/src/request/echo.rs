@@ -8,12 +8,17 @@ use crate::conn::ConnId;
 use crate::outbound::Outbound;
 
 impl Chat {
-    pub(crate) fn handle_echo(&mut self, conn: ConnId, echo: DevEcho<'_>, out: &mut impl Outbound) {
+    pub(crate) fn handle_echo(
+        &mut self,
+        conn: ConnId,
+        echo: DevEcho<'_>,
+        outbound: &mut impl Outbound,
+    ) {
         self.scratch.clear();
         // A decoded body came in a frame, so it fits in one: encoding cannot
         // fail, and nothing is sent if it somehow did.
         if echo.encode(&mut self.scratch).is_ok() {
-            out.send(conn, &self.scratch);
+            outbound.send(conn, &self.scratch);
         }
     }
 }

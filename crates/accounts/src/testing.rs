@@ -1,5 +1,7 @@
-//! [`RedisServer`]: a real `redis-server` on a free loopback port, for
-//! tests of the Redis account store and of hosts that use it.
+//! Test support (feature `testing`): [`RedisServer`], a real `redis-server`
+//! on a free loopback port, for tests of the Redis account store and of
+//! hosts that use a Redis (the server's cluster tests, the bench's Redis
+//! run).
 //!
 //! When the binary is absent, [`RedisServer::start`] prints a loud skip
 //! message and returns `None` — unless `RINGPORT_REQUIRE_REDIS=1` (set by

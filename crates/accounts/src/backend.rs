@@ -1,9 +1,9 @@
 //! [`Backend`]: where a store keeps its records. A record is a user id and
 //! the argon2id PHC string of its password; hashing and checking happen
-//! above the backend, in [`super::HashedStore`], so every backend stores
+//! above the backend, in [`crate::HashedStore`], so every backend stores
 //! only PHC strings and never sees a password.
 
-use super::StoreError;
+use crate::StoreError;
 
 /// Raw account records: user id → PHC string.
 ///
