@@ -15,7 +15,7 @@ use crossbeam_channel::{
 use crate::event::EventBatch;
 use crate::id::SessionId;
 use crate::outbox::{Op, Outbox};
-use crate::sys::Waker;
+use crate::waker::Waker;
 
 /// An outbox is handed over early when it holds this many bytes or requests,
 /// so one busy application turn cannot buffer without bound.

@@ -12,9 +12,10 @@ use crate::error::EngineError;
 use crate::event::BatchBuf;
 use crate::framing::Framing;
 use crate::handler::Handler;
-use crate::shard::Shared;
+use crate::shard::{Shared, ThreadParts};
 use crate::stats::{Stats, ThreadStats};
-use crate::sys::{self, ThreadParts, Waker};
+use crate::sys;
+use crate::waker::Waker;
 
 /// Requests per I/O thread inbox before the application waits for the
 /// thread to catch up.

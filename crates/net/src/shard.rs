@@ -10,7 +10,7 @@
 //! must be torn down; the backend calls [`Shard::release`] once no operation
 //! of the session is in flight any more).
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,6 +29,8 @@ use crate::id::SessionId;
 use crate::outbox::{Op, Outbox};
 use crate::read_pause::ReadPause;
 use crate::stats::ThreadStats;
+use crate::wake_flag::WakeFlag;
+use crate::waker::Waker;
 
 /// State shared by all I/O threads (never touched per frame).
 #[derive(Debug)]
@@ -108,6 +110,22 @@ pub(crate) struct Wiring {
     pub(crate) outbox_home: Sender<Outbox>,
 }
 
+/// Everything an I/O thread is started with; the backend creates the
+/// thread's waker and builds the shard from both ([`Shard::build`]).
+pub(crate) struct ThreadParts<F> {
+    pub(crate) index: usize,
+    pub(crate) framing: F,
+    pub(crate) cfg: EngineConfig,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) listener: TcpListener,
+    pub(crate) events_tx: Sender<EventBatch>,
+    pub(crate) free_batches: Receiver<BatchBuf>,
+    pub(crate) free_batches_tx: Sender<BatchBuf>,
+    pub(crate) inbox: Receiver<Outbox>,
+    pub(crate) outbox_home: Sender<Outbox>,
+    pub(crate) inline: Option<Box<dyn Handler>>,
+}
+
 /// What became of the bytes handed to [`Shard::on_recv`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RecvOutcome {
@@ -151,7 +169,33 @@ pub(crate) struct Shard<F: Framing, S> {
 }
 
 impl<F: Framing, S> Shard<F, S> {
-    pub(crate) fn new(
+    /// Builds the shard of an I/O thread whose backend wakes it with
+    /// `waker`; returns the listener for the backend to accept on.
+    pub(crate) fn build(parts: ThreadParts<F>, waker: Arc<Waker>) -> (Self, TcpListener) {
+        let home = Arc::new(BatchHome {
+            free: parts.free_batches_tx,
+            waker,
+            paused: WakeFlag::new(),
+        });
+        let wiring = Wiring {
+            events_tx: parts.events_tx,
+            free_batches: parts.free_batches,
+            batch_home: home,
+            inbox: parts.inbox,
+            outbox_home: parts.outbox_home,
+        };
+        let shard = Shard::new(
+            parts.index,
+            parts.framing,
+            &parts.cfg,
+            wiring,
+            parts.shared,
+            parts.inline,
+        );
+        (shard, parts.listener)
+    }
+
+    fn new(
         thread: usize,
         framing: F,
         cfg: &EngineConfig,

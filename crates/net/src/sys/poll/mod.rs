@@ -19,9 +19,11 @@ use crate::buf::send_queue::MAX_IOVECS;
 use crate::event::CloseReason;
 use crate::framing::Framing;
 use crate::linger::Linger;
+use crate::shard::ThreadParts;
 use crate::shard::{RecvOutcome, Shard, State};
 use crate::stats::ThreadStats;
-use crate::sys::{is_resource_shortage, AcceptTrouble, Driver, ThreadParts, Waker, ACCEPT_BACKOFF};
+use crate::sys::{is_resource_shortage, AcceptTrouble, Driver, ACCEPT_BACKOFF};
+use crate::waker::Waker;
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
@@ -67,7 +69,7 @@ pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(PollDriver
     let waker = Arc::new(Waker::Mio(mio::Waker::new(poll.registry(), WAKER)?));
     let recv_size = parts.cfg.recv_buffer_size;
     let linger = Linger::new(&parts.cfg, parts.shared.stats[parts.index].clone());
-    let (shard, listener) = parts.into_shard(waker.clone());
+    let (shard, listener) = Shard::build(parts, waker.clone());
     let mut listener = TcpListener::from_std(listener);
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
@@ -373,7 +375,7 @@ impl<F: Framing> PollDriver<F> {
                 if linger {
                     self.linger.hand_over(stream.into(), self.shard.now);
                 } else {
-                    crate::sys::discard_unread_input(socket2::SockRef::from(&stream));
+                    crate::linger::discard_unread_input(socket2::SockRef::from(&stream));
                 }
             }
             s.io.in_ready = false;

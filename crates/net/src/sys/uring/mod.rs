@@ -42,9 +42,11 @@ use crate::config::EngineConfig;
 use crate::event::CloseReason;
 use crate::framing::Framing;
 use crate::linger::Linger;
+use crate::shard::ThreadParts;
 use crate::shard::{RecvOutcome, Shard, State};
 use crate::stats::ThreadStats;
-use crate::sys::{is_resource_shortage, AcceptTrouble, Driver, ThreadParts, Waker, ACCEPT_BACKOFF};
+use crate::sys::{is_resource_shortage, AcceptTrouble, Driver, ACCEPT_BACKOFF};
+use crate::waker::Waker;
 
 const OP_ACCEPT: u64 = 1;
 const OP_WAKE: u64 = 2;
@@ -248,7 +250,7 @@ pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(UringDrive
     let fixed_files = register_file_table(&ring, &parts.cfg);
     let waker = Arc::new(Waker::EventFd(new_eventfd()?));
     let linger = Linger::new(&parts.cfg, parts.shared.stats[parts.index].clone());
-    let (shard, listener) = parts.into_shard(waker.clone());
+    let (shard, listener) = Shard::build(parts, waker.clone());
     let mut driver = UringDriver {
         ring,
         bufs,
@@ -867,7 +869,7 @@ impl<F: Framing> UringDriver<F> {
             if linger {
                 self.linger.hand_over(fd, self.shard.now);
             } else {
-                crate::sys::discard_unread_input(socket2::SockRef::from(&fd));
+                crate::linger::discard_unread_input(socket2::SockRef::from(&fd));
                 drop(fd); // closes the socket
             }
         }
