@@ -25,7 +25,7 @@ use crate::config::EngineConfig;
 use crate::event::{BatchBuf, BatchHome, CloseReason, EventBatch, RawKind};
 use crate::framing::Framing;
 use crate::handler::{Handler, Reply};
-use crate::id::SessionId;
+use crate::id::{SessionId, SlotRef};
 use crate::outbox::{Op, Outbox};
 use crate::read_pause::ReadPause;
 use crate::stats::ThreadStats;
@@ -240,15 +240,16 @@ impl<F: Framing, S> Shard<F, S> {
     }
 
     pub(crate) fn id_of(&self, slot: usize) -> SessionId {
-        SessionId::new(self.thread, slot, self.slots[slot].generation)
+        SessionId::new(self.thread, SlotRef::new(slot, self.slots[slot].generation))
     }
 
     /// Slot of `id` if it names a session that may still send.
     fn lookup(&self, id: SessionId) -> Option<usize> {
-        let slot = id.slot();
+        let at = id.slot_ref();
+        let slot = at.index();
         let s = self.slots.get(slot)?;
         (id.thread() == self.thread
-            && s.generation == id.generation()
+            && s.generation == at.generation
             && matches!(s.state, State::Open | State::Draining))
         .then_some(slot)
     }

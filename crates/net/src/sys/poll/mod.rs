@@ -18,6 +18,7 @@ use mio::{Events, Interest, Poll, Token};
 use crate::buf::send_queue::MAX_IOVECS;
 use crate::event::CloseReason;
 use crate::framing::Framing;
+use crate::id::SlotRef;
 use crate::linger::Linger;
 use crate::shard::ThreadParts;
 use crate::shard::{RecvOutcome, Shard, State};
@@ -40,12 +41,16 @@ pub(crate) struct PollIo {
     linger: bool,
 }
 
+/// A session's token: its slot reference packed with tag 0
+/// ([`SlotRef::pack`]; 64-bit targets), never equal to [`LISTENER`] or
+/// [`WAKER`], whose top byte is set.
 fn token(slot: usize, generation: u32) -> Token {
-    Token(((generation as usize) << 32) | slot)
+    Token(SlotRef::new(slot, generation).pack(0) as usize)
 }
 
 fn untoken(t: Token) -> (usize, u32) {
-    (t.0 & 0xffff_ffff, (t.0 >> 32) as u32)
+    let (_, at) = SlotRef::unpack(t.0 as u64);
+    (at.index(), at.generation)
 }
 
 pub(crate) struct PollDriver<F: Framing> {

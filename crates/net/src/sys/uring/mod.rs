@@ -41,6 +41,7 @@ use self::buf_ring::BufRing;
 use crate::config::EngineConfig;
 use crate::event::CloseReason;
 use crate::framing::Framing;
+use crate::id::SlotRef;
 use crate::linger::Linger;
 use crate::shard::ThreadParts;
 use crate::shard::{RecvOutcome, Shard, State};
@@ -48,21 +49,24 @@ use crate::stats::ThreadStats;
 use crate::sys::{is_resource_shortage, AcceptTrouble, Driver, ACCEPT_BACKOFF};
 use crate::waker::Waker;
 
-const OP_ACCEPT: u64 = 1;
-const OP_WAKE: u64 = 2;
-const OP_RECV: u64 = 3;
-const OP_SEND: u64 = 4;
-const OP_CANCEL: u64 = 5;
+const OP_ACCEPT: u8 = 1;
+const OP_WAKE: u8 = 2;
+const OP_RECV: u8 = 3;
+const OP_SEND: u8 = 4;
+const OP_CANCEL: u8 = 5;
 
 const SQ_ENTRIES: u32 = 1024;
 const BUF_GROUP: u16 = 0;
 
-fn user_data(op: u64, slot: usize, generation: u32) -> u64 {
-    (op << 56) | ((slot as u64) << 32) | u64::from(generation)
+/// A submission's `user_data`: the operation kind in the tag byte of the
+/// slot reference ([`SlotRef::pack`]).
+fn user_data(op: u8, slot: usize, generation: u32) -> u64 {
+    SlotRef::new(slot, generation).pack(op)
 }
 
-fn split_user_data(ud: u64) -> (u64, usize, u32) {
-    (ud >> 56, ((ud >> 32) & 0x00ff_ffff) as usize, ud as u32)
+fn split_user_data(ud: u64) -> (u8, usize, u32) {
+    let (op, at) = SlotRef::unpack(ud);
+    (op, at.index(), at.generation)
 }
 
 /// The memory a `sendmsg` in flight points to. Boxed so that it never moves
