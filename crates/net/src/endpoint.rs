@@ -14,7 +14,7 @@ use crossbeam_channel::{
 
 use crate::event::EventBatch;
 use crate::id::SessionId;
-use crate::outbox::{Op, Outbox};
+use crate::outbox::{Outbox, Request};
 use crate::waker::Waker;
 
 /// An outbox is handed over early when it holds this many bytes or requests,
@@ -171,7 +171,7 @@ impl Endpoint {
         let Some(t) = self.lane_of(session) else {
             return;
         };
-        self.lanes[t].current.ops.push(Op::Shared {
+        self.lanes[t].current.requests.push(Request::Shared {
             session,
             payload: payload.clone(),
         });
@@ -185,7 +185,10 @@ impl Endpoint {
         let Some(t) = self.lane_of(session) else {
             return;
         };
-        self.lanes[t].current.ops.push(Op::Close { session });
+        self.lanes[t]
+            .current
+            .requests
+            .push(Request::Close { session });
         self.queued(t);
     }
 
@@ -212,8 +215,8 @@ impl Endpoint {
         };
         self.lanes[t]
             .current
-            .ops
-            .push(Op::PauseReading { session, pause });
+            .requests
+            .push(Request::PauseReading { session, pause });
         self.queued(t);
     }
 
@@ -232,10 +235,12 @@ impl Endpoint {
 
     fn queued(&mut self, t: usize) {
         let lane = &self.lanes[t];
-        if lane.current.ops.len() == 1 {
+        if lane.current.requests.len() == 1 {
             self.pending.push(t);
         }
-        if lane.current.data.len() >= AUTO_FLUSH_BYTES || lane.current.ops.len() >= AUTO_FLUSH_OPS {
+        if lane.current.data.len() >= AUTO_FLUSH_BYTES
+            || lane.current.requests.len() >= AUTO_FLUSH_OPS
+        {
             self.pending.retain(|&p| p != t);
             self.hand_over(t);
         }

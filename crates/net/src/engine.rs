@@ -171,7 +171,7 @@ impl Engine {
                 free_batches: free_rx,
                 free_batches_tx: free_tx,
                 inbox: inbox_rx,
-                outbox_home: home_tx,
+                outbox_return: home_tx,
                 inline: inline.map(|make| make()),
             };
             let ready_tx = ready_tx.clone();
