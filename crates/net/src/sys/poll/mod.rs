@@ -333,12 +333,14 @@ impl<F: Framing> PollDriver<F> {
             let sock = socket2::SockRef::from(stream);
             let mut failed = false;
             let mut sent_now = 0;
-            while s.sendq.prepare() {
+            while let Some(flight) = s.sendq.lend() {
                 let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-                let n = s.sendq.io_slices(&mut slices);
-                match sock.send_vectored_with_flags(&slices[..n], libc::MSG_NOSIGNAL) {
+                let n = flight.io_slices(&mut slices);
+                let result = sock.send_vectored_with_flags(&slices[..n], libc::MSG_NOSIGNAL);
+                let sent = *result.as_ref().unwrap_or(&0);
+                let progress = s.sendq.give_back(flight, sent);
+                match result {
                     Ok(sent) => {
-                        let progress = s.sendq.advance(sent);
                         sent_now += sent;
                         let st = &self.shard.stats;
                         ThreadStats::add(&st.sends, 1);
