@@ -11,8 +11,10 @@
 //!   [`Shard::room_for`] said yes, otherwise they are held back (kernel-side
 //!   when possible) until the application returns a batch;
 //! - send: sessions on `shard.dirty` get at most one send in flight, built
-//!   from their [`crate::buf::send_queue::SendQueue`]; a drained session in
-//!   `Draining` state is closed once its queue is empty;
+//!   from their [`crate::buf::send_queue::SendQueue`]: the send takes the
+//!   queue's flight ([`SendQueue::lend`]) and gives it back with what was
+//!   sent ([`SendQueue::give_back`]) once the kernel is done with it; a
+//!   drained session in `Draining` state is closed once its queue is empty;
 //! - close: sessions on `shard.closing` are torn down and released with
 //!   [`Shard::release`] only when no operation of theirs is in flight; the
 //!   socket of a session closed after its queue was flushed goes to the
@@ -25,6 +27,8 @@
 //! [`Shard::on_recv`]: crate::shard::Shard::on_recv
 //! [`Shard::room_for`]: crate::shard::Shard::room_for
 //! [`Shard::release`]: crate::shard::Shard::release
+//! [`SendQueue::lend`]: crate::buf::send_queue::SendQueue::lend
+//! [`SendQueue::give_back`]: crate::buf::send_queue::SendQueue::give_back
 
 use std::time::{Duration, Instant};
 
