@@ -14,13 +14,13 @@ use crossbeam_channel::{
 
 use crate::event::EventBatch;
 use crate::id::SessionId;
-use crate::outbox::{Op, Outbox};
-use crate::sys::Waker;
+use crate::outbox::{Outbox, Request};
+use crate::waker::Waker;
 
 /// An outbox is handed over early when it holds this many bytes or requests,
 /// so one busy application turn cannot buffer without bound.
 const AUTO_FLUSH_BYTES: usize = 1 << 20;
-const AUTO_FLUSH_OPS: usize = 16 * 1024;
+const AUTO_FLUSH_REQUESTS: usize = 16 * 1024;
 
 /// Why [`Endpoint::recv`] returned no batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -49,10 +49,12 @@ pub enum Received<T> {
     OtherClosed,
 }
 
+/// The application's side of one I/O thread: the outbox being filled, the
+/// thread's inbox it is handed to, and the way applied outboxes come back.
 struct Lane {
-    current: Outbox,
-    to_io: Sender<Outbox>,
-    recycled: Receiver<Outbox>,
+    outbox: Outbox,
+    inbox: Sender<Outbox>,
+    outbox_return: Receiver<Outbox>,
     waker: std::sync::Arc<Waker>,
 }
 
@@ -72,8 +74,8 @@ impl std::fmt::Debug for Endpoint {
 }
 
 pub(crate) struct LaneParts {
-    pub(crate) to_io: Sender<Outbox>,
-    pub(crate) recycled: Receiver<Outbox>,
+    pub(crate) inbox: Sender<Outbox>,
+    pub(crate) outbox_return: Receiver<Outbox>,
     pub(crate) waker: std::sync::Arc<Waker>,
 }
 
@@ -82,9 +84,9 @@ impl Endpoint {
         let lanes = lanes
             .into_iter()
             .map(|p| Lane {
-                current: Outbox::default(),
-                to_io: p.to_io,
-                recycled: p.recycled,
+                outbox: Outbox::default(),
+                inbox: p.inbox,
+                outbox_return: p.outbox_return,
                 waker: p.waker,
             })
             .collect::<Vec<_>>();
@@ -161,7 +163,7 @@ impl Endpoint {
         let Some(t) = self.lane_of(session) else {
             return;
         };
-        self.lanes[t].current.send(session, bytes);
+        self.lanes[t].outbox.send(session, bytes);
         self.queued(t);
     }
 
@@ -171,7 +173,7 @@ impl Endpoint {
         let Some(t) = self.lane_of(session) else {
             return;
         };
-        self.lanes[t].current.ops.push(Op::Shared {
+        self.lanes[t].outbox.requests.push(Request::Shared {
             session,
             payload: payload.clone(),
         });
@@ -185,7 +187,10 @@ impl Endpoint {
         let Some(t) = self.lane_of(session) else {
             return;
         };
-        self.lanes[t].current.ops.push(Op::Close { session });
+        self.lanes[t]
+            .outbox
+            .requests
+            .push(Request::Close { session });
         self.queued(t);
     }
 
@@ -211,9 +216,9 @@ impl Endpoint {
             return;
         };
         self.lanes[t]
-            .current
-            .ops
-            .push(Op::PauseReading { session, pause });
+            .outbox
+            .requests
+            .push(Request::PauseReading { session, pause });
         self.queued(t);
     }
 
@@ -232,10 +237,12 @@ impl Endpoint {
 
     fn queued(&mut self, t: usize) {
         let lane = &self.lanes[t];
-        if lane.current.ops.len() == 1 {
+        if lane.outbox.requests.len() == 1 {
             self.pending.push(t);
         }
-        if lane.current.data.len() >= AUTO_FLUSH_BYTES || lane.current.ops.len() >= AUTO_FLUSH_OPS {
+        if lane.outbox.data.len() >= AUTO_FLUSH_BYTES
+            || lane.outbox.requests.len() >= AUTO_FLUSH_REQUESTS
+        {
             self.pending.retain(|&p| p != t);
             self.hand_over(t);
         }
@@ -243,15 +250,15 @@ impl Endpoint {
 
     fn hand_over(&mut self, t: usize) {
         let lane = &mut self.lanes[t];
-        if lane.current.is_empty() {
+        if lane.outbox.is_empty() {
             return;
         }
-        let fresh = lane.recycled.try_recv().unwrap_or_default();
-        let full = std::mem::replace(&mut lane.current, fresh);
+        let fresh = lane.outbox_return.try_recv().unwrap_or_default();
+        let full = std::mem::replace(&mut lane.outbox, fresh);
         // Blocks only while that I/O thread's inbox is full; I/O threads never
         // wait for the application, so this cannot deadlock. A stopped thread
         // drops the requests (its sessions are closed anyway).
-        if lane.to_io.send(full).is_ok() {
+        if lane.inbox.send(full).is_ok() {
             lane.waker.wake();
         }
     }

@@ -12,9 +12,10 @@ use crate::error::EngineError;
 use crate::event::BatchBuf;
 use crate::framing::Framing;
 use crate::handler::Handler;
-use crate::shard::Shared;
+use crate::shard::{Shared, ThreadParts};
 use crate::stats::{Stats, ThreadStats};
-use crate::sys::{self, ThreadParts, Waker};
+use crate::sys;
+use crate::waker::Waker;
 
 /// Requests per I/O thread inbox before the application waits for the
 /// thread to catch up.
@@ -156,7 +157,7 @@ impl Engine {
                 let _ = free_tx.try_send(BatchBuf::with_capacity(config.batch_bytes, 1024));
             }
             let (inbox_tx, inbox_rx) = crossbeam_channel::bounded(INBOX_DEPTH);
-            let (home_tx, home_rx) = crossbeam_channel::bounded(INBOX_DEPTH + 2);
+            let (return_tx, return_rx) = crossbeam_channel::bounded(INBOX_DEPTH + 2);
             let listener = listener
                 .try_clone()
                 .map_err(|e| EngineError::io("duplicating the listener", e))?;
@@ -170,7 +171,7 @@ impl Engine {
                 free_batches: free_rx,
                 free_batches_tx: free_tx,
                 inbox: inbox_rx,
-                outbox_home: home_tx,
+                outbox_return: return_tx,
                 inline: inline.map(|make| make()),
             };
             let ready_tx = ready_tx.clone();
@@ -179,7 +180,7 @@ impl Engine {
                 .spawn(move || run_thread(backend, parts, ready_tx))
                 .map_err(|e| EngineError::io("spawning an I/O thread", e))?;
             threads.push(handle);
-            lanes.push((inbox_tx, home_rx));
+            lanes.push((inbox_tx, return_rx));
         }
         drop(events_tx);
         drop(ready_tx);
@@ -210,9 +211,9 @@ impl Engine {
             lanes
                 .into_iter()
                 .zip(wakers)
-                .map(|((to_io, recycled), waker)| LaneParts {
-                    to_io,
-                    recycled,
+                .map(|((inbox, outbox_return), waker)| LaneParts {
+                    inbox,
+                    outbox_return,
                     waker,
                 })
                 .collect(),

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use crossbeam_channel::Sender;
 
 use crate::id::SessionId;
-use crate::sys::Waker;
 use crate::wake_flag::WakeFlag;
+use crate::waker::Waker;
 
 /// Why a session closed. Delivered exactly once per session, in
 /// [`Event::Closed`], after the session's last [`Event::Frame`].

@@ -33,32 +33,62 @@ pub trait Handler: Send + 'static {
 
 /// The answering side of one session, valid during one [`Handler::on_frame`].
 pub struct Reply<'a> {
-    pub(crate) queue: &'a mut SendQueue,
-    pub(crate) pool: &'a mut Pool<SendBuf>,
-    pub(crate) limit: usize,
-    pub(crate) over_limit: &'a mut bool,
-    pub(crate) close: &'a mut bool,
-    pub(crate) queued: &'a mut u64,
+    queue: &'a mut SendQueue,
+    pool: &'a mut Pool<SendBuf>,
+    limit: usize,
+    over_limit: bool,
+    close: bool,
+    queued: u64,
+}
+
+impl<'a> Reply<'a> {
+    /// The answering side of the session whose send queue is `queue`, for
+    /// the frames of one receive.
+    pub(crate) fn new(queue: &'a mut SendQueue, pool: &'a mut Pool<SendBuf>, limit: usize) -> Self {
+        Reply {
+            queue,
+            pool,
+            limit,
+            over_limit: false,
+            close: false,
+            queued: 0,
+        }
+    }
+
+    /// Whether the handler asked to close (later frames are not delivered).
+    pub(crate) fn closing(&self) -> bool {
+        self.close
+    }
+
+    /// Whether a reply would have passed the send-queue limit.
+    pub(crate) fn over_limit(&self) -> bool {
+        self.over_limit
+    }
+
+    /// Payloads queued through this reply.
+    pub(crate) fn queued(&self) -> u64 {
+        self.queued
+    }
 }
 
 impl Reply<'_> {
     /// Queues a copy of `bytes` for this session. Past the send-queue limit
     /// the session is closed as a slow consumer (after this frame).
     pub fn send(&mut self, bytes: &[u8]) {
-        if *self.over_limit {
+        if self.over_limit {
             return;
         }
         if self.queue.pending_bytes() + bytes.len() > self.limit {
-            *self.over_limit = true;
+            self.over_limit = true;
             return;
         }
         self.queue.push_copy(bytes, self.pool);
-        *self.queued += 1;
+        self.queued += 1;
     }
 
     /// Sends what is queued, then closes the session
     /// ([`CloseReason::ServerClose`]); later frames are not delivered.
     pub fn close(&mut self) {
-        *self.close = true;
+        self.close = true;
     }
 }

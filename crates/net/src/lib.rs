@@ -38,7 +38,6 @@
 //! thread(s), connected by bounded queues with one wake-up per batch.
 #![deny(unsafe_code)]
 
-#[allow(unsafe_code)]
 mod admission;
 mod buf;
 mod config;
@@ -54,7 +53,6 @@ mod outbox;
 mod read_pause;
 mod shard;
 mod stats;
-#[allow(unsafe_code)]
 mod sys;
 mod transport;
 // Public only for the loom model check (`tests/loom_handoff.rs`).
@@ -63,6 +61,7 @@ mod transport;
 pub mod wake_flag;
 #[cfg(not(loom))]
 mod wake_flag;
+mod waker;
 
 pub use admission::peer_group;
 pub use bytes::Bytes;

@@ -163,11 +163,31 @@ fn drop_input(sock: SockRef<'_>, scratch: &mut [MaybeUninit<u8>]) -> Input {
     Input::Open
 }
 
+/// Reads and drops what the peer sent that nobody read yet, just before
+/// the socket is closed. Closing a TCP socket with unread input makes the
+/// kernel send a reset instead of a FIN, and a reset throws away whatever
+/// the kernel still had to deliver. Used for every close at once (and for
+/// the end of a lingering one); input arriving after the
+/// close still draws a reset, which is why sessions closed after flushing
+/// their queue linger instead. Bounded (a peer that keeps sending is not
+/// waited for) and never blocks.
+pub(crate) fn discard_unread_input(sock: SockRef<'_>) {
+    const ROUNDS: usize = 16;
+    let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
+    for _ in 0..ROUNDS {
+        match sock.recv_with_flags(&mut buf, libc::MSG_DONTWAIT) {
+            Ok(n) if n > 0 => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            _ => return, // nothing left, end of stream, or an error
+        }
+    }
+}
+
 /// Closes a socket now, after dropping what input it holds (see
-/// [`crate::sys::discard_unread_input`]): a FIN rather than a reset if the
+/// [`discard_unread_input`]): a FIN rather than a reset if the
 /// peer is not writing at this very moment.
 fn close_now(fd: OwnedFd) {
-    crate::sys::discard_unread_input(SockRef::from(&fd));
+    discard_unread_input(SockRef::from(&fd));
     drop(fd);
 }
 

@@ -7,9 +7,9 @@ use bytes::Bytes;
 
 use crate::id::SessionId;
 
-/// One request.
+/// One request from the application to an I/O thread.
 #[derive(Debug)]
-pub(crate) enum Op {
+pub(crate) enum Request {
     /// Send bytes copied into the outbox's data buffer at `start..start+len`.
     Send {
         session: SessionId,
@@ -28,24 +28,24 @@ pub(crate) enum Op {
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
     pub(crate) data: Vec<u8>,
-    pub(crate) ops: Vec<Op>,
+    pub(crate) requests: Vec<Request>,
 }
 
 impl Outbox {
     pub(crate) fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.requests.is_empty()
     }
 
     pub(crate) fn clear(&mut self) {
         self.data.clear();
         // Drops the shared payloads this outbox still refers to.
-        self.ops.clear();
+        self.requests.clear();
     }
 
     pub(crate) fn send(&mut self, session: SessionId, bytes: &[u8]) {
         let start = self.data.len() as u32;
         self.data.extend_from_slice(bytes);
-        self.ops.push(Op::Send {
+        self.requests.push(Request::Send {
             session,
             start,
             len: bytes.len() as u32,

@@ -8,8 +8,10 @@
 //! so one broadcast costs one allocation whatever the number of recipients.
 //!
 //! The in-flight buffer is never written while a send is in flight: the
-//! kernel may be reading it (io_uring), so new data always goes to the other
-//! buffer.
+//! kernel may be reading it (io_uring). The type keeps that rule: the send
+//! owns its [`Flight`] (lent out by [`SendQueue::lend`]) until its
+//! completion hands it back ([`SendQueue::give_back`]), and new data always
+//! goes to the other buffer.
 
 use std::io::IoSlice;
 
@@ -78,22 +80,111 @@ pub(crate) struct Progress {
     pub(crate) coalesced: usize,
 }
 
+/// What one send covers: a buffer moved out of the queue whole, and how far
+/// into it the socket has taken. While a send is in flight its `Flight` is
+/// lent out ([`SendQueue::lend`]) and owned by that send: the queue cannot
+/// write it, reuse it or give it to the pool, so memory the kernel may be
+/// reading stays put until the send's completion gives it back
+/// ([`SendQueue::give_back`]). Heap memory only: the pointers of
+/// [`Flight::iovecs`] stay valid while the `Flight` value itself moves.
+#[derive(Debug, Default)]
+pub(crate) struct Flight {
+    buf: SendBuf,
+    /// Position in `buf`: chunk index and offset in that chunk.
+    chunk: usize,
+    offset: usize,
+    /// Bytes of `buf` already sent.
+    sent: usize,
+}
+
+impl Flight {
+    fn unsent(&self) -> usize {
+        self.buf.bytes - self.sent
+    }
+
+    /// The unsent part, chunk by chunk.
+    fn unsent_chunks(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (self.chunk..self.buf.chunks.len()).map(move |i| {
+            let bytes = self.buf.chunk_bytes(i);
+            if i == self.chunk {
+                &bytes[self.offset..]
+            } else {
+                bytes
+            }
+        })
+    }
+
+    /// The unsent part as I/O slices (at most `out.len()`).
+    pub(crate) fn io_slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        let mut n = 0;
+        for (slot, bytes) in out.iter_mut().zip(self.unsent_chunks()) {
+            *slot = IoSlice::new(bytes);
+            n += 1;
+        }
+        n
+    }
+
+    /// The unsent part as raw iovecs (at most [`MAX_IOVECS`]) for a
+    /// completion-based send. They point into heap memory this `Flight`
+    /// owns, which nothing writes while the flight is lent out.
+    pub(crate) fn iovecs(&self, out: &mut Vec<libc::iovec>) {
+        out.clear();
+        out.extend(
+            self.unsent_chunks()
+                .take(MAX_IOVECS)
+                .map(|bytes| libc::iovec {
+                    iov_base: bytes.as_ptr() as *mut libc::c_void,
+                    iov_len: bytes.len(),
+                }),
+        );
+    }
+
+    /// Records that `n` bytes were sent.
+    fn advance(&mut self, mut n: usize) -> Progress {
+        let mut progress = Progress::default();
+        self.sent += n;
+        debug_assert!(self.sent <= self.buf.bytes);
+        while n > 0 && self.chunk < self.buf.chunks.len() {
+            let left = self.buf.chunk_bytes(self.chunk).len() - self.offset;
+            if n >= left {
+                n -= left;
+                self.chunk += 1;
+                self.offset = 0;
+            } else {
+                self.offset += n;
+                n = 0;
+            }
+        }
+        if self.sent >= self.buf.bytes && !self.buf.is_empty() {
+            progress.frames_done = self.buf.frames;
+            progress.coalesced = self.buf.frames.saturating_sub(1);
+            self.reset();
+        }
+        progress
+    }
+
+    fn reset(&mut self) {
+        self.buf.reset();
+        self.chunk = 0;
+        self.offset = 0;
+        self.sent = 0;
+    }
+}
+
 /// A session's outgoing data.
 #[derive(Debug, Default)]
 pub(crate) struct SendQueue {
     queued: SendBuf,
-    inflight: SendBuf,
-    /// Position in `inflight`: chunk index and offset in that chunk.
-    chunk: usize,
-    offset: usize,
-    /// Bytes of `inflight` already sent.
-    sent: usize,
+    /// The flight while no send holds it (empty, or a partial send's rest).
+    flight: Flight,
+    /// Unsent bytes of the flight while a send holds it (lent out).
+    lent: Option<usize>,
 }
 
 impl SendQueue {
     /// Bytes waiting to be sent (queued and the unsent part of the flight).
     pub(crate) fn pending_bytes(&self) -> usize {
-        self.queued.bytes + self.inflight.bytes - self.sent
+        self.queued.bytes + self.lent.unwrap_or_else(|| self.flight.unsent())
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -133,129 +224,72 @@ impl SendQueue {
         self.queued.chunks.push(Chunk::Shared(payload));
     }
 
-    /// Prepares the next send when none is in flight: resumes a partial
-    /// flight, or moves everything queued into flight. Returns false when
-    /// there is nothing to send.
-    pub(crate) fn prepare(&mut self) -> bool {
-        if self.sent < self.inflight.bytes {
-            return true;
+    /// Lends out the next send's flight (the 1-send rule: `None` while one
+    /// is lent, or when there is nothing to send): the rest of a partial
+    /// flight, or everything queued, moved into flight whole.
+    pub(crate) fn lend(&mut self) -> Option<Flight> {
+        if self.lent.is_some() {
+            return None;
         }
-        if self.queued.is_empty() {
-            return false;
+        if self.flight.unsent() == 0 {
+            if self.queued.is_empty() {
+                return None;
+            }
+            self.flight.reset();
+            std::mem::swap(&mut self.flight.buf, &mut self.queued);
         }
-        self.inflight.reset();
-        std::mem::swap(&mut self.inflight, &mut self.queued);
-        self.chunk = 0;
-        self.offset = 0;
-        self.sent = 0;
-        true
+        let flight = std::mem::take(&mut self.flight);
+        self.lent = Some(flight.unsent());
+        Some(flight)
     }
 
-    /// The unsent part of the flight as I/O slices (at most `out.len()`).
-    pub(crate) fn io_slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
-        let mut n = 0;
-        for i in self.chunk..self.inflight.chunks.len() {
-            if n == out.len() {
-                break;
-            }
-            let bytes = self.inflight.chunk_bytes(i);
-            let bytes = if i == self.chunk {
-                &bytes[self.offset..]
-            } else {
-                bytes
-            };
-            out[n] = IoSlice::new(bytes);
-            n += 1;
-        }
-        n
-    }
-
-    /// The unsent part of the flight as raw iovecs for a completion-based
-    /// send. The memory they point to stays valid and unchanged until the
-    /// next call to `advance` (the flight is never written meanwhile).
-    pub(crate) fn iovecs(&self, out: &mut Vec<libc::iovec>) {
-        out.clear();
-        for i in self.chunk..self.inflight.chunks.len() {
-            if out.len() == MAX_IOVECS {
-                break;
-            }
-            let bytes = self.inflight.chunk_bytes(i);
-            let bytes = if i == self.chunk {
-                &bytes[self.offset..]
-            } else {
-                bytes
-            };
-            out.push(libc::iovec {
-                iov_base: bytes.as_ptr() as *mut libc::c_void,
-                iov_len: bytes.len(),
-            });
-        }
-    }
-
-    /// Records that `n` bytes of the flight were sent.
-    pub(crate) fn advance(&mut self, mut n: usize) -> Progress {
-        let mut progress = Progress::default();
-        self.sent += n;
-        debug_assert!(self.sent <= self.inflight.bytes);
-        while n > 0 && self.chunk < self.inflight.chunks.len() {
-            let left = self.inflight.chunk_bytes(self.chunk).len() - self.offset;
-            if n >= left {
-                n -= left;
-                self.chunk += 1;
-                self.offset = 0;
-            } else {
-                self.offset += n;
-                n = 0;
-            }
-        }
-        if self.sent >= self.inflight.bytes && !self.inflight.is_empty() {
-            progress.frames_done = self.inflight.frames;
-            progress.coalesced = self.inflight.frames.saturating_sub(1);
-            self.inflight.reset();
-            self.chunk = 0;
-            self.offset = 0;
-            self.sent = 0;
-        }
+    /// Takes back the flight lent out by [`SendQueue::lend`] once its send
+    /// is over, with `sent` bytes of it taken by the socket.
+    pub(crate) fn give_back(&mut self, mut flight: Flight, sent: usize) -> Progress {
+        debug_assert!(self.lent.is_some(), "gives back a flight never lent");
+        let progress = flight.advance(sent);
+        self.flight = flight;
+        self.lent = None;
         progress
     }
 
-    /// Gives the buffers back to the pool once nothing is pending. Must not
-    /// be called while a send is in flight.
+    /// Gives the buffers back to the pool once nothing is pending (never
+    /// while a flight is lent out: its send owns it).
     pub(crate) fn release_if_idle(&mut self, pool: &mut Pool<SendBuf>) {
-        if self.is_empty() {
+        if self.is_empty() && self.lent.is_none() {
             if !self.queued.is_unallocated() {
                 pool.give(std::mem::take(&mut self.queued));
             }
-            if !self.inflight.is_unallocated() {
-                pool.give(std::mem::take(&mut self.inflight));
+            if !self.flight.buf.is_unallocated() {
+                pool.give(std::mem::take(&mut self.flight.buf));
             }
-            self.chunk = 0;
-            self.offset = 0;
-            self.sent = 0;
+            self.flight.reset();
         }
     }
 
-    /// Drops everything (the session is gone). Must not be called while a
-    /// send is in flight.
+    /// Drops everything (the session is gone). Its send must be over: a
+    /// flight still lent out belongs to that send until its completion.
     pub(crate) fn discard(&mut self, pool: &mut Pool<SendBuf>) {
+        debug_assert!(self.lent.is_none(), "discarded with a send in flight");
         self.queued.reset();
-        self.inflight.reset();
-        self.sent = 0;
+        self.flight.reset();
         self.release_if_idle(pool);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     fn pool() -> Pool<SendBuf> {
         Pool::new(16, 1 << 20)
     }
 
-    fn gather(q: &SendQueue) -> Vec<u8> {
+    fn gather(f: &Flight) -> Vec<u8> {
         let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-        let n = q.io_slices(&mut slices);
+        let n = f.io_slices(&mut slices);
         slices[..n].iter().flat_map(|s| s.iter().copied()).collect()
     }
 
@@ -267,11 +301,11 @@ mod tests {
         q.push_copy(b"cd", &mut p);
         q.push_copy(b"e", &mut p);
         assert_eq!(q.pending_bytes(), 5);
-        assert!(q.prepare());
+        let f = q.lend().unwrap();
         let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-        assert_eq!(q.io_slices(&mut slices), 1, "three copies, one iovec");
-        assert_eq!(gather(&q), b"abcde");
-        let prog = q.advance(5);
+        assert_eq!(f.io_slices(&mut slices), 1, "three copies, one iovec");
+        assert_eq!(gather(&f), b"abcde");
+        let prog = q.give_back(f, 5);
         assert_eq!(
             prog,
             Progress {
@@ -280,7 +314,7 @@ mod tests {
             }
         );
         assert!(q.is_empty());
-        assert!(!q.prepare());
+        assert!(q.lend().is_none());
     }
 
     #[test]
@@ -288,15 +322,17 @@ mod tests {
         let mut p = pool();
         let mut q = SendQueue::default();
         q.push_copy(b"first", &mut p);
-        assert!(q.prepare());
+        let f = q.lend().unwrap();
         // While "first" is in flight, more arrives.
         q.push_copy(b"-second", &mut p);
         q.push_shared(Bytes::from_static(b"-third"), &mut p);
-        assert_eq!(gather(&q), b"first", "flight is not touched");
-        q.advance(5);
-        assert!(q.prepare());
-        assert_eq!(gather(&q), b"-second-third");
-        assert_eq!(q.advance(13).frames_done, 2);
+        assert_eq!(gather(&f), b"first", "flight is not touched");
+        assert!(q.lend().is_none(), "one send in flight at most");
+        assert_eq!(q.pending_bytes(), 18);
+        q.give_back(f, 5);
+        let f = q.lend().unwrap();
+        assert_eq!(gather(&f), b"-second-third");
+        assert_eq!(q.give_back(f, 13).frames_done, 2);
         assert!(q.is_empty());
     }
 
@@ -306,14 +342,15 @@ mod tests {
         let mut q = SendQueue::default();
         q.push_copy(b"hello", &mut p);
         q.push_shared(Bytes::from_static(b"world"), &mut p);
-        assert!(q.prepare());
-        assert_eq!(q.advance(3).frames_done, 0);
-        assert!(q.prepare());
-        assert_eq!(gather(&q), b"loworld");
-        q.advance(4);
-        assert_eq!(gather(&q), b"rld");
+        let f = q.lend().unwrap();
+        assert_eq!(q.give_back(f, 3).frames_done, 0);
+        let f = q.lend().unwrap();
+        assert_eq!(gather(&f), b"loworld");
+        q.give_back(f, 4);
+        let f = q.lend().unwrap();
+        assert_eq!(gather(&f), b"rld");
         assert_eq!(q.pending_bytes(), 3);
-        assert_eq!(q.advance(3).frames_done, 2);
+        assert_eq!(q.give_back(f, 3).frames_done, 2);
         assert!(q.is_empty());
     }
 
@@ -323,10 +360,11 @@ mod tests {
         let mut q = SendQueue::default();
         q.push_copy(b"xy", &mut p);
         q.push_shared(Bytes::from_static(b"z"), &mut p);
-        q.prepare();
-        q.advance(1);
+        let f = q.lend().unwrap();
+        q.give_back(f, 1);
+        let f = q.lend().unwrap();
         let mut iov = Vec::new();
-        q.iovecs(&mut iov);
+        f.iovecs(&mut iov);
         let lens: Vec<usize> = iov.iter().map(|v| v.iov_len).collect();
         assert_eq!(lens, vec![1, 1]);
     }
@@ -336,11 +374,13 @@ mod tests {
         let mut p = pool();
         let mut q = SendQueue::default();
         q.push_copy(b"abc", &mut p);
-        q.prepare();
-        q.advance(3);
+        let f = q.lend().unwrap();
+        q.release_if_idle(&mut p);
+        assert_eq!(p.len(), 0, "not while the flight is lent out");
+        q.give_back(f, 3);
         q.release_if_idle(&mut p);
         assert_eq!(p.len(), 1);
-        assert!(q.queued.is_unallocated() && q.inflight.is_unallocated());
+        assert!(q.queued.is_unallocated() && q.flight.buf.is_unallocated());
     }
 
     #[test]
@@ -351,14 +391,14 @@ mod tests {
         for _ in 0..(MAX_IOVECS + 10) {
             q.push_shared(payload.clone(), &mut p);
         }
-        q.prepare();
+        let f = q.lend().unwrap();
         let mut iov = Vec::new();
-        q.iovecs(&mut iov);
+        f.iovecs(&mut iov);
         assert_eq!(iov.len(), MAX_IOVECS);
-        q.advance(MAX_IOVECS);
-        q.prepare();
-        q.iovecs(&mut iov);
+        q.give_back(f, MAX_IOVECS);
+        let f = q.lend().unwrap();
+        f.iovecs(&mut iov);
         assert_eq!(iov.len(), 10);
-        assert_eq!(q.advance(10).frames_done, MAX_IOVECS + 10);
+        assert_eq!(q.give_back(f, 10).frames_done, MAX_IOVECS + 10);
     }
 }

@@ -11,13 +11,15 @@
 //!   [`Shard::room_for`] said yes, otherwise they are held back (kernel-side
 //!   when possible) until the application returns a batch;
 //! - send: sessions on `shard.dirty` get at most one send in flight, built
-//!   from their [`crate::buf::send_queue::SendQueue`]; a drained session in
-//!   `Draining` state is closed once its queue is empty;
+//!   from their [`crate::buf::send_queue::SendQueue`]: the send takes the
+//!   queue's flight ([`SendQueue::lend`]) and gives it back with what was
+//!   sent ([`SendQueue::give_back`]) once the kernel is done with it; a
+//!   drained session in `Draining` state is closed once its queue is empty;
 //! - close: sessions on `shard.closing` are torn down and released with
 //!   [`Shard::release`] only when no operation of theirs is in flight; the
 //!   socket of a session closed after its queue was flushed goes to the
 //!   thread's [`Linger`] list instead of being closed;
-//! - the [`Waker`] wakes the thread's wait; the loop applies the inbox,
+//! - the [`Waker`](crate::waker::Waker) wakes the thread's wait; the loop applies the inbox,
 //!   sweeps timers, ships events, and on shutdown stops accepting, drains
 //!   every session and returns when none is left.
 //!
@@ -25,8 +27,9 @@
 //! [`Shard::on_recv`]: crate::shard::Shard::on_recv
 //! [`Shard::room_for`]: crate::shard::Shard::room_for
 //! [`Shard::release`]: crate::shard::Shard::release
+//! [`SendQueue::lend`]: crate::buf::send_queue::SendQueue::lend
+//! [`SendQueue::give_back`]: crate::buf::send_queue::SendQueue::give_back
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crate::framing::Framing;
@@ -34,6 +37,9 @@ use crate::linger::{self, Linger};
 use crate::shard::Shard;
 
 pub(crate) mod poll;
+// The only module of the crate allowed to hold `unsafe` code: the ring,
+// the memory shared with the kernel, descriptors from completions.
+#[allow(unsafe_code)]
 pub(crate) mod uring;
 
 /// How often an I/O thread looks at its timers (idle timeouts, drain
@@ -132,50 +138,6 @@ pub(crate) fn run<D: Driver>(mut d: D) {
     d.finish();
 }
 
-/// Wakes one I/O thread from its wait.
-#[derive(Debug)]
-pub(crate) enum Waker {
-    /// An eventfd the io_uring backend keeps a read posted on.
-    EventFd(std::fs::File),
-    /// mio's waker (an eventfd registered with the poller).
-    Mio(mio::Waker),
-}
-
-impl Waker {
-    pub(crate) fn wake(&self) {
-        match self {
-            Waker::EventFd(file) => {
-                // EAGAIN means the counter is already non-zero: the thread
-                // will wake anyway.
-                let _ = (&*file).write(&1u64.to_ne_bytes());
-            }
-            Waker::Mio(waker) => {
-                let _ = waker.wake();
-            }
-        }
-    }
-}
-
-/// Reads and drops what the peer sent that nobody read yet, just before
-/// the socket is closed. Closing a TCP socket with unread input makes the
-/// kernel send a reset instead of a FIN, and a reset throws away whatever
-/// the kernel still had to deliver. Used for every close at once (and for
-/// the end of a lingering one, [`crate::linger`]); input arriving after the
-/// close still draws a reset, which is why sessions closed after flushing
-/// their queue linger instead. Bounded (a peer that keeps sending is not
-/// waited for) and never blocks.
-pub(crate) fn discard_unread_input(sock: socket2::SockRef<'_>) {
-    const ROUNDS: usize = 16;
-    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
-    for _ in 0..ROUNDS {
-        match sock.recv_with_flags(&mut buf, libc::MSG_DONTWAIT) {
-            Ok(n) if n > 0 => {}
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            _ => return, // nothing left, end of stream, or an error
-        }
-    }
-}
-
 /// Is this accept error a resource shortage (back off and retry later)
 /// rather than a problem of one connection (skip it)?
 pub(crate) fn is_resource_shortage(err: &std::io::Error) -> bool {
@@ -183,51 +145,6 @@ pub(crate) fn is_resource_shortage(err: &std::io::Error) -> bool {
         err.raw_os_error(),
         Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
     )
-}
-
-/// Everything an I/O thread is started with; the backend adds its waker and
-/// turns it into a [`crate::shard::Shard`].
-pub(crate) struct ThreadParts<F> {
-    pub(crate) index: usize,
-    pub(crate) framing: F,
-    pub(crate) cfg: crate::config::EngineConfig,
-    pub(crate) shared: std::sync::Arc<crate::shard::Shared>,
-    pub(crate) listener: std::net::TcpListener,
-    pub(crate) events_tx: crossbeam_channel::Sender<crate::event::EventBatch>,
-    pub(crate) free_batches: crossbeam_channel::Receiver<crate::event::BatchBuf>,
-    pub(crate) free_batches_tx: crossbeam_channel::Sender<crate::event::BatchBuf>,
-    pub(crate) inbox: crossbeam_channel::Receiver<crate::outbox::Outbox>,
-    pub(crate) outbox_home: crossbeam_channel::Sender<crate::outbox::Outbox>,
-    pub(crate) inline: Option<Box<dyn crate::handler::Handler>>,
-}
-
-impl<F: crate::framing::Framing> ThreadParts<F> {
-    pub(crate) fn into_shard<S>(
-        self,
-        waker: std::sync::Arc<Waker>,
-    ) -> (crate::shard::Shard<F, S>, std::net::TcpListener) {
-        let home = std::sync::Arc::new(crate::event::BatchHome {
-            free: self.free_batches_tx,
-            waker,
-            paused: crate::wake_flag::WakeFlag::new(),
-        });
-        let wiring = crate::shard::Wiring {
-            events_tx: self.events_tx,
-            free_batches: self.free_batches,
-            batch_home: home,
-            inbox: self.inbox,
-            outbox_home: self.outbox_home,
-        };
-        let shard = crate::shard::Shard::new(
-            self.index,
-            self.framing,
-            &self.cfg,
-            wiring,
-            self.shared,
-            self.inline,
-        );
-        (shard, self.listener)
-    }
 }
 
 /// Logs accept failures once per burst, not once per failure.

@@ -18,10 +18,13 @@ use mio::{Events, Interest, Poll, Token};
 use crate::buf::send_queue::MAX_IOVECS;
 use crate::event::CloseReason;
 use crate::framing::Framing;
+use crate::id::SlotRef;
 use crate::linger::Linger;
+use crate::shard::ThreadParts;
 use crate::shard::{RecvOutcome, Shard, State};
 use crate::stats::ThreadStats;
-use crate::sys::{is_resource_shortage, AcceptTrouble, Driver, ThreadParts, Waker, ACCEPT_BACKOFF};
+use crate::sys::{is_resource_shortage, AcceptTrouble, Driver, ACCEPT_BACKOFF};
+use crate::waker::Waker;
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
@@ -38,12 +41,15 @@ pub(crate) struct PollIo {
     linger: bool,
 }
 
-fn token(slot: usize, generation: u32) -> Token {
-    Token(((generation as usize) << 32) | slot)
+/// A session's token: its slot reference packed with tag 0
+/// ([`SlotRef::pack`]; 64-bit targets), never equal to [`LISTENER`] or
+/// [`WAKER`], whose top byte is set.
+fn token(at: SlotRef) -> Token {
+    Token(at.pack(0) as usize)
 }
 
-fn untoken(t: Token) -> (usize, u32) {
-    (t.0 & 0xffff_ffff, (t.0 >> 32) as u32)
+fn untoken(t: Token) -> SlotRef {
+    SlotRef::unpack(t.0 as u64).1
 }
 
 pub(crate) struct PollDriver<F: Framing> {
@@ -52,8 +58,9 @@ pub(crate) struct PollDriver<F: Framing> {
     linger: Linger,
     listener: Option<TcpListener>,
     scratch: Vec<u8>,
-    ready: Vec<(u32, u32)>,
-    still_ready: Vec<(u32, u32)>,
+    /// Readable sessions, read one buffer each per pass.
+    ready: Vec<SlotRef>,
+    still_ready: Vec<SlotRef>,
     dirty: Vec<u32>,
     changed: Vec<u32>,
     accept_retry_at: Option<Instant>,
@@ -67,7 +74,7 @@ pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(PollDriver
     let waker = Arc::new(Waker::Mio(mio::Waker::new(poll.registry(), WAKER)?));
     let recv_size = parts.cfg.recv_buffer_size;
     let linger = Linger::new(&parts.cfg, parts.shared.stats[parts.index].clone());
-    let (shard, listener) = parts.into_shard(waker.clone());
+    let (shard, listener) = Shard::build(parts, waker.clone());
     let mut listener = TcpListener::from_std(listener);
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
@@ -146,7 +153,7 @@ impl<F: Framing> Driver for PollDriver<F> {
                 // Accepts below stamp the new session's `last_rx`.
                 self.shard.now = Instant::now();
                 for ev in events.iter() {
-                    self.handle(ev);
+                    self.on_event(ev);
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -162,21 +169,24 @@ impl<F: Framing> Driver for PollDriver<F> {
 }
 
 impl<F: Framing> PollDriver<F> {
-    fn handle(&mut self, ev: &mio::event::Event) {
+    fn on_event(&mut self, ev: &mio::event::Event) {
         match ev.token() {
             LISTENER => self.accept(),
             WAKER => {}
             t => {
-                let (slot, generation) = untoken(t);
+                let at = untoken(t);
+                let slot = at.index();
                 let Some(s) = self.shard.slots.get_mut(slot) else {
                     return;
                 };
-                if s.generation != generation || !matches!(s.state, State::Open | State::Draining) {
+                if s.generation != at.generation
+                    || !matches!(s.state, State::Open | State::Draining)
+                {
                     return;
                 }
                 if (ev.is_readable() || ev.is_read_closed() || ev.is_error()) && !s.io.in_ready {
                     s.io.in_ready = true;
-                    self.ready.push((slot as u32, generation));
+                    self.ready.push(at);
                 }
                 if ev.is_writable() && !s.sendq.is_empty() {
                     self.shard.mark_dirty(slot);
@@ -206,10 +216,10 @@ impl<F: Framing> PollDriver<F> {
                             continue;
                         }
                     };
-                    let generation = self.shard.slots[slot].generation;
+                    let at = SlotRef::new(slot, self.shard.slots[slot].generation);
                     if let Err(e) = self.poll.registry().register(
                         &mut stream,
-                        token(slot, generation),
+                        token(at),
                         Interest::READABLE | Interest::WRITABLE,
                     ) {
                         tracing::warn!(error = %e, "could not register a socket");
@@ -220,7 +230,7 @@ impl<F: Framing> PollDriver<F> {
                     s.io.linger = false;
                     // Data may already be waiting.
                     s.io.in_ready = true;
-                    self.ready.push((slot as u32, generation));
+                    self.ready.push(at);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -255,7 +265,7 @@ impl<F: Framing> PollDriver<F> {
             let s = &mut self.shard.slots[slot];
             if s.io.parked {
                 s.io.parked = false;
-                self.ready.push((slot32, s.generation));
+                self.ready.push(SlotRef::new(slot, s.generation));
             }
         }
         self.changed = changed;
@@ -266,10 +276,10 @@ impl<F: Framing> PollDriver<F> {
         let mut still = std::mem::take(&mut self.still_ready);
         let chunk = self.scratch.len();
         let mut stop = false;
-        for &(slot32, generation) in &ready {
-            let slot = slot32 as usize;
+        for &at in &ready {
+            let slot = at.index();
             let s = &mut self.shard.slots[slot];
-            if s.generation != generation || !matches!(s.state, State::Open | State::Draining) {
+            if s.generation != at.generation || !matches!(s.state, State::Open | State::Draining) {
                 continue;
             }
             if self.shard.reading_paused(slot) {
@@ -279,7 +289,7 @@ impl<F: Framing> PollDriver<F> {
             }
             if stop || !self.shard.room_for(slot, chunk) {
                 stop = true;
-                still.push((slot32, generation));
+                still.push(at);
                 continue;
             }
             let s = &mut self.shard.slots[slot];
@@ -293,12 +303,12 @@ impl<F: Framing> PollDriver<F> {
                 }
                 Ok(n) => {
                     if self.shard.on_recv(slot, &self.scratch[..n]) == RecvOutcome::Ok {
-                        still.push((slot32, generation));
+                        still.push(at);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.io.in_ready = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    still.push((slot32, generation));
+                    still.push(at);
                 }
                 Err(_) => {
                     s.io.in_ready = false;
@@ -326,12 +336,14 @@ impl<F: Framing> PollDriver<F> {
             let sock = socket2::SockRef::from(stream);
             let mut failed = false;
             let mut sent_now = 0;
-            while s.sendq.prepare() {
+            while let Some(flight) = s.sendq.lend() {
                 let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-                let n = s.sendq.io_slices(&mut slices);
-                match sock.send_vectored_with_flags(&slices[..n], libc::MSG_NOSIGNAL) {
+                let n = flight.io_slices(&mut slices);
+                let result = sock.send_vectored_with_flags(&slices[..n], libc::MSG_NOSIGNAL);
+                let sent = *result.as_ref().unwrap_or(&0);
+                let progress = s.sendq.give_back(flight, sent);
+                match result {
                     Ok(sent) => {
-                        let progress = s.sendq.advance(sent);
                         sent_now += sent;
                         let st = &self.shard.stats;
                         ThreadStats::add(&st.sends, 1);
@@ -373,7 +385,7 @@ impl<F: Framing> PollDriver<F> {
                 if linger {
                     self.linger.hand_over(stream.into(), self.shard.now);
                 } else {
-                    crate::sys::discard_unread_input(socket2::SockRef::from(&stream));
+                    crate::linger::discard_unread_input(socket2::SockRef::from(&stream));
                 }
             }
             s.io.in_ready = false;

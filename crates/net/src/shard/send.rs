@@ -1,0 +1,83 @@
+//! The output side of a session as the shard sees it: payloads queued
+//! (with the send-queue limit), the dirty list the backend sends from, and
+//! the progress it reports back.
+
+use bytes::Bytes;
+
+use super::Shard;
+use crate::event::CloseReason;
+use crate::framing::Framing;
+use crate::id::SessionId;
+use crate::stats::ThreadStats;
+
+/// A payload for one session: copied into its queue, or shared.
+pub(super) enum Payload<'a> {
+    Copy(&'a [u8]),
+    Shared(Bytes),
+}
+
+impl Payload<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Payload::Copy(b) => b.len(),
+            Payload::Shared(b) => b.len(),
+        }
+    }
+}
+
+impl<F: Framing, S> Shard<F, S> {
+    /// Queues `payload` for `session`, or closes the session as a slow
+    /// consumer if that would pass the send-queue limit.
+    pub(super) fn enqueue(&mut self, session: SessionId, payload: Payload<'_>) {
+        let Some(slot) = self.lookup(session) else {
+            ThreadStats::add(&self.stats.stale_requests, 1);
+            return;
+        };
+        let len = payload.len();
+        let s = &mut self.slots[slot];
+        let pending = s.sendq.pending_bytes();
+        if pending + len > self.send_queue_limit {
+            self.close(slot, CloseReason::SlowConsumer);
+            return;
+        }
+        if pending == 0 {
+            s.send_progress = self.now; // the stall clock starts now
+        }
+        match payload {
+            Payload::Copy(b) => s.sendq.push_copy(b, &mut self.tx_pool),
+            Payload::Shared(b) => s.sendq.push_shared(b, &mut self.tx_pool),
+        }
+        ThreadStats::add(&self.stats.frames_out, 1);
+        self.mark_dirty(slot);
+        if pending + len > self.high_water {
+            self.check_high_water(slot);
+        }
+    }
+
+    /// Puts `slot` on the dirty list: the backend starts a send for it (or,
+    /// for a drained session, closes it).
+    pub(crate) fn mark_dirty(&mut self, slot: usize) {
+        let s = &mut self.slots[slot];
+        if !s.dirty {
+            s.dirty = true;
+            self.dirty.push(slot as u32);
+        }
+    }
+
+    /// The socket took `sent` bytes of `slot`'s queue (the backend has
+    /// given the flight back): the stall clock restarts, and a session
+    /// paused for its output is read again once its queue is at the
+    /// low-water mark.
+    pub(crate) fn on_sent(&mut self, slot: usize, sent: usize) {
+        let s = &mut self.slots[slot];
+        if sent > 0 {
+            s.send_progress = self.now;
+        }
+        if s.pause.by_output()
+            && s.sendq.pending_bytes() <= self.low_water
+            && s.pause.set_by_output(false)
+        {
+            self.note_read_change(slot);
+        }
+    }
+}

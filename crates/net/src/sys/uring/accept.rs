@@ -1,0 +1,106 @@
+//! Accepting: a multishot accept on the thread's copy of the listener,
+//! admission of every accepted socket, its slot and fixed-file entry, and
+//! backing off when the process runs out of descriptors.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use io_uring::{cqueue, opcode, types};
+
+use super::{OpKind, UringDriver, NO_SLOT};
+use crate::framing::Framing;
+use crate::stats::ThreadStats;
+use crate::sys::{is_resource_shortage, ACCEPT_BACKOFF};
+
+impl<F: Framing> UringDriver<F> {
+    pub(super) fn arm_accept(&mut self) {
+        let Some(listener) = self.listener.as_ref() else {
+            return;
+        };
+        if self.accept_armed {
+            return;
+        }
+        let sqe = opcode::AcceptMulti::new(types::Fd(listener.as_raw_fd()))
+            .flags(libc::SOCK_CLOEXEC)
+            .build()
+            .user_data(OpKind::Accept.user_data(NO_SLOT));
+        self.push(sqe);
+        self.accept_armed = true;
+    }
+
+    pub(super) fn on_accept(&mut self, res: i32, flags: u32) {
+        if !cqueue::more(flags) {
+            self.accept_armed = false;
+        }
+        if res >= 0 {
+            // SAFETY: a successful accept completion carries a new descriptor
+            // that nothing else owns.
+            let fd = unsafe { OwnedFd::from_raw_fd(res) };
+            self.trouble.succeeded(self.shard.thread);
+            self.admit(fd);
+        } else {
+            let err = io::Error::from_raw_os_error(-res);
+            if res == -libc::ECANCELED || self.listener.is_none() {
+                // Stopped on purpose.
+            } else if is_resource_shortage(&err) {
+                ThreadStats::add(&self.shard.stats.accept_errors, 1);
+                self.trouble.failed(self.shard.thread, &err);
+                if !self.accept_armed {
+                    self.accept_retry_at = Some(self.shard.now + ACCEPT_BACKOFF);
+                }
+                return;
+            } else {
+                ThreadStats::add(&self.shard.stats.accept_errors, 1);
+                tracing::debug!(error = %err, "accept error");
+            }
+        }
+        if !self.accept_armed {
+            if self.shard.shared.shutting_down() {
+                self.listener = None;
+            } else {
+                self.arm_accept();
+            }
+        }
+    }
+
+    /// Admits an accepted socket into a slot and starts receiving, or
+    /// closes it (refused).
+    fn admit(&mut self, fd: OwnedFd) {
+        let sock = socket2::SockRef::from(&fd);
+        let peer = sock
+            .peer_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+        if self.shard.shared.shutting_down() {
+            ThreadStats::add(&self.shard.stats.refused, 1);
+            return; // dropping `fd` closes the connection
+        }
+        if !self.shard.shared.admit(peer, &self.shard.stats) {
+            return;
+        }
+        self.shard.tune_socket(sock);
+        let Some(slot) = self.shard.open(peer) else {
+            self.shard.shared.unadmit(peer);
+            ThreadStats::add(&self.shard.stats.refused, 1);
+            return;
+        };
+        let fixed = (slot as u32) < self.fixed_files
+            && self
+                .ring
+                .submitter()
+                .register_files_update(slot as u32, &[fd.as_raw_fd()])
+                .is_ok_and(|n| n == 1);
+        let io = &mut self.shard.slots[slot].io;
+        // A slot is released only once its send completed (`close`).
+        debug_assert!(io.send.is_none());
+        io.fd = Some(fd);
+        io.fixed = fixed;
+        io.recv_armed = false;
+        io.rearm_queued = false;
+        io.recv_cancelling = false;
+        io.shut = false;
+        io.linger = false;
+        self.arm_recv(slot);
+    }
+}
