@@ -75,4 +75,4 @@ pub use framing::{FrameError, Framing, RawFraming};
 pub use handler::{Handler, Reply};
 pub use id::SessionId;
 pub use stats::Stats;
-pub use transport::{HttpPolicy, Page, Transport, WebSocketConfig, DEFAULT_MAX_HEAD};
+pub use transport::{HttpPolicy, Listener, Page, Transport, WebSocketConfig, DEFAULT_MAX_HEAD};

@@ -11,6 +11,7 @@ use crate::event::CloseReason;
 #[derive(Debug, Default)]
 pub(crate) struct ThreadStats {
     pub(crate) accepted: AtomicU64,
+    pub(crate) accepted_ws: AtomicU64,
     pub(crate) refused: AtomicU64,
     pub(crate) refused_per_ip: AtomicU64,
     pub(crate) accept_errors: AtomicU64,

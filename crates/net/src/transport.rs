@@ -13,6 +13,7 @@
 //! what to answer, when the session ends.
 
 use std::fmt;
+use std::net::TcpListener;
 use std::sync::Arc;
 
 use ringport_ws::encode::{self, Header};
@@ -47,6 +48,15 @@ impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
     }
+}
+
+/// A bound listening socket and what it speaks.
+#[derive(Debug)]
+pub struct Listener {
+    /// The socket (bind `127.0.0.1:0` in tests).
+    pub socket: TcpListener,
+    /// What its sessions speak.
+    pub transport: Transport,
 }
 
 /// How a WebSocket listener answers HTTP.
