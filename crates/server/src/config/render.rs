@@ -183,6 +183,47 @@ mod tests {
         assert_eq!(serialised, settings.len());
     }
 
+    /// README.md's flag tables are written by hand (rows group related
+    /// flags); they may not name a flag that does not exist nor show another
+    /// default than the definition's.
+    #[test]
+    fn the_readme_flag_tables_agree_with_the_definitions() {
+        let readme = std::fs::read_to_string(repo_file("README.md")).unwrap();
+        let settings = Config::settings();
+        let not_settings = ["config"]; // flags that set no key
+        for row in readme.lines().filter(|l| l.starts_with("| `--")) {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            let flags: Vec<&str> = cells[0].trim_start_matches("| ").split(" / ").collect();
+            let defaults: Vec<&str> = cells[1].split(" / ").collect();
+            for (i, flag) in flags.iter().enumerate() {
+                let name = flag
+                    .trim_matches('`')
+                    .trim_start_matches("--")
+                    .split(' ')
+                    .next()
+                    .unwrap();
+                if not_settings.contains(&name) {
+                    continue;
+                }
+                let setting = settings
+                    .iter()
+                    .find(|s| s.flag.as_ref().is_some_and(|f| f.name == name))
+                    .unwrap_or_else(|| panic!("README.md: no flag --{name}"));
+                if flags.len() != defaults.len() {
+                    continue;
+                }
+                let shown = defaults[i].split(" (").next().unwrap().trim_matches('`');
+                let expected = setting.default_shown();
+                let empty = expected == "\"\"" && (shown == "off" || shown == "none");
+                assert!(
+                    shown == expected || empty,
+                    "README.md: --{name} shows default {shown}, the definition says {}",
+                    setting.default_shown()
+                );
+            }
+        }
+    }
+
     #[test]
     fn comments_wrap_at_the_width() {
         let mut out = String::new();

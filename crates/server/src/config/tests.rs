@@ -284,3 +284,72 @@ fn no_flag_changes_nothing_and_each_cluster_flag_sets_its_key() {
         }
     );
 }
+
+#[test]
+fn flags_of_every_kind_reach_their_keys() {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Top {
+        #[command(flatten)]
+        global: flags::Flags<flags::ForAll>,
+        #[command(flatten)]
+        serve: flags::Flags<flags::ForServe>,
+    }
+    let top = Top::parse_from([
+        "ringport",
+        "--room-start",
+        "-3",
+        "--backend",
+        "poll",
+        "--admin-listen",
+        "none",
+        "--auto-register",
+        "false",
+        "--listen",
+        "127.0.0.1:4000",
+        "--accounts",
+        "memory",
+        "--log",
+        "warn,ringport_net=debug",
+        "--log-format",
+        "json",
+    ]);
+    let mut c = Config::default();
+    top.global.apply(&mut c);
+    top.serve.apply(&mut c);
+    assert_eq!(c.chat.room_start, -3);
+    assert_eq!(c.engine.backend, ringport_net::BackendChoice::Poll);
+    assert_eq!(c.admin.listen, AdminListen::Off);
+    assert!(!c.accounts.auto_register);
+    assert_eq!(c.server.listen, "127.0.0.1:4000".parse().unwrap());
+    assert_eq!(c.accounts.store, "memory");
+    assert_eq!(c.log.filter, "warn,ringport_net=debug");
+    assert_eq!(c.log.format, LogFormat::Json);
+    // Everything not given keeps its value.
+    assert_eq!(c.engine.max_sessions, Config::default().engine.max_sessions);
+    assert!(Top::try_parse_from(["ringport", "--log", "info,[[["]).is_err());
+    assert!(Top::try_parse_from(["ringport", "--rooms", "many"]).is_err());
+}
+
+#[test]
+fn the_engine_conversion_keeps_every_value() {
+    let mut c = Config::default();
+    c.apply_env(vars(&[
+        ("RINGPORT_ENGINE__IO_THREADS", "3"),
+        ("RINGPORT_ENGINE__SEND_STALL_TIMEOUT", "0"),
+        ("RINGPORT_ENGINE__IDLE_TIMEOUT", "30"),
+        ("RINGPORT_ENGINE__LINGER_TIMEOUT_MS", "1500"),
+    ]))
+    .unwrap();
+    let e = c.engine.to_engine_config();
+    assert_eq!(e.io_threads, 3);
+    assert_eq!(e.send_stall_timeout, None);
+    assert_eq!(e.idle_timeout, Some(std::time::Duration::from_secs(30)));
+    assert_eq!(e.linger_timeout, std::time::Duration::from_millis(1500));
+    let d = Config::default().engine.to_engine_config();
+    let lib = ringport_net::EngineConfig::default();
+    assert_eq!(d.io_threads, lib.io_threads, "0: one per core");
+    assert_eq!(d.send_stall_timeout, lib.send_stall_timeout);
+    assert_eq!(d.linger_timeout, lib.linger_timeout);
+    assert_eq!(d.max_sessions, lib.max_sessions);
+}
