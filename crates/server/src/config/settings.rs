@@ -18,7 +18,27 @@
 //! (`flag(Serve, "room-start", allow_negative_numbers(true))`); `range` is
 //! checked by [`Config::validate`](super::Config::validate) with a message
 //! naming `section.key`, and printed after the doc. Ranges the libraries
-//! check (`EngineConfig::validate`, `ChatConfig::validate`) are not retyped.
+//! check (`EngineConfig::validate`, `ChatConfig::validate`) are not checked
+//! again here; the doc states them for operators.
+//!
+//! A new section is a block in `sections.rs` and one line in `config!`
+//! (`config/mod.rs`); then `RINGPORT_BLESS=1 cargo test -p ringport
+//! config::render` writes it into the example file and, given its markers
+//! (`<!-- settings:websocket -->` … `<!-- /settings:websocket -->`), into
+//! docs/OPERATIONS.md:
+//!
+//! ```text
+//! settings! {
+//!     /// WebSocket clients (RFC 6455) next to the TCP ones.
+//!     pub struct WebSocketSection in websocket {
+//!         /// Address WebSocket clients connect to, or `none`.
+//!         #[serde(serialize_with = "as_display", deserialize_with = "from_str")]
+//!         listen: AdminListen = AdminListen::Off, flag(Serve, "ws-listen");
+//!         /// Largest message in bytes.
+//!         max_message: usize = 65_536, range(128..=1 << 20);
+//!     }
+//! }
+//! ```
 
 use std::fmt::Display;
 use std::net::SocketAddr;
