@@ -1,13 +1,14 @@
-//! Command-line interface. Flags mirror configuration keys (see
-//! [`crate::config`]) and override them only when given.
+//! Command-line interface. Flags mirror configuration keys and override them
+//! only when given; they are made from the key definitions
+//! ([`crate::config::flags`]).
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, LogFormat};
+use crate::config::flags::{Flags, ForAll};
+use crate::config::Config;
 use crate::echo::EchoArgs;
-use crate::engine_args::set;
 use crate::serve::ServeArgs;
 use crate::user_cmd::UserArgs;
 
@@ -22,19 +23,9 @@ pub struct Cli {
     #[arg(long, global = true, display_order = 100, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
-    /// Log filter, `RUST_LOG` syntax (e.g. `info`, `ringport_net=debug`).
-    /// [log.filter; default info, or RUST_LOG]
-    #[arg(long, global = true, display_order = 100, value_parser = parse_filter)]
-    pub log: Option<String>,
-
-    /// Log format: `text` or `json`. [log.format; default text]
-    #[arg(long, global = true, display_order = 100, value_parser = parse_format)]
-    pub log_format: Option<LogFormat>,
-
-    /// Also log to DIR/PREFIX.YYYY-MM-DD, a new file each day.
-    /// [log.file; default none]
-    #[arg(long, global = true, display_order = 100, value_name = "DIR/PREFIX")]
-    pub log_file: Option<String>,
+    /// The `[log]` flags, taken by every subcommand.
+    #[command(flatten)]
+    pub settings: Flags<ForAll>,
 
     /// What to run.
     #[command(subcommand)]
@@ -68,21 +59,9 @@ pub enum ConfigCommand {
     },
 }
 
-fn parse_filter(s: &str) -> Result<String, String> {
-    tracing_subscriber::EnvFilter::try_new(s)
-        .map(|_| s.to_string())
-        .map_err(|e| e.to_string())
-}
-
-fn parse_format(s: &str) -> Result<LogFormat, String> {
-    s.parse()
-}
-
 impl Cli {
     /// Writes the global flags that were given over `config`.
     pub fn apply(&self, config: &mut Config) {
-        set(&mut config.log.filter, self.log.clone());
-        set(&mut config.log.format, self.log_format);
-        set(&mut config.log.file, self.log_file.clone());
+        self.settings.apply(config);
     }
 }

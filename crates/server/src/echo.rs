@@ -4,16 +4,14 @@
 //! stream into PROTOCOL.md packets, echoes DEV_ECHO (id 1) packets with type
 //! 0, ignores other ids and closes sessions that send a bad frame length.
 
-use std::net::SocketAddr;
-
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use ringport_net::{Endpoint, Engine, Event, Handler, RawFraming, Reply, SessionId};
 use ringport_proto::header::HEADER_LEN;
 use ringport_proto::id::DEV_ECHO;
 
+use crate::config::flags::{Flags, ForEcho};
 use crate::config::Config;
-use crate::engine_args::EngineArgs;
 use crate::packet_framing::PacketFraming;
 
 /// How the echo server reads its input.
@@ -28,10 +26,6 @@ pub enum EchoFraming {
 /// Flags of `ringport echo`.
 #[derive(Debug, Args)]
 pub struct EchoArgs {
-    /// Address to listen on. [server.listen; default 0.0.0.0:11021]
-    #[arg(long)]
-    pub listen: Option<SocketAddr>,
-
     /// Raw bytes or DEV_ECHO packets.
     #[arg(long, value_enum, default_value_t = EchoFraming::Raw)]
     pub framing: EchoFraming,
@@ -45,17 +39,16 @@ pub struct EchoArgs {
     #[arg(long)]
     pub app_thread: bool,
 
-    /// Engine settings.
+    /// The setting flags: `[server]` and `[engine]`.
     #[command(flatten)]
-    pub engine: EngineArgs,
+    pub settings: Flags<ForEcho>,
 }
 
 impl EchoArgs {
     /// Writes the flags that were given over `config` (only `[server]` and
     /// `[engine]` apply to the echo server).
     pub fn apply(&self, config: &mut Config) {
-        crate::engine_args::set(&mut config.server.listen, self.listen);
-        self.engine.apply(&mut config.engine);
+        self.settings.apply(config);
     }
 }
 
@@ -64,10 +57,7 @@ pub fn run(args: EchoArgs, config: Config) -> anyhow::Result<()> {
     let listen = config.server.listen;
     let listener =
         crate::listen::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
-    let cfg = config
-        .engine
-        .to_engine_config()
-        .map_err(|e| anyhow::anyhow!("engine.{e}"))?;
+    let cfg = config.engine.to_engine_config();
     let threads = cfg.io_threads;
     let packets = PacketFraming::new(args.max_frame);
     let handler = EchoHandler::new(args.framing);

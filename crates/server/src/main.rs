@@ -13,7 +13,6 @@ mod cli;
 mod cluster;
 mod config;
 mod echo;
-mod engine_args;
 mod health;
 mod inbox;
 mod listen;
@@ -42,7 +41,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse(); // usage errors exit 2 here
     match &cli.command {
         Command::Config(ConfigCommand::Example) => {
-            print!("{}", config::EXAMPLE);
+            print!("{}", config::render::example());
             return ExitCode::SUCCESS;
         }
         Command::Config(ConfigCommand::Check { path }) => {
@@ -95,7 +94,7 @@ fn resolve(cli: &Cli) -> Result<Config, ConfigError> {
     match &cli.command {
         Command::Serve(args) => args.apply(&mut config),
         Command::Echo(args) => args.apply(&mut config),
-        Command::User(args) => args.store.apply(&mut config.accounts),
+        Command::User(args) => args.settings.apply(&mut config),
         Command::Config(_) => {}
     }
     config.validate().map_err(|e| match &cli.config {

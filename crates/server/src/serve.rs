@@ -2,7 +2,6 @@
 //! its admin listener (metrics, health), systemd notification and graceful
 //! drain.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,146 +13,27 @@ use ringport_net::Engine;
 
 use crate::auth_pool::{AuthPool, StoreWatch};
 use crate::chat_host::Published;
-use crate::cluster::ClusterArgs;
+use crate::config::flags::{Flags, ForServe};
 use crate::config::{AccountsSection, AdminListen, Config};
-use crate::engine_args::{set, EngineArgs};
 use crate::health::Health;
 use crate::metrics::{Metrics, Sources};
 use crate::packet_framing::PacketFraming;
-use crate::store_args::StoreArgs;
 
-/// Flags of `ringport serve`. Each overrides its configuration key only when
-/// given; the key and its default are in brackets.
+/// Flags of `ringport serve`: every key of `[server]`, `[engine]`,
+/// `[chat]`, `[admin]` and `[cluster]` that has a flag, and those of
+/// `[accounts]`. Each overrides its key only when given; `--help` shows the
+/// key and its default.
 #[derive(Debug, Default, Args)]
 pub struct ServeArgs {
-    /// Address to listen on. [server.listen; default 0.0.0.0:11021]
-    #[arg(long)]
-    pub listen: Option<SocketAddr>,
-
-    /// Number of rooms. [chat.rooms; default 10]
-    #[arg(long)]
-    pub rooms: Option<u32>,
-
-    /// Number of the first room. [chat.room_start; default 0]
-    #[arg(long, allow_negative_numbers = true)]
-    pub room_start: Option<i32>,
-
-    /// Users per room at most. [chat.room_max_users; default 4]
-    #[arg(long)]
-    pub room_max_users: Option<usize>,
-
-    /// Largest packet accepted, header included (5..=32767).
-    /// [chat.max_frame; default 8192]
-    #[arg(long)]
-    pub max_frame: Option<usize>,
-
-    /// Chat messages per second per session (0: no limit).
-    /// [chat.chat_rate; default 10]
-    #[arg(long)]
-    pub chat_rate: Option<u32>,
-
-    /// Chat messages a session may send in a burst. [chat.chat_burst; default 20]
-    #[arg(long)]
-    pub chat_burst: Option<u32>,
-
-    /// Seconds a new session has to log in before it is closed.
-    /// [chat.login_timeout; default 10]
-    #[arg(long)]
-    pub login_timeout: Option<u64>,
-
-    /// Create unknown user ids on first login with the given password.
-    /// [accounts.auto_register; default true]
-    #[arg(long, action = clap::ArgAction::Set)]
-    pub auto_register: Option<bool>,
-
-    /// Login attempts per minute from one address (IPv4, or IPv6 /64); over
-    /// it a login gets 63 without a password hash (0: no limit).
-    /// [chat.login_rate_per_ip; default 600]
-    #[arg(long)]
-    pub login_rate_per_ip: Option<u32>,
-
-    /// Login attempts one address may make at once after being quiet.
-    /// [chat.login_burst_per_ip; default 100]
-    #[arg(long)]
-    pub login_burst_per_ip: Option<u32>,
-
-    /// Apply the per-address login limit to loopback clients too.
-    /// [chat.login_limit_loopback; default false]
-    #[arg(long, action = clap::ArgAction::Set)]
-    pub login_limit_loopback: Option<bool>,
-
-    /// Requests of one session that may wait behind a password check or a
-    /// cluster answer (requests are answered in order) before the session
-    /// is no longer read until they are answered. [chat.pipeline_frames;
-    /// default 64]
-    #[arg(long)]
-    pub pipeline_frames: Option<usize>,
-
-    /// Bytes of such waiting requests at which the session is no longer
-    /// read. [chat.pipeline_bytes; default 16384]
-    #[arg(long)]
-    pub pipeline_bytes: Option<usize>,
-
-    /// Account store and password hashing.
+    /// The setting flags.
     #[command(flatten)]
-    pub store: StoreArgs,
-
-    /// Threads checking passwords (argon2 work stays off the I/O and logic
-    /// threads). [accounts.workers; default 2]
-    #[arg(long)]
-    pub auth_workers: Option<usize>,
-
-    /// Milliseconds a login may be expected to wait for its password check:
-    /// a login whose estimated wait (queue ahead × measured check time ÷
-    /// workers) is longer is answered 34 at once, and one that waited
-    /// longer for a worker is answered 34 unchecked.
-    /// [accounts.max_login_wait_ms; default 5000]
-    #[arg(long)]
-    pub max_login_wait_ms: Option<u64>,
-
-    /// Metrics and health listener address, or `none`.
-    /// [admin.listen; default 127.0.0.1:9100]
-    #[arg(long, value_parser = parse_admin)]
-    pub admin_listen: Option<AdminListen>,
-
-    /// Engine settings.
-    #[command(flatten)]
-    pub engine: EngineArgs,
-
-    /// Scale-out through Redis (`[cluster]`, see docs/SCALING.md).
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
-}
-
-fn parse_admin(s: &str) -> Result<AdminListen, String> {
-    s.parse()
+    pub settings: Flags<ForServe>,
 }
 
 impl ServeArgs {
     /// Writes the flags that were given over `config`.
     pub fn apply(&self, config: &mut Config) {
-        set(&mut config.server.listen, self.listen);
-        let chat = &mut config.chat;
-        set(&mut chat.rooms, self.rooms);
-        set(&mut chat.room_start, self.room_start);
-        set(&mut chat.room_max_users, self.room_max_users);
-        set(&mut chat.max_frame, self.max_frame);
-        set(&mut chat.chat_rate, self.chat_rate);
-        set(&mut chat.chat_burst, self.chat_burst);
-        set(&mut chat.login_timeout, self.login_timeout);
-        set(&mut chat.login_rate_per_ip, self.login_rate_per_ip);
-        set(&mut chat.login_burst_per_ip, self.login_burst_per_ip);
-        set(&mut chat.login_limit_loopback, self.login_limit_loopback);
-        set(&mut chat.pipeline_frames, self.pipeline_frames);
-        set(&mut chat.pipeline_bytes, self.pipeline_bytes);
-        let accounts = &mut config.accounts;
-        self.store.apply(accounts);
-        set(&mut accounts.auto_register, self.auto_register);
-        set(&mut accounts.workers, self.auth_workers);
-        set(&mut accounts.max_login_wait_ms, self.max_login_wait_ms);
-        set(&mut config.admin.listen, self.admin_listen);
-        self.engine.apply(&mut config.engine);
-        self.cluster.apply(&mut config.cluster);
+        self.settings.apply(config);
     }
 }
 
@@ -192,10 +72,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let chat_cfg = config
         .chat
         .to_chat_config(config.engine.max_sessions, config.accounts.auto_register);
-    let engine_cfg = config
-        .engine
-        .to_engine_config()
-        .map_err(|e| anyhow::anyhow!("engine.{e}"))?;
+    let engine_cfg = config.engine.to_engine_config();
     let store = store(&config.accounts)?;
     let listen = config.server.listen;
     let listener =

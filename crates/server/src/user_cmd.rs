@@ -9,8 +9,8 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use ringport_proto::{Password, UserId};
 
+use crate::config::flags::{Flags, ForUser};
 use crate::config::AccountsSection;
-use crate::store_args::StoreArgs;
 
 /// Flags of `ringport user`.
 #[derive(Debug, Args)]
@@ -19,9 +19,10 @@ pub struct UserArgs {
     #[command(subcommand)]
     pub action: UserAction,
 
-    /// The store to administer.
+    /// The store to administer: the `[accounts]` flags of the store and the
+    /// password hashing.
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub settings: Flags<ForUser>,
 }
 
 /// `ringport user` actions.

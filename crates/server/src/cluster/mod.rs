@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use clap::Args;
 use ringport_chat::{ClaimResult, ClusterEvent, ClusterRequest, EnterResult};
 use ringport_net::crossbeam_channel::{self, Sender, TrySendError};
 
@@ -29,78 +28,7 @@ pub use counters::{ClusterProbe, NodeStats};
 
 use self::counters::Counters;
 use crate::config::ClusterSection;
-use crate::engine_args::set;
 use crate::inbox::Inbox;
-
-/// Cluster flags of `ringport serve`. Each overrides its `[cluster]` key
-/// only when given (defaults live in [`crate::config`]).
-#[derive(Debug, Clone, Default, Args)]
-pub struct ClusterArgs {
-    /// Share rooms, presence and logins with other nodes through this
-    /// Redis (`redis://[[USER]:PASSWORD@]HOST:PORT[/DB]`, a single server
-    /// or a Sentinel-managed primary; not Redis Cluster); "" turns it off.
-    /// [cluster.url; default off]
-    #[arg(long, value_name = "URL")]
-    pub cluster: Option<String>,
-
-    /// Prefix of every cluster key and channel.
-    /// [cluster.prefix; default ringport:]
-    #[arg(long)]
-    pub cluster_prefix: Option<String>,
-
-    /// This node's id (1 to 64 printable ASCII characters, no spaces).
-    /// [cluster.node_id; default made from the process id and start time]
-    #[arg(long)]
-    pub cluster_node_id: Option<String>,
-
-    /// Lifetime of the node's lease in milliseconds (100..=600000): a node
-    /// silent this long is dead, and its room members are removed by the
-    /// others. [cluster.lease_ms; default 5000]
-    #[arg(long)]
-    pub cluster_lease_ms: Option<u64>,
-
-    /// Heartbeat period in milliseconds (10..=60000, below the lease and the
-    /// claim lifetime): the lease is renewed, login claims refreshed and
-    /// each served room's membership re-read this often.
-    /// [cluster.heartbeat_ms; default 1000]
-    #[arg(long)]
-    pub cluster_heartbeat_ms: Option<u64>,
-
-    /// Lifetime of a login claim in milliseconds (100..=3600000; refreshed
-    /// every heartbeat while the user is connected): how long a crashed
-    /// node's users stay "logged in" (31) cluster-wide.
-    /// [cluster.claim_ttl_ms; default 15000]
-    #[arg(long)]
-    pub cluster_claim_ttl_ms: Option<u64>,
-
-    /// Bound on one Redis operation in milliseconds (1..=60000; connect,
-    /// read, write). During an outage, reconnects are tried at most every
-    /// this long, and logins answer 34 at once in between.
-    /// [cluster.timeout_ms; default 1000]
-    #[arg(long)]
-    pub cluster_timeout_ms: Option<u64>,
-
-    /// Cluster requests (publishes, enters, claims) queued for the node
-    /// thread at most (1..=16777216); beyond it a chat is not published
-    /// (counted) and a login or enter is answered as if Redis were down.
-    /// [cluster.queue; default 65536]
-    #[arg(long)]
-    pub cluster_queue: Option<usize>,
-}
-
-impl ClusterArgs {
-    /// Writes the flags that were given over `cluster`.
-    pub fn apply(&self, cluster: &mut ClusterSection) {
-        set(&mut cluster.url, self.cluster.clone());
-        set(&mut cluster.prefix, self.cluster_prefix.clone());
-        set(&mut cluster.node_id, self.cluster_node_id.clone());
-        set(&mut cluster.lease_ms, self.cluster_lease_ms);
-        set(&mut cluster.heartbeat_ms, self.cluster_heartbeat_ms);
-        set(&mut cluster.claim_ttl_ms, self.cluster_claim_ttl_ms);
-        set(&mut cluster.timeout_ms, self.cluster_timeout_ms);
-        set(&mut cluster.queue, self.cluster_queue);
-    }
-}
 
 /// Checks that `url` is a Redis URL of a TCP server (what the cluster
 /// threads can use). The error never holds the URL (nor its password).
@@ -322,59 +250,7 @@ pub fn start(
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
-    use super::{check_url, ClusterArgs};
-    use crate::config::ClusterSection;
-
-    #[derive(Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        cluster: ClusterArgs,
-    }
-
-    #[test]
-    fn no_flag_changes_nothing_and_each_flag_sets_its_key() {
-        let mut section = ClusterSection::default();
-        Wrapper::parse_from(["ringport"])
-            .cluster
-            .apply(&mut section);
-        assert_eq!(section, ClusterSection::default());
-        let flags = Wrapper::parse_from([
-            "ringport",
-            "--cluster",
-            "redis://h:1",
-            "--cluster-prefix",
-            "p:",
-            "--cluster-node-id",
-            "n1",
-            "--cluster-lease-ms",
-            "2",
-            "--cluster-heartbeat-ms",
-            "3",
-            "--cluster-claim-ttl-ms",
-            "4",
-            "--cluster-timeout-ms",
-            "5",
-            "--cluster-queue",
-            "6",
-        ])
-        .cluster;
-        flags.apply(&mut section);
-        assert_eq!(
-            section,
-            ClusterSection {
-                url: "redis://h:1".into(),
-                prefix: "p:".into(),
-                node_id: "n1".into(),
-                lease_ms: 2,
-                heartbeat_ms: 3,
-                claim_ttl_ms: 4,
-                timeout_ms: 5,
-                queue: 6,
-            }
-        );
-    }
+    use super::check_url;
 
     #[test]
     fn url_errors_do_not_show_the_password() {

@@ -5,12 +5,18 @@
 //! wrong type or out of range; each error names the key and where it came
 //! from.
 //!
-//! `contrib/ringport.toml` is the complete, commented example
-//! (`ringport config example` prints it); a test checks that it parses to
-//! exactly [`Config::default`].
+//! Each key is defined once, in [`sections`] (see [`settings`] for how):
+//! its type, default, flag, range and text. From that definition come the
+//! command-line flags ([`flags`]), `ringport config example`
+//! (`contrib/ringport.toml`) and the key tables of docs/OPERATIONS.md
+//! ([`render`]); a test fails when the files differ from what the
+//! definitions render (`RINGPORT_BLESS=1` rewrites them).
 
 mod env;
+pub mod flags;
+pub mod render;
 mod sections;
+pub(crate) mod settings;
 
 use std::fmt;
 use std::path::Path;
@@ -21,29 +27,49 @@ pub use sections::{
     AccountsSection, AdminListen, AdminSection, ChatSection, ClusterSection, EngineSection,
     LogFormat, LogSection, ServerSection,
 };
+pub use settings::Setting;
 
-/// The complete example configuration, with every key at its default.
-pub const EXAMPLE: &str = include_str!("../../../../contrib/ringport.toml");
+/// Defines [`Config`] from its sections, in file order.
+macro_rules! config {
+    ($($(#[doc = $doc:literal])* $field:ident: $section:ident,)*) => {
+        /// Everything `ringport serve` and `ringport echo` can be told.
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct Config {
+            $($(#[doc = $doc])* pub $field: $section,)*
+        }
 
-/// Everything `ringport serve` and `ringport echo` can be told.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
+        impl Config {
+            /// Each section: its name, its doc and its keys, in file order.
+            pub fn sections() -> Vec<(&'static str, &'static str, Vec<Setting>)> {
+                vec![$(($section::NAME, $section::DOC, $section::settings()),)*]
+            }
+
+            /// Checks the ranges the definitions give.
+            fn check_ranges(&self) -> Result<(), ConfigError> {
+                $(self.$field.check_ranges().map_err(ConfigError)?;)*
+                Ok(())
+            }
+        }
+    };
+}
+
+config! {
     /// `[server]`: where clients connect.
-    pub server: ServerSection,
+    server: ServerSection,
     /// `[engine]`: the network engine's threads and limits.
-    pub engine: EngineSection,
+    engine: EngineSection,
     /// `[chat]`: rooms, frames, rates and timeouts of the chat protocol.
-    pub chat: ChatSection,
+    chat: ChatSection,
     /// `[accounts]`: the account store and password hashing.
-    pub accounts: AccountsSection,
+    accounts: AccountsSection,
     /// `[log]`: filter, format and an optional rolling file.
-    pub log: LogSection,
+    log: LogSection,
     /// `[admin]`: the metrics and health listener.
-    pub admin: AdminSection,
+    admin: AdminSection,
     /// `[cluster]`: several nodes sharing rooms through Redis (off unless
     /// `url` is set).
-    pub cluster: ClusterSection,
+    cluster: ClusterSection,
 }
 
 /// A configuration that cannot be used. The binary exits with 78
@@ -108,25 +134,31 @@ impl Config {
         Ok(())
     }
 
+    /// Every key of every section, in file order.
+    pub fn settings() -> Vec<Setting> {
+        Self::sections()
+            .into_iter()
+            .flat_map(|(_, _, settings)| settings)
+            .collect()
+    }
+
     /// Checks every value that has a valid range, naming the key of the first
     /// one that is out of it.
     ///
     /// # Errors
     /// A message `section.key: what is wrong`.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_ranges()?;
         self.engine
             .to_engine_config()
-            .map_err(|e| ConfigError(format!("engine.{e}")))?
             .validate()
             .map_err(|e| ConfigError(format!("engine.{e}")))?;
         self.chat
             .to_chat_config(self.engine.max_sessions, self.accounts.auto_register)
             .validate()
             .map_err(|e| ConfigError(format!("chat.{e}")))?;
-        self.chat.validate().map_err(ConfigError)?;
         self.accounts.validate().map_err(ConfigError)?;
         self.log.validate().map_err(ConfigError)?;
-        self.admin.validate().map_err(ConfigError)?;
         self.cluster.validate().map_err(ConfigError)?;
         Ok(())
     }

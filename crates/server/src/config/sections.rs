@@ -1,7 +1,9 @@
-//! The sections of the configuration file, one struct each, with their
-//! defaults and the conversions to the engine's and the chat's own
-//! configuration types. Field docs are the reference; `contrib/ringport.toml`
-//! and docs/OPERATIONS.md repeat them for operators.
+//! The sections of the configuration, each key defined once (see
+//! [`super::settings`]): its type, default, flag, range and the text
+//! operators read in `--help`, `contrib/ringport.toml` and
+//! docs/OPERATIONS.md. Below each section: its conversion to the engine's or
+//! the chat's own configuration type and the checks that involve more than
+//! one key.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -11,118 +13,111 @@ use std::time::Duration;
 use ringport_accounts::{HashParams, StoreOptions, StoreSpec, DEFAULT_KEY_PREFIX, DEFAULT_STORE};
 use ringport_chat::ChatConfig;
 use ringport_net::{BackendChoice, EngineConfig};
+use ringport_proto::header::{HEADER_LEN, MAX_FRAME_LIMIT};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// `[server]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ServerSection {
-    /// Address the chat (or echo) server accepts on. Default `0.0.0.0:11021`.
-    pub listen: SocketAddr,
-}
+use super::settings::settings;
 
-impl Default for ServerSection {
-    fn default() -> Self {
-        ServerSection {
-            listen: SocketAddr::from(([0, 0, 0, 0], 11021)),
-        }
+settings! {
+    /// Where clients connect.
+    pub struct ServerSection in server {
+        /// Address the chat server (or the echo server) accepts on.
+        listen: SocketAddr = SocketAddr::from(([0, 0, 0, 0], 11021)),
+            flag(Host, "listen");
     }
 }
 
-/// `[engine]`: see [`EngineConfig`] for what each limit does.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EngineSection {
-    /// `auto`, `io-uring` or `poll`.
-    #[serde(serialize_with = "as_display", deserialize_with = "from_str")]
-    pub backend: BackendChoice,
-    /// I/O threads; 0 means one per core.
-    pub io_threads: usize,
-    /// Sessions open at once; more are accepted and closed at once.
-    pub max_sessions: usize,
-    /// Sessions open at once from one address (IPv4, or IPv6 /64); more are
-    /// accepted and closed at once. 0: no per-address limit.
-    pub max_sessions_per_ip: usize,
-    /// Hard limit of unsent bytes per session: past it the session is
-    /// closed at once as a slow consumer.
-    pub send_queue_limit: usize,
-    /// While more than this is queued for a session, its socket is not read
-    /// (its requests wait), until the queue drains to the low-water mark.
-    pub send_queue_high_water: usize,
-    /// A session paused by the high-water mark is read again at or below
-    /// this many queued bytes.
-    pub send_queue_low_water: usize,
-    /// Seconds a session's socket may take none of its queued bytes before
-    /// it is closed as a slow consumer; 0 turns the rule off.
-    pub send_stall_timeout: u64,
-    /// Kernel send buffer per socket (SO_SNDBUF) in bytes; 0: the kernel's
-    /// autotuned default.
-    pub socket_send_buffer: usize,
-    /// Seconds of silence before a session is closed; 0 turns it off.
-    pub idle_timeout: u64,
-    /// Seconds a shutdown waits for queued data to be flushed.
-    pub shutdown_grace: u64,
-    /// io_uring receive buffers per I/O thread (a power of two, 8..=32768).
-    pub recv_buffers: usize,
-    /// Bytes of one receive buffer (512..=1048576).
-    pub recv_buffer_size: usize,
-    /// Soft limit of frame bytes in one batch handed to the logic thread.
-    pub batch_bytes: usize,
-    /// Batches per I/O thread in flight to the logic thread before the I/O
-    /// thread stops reading (backpressure); at least 2.
-    pub batches_per_thread: usize,
-    /// Milliseconds the socket of a session closed after its queue was
-    /// flushed may linger (writing shut down, the client's late input read
-    /// and dropped until its FIN), so a client writing after the close does
-    /// not draw a reset that destroys the last bytes; 0: no lingering; at
-    /// most 60000.
-    pub linger_timeout_ms: u64,
-    /// Sockets lingering at once per I/O thread; one more closes the oldest
-    /// at once; 0: no lingering.
-    pub linger_max: usize,
-}
-
-impl Default for EngineSection {
-    fn default() -> Self {
-        let d = EngineConfig::default();
-        EngineSection {
-            backend: d.backend,
-            io_threads: 0,
-            max_sessions: d.max_sessions,
-            max_sessions_per_ip: d.max_sessions_per_ip,
-            send_queue_limit: d.send_queue_limit,
-            send_queue_high_water: d.send_queue_high_water,
-            send_queue_low_water: d.send_queue_low_water,
-            send_stall_timeout: d.send_stall_timeout.map_or(0, |t| t.as_secs()),
-            socket_send_buffer: d.socket_send_buffer,
-            idle_timeout: 0,
-            shutdown_grace: d.shutdown_grace.as_secs(),
-            recv_buffers: d.recv_buffers,
-            recv_buffer_size: d.recv_buffer_size,
-            batch_bytes: d.batch_bytes,
-            batches_per_thread: d.batches_per_thread,
-            linger_timeout_ms: u64::try_from(d.linger_timeout.as_millis()).unwrap_or(u64::MAX),
-            linger_max: d.linger_max,
-        }
+settings! {
+    /// The network engine: I/O threads, session limits, send queues and
+    /// receive buffers (see ringport-net's `EngineConfig`).
+    pub struct EngineSection in engine, defaults(d = EngineConfig::default()) {
+        /// I/O backend: `auto` (io_uring, falling back to poll with one
+        /// warning naming the reason when the kernel refuses a ring),
+        /// `io-uring` (or fail, exit 1), `poll` (epoll).
+        #[serde(serialize_with = "as_display", deserialize_with = "from_str")]
+        backend: BackendChoice = d.backend, flag(Host, "backend");
+        /// I/O threads, each with its own ring or poller and its own
+        /// sessions; 0: one per core.
+        io_threads: usize = 0, flag(Host, "io-threads");
+        /// Sessions open at once; connections beyond it are accepted and
+        /// closed at once (`ringport_sessions_refused_total`). Each session
+        /// needs one file descriptor.
+        max_sessions: usize = d.max_sessions, flag(Host, "max-sessions");
+        /// Sessions open at once from one address (IPv4, or IPv6 /64); more
+        /// are accepted and closed at once
+        /// (`ringport_sessions_refused_per_ip_total`); 0: no limit. Behind
+        /// NAT or a load balancer many users share an address: set it only
+        /// where clients connect directly.
+        max_sessions_per_ip: usize = d.max_sessions_per_ip,
+            flag(Host, "max-sessions-per-ip");
+        /// Hard limit of unsent bytes per session: a session whose queue
+        /// would pass it is closed at once as a slow consumer. Bounds one
+        /// session's memory.
+        send_queue_limit: usize = d.send_queue_limit, flag(Host, "send-queue-limit");
+        /// While more than this many bytes are queued for a session, its
+        /// socket is not read (its requests wait; TCP holds the client
+        /// back): a client that sends faster than it reads is slowed, not
+        /// cut (`ringport_output_pauses_total`). At most
+        /// `send_queue_limit`.
+        send_queue_high_water: usize = d.send_queue_high_water,
+            flag(Host, "send-queue-high-water");
+        /// A session paused by the high-water mark is read again at or below
+        /// this many queued bytes; below `send_queue_high_water`.
+        send_queue_low_water: usize = d.send_queue_low_water,
+            flag(Host, "send-queue-low-water");
+        /// Seconds a session's socket may take none of its queued bytes (the
+        /// client reads nothing) before the session is closed as a slow
+        /// consumer (`ringport_send_stalls_total`); 0: off (then only
+        /// `send_queue_limit` cuts it).
+        send_stall_timeout: u64 = secs_or_zero(d.send_stall_timeout),
+            flag(Host, "send-stall-timeout");
+        /// Kernel send buffer per socket (SO_SNDBUF) in bytes, 0 or
+        /// 4096..=1073741824; 0: the kernel's default, autotuned up to
+        /// `net.ipv4.tcp_wmem`'s maximum (often 4 MiB). A slow reader is cut
+        /// off only once this buffer and `send_queue_limit` are full: e.g.
+        /// 65536 cuts it sooner and bounds its memory (fast readers on long,
+        /// fast links may then get less throughput).
+        socket_send_buffer: usize = d.socket_send_buffer, flag(Host, "socket-send-buffer");
+        /// Seconds without receiving anything before a session is closed;
+        /// 0: never.
+        idle_timeout: u64 = secs_or_zero(d.idle_timeout), flag(Host, "idle-timeout");
+        /// Seconds a shutdown (drain) waits for queued data to reach clients
+        /// before the remaining sessions are closed anyway.
+        shutdown_grace: u64 = d.shutdown_grace.as_secs(), flag(Host, "shutdown-grace");
+        /// io_uring receive buffers per I/O thread (a power of two,
+        /// 8..=32768); too few for the load shows as
+        /// `ringport_recv_rearms_total`.
+        recv_buffers: usize = d.recv_buffers, flag(Host, "recv-buffers");
+        /// Bytes of one receive buffer (512..=1048576).
+        recv_buffer_size: usize = d.recv_buffer_size, flag(Host, "recv-buffer-size");
+        /// Soft limit of received bytes per batch handed to the logic thread
+        /// (at least `recv_buffer_size`).
+        batch_bytes: usize = d.batch_bytes;
+        /// Batches per I/O thread in flight to the logic thread before that
+        /// I/O thread stops reading (backpressure); at least 2.
+        batches_per_thread: usize = d.batches_per_thread;
+        /// After a session is closed with everything queued for it sent
+        /// (login timeout, drain), its socket lingers: writing is shut down
+        /// (the client gets EOF after the last bytes) and whatever the client
+        /// still sends is read and dropped until it closes, for at most this
+        /// many milliseconds (0: close at once, and a client writing late may
+        /// then get a reset that destroys the last bytes). The session is
+        /// released at once; a lingering socket costs one descriptor, and a
+        /// drain waits up to this long for the last lingering sockets.
+        linger_timeout_ms: u64 = millis(d.linger_timeout), range(..=60_000);
+        /// Sockets lingering at once per I/O thread; one more closes the
+        /// oldest at once (`ringport_linger_evicted_total`); 0: no lingering.
+        linger_max: usize = d.linger_max;
     }
 }
 
 impl EngineSection {
     /// The engine configuration (I/O threads resolved to the core count
-    /// when 0). Range checks are [`EngineConfig::validate`]'s.
-    ///
-    /// # Errors
-    /// `linger_timeout_ms` above 60000 (checked here so the message names
-    /// the key as written).
-    pub fn to_engine_config(&self) -> Result<EngineConfig, String> {
-        if self.linger_timeout_ms > 60_000 {
-            return Err(format!(
-                "linger_timeout_ms must be 0..=60000, got {}",
-                self.linger_timeout_ms
-            ));
-        }
+    /// when 0). Range checks are [`EngineConfig::validate`]'s, and
+    /// [`EngineSection::check_ranges`]'s for the keys whose unit differs.
+    pub fn to_engine_config(&self) -> EngineConfig {
         let defaults = EngineConfig::default();
-        Ok(EngineConfig {
+        EngineConfig {
             backend: self.backend,
             io_threads: if self.io_threads == 0 {
                 defaults.io_threads
@@ -145,70 +140,69 @@ impl EngineSection {
             batches_per_thread: self.batches_per_thread,
             linger_timeout: Duration::from_millis(self.linger_timeout_ms),
             linger_max: self.linger_max,
-        })
-    }
-}
-
-/// `[chat]`: see [`ChatConfig`] and docs/PROTOCOL.md.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ChatSection {
-    /// Number of rooms.
-    pub rooms: u32,
-    /// Number of the first room.
-    pub room_start: i32,
-    /// Users per room at most (one more gets 54).
-    pub room_max_users: usize,
-    /// Users logged in at once at most (one more gets 32); 0 means
-    /// `engine.max_sessions`.
-    pub max_users: usize,
-    /// Largest packet, header included (5..=32767).
-    pub max_frame: usize,
-    /// Chat messages per second per session (0: no limit).
-    pub chat_rate: u32,
-    /// Chat messages a session may send in a burst.
-    pub chat_burst: u32,
-    /// Seconds a new session has to log in.
-    pub login_timeout: u64,
-    /// Login attempts per minute from one address (IPv4, or IPv6 /64) over
-    /// all its sessions; over it a login gets 63 and costs no hash (0: off).
-    pub login_rate_per_ip: u32,
-    /// Login attempts one address may make at once after being quiet.
-    pub login_burst_per_ip: u32,
-    /// Apply the per-address login limit to loopback clients too.
-    pub login_limit_loopback: bool,
-    /// Requests of one session waiting behind a password check or a
-    /// cluster answer (answers go in request order) at which the session is
-    /// no longer read until they are answered (at least 1).
-    pub pipeline_frames: usize,
-    /// Bytes of such waiting requests at which the session is no longer
-    /// read (at least 1).
-    pub pipeline_bytes: usize,
-}
-
-impl Default for ChatSection {
-    fn default() -> Self {
-        let d = ChatConfig::default();
-        ChatSection {
-            rooms: d.rooms,
-            room_start: d.room_start,
-            room_max_users: d.room_max_users,
-            max_users: 0,
-            max_frame: 8192,
-            chat_rate: d.chat_rate,
-            chat_burst: d.chat_burst,
-            login_timeout: d.login_timeout.as_secs(),
-            login_rate_per_ip: d.login_rate_per_ip,
-            login_burst_per_ip: d.login_burst_per_ip,
-            login_limit_loopback: d.login_limit_loopback,
-            pipeline_frames: d.pipeline_frames,
-            pipeline_bytes: d.pipeline_bytes,
         }
     }
 }
 
+settings! {
+    /// Rooms, frames, rates and timeouts of the chat protocol
+    /// (docs/PROTOCOL.md).
+    pub struct ChatSection in chat, defaults(d = ChatConfig::default()) {
+        /// Number of rooms: rooms are numbered `room_start` ..
+        /// `room_start + rooms - 1`.
+        rooms: u32 = d.rooms, flag(Serve, "rooms");
+        /// Number of the first room.
+        room_start: i32 = d.room_start,
+            flag(Serve, "room-start", allow_negative_numbers(true));
+        /// Members per room; one more is refused with 54.
+        room_max_users: usize = d.room_max_users, flag(Serve, "room-max-users");
+        /// Users logged in at once; one more is refused with 32. 0:
+        /// `engine.max_sessions`.
+        max_users: usize = 0;
+        /// Largest packet, header included; a longer one closes the session
+        /// (reason `bad_frame`).
+        max_frame: usize = 8192, flag(Serve, "max-frame"), range(HEADER_LEN..=MAX_FRAME_LIMIT);
+        /// Chat messages per second per session (token bucket; 0: no limit);
+        /// over it a chat is refused with 63.
+        chat_rate: u32 = d.chat_rate, flag(Serve, "chat-rate");
+        /// Chat messages a session may send at once after a quiet time.
+        chat_burst: u32 = d.chat_burst, flag(Serve, "chat-burst");
+        /// Seconds a connection has to send a login before it is closed. A
+        /// session whose login is still being answered at the deadline is
+        /// kept (every login is answered) and its deadline moves
+        /// `login_timeout` on, so a client answered 34 late may retry; it is
+        /// closed at the moved deadline if not logged in
+        /// (`ringport_login_deadlines_extended_total`).
+        login_timeout: u64 = d.login_timeout.as_secs(), flag(Serve, "login-timeout");
+        /// Login attempts per minute from one address (IPv4, or IPv6 /64)
+        /// over all its sessions; an attempt over it is answered 63 and costs
+        /// no password hash (`ringport_logins_rate_limited_total`), so one
+        /// address cannot keep the argon2 workers busy. 0: no limit.
+        login_rate_per_ip: u32 = d.login_rate_per_ip, flag(Serve, "login-rate-per-ip");
+        /// Login attempts one address may make at once after a quiet time.
+        login_burst_per_ip: u32 = d.login_burst_per_ip, flag(Serve, "login-burst-per-ip");
+        /// Apply the per-address login limit to loopback clients too (off:
+        /// local load generators log in many users from 127.0.0.1).
+        login_limit_loopback: bool = d.login_limit_loopback,
+            flag(Serve, "login-limit-loopback");
+        /// Requests are answered in the order received: requests a session
+        /// sends while its login's password check (with a cluster: its login
+        /// claim or room enter) is pending wait for it; at this many waiting
+        /// requests the session is not read until they are answered
+        /// (`ringport_pipeline_pauses_total`). Nothing is dropped; at least 1.
+        pipeline_frames: usize = d.pipeline_frames, flag(Serve, "pipeline-frames");
+        /// The same bound in bytes (headers included); at least 1. Frames the
+        /// engine had already read when the pause took effect are queued
+        /// beyond the bounds: at most `batches_per_thread` × `batch_bytes`
+        /// per I/O thread (2 MiB with the defaults), in practice a receive or
+        /// two.
+        pipeline_bytes: usize = d.pipeline_bytes, flag(Serve, "pipeline-bytes");
+    }
+}
+
 impl ChatSection {
-    /// The state machine's configuration.
+    /// The state machine's configuration. Range checks are
+    /// [`ChatConfig::validate`]'s.
     pub fn to_chat_config(&self, max_sessions: usize, auto_register: bool) -> ChatConfig {
         ChatConfig {
             room_start: self.room_start,
@@ -230,71 +224,54 @@ impl ChatSection {
             pipeline_bytes: self.pipeline_bytes,
         }
     }
-
-    /// Checks what [`ChatConfig::validate`] does not.
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        let max = ringport_proto::header::MAX_FRAME_LIMIT;
-        let min = ringport_proto::header::HEADER_LEN;
-        if !(min..=max).contains(&self.max_frame) {
-            return Err(format!(
-                "chat.max_frame must be {min}..={max}, got {}",
-                self.max_frame
-            ));
-        }
-        Ok(())
-    }
 }
 
-/// `[accounts]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AccountsSection {
-    /// Where accounts live: `sqlite:PATH` (an embedded file, created on
-    /// first run), `redis://[:PASSWORD@]HOST:PORT[/DB]` (shared by several
-    /// nodes) or `memory` (while the server runs).
-    pub store: String,
-    /// Key prefix of the account hashes in Redis.
-    pub redis_prefix: String,
-    /// Milliseconds one store call may take (Redis connect/read/write
-    /// timeouts, SQLite busy wait); a login the store cannot answer in time
-    /// gets 34.
-    pub timeout_ms: u64,
-    /// Create unknown user ids on first login with the given password.
-    pub auto_register: bool,
-    /// argon2id memory cost in KiB.
-    pub argon2_memory_kib: u32,
-    /// argon2id iterations.
-    pub argon2_iterations: u32,
-    /// argon2id lanes.
-    pub argon2_parallelism: u32,
-    /// Threads that check passwords, off the I/O and logic threads.
-    pub workers: usize,
-    /// Logins waiting for a worker at most; beyond it a login is answered 34
-    /// at once.
-    pub queue: usize,
-    /// Milliseconds a login may be expected to wait for its password check
-    /// (admission control): a login whose estimated wait — logins ahead ×
-    /// the moving average of a check's duration ÷ `workers` — is longer is
-    /// answered 34 at once instead of being queued, and a login that still
-    /// waited longer for a worker is answered 34 without being checked.
-    pub max_login_wait_ms: u64,
-}
-
-impl Default for AccountsSection {
-    fn default() -> Self {
-        let h = HashParams::default();
-        AccountsSection {
-            store: DEFAULT_STORE.into(),
-            redis_prefix: DEFAULT_KEY_PREFIX.into(),
-            timeout_ms: 2000,
-            auto_register: true,
-            argon2_memory_kib: h.memory_kib,
-            argon2_iterations: h.iterations,
-            argon2_parallelism: h.parallelism,
-            workers: 2,
-            queue: 1024,
-            max_login_wait_ms: 5000,
-        }
+settings! {
+    /// The account store and password hashing.
+    pub struct AccountsSection in accounts,
+        defaults(hash = HashParams::default(), chat = ChatConfig::default())
+    {
+        /// Account store: `sqlite:PATH` (an embedded file, created on first
+        /// run; WAL, `synchronous=FULL`: a registration answered 0 survives a
+        /// crash or power cut; a relative PATH is relative to the working
+        /// directory), `redis://[:PASSWORD@]HOST:PORT[/DB]` (shared by
+        /// several nodes) or `memory` (only while the server runs).
+        store: String = DEFAULT_STORE.into(),
+            flag(Store, "accounts", value_name("STORE"));
+        /// Key prefix of the account hashes in Redis: one hash per account,
+        /// `<prefix><id>` with fields `phc` and `created`.
+        redis_prefix: String = DEFAULT_KEY_PREFIX.into(),
+            flag(Store, "accounts-prefix", value_name("PREFIX"));
+        /// Milliseconds one store call may take (Redis connect/read/write
+        /// timeout, SQLite busy wait); a login the store cannot answer in
+        /// time gets 34.
+        timeout_ms: u64 = 2000, flag(Store, "accounts-timeout-ms"), range(1..=600_000);
+        /// Create unknown user ids on first login with the given password.
+        /// Turn it off in production and create accounts beforehand.
+        auto_register: bool = chat.auto_register, flag(Serve, "auto-register");
+        /// argon2id memory cost of a password hash in KiB (the hashing
+        /// library takes at most 262144, 256 MiB).
+        argon2_memory_kib: u32 = hash.memory_kib, flag(Store, "argon2-memory-kib"), range(8..);
+        /// argon2id iterations (the hashing library takes at most 64).
+        argon2_iterations: u32 = hash.iterations, flag(Store, "argon2-iterations"), range(1..);
+        /// argon2id lanes.
+        argon2_parallelism: u32 = hash.parallelism, flag(Store, "argon2-parallelism");
+        /// Threads that check passwords, off the I/O and logic threads; each
+        /// keeps one `argon2_memory_kib` buffer from its first login on,
+        /// reused for every hash (see docs/OPERATIONS.md, Sizing).
+        workers: usize = 2, flag(Serve, "auth-workers"), range(1..=1024);
+        /// Logins waiting for a worker at most; beyond it a login is answered
+        /// 34 (backend unavailable) at once instead of stalling the server.
+        queue: usize = 1024, range(1..);
+        /// Admission control for login bursts, in milliseconds: a login whose
+        /// estimated wait for its check — (logins queued + being checked + 1)
+        /// × `ringport_login_check_seconds` (a moving average of one check,
+        /// weight 1/5) ÷ `workers` — is longer is answered 34 at once,
+        /// unhashed, instead of queueing; a login that still waited longer
+        /// for a worker (before the first check is measured every login is
+        /// admitted) is answered 34 unhashed. So every login is answered
+        /// within this plus one check.
+        max_login_wait_ms: u64 = 5000, flag(Serve, "max-login-wait-ms"), range(1..=600_000);
     }
 }
 
@@ -327,42 +304,12 @@ impl AccountsSection {
         }
     }
 
+    /// Checks what the ranges of the definition do not.
     pub(crate) fn validate(&self) -> Result<(), String> {
         self.spec()?;
-        if !(1..=600_000).contains(&self.timeout_ms) {
-            return Err(format!(
-                "accounts.timeout_ms must be 1..=600000, got {}",
-                self.timeout_ms
-            ));
-        }
         self.hash_params()
             .validate()
-            .map_err(|e| format!("accounts.argon2_*: {e}"))?;
-        if self.argon2_iterations == 0 {
-            return Err("accounts.argon2_iterations must be at least 1".into());
-        }
-        if self.argon2_memory_kib < 8 {
-            return Err(format!(
-                "accounts.argon2_memory_kib must be at least 8, got {}",
-                self.argon2_memory_kib
-            ));
-        }
-        if self.workers == 0 || self.workers > 1024 {
-            return Err(format!(
-                "accounts.workers must be 1..=1024, got {}",
-                self.workers
-            ));
-        }
-        if self.queue == 0 {
-            return Err("accounts.queue must be at least 1".into());
-        }
-        if !(1..=600_000).contains(&self.max_login_wait_ms) {
-            return Err(format!(
-                "accounts.max_login_wait_ms must be 1..=600000, got {}",
-                self.max_login_wait_ms
-            ));
-        }
-        Ok(())
+            .map_err(|e| format!("accounts.argon2_*: {e}"))
     }
 }
 
@@ -391,26 +338,21 @@ impl FromStr for LogFormat {
     }
 }
 
-/// `[log]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LogSection {
-    /// Filter in `RUST_LOG` syntax.
-    pub filter: String,
-    /// `text` or `json`.
-    pub format: LogFormat,
-    /// `DIR/PREFIX`: also write to `DIR/PREFIX.YYYY-MM-DD`, a new file each
-    /// day (UTC). Empty: stderr only.
-    pub file: String,
-}
-
-impl Default for LogSection {
-    fn default() -> Self {
-        LogSection {
-            filter: "info".into(),
-            format: LogFormat::Text,
-            file: String::new(),
-        }
+settings! {
+    /// Filter, format and an optional rolling file of the log.
+    pub struct LogSection in log {
+        /// Filter in `RUST_LOG` syntax (`info`, `warn,ringport_net=debug`).
+        /// `RUST_LOG` in the environment also sets it
+        /// (`RINGPORT_LOG__FILTER` wins).
+        filter: String = "info".into(),
+            flag(Global, "log", value_parser(parse_filter), value_name("FILTER"));
+        /// `text` (human-readable, coloured on a terminal) or `json` (one
+        /// object per line).
+        format: LogFormat = LogFormat::Text, flag(Global, "log-format");
+        /// `DIR/PREFIX`: also write the log to `DIR/PREFIX.YYYY-MM-DD`, a new
+        /// file each day (UTC); old files are kept — rotate them away with
+        /// your usual tooling. Empty: stderr only.
+        file: String = String::new(), flag(Global, "log-file", value_name("DIR/PREFIX"));
     }
 }
 
@@ -426,6 +368,14 @@ impl LogSection {
         }
         Ok(())
     }
+}
+
+/// Checks a `--log` filter when the flag is parsed (a bad one is a usage
+/// error).
+fn parse_filter(s: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::try_new(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// Where the admin listener listens, if anywhere.
@@ -459,86 +409,60 @@ impl fmt::Display for AdminListen {
     }
 }
 
-/// `[admin]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AdminSection {
-    /// Address of the metrics and health listener, or `none`. Default
-    /// `127.0.0.1:9100` (loopback only: it has no authentication).
-    #[serde(serialize_with = "as_display", deserialize_with = "from_str")]
-    pub listen: AdminListen,
-    /// Seconds a client has to send its request (and to take the answer).
-    pub request_timeout: u64,
-    /// Largest request head in bytes; a larger one is answered 431.
-    pub max_request: usize,
-}
-
-impl Default for AdminSection {
-    fn default() -> Self {
-        AdminSection {
-            listen: AdminListen::On(SocketAddr::from(([127, 0, 0, 1], 9100))),
-            request_timeout: 2,
-            max_request: 8192,
-        }
+settings! {
+    /// The metrics and health listener: `GET /metrics` (Prometheus text
+    /// format), `/health/live`, `/health/ready`. It serves one connection
+    /// at a time and closes each after its answer.
+    pub struct AdminSection in admin {
+        /// Address of the metrics and health listener, or `none`. It has no
+        /// authentication: keep it on loopback or a private network.
+        /// (Prometheus's node exporter also defaults to 9100; pick another
+        /// port where it runs.)
+        #[serde(serialize_with = "as_display", deserialize_with = "from_str")]
+        listen: AdminListen = AdminListen::On(SocketAddr::from(([127, 0, 0, 1], 9100))),
+            flag(Serve, "admin-listen");
+        /// Seconds a client has to send its request and to take the answer.
+        request_timeout: u64 = 2, range(1..=60);
+        /// Largest request head in bytes; a larger one is answered 431.
+        max_request: usize = 8192, range(256..=1 << 20);
     }
 }
 
-impl AdminSection {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        if !(1..=60).contains(&self.request_timeout) {
-            return Err(format!(
-                "admin.request_timeout must be 1..=60 seconds, got {}",
-                self.request_timeout
-            ));
-        }
-        if !(256..=1 << 20).contains(&self.max_request) {
-            return Err(format!(
-                "admin.max_request must be 256..=1048576 bytes, got {}",
-                self.max_request
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// `[cluster]`: scale-out through Redis (docs/SCALING.md). Off while `url`
-/// is empty.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ClusterSection {
-    /// `redis://[[USER]:PASSWORD@]HOST:PORT[/DB]` (a single server or a
-    /// Sentinel-managed primary; not Redis Cluster). Empty: no cluster.
-    pub url: String,
-    /// Prefix of every cluster key and channel.
-    pub prefix: String,
-    /// This node's id (1 to 64 printable ASCII characters, no spaces).
-    /// Empty: one made from the process id and the start time.
-    pub node_id: String,
-    /// Milliseconds a node may stay silent before it is dead (100..=600000).
-    pub lease_ms: u64,
-    /// Milliseconds between heartbeats (10..=60000); below `lease_ms` and
-    /// `claim_ttl_ms`.
-    pub heartbeat_ms: u64,
-    /// Milliseconds a login claim lives without refresh (100..=3600000).
-    pub claim_ttl_ms: u64,
-    /// Milliseconds one Redis operation may take (1..=60000).
-    pub timeout_ms: u64,
-    /// Requests queued for the node thread at most (1..=16777216).
-    pub queue: usize,
-}
-
-impl Default for ClusterSection {
-    fn default() -> Self {
-        ClusterSection {
-            url: String::new(),
-            prefix: "ringport:".into(),
-            node_id: String::new(),
-            lease_ms: 5000,
-            heartbeat_ms: 1000,
-            claim_ttl_ms: 15_000,
-            timeout_ms: 1000,
-            queue: 65_536,
-        }
+settings! {
+    /// Several nodes sharing rooms, presence and logins through one Redis
+    /// (docs/SCALING.md); off while `url` is empty.
+    pub struct ClusterSection in cluster {
+        /// `redis://[[USER]:PASSWORD@]HOST:PORT[/DB]`: a single server or a
+        /// Sentinel-managed primary, not Redis Cluster. The password is shown
+        /// as `***` in the log and in errors. Empty: off, one node with
+        /// everything in the process.
+        url: String = String::new(), flag(Serve, "cluster", value_name("URL"));
+        /// Prefix of every cluster key and channel (no spaces); deployments
+        /// sharing one Redis need different prefixes.
+        prefix: String = "ringport:".into(), flag(Serve, "cluster-prefix", value_name("PREFIX"));
+        /// This node's id, 1 to 64 printable ASCII characters without spaces,
+        /// unique among the nodes sharing the prefix. Empty: made from the
+        /// process id and the start time.
+        node_id: String = String::new(), flag(Serve, "cluster-node-id", value_name("ID"));
+        /// Milliseconds a node may stay silent before the others take it for
+        /// dead and remove its room members.
+        lease_ms: u64 = 5000, flag(Serve, "cluster-lease-ms"), range(100..=600_000);
+        /// Milliseconds between heartbeats: the lease is renewed, login claims
+        /// refreshed and each served room's membership re-read. Below
+        /// `lease_ms` and `claim_ttl_ms` (well below the lease).
+        heartbeat_ms: u64 = 1000, flag(Serve, "cluster-heartbeat-ms"), range(10..=60_000);
+        /// Milliseconds a login claim lives without refresh: how long a
+        /// crashed node's users stay logged in (31) cluster-wide.
+        claim_ttl_ms: u64 = 15_000, flag(Serve, "cluster-claim-ttl-ms"), range(100..=3_600_000);
+        /// Milliseconds one Redis operation may take (connect, read, write);
+        /// during an outage reconnects are tried at most every min(this,
+        /// 500 ms) and logins are answered 34.
+        timeout_ms: u64 = 1000, flag(Serve, "cluster-timeout-ms"), range(1..=60_000);
+        /// Requests (publishes, enters, claims) queued for the cluster thread
+        /// at most; beyond it a chat is not published
+        /// (`ringport_cluster_chats_dropped_total`) and a login or enter is
+        /// answered as if Redis were down.
+        queue: usize = 65_536, flag(Serve, "cluster-queue"), range(1..=16_777_216);
     }
 }
 
@@ -558,6 +482,7 @@ impl ClusterSection {
         }
     }
 
+    /// Checks what the ranges of the definition do not.
     pub(crate) fn validate(&self) -> Result<(), String> {
         if self.enabled() {
             crate::cluster::check_url(&self.url)
@@ -575,22 +500,6 @@ impl ClusterSection {
                 self.node_id
             ));
         }
-        for (key, value, min, max) in [
-            ("lease_ms", self.lease_ms, 100, 600_000),
-            ("heartbeat_ms", self.heartbeat_ms, 10, 60_000),
-            ("claim_ttl_ms", self.claim_ttl_ms, 100, 3_600_000),
-            ("timeout_ms", self.timeout_ms, 1, 60_000),
-        ] {
-            if !(min..=max).contains(&value) {
-                return Err(format!("cluster.{key} must be {min}..={max}, got {value}"));
-            }
-        }
-        if !(1..=16_777_216).contains(&self.queue) {
-            return Err(format!(
-                "cluster.queue must be 1..=16777216, got {}",
-                self.queue
-            ));
-        }
         if self.heartbeat_ms >= self.lease_ms || self.heartbeat_ms >= self.claim_ttl_ms {
             return Err(format!(
                 "cluster.heartbeat_ms ({}) must be below cluster.lease_ms ({}) and cluster.claim_ttl_ms ({})",
@@ -599,6 +508,16 @@ impl ClusterSection {
         }
         Ok(())
     }
+}
+
+/// Whole seconds of an optional duration; `None` is 0 (off).
+fn secs_or_zero(d: Option<Duration>) -> u64 {
+    d.map_or(0, |d| d.as_secs())
+}
+
+/// Whole milliseconds of a duration (saturating).
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn as_display<T: fmt::Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {

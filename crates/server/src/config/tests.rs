@@ -2,6 +2,17 @@
 
 use super::*;
 
+/// The setting flags of `ringport serve`, parsed from `args`.
+fn serve_flags(args: &[&str]) -> flags::Flags<flags::ForServe> {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        flags: flags::Flags<flags::ForServe>,
+    }
+    Serve::parse_from(std::iter::once("serve").chain(args.iter().copied())).flags
+}
+
 fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -10,12 +21,13 @@ fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[test]
 fn the_example_is_complete_and_holds_the_defaults() {
-    let parsed = Config::parse(EXAMPLE, "contrib/ringport.toml").unwrap();
+    let example = render::example();
+    let parsed = Config::parse(&example, "contrib/ringport.toml").unwrap();
     assert_eq!(parsed, Config::default());
     parsed.validate().unwrap();
     // Complete: every key of every section appears in it.
     let all = toml::Table::try_from(Config::default()).unwrap();
-    let example: toml::Table = toml::from_str(EXAMPLE).unwrap();
+    let example: toml::Table = toml::from_str(&example).unwrap();
     for (section, keys) in &all {
         for key in keys.as_table().unwrap().keys() {
             assert!(
@@ -163,11 +175,7 @@ fn cluster_keys_come_from_the_file_then_the_environment_then_the_flags() {
         ("RINGPORT_CLUSTER__NODE_ID", "node-7"),
     ]))
     .unwrap();
-    crate::cluster::ClusterArgs {
-        cluster_lease_ms: Some(6000),
-        ..Default::default()
-    }
-    .apply(&mut c.cluster);
+    serve_flags(&["--cluster-lease-ms", "6000"]).apply(&mut c);
     c.validate().unwrap();
     assert_eq!(c.cluster.url, "redis://10.0.0.5:6379/1", "file");
     assert_eq!(c.cluster.heartbeat_ms, 500, "file");
@@ -228,11 +236,7 @@ fn the_request_queue_bounds_reach_the_machine_from_every_layer() {
         .unwrap();
     let chat = c.chat.to_chat_config(10, true);
     assert_eq!((chat.pipeline_frames, chat.pipeline_bytes), (8, 4096));
-    let args = crate::serve::ServeArgs {
-        pipeline_frames: Some(3),
-        ..crate::serve::ServeArgs::default()
-    };
-    args.apply(&mut c);
+    serve_flags(&["--pipeline-frames", "3"]).apply(&mut c);
     assert_eq!(c.chat.pipeline_frames, 3);
     assert_eq!(
         c.chat.pipeline_bytes, 4096,
@@ -240,4 +244,112 @@ fn the_request_queue_bounds_reach_the_machine_from_every_layer() {
     );
     let d = Config::default().chat.to_chat_config(10, true);
     assert_eq!((d.pipeline_frames, d.pipeline_bytes), (64, 16384));
+}
+
+#[test]
+fn no_flag_changes_nothing_and_each_cluster_flag_sets_its_key() {
+    let mut c = Config::default();
+    serve_flags(&[]).apply(&mut c);
+    assert_eq!(c, Config::default());
+    serve_flags(&[
+        "--cluster",
+        "redis://h:1",
+        "--cluster-prefix",
+        "p:",
+        "--cluster-node-id",
+        "n1",
+        "--cluster-lease-ms",
+        "2",
+        "--cluster-heartbeat-ms",
+        "3",
+        "--cluster-claim-ttl-ms",
+        "4",
+        "--cluster-timeout-ms",
+        "5",
+        "--cluster-queue",
+        "6",
+    ])
+    .apply(&mut c);
+    assert_eq!(
+        c.cluster,
+        ClusterSection {
+            url: "redis://h:1".into(),
+            prefix: "p:".into(),
+            node_id: "n1".into(),
+            lease_ms: 2,
+            heartbeat_ms: 3,
+            claim_ttl_ms: 4,
+            timeout_ms: 5,
+            queue: 6,
+        }
+    );
+}
+
+#[test]
+fn flags_of_every_kind_reach_their_keys() {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Top {
+        #[command(flatten)]
+        global: flags::Flags<flags::ForAll>,
+        #[command(flatten)]
+        serve: flags::Flags<flags::ForServe>,
+    }
+    let top = Top::parse_from([
+        "ringport",
+        "--room-start",
+        "-3",
+        "--backend",
+        "poll",
+        "--admin-listen",
+        "none",
+        "--auto-register",
+        "false",
+        "--listen",
+        "127.0.0.1:4000",
+        "--accounts",
+        "memory",
+        "--log",
+        "warn,ringport_net=debug",
+        "--log-format",
+        "json",
+    ]);
+    let mut c = Config::default();
+    top.global.apply(&mut c);
+    top.serve.apply(&mut c);
+    assert_eq!(c.chat.room_start, -3);
+    assert_eq!(c.engine.backend, ringport_net::BackendChoice::Poll);
+    assert_eq!(c.admin.listen, AdminListen::Off);
+    assert!(!c.accounts.auto_register);
+    assert_eq!(c.server.listen, "127.0.0.1:4000".parse().unwrap());
+    assert_eq!(c.accounts.store, "memory");
+    assert_eq!(c.log.filter, "warn,ringport_net=debug");
+    assert_eq!(c.log.format, LogFormat::Json);
+    // Everything not given keeps its value.
+    assert_eq!(c.engine.max_sessions, Config::default().engine.max_sessions);
+    assert!(Top::try_parse_from(["ringport", "--log", "info,[[["]).is_err());
+    assert!(Top::try_parse_from(["ringport", "--rooms", "many"]).is_err());
+}
+
+#[test]
+fn the_engine_conversion_keeps_every_value() {
+    let mut c = Config::default();
+    c.apply_env(vars(&[
+        ("RINGPORT_ENGINE__IO_THREADS", "3"),
+        ("RINGPORT_ENGINE__SEND_STALL_TIMEOUT", "0"),
+        ("RINGPORT_ENGINE__IDLE_TIMEOUT", "30"),
+        ("RINGPORT_ENGINE__LINGER_TIMEOUT_MS", "1500"),
+    ]))
+    .unwrap();
+    let e = c.engine.to_engine_config();
+    assert_eq!(e.io_threads, 3);
+    assert_eq!(e.send_stall_timeout, None);
+    assert_eq!(e.idle_timeout, Some(std::time::Duration::from_secs(30)));
+    assert_eq!(e.linger_timeout, std::time::Duration::from_millis(1500));
+    let d = Config::default().engine.to_engine_config();
+    let lib = ringport_net::EngineConfig::default();
+    assert_eq!(d.io_threads, lib.io_threads, "0: one per core");
+    assert_eq!(d.send_stall_timeout, lib.send_stall_timeout);
+    assert_eq!(d.linger_timeout, lib.linger_timeout);
+    assert_eq!(d.max_sessions, lib.max_sessions);
 }
