@@ -281,7 +281,7 @@ fn the_listener_serves_the_web_client_and_refuses_other_requests() {
     assert_eq!(RawWs::open(ws, &other).0, 403);
     server.stop();
 
-    let allowed = serve_ws("poll", &["--ws-allowed-origin", "https://chat.example"]);
+    let allowed = serve_ws("poll", &["--ws-allowed-origins", "https://chat.example"]);
     let other = upgrade_request("Origin: https://chat.example\r\n");
     assert_eq!(RawWs::open(allowed.ws.unwrap(), &other).0, 101);
     allowed.stop();
