@@ -186,8 +186,22 @@ fn bad_input_gets_its_close_code_and_disturbs_no_one_else() {
             );
         }
         // Bad packets inside a message count as bad frames, as on TCP.
-        let scrape =
-            common::scrape_until(server.admin.unwrap(), &[("ringport_sessions_open", 1.0)]);
+        let scrape = common::scrape_until(
+            server.admin.unwrap(),
+            &[
+                ("ringport_sessions_open", 1.0),
+                ("ringport_transport_sessions_open{transport=\"ws\"}", 1.0),
+                ("ringport_transport_sessions_open{transport=\"tcp\"}", 0.0),
+            ],
+        );
+        // Every connection here upgraded: the bystander and one per violation.
+        let upgrades = common::sample(&scrape, "ringport_ws_upgrades_total").unwrap();
+        assert_eq!(upgrades, violations().len() as f64 + 1.0, "{backend}");
+        let accepted = common::sample(
+            &scrape,
+            "ringport_transport_sessions_accepted_total{transport=\"ws\"}",
+        );
+        assert_eq!(accepted, Some(upgrades), "{backend}");
         let bad = common::sample(
             &scrape,
             "ringport_session_closes_total{reason=\"bad_frame\"}",

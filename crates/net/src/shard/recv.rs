@@ -62,7 +62,15 @@ impl<F: Framing, S> Shard<F, S> {
             framing: &self.framing,
             scratch: &mut self.scratch,
         };
+        let handshaking = matches!(input.wire, Wire::Handshake);
         let result = input.cut(rx, &mut self.rx_pool, data, &mut sink);
+        if handshaking {
+            match input.wire {
+                Wire::WebSocket(_) => ThreadStats::add(&self.stats.ws_upgrades, 1),
+                Wire::Done => ThreadStats::add(&self.stats.http_answers, 1),
+                _ => {}
+            }
+        }
         let (frames, raw) = (sink.frames, sink.raw);
         let (over_limit, close, queued) = (reply.over_limit(), reply.closing(), reply.queued());
         ThreadStats::add(&self.stats.frames_in, frames);

@@ -10,7 +10,7 @@ use crate::framing::Framing;
 use crate::id::{SessionId, SlotRef};
 use crate::read_pause::ReadPause;
 use crate::stats::ThreadStats;
-use crate::transport::Wire;
+use crate::transport::{Transport, Wire};
 
 /// Life of a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,8 +121,9 @@ impl<F: Framing, S> Shard<F, S> {
         s.wire = Wire::new(transport);
         self.live += 1;
         ThreadStats::add(&self.stats.accepted, 1);
-        if matches!(transport, crate::transport::Transport::WebSocket(_)) {
+        if matches!(transport, Transport::WebSocket(_)) {
             ThreadStats::add(&self.stats.accepted_ws, 1);
+            ThreadStats::add(&self.stats.open_ws, 1);
         }
         let id = self.id_of(slot);
         self.delivery.opened(id, peer);
@@ -138,6 +139,12 @@ impl<F: Framing, S> Shard<F, S> {
         s.sendq.discard(&mut self.tx_pool);
         if s.rx.capacity() > 0 {
             self.rx_pool.give(std::mem::take(&mut s.rx));
+        }
+        if matches!(
+            self.transports[usize::from(s.listener)],
+            Transport::WebSocket(_)
+        ) {
+            ThreadStats::sub(&self.stats.open_ws, 1);
         }
         s.generation = s.generation.wrapping_add(1);
         s.state = State::Free;
