@@ -80,8 +80,11 @@ fn websocket_and_tcp_users_share_rooms_and_logins() {
     }
 }
 
+/// Writes something to a WebSocket connection.
+type Sender = Box<dyn Fn(&mut RawWs)>;
+
 /// What a client must never send, with the close code it gets.
-fn violations() -> Vec<(&'static str, u16, Box<dyn Fn(&mut RawWs)>)> {
+fn violations() -> Vec<(&'static str, u16, Sender)> {
     let packet = |p: ClientPacket<'static>| {
         let mut out = Vec::new();
         p.encode(&mut out).unwrap();
