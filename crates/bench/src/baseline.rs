@@ -10,11 +10,12 @@ use std::io;
 use std::time::Duration;
 
 use anyhow::Context;
+use ringport_proto::id::DEV_ECHO;
+use ringport_proto::{frame_len, Header, DEFAULT_MAX_FRAME as MAX_FRAME, HEADER_LEN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::cli::{Framing, TokioEchoArgs};
-use crate::frame::{Header, DEV_ECHO, HEADER_LEN, MAX_FRAME};
 use crate::out;
 
 /// Read buffer of a raw-framing connection.
@@ -147,20 +148,22 @@ async fn echo_packets(mut stream: TcpStream) -> io::Result<()> {
 /// `InvalidData` at a frame whose length is outside `5..=8192`.
 fn collect_echoes(input: &[u8], out: &mut Vec<u8>) -> io::Result<usize> {
     let mut pos = 0;
-    while let Some(header) = Header::decode(&input[pos..]) {
-        if !header.has_valid_length() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("bad frame length {}", header.length),
-            ));
-        }
-        let len = usize::from(header.length);
-        let Some(frame) = input.get(pos..pos + len) else {
-            break; // incomplete: wait for more bytes
+    // The length is judged once the whole header is there, as before a
+    // frame is taken: `Header::parse`, then `frame_len`.
+    while let Some(header) = Header::parse(&input[pos..]) {
+        let len = match frame_len(&input[pos..], MAX_FRAME) {
+            Ok(Some(len)) => len,
+            Ok(None) => break, // incomplete: wait for more bytes
+            Err(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("bad frame length {}", header.len),
+                ))
+            }
         };
         if header.id == DEV_ECHO {
-            let reply = Header { kind: 0, ..header };
-            out.extend_from_slice(&reply.encode());
+            let frame = &input[pos..pos + len];
+            out.extend_from_slice(&Header { kind: 0, ..header }.to_bytes());
             out.extend_from_slice(&frame[HEADER_LEN..]);
         }
         pos += len;

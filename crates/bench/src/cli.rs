@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::frame::{HEADER_LEN, MAX_FRAME};
+use ringport_proto::{DEFAULT_MAX_FRAME, HEADER_LEN};
 
 /// Most connections one run may open.
 pub const MAX_CONNECTIONS: u32 = 20_000;
@@ -570,7 +570,7 @@ impl EchoArgs {
     pub fn validate(&self) -> anyhow::Result<()> {
         let (min, max) = match self.framing {
             Framing::Raw => (1, MAX_RAW_SIZE),
-            Framing::Packet => (HEADER_LEN, MAX_FRAME),
+            Framing::Packet => (HEADER_LEN, DEFAULT_MAX_FRAME),
         };
         if !(min..=max).contains(&self.size) {
             anyhow::bail!(

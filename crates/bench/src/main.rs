@@ -23,7 +23,6 @@ mod cli;
 mod connect;
 mod cpu;
 mod echo_load;
-mod frame;
 mod idle;
 mod json;
 mod out;
