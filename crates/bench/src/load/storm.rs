@@ -23,15 +23,10 @@ use mio::{Events, Interest, Poll, Token};
 use ringport_proto::{frame_len, LoginReq, ResultCode, DEFAULT_MAX_FRAME, HEADER_LEN};
 
 use crate::cpu::{CpuMeter, CpuUse, Process};
-
-/// Highest latency tracked exactly; slower ones are clamped.
-const MAX_TRACKED_NANOS: u64 = 120_000_000_000;
+use crate::load::{histogram, nanos, PROGRESS_EVERY};
 
 /// Events taken from the poller at once.
 const EVENTS_CAPACITY: usize = 1024;
-
-/// How often the storm reports its progress.
-const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
 /// Failures of a step after which it may end early (when they are more
 /// than the allowed share of its attempts so far).
@@ -188,17 +183,9 @@ pub struct StormProgress {
 pub fn code_name(code: u16) -> String {
     match ResultCode::from_u16(code) {
         Some(c) => format!("{} ({code})", c.name()),
-        None if code == crate::chat_wire::FOREIGN_ERROR => "ERROR".into(),
+        None if code == crate::load::chat::wire::FOREIGN_ERROR => "ERROR".into(),
         None => format!("UNKNOWN ({code})"),
     }
-}
-
-fn histogram() -> anyhow::Result<Histogram<u64>> {
-    Histogram::new_with_bounds(1, MAX_TRACKED_NANOS, 3).context("creating a histogram")
-}
-
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,7 +23,7 @@
 //!   millisecond resolution and would add up to 1 ms of send lag at low
 //!   rates. Without timerfd the loop falls back to that timeout (reported).
 //! * **Text.** The message text carries sender, sequence number and the
-//!   scheduled time (see [`crate::chat_wire`]); latency is receive time minus
+//!   scheduled time (see [`crate::load::chat::wire`]); latency is receive time minus
 //!   scheduled time, so generator lateness counts against the server, never
 //!   for it.
 //! * **Receive.** One shared 64 KiB read buffer; a connection's unparsed
@@ -41,6 +41,9 @@
 //! once all have arrived). CPU use of the generator (and of `--server-pid`)
 //! is sampled over the measured window.
 
+pub mod send_order;
+pub mod wire;
+
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream as StdStream};
@@ -56,17 +59,15 @@ use ringport_proto::{
     frame_len, LoginReq, ResultCode, RoomEnterReq, ServerPacket, DEFAULT_MAX_FRAME,
 };
 
-use crate::chat_wire::{
+use self::send_order::{Rotation, SendOrder};
+use self::wire::{
     nats_setup, nats_subject, parse_nats, parse_nats_setup, parse_redis, parse_redis_setup,
     parse_ringport, read_text, redis_channel, redis_command, write_text, Envelope, Incoming,
     NatsSetup, RedisSetup, Stamp,
 };
 use crate::cli::ChatSystem;
 use crate::cpu::{all_tasks_time, CpuMeter, CpuTimes, CpuUse, Process};
-use crate::send_order::{Rotation, SendOrder};
-
-/// Highest latency the histograms track exactly; slower ones are clamped.
-const MAX_TRACKED_NANOS: u64 = 60_000_000_000;
+use crate::load::{histogram, nanos, PROGRESS_EVERY};
 
 /// Bytes asked of one `read`.
 const READ_CHUNK: usize = 64 * 1024;
@@ -186,9 +187,6 @@ pub struct Progress {
     pub delivered: u64,
 }
 
-/// How often the load reports its progress.
-const PROGRESS_EVERY: Duration = Duration::from_millis(200);
-
 impl ChatPlan {
     /// Number of connections.
     pub fn connections(&self) -> usize {
@@ -238,7 +236,7 @@ pub struct ChatOutcome {
     pub acks: u64,
     /// Of those, refusals (non-zero result, Redis or NATS error).
     pub rejected: u64,
-    /// Refusals by result code ([`crate::chat_wire::FOREIGN_ERROR`] for
+    /// Refusals by result code ([`crate::load::chat::wire::FOREIGN_ERROR`] for
     /// Redis and NATS errors), ascending.
     pub rejected_codes: Vec<(u16, u64)>,
     /// 217s (a member left) received, whole run.
@@ -820,14 +818,6 @@ fn start_timer(interval_ns: f64, registry: &Registry) -> Option<File> {
         .register(&mut SourceFd(&fd.as_raw_fd()), TIMER, Interest::READABLE)
         .ok()?;
     Some(File::from(fd))
-}
-
-fn histogram() -> anyhow::Result<Histogram<u64>> {
-    Histogram::new_with_bounds(1, MAX_TRACKED_NANOS, 3).context("creating a histogram")
-}
-
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl<'a> Load<'a> {

@@ -2,8 +2,9 @@
 
 use std::fmt::Write as _;
 
-use crate::echo_load::{EchoOutcome, EchoPlan};
-use crate::json::JsonObject;
+use crate::load::echo::{EchoOutcome, EchoPlan};
+use crate::report::json::JsonObject;
+use crate::report::percentiles::{self, Percentiles};
 
 /// Generator CPU above which the summary warns that the generator itself
 /// may be the bottleneck.
@@ -15,8 +16,8 @@ pub struct EchoReport<'a> {
     plan: &'a EchoPlan,
     outcome: &'a EchoOutcome,
     msgs_per_sec: f64,
-    /// p50, p90, p99, p99.9, max, mean in µs (`None` with no samples).
-    latency_us: Option<[f64; 6]>,
+    /// The latency figures (`None` with no samples).
+    latency_us: Option<Percentiles>,
     server_cpu_percent: Option<f64>,
     msgs_per_server_cpu_sec: Option<f64>,
 }
@@ -30,18 +31,7 @@ impl<'a> EchoReport<'a> {
         } else {
             0.0
         };
-        let h = &outcome.latency_ns;
-        let latency_us = (!h.is_empty()).then(|| {
-            let us = |ns: u64| ns as f64 / 1000.0;
-            [
-                us(h.value_at_quantile(0.5)),
-                us(h.value_at_quantile(0.9)),
-                us(h.value_at_quantile(0.99)),
-                us(h.value_at_quantile(0.999)),
-                us(h.max()),
-                h.mean() / 1000.0,
-            ]
-        });
+        let latency_us = percentiles::of(&outcome.latency_ns);
         let server = outcome.server_cpu.as_ref().and_then(|r| r.as_ref().ok());
         let server_cpu_percent = server.map(|u| u.percent());
         let msgs_per_server_cpu_sec = server.and_then(|u| {
@@ -80,11 +70,8 @@ impl<'a> EchoReport<'a> {
             self.msgs_per_sec, o.completed
         );
         match self.latency_us {
-            Some([p50, p90, p99, p999, max, mean]) => {
-                let _ = writeln!(
-                    s,
-                    "  latency µs  p50 {p50:.1}  p90 {p90:.1}  p99 {p99:.1}  p99.9 {p999:.1}  max {max:.1}  mean {mean:.1}"
-                );
+            Some(p) => {
+                let _ = writeln!(s, "  latency µs  {}", percentiles::human(p));
             }
             None => s.push_str("  latency µs  (no round trip completed)\n"),
         }
@@ -149,13 +136,7 @@ impl<'a> EchoReport<'a> {
             .float("duration_secs", p.duration.as_secs_f64(), 3)
             .int("completed", o.completed)
             .float("msgs_per_sec", self.msgs_per_sec, 1);
-        let lat = self.latency_us;
-        for (i, key) in ["p50_us", "p90_us", "p99_us", "p999_us", "max_us", "mean_us"]
-            .into_iter()
-            .enumerate()
-        {
-            j.opt_float(key, lat.map(|l| l[i]), 1);
-        }
+        percentiles::write_json(&mut j, "", self.latency_us);
         let g = &o.generator_cpu;
         j.int("errors", o.errors())
             .int("connect_errors", o.connect_failures)

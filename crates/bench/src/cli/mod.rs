@@ -1,6 +1,6 @@
 //! Command-line interface: the subcommands and their (bounded) arguments.
 
-use crate::send_order::SendOrder;
+use crate::load::chat::send_order::SendOrder;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -462,7 +462,10 @@ pub fn check_chat_shape(
             "--rooms {rooms} x --members {members} is {connections} connections, more than the {MAX_CONNECTIONS} allowed"
         );
     }
-    let (min, max) = (crate::chat_wire::MIN_SIZE, crate::chat_wire::MAX_SIZE);
+    let (min, max) = (
+        crate::load::chat::wire::MIN_SIZE,
+        crate::load::chat::wire::MAX_SIZE,
+    );
     if !(min..=max).contains(&size) {
         anyhow::bail!("--size {size} is out of range ({min} to {max} bytes)");
     }
