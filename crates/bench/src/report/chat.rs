@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::cpu::{CpuUse, CONTENDED_WAIT_PERCENT};
 use crate::load::chat::{ChatOutcome, ChatPlan};
+use crate::report::cpu;
 use crate::report::json::JsonObject;
 use crate::report::percentiles::{self, Percentiles, MAX, P50, P99};
 
@@ -30,7 +31,6 @@ pub struct ChatReport<'a> {
     latency_us: Option<Percentiles>,
     /// The send lag figures (of which p50, p99 and max are reported).
     lag_us: Option<Percentiles>,
-    server_cpu_percent: Option<f64>,
     deliveries_per_server_cpu_sec: Option<f64>,
 }
 
@@ -50,12 +50,8 @@ impl<'a> ChatReport<'a> {
         };
         let latency_us = percentiles::of(&outcome.latency_ns);
         let lag_us = percentiles::of(&outcome.lag_ns);
-        let server = outcome.server_cpu.as_ref().and_then(|r| r.as_ref().ok());
-        let server_cpu_percent = server.map(|u| u.percent());
-        let deliveries_per_server_cpu_sec = server.and_then(|u| {
-            let cpu = u.total().as_secs_f64();
-            (cpu > 0.0).then(|| deliveries_per_sec * u.wall.as_secs_f64() / cpu)
-        });
+        let deliveries_per_server_cpu_sec =
+            cpu::per_server_cpu_sec(deliveries_per_sec, &outcome.server_cpu);
         ChatReport {
             plan,
             outcome,
@@ -63,7 +59,6 @@ impl<'a> ChatReport<'a> {
             deliveries_per_sec,
             latency_us,
             lag_us,
-            server_cpu_percent,
             deliveries_per_server_cpu_sec,
         }
     }
@@ -180,28 +175,18 @@ impl<'a> ChatReport<'a> {
         if self.generator_saturated() {
             s.push_str("    warning: the generator used a whole core: this run's limit may be the generator's, not the server's\n");
         }
-        match (&o.server_cpu, p.server_pid) {
-            (Some(Ok(u)), Some(pid)) => {
-                let _ = write!(
-                    s,
-                    "  server      pid {pid}: CPU {:.1}% of one core",
-                    u.percent()
-                );
-                if let Some(d) = self.deliveries_per_server_cpu_sec {
-                    let _ = write!(s, ", {d:.0} deliveries per server CPU second");
-                }
-                s.push('\n');
-                if let Some(w) = u.waiting_percent() {
-                    let _ = writeln!(
-                        s,
-                        "              its threads waited for a CPU {w:.1}% of the window (summed; threads sharing a core wait for one another)"
-                    );
-                }
-            }
-            (Some(Err(e)), Some(pid)) => {
-                let _ = writeln!(s, "  server      pid {pid}: CPU not measured: {e}");
-            }
-            _ => {}
+        let server = cpu::server_human(
+            &mut s,
+            p.server_pid,
+            &o.server_cpu,
+            self.deliveries_per_server_cpu_sec,
+            "deliveries",
+        );
+        if let Some(w) = server.and_then(CpuUse::waiting_percent) {
+            let _ = writeln!(
+                s,
+                "              its threads waited for a CPU {w:.1}% of the window (summed; threads sharing a core wait for one another)"
+            );
         }
         if let Some(others) = &o.others_cpu {
             let _ = writeln!(
@@ -280,42 +265,22 @@ impl<'a> ChatReport<'a> {
             .int("closed_by_server", o.closed_by_server)
             .int("io_errors", o.io_errors)
             .int("protocol_errors", o.protocol_errors)
-            .opt_string("first_error", o.first_error.as_deref())
-            .float("gen_cpu_percent", g.percent(), 1)
-            .float("gen_user_percent", g.user_percent(), 1)
-            .float("gen_sys_percent", g.system_percent(), 1)
-            .opt_float("gen_runq_wait_percent", g.waiting_percent(), 1)
-            .bool("gen_saturated", self.generator_saturated());
-        match p.server_pid {
-            Some(pid) => j.int("server_pid", u64::from(pid)),
-            None => j.null("server_pid"),
-        };
-        let server = o.server_cpu.as_ref().and_then(|r| r.as_ref().ok());
-        j.opt_float("server_cpu_percent", self.server_cpu_percent, 1)
-            .opt_float(
-                "server_runq_wait_percent",
-                server.and_then(|u| u.waiting_percent()),
-                1,
-            )
-            .opt_float(
-                "deliveries_per_server_cpu_sec",
-                self.deliveries_per_server_cpu_sec,
-                0,
-            )
-            .opt_string(
-                "server_cpu_error",
-                o.server_cpu
-                    .as_ref()
-                    .and_then(|r| r.as_ref().err())
-                    .map(String::as_str),
-            )
-            .opt_float(
-                "others_cpu_percent",
-                o.others_cpu.as_ref().map(CpuUse::percent),
-                1,
-            )
-            .bool("correct", self.correct())
-            .bool("pass", self.pass());
+            .opt_string("first_error", o.first_error.as_deref());
+        cpu::generator_json(&mut j, g).bool("gen_saturated", self.generator_saturated());
+        cpu::server_json(
+            &mut j,
+            p.server_pid,
+            &o.server_cpu,
+            "deliveries_per_server_cpu_sec",
+            self.deliveries_per_server_cpu_sec,
+        )
+        .opt_float(
+            "others_cpu_percent",
+            o.others_cpu.as_ref().map(CpuUse::percent),
+            1,
+        )
+        .bool("correct", self.correct())
+        .bool("pass", self.pass());
         j.finish()
     }
 }

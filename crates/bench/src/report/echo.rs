@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
+use crate::cpu::CpuUse;
 use crate::load::echo::{EchoOutcome, EchoPlan};
+use crate::report::cpu;
 use crate::report::json::JsonObject;
 use crate::report::percentiles::{self, Percentiles};
 
@@ -18,7 +20,6 @@ pub struct EchoReport<'a> {
     msgs_per_sec: f64,
     /// The latency figures (`None` with no samples).
     latency_us: Option<Percentiles>,
-    server_cpu_percent: Option<f64>,
     msgs_per_server_cpu_sec: Option<f64>,
 }
 
@@ -32,19 +33,13 @@ impl<'a> EchoReport<'a> {
             0.0
         };
         let latency_us = percentiles::of(&outcome.latency_ns);
-        let server = outcome.server_cpu.as_ref().and_then(|r| r.as_ref().ok());
-        let server_cpu_percent = server.map(|u| u.percent());
-        let msgs_per_server_cpu_sec = server.and_then(|u| {
-            // Messages completed per second of server CPU, over the same window.
-            let cpu = u.total().as_secs_f64();
-            (cpu > 0.0).then(|| msgs_per_sec * u.wall.as_secs_f64() / cpu)
-        });
+        // Messages completed per second of server CPU, over the same window.
+        let msgs_per_server_cpu_sec = cpu::per_server_cpu_sec(msgs_per_sec, &outcome.server_cpu);
         EchoReport {
             plan,
             outcome,
             msgs_per_sec,
             latency_us,
-            server_cpu_percent,
             msgs_per_server_cpu_sec,
         }
     }
@@ -97,28 +92,18 @@ impl<'a> EchoReport<'a> {
                 "    warning: the generator is near one full core; it may be the bottleneck\n",
             );
         }
-        match (&o.server_cpu, p.server_pid) {
-            (Some(Ok(u)), Some(pid)) => {
-                let _ = write!(
-                    s,
-                    "  server      pid {pid}: CPU {:.1}% of one core",
-                    u.percent()
-                );
-                if let Some(m) = self.msgs_per_server_cpu_sec {
-                    let _ = write!(s, ", {m:.0} msg per server CPU second");
-                }
-                s.push('\n');
-                if let Some(w) = u.waiting_percent() {
-                    let _ = writeln!(s, "              waited for a CPU {w:.1}% of the window");
-                    if w > crate::cpu::CONTENDED_WAIT_PERCENT {
-                        s.push_str("    warning: another process competed for the server's CPU; figures are noisy\n");
-                    }
-                }
+        let server = cpu::server_human(
+            &mut s,
+            p.server_pid,
+            &o.server_cpu,
+            self.msgs_per_server_cpu_sec,
+            "msg",
+        );
+        if let Some(w) = server.and_then(CpuUse::waiting_percent) {
+            let _ = writeln!(s, "              waited for a CPU {w:.1}% of the window");
+            if w > crate::cpu::CONTENDED_WAIT_PERCENT {
+                s.push_str("    warning: another process competed for the server's CPU; figures are noisy\n");
             }
-            (Some(Err(e)), Some(pid)) => {
-                let _ = writeln!(s, "  server      pid {pid}: CPU not measured: {e}");
-            }
-            _ => {}
         }
         s
     }
@@ -144,31 +129,15 @@ impl<'a> EchoReport<'a> {
             .int("io_errors", o.io_errors)
             .opt_string("first_error", o.first_error.as_deref())
             .int("mismatches", o.mismatches)
-            .opt_string("first_mismatch", o.first_mismatch.as_deref())
-            .float("gen_cpu_percent", g.percent(), 1)
-            .float("gen_user_percent", g.user_percent(), 1)
-            .float("gen_sys_percent", g.system_percent(), 1)
-            .opt_float("gen_runq_wait_percent", g.waiting_percent(), 1)
-            .bool("gen_busy", g.percent() > GENERATOR_BUSY_PERCENT);
-        match p.server_pid {
-            Some(pid) => j.int("server_pid", u64::from(pid)),
-            None => j.null("server_pid"),
-        };
-        let server = o.server_cpu.as_ref().and_then(|r| r.as_ref().ok());
-        j.opt_float("server_cpu_percent", self.server_cpu_percent, 1)
-            .opt_float(
-                "server_runq_wait_percent",
-                server.and_then(|u| u.waiting_percent()),
-                1,
-            )
-            .opt_float("msgs_per_server_cpu_sec", self.msgs_per_server_cpu_sec, 0)
-            .opt_string(
-                "server_cpu_error",
-                o.server_cpu
-                    .as_ref()
-                    .and_then(|r| r.as_ref().err())
-                    .map(String::as_str),
-            );
+            .opt_string("first_mismatch", o.first_mismatch.as_deref());
+        cpu::generator_json(&mut j, g).bool("gen_busy", g.percent() > GENERATOR_BUSY_PERCENT);
+        cpu::server_json(
+            &mut j,
+            p.server_pid,
+            &o.server_cpu,
+            "msgs_per_server_cpu_sec",
+            self.msgs_per_server_cpu_sec,
+        );
         j.finish()
     }
 }

@@ -6,10 +6,12 @@
 //!   reports are in [`crate::scenario`], built on these).
 //! * [`percentiles`] holds the one list of percentiles every report quotes.
 //! * [`json`] is the flat JSON writer, [`out`] writes stdout lines, [`progress`]
-//!   draws the bar on stderr, and [`chart`] the PNG chart.
+//!   draws the bar on stderr, and [`chart`] the PNG chart; [`cpu`] quotes
+//!   CPU use the same way in every report.
 
 pub mod chart;
 pub mod chat;
+pub mod cpu;
 pub mod echo;
 pub mod json;
 pub mod out;
