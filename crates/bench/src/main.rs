@@ -113,6 +113,7 @@ fn chat(args: &ChatArgs) -> anyhow::Result<ExitCode> {
     let plan = ChatPlan {
         addr,
         system: args.system,
+        transport: args.transport,
         rooms: args.rooms,
         members: args.members,
         room_start: args.room_start,

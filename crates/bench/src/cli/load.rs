@@ -7,7 +7,7 @@ use clap::Args;
 use ringport_proto::{DEFAULT_MAX_FRAME, HEADER_LEN};
 
 use super::parse::{parse_rate, parse_secs, parse_secs_or_zero};
-use super::{ChatSystem, Framing, TargetArgs, MAX_CONNECTIONS};
+use super::{ChatSystem, ChatTransport, Framing, TargetArgs, MAX_CONNECTIONS};
 use crate::load::chat::send_order::SendOrder;
 
 /// Largest raw-framing message, in bytes.
@@ -32,6 +32,10 @@ pub struct ChatArgs {
     /// What the server speaks.
     #[arg(long, value_enum, default_value_t = ChatSystem::Ringport)]
     pub system: ChatSystem,
+    /// How ringport is reached: its TCP listener, or its WebSocket listener
+    /// (`--target` then names the `--ws-listen` address).
+    #[arg(long, value_enum, default_value_t = ChatTransport::Tcp)]
+    pub transport: ChatTransport,
     /// Rooms to fill.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CONNECTIONS)))]
     pub rooms: u32,
@@ -93,6 +97,9 @@ impl ChatArgs {
     /// for the largest member index, or more messages per sender than the
     /// sequence field holds.
     pub fn validate(&self) -> anyhow::Result<()> {
+        if self.transport == ChatTransport::Ws && self.system != ChatSystem::Ringport {
+            anyhow::bail!("--transport ws is for --system ringport");
+        }
         check_chat_shape(
             self.rooms,
             self.members,

@@ -127,6 +127,26 @@ impl ChatSystem {
     }
 }
 
+/// How a ringport chat load reaches the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChatTransport {
+    /// The packets over TCP.
+    Tcp,
+    /// The packets over WebSocket (`ringport serve --ws-listen`): an
+    /// upgrade to `/ws`, then one packet per binary message.
+    Ws,
+}
+
+impl ChatTransport {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChatTransport::Tcp => "tcp",
+            ChatTransport::Ws => "ws",
+        }
+    }
+}
+
 /// How messages are framed on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Framing {

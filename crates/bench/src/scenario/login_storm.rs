@@ -48,6 +48,7 @@ pub fn login_storm(args: &LoginStormArgs) -> anyhow::Result<ExitCode> {
     let chat_plan = (args.chat_room_members > 0).then(|| ChatPlan {
         addr,
         system: ChatSystem::Ringport,
+        transport: crate::cli::ChatTransport::Tcp,
         rooms: 1,
         members: args.chat_room_members,
         room_start: args.chat_room,

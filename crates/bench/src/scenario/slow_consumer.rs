@@ -45,6 +45,7 @@ pub fn slow_consumer(args: &SlowConsumerArgs) -> anyhow::Result<ExitCode> {
     let plan = ChatPlan {
         addr,
         system: ChatSystem::Ringport,
+        transport: crate::cli::ChatTransport::Tcp,
         rooms: 1,
         members: args.members,
         room_start: args.room,

@@ -52,6 +52,7 @@ pub fn soak(args: &SoakArgs) -> anyhow::Result<ExitCode> {
     let plan = ChatPlan {
         addr,
         system: args.system,
+        transport: crate::cli::ChatTransport::Tcp,
         rooms: args.rooms,
         members: args.members,
         room_start: 0,

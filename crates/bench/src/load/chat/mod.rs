@@ -68,7 +68,7 @@ use ringport_proto::DEFAULT_MAX_FRAME;
 pub use self::outcome::{ChatOutcome, Progress, SlowOutcome};
 use self::send_order::SendOrder;
 pub use self::setup::{login_hint, prepare};
-use crate::cli::ChatSystem;
+use crate::cli::{ChatSystem, ChatTransport};
 
 /// Bytes asked of one `read`.
 const READ_CHUNK: usize = 64 * 1024;
@@ -87,6 +87,8 @@ pub struct ChatPlan {
     pub addr: SocketAddr,
     /// What the server speaks.
     pub system: ChatSystem,
+    /// How ringport is reached (TCP or WebSocket).
+    pub transport: ChatTransport,
     /// Number of rooms.
     pub rooms: u32,
     /// Members per room.

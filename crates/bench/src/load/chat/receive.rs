@@ -8,9 +8,9 @@ use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
 use super::runner::Load;
-use super::wire::{parse_nats, parse_redis, parse_ringport, Incoming};
+use super::wire::{parse_nats, parse_redis, parse_ringport, parse_ringport_ws, Incoming};
 use super::{SlowOutcome, SlowPlan, MAX_FRAME, READ_CHUNK};
-use crate::cli::ChatSystem;
+use crate::cli::{ChatSystem, ChatTransport};
 use crate::load::nanos;
 
 impl Load<'_> {
@@ -101,6 +101,7 @@ impl Load<'_> {
         let rbuf = &mut self.rbuf;
         let tracker = &mut self.tracker;
         let system = self.plan.system;
+        let ws = self.plan.transport == ChatTransport::Ws;
         let mut filled = conn.partial.len();
         let mut pong = false;
         if filled > rbuf.len() {
@@ -152,6 +153,7 @@ impl Load<'_> {
                 tracker.incoming(i, event, now_ns);
             };
             let parsed = match system {
+                ChatSystem::Ringport if ws => parse_ringport_ws(&rbuf[..filled], MAX_FRAME, handle),
                 ChatSystem::Ringport => parse_ringport(&rbuf[..filled], MAX_FRAME, handle),
                 ChatSystem::Redis => parse_redis(&rbuf[..filled], handle),
                 ChatSystem::Nats => parse_nats(&rbuf[..filled], handle),

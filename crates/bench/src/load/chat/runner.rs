@@ -21,7 +21,7 @@ use super::send_order::Rotation;
 use super::tracker::Tracker;
 use super::wire::{nats_subject, redis_channel, Envelope};
 use super::{ChatOutcome, ChatPlan, Progress, MAX_FRAME, READ_CHUNK};
-use crate::cli::ChatSystem;
+use crate::cli::{ChatSystem, ChatTransport};
 use crate::cpu::{all_tasks_time, CpuMeter, CpuUse, Process};
 use crate::load::{histogram, PROGRESS_EVERY};
 
@@ -129,6 +129,9 @@ impl<'a> Load<'a> {
         }
         let envelopes = (0..plan.rooms as usize)
             .map(|r| match plan.system {
+                ChatSystem::Ringport if plan.transport == ChatTransport::Ws => {
+                    Envelope::ringport_ws(plan.size)
+                }
                 ChatSystem::Ringport => Envelope::ringport(plan.size),
                 ChatSystem::Redis => Envelope::redis(
                     &redis_channel(plan.room_of(r * plan.members as usize)),

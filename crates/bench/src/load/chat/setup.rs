@@ -13,11 +13,11 @@ use ringport_proto::{frame_len, LoginReq, ResultCode, RoomEnterReq, ServerPacket
 
 use super::runner::Load;
 use super::wire::{
-    nats_setup, nats_subject, parse_nats_setup, parse_redis_setup, redis_channel, redis_command,
-    NatsSetup, RedisSetup,
+    frame_packet, messages, nats_setup, nats_subject, parse_nats_setup, parse_redis_setup,
+    redis_channel, redis_command, upgrade_answer, upgrade_request, NatsSetup, RedisSetup,
 };
 use super::{ChatOutcome, ChatPlan, Progress, MAX_FRAME};
-use crate::cli::ChatSystem;
+use crate::cli::{ChatSystem, ChatTransport};
 use crate::cpu::{CpuTimes, Process};
 
 /// Longest wait for one connection attempt.
@@ -51,6 +51,9 @@ pub fn prepare(plan: &ChatPlan) -> anyhow::Result<Prepared> {
     let setup_start = Instant::now();
     let mut streams = connect_all(plan)?;
     let mut leftovers = vec![Vec::new(); streams.len()];
+    if plan.transport == ChatTransport::Ws {
+        upgrade_all(plan, &mut streams, &mut leftovers)?;
+    }
     match plan.system {
         ChatSystem::Ringport => setup_ringport(plan, &mut streams, &mut leftovers)?,
         ChatSystem::Redis => setup_redis(plan, &mut streams, &mut leftovers)?,
@@ -130,9 +133,67 @@ fn read_until(
     }
 }
 
+/// Upgrades every connection to WebSocket (`--transport ws`); bytes that
+/// follow an answer stay in its leftovers.
+fn upgrade_all(
+    plan: &ChatPlan,
+    streams: &mut [StdStream],
+    bufs: &mut [Vec<u8>],
+) -> anyhow::Result<()> {
+    let request = upgrade_request(&plan.addr.to_string());
+    for (i, stream) in streams.iter_mut().enumerate() {
+        stream
+            .write_all(&request)
+            .with_context(|| format!("member {i}: sending the WebSocket upgrade"))?;
+    }
+    let deadline = Instant::now() + SETUP_PHASE_TIMEOUT;
+    for (i, (stream, buf)) in streams.iter_mut().zip(bufs.iter_mut()).enumerate() {
+        read_until(stream, buf, deadline, |b| {
+            Ok(upgrade_answer(b)?.map_or((0, false), |len| (len, true)))
+        })
+        .with_context(|| format!("member {i}: upgrading to WebSocket (is --target the server's --ws-listen address?)"))?;
+    }
+    Ok(())
+}
+
+/// Sends one packet, over TCP or in a WebSocket message.
+fn send_packet(
+    plan: &ChatPlan,
+    stream: &mut StdStream,
+    packet: &[u8],
+    framed: &mut Vec<u8>,
+) -> io::Result<()> {
+    if plan.transport == ChatTransport::Ws {
+        framed.clear();
+        frame_packet(packet, framed);
+        stream.write_all(framed)
+    } else {
+        stream.write_all(packet)
+    }
+}
+
+/// Consumes complete ringport packets from `buf` (inside WebSocket messages
+/// when `ws`), handing each to `f` until it returns true.
+fn ringport_step(
+    ws: bool,
+    buf: &[u8],
+    mut f: impl FnMut(ServerPacket<'_>) -> anyhow::Result<bool>,
+) -> anyhow::Result<(usize, bool)> {
+    if ws {
+        return messages(buf, |payload| {
+            let (used, done) = packets_step(payload, &mut f)?;
+            if used != payload.len() {
+                bail!("a WebSocket message that is not one whole packet");
+            }
+            Ok(done)
+        });
+    }
+    packets_step(buf, f)
+}
+
 /// Consumes complete ringport packets from `buf`, handing each to `f` until
 /// it returns true.
-fn ringport_step(
+fn packets_step(
     buf: &[u8],
     mut f: impl FnMut(ServerPacket<'_>) -> anyhow::Result<bool>,
 ) -> anyhow::Result<(usize, bool)> {
@@ -157,6 +218,8 @@ fn setup_ringport(
     bufs: &mut [Vec<u8>],
 ) -> anyhow::Result<()> {
     let mut out = Vec::new();
+    let mut framed = Vec::new();
+    let ws = plan.transport == ChatTransport::Ws;
     let user = |i: usize| format!("{}{i}", plan.user_prefix);
     for (i, stream) in streams.iter_mut().enumerate() {
         out.clear();
@@ -164,8 +227,7 @@ fn setup_ringport(
         LoginReq::new(&id, PASSWORD)
             .map_err(|e| anyhow!("user id {id:?}: {e}"))?
             .encode(&mut out);
-        stream
-            .write_all(&out)
+        send_packet(plan, stream, &out, &mut framed)
             .with_context(|| format!("member {i}: sending login"))?;
     }
     let streams_len = streams.len();
@@ -176,7 +238,7 @@ fn setup_ringport(
         let deadline = Instant::now() + SETUP_PHASE_TIMEOUT;
         let mut result = None;
         read_until(stream, buf, deadline, |b| {
-            ringport_step(b, |p| {
+            ringport_step(ws, b, |p| {
                 if let ServerPacket::LoginRes(r) = p {
                     result = Some(r.result);
                 }
@@ -205,15 +267,14 @@ fn setup_ringport(
         let room = plan.room_of(i);
         let room_number = i32::try_from(room).map_err(|_| anyhow!("room {room} is not an i32"))?;
         RoomEnterReq { room_number }.encode(&mut out);
-        stream
-            .write_all(&out)
+        send_packet(plan, stream, &out, &mut framed)
             .with_context(|| format!("member {i}: sending enter"))?;
     }
     let deadline = Instant::now() + SETUP_PHASE_TIMEOUT;
     for (i, (stream, buf)) in streams.iter_mut().zip(bufs.iter_mut()).enumerate() {
         let mut entered: Option<ResultCode> = None;
         read_until(stream, buf, deadline, |b| {
-            ringport_step(b, |p| {
+            ringport_step(ws, b, |p| {
                 Ok(match p {
                     ServerPacket::RoomEnterRes(r) => {
                         entered = Some(r.result);

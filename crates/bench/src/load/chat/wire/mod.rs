@@ -16,6 +16,9 @@
 //! * NATS: the core text protocol, `CONNECT`, `SUB` and `PUB` on one
 //!   connection; `MSG` is a delivery, `PING` is answered with `PONG`.
 //!
+//! * ringport over WebSocket (`--transport ws`): the same packets, one per
+//!   binary message, after an upgrade to `/ws` ([`websocket`]).
+//!
 //! [`stamp`] is the message text; [`ringport`], [`redis`] and [`nats`] are
 //! the three servers' framings and parsers, all reporting what arrived as
 //! one [`Incoming`].
@@ -24,11 +27,15 @@ mod nats;
 mod redis;
 mod ringport;
 mod stamp;
+mod websocket;
 
 pub use self::nats::{nats_setup, nats_subject, parse_nats, parse_nats_setup, NatsSetup};
 pub use self::redis::{parse_redis, parse_redis_setup, redis_channel, redis_command, RedisSetup};
 pub use self::ringport::parse_ringport;
 pub use self::stamp::{read_text, write_text, Stamp, MAX_SIZE, MIN_SIZE};
+pub use self::websocket::{
+    frame_packet, messages, parse_ringport_ws, upgrade_answer, upgrade_request,
+};
 
 /// How one message is framed for one connection: bytes before the text and
 /// after it. The text itself is written by [`write_text`] in between.
