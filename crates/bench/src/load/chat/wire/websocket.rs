@@ -136,10 +136,15 @@ pub fn parse_ringport_ws<'a>(
     mut f: impl FnMut(Incoming<'a>),
 ) -> Result<usize, String> {
     messages(buf, |payload| {
-        let used = parse_ringport(payload, max_frame, &mut f).map_err(|e| anyhow!(e))?;
-        if used != payload.len() {
+        let mut packets = 0;
+        let used = parse_ringport(payload, max_frame, |event| {
+            packets += 1;
+            f(event);
+        })
+        .map_err(|e| anyhow!(e))?;
+        if used != payload.len() || packets != 1 {
             bail!(
-                "a message of {} bytes holding a {used}-byte packet",
+                "a message of {} bytes holding {packets} whole packet(s) of {used} bytes",
                 payload.len()
             );
         }
