@@ -10,60 +10,55 @@
 //!   timed from its scheduled send time.
 //! * `tokio-chat`: a straightforward tokio chat server, the chat baseline.
 //! * `connect-storm`, `login-storm`, `slow-consumer`, `soak`: the
-//!   scenarios of [`scenarios`].
+//!   scenarios of [`scenario`].
 //! * `chart`: throughput against p99 latency per system, as a PNG.
+//!
+//! The source, by concept: [`cli`] (the subcommands and their bounded
+//! arguments), [`load`] (the load generators), [`baseline`] (the tokio
+//! servers measured against), [`scenario`] (the scenarios built on the
+//! loads), [`report`] (summaries, JSON, the progress bar, the chart) and
+//! [`cpu`] (CPU time of a process, sampled by the loads).
 #![forbid(unsafe_code)]
 
 mod baseline;
-mod chart;
-mod chat_load;
-mod chat_report;
-mod chat_wire;
 mod cli;
-mod connect;
 mod cpu;
-mod echo_load;
-mod frame;
-mod idle;
-mod json;
-mod out;
-mod payload;
-mod progress;
+mod load;
 mod report;
-mod scenarios;
-mod send_order;
-mod storm;
-mod tokio_chat;
+mod scenario;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::chat_load::ChatPlan;
-use crate::chat_report::ChatReport;
 use crate::cli::{ChatArgs, Cli, Command, EchoArgs};
-use crate::connect::{check_fd_limit, resolve_target};
-use crate::echo_load::EchoPlan;
-use crate::report::EchoReport;
+use crate::load::chat::ChatPlan;
+use crate::load::connect::{check_fd_limit, resolve_target};
+use crate::load::echo::EchoPlan;
+use crate::load::{chat, echo, idle};
+use crate::report::chat::ChatReport;
+use crate::report::echo::EchoReport;
+use crate::report::{chart, out, progress};
 
 /// Exit status when an echo did not match what was sent.
 const EXIT_MISMATCH: u8 = 2;
 
-/// Exit status when no round trip completed in the measured window.
-const EXIT_NO_PROGRESS: u8 = 3;
+/// Exit status when no round trip completed in the measured window (echo), or
+/// no connection opened at all (connect-storm).
+pub(crate) const EXIT_NO_PROGRESS: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Echo(args) => echo(&args),
-        Command::TokioEcho(args) => baseline::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::TokioEcho(args) => baseline::echo::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Idle(args) => idle::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Chat(args) => chat(&args),
-        Command::TokioChat(args) => tokio_chat::run(&args).map(|()| ExitCode::SUCCESS),
-        Command::ConnectStorm(args) => scenarios::connect_storm(&args),
-        Command::LoginStorm(args) => scenarios::login_storm(&args),
-        Command::SlowConsumer(args) => scenarios::slow_consumer(&args),
-        Command::Soak(args) => scenarios::soak(&args),
+        Command::TokioChat(args) => baseline::chat::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::ConnectStorm(args) => scenario::connect_storm(&args),
+        Command::LoginStorm(args) => scenario::login_storm(&args),
+        Command::SlowConsumer(args) => scenario::slow_consumer(&args),
+        Command::Soak(args) => scenario::soak(&args),
         Command::Chart(args) => chart::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
@@ -89,7 +84,7 @@ fn echo(args: &EchoArgs) -> anyhow::Result<ExitCode> {
         duration: args.duration,
         server_pid: args.server_pid,
     };
-    let outcome = echo_load::run(&plan)?;
+    let outcome = echo::run(&plan)?;
     let report = EchoReport::new(&plan, &outcome);
     if args.json {
         out::line(&report.json())?;
@@ -118,6 +113,7 @@ fn chat(args: &ChatArgs) -> anyhow::Result<ExitCode> {
     let plan = ChatPlan {
         addr,
         system: args.system,
+        transport: args.transport,
         rooms: args.rooms,
         members: args.members,
         room_start: args.room_start,
@@ -133,10 +129,8 @@ fn chat(args: &ChatArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
     };
     let bar = progress::Bar::new("chat", plan.warmup + plan.duration);
-    let outcome = chat_load::run(&plan, &mut |p| {
-        bar.update(p.elapsed, || {
-            format!("sent {}  delivered {}", p.sent, p.delivered)
-        });
+    let outcome = chat::run(&plan, &mut |p| {
+        bar.update(p.elapsed, || progress::chat_message(p));
     })?;
     bar.finish();
     let report = ChatReport::new(&plan, &outcome);

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use ringport_client::proto::ResultCode;
 
-use crate::app::Report;
+use crate::report::Report;
 
 /// The output lines for one report (none for a command echo or a connect
 /// being started; several for `/help`).

@@ -17,10 +17,11 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::app::{App, Effect, Report};
+use crate::app::{App, Effect};
 use crate::command::{self, Command};
 use crate::format;
 use crate::net::{Net, NetEvent, Request};
+use crate::report::Report;
 
 /// Exit code: a command failed under `--strict`.
 pub const EXIT_FAILED: u8 = 1;

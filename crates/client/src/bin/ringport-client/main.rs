@@ -6,8 +6,10 @@
 mod app;
 mod command;
 mod format;
+mod input;
 mod line;
 mod net;
+mod report;
 mod tui;
 mod ui;
 

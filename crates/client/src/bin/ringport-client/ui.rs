@@ -10,8 +10,9 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 use unicode_width::UnicodeWidthChar;
 
-use crate::app::{App, Conn, Report};
+use crate::app::{App, Conn};
 use crate::format::text;
+use crate::report::Report;
 
 /// Width of the member list.
 const MEMBERS_WIDTH: u16 = 24;

@@ -3,9 +3,11 @@
 
 use std::fmt::Write as _;
 
-use crate::chat_load::{ChatOutcome, ChatPlan};
 use crate::cpu::{CpuUse, CONTENDED_WAIT_PERCENT};
-use crate::json::JsonObject;
+use crate::load::chat::{ChatOutcome, ChatPlan};
+use crate::report::cpu;
+use crate::report::json::JsonObject;
+use crate::report::percentiles::{self, Percentiles, MAX, P50, P99};
 
 /// A run passes with at least this share of the expected deliveries...
 pub const PASS_DELIVERED_PERCENT: f64 = 99.9;
@@ -25,11 +27,10 @@ pub struct ChatReport<'a> {
     outcome: &'a ChatOutcome,
     delivered_percent: f64,
     deliveries_per_sec: f64,
-    /// p50, p90, p99, p99.9, max, mean in µs (`None` with no samples).
-    latency_us: Option<[f64; 6]>,
-    /// Send lag p50, p99, max in µs.
-    lag_us: Option<[f64; 3]>,
-    server_cpu_percent: Option<f64>,
+    /// The latency figures (`None` with no samples).
+    latency_us: Option<Percentiles>,
+    /// The send lag figures (of which p50, p99 and max are reported).
+    lag_us: Option<Percentiles>,
     deliveries_per_server_cpu_sec: Option<f64>,
 }
 
@@ -47,32 +48,10 @@ impl<'a> ChatReport<'a> {
         } else {
             0.0
         };
-        let us = |ns: u64| ns as f64 / 1000.0;
-        let h = &outcome.latency_ns;
-        let latency_us = (!h.is_empty()).then(|| {
-            [
-                us(h.value_at_quantile(0.5)),
-                us(h.value_at_quantile(0.9)),
-                us(h.value_at_quantile(0.99)),
-                us(h.value_at_quantile(0.999)),
-                us(h.max()),
-                h.mean() / 1000.0,
-            ]
-        });
-        let l = &outcome.lag_ns;
-        let lag_us = (!l.is_empty()).then(|| {
-            [
-                us(l.value_at_quantile(0.5)),
-                us(l.value_at_quantile(0.99)),
-                us(l.max()),
-            ]
-        });
-        let server = outcome.server_cpu.as_ref().and_then(|r| r.as_ref().ok());
-        let server_cpu_percent = server.map(|u| u.percent());
-        let deliveries_per_server_cpu_sec = server.and_then(|u| {
-            let cpu = u.total().as_secs_f64();
-            (cpu > 0.0).then(|| deliveries_per_sec * u.wall.as_secs_f64() / cpu)
-        });
+        let latency_us = percentiles::of(&outcome.latency_ns);
+        let lag_us = percentiles::of(&outcome.lag_ns);
+        let deliveries_per_server_cpu_sec =
+            cpu::per_server_cpu_sec(deliveries_per_sec, &outcome.server_cpu);
         ChatReport {
             plan,
             outcome,
@@ -80,7 +59,6 @@ impl<'a> ChatReport<'a> {
             deliveries_per_sec,
             latency_us,
             lag_us,
-            server_cpu_percent,
             deliveries_per_server_cpu_sec,
         }
     }
@@ -103,7 +81,9 @@ impl<'a> ChatReport<'a> {
         self.correct()
             && self.outcome.expected > 0
             && self.delivered_percent >= PASS_DELIVERED_PERCENT
-            && self.latency_us.is_some_and(|l| l[2] < PASS_P99_MS * 1000.0)
+            && self
+                .latency_us
+                .is_some_and(|l| l[P99] < PASS_P99_MS * 1000.0)
     }
 
     /// Whether the generator used (nearly) a whole core: then the run's
@@ -118,8 +98,9 @@ impl<'a> ChatReport<'a> {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "chat {} {}: {} rooms x {} members ({} connections, set up in {:.1} s), {} B messages",
+            "chat {} ({}) {}: {} rooms x {} members ({} connections, set up in {:.1} s), {} B messages",
             p.system.name(),
+            p.transport.name(),
             p.addr,
             p.rooms,
             p.members,
@@ -144,7 +125,7 @@ impl<'a> ChatReport<'a> {
             let codes: Vec<String> = o
                 .rejected_codes
                 .iter()
-                .map(|&(c, n)| format!("{} x{n}", crate::storm::code_name(c)))
+                .map(|&(c, n)| format!("{} x{n}", crate::load::storm::code_name(c)))
                 .collect();
             let _ = writeln!(s, "    refused by code: {}", codes.join(", "));
             if o.rejected_codes.iter().any(|&(c, _)| c == 63) {
@@ -165,15 +146,17 @@ impl<'a> ChatReport<'a> {
             o.corrupt
         );
         match self.latency_us {
-            Some([p50, p90, p99, p999, max, mean]) => {
+            Some(p) => {
                 let _ = writeln!(
                     s,
-                    "  latency µs  p50 {p50:.1}  p90 {p90:.1}  p99 {p99:.1}  p99.9 {p999:.1}  max {max:.1}  mean {mean:.1}  (from the scheduled send time)"
+                    "  latency µs  {}  (from the scheduled send time)",
+                    percentiles::human(p)
                 );
             }
             None => s.push_str("  latency µs  (nothing delivered)\n"),
         }
-        if let Some([p50, p99, max]) = self.lag_us {
+        if let Some(lag) = self.lag_us {
+            let (p50, p99, max) = (lag[P50], lag[P99], lag[MAX]);
             let _ = writeln!(
                 s,
                 "  send lag µs p50 {p50:.1}  p99 {p99:.1}  max {max:.1}  (generator behind its schedule; {})",
@@ -193,28 +176,18 @@ impl<'a> ChatReport<'a> {
         if self.generator_saturated() {
             s.push_str("    warning: the generator used a whole core: this run's limit may be the generator's, not the server's\n");
         }
-        match (&o.server_cpu, p.server_pid) {
-            (Some(Ok(u)), Some(pid)) => {
-                let _ = write!(
-                    s,
-                    "  server      pid {pid}: CPU {:.1}% of one core",
-                    u.percent()
-                );
-                if let Some(d) = self.deliveries_per_server_cpu_sec {
-                    let _ = write!(s, ", {d:.0} deliveries per server CPU second");
-                }
-                s.push('\n');
-                if let Some(w) = u.waiting_percent() {
-                    let _ = writeln!(
-                        s,
-                        "              its threads waited for a CPU {w:.1}% of the window (summed; threads sharing a core wait for one another)"
-                    );
-                }
-            }
-            (Some(Err(e)), Some(pid)) => {
-                let _ = writeln!(s, "  server      pid {pid}: CPU not measured: {e}");
-            }
-            _ => {}
+        let server = cpu::server_human(
+            &mut s,
+            p.server_pid,
+            &o.server_cpu,
+            self.deliveries_per_server_cpu_sec,
+            "deliveries",
+        );
+        if let Some(w) = server.and_then(CpuUse::waiting_percent) {
+            let _ = writeln!(
+                s,
+                "              its threads waited for a CPU {w:.1}% of the window (summed; threads sharing a core wait for one another)"
+            );
         }
         if let Some(others) = &o.others_cpu {
             let _ = writeln!(
@@ -241,6 +214,7 @@ impl<'a> ChatReport<'a> {
         let (p, o) = (self.plan, self.outcome);
         let mut j = JsonObject::new();
         j.string("system", p.system.name())
+            .string("transport", p.transport.name())
             .string("target", &p.addr.to_string())
             .int("rooms", u64::from(p.rooms))
             .int("members", u64::from(p.members))
@@ -268,26 +242,20 @@ impl<'a> ChatReport<'a> {
         let codes: Vec<(String, u64)> = o
             .rejected_codes
             .iter()
-            .map(|&(c, n)| (crate::storm::code_name(c), n))
+            .map(|&(c, n)| (crate::load::storm::code_name(c), n))
             .collect();
         j.counts(
             "rejected_codes",
             codes.iter().map(|(name, n)| (name.as_str(), *n)),
         )
         .int("leave_notices", o.leave_notices);
-        let lat = self.latency_us;
-        for (i, key) in ["p50_us", "p90_us", "p99_us", "p999_us", "max_us", "mean_us"]
-            .into_iter()
-            .enumerate()
-        {
-            j.opt_float(key, lat.map(|l| l[i]), 1);
-        }
-        let lag = self.lag_us;
-        for (i, key) in ["lag_p50_us", "lag_p99_us", "lag_max_us"]
-            .into_iter()
-            .enumerate()
-        {
-            j.opt_float(key, lag.map(|l| l[i]), 1);
+        percentiles::write_json(&mut j, "", self.latency_us);
+        for (i, key) in [
+            (P50, "lag_p50_us"),
+            (P99, "lag_p99_us"),
+            (MAX, "lag_max_us"),
+        ] {
+            j.opt_float(key, self.lag_us.map(|l| l[i]), 1);
         }
         let g = &o.generator_cpu;
         j.float("drain_secs", o.drain_secs, 3)
@@ -299,42 +267,22 @@ impl<'a> ChatReport<'a> {
             .int("closed_by_server", o.closed_by_server)
             .int("io_errors", o.io_errors)
             .int("protocol_errors", o.protocol_errors)
-            .opt_string("first_error", o.first_error.as_deref())
-            .float("gen_cpu_percent", g.percent(), 1)
-            .float("gen_user_percent", g.user_percent(), 1)
-            .float("gen_sys_percent", g.system_percent(), 1)
-            .opt_float("gen_runq_wait_percent", g.waiting_percent(), 1)
-            .bool("gen_saturated", self.generator_saturated());
-        match p.server_pid {
-            Some(pid) => j.int("server_pid", u64::from(pid)),
-            None => j.null("server_pid"),
-        };
-        let server = o.server_cpu.as_ref().and_then(|r| r.as_ref().ok());
-        j.opt_float("server_cpu_percent", self.server_cpu_percent, 1)
-            .opt_float(
-                "server_runq_wait_percent",
-                server.and_then(|u| u.waiting_percent()),
-                1,
-            )
-            .opt_float(
-                "deliveries_per_server_cpu_sec",
-                self.deliveries_per_server_cpu_sec,
-                0,
-            )
-            .opt_string(
-                "server_cpu_error",
-                o.server_cpu
-                    .as_ref()
-                    .and_then(|r| r.as_ref().err())
-                    .map(String::as_str),
-            )
-            .opt_float(
-                "others_cpu_percent",
-                o.others_cpu.as_ref().map(CpuUse::percent),
-                1,
-            )
-            .bool("correct", self.correct())
-            .bool("pass", self.pass());
+            .opt_string("first_error", o.first_error.as_deref());
+        cpu::generator_json(&mut j, g).bool("gen_saturated", self.generator_saturated());
+        cpu::server_json(
+            &mut j,
+            p.server_pid,
+            &o.server_cpu,
+            "deliveries_per_server_cpu_sec",
+            self.deliveries_per_server_cpu_sec,
+        )
+        .opt_float(
+            "others_cpu_percent",
+            o.others_cpu.as_ref().map(CpuUse::percent),
+            1,
+        )
+        .bool("correct", self.correct())
+        .bool("pass", self.pass());
         j.finish()
     }
 }

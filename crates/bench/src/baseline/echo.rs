@@ -1,4 +1,4 @@
-//! The baseline: a plain tokio echo server, written the way a competent
+//! `tokio-echo`: a plain tokio echo server, written the way a competent
 //! tokio user would (multi-thread runtime, one task per connection, read
 //! into a buffer and `write_all` it back), to compare ringport against.
 //!
@@ -7,15 +7,14 @@
 //! other ids, and closes the connection on a length below 5 or above 8192.
 
 use std::io;
-use std::time::Duration;
 
-use anyhow::Context;
+use ringport_proto::id::DEV_ECHO;
+use ringport_proto::{frame_len, Header, DEFAULT_MAX_FRAME as MAX_FRAME, HEADER_LEN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
+use super::{accept_loop, runtime};
 use crate::cli::{Framing, TokioEchoArgs};
-use crate::frame::{Header, DEV_ECHO, HEADER_LEN, MAX_FRAME};
-use crate::out;
 
 /// Read buffer of a raw-framing connection.
 const RAW_BUFFER: usize = 16 * 1024;
@@ -23,27 +22,6 @@ const RAW_BUFFER: usize = 16 * 1024;
 /// Read buffer of a packet-framing connection: two frames, so a whole frame
 /// always fits after the unparsed tail is moved to the front.
 const PACKET_BUFFER: usize = 2 * MAX_FRAME;
-
-/// Pause after a failed `accept` (for example out of file descriptors), so
-/// the loop does not spin.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
-
-/// The multi-thread runtime the tokio baselines run on, as a plain tokio
-/// server would (`None`: tokio's default worker count).
-///
-/// # Errors
-///
-/// When the runtime cannot be built.
-pub fn runtime(worker_threads: Option<u16>) -> anyhow::Result<tokio::runtime::Runtime> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = worker_threads {
-        builder.worker_threads(usize::from(n));
-    }
-    builder
-        .enable_all()
-        .build()
-        .context("building the tokio runtime")
-}
 
 /// Binds, prints `listening on ADDR` on stdout, and serves until killed.
 ///
@@ -68,35 +46,6 @@ async fn serve(addr: std::net::SocketAddr, framing: Framing) -> anyhow::Result<(
         });
     })
     .await
-}
-
-/// The tokio baselines' listener: binds `addr`, prints `listening on ADDR`
-/// on stdout, then hands every accepted connection to `on_connection`,
-/// pausing briefly after a failed accept (for example out of descriptors)
-/// so the loop does not spin. Runs until the process is killed.
-///
-/// # Errors
-///
-/// When the address cannot be bound or the announcement cannot be written.
-pub async fn accept_loop(
-    addr: std::net::SocketAddr,
-    name: &str,
-    mut on_connection: impl FnMut(TcpStream),
-) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding {addr}"))?;
-    let local = listener.local_addr().context("reading the bound address")?;
-    out::line(&format!("listening on {local}"))?;
-    loop {
-        match listener.accept().await {
-            Ok((stream, _peer)) => on_connection(stream),
-            Err(e) => {
-                eprintln!("{name}: accept failed: {e}");
-                tokio::time::sleep(ACCEPT_BACKOFF).await;
-            }
-        }
-    }
 }
 
 /// Echoes bytes as they come until the peer closes.
@@ -147,20 +96,22 @@ async fn echo_packets(mut stream: TcpStream) -> io::Result<()> {
 /// `InvalidData` at a frame whose length is outside `5..=8192`.
 fn collect_echoes(input: &[u8], out: &mut Vec<u8>) -> io::Result<usize> {
     let mut pos = 0;
-    while let Some(header) = Header::decode(&input[pos..]) {
-        if !header.has_valid_length() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("bad frame length {}", header.length),
-            ));
-        }
-        let len = usize::from(header.length);
-        let Some(frame) = input.get(pos..pos + len) else {
-            break; // incomplete: wait for more bytes
+    // The length is judged once the whole header is there, as before a
+    // frame is taken: `Header::parse`, then `frame_len`.
+    while let Some(header) = Header::parse(&input[pos..]) {
+        let len = match frame_len(&input[pos..], MAX_FRAME) {
+            Ok(Some(len)) => len,
+            Ok(None) => break, // incomplete: wait for more bytes
+            Err(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("bad frame length {}", header.len),
+                ))
+            }
         };
         if header.id == DEV_ECHO {
-            let reply = Header { kind: 0, ..header };
-            out.extend_from_slice(&reply.encode());
+            let frame = &input[pos..pos + len];
+            out.extend_from_slice(&Header { kind: 0, ..header }.to_bytes());
             out.extend_from_slice(&frame[HEADER_LEN..]);
         }
         pos += len;

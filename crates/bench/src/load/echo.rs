@@ -21,13 +21,10 @@ use tokio::net::TcpStream;
 use tokio::task::LocalSet;
 
 use crate::cli::Framing;
-use crate::connect::connect_all;
 use crate::cpu::{CpuMeter, CpuTimes, CpuUse, Process};
-use crate::payload::Message;
-
-/// Highest latency the histogram tracks exactly; slower round trips are
-/// clamped to it (and still counted).
-const MAX_TRACKED_NANOS: u64 = 60_000_000_000;
+use crate::load::connect::connect_all;
+use crate::load::payload::Message;
+use crate::load::{histogram, nanos, PROGRESS_EVERY};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -121,7 +118,7 @@ async fn run_local(plan: &EchoPlan) -> anyhow::Result<EchoOutcome> {
     }
 
     // A progress bar (on a terminal only), updated by a task of its own.
-    let bar = Rc::new(crate::progress::Bar::new(
+    let bar = Rc::new(crate::report::progress::Bar::new(
         "echo",
         plan.warmup + plan.duration,
     ));
@@ -129,7 +126,7 @@ async fn run_local(plan: &EchoPlan) -> anyhow::Result<EchoOutcome> {
         let (bar, stats) = (Rc::clone(&bar), Rc::clone(&stats));
         tokio::task::spawn_local(async move {
             loop {
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                tokio::time::sleep(PROGRESS_EVERY).await;
                 let done = stats.borrow().completed;
                 bar.update(start.elapsed(), || format!("round trips {done}"));
             }
@@ -186,8 +183,7 @@ impl Stats {
             from,
             until,
             completed: 0,
-            latency_ns: Histogram::new_with_bounds(1, MAX_TRACKED_NANOS, 3)
-                .context("creating the latency histogram")?,
+            latency_ns: histogram()?,
             mismatches: 0,
             closed_by_server: 0,
             io_errors: 0,
@@ -199,8 +195,7 @@ impl Stats {
     fn round_trip(&mut self, sent: Instant, done: Instant) {
         if done >= self.from && done < self.until {
             self.completed += 1;
-            let nanos = u64::try_from((done - sent).as_nanos()).unwrap_or(u64::MAX);
-            self.latency_ns.saturating_record(nanos.max(1));
+            self.latency_ns.saturating_record(nanos(done - sent).max(1));
         }
     }
 

@@ -16,9 +16,9 @@ use tokio::net::TcpStream;
 use tokio::task::LocalSet;
 
 use crate::cli::IdleArgs;
-use crate::connect::{check_fd_limit, connect_all, resolve_target};
-use crate::json::JsonObject;
-use crate::out;
+use crate::load::connect::{check_fd_limit, connect_all, resolve_target};
+use crate::report::json::JsonObject;
+use crate::report::out;
 
 /// What an idle run saw.
 #[derive(Debug)]

@@ -65,3 +65,8 @@ impl Drop for Bar {
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
+
+/// The progress message of a chat load.
+pub fn chat_message(p: &crate::load::chat::Progress) -> String {
+    format!("sent {}  delivered {}", p.sent, p.delivered)
+}

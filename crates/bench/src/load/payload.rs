@@ -8,7 +8,8 @@
 //! reordered byte therefore never compares equal to the expected message.
 
 use crate::cli::Framing;
-use crate::frame::{Header, DEV_ECHO, HEADER_LEN};
+use ringport_proto::id::DEV_ECHO;
+use ringport_proto::{Header, HEADER_LEN};
 
 /// The reusable send buffer of one connection.
 #[derive(Debug)]
@@ -29,13 +30,9 @@ impl Message {
         let body_start = match framing {
             Framing::Raw => 0,
             Framing::Packet => {
-                let header = Header {
-                    length: u16::try_from(size).unwrap_or(u16::MAX),
-                    id: DEV_ECHO,
-                    kind: 0,
-                };
+                let header = Header::new(DEV_ECHO, u16::try_from(size).unwrap_or(u16::MAX));
                 if let Some(dst) = bytes.get_mut(..HEADER_LEN) {
-                    dst.copy_from_slice(&header.encode());
+                    dst.copy_from_slice(&header.to_bytes());
                 }
                 HEADER_LEN
             }

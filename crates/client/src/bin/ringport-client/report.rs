@@ -1,0 +1,128 @@
+//! [`Report`]: one entry of the client's log, structured; the TUI styles
+//! it and line mode prints it as one greppable line (see [`crate::format`]).
+
+use std::net::SocketAddr;
+
+use ringport_client::proto::ResultCode;
+use ringport_client::Member;
+
+/// One entry of the log: something that happened, structured. The TUI
+/// styles it, line mode prints it as one greppable line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    /// A command the user gave (password hidden); not printed in line mode.
+    Command(String),
+    /// A connect started.
+    Connecting(String),
+    /// Connected.
+    Connected(SocketAddr),
+    /// A connect failed.
+    ConnectFailed {
+        /// The address.
+        addr: String,
+        /// Why.
+        error: String,
+    },
+    /// The server closed the connection or it broke.
+    Closed(String),
+    /// 202 for a login as `user`.
+    Login {
+        /// The user id of the login, if known.
+        user: Option<String>,
+        /// The result.
+        result: ResultCode,
+    },
+    /// 207 for an enter into `room`.
+    Enter {
+        /// The room asked for, if known.
+        room: Option<i32>,
+        /// The result.
+        result: ResultCode,
+    },
+    /// A complete 209 user list (the other members of the room).
+    Users {
+        /// The room.
+        room: Option<i32>,
+        /// The members, in the server's order.
+        members: Vec<Member>,
+    },
+    /// 208: someone entered the room.
+    Joined {
+        /// The room.
+        room: Option<i32>,
+        /// Who.
+        member: Member,
+    },
+    /// 217: someone left the room.
+    Left {
+        /// The room.
+        room: Option<i32>,
+        /// Their unique id.
+        uid: i64,
+        /// Their user id, if they were in the member list.
+        user: Option<String>,
+    },
+    /// 216 for a leave from `room`.
+    Leave {
+        /// The room left (or not).
+        room: Option<i32>,
+        /// The result.
+        result: ResultCode,
+    },
+    /// 222.
+    ChatRes(ResultCode),
+    /// 223: a message in the room.
+    Chat {
+        /// The room.
+        room: Option<i32>,
+        /// Sender.
+        from: String,
+        /// Text.
+        message: String,
+        /// Whether the sender is this client's login.
+        own: bool,
+    },
+    /// 1: an echo came back.
+    Echo(Vec<u8>),
+    /// A packet the client does not handle.
+    Unknown {
+        /// Its id.
+        id: u16,
+        /// Body length.
+        len: usize,
+    },
+    /// A frame that does not decode.
+    BadPacket(String),
+    /// A request could not be sent.
+    SendFailed(String),
+    /// A command was refused before anything was sent.
+    CommandError(String),
+    /// The help text was asked for.
+    Help,
+}
+
+impl Report {
+    /// The result code of a response (202, 207, 216, 222).
+    pub fn result(&self) -> Option<ResultCode> {
+        match self {
+            Report::Login { result, .. }
+            | Report::Enter { result, .. }
+            | Report::Leave { result, .. }
+            | Report::ChatRes(result) => Some(*result),
+            _ => None,
+        }
+    }
+
+    /// Whether this reports a failure: a refused request, a command error,
+    /// a send or connect failure, a lost connection or a bad packet.
+    pub fn is_failure(&self) -> bool {
+        match self {
+            Report::ConnectFailed { .. }
+            | Report::Closed(_)
+            | Report::BadPacket(_)
+            | Report::SendFailed(_)
+            | Report::CommandError(_) => true,
+            other => other.result().is_some_and(|r| !r.is_success()),
+        }
+    }
+}
