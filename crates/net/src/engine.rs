@@ -15,6 +15,7 @@ use crate::handler::Handler;
 use crate::shard::{Shared, ThreadParts};
 use crate::stats::{Stats, ThreadStats};
 use crate::sys;
+use crate::transport::{Listener, Transport};
 use crate::waker::Waker;
 
 /// Requests per I/O thread inbox before the application waits for the
@@ -28,7 +29,7 @@ pub struct Engine {
     threads: Vec<JoinHandle<()>>,
     shutdown: ShutdownHandle,
     backend: BackendKind,
-    local_addr: SocketAddr,
+    local_addrs: Vec<SocketAddr>,
 }
 
 /// Starts a graceful shutdown from anywhere (a signal handler thread, a test).
@@ -91,7 +92,29 @@ impl Engine {
         config: EngineConfig,
         framing: F,
     ) -> Result<(Engine, Endpoint), EngineError> {
-        Self::start_with(listener, config, framing, None)
+        Self::start_listeners(
+            vec![Listener {
+                socket: listener,
+                transport: Transport::Tcp,
+            }],
+            config,
+            framing,
+        )
+    }
+
+    /// Starts the engine on several listeners, each with its transport
+    /// (for example the binary protocol over TCP and over WebSocket): the
+    /// same I/O threads, sessions, limits and counters serve all of them.
+    /// [`Engine::local_addr`] is the first listener's address.
+    ///
+    /// # Errors
+    /// As [`Engine::start`]; also no listener at all.
+    pub fn start_listeners<F: Framing>(
+        listeners: Vec<Listener>,
+        config: EngineConfig,
+        framing: F,
+    ) -> Result<(Engine, Endpoint), EngineError> {
+        Self::start_with(listeners, config, framing, None)
     }
 
     /// Starts the engine with the application running on the I/O threads:
@@ -106,12 +129,16 @@ impl Engine {
         handler: H,
     ) -> Result<Engine, EngineError> {
         let make = move || -> Box<dyn Handler> { Box::new(handler.clone()) };
-        let (engine, _endpoint) = Self::start_with(listener, config, framing, Some(&make))?;
+        let listeners = vec![Listener {
+            socket: listener,
+            transport: Transport::Tcp,
+        }];
+        let (engine, _endpoint) = Self::start_with(listeners, config, framing, Some(&make))?;
         Ok(engine)
     }
 
     fn start_with<F: Framing>(
-        listener: TcpListener,
+        listeners: Vec<Listener>,
         config: EngineConfig,
         framing: F,
         inline: Option<&dyn Fn() -> Box<dyn Handler>>,
@@ -134,12 +161,23 @@ impl Engine {
                 }
             },
         };
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| EngineError::io("making the listener non-blocking", e))?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|e| EngineError::io("reading the listener's address", e))?;
+        if listeners.is_empty() || listeners.len() > usize::from(u8::MAX) {
+            return Err(EngineError::Config(format!(
+                "1 to 255 listeners, got {}",
+                listeners.len()
+            )));
+        }
+        let mut local_addrs = Vec::with_capacity(listeners.len());
+        for l in &listeners {
+            l.socket
+                .set_nonblocking(true)
+                .map_err(|e| EngineError::io("making the listener non-blocking", e))?;
+            local_addrs.push(
+                l.socket
+                    .local_addr()
+                    .map_err(|e| EngineError::io("reading the listener's address", e))?,
+            );
+        }
 
         let n = config.io_threads;
         let shared = Arc::new(Shared {
@@ -158,15 +196,20 @@ impl Engine {
             }
             let (inbox_tx, inbox_rx) = crossbeam_channel::bounded(INBOX_DEPTH);
             let (return_tx, return_rx) = crossbeam_channel::bounded(INBOX_DEPTH + 2);
-            let listener = listener
-                .try_clone()
-                .map_err(|e| EngineError::io("duplicating the listener", e))?;
+            let mut copies = Vec::with_capacity(listeners.len());
+            for l in &listeners {
+                let socket = l
+                    .socket
+                    .try_clone()
+                    .map_err(|e| EngineError::io("duplicating the listener", e))?;
+                copies.push((socket, l.transport.clone()));
+            }
             let parts = ThreadParts {
                 index,
                 framing: framing.clone(),
                 cfg: config.clone(),
                 shared: shared.clone(),
-                listener,
+                listeners: copies,
                 events_tx: events_tx.clone(),
                 free_batches: free_rx,
                 free_batches_tx: free_tx,
@@ -218,13 +261,13 @@ impl Engine {
                 })
                 .collect(),
         );
-        tracing::debug!(%local_addr, backend = %backend, io_threads = n, "engine started");
+        tracing::debug!(?local_addrs, backend = %backend, io_threads = n, "engine started");
         Ok((
             Engine {
                 threads,
                 shutdown,
                 backend,
-                local_addr,
+                local_addrs,
             },
             endpoint,
         ))
@@ -235,9 +278,14 @@ impl Engine {
         self.backend
     }
 
-    /// The address the engine accepts on.
+    /// The address the engine accepts on (its first listener's).
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.local_addrs[0]
+    }
+
+    /// Every listener's address, in the order they were given.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local_addrs
     }
 
     /// A handle that can start the shutdown from another thread.

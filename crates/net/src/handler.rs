@@ -69,6 +69,19 @@ impl<'a> Reply<'a> {
     pub(crate) fn queued(&self) -> u64 {
         self.queued
     }
+
+    /// Queues bytes of the session's wire itself (an HTTP answer, a pong, a
+    /// close frame), under the same limit, not counted as a payload.
+    pub(crate) fn send_raw(&mut self, bytes: &[u8]) {
+        if self.over_limit {
+            return;
+        }
+        if self.queue.pending_bytes() + bytes.len() > self.limit {
+            self.over_limit = true;
+            return;
+        }
+        self.queue.push_copy(bytes, self.pool);
+    }
 }
 
 impl Reply<'_> {

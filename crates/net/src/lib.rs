@@ -54,6 +54,7 @@ mod read_pause;
 mod shard;
 mod stats;
 mod sys;
+mod transport;
 // Public only for the loom model check (`tests/loom_handoff.rs`).
 #[cfg(loom)]
 #[doc(hidden)]
@@ -74,3 +75,4 @@ pub use framing::{FrameError, Framing, RawFraming};
 pub use handler::{Handler, Reply};
 pub use id::SessionId;
 pub use stats::Stats;
+pub use transport::{HttpPolicy, Listener, Page, Transport, WebSocketConfig, DEFAULT_MAX_HEAD};

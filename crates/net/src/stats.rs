@@ -11,6 +11,14 @@ use crate::event::CloseReason;
 #[derive(Debug, Default)]
 pub(crate) struct ThreadStats {
     pub(crate) accepted: AtomicU64,
+    /// Of `accepted`: on WebSocket listeners.
+    pub(crate) accepted_ws: AtomicU64,
+    /// Gauge: WebSocket-listener sessions open now (this thread's).
+    pub(crate) open_ws: AtomicU64,
+    /// WebSocket upgrades answered 101.
+    pub(crate) ws_upgrades: AtomicU64,
+    /// Requests on WebSocket listeners answered with a page or an error.
+    pub(crate) http_answers: AtomicU64,
     pub(crate) refused: AtomicU64,
     pub(crate) refused_per_ip: AtomicU64,
     pub(crate) accept_errors: AtomicU64,
@@ -47,6 +55,15 @@ impl ThreadStats {
         // Only the owning I/O thread writes its counters, so a load and a
         // store are enough and cheaper than an atomic read-modify-write.
         counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    }
+
+    /// Lowers a gauge (only the owning I/O thread writes it).
+    #[inline]
+    pub(crate) fn sub(counter: &AtomicU64, n: u64) {
+        counter.store(
+            counter.load(Ordering::Relaxed).saturating_sub(n),
+            Ordering::Relaxed,
+        );
     }
 
     pub(crate) fn closed(&self, reason: CloseReason) {
@@ -97,6 +114,17 @@ pub struct Stats {
     /// Of the `slow_consumer` closes: sessions whose socket took nothing for
     /// `send_stall_timeout` (the others went past `send_queue_limit`).
     pub send_stalls: u64,
+    /// Of `accepted`: connections accepted on WebSocket listeners.
+    pub accepted_ws: u64,
+    /// Of `sessions_open`: sessions from WebSocket listeners open now
+    /// (upgraded or not yet).
+    pub open_ws: u64,
+    /// WebSocket upgrades answered `101 Switching Protocols`.
+    pub ws_upgrades: u64,
+    /// Requests on WebSocket listeners answered with a page (the web
+    /// client) or an HTTP error (400, 403, 404, 405), each ending its
+    /// connection.
+    pub http_answers: u64,
     /// Closes by reason, indexed like [`CloseReason::ALL`].
     pub closes: [u64; CloseReason::ALL.len()],
     /// Gauge: bytes waiting in send queues, summed over sessions, as of each
@@ -129,6 +157,10 @@ impl Stats {
     pub(crate) fn absorb(&mut self, t: &ThreadStats) {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         self.accepted += get(&t.accepted);
+        self.accepted_ws += get(&t.accepted_ws);
+        self.open_ws += get(&t.open_ws);
+        self.ws_upgrades += get(&t.ws_upgrades);
+        self.http_answers += get(&t.http_answers);
         self.refused += get(&t.refused);
         self.refused_per_ip += get(&t.refused_per_ip);
         self.accept_errors += get(&t.accept_errors);

@@ -24,6 +24,8 @@ mod serve;
 mod signals;
 mod store_args;
 mod user_cmd;
+mod web_assets;
+mod web_policy;
 
 use std::process::ExitCode;
 

@@ -265,6 +265,40 @@ impl Collector for Sources {
                 .collect();
             labelled(
                 &mut e,
+                "ringport_transport_sessions_accepted",
+                "Connections accepted as sessions, by listener transport (tcp, ws)",
+                MetricType::Counter,
+                "transport",
+                &[
+                    ("tcp", s.accepted.saturating_sub(s.accepted_ws)),
+                    ("ws", s.accepted_ws),
+                ],
+            )?;
+            labelled(
+                &mut e,
+                "ringport_transport_sessions_open",
+                "Sessions open now, by listener transport (tcp, ws)",
+                MetricType::Gauge,
+                "transport",
+                &[
+                    ("tcp", s.sessions_open.saturating_sub(s.open_ws)),
+                    ("ws", s.open_ws),
+                ],
+            )?;
+            counter(
+                &mut e,
+                "ringport_ws_upgrades",
+                "WebSocket upgrades answered 101",
+                s.ws_upgrades,
+            )?;
+            counter(
+                &mut e,
+                "ringport_ws_http_answers",
+                "Requests on the WebSocket listener answered with a page or an HTTP error (each ends its connection)",
+                s.http_answers,
+            )?;
+            labelled(
+                &mut e,
                 "ringport_session_closes",
                 "Sessions closed, by reason (slow_consumer: over send_queue_limit, or stalled for send_stall_timeout)",
                 MetricType::Counter,

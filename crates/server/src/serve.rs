@@ -9,15 +9,16 @@ use anyhow::Context;
 use clap::Args;
 use ringport_accounts::AccountStore;
 use ringport_chat::Chat;
-use ringport_net::Engine;
+use ringport_net::{Engine, Listener, Transport, WebSocketConfig};
 
 use crate::auth_pool::{AuthPool, StoreWatch};
 use crate::chat_host::Published;
 use crate::config::flags::{Flags, ForServe};
-use crate::config::{AccountsSection, AdminListen, Config};
+use crate::config::{AccountsSection, Config, ListenAddr};
 use crate::health::Health;
 use crate::metrics::{Metrics, Sources};
 use crate::packet_framing::PacketFraming;
+use crate::web_policy::WebPolicy;
 
 /// Flags of `ringport serve`: every key of `[server]`, `[engine]`,
 /// `[chat]`, `[admin]` and `[cluster]` that has a flag, and those of
@@ -77,9 +78,25 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let listen = config.server.listen;
     let listener =
         crate::listen::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+    let mut listeners = vec![Listener {
+        socket: listener,
+        transport: Transport::Tcp,
+    }];
+    if let ListenAddr::On(addr) = config.websocket.listen {
+        let socket = crate::listen::bind(addr)
+            .with_context(|| format!("cannot listen on {addr} (websocket.listen)"))?;
+        listeners.push(Listener {
+            socket,
+            transport: Transport::WebSocket(WebSocketConfig {
+                path: "/ws".into(),
+                max_head: config.websocket.max_request_head,
+                http: Arc::new(WebPolicy::new(config.websocket.allowed_origins.0.clone())),
+            }),
+        });
+    }
     let admin_listener = match config.admin.listen {
-        AdminListen::Off => None,
-        AdminListen::On(addr) => Some(
+        ListenAddr::Off => None,
+        ListenAddr::On(addr) => Some(
             crate::admin::bind(addr)
                 .with_context(|| format!("cannot listen on {addr} (admin.listen)"))?,
         ),
@@ -93,8 +110,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     watch_store(Arc::clone(&store), Arc::clone(&health))?;
     let latency = Metrics::store_histogram();
     let io_threads = engine_cfg.io_threads;
-    let (engine, endpoint) = Engine::start(
-        listener,
+    let (engine, endpoint) = Engine::start_listeners(
+        listeners,
         engine_cfg,
         PacketFraming::new(config.chat.max_frame),
     )
@@ -130,11 +147,16 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     }
     crate::signals::drain_on_signal(&engine, health.clone())?;
     health.set_listening();
+    let ws_addr = match engine.local_addrs().get(1) {
+        Some(addr) => addr.to_string(),
+        None => "none".to_string(),
+    };
     tracing::info!(
         listen = %engine.local_addr(),
         backend = %engine.backend(),
         io_threads,
         auth_workers = config.accounts.workers,
+        ws = %ws_addr,
         admin = %admin_addr,
         store = %ringport_accounts::redact(&config.accounts.store),
         cluster = %config.cluster.shown_url(),

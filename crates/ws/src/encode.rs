@@ -59,6 +59,12 @@ pub fn binary_header(payload_len: usize) -> Header {
     header(OpCode::Data(Data::Binary), payload_len)
 }
 
+/// The header of a pong carrying `payload_len` bytes (at most
+/// [`MAX_CONTROL_PAYLOAD`]: the payload of the ping it answers).
+pub fn pong_header(payload_len: usize) -> Header {
+    header(OpCode::Control(Control::Pong), payload_len)
+}
+
 /// Appends a pong answering a ping with `payload` (at most
 /// [`MAX_CONTROL_PAYLOAD`] bytes, as the decoder guarantees; longer input is
 /// cut to that).

@@ -37,3 +37,5 @@ pub mod response;
 
 pub use close::CloseCode;
 pub use decoder::{Decoder, Event, ProtocolError};
+/// The HTTP types of requests and answers (tungstenite's `http`).
+pub use tungstenite::http;

@@ -46,6 +46,7 @@ use crate::event::{BatchHome, CloseReason};
 use crate::framing::Framing;
 use crate::outbox::Outbox;
 use crate::stats::ThreadStats;
+use crate::transport::Transport;
 use crate::wake_flag::WakeFlag;
 use crate::waker::Waker;
 
@@ -59,6 +60,10 @@ struct Wiring {
 pub(crate) struct Shard<F: Framing, S> {
     pub(crate) thread: usize,
     framing: F,
+    /// What each listener speaks, by listener index.
+    transports: Vec<Transport>,
+    /// Working memory of the WebSocket decoder (one per thread).
+    scratch: Vec<u8>,
     send_queue_limit: usize,
     high_water: usize,
     low_water: usize,
@@ -89,14 +94,15 @@ pub(crate) struct Shard<F: Framing, S> {
 
 impl<F: Framing, S> Shard<F, S> {
     /// Builds the shard of an I/O thread whose backend wakes it with
-    /// `waker`; returns the listener for the backend to accept on.
-    pub(crate) fn build(parts: ThreadParts<F>, waker: Arc<Waker>) -> (Self, TcpListener) {
+    /// `waker`; returns the listeners for the backend to accept on, in
+    /// listener-index order.
+    pub(crate) fn build(parts: ThreadParts<F>, waker: Arc<Waker>) -> (Self, Vec<TcpListener>) {
         let ThreadParts {
             index: thread,
             framing,
             cfg,
             shared,
-            listener,
+            listeners,
             events_tx,
             free_batches,
             free_batches_tx,
@@ -123,9 +129,12 @@ impl<F: Framing, S> Shard<F, S> {
                 ))
             }
         };
+        let (sockets, transports) = listeners.into_iter().unzip();
         let shard = Shard {
             thread,
             framing,
+            transports,
+            scratch: Vec::new(),
             send_queue_limit: cfg.send_queue_limit,
             high_water: cfg.send_queue_high_water,
             low_water: cfg.send_queue_low_water,
@@ -151,7 +160,7 @@ impl<F: Framing, S> Shard<F, S> {
             now: Instant::now(),
             live: 0,
         };
-        (shard, listener)
+        (shard, sockets)
     }
 
     /// Socket options every accepted socket gets, on either backend:
@@ -185,6 +194,13 @@ impl<F: Framing, S> Shard<F, S> {
         }
         self.emit_closed(slot, reason);
         let s = &mut self.slots[slot];
+        // The wire's last words (a WebSocket close frame), after what the
+        // application queued.
+        let mut last = Vec::new();
+        s.wire.closing(reason, &mut last);
+        if !last.is_empty() {
+            s.sendq.push_copy(&last, &mut self.tx_pool);
+        }
         s.state = State::Draining;
         s.deadline = Some(self.now + self.grace);
         // Let the backend see it: it flushes, then closes once empty.

@@ -12,6 +12,7 @@ use crate::config::EngineConfig;
 use crate::event::{BatchBuf, EventBatch};
 use crate::handler::Handler;
 use crate::outbox::Outbox;
+use crate::transport::Transport;
 
 /// Everything an I/O thread is started with (made by the engine).
 pub(crate) struct ThreadParts<F> {
@@ -19,7 +20,9 @@ pub(crate) struct ThreadParts<F> {
     pub(crate) framing: F,
     pub(crate) cfg: EngineConfig,
     pub(crate) shared: Arc<Shared>,
-    pub(crate) listener: TcpListener,
+    /// The thread's copies of the listeners, with what each speaks (a
+    /// session remembers its listener's index).
+    pub(crate) listeners: Vec<(TcpListener, Transport)>,
     /// Filled event batches, to the application.
     pub(crate) events_tx: Sender<EventBatch>,
     /// This thread's free event batches, back from the application.

@@ -1,12 +1,15 @@
-//! Received bytes: cut into frames ([`Framing`]) and delivered, with a
-//! trailing partial frame kept in a pooled per-session buffer.
+//! Received bytes: cut into frames by the session's wire ([`Wire`]: the
+//! [`Framing`] as is, or WebSocket) and delivered, with a trailing partial
+//! unit kept in a pooled per-session buffer.
 
-use super::{Shard, Slot, State};
+use super::{Delivery, Shard, Slot, State};
 use crate::buf::pool::Pool;
 use crate::event::CloseReason;
 use crate::framing::Framing;
 use crate::handler::Reply;
+use crate::id::SessionId;
 use crate::stats::ThreadStats;
+use crate::transport::{Transport, Wire, WireEnd, WireSink};
 
 /// What became of the bytes handed to [`Shard::on_recv`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,11 +20,6 @@ pub(crate) enum RecvOutcome {
     Closed,
 }
 
-/// The stream cannot be cut into frames any more: a length the framing
-/// refuses, or a partial frame longer than the framing's largest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct BadFrame;
-
 impl<F: Framing, S> Shard<F, S> {
     /// Is there room to deliver up to `n` more bytes for `slot`? False
     /// means the application holds every batch: the caller must hold the
@@ -31,8 +29,9 @@ impl<F: Framing, S> Shard<F, S> {
         self.delivery.room_for(need)
     }
 
-    /// Bytes arrived for `slot`: cut them into frames and deliver them. The
-    /// caller has checked [`Shard::room_for`].
+    /// Bytes arrived for `slot`: cut them into frames (through the session's
+    /// wire: plain frames, or WebSocket) and deliver them. The caller has
+    /// checked [`Shard::room_for`].
     pub(crate) fn on_recv(&mut self, slot: usize, data: &[u8]) -> RecvOutcome {
         ThreadStats::add(&self.stats.bytes_in, data.len() as u64);
         let id = self.id_of(slot);
@@ -41,6 +40,8 @@ impl<F: Framing, S> Shard<F, S> {
             rx,
             sendq,
             last_rx,
+            wire,
+            listener,
             ..
         } = &mut self.slots[slot];
         if *state != State::Open {
@@ -48,16 +49,32 @@ impl<F: Framing, S> Shard<F, S> {
         }
         *last_rx = self.now;
         let mut reply = Reply::new(sendq, &mut self.tx_pool, self.send_queue_limit);
-        let mut frames = 0u64;
-        let delivery = &mut self.delivery;
-        let mut deliver = |f: &[u8]| {
-            frames += 1;
-            delivery.frame(id, f, &mut reply);
+        let mut sink = ShardSink {
+            id,
+            delivery: &mut self.delivery,
+            reply: &mut reply,
+            frames: 0,
+            raw: false,
         };
-        let result = cut_frames(&self.framing, rx, &mut self.rx_pool, data, &mut deliver);
+        let mut input = Input {
+            wire,
+            transport: &self.transports[usize::from(*listener)],
+            framing: &self.framing,
+            scratch: &mut self.scratch,
+        };
+        let handshaking = matches!(input.wire, Wire::Handshake);
+        let result = input.cut(rx, &mut self.rx_pool, data, &mut sink);
+        if handshaking {
+            match input.wire {
+                Wire::WebSocket(_) => ThreadStats::add(&self.stats.ws_upgrades, 1),
+                Wire::Done => ThreadStats::add(&self.stats.http_answers, 1),
+                _ => {}
+            }
+        }
+        let (frames, raw) = (sink.frames, sink.raw);
         let (over_limit, close, queued) = (reply.over_limit(), reply.closing(), reply.queued());
         ThreadStats::add(&self.stats.frames_in, frames);
-        if queued > 0 {
+        if queued > 0 || raw {
             ThreadStats::add(&self.stats.frames_out, queued);
             self.mark_dirty(slot);
             self.check_high_water(slot);
@@ -73,74 +90,104 @@ impl<F: Framing, S> Shard<F, S> {
                 }
                 RecvOutcome::Ok
             }
-            Err(BadFrame) => {
-                self.close(slot, CloseReason::BadFrame);
+            Err(end) if end.flush => {
+                // An answer or a close frame is queued: send it, then close.
+                self.drain(slot, end.reason);
+                RecvOutcome::Closed
+            }
+            Err(end) => {
+                self.close(slot, end.reason);
                 RecvOutcome::Closed
             }
         }
     }
 }
 
-/// Delivers every whole frame of `data`, after the partial frame `rx`
-/// holds, and keeps what is left of a frame in `rx` (taken from `pool`
-/// while a partial frame exists, given back once it completes). Only that
-/// trailing partial frame is ever copied.
-fn cut_frames<F: Framing>(
-    framing: &F,
-    rx: &mut Vec<u8>,
-    pool: &mut Pool<Vec<u8>>,
-    data: &[u8],
-    deliver: &mut impl FnMut(&[u8]),
-) -> Result<(), BadFrame> {
-    let max = framing.max_frame_len();
-    if rx.is_empty() {
-        let used = split_frames(framing, data, deliver)?;
-        let rest = &data[used..];
-        if rest.is_empty() {
-            return Ok(());
-        }
-        if rest.len() > max {
-            return Err(BadFrame);
-        }
-        *rx = pool.take();
-        rx.extend_from_slice(rest);
-        Ok(())
-    } else {
-        rx.extend_from_slice(data);
-        let used = split_frames(framing, rx, deliver)?;
-        rx.drain(..used);
-        if rx.is_empty() {
-            pool.give(std::mem::take(rx));
-            Ok(())
-        } else if rx.len() > max {
-            Err(BadFrame)
-        } else {
-            Ok(())
-        }
+/// Delivers a session's frames to the application and queues the wire's
+/// own answers (HTTP, pongs, close frames) on its send queue.
+struct ShardSink<'a, 'r> {
+    id: SessionId,
+    delivery: &'a mut Delivery,
+    reply: &'a mut Reply<'r>,
+    frames: u64,
+    raw: bool,
+}
+
+impl WireSink for ShardSink<'_, '_> {
+    fn deliver(&mut self, frame: &[u8]) {
+        self.frames += 1;
+        self.delivery.frame(self.id, frame, self.reply);
+    }
+
+    fn send_raw(&mut self, bytes: &[u8]) {
+        self.reply.send_raw(bytes);
+        self.raw = true;
     }
 }
 
-/// Cuts whole frames off the front of `buf`, calling `deliver` for each.
-/// Returns how many bytes were consumed.
-fn split_frames<F: Framing>(
-    framing: &F,
-    buf: &[u8],
-    deliver: &mut impl FnMut(&[u8]),
-) -> Result<usize, BadFrame> {
-    let mut pos = 0;
-    while pos < buf.len() {
-        let rest = &buf[pos..];
-        match framing.frame_len(rest) {
-            Ok(Some(n)) if n >= 1 && n <= rest.len() => {
-                deliver(&rest[..n]);
-                pos += n;
+/// One session's input side for one receive.
+struct Input<'a, F> {
+    wire: &'a mut Wire,
+    transport: &'a Transport,
+    framing: &'a F,
+    scratch: &'a mut Vec<u8>,
+}
+
+impl<F: Framing> Input<'_, F> {
+    /// Uses every whole unit of `data`, after the partial one `rx` holds,
+    /// and keeps what is left of a unit in `rx` (taken from `pool` while a
+    /// partial unit exists, given back once it completes). Only that
+    /// trailing partial unit is ever copied; it may be at most what the
+    /// wire allows to buffer.
+    fn cut(
+        &mut self,
+        rx: &mut Vec<u8>,
+        pool: &mut Pool<Vec<u8>>,
+        data: &[u8],
+        sink: &mut impl WireSink,
+    ) -> Result<(), WireEnd> {
+        let too_long = WireEnd {
+            reason: CloseReason::BadFrame,
+            flush: false,
+        };
+        if rx.is_empty() {
+            let used = self.input(data, sink)?;
+            let rest = &data[used..];
+            if rest.is_empty() {
+                return Ok(());
             }
-            Ok(Some(_)) | Err(_) => return Err(BadFrame),
-            Ok(None) => break,
+            if rest.len() > self.max_buffered() {
+                return Err(too_long);
+            }
+            *rx = pool.take();
+            rx.extend_from_slice(rest);
+            Ok(())
+        } else {
+            rx.extend_from_slice(data);
+            let used = self.input(rx, sink)?;
+            rx.drain(..used);
+            if rx.is_empty() {
+                pool.give(std::mem::take(rx));
+                Ok(())
+            } else if rx.len() > self.max_buffered() {
+                Err(too_long)
+            } else {
+                Ok(())
+            }
         }
     }
-    Ok(pos)
+
+    fn input(&mut self, buf: &[u8], sink: &mut impl WireSink) -> Result<usize, WireEnd> {
+        self.wire
+            .input(self.transport, self.framing, buf, self.scratch, sink)
+    }
+
+    fn max_buffered(&self) -> usize {
+        self.wire
+            .max_buffered(self.transport, self.framing.max_frame_len())
+    }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,24 +217,55 @@ mod tests {
         }
     }
 
-    fn frames_of(buf: &[u8]) -> Result<(Vec<Vec<u8>>, usize), BadFrame> {
-        let mut out = Vec::new();
-        let used = split_frames(&Len16, buf, &mut |f: &[u8]| out.push(f.to_vec()))?;
-        Ok((out, used))
+    #[derive(Default)]
+    struct Frames(Vec<Vec<u8>>);
+
+    impl WireSink for Frames {
+        fn deliver(&mut self, frame: &[u8]) {
+            self.0.push(frame.to_vec());
+        }
+        fn send_raw(&mut self, _bytes: &[u8]) {
+            unreachable!("plain frames need no answers");
+        }
+    }
+
+    /// Feeds `reads` one after the other to a TCP session's input; returns
+    /// the frames and what is left buffered, or how the session ended.
+    fn cut(reads: &[&[u8]]) -> Result<(Vec<Vec<u8>>, Vec<u8>), WireEnd> {
+        let mut wire = Wire::Tcp;
+        let mut scratch = Vec::new();
+        let mut input = Input {
+            wire: &mut wire,
+            transport: &Transport::Tcp,
+            framing: &Len16,
+            scratch: &mut scratch,
+        };
+        let (mut rx, mut pool, mut frames) = (Vec::new(), Pool::new(4, 1024), Frames::default());
+        for data in reads {
+            input.cut(&mut rx, &mut pool, data, &mut frames)?;
+        }
+        Ok((frames.0, rx))
     }
 
     #[test]
     fn splits_every_whole_frame_and_keeps_the_rest() {
-        let buf = [3, 0, b'a', 4, 0, b'b', b'c', 5, 0, b'x'];
-        let (frames, used) = frames_of(&buf).unwrap();
+        let (frames, rest) = cut(&[&[3, 0, b'a', 4, 0, b'b', b'c', 5, 0, b'x']]).unwrap();
         assert_eq!(frames, vec![vec![3, 0, b'a'], vec![4, 0, b'b', b'c']]);
-        assert_eq!(used, 7);
+        assert_eq!(rest, [5, 0, b'x']);
+        // The rest completes with the next read.
+        let (frames, rest) = cut(&[&[5, 0, b'x'], &[b'y', b'z', 2]]).unwrap();
+        assert_eq!(frames, vec![vec![5, 0, b'x', b'y', b'z']]);
+        assert_eq!(rest, [2]);
     }
 
     #[test]
     fn refuses_bad_lengths() {
-        assert!(frames_of(&[1, 0, 0]).is_err());
-        assert!(frames_of(&[65, 0]).is_err());
-        assert_eq!(frames_of(&[3]).unwrap().1, 0, "incomplete is not an error");
+        let bad = WireEnd {
+            reason: CloseReason::BadFrame,
+            flush: false,
+        };
+        assert_eq!(cut(&[&[1, 0, 0]]).unwrap_err(), bad);
+        assert_eq!(cut(&[&[65, 0]]).unwrap_err(), bad);
+        assert_eq!(cut(&[&[3]]).unwrap().1, [3], "incomplete is not an error");
     }
 }

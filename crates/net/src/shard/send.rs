@@ -33,8 +33,16 @@ impl<F: Framing, S> Shard<F, S> {
             ThreadStats::add(&self.stats.stale_requests, 1);
             return;
         };
-        let len = payload.len();
         let s = &mut self.slots[slot];
+        // A WebSocket session sends each payload as one binary message: a
+        // header of its own in front of the (possibly shared) payload.
+        let Ok(header) = s.wire.frame_header(payload.len()) else {
+            // Not (or no longer) exchanging messages: nothing may be sent.
+            ThreadStats::add(&self.stats.stale_requests, 1);
+            return;
+        };
+        let head = header.as_ref().map_or(&[][..], |h| h.as_bytes());
+        let len = head.len() + payload.len();
         let pending = s.sendq.pending_bytes();
         if pending + len > self.send_queue_limit {
             self.close(slot, CloseReason::SlowConsumer);
@@ -42,6 +50,9 @@ impl<F: Framing, S> Shard<F, S> {
         }
         if pending == 0 {
             s.send_progress = self.now; // the stall clock starts now
+        }
+        if !head.is_empty() {
+            s.sendq.push_copy(head, &mut self.tx_pool);
         }
         match payload {
             Payload::Copy(b) => s.sendq.push_copy(b, &mut self.tx_pool),

@@ -10,6 +10,7 @@ use crate::framing::Framing;
 use crate::id::{SessionId, SlotRef};
 use crate::read_pause::ReadPause;
 use crate::stats::ThreadStats;
+use crate::transport::{Transport, Wire};
 
 /// Life of a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,10 @@ pub(crate) struct Slot<S> {
     pub(crate) send_progress: Instant,
     /// The peer's address (for the per-address admission count).
     pub(crate) peer: SocketAddr,
+    /// The listener it came from (an index into the shard's transports).
+    pub(crate) listener: u8,
+    /// Where its wire format stands (plain frames, or WebSocket).
+    pub(crate) wire: Wire,
     pub(crate) io: S,
 }
 
@@ -73,8 +78,9 @@ impl<F: Framing, S> Shard<F, S> {
     /// Places an admitted connection in a slot and announces it; the backend
     /// then fills in the slot's `io` (a reused slot keeps what the backend
     /// left there, so per-slot allocations are reused). `None` when the slab
-    /// is full (cannot happen while admission is honoured).
-    pub(crate) fn open(&mut self, peer: SocketAddr) -> Option<usize>
+    /// is full (cannot happen while admission is honoured). `listener` is
+    /// the index of the listener that accepted it.
+    pub(crate) fn open(&mut self, peer: SocketAddr, listener: usize) -> Option<usize>
     where
         S: Default,
     {
@@ -93,6 +99,8 @@ impl<F: Framing, S> Shard<F, S> {
                 pause_listed: false,
                 send_progress: self.now,
                 peer,
+                listener: 0,
+                wire: Wire::Tcp,
                 io: S::default(),
             });
             self.slots.len() - 1
@@ -108,8 +116,15 @@ impl<F: Framing, S> Shard<F, S> {
         s.pause = ReadPause::default();
         s.pause_listed = false;
         s.send_progress = self.now;
+        let transport = &self.transports[listener];
+        s.listener = listener as u8;
+        s.wire = Wire::new(transport);
         self.live += 1;
         ThreadStats::add(&self.stats.accepted, 1);
+        if matches!(transport, Transport::WebSocket(_)) {
+            ThreadStats::add(&self.stats.accepted_ws, 1);
+            ThreadStats::add(&self.stats.open_ws, 1);
+        }
         let id = self.id_of(slot);
         self.delivery.opened(id, peer);
         Some(slot)
@@ -125,8 +140,15 @@ impl<F: Framing, S> Shard<F, S> {
         if s.rx.capacity() > 0 {
             self.rx_pool.give(std::mem::take(&mut s.rx));
         }
+        if matches!(
+            self.transports[usize::from(s.listener)],
+            Transport::WebSocket(_)
+        ) {
+            ThreadStats::sub(&self.stats.open_ws, 1);
+        }
         s.generation = s.generation.wrapping_add(1);
         s.state = State::Free;
+        s.wire = Wire::Tcp; // frees a WebSocket decoder's buffers
         s.dirty = false;
         s.deadline = None;
         self.free.push(slot as u32);

@@ -24,8 +24,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use sections::{
-    AccountsSection, AdminListen, AdminSection, ChatSection, ClusterSection, EngineSection,
-    LogFormat, LogSection, ServerSection,
+    AccountsSection, AdminSection, ChatSection, ClusterSection, EngineSection, ListenAddr,
+    LogFormat, LogSection, OriginList, ServerSection, WebSocketSection,
 };
 pub use settings::Setting;
 
@@ -67,6 +67,9 @@ config! {
     log: LogSection,
     /// `[admin]`: the metrics and health listener.
     admin: AdminSection,
+    /// `[websocket]`: browsers, over WebSocket, and the web client (off
+    /// unless `listen` is set).
+    websocket: WebSocketSection,
     /// `[cluster]`: several nodes sharing rooms through Redis (off unless
     /// `url` is set).
     cluster: ClusterSection,

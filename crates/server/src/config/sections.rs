@@ -378,33 +378,33 @@ fn parse_filter(s: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Where the admin listener listens, if anywhere.
+/// Where a listener (admin, WebSocket) listens, if anywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AdminListen {
+pub enum ListenAddr {
     /// No admin listener (`none`).
     Off,
     /// Listen here.
     On(SocketAddr),
 }
 
-impl FromStr for AdminListen {
+impl FromStr for ListenAddr {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s == "none" {
-            return Ok(AdminListen::Off);
+            return Ok(ListenAddr::Off);
         }
         s.parse()
-            .map(AdminListen::On)
+            .map(ListenAddr::On)
             .map_err(|_| format!("{s:?} is neither an address (IP:PORT) nor `none`"))
     }
 }
 
-impl fmt::Display for AdminListen {
+impl fmt::Display for ListenAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AdminListen::Off => f.write_str("none"),
-            AdminListen::On(addr) => write!(f, "{addr}"),
+            ListenAddr::Off => f.write_str("none"),
+            ListenAddr::On(addr) => write!(f, "{addr}"),
         }
     }
 }
@@ -419,12 +419,64 @@ settings! {
         /// (Prometheus's node exporter also defaults to 9100; pick another
         /// port where it runs.)
         #[serde(serialize_with = "as_display", deserialize_with = "from_str")]
-        listen: AdminListen = AdminListen::On(SocketAddr::from(([127, 0, 0, 1], 9100))),
+        listen: ListenAddr = ListenAddr::On(SocketAddr::from(([127, 0, 0, 1], 9100))),
             flag(Serve, "admin-listen");
         /// Seconds a client has to send its request and to take the answer.
         request_timeout: u64 = 2, range(1..=60);
         /// Largest request head in bytes; a larger one is answered 431.
         max_request: usize = 8192, range(256..=1 << 20);
+    }
+}
+
+settings! {
+    /// Browsers: the chat protocol over WebSocket (RFC 6455, one packet per
+    /// binary message; docs/PROTOCOL.md) beside the TCP listener, on the same
+    /// sessions, limits and rooms, and the web client at `GET /`.
+    pub struct WebSocketSection in websocket {
+        /// Address of the WebSocket listener, or `none` (off). Browsers open
+        /// `http://ADDR/` for the web client, which connects to `/ws`.
+        #[serde(serialize_with = "as_display", deserialize_with = "from_str")]
+        listen: ListenAddr = ListenAddr::Off, flag(Serve, "ws-listen");
+        /// Origins (`scheme://host[:port]`, comma-separated) whose pages may
+        /// open WebSocket sessions besides the page ringport serves itself
+        /// (its own origin is always allowed); `*`: any. Other browser pages
+        /// get 403; programs (no `Origin` header) are not checked.
+        #[serde(serialize_with = "as_display", deserialize_with = "from_str")]
+        allowed_origins: OriginList = OriginList::default(),
+            flag(Serve, "ws-allowed-origins");
+        /// Largest HTTP request head in bytes; a longer one is answered 400
+        /// and the connection closed.
+        max_request_head: usize = ringport_net::DEFAULT_MAX_HEAD, range(1024..=65_536);
+    }
+}
+
+/// Origins allowed to open WebSocket sessions, as written: comma-separated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OriginList(pub Vec<String>);
+
+impl FromStr for OriginList {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut origins = Vec::new();
+        for origin in s.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            let valid = origin == "*"
+                || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                    && !origin.contains(char::is_whitespace));
+            if !valid {
+                return Err(format!(
+                    "{origin:?} is not an origin (scheme://host[:port], or *)"
+                ));
+            }
+            origins.push(origin.to_string());
+        }
+        Ok(OriginList(origins))
+    }
+}
+
+impl fmt::Display for OriginList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join(", "))
     }
 }
 

@@ -33,7 +33,7 @@
 //!     pub struct WebSocketSection in websocket {
 //!         /// Address WebSocket clients connect to, or `none`.
 //!         #[serde(serialize_with = "as_display", deserialize_with = "from_str")]
-//!         listen: AdminListen = AdminListen::Off, flag(Serve, "ws-listen");
+//!         listen: ListenAddr = ListenAddr::Off, flag(Serve, "ws-listen");
 //!         /// Largest message in bytes.
 //!         max_message: usize = 65_536, range(128..=1 << 20);
 //!     }
@@ -46,7 +46,7 @@ use std::ops::{Bound, RangeBounds};
 
 use ringport_net::BackendChoice;
 
-use super::{AdminListen, LogFormat};
+use super::{ListenAddr, LogFormat, OriginList};
 
 /// One configuration key, as operators meet it.
 #[derive(Debug, Clone)]
@@ -162,7 +162,8 @@ value_names! {
     bool => "BOOL",
     String => "TEXT",
     SocketAddr => "ADDR",
-    AdminListen => "ADDR|none",
+    ListenAddr => "ADDR|none",
+    OriginList => "ORIGIN,…",
     BackendChoice => "auto|io-uring|poll",
     LogFormat => "text|json",
 }

@@ -117,7 +117,7 @@ fn environment_overrides_the_file_and_is_typed_by_key() {
     assert_eq!(c.chat.chat_rate, 5, "the file's value stays");
     assert!(!c.accounts.auto_register);
     assert_eq!(c.server.listen, "127.0.0.1:4000".parse().unwrap());
-    assert_eq!(c.admin.listen, AdminListen::Off);
+    assert_eq!(c.admin.listen, ListenAddr::Off);
 }
 
 #[test]
@@ -319,7 +319,7 @@ fn flags_of_every_kind_reach_their_keys() {
     top.serve.apply(&mut c);
     assert_eq!(c.chat.room_start, -3);
     assert_eq!(c.engine.backend, ringport_net::BackendChoice::Poll);
-    assert_eq!(c.admin.listen, AdminListen::Off);
+    assert_eq!(c.admin.listen, ListenAddr::Off);
     assert!(!c.accounts.auto_register);
     assert_eq!(c.server.listen, "127.0.0.1:4000".parse().unwrap());
     assert_eq!(c.accounts.store, "memory");

@@ -65,7 +65,8 @@ pub fn try_next(c: &mut Client) -> Option<Got> {
     c.recv().ok().map(got)
 }
 
-fn got(packet: ServerPacket<'_>) -> Got {
+/// A decoded server packet as a [`Got`].
+pub fn got(packet: ServerPacket<'_>) -> Got {
     match packet {
         ServerPacket::DevEcho(e) => Got::Echo(e.body.to_vec()),
         ServerPacket::LoginRes(r) => Got::Login(r.result.code()),

@@ -14,6 +14,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The admin listener's address, when the startup line names one.
     pub admin: Option<SocketAddr>,
+    /// The WebSocket listener's address, when the startup line names one.
+    pub ws: Option<SocketAddr>,
     pub log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -75,7 +77,7 @@ fn start_full(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Running 
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let log = Arc::new(Mutex::new(Vec::new()));
-    let (addr, admin) = loop {
+    let (addr, admin, ws) = loop {
         let Some(line) = lines.next() else {
             let status = child.wait().unwrap();
             panic!(
@@ -87,7 +89,8 @@ fn start_full(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Running 
         log.lock().unwrap().push(line.clone());
         if let Some(addr) = addr_after(&line, "listening on ") {
             let admin = addr_after(&line, "admin=").or_else(|| addr_after(&line, "\"admin\":\""));
-            break (addr, admin);
+            let ws = addr_after(&line, "ws=").or_else(|| addr_after(&line, "\"ws\":\""));
+            break (addr, admin, ws);
         }
     };
     let log2 = log.clone();
@@ -101,6 +104,7 @@ fn start_full(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Running 
         child,
         addr,
         admin,
+        ws,
         log,
     }
 }

@@ -26,8 +26,18 @@ use crate::stats::ThreadStats;
 use crate::sys::{is_resource_shortage, AcceptTrouble, Driver, ACCEPT_BACKOFF};
 use crate::waker::Waker;
 
-const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
+/// Listener `i`'s token is `LISTENERS - i` (at most 255 listeners).
+const LISTENERS: usize = usize::MAX - 16;
+
+fn listener_token(index: usize) -> Token {
+    Token(LISTENERS - index)
+}
+
+/// The listener index of a listener's token.
+fn listener_of(t: Token) -> Option<usize> {
+    (t.0 <= LISTENERS && t.0 >= LISTENERS - usize::from(u8::MAX)).then(|| LISTENERS - t.0)
+}
 
 /// The poll backend's part of a session.
 #[derive(Debug, Default)]
@@ -42,8 +52,8 @@ pub(crate) struct PollIo {
 }
 
 /// A session's token: its slot reference packed with tag 0
-/// ([`SlotRef::pack`]; 64-bit targets), never equal to [`LISTENER`] or
-/// [`WAKER`], whose top byte is set.
+/// ([`SlotRef::pack`]; 64-bit targets), never equal to a listener's token
+/// or [`WAKER`], whose top byte is set.
 fn token(at: SlotRef) -> Token {
     Token(at.pack(0) as usize)
 }
@@ -56,7 +66,8 @@ pub(crate) struct PollDriver<F: Framing> {
     poll: Poll,
     shard: Shard<F, PollIo>,
     linger: Linger,
-    listener: Option<TcpListener>,
+    /// The listeners, by index (`None` once accepting stopped).
+    listeners: Vec<Option<TcpListener>>,
     scratch: Vec<u8>,
     /// Readable sessions, read one buffer each per pass.
     ready: Vec<SlotRef>,
@@ -74,16 +85,20 @@ pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(PollDriver
     let waker = Arc::new(Waker::Mio(mio::Waker::new(poll.registry(), WAKER)?));
     let recv_size = parts.cfg.recv_buffer_size;
     let linger = Linger::new(&parts.cfg, parts.shared.stats[parts.index].clone());
-    let (shard, listener) = Shard::build(parts, waker.clone());
-    let mut listener = TcpListener::from_std(listener);
-    poll.registry()
-        .register(&mut listener, LISTENER, Interest::READABLE)?;
+    let (shard, sockets) = Shard::build(parts, waker.clone());
+    let mut listeners = Vec::with_capacity(sockets.len());
+    for (index, socket) in sockets.into_iter().enumerate() {
+        let mut listener = TcpListener::from_std(socket);
+        poll.registry()
+            .register(&mut listener, listener_token(index), Interest::READABLE)?;
+        listeners.push(Some(listener));
+    }
     Ok((
         PollDriver {
             poll,
             shard,
             linger,
-            listener: Some(listener),
+            listeners,
             scratch: vec![0; recv_size],
             ready: Vec::with_capacity(1024),
             still_ready: Vec::with_capacity(1024),
@@ -115,12 +130,16 @@ impl<F: Framing> Driver for PollDriver<F> {
 
     fn retry_accept(&mut self) {
         self.accept_retry_at = None;
-        self.accept();
+        for index in 0..self.listeners.len() {
+            self.accept(index);
+        }
     }
 
     fn stop_accepting(&mut self) {
-        if let Some(mut l) = self.listener.take() {
-            let _ = self.poll.registry().deregister(&mut l);
+        for listener in &mut self.listeners {
+            if let Some(mut l) = listener.take() {
+                let _ = self.poll.registry().deregister(&mut l);
+            }
         }
         self.accept_retry_at = None;
     }
@@ -171,8 +190,12 @@ impl<F: Framing> Driver for PollDriver<F> {
 impl<F: Framing> PollDriver<F> {
     fn on_event(&mut self, ev: &mio::event::Event) {
         match ev.token() {
-            LISTENER => self.accept(),
             WAKER => {}
+            t if listener_of(t).is_some() => {
+                if let Some(index) = listener_of(t) {
+                    self.accept(index);
+                }
+            }
             t => {
                 let at = untoken(t);
                 let slot = at.index();
@@ -195,9 +218,10 @@ impl<F: Framing> PollDriver<F> {
         }
     }
 
-    fn accept(&mut self) {
+    /// Accepts what listener `index` has waiting.
+    fn accept(&mut self, index: usize) {
         loop {
-            let Some(listener) = self.listener.as_ref() else {
+            let Some(Some(listener)) = self.listeners.get(index) else {
                 return;
             };
             match listener.accept() {
@@ -208,7 +232,7 @@ impl<F: Framing> PollDriver<F> {
                         continue;
                     }
                     self.shard.tune_socket(socket2::SockRef::from(&stream));
-                    let slot = match self.shard.open(peer) {
+                    let slot = match self.shard.open(peer, index) {
                         Some(slot) => slot,
                         None => {
                             self.shard.shared.unadmit(peer);

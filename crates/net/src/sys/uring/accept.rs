@@ -1,51 +1,92 @@
-//! Accepting: a multishot accept on the thread's copy of the listener,
+//! Accepting: a multishot accept on the thread's copy of each listener,
 //! admission of every accepted socket, its slot and fixed-file entry, and
 //! backing off when the process runs out of descriptors.
 
 use std::io;
+use std::net::TcpListener;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use io_uring::{cqueue, opcode, types};
 
-use super::{OpKind, UringDriver, NO_SLOT};
+use super::{OpKind, UringDriver};
 use crate::framing::Framing;
+use crate::id::SlotRef;
 use crate::stats::ThreadStats;
 use crate::sys::{is_resource_shortage, ACCEPT_BACKOFF};
 
+/// One listener of the thread and its multishot accept.
+pub(super) struct Acceptor {
+    /// `None` once accepting stopped.
+    pub(super) socket: Option<TcpListener>,
+    /// The multishot accept is posted.
+    pub(super) armed: bool,
+}
+
+impl Acceptor {
+    pub(super) fn new(socket: TcpListener) -> Self {
+        Acceptor {
+            socket: Some(socket),
+            armed: false,
+        }
+    }
+
+    /// The reference in the `user_data` of listener `index`'s accept (the
+    /// listener index in the slot field).
+    pub(super) fn op_ref(index: usize) -> SlotRef {
+        SlotRef::new(index, 0)
+    }
+}
+
 impl<F: Framing> UringDriver<F> {
+    /// Whether any accept is posted.
+    pub(super) fn accepting(&self) -> bool {
+        self.acceptors.iter().any(|a| a.armed)
+    }
+
+    /// Posts the accept of every listener that has none.
     pub(super) fn arm_accept(&mut self) {
-        let Some(listener) = self.listener.as_ref() else {
+        for index in 0..self.acceptors.len() {
+            self.arm_accept_of(index);
+        }
+    }
+
+    fn arm_accept_of(&mut self, index: usize) {
+        let acceptor = &self.acceptors[index];
+        let Some(listener) = acceptor.socket.as_ref() else {
             return;
         };
-        if self.accept_armed {
+        if acceptor.armed {
             return;
         }
         let sqe = opcode::AcceptMulti::new(types::Fd(listener.as_raw_fd()))
             .flags(libc::SOCK_CLOEXEC)
             .build()
-            .user_data(OpKind::Accept.user_data(NO_SLOT));
+            .user_data(OpKind::Accept.user_data(Acceptor::op_ref(index)));
         self.push(sqe);
-        self.accept_armed = true;
+        self.acceptors[index].armed = true;
     }
 
-    pub(super) fn on_accept(&mut self, res: i32, flags: u32) {
+    pub(super) fn on_accept(&mut self, index: usize, res: i32, flags: u32) {
+        if index >= self.acceptors.len() {
+            return;
+        }
         if !cqueue::more(flags) {
-            self.accept_armed = false;
+            self.acceptors[index].armed = false;
         }
         if res >= 0 {
             // SAFETY: a successful accept completion carries a new descriptor
             // that nothing else owns.
             let fd = unsafe { OwnedFd::from_raw_fd(res) };
             self.trouble.succeeded(self.shard.thread);
-            self.admit(fd);
+            self.admit(fd, index);
         } else {
             let err = io::Error::from_raw_os_error(-res);
-            if res == -libc::ECANCELED || self.listener.is_none() {
+            if res == -libc::ECANCELED || self.acceptors[index].socket.is_none() {
                 // Stopped on purpose.
             } else if is_resource_shortage(&err) {
                 ThreadStats::add(&self.shard.stats.accept_errors, 1);
                 self.trouble.failed(self.shard.thread, &err);
-                if !self.accept_armed {
+                if !self.acceptors[index].armed {
                     self.accept_retry_at = Some(self.shard.now + ACCEPT_BACKOFF);
                 }
                 return;
@@ -54,18 +95,18 @@ impl<F: Framing> UringDriver<F> {
                 tracing::debug!(error = %err, "accept error");
             }
         }
-        if !self.accept_armed {
+        if !self.acceptors[index].armed {
             if self.shard.shared.shutting_down() {
-                self.listener = None;
+                self.acceptors[index].socket = None;
             } else {
-                self.arm_accept();
+                self.arm_accept_of(index);
             }
         }
     }
 
     /// Admits an accepted socket into a slot and starts receiving, or
     /// closes it (refused).
-    fn admit(&mut self, fd: OwnedFd) {
+    fn admit(&mut self, fd: OwnedFd, listener: usize) {
         let sock = socket2::SockRef::from(&fd);
         let peer = sock
             .peer_addr()
@@ -80,7 +121,7 @@ impl<F: Framing> UringDriver<F> {
             return;
         }
         self.shard.tune_socket(sock);
-        let Some(slot) = self.shard.open(peer) else {
+        let Some(slot) = self.shard.open(peer, listener) else {
             self.shard.shared.unadmit(peer);
             ThreadStats::add(&self.shard.stats.refused, 1);
             return;

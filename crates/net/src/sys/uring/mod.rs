@@ -40,13 +40,13 @@ mod send;
 mod setup;
 
 use std::collections::VecDeque;
-use std::net::TcpListener;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use io_uring::{opcode, squeue, types, IoUring};
 
+use self::accept::Acceptor;
 use self::buf_ring::BufRing;
 use self::recv::RecvCompletion;
 use self::send::{SendInFlight, SendMsg};
@@ -143,8 +143,8 @@ pub(crate) struct UringDriver<F: Framing> {
     bufs: BufRing,
     shard: Shard<F, UringIo>,
     linger: Linger,
-    listener: Option<TcpListener>,
-    accept_armed: bool,
+    /// The listeners, by index, each with its multishot accept.
+    acceptors: Vec<Acceptor>,
     accept_retry_at: Option<Instant>,
     wake_fd: Arc<Waker>,
     /// Where the posted eventfd read writes (the kernel only; see the
@@ -188,10 +188,12 @@ impl<F: Framing> Driver for UringDriver<F> {
 
     fn stop_accepting(&mut self) {
         self.accept_retry_at = None;
-        if self.accept_armed {
-            self.cancel(OpKind::Accept, NO_SLOT);
-        } else {
-            self.listener = None;
+        for index in 0..self.acceptors.len() {
+            if self.acceptors[index].armed {
+                self.cancel(OpKind::Accept, Acceptor::op_ref(index));
+            } else {
+                self.acceptors[index].socket = None;
+            }
         }
     }
 
@@ -222,7 +224,7 @@ impl<F: Framing> Driver for UringDriver<F> {
     }
 
     fn kernel_busy(&self) -> bool {
-        self.accept_armed
+        self.accepting()
     }
 
     fn wait_and_handle(&mut self, timeout: Duration) {
@@ -241,7 +243,7 @@ impl<F: Framing> Driver for UringDriver<F> {
             self.cancel(OpKind::Wake, NO_SLOT);
         }
         let deadline = Instant::now() + Duration::from_secs(1);
-        while (self.wake_armed || self.accept_armed) && Instant::now() < deadline {
+        while (self.wake_armed || self.accepting()) && Instant::now() < deadline {
             self.wait(Duration::from_millis(20));
             self.reap();
         }
@@ -313,7 +315,7 @@ impl<F: Framing> UringDriver<F> {
         for &(ud, res, flags) in &cqes {
             let (kind, at) = OpKind::of(ud);
             match kind {
-                Some(OpKind::Accept) => self.on_accept(res, flags),
+                Some(OpKind::Accept) => self.on_accept(at.index(), res, flags),
                 Some(OpKind::Wake) => self.on_wake(),
                 Some(OpKind::Recv) => self.on_recv_cqe(at, res, flags),
                 Some(OpKind::Send) => self.on_send_cqe(at, res),

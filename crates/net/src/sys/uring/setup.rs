@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use io_uring::{opcode, types, IoUring};
 
+use super::accept::Acceptor;
 use super::buf_ring::BufRing;
 use super::{OpKind, UringDriver, NO_SLOT};
 use crate::config::EngineConfig;
@@ -134,14 +135,13 @@ pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(UringDrive
     let fixed_files = register_file_table(&ring, &parts.cfg);
     let waker = Arc::new(Waker::EventFd(new_eventfd()?));
     let linger = Linger::new(&parts.cfg, parts.shared.stats[parts.index].clone());
-    let (shard, listener) = Shard::build(parts, waker.clone());
+    let (shard, sockets) = Shard::build(parts, waker.clone());
     let mut driver = UringDriver {
         ring,
         bufs,
         shard,
         linger,
-        listener: Some(listener),
-        accept_armed: false,
+        acceptors: sockets.into_iter().map(Acceptor::new).collect(),
         accept_retry_at: None,
         wake_fd: waker.clone(),
         wake_buf: Box::new(0),

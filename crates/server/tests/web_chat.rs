@@ -1,0 +1,198 @@
+//! The web client in a real browser against a real `ringport serve
+//! --ws-listen`, on its defaults: two headless Chromium sessions and one TCP
+//! client in one room see each other's messages and presence changes; a
+//! refused login and a full room show readable errors. Saves screenshots
+//! under `target/` (`web-chat.png` is the one in the docs).
+//!
+//! Skipped with a loud message when chromium or chromedriver is absent;
+//! `RINGPORT_REQUIRE_BROWSER=1` (set by CI) turns the skip into a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod chat_support;
+mod common;
+mod support;
+
+use chat_support::{connect, login_enter, next, serve, Got};
+use serde_json::json;
+use support::browser::Browser;
+
+/// A JS expression: the element `#members` lists `id`.
+fn lists(id: &str) -> String {
+    format!(
+        "[...document.querySelectorAll('#members > *')].some(e => e.textContent.includes({}))",
+        json!(id)
+    )
+}
+
+/// A JS expression: `#log` has a line from `sender` with `text`.
+fn logged(sender: &str, text: &str) -> String {
+    format!(
+        "[...document.querySelectorAll('#log > *')].some(e => e.textContent.includes({}) && e.textContent.includes({}))",
+        json!(sender),
+        json!(text)
+    )
+}
+
+/// Opens the page and waits for its WebSocket.
+async fn open(browser: &Browser, url: &str) {
+    browser.goto(url).await;
+    browser
+        .wait_until(
+            "document.getElementById('conn-state').dataset.state === 'open'",
+            "the WebSocket to open",
+        )
+        .await;
+}
+
+async fn log_in(browser: &Browser, id: &str, password: &str) {
+    browser.type_into("#user", id).await;
+    // Enter in the password field logs in.
+    browser
+        .type_into("#password", &format!("{password}\n"))
+        .await;
+}
+
+async fn enter(browser: &Browser, room: i32) {
+    browser.type_into("#room", &room.to_string()).await;
+    browser.click("#enter").await;
+}
+
+async fn session_is(browser: &Browser, state: &str) {
+    browser
+        .wait_until(
+            &format!("document.body.dataset.session === {}", json!(state)),
+            state,
+        )
+        .await;
+}
+
+async fn status_code(browser: &Browser, code: u16) -> String {
+    browser
+        .wait_until(
+            &format!(
+                "document.getElementById('status').dataset.code === {}",
+                json!(code.to_string())
+            ),
+            &format!("result {code} in #status"),
+        )
+        .await;
+    browser.text("#status").await
+}
+
+#[tokio::test]
+async fn two_browsers_and_a_tcp_client_chat_in_one_room() {
+    let Some(alice) = Browser::start_or_skip("web_chat (alice)").await else {
+        return;
+    };
+    let Some(bob) = Browser::start_or_skip("web_chat (bob)").await else {
+        return;
+    };
+    let server = serve("io-uring", &["--ws-listen", "127.0.0.1:0"]);
+    let url = format!("http://{}/", server.ws.expect("ws listener"));
+
+    // bob exists with another password: a refused login reads as such.
+    let mut owner = connect(&server);
+    owner.login("bob", "bobs-password").unwrap();
+    assert_eq!(next(&mut owner), Got::Login(0));
+    drop(owner);
+
+    open(&alice, &url).await;
+    log_in(&alice, "alice", "pw").await;
+    session_is(&alice, "loggedIn").await;
+    enter(&alice, 1).await;
+    session_is(&alice, "inRoom").await;
+
+    open(&bob, &url).await;
+    log_in(&bob, "bob", "wrong").await;
+    let refused = status_code(&bob, 33).await;
+    assert!(
+        refused.to_lowercase().contains("password"),
+        "a readable refusal: {refused:?}"
+    );
+    log_in(&bob, "bob", "bobs-password").await;
+    session_is(&bob, "loggedIn").await;
+    enter(&bob, 1).await;
+    session_is(&bob, "inRoom").await;
+    bob.wait_until(&lists("alice"), "alice in bob's list").await;
+    alice.wait_until(&lists("bob"), "bob's arrival").await;
+
+    // A TCP user joins the same room.
+    let mut carol = connect(&server);
+    let members = login_enter(&mut carol, "carol", 1);
+    let names: Vec<&str> = members.iter().map(|(_, n)| n.as_str()).collect();
+    assert!(
+        names.contains(&"alice") && names.contains(&"bob"),
+        "{names:?}"
+    );
+    alice
+        .wait_until(&lists("carol"), "carol in alice's list")
+        .await;
+    bob.wait_until(&lists("carol"), "carol in bob's list").await;
+
+    // Messages in every direction.
+    alice.type_into("#message", "hello from alice\n").await;
+    bob.wait_until(&logged("alice", "hello from alice"), "alice's line at bob")
+        .await;
+    assert_eq!(
+        next(&mut carol),
+        Got::Chat("alice".into(), "hello from alice".into())
+    );
+    bob.type_into("#message", "bob here, ça va?").await;
+    bob.click("#send").await;
+    alice
+        .wait_until(&logged("bob", "bob here, ça va?"), "bob's line at alice")
+        .await;
+    assert_eq!(
+        next(&mut carol),
+        Got::Chat("bob".into(), "bob here, ça va?".into())
+    );
+    carol.chat("hi browsers, from a terminal").unwrap();
+    assert_eq!(next(&mut carol), Got::ChatRes(0));
+    for b in [&alice, &bob] {
+        b.wait_until(
+            &logged("carol", "hi browsers, from a terminal"),
+            "carol's line",
+        )
+        .await;
+    }
+    // Own lines are marked.
+    let own = alice
+        .eval(
+            "return [...document.querySelectorAll('#log > [data-own=\"true\"]')].map(e => e.textContent);",
+            vec![],
+        )
+        .await;
+    assert!(own.to_string().contains("hello from alice"), "{own}");
+    alice.screenshot("web-chat").await;
+
+    // carol leaves: both lists drop her.
+    carol.leave().unwrap();
+    for b in [&alice, &bob] {
+        b.wait_until(&format!("!({})", lists("carol")), "carol gone")
+            .await;
+    }
+
+    // A full room (4 users by default) is a readable error.
+    let mut fillers = Vec::new();
+    for k in 0..4 {
+        let mut c = connect(&server);
+        login_enter(&mut c, &format!("filler{k}"), 2);
+        fillers.push(c);
+    }
+    bob.click("#leave").await;
+    session_is(&bob, "loggedIn").await;
+    alice
+        .wait_until(&format!("!({})", lists("bob")), "bob gone")
+        .await;
+    enter(&bob, 2).await;
+    let full = status_code(&bob, 54).await;
+    assert!(
+        full.to_lowercase().contains("full"),
+        "a readable refusal: {full:?}"
+    );
+    bob.screenshot("web-chat-full-room").await;
+
+    alice.close().await;
+    bob.close().await;
+    drop(fillers);
+    server.stop();
+}
