@@ -59,6 +59,14 @@ proto_of() {
     esac
 }
 
+# transport_of KIND: how the generator reaches the server (ws: WebSocket).
+transport_of() {
+    case $1 in
+    ws) echo ws ;;
+    *) echo tcp ;;
+    esac
+}
+
 # free_port P: P or the next port nothing listens on.
 free_port() {
     local p=$1
@@ -80,17 +88,19 @@ stop_server() {
 start_server() {
     local kind=$1 p=$2 rooms=$3 members=$4 log=$5
     case $kind in
-    io_uring | poll)
+    io_uring | poll | ws)
         [ -x "$ringport" ] || die "$ringport missing"
-        local backend=io-uring
+        local backend=io-uring listen=(--listen "127.0.0.1:$p")
         [ "$kind" = poll ] && backend=poll
+        # ws: the same server (io_uring), the load on its WebSocket listener.
+        [ "$kind" = ws ] && listen=(--listen 127.0.0.1:0 --ws-listen "127.0.0.1:$p")
         # Not the defaults, and why: --chat-rate 0 because the load is
         # the measured quantity (the default 10 chats/s per session would
         # cap it); cheap argon2 and in-memory accounts because up to 2,000
         # members log in before each step, which at the default cost takes
         # a minute per server start and is not what this measures (the
         # login scenario measures logins on the defaults).
-        taskset -c 0 "$ringport" serve --listen "127.0.0.1:$p" --backend "$backend" \
+        taskset -c 0 "$ringport" serve "${listen[@]}" --backend "$backend" \
             --io-threads 1 --rooms "$rooms" --room-max-users "$members" --chat-rate 0 \
             --accounts memory --admin-listen 127.0.0.1:0 --argon2-memory-kib 8 --argon2-iterations 1 \
             >"$log" 2>&1 &
@@ -112,7 +122,7 @@ start_server() {
     wait_accepting "$kind" "$p" "$log"
     admin_addr=
     case $kind in
-    io_uring | poll) admin_addr=$(sed -nE 's/.*admin=([0-9.]+:[0-9]+).*/\1/p' "$log" | head -n 1) ;;
+    io_uring | poll | ws) admin_addr=$(sed -nE 's/.*admin=([0-9.]+:[0-9]+).*/\1/p' "$log" | head -n 1) ;;
     esac
 }
 

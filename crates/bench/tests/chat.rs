@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bench, json_number, wait_for_address};
+use common::{address_after, bench, json_number, wait_for_address, wait_for_listening};
 use ringport_proto::{LoginReq, ResultCode, RoomChatReq, RoomEnterReq, RoomLeaveReq, ServerPacket};
 
 /// A server child process, killed when dropped.
@@ -139,15 +139,31 @@ fn chat_load_against_ringport() {
     };
     let mut child = Command::new(binary)
         .args(["serve", "--listen", "127.0.0.1:0", "--io-threads", "1"])
+        .args(["--ws-listen", "127.0.0.1:0"])
         .args(["--accounts", "memory", "--admin-listen", "none"])
         .args(["--rooms", "2", "--room-max-users", "3", "--chat-rate", "0"])
         .args(["--argon2-memory-kib", "8", "--argon2-iterations", "1"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let addr = wait_for_address(child.stderr.take().unwrap());
+    let line = wait_for_listening(child.stderr.take().unwrap());
+    let addr = address_after(&line, "listening on ").unwrap();
+    let ws = address_after(&line, "ws=").expect("the WebSocket listener's address");
     let server = Server { child, addr };
     assert_clean(&run_chat(server.addr, "ringport", &[]));
+    // The same load over WebSocket (the generator speaks it: --transport ws).
+    let json = run_chat(ws, "ringport", &["--transport", "ws"]);
+    assert_clean(&json);
+    assert!(json.contains("\"transport\":\"ws\""), "{json}");
+    // A WebSocket load at the TCP port fails clearly.
+    let out = bench()
+        .args(["chat", "--target", &addr.to_string(), "--transport", "ws"])
+        .args(["--rooms", "1", "--members", "2", "--duration", "0.2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("WebSocket"), "{err}");
 }
 
 #[test]

@@ -94,6 +94,13 @@ impl Server {
 /// Reads lines of `from` until one holds `listening on ADDR`; the rest of
 /// the output is drained on a thread so the server never blocks on it.
 pub fn wait_for_address(from: impl Read + Send + 'static) -> SocketAddr {
+    let line = wait_for_listening(from);
+    address_after(&line, "listening on ").unwrap()
+}
+
+/// Reads lines of `from` until one holds `listening on`, and returns it;
+/// the rest is drained on a thread.
+pub fn wait_for_listening(from: impl Read + Send + 'static) -> String {
     let mut lines = BufReader::new(from);
     let mut line = String::new();
     loop {
@@ -102,12 +109,21 @@ pub fn wait_for_address(from: impl Read + Send + 'static) -> SocketAddr {
             lines.read_line(&mut line).unwrap() > 0,
             "server exited before listening"
         );
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
+        if line.contains("listening on ") {
             std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
-            return addr;
+            return line;
         }
     }
+}
+
+/// The address right after `marker` in `line` (`listening on `, `ws=`).
+pub fn address_after(line: &str, marker: &str) -> Option<SocketAddr> {
+    line.split(marker)
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Runs `ringport-bench` with `args`; returns (success, stdout, stderr).
