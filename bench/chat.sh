@@ -21,7 +21,8 @@
 #   BENCH_SHAPES     shapes as ROOMSxMEMBERS ["100x10 10x100"]
 #   BENCH_SYSTEMS    any of io_uring poll ws redis nats tokio (ws: ringport on
 #                    io_uring, the load over its WebSocket listener)
-#                    ["io_uring poll redis tokio"]
+#                    ["io_uring poll redis tokio"]; io_uring_base: an
+#                    older build (BENCH_BASE_RINGPORT), for a before/after
 #   BENCH_RATES      deliveries/s of the steps, ascending
 #                    ["25000 50000 100000 150000 200000 300000 400000 600000 800000
 #                     1200000 1600000 2400000 3200000 4800000 6400000"]
@@ -60,7 +61,7 @@ build=${BENCH_BUILD:-1}
 
 need_cores
 for s in $systems; do
-    case $s in io_uring | poll | ws | redis | nats | tokio) ;; *) die "unknown system '$s' in BENCH_SYSTEMS" ;; esac
+    case $s in io_uring | poll | ws | io_uring_base | redis | nats | tokio) ;; *) die "unknown system '$s' in BENCH_SYSTEMS" ;; esac
 done
 max_conns=0
 for shape in $shapes; do

@@ -88,8 +88,12 @@ stop_server() {
 start_server() {
     local kind=$1 p=$2 rooms=$3 members=$4 log=$5
     case $kind in
-    io_uring | poll | ws)
-        [ -x "$ringport" ] || die "$ringport missing"
+    io_uring | poll | ws | io_uring_base)
+        local binary=$ringport
+        # io_uring_base: an older build (BENCH_BASE_RINGPORT), for a
+        # before/after comparison in one run.
+        [ "$kind" = io_uring_base ] && binary=${BENCH_BASE_RINGPORT:-}
+        [ -x "$binary" ] || die "$kind: ringport binary '$binary' missing (io_uring_base needs BENCH_BASE_RINGPORT)"
         local backend=io-uring listen=(--listen "127.0.0.1:$p")
         [ "$kind" = poll ] && backend=poll
         # ws: the same server (io_uring), the load on its WebSocket listener.
@@ -100,7 +104,7 @@ start_server() {
         # members log in before each step, which at the default cost takes
         # a minute per server start and is not what this measures (the
         # login scenario measures logins on the defaults).
-        taskset -c 0 "$ringport" serve "${listen[@]}" --backend "$backend" \
+        taskset -c 0 "$binary" serve "${listen[@]}" --backend "$backend" \
             --io-threads 1 --rooms "$rooms" --room-max-users "$members" --chat-rate 0 \
             --accounts memory --admin-listen 127.0.0.1:0 --argon2-memory-kib 8 --argon2-iterations 1 \
             >"$log" 2>&1 &
@@ -122,7 +126,7 @@ start_server() {
     wait_accepting "$kind" "$p" "$log"
     admin_addr=
     case $kind in
-    io_uring | poll | ws) admin_addr=$(sed -nE 's/.*admin=([0-9.]+:[0-9]+).*/\1/p' "$log" | head -n 1) ;;
+    io_uring | poll | ws | io_uring_base) admin_addr=$(sed -nE 's/.*admin=([0-9.]+:[0-9]+).*/\1/p' "$log" | head -n 1) ;;
     esac
 }
 

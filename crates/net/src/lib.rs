@@ -55,6 +55,7 @@ mod shard;
 mod stats;
 mod sys;
 mod transport;
+mod wire;
 // Public only for the loom model check (`tests/loom_handoff.rs`).
 #[cfg(loom)]
 #[doc(hidden)]

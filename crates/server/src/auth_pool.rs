@@ -2,6 +2,10 @@
 //! store (argon2 hashing, database calls) and send the answers back to the
 //! logic thread as messages.
 //!
+//! One file (about 380 lines of code, the rest tests): the queue, the
+//! workers and the admission estimate share one lock and one invariant
+//! (every login gets exactly one answer), which reads best in one place.
+//!
 //! Admission control: a login is refused with 34 at once, without queueing,
 //! when the estimated time until its answer exceeds `max_wait`
 //! (`accounts.max_login_wait_ms`). The estimate is (logins queued + logins

@@ -7,6 +7,9 @@
 //! account workers. The `ringport_cluster_*` families appear only when the
 //! node runs with a cluster (`cluster.url`). docs/OPERATIONS.md lists every
 //! metric.
+//!
+//! One file (about 550 lines of code): one exposition, assembled in one
+//! pass in the order docs/OPERATIONS.md lists it.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};

@@ -193,7 +193,13 @@ impl SendQueue {
 
     /// Queues a copy of `data`.
     pub(crate) fn push_copy(&mut self, data: &[u8], pool: &mut Pool<SendBuf>) {
-        if data.is_empty() {
+        self.push_copy_framed(&[], data, pool);
+    }
+
+    /// Queues a copy of `head` then `data` as one frame (a WebSocket
+    /// message header and its payload).
+    pub(crate) fn push_copy_framed(&mut self, head: &[u8], data: &[u8], pool: &mut Pool<SendBuf>) {
+        if head.is_empty() && data.is_empty() {
             return;
         }
         if self.queued.is_unallocated() {
@@ -201,13 +207,14 @@ impl SendQueue {
         }
         let q = &mut self.queued;
         let start = q.inline.len() as u32;
+        q.inline.extend_from_slice(head);
         q.inline.extend_from_slice(data);
         let end = q.inline.len() as u32;
         match q.chunks.last_mut() {
             Some(Chunk::Inline { end: last_end, .. }) if *last_end == start => *last_end = end,
             _ => q.chunks.push(Chunk::Inline { start, end }),
         }
-        q.bytes += data.len();
+        q.bytes += head.len() + data.len();
         q.frames += 1;
     }
 

@@ -64,6 +64,9 @@ pub(crate) struct Shard<F: Framing, S> {
     transports: Vec<Transport>,
     /// Working memory of the WebSocket decoder (one per thread).
     scratch: Vec<u8>,
+    /// The last shared payload framed as a WebSocket message, and the
+    /// framed bytes (see `send.rs`).
+    ws_framed: Option<(bytes::Bytes, bytes::Bytes)>,
     send_queue_limit: usize,
     high_water: usize,
     low_water: usize,
@@ -135,6 +138,7 @@ impl<F: Framing, S> Shard<F, S> {
             framing,
             transports,
             scratch: Vec::new(),
+            ws_framed: None,
             send_queue_limit: cfg.send_queue_limit,
             high_water: cfg.send_queue_high_water,
             low_water: cfg.send_queue_low_water,

@@ -9,7 +9,8 @@ use crate::framing::Framing;
 use crate::handler::Reply;
 use crate::id::SessionId;
 use crate::stats::ThreadStats;
-use crate::transport::{Transport, Wire, WireEnd, WireSink};
+use crate::transport::Transport;
+use crate::wire::{Wire, WireEnd, WireSink};
 
 /// What became of the bytes handed to [`Shard::on_recv`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use crate::event::CloseReason;
 use crate::framing::Framing;
 use crate::id::SessionId;
 use crate::stats::ThreadStats;
+use ringport_ws::encode;
 
 /// A payload for one session: copied into its queue, or shared.
 pub(super) enum Payload<'a> {
@@ -33,16 +34,28 @@ impl<F: Framing, S> Shard<F, S> {
             ThreadStats::add(&self.stats.stale_requests, 1);
             return;
         };
-        let s = &mut self.slots[slot];
-        // A WebSocket session sends each payload as one binary message: a
-        // header of its own in front of the (possibly shared) payload.
-        let Ok(header) = s.wire.frame_header(payload.len()) else {
-            // Not (or no longer) exchanging messages: nothing may be sent.
-            ThreadStats::add(&self.stats.stale_requests, 1);
-            return;
+        // A WebSocket session sends each payload as one binary message, a
+        // header in front of it.
+        let wire = &self.slots[slot].wire;
+        let (header, payload) = match payload {
+            // A shared payload is framed once per I/O thread and the framed
+            // bytes shared in turn, as the payload is for TCP members.
+            Payload::Shared(b) if wire.exchanges_messages() => {
+                (None, Payload::Shared(self.framed(b)))
+            }
+            payload => match wire.frame_header(payload.len()) {
+                Ok(header) => (header, payload),
+                Err(()) => {
+                    // Not (or no longer) exchanging messages: nothing may
+                    // be sent.
+                    ThreadStats::add(&self.stats.stale_requests, 1);
+                    return;
+                }
+            },
         };
         let head = header.as_ref().map_or(&[][..], |h| h.as_bytes());
         let len = head.len() + payload.len();
+        let s = &mut self.slots[slot];
         let pending = s.sendq.pending_bytes();
         if pending + len > self.send_queue_limit {
             self.close(slot, CloseReason::SlowConsumer);
@@ -51,11 +64,8 @@ impl<F: Framing, S> Shard<F, S> {
         if pending == 0 {
             s.send_progress = self.now; // the stall clock starts now
         }
-        if !head.is_empty() {
-            s.sendq.push_copy(head, &mut self.tx_pool);
-        }
         match payload {
-            Payload::Copy(b) => s.sendq.push_copy(b, &mut self.tx_pool),
+            Payload::Copy(b) => s.sendq.push_copy_framed(head, b, &mut self.tx_pool),
             Payload::Shared(b) => s.sendq.push_shared(b, &mut self.tx_pool),
         }
         ThreadStats::add(&self.stats.frames_out, 1);
@@ -63,6 +73,26 @@ impl<F: Framing, S> Shard<F, S> {
         if pending + len > self.high_water {
             self.check_high_water(slot);
         }
+    }
+
+    /// `payload` as one WebSocket binary message (its header in front), made
+    /// once: a broadcast reaches the members of a room in consecutive
+    /// requests, so the last one framed is kept with its original (holding
+    /// the original keeps its address from being reused, so an equal
+    /// address and length mean the same bytes).
+    fn framed(&mut self, payload: Bytes) -> Bytes {
+        if let Some((original, framed)) = &self.ws_framed {
+            if original.as_ptr() == payload.as_ptr() && original.len() == payload.len() {
+                return framed.clone();
+            }
+        }
+        let header = encode::binary_header(payload.len());
+        let mut bytes = Vec::with_capacity(header.as_bytes().len() + payload.len());
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend_from_slice(&payload);
+        let framed = Bytes::from(bytes);
+        self.ws_framed = Some((payload, framed.clone()));
+        framed
     }
 
     /// Puts `slot` on the dirty list: the backend starts a send for it (or,

@@ -10,7 +10,8 @@ use crate::framing::Framing;
 use crate::id::{SessionId, SlotRef};
 use crate::read_pause::ReadPause;
 use crate::stats::ThreadStats;
-use crate::transport::{Transport, Wire};
+use crate::transport::Transport;
+use crate::wire::Wire;
 
 /// Life of a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,6 +2,10 @@
 //! on one command connection, in order, and keeps this node's share of
 //! the cluster state alive.
 //!
+//! One file (over 500 lines): the thread's loop, its record of what the
+//! node holds and the re-registration after an outage work on the same
+//! connection and record; split, each half would need the other's state.
+//!
 //! It keeps its own record of what this node holds — the local members of
 //! each room and the login claims — so that after a Redis outage (or a
 //! restart that lost the data) everything is registered again by the next

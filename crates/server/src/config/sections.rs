@@ -4,6 +4,9 @@
 //! docs/OPERATIONS.md. Below each section: its conversion to the engine's or
 //! the chat's own configuration type and the checks that involve more than
 //! one key.
+//!
+//! One file (over 500 lines, nearly all definitions): every key of every
+//! section in one table to read, in the order of the example file.
 
 use std::fmt;
 use std::net::SocketAddr;
