@@ -68,14 +68,14 @@ impl Wire {
         }
     }
 
-    /// The header to put in front of an application frame of `len` bytes:
-    /// `Ok(None)` to send it as it is, `Err(())` to drop it (the session is
-    /// not, or no longer, exchanging messages).
     /// Whether the session exchanges WebSocket messages now.
     pub(crate) fn exchanges_messages(&self) -> bool {
         matches!(self, Wire::WebSocket(_))
     }
 
+    /// The header to put in front of an application frame of `len` bytes:
+    /// `Ok(None)` to send it as it is, `Err(())` to drop it (the session is
+    /// not, or no longer, exchanging messages).
     pub(crate) fn frame_header(&self, len: usize) -> Result<Option<Header>, ()> {
         match self {
             Wire::Tcp => Ok(None),
@@ -91,7 +91,6 @@ impl Wire {
         if let Wire::WebSocket(_) = self {
             let (code, text) = match reason {
                 CloseReason::Shutdown => (CloseCode::GOING_AWAY, "server shutting down"),
-                CloseReason::IdleTimeout => (CloseCode::POLICY, "idle"),
                 _ => (CloseCode::NORMAL, ""),
             };
             encode::close(code, text, out);
@@ -200,10 +199,13 @@ fn answer_head<F: Framing>(
         if head.path() != ws.path {
             response::error(StatusCode::NOT_FOUND, "no WebSocket here", &mut out);
             Answer::Answered
-        } else if head
-            .header("origin")
-            .is_some_and(|origin| !ws.http.origin_allowed(origin, head.header("host")))
+        } else if head.request.headers().contains_key("origin")
+            && !head
+                .header("origin")
+                .is_some_and(|origin| ws.http.origin_allowed(origin, head.header("host")))
         {
+            // A browser's origin that is not allowed, or one that is not
+            // even readable text.
             response::error(StatusCode::FORBIDDEN, "origin not allowed", &mut out);
             Answer::Answered
         } else if let Err(e) = response::switching_protocols(&head, &mut out) {

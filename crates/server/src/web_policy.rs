@@ -22,17 +22,28 @@ impl WebPolicy {
     /// A policy allowing the page's own origin and `allowed_origins`.
     pub fn new(allowed_origins: Vec<String>) -> Self {
         WebPolicy {
-            allowed_origins: allowed_origins
-                .into_iter()
-                .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
-                .collect(),
+            allowed_origins: allowed_origins.iter().map(|o| normal(o)).collect(),
         }
     }
 }
 
+/// An origin as browsers send it: lowercase, no trailing slash, no default
+/// port (`:80` for http, `:443` for https).
+fn normal(origin: &str) -> String {
+    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+    for (scheme, port) in [("http://", ":80"), ("https://", ":443")] {
+        if origin.starts_with(scheme) {
+            if let Some(bare) = origin.strip_suffix(port) {
+                return bare.to_string();
+            }
+        }
+    }
+    origin
+}
+
 impl HttpPolicy for WebPolicy {
     fn origin_allowed(&self, origin: &str, host: Option<&str>) -> bool {
-        let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+        let origin = normal(origin);
         if self
             .allowed_origins
             .iter()
@@ -40,11 +51,15 @@ impl HttpPolicy for WebPolicy {
         {
             return true;
         }
-        // The page's own origin: `http(s)://` + the Host it asked.
-        let own = origin
-            .strip_prefix("http://")
-            .or_else(|| origin.strip_prefix("https://"));
-        matches!((own, host), (Some(o), Some(h)) if o == h.to_ascii_lowercase())
+        // The page's own origin: its scheme + the Host it asked (with the
+        // scheme's default port left out, as browsers do).
+        let Some(host) = host else {
+            return false;
+        };
+        let host = host.to_ascii_lowercase();
+        ["http://", "https://"]
+            .iter()
+            .any(|scheme| normal(&format!("{scheme}{host}")) == origin)
     }
 
     fn page(&self, path: &str) -> Option<Page> {
@@ -70,6 +85,12 @@ mod tests {
         assert!(!listed.origin_allowed("http://chat.example", Some("10.0.0.1:11080")));
         let any = WebPolicy::new(vec!["*".into()]);
         assert!(any.origin_allowed("http://anything", None));
+        // Default ports: browsers leave them out of Origin.
+        assert!(own.origin_allowed("http://chat.example", Some("chat.example:80")));
+        assert!(own.origin_allowed("https://chat.example", Some("chat.example:443")));
+        assert!(!own.origin_allowed("http://chat.example", Some("chat.example:443")));
+        let port = WebPolicy::new(vec!["https://chat.example:443".into()]);
+        assert!(port.origin_allowed("https://chat.example", Some("elsewhere")));
     }
 
     #[test]

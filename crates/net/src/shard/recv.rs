@@ -49,6 +49,7 @@ impl<F: Framing, S> Shard<F, S> {
             return RecvOutcome::Ok; // draining: the application is done with it
         }
         *last_rx = self.now;
+        let input_queue_empty = sendq.is_empty();
         let mut reply = Reply::new(sendq, &mut self.tx_pool, self.send_queue_limit);
         let mut sink = ShardSink {
             id,
@@ -64,6 +65,7 @@ impl<F: Framing, S> Shard<F, S> {
             scratch: &mut self.scratch,
         };
         let handshaking = matches!(input.wire, Wire::Handshake);
+        let was_empty = input_queue_empty;
         let result = input.cut(rx, &mut self.rx_pool, data, &mut sink);
         if handshaking {
             match input.wire {
@@ -76,6 +78,11 @@ impl<F: Framing, S> Shard<F, S> {
         let (over_limit, close, queued) = (reply.over_limit(), reply.closing(), reply.queued());
         ThreadStats::add(&self.stats.frames_in, frames);
         if queued > 0 || raw {
+            if was_empty {
+                // The stall clock starts when the queue stops being empty
+                // (as in `enqueue`): a pong after a quiet spell is not late.
+                self.slots[slot].send_progress = self.now;
+            }
             ThreadStats::add(&self.stats.frames_out, queued);
             self.mark_dirty(slot);
             self.check_high_water(slot);

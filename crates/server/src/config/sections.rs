@@ -463,9 +463,16 @@ impl FromStr for OriginList {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut origins = Vec::new();
         for origin in s.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            // scheme://host[:port], no path: what browsers send as Origin.
+            let host = origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"));
             let valid = origin == "*"
-                || ((origin.starts_with("http://") || origin.starts_with("https://"))
-                    && !origin.contains(char::is_whitespace));
+                || host.is_some_and(|h| {
+                    !h.is_empty()
+                        && !h.trim_end_matches('/').contains('/')
+                        && !h.contains(char::is_whitespace)
+                });
             if !valid {
                 return Err(format!(
                     "{origin:?} is not an origin (scheme://host[:port], or *)"

@@ -353,3 +353,35 @@ fn the_engine_conversion_keeps_every_value() {
     assert_eq!(d.linger_timeout, lib.linger_timeout);
     assert_eq!(d.max_sessions, lib.max_sessions);
 }
+
+#[test]
+fn allowed_origins_are_origins() {
+    let list: OriginList = "https://chat.example, http://10.0.0.1:11080,*"
+        .parse()
+        .unwrap();
+    assert_eq!(list.0.len(), 3);
+    for bad in [
+        "chat.example",
+        "https://chat.example/app",
+        "ftp://x",
+        "https://",
+        "https://a b",
+    ] {
+        assert!(bad.parse::<OriginList>().is_err(), "{bad}");
+    }
+    let cfg = Config::parse(
+        "[websocket]\nlisten = \"127.0.0.1:11080\"\nallowed_origins = \"https://a.example\"\n",
+        "f",
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.websocket.listen,
+        ListenAddr::On("127.0.0.1:11080".parse().unwrap())
+    );
+    assert_eq!(cfg.websocket.allowed_origins.0, ["https://a.example"]);
+    assert!(Config::parse(
+        "[websocket]\nallowed_origins = \"https://a.example/x\"\n",
+        "f"
+    )
+    .is_err());
+}

@@ -51,6 +51,11 @@ impl<F: Framing> UringDriver<F> {
     }
 
     fn arm_accept_of(&mut self, index: usize) {
+        if self.shard.shared.shutting_down() {
+            // Draining: accepts stopped (a retry must not re-arm one).
+            self.acceptors[index].socket = None;
+            return;
+        }
         let acceptor = &self.acceptors[index];
         let Some(listener) = acceptor.socket.as_ref() else {
             return;
