@@ -55,3 +55,33 @@ impl Framing for RawFraming {
         usize::MAX
     }
 }
+
+/// A framing for unit tests: a 2-byte little-endian total length (like the
+/// chat header's first field), frames of 2 to 64 bytes.
+#[cfg(test)]
+pub(crate) mod test_framing {
+    use super::{FrameError, Framing};
+
+    #[derive(Clone)]
+    pub(crate) struct Len16;
+
+    impl Framing for Len16 {
+        fn frame_len(&self, buf: &[u8]) -> Result<Option<usize>, FrameError> {
+            if buf.len() < 2 {
+                return Ok(None);
+            }
+            let n = u16::from_le_bytes([buf[0], buf[1]]) as usize;
+            if !(2..=64).contains(&n) {
+                return Err(FrameError {
+                    reason: "bad length",
+                    len: n,
+                });
+            }
+            Ok((buf.len() >= n).then_some(n))
+        }
+
+        fn max_frame_len(&self) -> usize {
+            64
+        }
+    }
+}

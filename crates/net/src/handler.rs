@@ -73,14 +73,21 @@ impl<'a> Reply<'a> {
     /// Queues bytes of the session's wire itself (an HTTP answer, a pong, a
     /// close frame), under the same limit, not counted as a payload.
     pub(crate) fn send_raw(&mut self, bytes: &[u8]) {
+        self.push(bytes);
+    }
+
+    /// Queues a copy of `bytes` unless that passes the send-queue limit
+    /// (then the session is closed as a slow consumer after this receive).
+    fn push(&mut self, bytes: &[u8]) -> bool {
         if self.over_limit {
-            return;
+            return false;
         }
         if self.queue.pending_bytes() + bytes.len() > self.limit {
             self.over_limit = true;
-            return;
+            return false;
         }
         self.queue.push_copy(bytes, self.pool);
+        true
     }
 }
 
@@ -88,15 +95,9 @@ impl Reply<'_> {
     /// Queues a copy of `bytes` for this session. Past the send-queue limit
     /// the session is closed as a slow consumer (after this frame).
     pub fn send(&mut self, bytes: &[u8]) {
-        if self.over_limit {
-            return;
+        if self.push(bytes) {
+            self.queued += 1;
         }
-        if self.queue.pending_bytes() + bytes.len() > self.limit {
-            self.over_limit = true;
-            return;
-        }
-        self.queue.push_copy(bytes, self.pool);
-        self.queued += 1;
     }
 
     /// Sends what is queued, then closes the session

@@ -199,31 +199,7 @@ impl<F: Framing> Input<'_, F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framing::FrameError;
-
-    /// 2-byte little-endian total length, like the chat header's first field.
-    #[derive(Clone)]
-    struct Len16;
-
-    impl Framing for Len16 {
-        fn frame_len(&self, buf: &[u8]) -> Result<Option<usize>, FrameError> {
-            if buf.len() < 2 {
-                return Ok(None);
-            }
-            let n = u16::from_le_bytes([buf[0], buf[1]]) as usize;
-            if !(2..=64).contains(&n) {
-                return Err(FrameError {
-                    reason: "bad length",
-                    len: n,
-                });
-            }
-            Ok((buf.len() >= n).then_some(n))
-        }
-
-        fn max_frame_len(&self) -> usize {
-            64
-        }
-    }
+    use crate::framing::test_framing::Len16;
 
     #[derive(Default)]
     struct Frames(Vec<Vec<u8>>);
