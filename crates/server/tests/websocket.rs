@@ -345,6 +345,12 @@ fn a_websocket_member_that_reads_nothing_is_closed_as_a_slow_consumer() {
         sleeper.login_enter("sleeper", 2);
         let mut sender = connect(&server);
         login_enter(&mut sender, "sender", 2);
+        // The sleeper may be closed only by the stall rule (10 s after its
+        // socket stopped taking bytes): the sender's reads wait longer than
+        // that, the bound is asserted below.
+        sender
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
         let start = Instant::now();
         let w = sender.try_clone().unwrap();
         let writer = std::thread::spawn(move || {
