@@ -91,6 +91,7 @@ impl Wire {
         if let Wire::WebSocket(_) = self {
             let (code, text) = match reason {
                 CloseReason::Shutdown => (CloseCode::GOING_AWAY, "server shutting down"),
+                CloseReason::IdleTimeout => (CloseCode::POLICY, "idle"),
                 _ => (CloseCode::NORMAL, ""),
             };
             encode::close(code, text, out);

@@ -337,6 +337,25 @@ fn the_login_deadline_covers_the_upgrade() {
 }
 
 #[test]
+fn an_idle_websocket_session_is_told_why() {
+    for backend in BACKENDS {
+        let server = serve_ws(backend, &["--idle-timeout", "1"]);
+        let mut ws = WsClient::connect(server.ws.unwrap());
+        ws.login_ok("idler");
+        // Nothing more from the client: closed with 1008 after a second.
+        assert_eq!(ws.close_code(), Some(1008), "{backend}");
+        common::scrape_until(
+            server.admin.unwrap(),
+            &[(
+                "ringport_session_closes_total{reason=\"idle_timeout\"}",
+                1.0,
+            )],
+        );
+        server.stop();
+    }
+}
+
+#[test]
 fn a_websocket_member_that_reads_nothing_is_closed_as_a_slow_consumer() {
     for backend in BACKENDS {
         // Full speed is the point: no chat rate limit.

@@ -32,7 +32,12 @@ impl<F: Framing, S> Shard<F, S> {
                         self.close(slot, CloseReason::SlowConsumer);
                     } else if let Some(idle) = self.idle_timeout {
                         if now.saturating_duration_since(s.last_rx) >= idle {
-                            self.close(slot, CloseReason::IdleTimeout);
+                            if s.wire.exchanges_messages() {
+                                // A WebSocket peer is told why (1008).
+                                self.drain(slot, CloseReason::IdleTimeout);
+                            } else {
+                                self.close(slot, CloseReason::IdleTimeout);
+                            }
                         }
                     }
                 }
