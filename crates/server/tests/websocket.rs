@@ -305,6 +305,23 @@ fn the_listener_serves_the_web_client_and_refuses_other_requests() {
 }
 
 #[test]
+fn a_client_that_half_closes_after_its_request_still_gets_the_answer() {
+    for backend in BACKENDS {
+        let server = serve_ws(backend, &[]);
+        let mut s = std::net::TcpStream::connect(server.ws.unwrap()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap(); // as `nc -N` does
+        let mut answer = Vec::new();
+        std::io::Read::read_to_end(&mut s, &mut answer).unwrap();
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 200 OK"), "{backend}: {text:.80}");
+        assert!(text.contains("</html>"), "{backend}: the whole page");
+        server.stop();
+    }
+}
+
+#[test]
 fn the_login_deadline_covers_the_upgrade() {
     for backend in BACKENDS {
         let server = serve_ws(backend, &["--login-timeout", "1"]);

@@ -323,7 +323,11 @@ impl<F: Framing> PollDriver<F> {
             match stream.read(&mut self.scratch) {
                 Ok(0) => {
                     s.io.in_ready = false;
-                    self.shard.close(slot, CloseReason::PeerClosed);
+                    // A draining session's peer may half-close after its
+                    // last request: what is queued for it is still sent.
+                    if s.state != State::Draining {
+                        self.shard.close(slot, CloseReason::PeerClosed);
+                    }
                 }
                 Ok(n) => {
                     if self.shard.on_recv(slot, &self.scratch[..n]) == RecvOutcome::Ok {

@@ -147,6 +147,7 @@ impl<F: Framing> UringDriver<F> {
         io.recv_cancelling = false;
         io.shut = false;
         io.linger = false;
+        io.peer_done = false;
         self.arm_recv(slot);
     }
 }

@@ -121,6 +121,9 @@ pub(crate) struct UringIo {
     fixed: bool,
     /// Closed after its queue was flushed: the socket lingers.
     linger: bool,
+    /// The peer's FIN arrived while the session was draining: nothing more
+    /// to read, the queue is still flushed.
+    peer_done: bool,
 }
 
 impl std::fmt::Debug for UringIo {

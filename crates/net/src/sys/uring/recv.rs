@@ -118,6 +118,11 @@ impl<F: Framing> UringDriver<F> {
                 self.bufs.give_back(buf);
             }
             match -done.res {
+                // A draining session's peer may half-close after its last
+                // request: what is queued for it (an answer) is still sent.
+                0 if self.shard.slots[slot].state == State::Draining => {
+                    self.shard.slots[slot].io.peer_done = true;
+                }
                 0 => self.shard.close(slot, CloseReason::PeerClosed),
                 // Re-armed by `after_recv_stopped` (ENOBUFS ends a multishot).
                 libc::ENOBUFS => {}
@@ -198,7 +203,7 @@ impl<F: Framing> UringDriver<F> {
     fn after_recv_stopped(&mut self, slot: usize) {
         let s = &self.shard.slots[slot];
         match s.state {
-            State::Open | State::Draining => {
+            State::Open | State::Draining if !s.io.peer_done => {
                 if !s.io.rearm_queued {
                     let at = SlotRef::new(slot, s.generation);
                     self.shard.slots[slot].io.rearm_queued = true;
@@ -206,8 +211,9 @@ impl<F: Framing> UringDriver<F> {
                 }
             }
             // Released by `teardown` only (see `try_finalize`): the slot
-            // may not have been torn down yet.
-            State::Closing | State::Free => {}
+            // may not have been torn down yet. A draining session whose
+            // peer half-closed has nothing more to read.
+            State::Open | State::Draining | State::Closing | State::Free => {}
         }
     }
 
