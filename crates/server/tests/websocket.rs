@@ -324,6 +324,7 @@ fn a_client_that_half_closes_after_its_request_still_gets_the_answer() {
 #[test]
 fn the_login_deadline_covers_the_upgrade() {
     for backend in BACKENDS {
+        // One second instead of the default ten keeps the test short.
         let server = serve_ws(backend, &["--login-timeout", "1"]);
         let ws = server.ws.unwrap();
         // Half a request head, then nothing.
@@ -356,6 +357,7 @@ fn the_login_deadline_covers_the_upgrade() {
 #[test]
 fn an_idle_websocket_session_is_told_why() {
     for backend in BACKENDS {
+        // The idle timeout is off by default; one second keeps the test short.
         let server = serve_ws(backend, &["--idle-timeout", "1"]);
         let mut ws = WsClient::connect(server.ws.unwrap());
         ws.login_ok("idler");

@@ -65,8 +65,43 @@ pub fn parse_ringport<'a>(
     Ok(pos)
 }
 
+/// Test fixtures shared with the WebSocket side.
+#[cfg(test)]
+pub(super) mod fixtures {
+    use ringport_proto::{Message, RoomChatNtf, UserId};
+
+    use crate::load::chat::wire::{write_text, Envelope, Stamp};
+
+    /// One message of `env` with a `size`-byte text stamped `stamp`.
+    pub(crate) fn filled(env: &Envelope, stamp: Stamp, size: usize) -> Vec<u8> {
+        let mut out = env.prefix.clone();
+        write_text(&mut out, stamp, size);
+        out.extend_from_slice(&env.suffix);
+        out
+    }
+
+    /// A 223 from `b3` carrying a 64-byte text with sequence number `seq`.
+    pub(crate) fn chat_ntf(seq: u64) -> Vec<u8> {
+        let mut text = Vec::new();
+        let stamp = Stamp {
+            sender: 3,
+            seq,
+            sched_ns: 5,
+        };
+        write_text(&mut text, stamp, 64);
+        let mut ntf = Vec::new();
+        RoomChatNtf {
+            user_id: UserId::new("b3").unwrap(),
+            message: Message::new(std::str::from_utf8(&text).unwrap()).unwrap(),
+        }
+        .encode(&mut ntf);
+        ntf
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::fixtures::{chat_ntf, filled};
     use super::*;
     use crate::load::chat::wire::{read_text, write_text, Stamp};
 
@@ -78,9 +113,7 @@ mod tests {
             seq: 1,
             sched_ns: 77,
         };
-        let mut ours = env.prefix.clone();
-        write_text(&mut ours, stamp, 64);
-        ours.extend_from_slice(&env.suffix);
+        let ours = filled(&env, stamp, 64);
         assert_eq!(ours.len(), env.len(64));
         let mut text = Vec::new();
         write_text(&mut text, stamp, 64);
@@ -92,23 +125,9 @@ mod tests {
 
     #[test]
     fn ringport_parser_splits_frames() {
-        let mut text = Vec::new();
-        write_text(
-            &mut text,
-            Stamp {
-                sender: 3,
-                seq: 4,
-                sched_ns: 5,
-            },
-            64,
-        );
         let mut buf = Vec::new();
         ringport_proto::RoomChatRes::new(ringport_proto::ResultCode::None).encode(&mut buf);
-        RoomChatNtf {
-            user_id: ringport_proto::UserId::new("b3").unwrap(),
-            message: Message::new(std::str::from_utf8(&text).unwrap()).unwrap(),
-        }
-        .encode(&mut buf);
+        buf.extend_from_slice(&chat_ntf(4));
         ringport_proto::RoomChatRes::new(ringport_proto::ResultCode::RoomTooManyPacket)
             .encode(&mut buf);
         let whole = buf.len();

@@ -157,26 +157,19 @@ pub fn parse_ringport_ws<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::chat::wire::{read_text, write_text, Stamp};
-    use ringport_proto::{Message, RoomChatNtf, RoomChatReq, UserId};
+    use crate::load::chat::wire::ringport::fixtures::{chat_ntf, filled};
+    use crate::load::chat::wire::{read_text, Stamp};
 
     #[test]
     fn the_envelope_is_a_zero_masked_message_around_the_packet() {
-        let env = Envelope::ringport_ws(64);
         let stamp = Stamp {
             sender: 1,
             seq: 2,
             sched_ns: 3,
         };
-        let mut ours = env.prefix.clone();
-        write_text(&mut ours, stamp, 64);
-        ours.extend_from_slice(&env.suffix);
-        let mut text = Vec::new();
-        write_text(&mut text, stamp, 64);
-        let mut packet = Vec::new();
-        RoomChatReq::new(std::str::from_utf8(&text).unwrap())
-            .unwrap()
-            .encode(&mut packet);
+        let ours = filled(&Envelope::ringport_ws(64), stamp, 64);
+        // The TCP envelope's packet (itself checked against ringport-proto).
+        let packet = filled(&Envelope::ringport(64), stamp, 64);
         assert_eq!(
             &ours[..8],
             &[0x82, 0xfe, 0x01, 0x06, 0, 0, 0, 0],
@@ -190,22 +183,7 @@ mod tests {
 
     #[test]
     fn server_messages_are_parsed_one_packet_each() {
-        let mut text = Vec::new();
-        write_text(
-            &mut text,
-            Stamp {
-                sender: 3,
-                seq: 4,
-                sched_ns: 5,
-            },
-            64,
-        );
-        let mut ntf = Vec::new();
-        RoomChatNtf {
-            user_id: UserId::new("b3").unwrap(),
-            message: Message::new(std::str::from_utf8(&text).unwrap()).unwrap(),
-        }
-        .encode(&mut ntf);
+        let ntf = chat_ntf(4);
         let mut buf = vec![0x82, 126];
         buf.extend_from_slice(&(ntf.len() as u16).to_be_bytes());
         buf.extend_from_slice(&ntf);
