@@ -157,6 +157,13 @@ pub struct EngineConfig {
     /// oldest is closed at once (counted as `linger_evicted`). 0: no
     /// lingering. Default 1,024.
     pub linger_max: usize,
+    /// TLS handshakes in progress at once, over all I/O threads and TLS
+    /// listeners. A connection to a TLS listener beyond it is accepted and
+    /// closed at once (counted as refused and as the TLS failure `busy`).
+    /// It bounds the memory and CPU a burst of half-open handshakes can
+    /// take; the application's own deadline (the chat server's login
+    /// timeout) ends a handshake that stalls. Default 1,024.
+    pub max_tls_handshakes: usize,
 }
 
 impl Default for EngineConfig {
@@ -181,6 +188,7 @@ impl Default for EngineConfig {
             batches_per_thread: 8,
             linger_timeout: Duration::from_secs(2),
             linger_max: 1024,
+            max_tls_handshakes: 1024,
         }
     }
 }
@@ -237,6 +245,9 @@ impl EngineConfig {
                 "recv_buffers must be a power of two in 8..=32768, got {}",
                 self.recv_buffers
             ));
+        }
+        if self.max_tls_handshakes == 0 {
+            return Err("max_tls_handshakes must be at least 1".into());
         }
         if self.batches_per_thread < 2 {
             return Err("batches_per_thread must be at least 2".into());

@@ -12,7 +12,7 @@ use crate::error::EngineError;
 use crate::event::BatchBuf;
 use crate::framing::Framing;
 use crate::handler::Handler;
-use crate::shard::{Shared, ThreadParts};
+use crate::shard::{Shared, ThreadParts, TlsHandshakes};
 use crate::stats::{Stats, ThreadStats};
 use crate::sys;
 use crate::transport::{Listener, Transport};
@@ -71,6 +71,7 @@ impl StatsHandle {
         let mut s = Stats {
             backend: Some(self.backend),
             sessions_open: self.shared.admission.open() as u64,
+            tls_handshakes_in_progress: self.shared.tls_handshakes.in_progress() as u64,
             ..Stats::default()
         };
         for t in &self.shared.stats {
@@ -93,10 +94,7 @@ impl Engine {
         framing: F,
     ) -> Result<(Engine, Endpoint), EngineError> {
         Self::start_listeners(
-            vec![Listener {
-                socket: listener,
-                transport: Transport::Tcp,
-            }],
+            vec![Listener::new(listener, Transport::Tcp)],
             config,
             framing,
         )
@@ -129,10 +127,7 @@ impl Engine {
         handler: H,
     ) -> Result<Engine, EngineError> {
         let make = move || -> Box<dyn Handler> { Box::new(handler.clone()) };
-        let listeners = vec![Listener {
-            socket: listener,
-            transport: Transport::Tcp,
-        }];
+        let listeners = vec![Listener::new(listener, Transport::Tcp)];
         let (engine, _endpoint) = Self::start_with(listeners, config, framing, Some(&make))?;
         Ok(engine)
     }
@@ -183,6 +178,7 @@ impl Engine {
         let shared = Arc::new(Shared {
             admission: Admission::new(config.max_sessions, config.max_sessions_per_ip),
             shutdown: AtomicBool::new(false),
+            tls_handshakes: TlsHandshakes::new(config.max_tls_handshakes),
             stats: (0..n).map(|_| Arc::new(ThreadStats::default())).collect(),
         });
         let (events_tx, events_rx) = crossbeam_channel::bounded(n * config.batches_per_thread + n);
@@ -202,7 +198,7 @@ impl Engine {
                     .socket
                     .try_clone()
                     .map_err(|e| EngineError::io("duplicating the listener", e))?;
-                copies.push((socket, l.transport.clone()));
+                copies.push((socket, l.transport.clone(), l.tls.clone()));
             }
             let parts = ThreadParts {
                 index,

@@ -35,11 +35,15 @@ pub enum CloseReason {
     Shutdown,
     /// The application closed the session.
     ServerClose,
+    /// TLS failed: a handshake that did not complete (garbage or plaintext
+    /// on a TLS listener, a client that does not trust the certificate, no
+    /// version or cipher in common) or a record that did not decrypt.
+    TlsError,
 }
 
 impl CloseReason {
     /// Every reason, in a fixed order (the index used by stats).
-    pub const ALL: [CloseReason; 7] = [
+    pub const ALL: [CloseReason; 8] = [
         CloseReason::PeerClosed,
         CloseReason::Reset,
         CloseReason::BadFrame,
@@ -47,6 +51,7 @@ impl CloseReason {
         CloseReason::SlowConsumer,
         CloseReason::Shutdown,
         CloseReason::ServerClose,
+        CloseReason::TlsError,
     ];
 
     /// Stable snake_case name, for logs and metrics labels.
@@ -59,6 +64,7 @@ impl CloseReason {
             CloseReason::SlowConsumer => "slow_consumer",
             CloseReason::Shutdown => "shutdown",
             CloseReason::ServerClose => "server_close",
+            CloseReason::TlsError => "tls_error",
         }
     }
 

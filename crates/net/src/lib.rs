@@ -54,6 +54,9 @@ mod read_pause;
 mod shard;
 mod stats;
 mod sys;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod tls;
 mod transport;
 mod wire;
 // Public only for the loom model check (`tests/loom_handoff.rs`).
@@ -75,5 +78,9 @@ pub use event::{CloseReason, Event, EventBatch};
 pub use framing::{FrameError, Framing, RawFraming};
 pub use handler::{Handler, Reply};
 pub use id::SessionId;
+pub use rustls;
 pub use stats::Stats;
-pub use transport::{HttpPolicy, Listener, Page, Transport, WebSocketConfig, DEFAULT_MAX_HEAD};
+pub use tls::TlsFailure;
+pub use transport::{
+    HttpPolicy, Listener, ListenerKind, Page, Transport, WebSocketConfig, DEFAULT_MAX_HEAD,
+};

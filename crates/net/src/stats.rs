@@ -6,15 +6,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::config::BackendKind;
 use crate::event::CloseReason;
+use crate::tls::TlsFailure;
+use crate::transport::ListenerKind;
 
 /// Counters of one I/O thread.
 #[derive(Debug, Default)]
 pub(crate) struct ThreadStats {
     pub(crate) accepted: AtomicU64,
-    /// Of `accepted`: on WebSocket listeners.
-    pub(crate) accepted_ws: AtomicU64,
-    /// Gauge: WebSocket-listener sessions open now (this thread's).
-    pub(crate) open_ws: AtomicU64,
+    /// Of `accepted`: by the kind of listener.
+    pub(crate) accepted_by: [AtomicU64; ListenerKind::ALL.len()],
+    /// Gauge: sessions open now (this thread's), by the kind of listener.
+    pub(crate) open_by: [AtomicU64; ListenerKind::ALL.len()],
+    /// TLS handshakes completed.
+    pub(crate) tls_handshakes: AtomicU64,
+    /// TLS handshakes that failed, by reason.
+    pub(crate) tls_failures: [AtomicU64; TlsFailure::ALL.len()],
     /// WebSocket upgrades answered 101.
     pub(crate) ws_upgrades: AtomicU64,
     /// Requests on WebSocket listeners answered with a page or an error.
@@ -69,6 +75,10 @@ impl ThreadStats {
     pub(crate) fn closed(&self, reason: CloseReason) {
         Self::add(&self.closes[reason.index()], 1);
     }
+
+    pub(crate) fn tls_failed(&self, reason: TlsFailure) {
+        Self::add(&self.tls_failures[reason.index()], 1);
+    }
 }
 
 /// A snapshot of the engine's counters (totals since start).
@@ -114,11 +124,23 @@ pub struct Stats {
     /// Of the `slow_consumer` closes: sessions whose socket took nothing for
     /// `send_stall_timeout` (the others went past `send_queue_limit`).
     pub send_stalls: u64,
-    /// Of `accepted`: connections accepted on WebSocket listeners.
-    pub accepted_ws: u64,
-    /// Of `sessions_open`: sessions from WebSocket listeners open now
-    /// (upgraded or not yet).
-    pub open_ws: u64,
+    /// Of `accepted`: by the kind of listener, indexed like
+    /// [`ListenerKind::ALL`].
+    pub accepted_by: [u64; ListenerKind::ALL.len()],
+    /// Of `sessions_open`: by the kind of listener, indexed like
+    /// [`ListenerKind::ALL`] (WebSocket sessions count from their accept,
+    /// upgraded or not yet; TLS sessions from theirs, in the handshake or
+    /// past it).
+    pub open_by: [u64; ListenerKind::ALL.len()],
+    /// TLS handshakes completed.
+    pub tls_handshakes: u64,
+    /// Gauge: TLS handshakes in progress now (bounded by
+    /// `max_tls_handshakes`).
+    pub tls_handshakes_in_progress: u64,
+    /// TLS handshakes that failed, by reason, indexed like
+    /// [`TlsFailure::ALL`]. A session whose TLS fails after its handshake
+    /// is counted only under the close reason `tls_error`.
+    pub tls_failures: [u64; TlsFailure::ALL.len()],
     /// WebSocket upgrades answered `101 Switching Protocols`.
     pub ws_upgrades: u64,
     /// Requests on WebSocket listeners answered with a page (the web
@@ -154,11 +176,34 @@ impl Stats {
         self.closes[reason.index()]
     }
 
+    /// Sessions accepted on listeners of `kind`.
+    pub fn accepted_on(&self, kind: ListenerKind) -> u64 {
+        self.accepted_by[kind.index()]
+    }
+
+    /// Sessions from listeners of `kind` open now.
+    pub fn open_on(&self, kind: ListenerKind) -> u64 {
+        self.open_by[kind.index()]
+    }
+
+    /// TLS handshakes that failed for `reason`.
+    pub fn tls_failures_by(&self, reason: TlsFailure) -> u64 {
+        self.tls_failures[reason.index()]
+    }
+
     pub(crate) fn absorb(&mut self, t: &ThreadStats) {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         self.accepted += get(&t.accepted);
-        self.accepted_ws += get(&t.accepted_ws);
-        self.open_ws += get(&t.open_ws);
+        for (sum, c) in self.accepted_by.iter_mut().zip(t.accepted_by.iter()) {
+            *sum += get(c);
+        }
+        for (sum, c) in self.open_by.iter_mut().zip(t.open_by.iter()) {
+            *sum += get(c);
+        }
+        self.tls_handshakes += get(&t.tls_handshakes);
+        for (sum, c) in self.tls_failures.iter_mut().zip(t.tls_failures.iter()) {
+            *sum += get(c);
+        }
         self.ws_upgrades += get(&t.ws_upgrades);
         self.http_answers += get(&t.http_answers);
         self.refused += get(&t.refused);

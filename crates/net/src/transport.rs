@@ -43,12 +43,103 @@ impl fmt::Debug for Transport {
 }
 
 /// A bound listening socket and what it speaks.
-#[derive(Debug)]
 pub struct Listener {
     /// The socket (bind `127.0.0.1:0` in tests).
     pub socket: TcpListener,
     /// What its sessions speak.
     pub transport: Transport,
+    /// TLS under the transport, if any: every session starts with a TLS
+    /// handshake, and its bytes are encrypted both ways (`crate::tls`).
+    /// The configuration is shared by the listener's new sessions; to
+    /// change certificates without a restart, give it a certificate
+    /// resolver that can be swapped (as the server's `SIGHUP` reload does).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Listener {
+    /// A listener speaking `transport` in the clear.
+    pub fn new(socket: TcpListener, transport: Transport) -> Listener {
+        Listener {
+            socket,
+            transport,
+            tls: None,
+        }
+    }
+
+    /// The same listener, inside TLS with `config`.
+    pub fn with_tls(self, config: Arc<rustls::ServerConfig>) -> Listener {
+        Listener {
+            tls: Some(config),
+            ..self
+        }
+    }
+
+    /// What kind of sessions it makes.
+    pub fn kind(&self) -> ListenerKind {
+        ListenerKind::of(&self.transport, self.tls.is_some())
+    }
+}
+
+impl fmt::Debug for Listener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Listener")
+            .field("socket", &self.socket)
+            .field("kind", &self.kind())
+            .finish()
+    }
+}
+
+/// A listener's transport and whether TLS is under it: how sessions are
+/// counted (`Stats::accepted_by`, `Stats::open_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListenerKind {
+    /// The application's frames in the clear.
+    Tcp,
+    /// The application's frames inside TLS.
+    Tls,
+    /// WebSocket in the clear (`ws://`).
+    Ws,
+    /// WebSocket inside TLS (`wss://`).
+    Wss,
+}
+
+impl ListenerKind {
+    /// Every kind, in a fixed order (the index used by stats).
+    pub const ALL: [ListenerKind; 4] = [
+        ListenerKind::Tcp,
+        ListenerKind::Tls,
+        ListenerKind::Ws,
+        ListenerKind::Wss,
+    ];
+
+    /// The kind of a listener speaking `transport`, inside TLS or not.
+    pub fn of(transport: &Transport, tls: bool) -> ListenerKind {
+        match (transport, tls) {
+            (Transport::Tcp, false) => ListenerKind::Tcp,
+            (Transport::Tcp, true) => ListenerKind::Tls,
+            (Transport::WebSocket(_), false) => ListenerKind::Ws,
+            (Transport::WebSocket(_), true) => ListenerKind::Wss,
+        }
+    }
+
+    /// A short name for logs and metrics labels: `tcp`, `tls`, `ws`, `wss`.
+    pub fn label(self) -> &'static str {
+        match self {
+            ListenerKind::Tcp => "tcp",
+            ListenerKind::Tls => "tls",
+            ListenerKind::Ws => "ws",
+            ListenerKind::Wss => "wss",
+        }
+    }
+
+    /// Whether its sessions speak WebSocket.
+    pub fn is_websocket(self) -> bool {
+        matches!(self, ListenerKind::Ws | ListenerKind::Wss)
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// How a WebSocket listener answers HTTP.

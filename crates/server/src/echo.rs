@@ -11,7 +11,7 @@ use ringport_proto::header::HEADER_LEN;
 use ringport_proto::id::DEV_ECHO;
 
 use crate::config::flags::{Flags, ForEcho};
-use crate::config::Config;
+use crate::config::{Config, ListenAddr};
 use crate::packet_framing::PacketFraming;
 
 /// How the echo server reads its input.
@@ -54,7 +54,9 @@ impl EchoArgs {
 
 /// Runs the echo server until SIGINT/SIGTERM. `config` has been validated.
 pub fn run(args: EchoArgs, config: Config) -> anyhow::Result<()> {
-    let listen = config.server.listen;
+    let ListenAddr::On(listen) = config.server.listen else {
+        anyhow::bail!("the echo server needs server.listen (it has no TLS listener)");
+    };
     let listener =
         crate::listen::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     let cfg = config.engine.to_engine_config();

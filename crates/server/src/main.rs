@@ -23,6 +23,7 @@ mod packet_framing;
 mod serve;
 mod signals;
 mod store_args;
+mod tls;
 mod user_cmd;
 mod web_assets;
 mod web_policy;

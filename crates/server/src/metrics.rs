@@ -22,12 +22,13 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use ringport_chat::ClusterStats;
-use ringport_net::{CloseReason, StatsHandle};
+use ringport_net::{CloseReason, ListenerKind, Stats, StatsHandle, TlsFailure};
 
 use crate::auth_pool::{AuthPoolStats, AuthProbe};
 use crate::chat_host::Published;
 use crate::cluster::{ClusterProbe, NodeStats};
 use crate::health::Health;
+use crate::tls::Certificates;
 
 /// Store latency buckets: 1 ms doubling up to about 4 s.
 fn store_buckets() -> impl Iterator<Item = f64> {
@@ -47,6 +48,8 @@ pub struct Sources {
     pub health: Arc<Health>,
     /// The account workers' queue (absent for `echo`).
     pub auth: Option<AuthProbe>,
+    /// The TLS certificate (absent without TLS listeners).
+    pub tls: Option<Arc<Certificates>>,
 }
 
 /// The registry served by `/metrics`.
@@ -120,6 +123,9 @@ fn labelled(
 
 impl Collector for Sources {
     fn encode(&self, mut e: DescriptorEncoder) -> fmt::Result {
+        if let Some(certs) = &self.tls {
+            encode_tls(&mut e, certs)?;
+        }
         gauge(
             &mut e,
             "ringport_ready",
@@ -266,27 +272,51 @@ impl Collector for Sources {
                 .iter()
                 .map(|r| (r.as_str(), s.closes_by(*r)))
                 .collect();
+            let by_kind = |count: fn(&Stats, ListenerKind) -> u64| -> Vec<(&str, u64)> {
+                ListenerKind::ALL
+                    .iter()
+                    .map(|k| (k.label(), count(&s, *k)))
+                    .collect()
+            };
             labelled(
                 &mut e,
                 "ringport_transport_sessions_accepted",
-                "Connections accepted as sessions, by listener transport (tcp, ws)",
+                "Connections accepted as sessions, by listener transport (tcp, tls, ws, wss)",
                 MetricType::Counter,
                 "transport",
-                &[
-                    ("tcp", s.accepted.saturating_sub(s.accepted_ws)),
-                    ("ws", s.accepted_ws),
-                ],
+                &by_kind(Stats::accepted_on),
             )?;
             labelled(
                 &mut e,
                 "ringport_transport_sessions_open",
-                "Sessions open now, by listener transport (tcp, ws)",
+                "Sessions open now, by listener transport (tcp, tls, ws, wss)",
                 MetricType::Gauge,
                 "transport",
-                &[
-                    ("tcp", s.sessions_open.saturating_sub(s.open_ws)),
-                    ("ws", s.open_ws),
-                ],
+                &by_kind(Stats::open_on),
+            )?;
+            counter(
+                &mut e,
+                "ringport_tls_handshakes",
+                "TLS handshakes completed",
+                s.tls_handshakes,
+            )?;
+            gauge(
+                &mut e,
+                "ringport_tls_handshakes_in_progress",
+                "TLS handshakes in progress now (bounded by engine.max_tls_handshakes)",
+                s.tls_handshakes_in_progress,
+            )?;
+            let tls_failures: Vec<(&str, u64)> = TlsFailure::ALL
+                .iter()
+                .map(|r| (r.as_str(), s.tls_failures_by(*r)))
+                .collect();
+            labelled(
+                &mut e,
+                "ringport_tls_handshake_failures",
+                "TLS handshakes that failed, by reason (bad_message: not TLS; alert: the client refused, e.g. an untrusted certificate; incompatible; misbehaved; closed: ended before completing; busy: over engine.max_tls_handshakes; other)",
+                MetricType::Counter,
+                "reason",
+                &tls_failures,
             )?;
             counter(
                 &mut e,
@@ -432,6 +462,26 @@ fn float_gauge(e: &mut DescriptorEncoder, name: &str, help: &str, v: f64) -> fmt
 
 /// The account workers' queue: logins waiting, the oldest wait, and the
 /// logins refused for overload.
+fn encode_tls(e: &mut DescriptorEncoder, certs: &Certificates) -> fmt::Result {
+    let days = ConstGauge::new(certs.days_left());
+    let m = e.encode_descriptor(
+        "ringport_tls_certificate_days_left",
+        "Days until the TLS certificate in use expires (negative once it has); renew and send SIGHUP",
+        None,
+        days.metric_type(),
+    )?;
+    days.encode(m)?;
+    let (ok, refused) = certs.reloads();
+    labelled(
+        e,
+        "ringport_tls_reloads",
+        "SIGHUP reloads of tls.cert and tls.key, by result (refused: the old pair stays in use)",
+        MetricType::Counter,
+        "result",
+        &[("ok", ok), ("refused", refused)],
+    )
+}
+
 fn encode_auth(e: &mut DescriptorEncoder, s: &AuthPoolStats) -> fmt::Result {
     gauge(
         e,
@@ -574,6 +624,7 @@ mod tests {
                 cluster: None,
                 health,
                 auth: None,
+                tls: None,
             },
             store,
         );

@@ -2,6 +2,8 @@
 //! its admin listener (metrics, health), systemd notification and graceful
 //! drain.
 
+use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,6 +20,7 @@ use crate::config::{AccountsSection, Config, ListenAddr};
 use crate::health::Health;
 use crate::metrics::{Metrics, Sources};
 use crate::packet_framing::PacketFraming;
+use crate::tls::Certificates;
 use crate::web_policy::WebPolicy;
 
 /// Flags of `ringport serve`: every key of `[server]`, `[engine]`,
@@ -67,6 +70,83 @@ fn watch_store(store: Arc<dyn AccountStore>, health: Arc<Health>) -> anyhow::Res
     Ok(())
 }
 
+/// Binds the chat server's listeners, in this order: TCP, TLS, WebSocket
+/// (each if on), and loads the certificate if a TLS listener needs it.
+fn listeners(config: &Config) -> anyhow::Result<(Vec<Listener>, Option<Arc<Certificates>>)> {
+    let bind = |addr: SocketAddr, key: &str| {
+        crate::listen::bind(addr).with_context(|| format!("cannot listen on {addr} ({key})"))
+    };
+    let certs = if config.tls.is_set() {
+        Some(Certificates::load(
+            Path::new(&config.tls.cert),
+            Path::new(&config.tls.key),
+        )?)
+    } else {
+        None
+    };
+    // Checked by `Config::validate`: a TLS listener has a certificate.
+    let tls = |alpn: &[&[u8]]| -> anyhow::Result<Arc<ringport_net::rustls::ServerConfig>> {
+        match &certs {
+            Some(certs) => Ok(certs.server_config(alpn)?),
+            None => anyhow::bail!("a TLS listener needs tls.cert and tls.key"),
+        }
+    };
+    let mut listeners = Vec::new();
+    if let ListenAddr::On(addr) = config.server.listen {
+        listeners.push(Listener::new(bind(addr, "server.listen")?, Transport::Tcp));
+    }
+    if let ListenAddr::On(addr) = config.server.tls_listen {
+        let socket = bind(addr, "server.tls_listen")?;
+        listeners.push(Listener::new(socket, Transport::Tcp).with_tls(tls(&[])?));
+    }
+    if let ListenAddr::On(addr) = config.websocket.listen {
+        let socket = bind(addr, "websocket.listen")?;
+        let transport = Transport::WebSocket(WebSocketConfig {
+            path: "/ws".into(),
+            max_head: config.websocket.max_request_head,
+            http: Arc::new(WebPolicy::new(config.websocket.allowed_origins.0.clone())),
+        });
+        let mut listener = Listener::new(socket, transport);
+        if config.websocket.tls {
+            listener = listener.with_tls(tls(&[b"http/1.1"])?);
+        }
+        listeners.push(listener);
+    }
+    Ok((listeners, certs))
+}
+
+/// Where each kind of listener listens (`none` when off), for the startup
+/// line, in the order [`listeners`] binds them.
+struct Addresses {
+    tcp: String,
+    tls: String,
+    ws: String,
+}
+
+impl Addresses {
+    fn of(config: &Config, bound: &[SocketAddr]) -> Addresses {
+        let mut bound = bound.iter();
+        let mut next = |on: bool| match (on, on.then(|| bound.next()).flatten()) {
+            (true, Some(addr)) => addr.to_string(),
+            _ => "none".to_string(),
+        };
+        Addresses {
+            tcp: next(config.server.listen != ListenAddr::Off),
+            tls: next(config.server.tls_listen != ListenAddr::Off),
+            ws: next(config.websocket.listen != ListenAddr::Off),
+        }
+    }
+
+    /// The address the startup line says the server listens on: TCP's, or
+    /// the first other one when TCP is off.
+    fn main(&self) -> &str {
+        [&self.tcp, &self.tls, &self.ws]
+            .into_iter()
+            .find(|a| *a != "none")
+            .map_or("none", |a| a.as_str())
+    }
+}
+
 /// Runs the chat server until SIGINT/SIGTERM and the drain that follows.
 /// `config` has been validated.
 pub fn run(config: Config) -> anyhow::Result<()> {
@@ -75,25 +155,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         .to_chat_config(config.engine.max_sessions, config.accounts.auto_register);
     let engine_cfg = config.engine.to_engine_config();
     let store = store(&config.accounts)?;
-    let listen = config.server.listen;
-    let listener =
-        crate::listen::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
-    let mut listeners = vec![Listener {
-        socket: listener,
-        transport: Transport::Tcp,
-    }];
-    if let ListenAddr::On(addr) = config.websocket.listen {
-        let socket = crate::listen::bind(addr)
-            .with_context(|| format!("cannot listen on {addr} (websocket.listen)"))?;
-        listeners.push(Listener {
-            socket,
-            transport: Transport::WebSocket(WebSocketConfig {
-                path: "/ws".into(),
-                max_head: config.websocket.max_request_head,
-                http: Arc::new(WebPolicy::new(config.websocket.allowed_origins.0.clone())),
-            }),
-        });
-    }
+    let (listeners, certs) = listeners(&config)?;
     let admin_listener = match config.admin.listen {
         ListenAddr::Off => None,
         ListenAddr::On(addr) => Some(
@@ -140,6 +202,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             cluster: cluster.as_ref().map(crate::cluster::ClusterHandle::probe),
             auth: Some(auth.probe()),
             health: health.clone(),
+            tls: certs.clone(),
         };
         let limits = crate::admin::Limits::from(&config.admin);
         crate::admin::spawn(l, limits, Metrics::new(sources, latency), health.clone())
@@ -147,16 +210,15 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     }
     crate::signals::drain_on_signal(&engine, health.clone())?;
     health.set_listening();
-    let ws_addr = match engine.local_addrs().get(1) {
-        Some(addr) => addr.to_string(),
-        None => "none".to_string(),
-    };
+    crate::signals::reload_on_hangup(certs.clone())?;
+    let addrs = Addresses::of(&config, engine.local_addrs());
     tracing::info!(
-        listen = %engine.local_addr(),
+        listen = %addrs.tcp,
+        tls = %addrs.tls,
         backend = %engine.backend(),
         io_threads,
         auth_workers = config.accounts.workers,
-        ws = %ws_addr,
+        ws = %addrs.ws,
         admin = %admin_addr,
         store = %ringport_accounts::redact(&config.accounts.store),
         cluster = %config.cluster.shown_url(),
@@ -165,9 +227,9 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         room_max_users = config.chat.room_max_users,
         max_sessions = config.engine.max_sessions,
         "ringport serve listening on {}",
-        engine.local_addr()
+        addrs.main()
     );
-    crate::notify::ready(&format!("listening on {}", engine.local_addr()));
+    crate::notify::ready(&format!("listening on {}", addrs.main()));
     let chat = match cluster {
         Some(_) => Chat::with_cluster(chat_cfg),
         None => Chat::new(chat_cfg),

@@ -54,3 +54,35 @@ pub fn drain_on_signal(
     })
     .context("cannot watch signals")
 }
+
+/// Makes SIGHUP re-read the TLS certificate and key (see
+/// [`Certificates::reload`](crate::tls::Certificates::reload)); without
+/// TLS it is logged and ignored (it no longer ends the process).
+pub fn reload_on_hangup(
+    certs: Option<std::sync::Arc<crate::tls::Certificates>>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let mut signals = Signals::new([signal_hook::consts::SIGHUP]).context("cannot watch SIGHUP")?;
+    std::thread::Builder::new()
+        .name("ringport-reload".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                match &certs {
+                    None => tracing::info!("SIGHUP: nothing to reload (no TLS listener)"),
+                    Some(certs) => match certs.reload() {
+                        Ok(()) => tracing::info!(
+                            cert = %certs.cert_path().display(),
+                            days_left = format!("{:.1}", certs.days_left()),
+                            "SIGHUP: TLS certificate reloaded; new sessions use it"
+                        ),
+                        Err(e) => tracing::warn!(
+                            error = %e,
+                            "SIGHUP: TLS certificate refused; the previous one stays in use"
+                        ),
+                    },
+                }
+            }
+        })
+        .context("cannot start the reload watcher")?;
+    Ok(())
+}

@@ -171,6 +171,27 @@ impl Flight {
     }
 }
 
+/// What a [`Sealer`] did with the plaintext it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sealed {
+    /// Sealed into the output.
+    Taken,
+    /// Not yet (it stays queued).
+    Kept,
+    /// Never: the session cannot send it any more.
+    Dropped,
+}
+
+/// Turns a session's queued plaintext into the bytes its socket sends (the
+/// TLS layer, `crate::tls`).
+pub(crate) trait Sealer {
+    /// Whether it has bytes to send even with nothing queued.
+    fn wants_write(&self) -> bool;
+    /// Seals `plaintext` (the queue's chunks, in order) and appends what is
+    /// to be sent to `out`.
+    fn seal<'a>(&mut self, plaintext: impl Iterator<Item = &'a [u8]>, out: &mut Vec<u8>) -> Sealed;
+}
+
 /// A session's outgoing data.
 #[derive(Debug, Default)]
 pub(crate) struct SendQueue {
@@ -244,6 +265,68 @@ impl SendQueue {
             }
             self.flight.reset();
             std::mem::swap(&mut self.flight.buf, &mut self.queued);
+        }
+        let flight = std::mem::take(&mut self.flight);
+        self.lent = Some(flight.unsent());
+        Some(flight)
+    }
+
+    /// [`SendQueue::lend`], or [`SendQueue::lend_sealed`] for a session with
+    /// a sealer (TLS).
+    pub(crate) fn lend_through<T: Sealer>(
+        &mut self,
+        sealer: Option<&mut T>,
+        pool: &mut Pool<SendBuf>,
+    ) -> Option<Flight> {
+        match sealer {
+            None => self.lend(),
+            Some(sealer) => self.lend_sealed(sealer, pool),
+        }
+    }
+
+    /// Like [`SendQueue::lend`], for a session whose bytes are sealed (TLS)
+    /// on the way out: when a new flight starts, everything queued is given
+    /// to `sealer` at once and the flight carries what it produced (many
+    /// frames per record), with the frames it took. The sealer may produce
+    /// bytes with nothing queued (handshake messages, alerts), and may keep
+    /// the queue for later (handshake in progress) or drop it (failed).
+    pub(crate) fn lend_sealed(
+        &mut self,
+        sealer: &mut impl Sealer,
+        pool: &mut Pool<SendBuf>,
+    ) -> Option<Flight> {
+        if self.lent.is_some() {
+            return None;
+        }
+        if self.flight.unsent() == 0 {
+            if self.queued.is_empty() && !sealer.wants_write() {
+                return None;
+            }
+            self.flight.reset();
+            if self.flight.buf.is_unallocated() {
+                self.flight.buf = pool.take();
+            }
+            let q = &self.queued;
+            let out = &mut self.flight.buf.inline;
+            let sealed = sealer.seal((0..q.chunks.len()).map(|i| q.chunk_bytes(i)), out);
+            let frames = match sealed {
+                Sealed::Taken => self.queued.frames,
+                Sealed::Kept | Sealed::Dropped => 0,
+            };
+            if sealed != Sealed::Kept {
+                self.queued.reset();
+            }
+            let buf = &mut self.flight.buf;
+            let len = buf.inline.len();
+            if len == 0 {
+                return None;
+            }
+            buf.chunks.push(Chunk::Inline {
+                start: 0,
+                end: len as u32,
+            });
+            buf.bytes = len;
+            buf.frames = frames;
         }
         let flight = std::mem::take(&mut self.flight);
         self.lent = Some(flight.unsent());

@@ -38,7 +38,7 @@ use self::batch::Batcher;
 use self::delivery::Delivery;
 pub(crate) use self::parts::ThreadParts;
 pub(crate) use self::recv::RecvOutcome;
-pub(crate) use self::shared::Shared;
+pub(crate) use self::shared::{Shared, TlsHandshakes};
 pub(crate) use self::slot::{Slot, State};
 use crate::buf::pool::Pool;
 use crate::buf::send_queue::SendBuf;
@@ -46,7 +46,7 @@ use crate::event::{BatchHome, CloseReason};
 use crate::framing::Framing;
 use crate::outbox::Outbox;
 use crate::stats::ThreadStats;
-use crate::transport::Transport;
+use crate::transport::{ListenerKind, Transport};
 use crate::wake_flag::WakeFlag;
 use crate::waker::Waker;
 
@@ -62,6 +62,12 @@ pub(crate) struct Shard<F: Framing, S> {
     framing: F,
     /// What each listener speaks, by listener index.
     transports: Vec<Transport>,
+    /// Each listener's TLS configuration, if it has TLS.
+    tls_configs: Vec<Option<Arc<rustls::ServerConfig>>>,
+    /// Each listener's kind (for the per-kind session counts).
+    kinds: Vec<ListenerKind>,
+    /// What a TLS session's received bytes decrypted to (one per thread).
+    tls_plain: Vec<u8>,
     /// Working memory of the WebSocket decoder (one per thread).
     scratch: Vec<u8>,
     /// The last shared payload framed as a WebSocket message, and the
@@ -132,11 +138,23 @@ impl<F: Framing, S> Shard<F, S> {
                 ))
             }
         };
-        let (sockets, transports) = listeners.into_iter().unzip();
+        let mut sockets = Vec::with_capacity(listeners.len());
+        let mut transports = Vec::with_capacity(listeners.len());
+        let mut tls_configs = Vec::with_capacity(listeners.len());
+        let mut kinds = Vec::with_capacity(listeners.len());
+        for (socket, transport, tls) in listeners {
+            sockets.push(socket);
+            kinds.push(ListenerKind::of(&transport, tls.is_some()));
+            transports.push(transport);
+            tls_configs.push(tls);
+        }
         let shard = Shard {
             thread,
             framing,
             transports,
+            tls_configs,
+            kinds,
+            tls_plain: Vec::new(),
             scratch: Vec::new(),
             ws_framed: None,
             send_queue_limit: cfg.send_queue_limit,
@@ -204,6 +222,10 @@ impl<F: Framing, S> Shard<F, S> {
         s.wire.closing(reason, &mut last);
         if !last.is_empty() {
             s.sendq.push_copy(&last, &mut self.tx_pool);
+        }
+        // Then TLS's own: `close_notify` after everything queued.
+        if let Some(tls) = s.tls.as_deref_mut() {
+            tls.close();
         }
         s.state = State::Draining;
         s.deadline = Some(self.now + self.grace);

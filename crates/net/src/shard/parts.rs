@@ -20,9 +20,9 @@ pub(crate) struct ThreadParts<F> {
     pub(crate) framing: F,
     pub(crate) cfg: EngineConfig,
     pub(crate) shared: Arc<Shared>,
-    /// The thread's copies of the listeners, with what each speaks (a
-    /// session remembers its listener's index).
-    pub(crate) listeners: Vec<(TcpListener, Transport)>,
+    /// The thread's copies of the listeners, with what each speaks and its
+    /// TLS configuration, if any (a session remembers its listener's index).
+    pub(crate) listeners: Vec<(TcpListener, Transport, Option<Arc<rustls::ServerConfig>>)>,
     /// Filled event batches, to the application.
     pub(crate) events_tx: Sender<EventBatch>,
     /// This thread's free event batches, back from the application.

@@ -4,6 +4,7 @@
 
 use super::{Delivery, Shard, Slot, State};
 use crate::buf::pool::Pool;
+use crate::buf::send_queue::Sealer;
 use crate::event::CloseReason;
 use crate::framing::Framing;
 use crate::handler::Reply;
@@ -30,11 +31,74 @@ impl<F: Framing, S> Shard<F, S> {
         self.delivery.room_for(need)
     }
 
-    /// Bytes arrived for `slot`: cut them into frames (through the session's
-    /// wire: plain frames, or WebSocket) and deliver them. The caller has
-    /// checked [`Shard::room_for`].
+    /// Bytes arrived for `slot`: decrypt them if the session is under TLS,
+    /// cut them into frames (through the session's wire: plain frames, or
+    /// WebSocket) and deliver them. The caller has checked
+    /// [`Shard::room_for`] (what TLS decrypts is never longer than what
+    /// arrived, plus one record held back).
     pub(crate) fn on_recv(&mut self, slot: usize, data: &[u8]) -> RecvOutcome {
         ThreadStats::add(&self.stats.bytes_in, data.len() as u64);
+        if self.slots[slot].tls.is_some() {
+            self.on_tls_recv(slot, data)
+        } else {
+            self.on_plain(slot, data)
+        }
+    }
+
+    /// A TLS session's bytes: records in, plaintext to [`Shard::on_plain`],
+    /// handshake answers and alerts out (the session is marked dirty; the
+    /// backend's next send seals them).
+    fn on_tls_recv(&mut self, slot: usize, data: &[u8]) -> RecvOutcome {
+        let s = &mut self.slots[slot];
+        let Some(tls) = s.tls.as_deref_mut() else {
+            return RecvOutcome::Ok;
+        };
+        if s.state != State::Open {
+            return RecvOutcome::Ok; // draining: the application is done with it
+        }
+        s.last_rx = self.now;
+        let handshaking = tls.is_handshaking();
+        let mut plain = std::mem::take(&mut self.tls_plain);
+        plain.clear();
+        let result = tls.input(data, &mut plain);
+        let finished = result.map_or(true, |input| input.handshake_done);
+        if finished && tls.leave_handshake() {
+            self.shared.tls_handshakes.end();
+        }
+        let wants_write = tls.wants_write();
+        let input = match result {
+            Ok(input) => input,
+            Err(failure) => {
+                if handshaking {
+                    self.stats.tls_failed(failure);
+                }
+                self.tls_plain = plain;
+                // rustls's alert goes out, then the session closes.
+                self.drain(slot, CloseReason::TlsError);
+                return RecvOutcome::Closed;
+            }
+        };
+        if input.handshake_done {
+            ThreadStats::add(&self.stats.tls_handshakes, 1);
+        }
+        if wants_write || (input.handshake_done && !s.sendq.is_empty()) {
+            self.mark_dirty(slot);
+        }
+        let mut outcome = RecvOutcome::Ok;
+        if !plain.is_empty() {
+            outcome = self.on_plain(slot, &plain);
+        }
+        self.tls_plain = plain;
+        if input.peer_closed && outcome == RecvOutcome::Ok {
+            // close_notify: nothing more comes; what is queued still goes.
+            self.drain(slot, CloseReason::PeerClosed);
+            outcome = RecvOutcome::Closed;
+        }
+        outcome
+    }
+
+    /// Plaintext for `slot` (as received, or decrypted).
+    fn on_plain(&mut self, slot: usize, data: &[u8]) -> RecvOutcome {
         let id = self.id_of(slot);
         let Slot {
             state,

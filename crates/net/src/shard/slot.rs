@@ -10,7 +10,7 @@ use crate::framing::Framing;
 use crate::id::{SessionId, SlotRef};
 use crate::read_pause::ReadPause;
 use crate::stats::ThreadStats;
-use crate::transport::Transport;
+use crate::tls::{TlsFailure, TlsSession};
 use crate::wire::Wire;
 
 /// Life of a slot.
@@ -52,6 +52,8 @@ pub(crate) struct Slot<S> {
     pub(crate) listener: u8,
     /// Where its wire format stands (plain frames, or WebSocket).
     pub(crate) wire: Wire,
+    /// TLS under the wire, for sessions of a TLS listener.
+    pub(crate) tls: Option<Box<TlsSession>>,
     pub(crate) io: S,
 }
 
@@ -85,6 +87,27 @@ impl<F: Framing, S> Shard<F, S> {
     where
         S: Default,
     {
+        if self.free.is_empty() && self.slots.len() >= self.max_slots {
+            return None;
+        }
+        let tls = match &self.tls_configs[listener] {
+            None => None,
+            Some(config) => {
+                if !self.shared.tls_handshakes.begin() {
+                    self.stats.tls_failed(TlsFailure::Busy);
+                    return None;
+                }
+                match TlsSession::new(config) {
+                    Ok(tls) => Some(Box::new(tls)),
+                    Err(e) => {
+                        self.shared.tls_handshakes.end();
+                        self.stats.tls_failed(TlsFailure::Other);
+                        tracing::warn!(error = %e, "cannot start a TLS session");
+                        return None;
+                    }
+                }
+            }
+        };
         let slot = if let Some(slot) = self.free.pop() {
             slot as usize
         } else if self.slots.len() < self.max_slots {
@@ -102,6 +125,7 @@ impl<F: Framing, S> Shard<F, S> {
                 peer,
                 listener: 0,
                 wire: Wire::Tcp,
+                tls: None,
                 io: S::default(),
             });
             self.slots.len() - 1
@@ -117,15 +141,14 @@ impl<F: Framing, S> Shard<F, S> {
         s.pause = ReadPause::default();
         s.pause_listed = false;
         s.send_progress = self.now;
-        let transport = &self.transports[listener];
         s.listener = listener as u8;
-        s.wire = Wire::new(transport);
+        s.wire = Wire::new(&self.transports[listener]);
+        s.tls = tls;
         self.live += 1;
+        let kind = self.kinds[listener].index();
         ThreadStats::add(&self.stats.accepted, 1);
-        if matches!(transport, Transport::WebSocket(_)) {
-            ThreadStats::add(&self.stats.accepted_ws, 1);
-            ThreadStats::add(&self.stats.open_ws, 1);
-        }
+        ThreadStats::add(&self.stats.accepted_by[kind], 1);
+        ThreadStats::add(&self.stats.open_by[kind], 1);
         let id = self.id_of(slot);
         self.delivery.opened(id, peer);
         Some(slot)
@@ -141,11 +164,14 @@ impl<F: Framing, S> Shard<F, S> {
         if s.rx.capacity() > 0 {
             self.rx_pool.give(std::mem::take(&mut s.rx));
         }
-        if matches!(
-            self.transports[usize::from(s.listener)],
-            Transport::WebSocket(_)
-        ) {
-            ThreadStats::sub(&self.stats.open_ws, 1);
+        let kind = self.kinds[usize::from(s.listener)].index();
+        ThreadStats::sub(&self.stats.open_by[kind], 1);
+        if let Some(tls) = s.tls.take() {
+            if tls.holds_handshake() {
+                // Ended before its handshake completed or failed.
+                self.shared.tls_handshakes.end();
+                self.stats.tls_failed(TlsFailure::Closed);
+            }
         }
         s.generation = s.generation.wrapping_add(1);
         s.state = State::Free;

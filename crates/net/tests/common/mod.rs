@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use ringport_net::{
     BackendChoice, CloseReason, Endpoint, Engine, EngineConfig, Event, FrameError, Framing,
-    RawFraming, RecvError, SessionId, Stats,
+    Listener, RawFraming, RecvError, SessionId, Stats, Transport,
 };
 
 /// The backends every engine test runs on.
@@ -130,6 +130,7 @@ pub enum Mode {
 pub struct Server {
     pub engine: Option<Engine>,
     pub addr: SocketAddr,
+    pub addrs: Vec<SocketAddr>,
     pub log: Arc<Mutex<Log>>,
     app: Option<JoinHandle<()>>,
 }
@@ -141,10 +142,24 @@ impl Server {
         framing: F,
         mode: Mode,
     ) -> Server {
-        let listener = bind_listener();
-        let addr = listener.local_addr().unwrap();
+        let listener = Listener::new(bind_listener(), Transport::Tcp);
+        Server::start_on(backend, cfg, vec![listener], framing, mode)
+    }
+
+    /// Like [`Server::start`], on the given listeners; `addr` is the
+    /// first one's, `addrs` all of them in order.
+    pub fn start_on<F: Framing>(
+        backend: BackendChoice,
+        cfg: EngineConfig,
+        listeners: Vec<Listener>,
+        framing: F,
+        mode: Mode,
+    ) -> Server {
         let cfg = EngineConfig { backend, ..cfg };
-        let (engine, mut ep) = Engine::start(listener, cfg, framing).expect("engine starts");
+        let (engine, mut ep) =
+            Engine::start_listeners(listeners, cfg, framing).expect("engine starts");
+        let addrs = engine.local_addrs().to_vec();
+        let addr = addrs[0];
         let log = Arc::new(Mutex::new(Log::default()));
         let log2 = log.clone();
         let app = std::thread::spawn(move || {
@@ -198,6 +213,7 @@ impl Server {
         Server {
             engine: Some(engine),
             addr,
+            addrs,
             log,
             app: Some(app),
         }

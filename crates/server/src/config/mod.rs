@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 pub use sections::{
     AccountsSection, AdminSection, ChatSection, ClusterSection, EngineSection, ListenAddr,
-    LogFormat, LogSection, OriginList, ServerSection, WebSocketSection,
+    LogFormat, LogSection, OriginList, ServerSection, TlsSection, WebSocketSection,
 };
 pub use settings::Setting;
 
@@ -70,6 +70,8 @@ config! {
     /// `[websocket]`: browsers, over WebSocket, and the web client (off
     /// unless `listen` is set).
     websocket: WebSocketSection,
+    /// `[tls]`: the certificate of the TLS listeners.
+    tls: TlsSection,
     /// `[cluster]`: several nodes sharing rooms through Redis (off unless
     /// `url` is set).
     cluster: ClusterSection,
@@ -163,6 +165,34 @@ impl Config {
         self.accounts.validate().map_err(ConfigError)?;
         self.log.validate().map_err(ConfigError)?;
         self.cluster.validate().map_err(ConfigError)?;
+        self.validate_listeners()?;
+        Ok(())
+    }
+
+    /// The chat server's listeners: at least one, and TLS ones with a
+    /// certificate.
+    fn validate_listeners(&self) -> Result<(), ConfigError> {
+        let tls_wanted = self.server.tls_listen != ListenAddr::Off
+            || (self.websocket.tls && self.websocket.listen != ListenAddr::Off);
+        if tls_wanted && !self.tls.is_set() {
+            return Err(ConfigError(
+                "server.tls_listen and websocket.tls need tls.cert and tls.key (PEM files)".into(),
+            ));
+        }
+        if self.server.listen == ListenAddr::Off
+            && self.server.tls_listen == ListenAddr::Off
+            && self.websocket.listen == ListenAddr::Off
+        {
+            return Err(ConfigError(
+                "no listener: server.listen, server.tls_listen and websocket.listen are all none"
+                    .into(),
+            ));
+        }
+        if self.tls.cert.is_empty() != self.tls.key.is_empty() {
+            return Err(ConfigError(
+                "tls.cert and tls.key go together: set both or neither".into(),
+            ));
+        }
         Ok(())
     }
 }

@@ -24,9 +24,19 @@ use super::settings::settings;
 settings! {
     /// Where clients connect.
     pub struct ServerSection in server {
-        /// Address the chat server (or the echo server) accepts on.
-        listen: SocketAddr = SocketAddr::from(([0, 0, 0, 0], 11021)),
+        /// Address the chat server (or the echo server) accepts on, in the
+        /// clear, or `none` (the chat server then needs `tls_listen` or
+        /// `websocket.listen`). Passwords cross it readable by anyone on the
+        /// path: keep it for clients that cannot do TLS (the tutorial's C#
+        /// client), on networks you trust.
+        #[serde(serialize_with = "as_display", deserialize_with = "from_str")]
+        listen: ListenAddr = ListenAddr::On(SocketAddr::from(([0, 0, 0, 0], 11021))),
             flag(Host, "listen");
+        /// Address of the TLS listener: the same binary protocol inside TLS
+        /// 1.3 or 1.2 (e.g. `0.0.0.0:11022`), or `none`. Needs `tls.cert`
+        /// and `tls.key`.
+        #[serde(serialize_with = "as_display", deserialize_with = "from_str")]
+        tls_listen: ListenAddr = ListenAddr::Off, flag(Serve, "tls-listen");
     }
 }
 
@@ -111,6 +121,11 @@ settings! {
         /// Sockets lingering at once per I/O thread; one more closes the
         /// oldest at once (`ringport_linger_evicted_total`); 0: no lingering.
         linger_max: usize = d.linger_max;
+        /// TLS handshakes in progress at once; a connection to a TLS
+        /// listener beyond it is closed at once
+        /// (`ringport_tls_handshake_failures_total{reason="busy"}`). A
+        /// handshake that stalls ends at `chat.login_timeout`. At least 1.
+        max_tls_handshakes: usize = d.max_tls_handshakes;
     }
 }
 
@@ -143,6 +158,7 @@ impl EngineSection {
             batches_per_thread: self.batches_per_thread,
             linger_timeout: Duration::from_millis(self.linger_timeout_ms),
             linger_max: self.linger_max,
+            max_tls_handshakes: self.max_tls_handshakes,
         }
     }
 }
@@ -450,6 +466,33 @@ settings! {
         /// Largest HTTP request head in bytes; a longer one is answered 400
         /// and the connection closed.
         max_request_head: usize = ringport_net::DEFAULT_MAX_HEAD, range(1024..=65_536);
+        /// Serve `wss://` (and the web client over `https://`) instead of
+        /// `ws://`: TLS with `tls.cert` and `tls.key`, ALPN `http/1.1`.
+        tls: bool = false, flag(Serve, "ws-tls");
+    }
+}
+
+settings! {
+    /// The certificate of the TLS listeners (`server.tls_listen`,
+    /// `websocket.tls`). Both files are read again on `SIGHUP`: new
+    /// sessions get the new pair, open sessions keep theirs, and a pair
+    /// that cannot be used is refused with a log line while the old one
+    /// stays.
+    pub struct TlsSection in tls {
+        /// PEM file of the certificate chain: the server's certificate
+        /// first, then any intermediates. Refused if expired or not yet
+        /// valid; days left on `/metrics`.
+        cert: String = String::new(), flag(Serve, "tls-cert", value_name("FILE"));
+        /// PEM file of the private key (PKCS#8, RSA or EC) matching `cert`.
+        /// Keep it readable by the server's user only.
+        key: String = String::new(), flag(Serve, "tls-key", value_name("FILE"));
+    }
+}
+
+impl TlsSection {
+    /// Whether a certificate is configured (both files named).
+    pub fn is_set(&self) -> bool {
+        !self.cert.is_empty() && !self.key.is_empty()
     }
 }
 

@@ -364,7 +364,10 @@ impl<F: Framing> PollDriver<F> {
             let sock = socket2::SockRef::from(stream);
             let mut failed = false;
             let mut sent_now = 0;
-            while let Some(flight) = s.sendq.lend() {
+            while let Some(flight) = s
+                .sendq
+                .lend_through(s.tls.as_deref_mut(), &mut self.shard.tx_pool)
+            {
                 let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
                 let n = flight.io_slices(&mut slices);
                 let result = sock.send_vectored_with_flags(&slices[..n], libc::MSG_NOSIGNAL);

@@ -111,7 +111,10 @@ impl<F: Framing> UringDriver<F> {
         let Some(fd) = s.io.fd.as_ref().map(|f| f.as_raw_fd()) else {
             return;
         };
-        let Some(flight) = s.sendq.lend() else {
+        let Some(flight) = s
+            .sendq
+            .lend_through(s.tls.as_deref_mut(), &mut self.shard.tx_pool)
+        else {
             s.sendq.release_if_idle(&mut self.shard.tx_pool);
             if s.state == State::Draining {
                 s.io.linger = true;
