@@ -2,13 +2,15 @@
 //! thread per connection) that answers `DEV_ECHO` like `ringport serve
 //! --tls-listen`: a test CA made here with rcgen signs the server's
 //! certificate for `localhost` and 127.0.0.1. Trusted, untrusted, wrong
-//! name and insecure connects; configuration errors.
+//! name and insecure connects; configuration errors; the binary's `--ca`,
+//! `--insecure` and `--server-name` in line mode.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed setup should panic
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -314,5 +316,99 @@ fn config_errors_name_the_file() {
 
     let err = server_name("not a name").unwrap_err();
     assert!(matches!(err, ClientError::Tls(_)), "{err:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs `ringport-client --line` with `args`, the commands on standard
+/// input.
+fn run_client(args: &[&str], commands: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ringport-client"))
+        .args(args)
+        .args(["--line", "--timeout", "10"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(commands.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_binary_connects_with_tls() {
+    let ca = make_ca("ringport test CA");
+    let other = make_ca("some other CA");
+    let addr = tls_server(server_config(&ca));
+    let server = addr.to_string();
+    let dir = temp_dir("binary");
+    let ca_file = write_ca(&dir, "ca.pem", &ca);
+    let ca_file = ca_file.to_str().unwrap();
+    let other_file = write_ca(&dir, "other.pem", &other);
+    let other_file = other_file.to_str().unwrap();
+    let ok = format!("CONNECTED addr={addr}\nECHO ok len=5: hello\n");
+
+    // --ca: the address's host (127.0.0.1) is the name checked.
+    let out = run_client(&["--server", &server, "--ca", ca_file], "/echo hello\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(stdout, ok);
+    // --server-name picks another name, which the certificate also holds.
+    let args = [
+        "--server",
+        &server,
+        "--ca",
+        ca_file,
+        "--server-name",
+        "localhost",
+    ];
+    let out = run_client(&args, "/echo hello\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), ok);
+    let args = [
+        "--server",
+        &server,
+        "--ca",
+        ca_file,
+        "--server-name",
+        "chat.example",
+    ];
+    let out = run_client(&args, "/echo hello\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("chat.example"), "{stdout}");
+
+    // A CA that did not sign the server's certificate: no connection.
+    let out = run_client(&["--server", &server, "--ca", other_file], "/echo hello\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.starts_with(&format!(
+            "CONNECT error addr={addr}: TLS: certificate not trusted"
+        )),
+        "{stdout}"
+    );
+
+    // --insecure connects, and says loudly what it means.
+    let out = run_client(&["--server", &server, "--insecure"], "/echo hello\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), ok);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("WARNING: --insecure: the server's certificate is NOT checked"),
+        "{stderr}"
+    );
+
+    // A CA file that is not there: a usage error naming it.
+    let missing = dir.join("missing.pem");
+    let out = run_client(
+        &["--server", &server, "--ca", missing.to_str().unwrap()],
+        "/echo hello\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("missing.pem"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
