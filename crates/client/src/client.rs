@@ -6,9 +6,13 @@
 //! (the returned packet borrows it), and it is dropped from the buffer at the
 //! start of the next receive. Extra bytes (the next packets) stay buffered.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::ClientConfig;
+use rustls_pki_types::ServerName;
 
 use ringport_proto::{
     frame_len, ClientPacket, DevEcho, LoginReq, RoomChatReq, RoomEnterReq, RoomLeaveReq,
@@ -16,6 +20,8 @@ use ringport_proto::{
 };
 
 use crate::error::ClientError;
+use crate::stream::{Stream, TlsStream};
+use crate::tls;
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 16 * 1024;
@@ -29,10 +35,12 @@ pub struct Member {
     pub user_id: String,
 }
 
-/// A blocking ringport client over one TCP connection.
+/// A blocking ringport client over one TCP connection, plain or TLS (see
+/// [`Client::connect_tls`]); everything but connecting works the same on
+/// both.
 #[derive(Debug)]
 pub struct Client {
-    stream: TcpStream,
+    stream: Stream,
     /// Received bytes; `buf[head..]` is not consumed yet.
     buf: Vec<u8>,
     head: usize,
@@ -69,14 +77,81 @@ impl Client {
     /// [`ClientError::Io`] if the socket option cannot be set.
     pub fn from_stream(stream: TcpStream) -> Result<Client, ClientError> {
         stream.set_nodelay(true)?;
-        Ok(Client {
+        Ok(Client::with(Stream::Plain(stream)))
+    }
+
+    /// Connects to a TLS listener (`ringport serve --tls-listen`), sets
+    /// `TCP_NODELAY` and completes the TLS handshake: a certificate that
+    /// `config` does not accept for `server_name` fails here. No timeouts
+    /// are set, none stay set.
+    ///
+    /// `config` comes from [`crate::client_config`] (or is built with the
+    /// re-exported [`rustls`](crate::rustls)); `server_name` from
+    /// [`crate::server_name`] or `ServerName::try_from`.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Io`] if the connection fails; [`ClientError::Tls`] if
+    /// the handshake does (e.g. `certificate not trusted: UnknownIssuer`).
+    pub fn connect_tls<A: ToSocketAddrs>(
+        addr: A,
+        server_name: ServerName<'static>,
+        config: Arc<ClientConfig>,
+    ) -> Result<Client, ClientError> {
+        Client::from_stream_tls(TcpStream::connect(addr)?, server_name, config)
+    }
+
+    /// [`Client::connect_tls`] within `timeout`, for the connect and the
+    /// handshake together. The socket's timeouts are off again afterwards.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::connect_tls`]; a timeout is a [`ClientError::Io`] for
+    /// which [`ClientError::is_timeout`] is true.
+    pub fn connect_tls_timeout(
+        addr: &SocketAddr,
+        timeout: Duration,
+        server_name: ServerName<'static>,
+        config: Arc<ClientConfig>,
+    ) -> Result<Client, ClientError> {
+        let deadline = Instant::now() + timeout;
+        let mut sock = TcpStream::connect_timeout(addr, timeout)?;
+        sock.set_nodelay(true)?;
+        let conn = tls::handshake(&mut sock, server_name, config, Some(deadline))?;
+        Ok(Client::with(Stream::Tls(TlsStream::new(sock, conn))))
+    }
+
+    /// Runs the TLS handshake on a connected stream (see
+    /// [`Client::connect_tls`]) and sets `TCP_NODELAY` on it. Timeouts set
+    /// on `stream` apply to the handshake and stay set.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::connect_tls`].
+    pub fn from_stream_tls(
+        mut stream: TcpStream,
+        server_name: ServerName<'static>,
+        config: Arc<ClientConfig>,
+    ) -> Result<Client, ClientError> {
+        stream.set_nodelay(true)?;
+        let conn = tls::handshake(&mut stream, server_name, config, None)?;
+        Ok(Client::with(Stream::Tls(TlsStream::new(stream, conn))))
+    }
+
+    fn with(stream: Stream) -> Client {
+        Client {
             stream,
             buf: Vec::new(),
             head: 0,
             returned: 0,
             max_frame: MAX_FRAME_LIMIT,
             out: Vec::new(),
-        })
+        }
+    }
+
+    /// Whether the connection is TLS.
+    pub fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
     }
 
     /// Sets the read timeout; `None` blocks forever. A receive that times out
@@ -87,7 +162,7 @@ impl Client {
     ///
     /// [`ClientError::Io`], e.g. for a zero duration.
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> Result<(), ClientError> {
-        Ok(self.stream.set_read_timeout(timeout)?)
+        Ok(self.stream.socket().set_read_timeout(timeout)?)
     }
 
     /// Sets the write timeout; `None` blocks forever.
@@ -96,7 +171,7 @@ impl Client {
     ///
     /// [`ClientError::Io`], e.g. for a zero duration.
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> Result<(), ClientError> {
-        Ok(self.stream.set_write_timeout(timeout)?)
+        Ok(self.stream.socket().set_write_timeout(timeout)?)
     }
 
     /// Sets the largest frame accepted from the server (default and maximum:
@@ -111,7 +186,7 @@ impl Client {
     ///
     /// [`ClientError::Io`] if the socket cannot report it.
     pub fn local_addr(&self) -> Result<SocketAddr, ClientError> {
-        Ok(self.stream.local_addr()?)
+        Ok(self.stream.socket().local_addr()?)
     }
 
     /// The server's address.
@@ -120,25 +195,27 @@ impl Client {
     ///
     /// [`ClientError::Io`] if the socket cannot report it.
     pub fn peer_addr(&self) -> Result<SocketAddr, ClientError> {
-        Ok(self.stream.peer_addr()?)
+        Ok(self.stream.socket().peer_addr()?)
     }
 
     /// A second client on the same connection, with its own (empty) receive
     /// buffer: receive on one (e.g. on a reader thread) and send on the
     /// other. Bytes already buffered by this client stay with it; socket
-    /// timeouts are shared.
+    /// timeouts are shared. Under TLS both share the TLS session: one may
+    /// send while the other receives (but not two receive at once).
     ///
     /// # Errors
     ///
     /// [`ClientError::Io`] if the socket cannot be duplicated.
     pub fn try_clone(&self) -> Result<Client, ClientError> {
-        let mut clone = Client::from_stream(self.stream.try_clone()?)?;
+        let mut clone = Client::with(self.stream.try_clone()?);
         clone.max_frame = self.max_frame;
         Ok(clone)
     }
 
     /// Shuts down both halves of the connection: a receive blocked on
-    /// another handle (see [`Client::try_clone`]) returns at once.
+    /// another handle (see [`Client::try_clone`]) returns at once. Under
+    /// TLS, `close_notify` goes out first if that is quick.
     ///
     /// # Errors
     ///
@@ -147,13 +224,15 @@ impl Client {
         Ok(self.stream.shutdown(Shutdown::Both)?)
     }
 
-    /// The underlying stream, e.g. to set other socket options.
+    /// The underlying TCP stream, e.g. to set other socket options. Under
+    /// TLS it carries the encrypted records: bytes written to it directly
+    /// break the TLS session.
     pub fn stream(&self) -> &TcpStream {
-        &self.stream
+        self.stream.socket()
     }
 
-    /// Shuts down the sending half (the server sees end of stream); receiving
-    /// still works.
+    /// Shuts down the sending half (the server sees end of stream; under TLS
+    /// after `close_notify`); receiving still works.
     ///
     /// # Errors
     ///

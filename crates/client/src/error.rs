@@ -4,6 +4,8 @@ use std::io;
 
 use ringport_proto::{DecodeError, EncodeError, FrameError};
 
+use crate::tls::TlsError;
+
 /// Why a client call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -11,7 +13,7 @@ pub enum ClientError {
     /// [`ClientError::is_timeout`]; after a read timeout the client can keep
     /// receiving, nothing buffered is lost).
     #[error("i/o error: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
     /// The server closed the connection (possibly in the middle of a frame).
     #[error("connection closed by the server")]
     Closed,
@@ -27,6 +29,12 @@ pub enum ClientError {
     /// field, a body too long for a frame); nothing was sent.
     #[error("cannot encode the packet: {0}")]
     Encode(#[from] EncodeError),
+    /// TLS failed: the handshake (an untrusted or unsuitable certificate, an
+    /// alert from the server, a server that does not speak TLS), a record
+    /// that does not decrypt, or a TLS configuration that cannot be built
+    /// (see [`crate::client_config`]).
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
     /// A packet other than the one expected arrived (see
     /// [`crate::Client::recv_user_list`]).
     #[error("unexpected packet {id} from the server")]
@@ -34,6 +42,21 @@ pub enum ClientError {
         /// Its id.
         id: u16,
     },
+}
+
+impl From<io::Error> for ClientError {
+    /// [`ClientError::Tls`] for the errors rustls reports through `std::io`
+    /// (a failed handshake, a record that does not decrypt, an alert),
+    /// [`ClientError::Io`] for the others.
+    fn from(e: io::Error) -> ClientError {
+        match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            Some(tls) => ClientError::Tls(TlsError::from(tls.clone())),
+            None => ClientError::Io(e),
+        }
+    }
 }
 
 impl ClientError {

@@ -199,6 +199,11 @@ impl App {
         }
     }
 
+    /// Puts a warning in the log (shown like a refused command).
+    pub fn warn(&mut self, text: &str) {
+        self.push(Report::CommandError(text.to_string()));
+    }
+
     /// Takes the log (line mode prints and forgets it).
     pub fn drain_log(&mut self) -> Vec<Report> {
         self.log.drain(..).collect()

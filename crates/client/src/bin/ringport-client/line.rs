@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use crate::app::{App, Effect};
 use crate::command::{self, Command};
 use crate::format;
-use crate::net::{Net, NetEvent, Request};
+use crate::net::{Net, NetEvent, Request, Tls};
 use crate::report::Report;
 
 /// Exit code: a command failed under `--strict`.
@@ -51,6 +51,8 @@ pub struct Options {
     pub linger: Duration,
     /// Stop with [`EXIT_FAILED`] at the first failure.
     pub strict: bool,
+    /// Connect with TLS.
+    pub tls: Option<Tls>,
 }
 
 /// Where the commands come from.
@@ -138,9 +140,12 @@ pub fn run(
 ) -> u8 {
     let (tx, rx) = mpsc::channel::<Msg>();
     let net_tx = tx.clone();
-    let net = match Net::start(move |ev| {
-        let _ = net_tx.send(Msg::Net(ev));
-    }) {
+    let net = match Net::start(
+        move |ev| {
+            let _ = net_tx.send(Msg::Net(ev));
+        },
+        opts.tls.clone(),
+    ) {
         Ok(net) => net,
         Err(e) => {
             eprintln!("ringport-client: cannot start the network thread: {e}");

@@ -1,6 +1,7 @@
 //! `ringport-client`: a terminal chat client for ringport (the original
 //! tutorial's test client, for a terminal), with a line mode for scripts.
-//! See `crates/client/README.md`.
+//! `--tls`, `--ca FILE`, `--insecure` and `--server-name NAME` connect to a
+//! server's TLS listener. See `crates/client/README.md`.
 #![forbid(unsafe_code)]
 
 mod app;
@@ -23,6 +24,15 @@ use clap::Parser;
 /// Environment variable holding a password for `--user`.
 const PASSWORD_ENV: &str = "RINGPORT_PASSWORD";
 
+/// The server address without `--server`, plain and TLS.
+const DEFAULT_SERVER: &str = "127.0.0.1:11021";
+const DEFAULT_TLS_SERVER: &str = "127.0.0.1:11022";
+
+/// Printed on standard error (and at the top of the TUI's log) whenever
+/// `--insecure` is used.
+const INSECURE_WARNING: &str = "WARNING: --insecure: the server's certificate is NOT checked; \
+                                anyone on the path can read your password";
+
 /// Terminal chat client for ringport: log in, enter rooms, chat.
 ///
 /// Without --script or --line it opens a full-screen terminal UI; type /help
@@ -30,10 +40,30 @@ const PASSWORD_ENV: &str = "RINGPORT_PASSWORD";
 /// event (see crates/client/README.md for the format).
 #[derive(Debug, Parser)]
 #[command(name = "ringport-client", version)]
+#[command(group(clap::ArgGroup::new("tls_mode").args(["tls", "ca", "insecure"]).multiple(true)))]
 struct Args {
-    /// Server address.
-    #[arg(short, long, default_value = "127.0.0.1:11021", value_name = "ADDR")]
-    server: String,
+    /// Server address [default: 127.0.0.1:11021, with TLS 127.0.0.1:11022].
+    #[arg(short, long, value_name = "ADDR")]
+    server: Option<String>,
+    /// Connect with TLS (to the server's --tls-listen listener), trusting
+    /// the system's certificate authorities.
+    #[arg(long)]
+    tls: bool,
+    /// Trust the CA certificate(s) in this PEM file (or a self-signed
+    /// server certificate), and only those; implies --tls.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// Accept any server certificate, for tests and self-signed setups
+    /// only: the connection is encrypted, but to whoever answers, and
+    /// anyone on the path can read your password. Implies --tls; warns on
+    /// standard error each time.
+    #[arg(long, conflicts_with = "ca")]
+    insecure: bool,
+    /// With TLS: the name the server's certificate must hold, also sent as
+    /// SNI (a DNS name, or an IP address) [default: the host part of the
+    /// address connected to].
+    #[arg(long, value_name = "NAME", requires = "tls_mode")]
+    server_name: Option<String>,
     /// Log in as this user at start. The password comes from
     /// --password-stdin or the RINGPORT_PASSWORD environment variable; the
     /// TUI without either asks for it in the input line.
@@ -78,6 +108,21 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let tls = match tls_settings(&args) {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("ringport-client: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.insecure {
+        eprintln!("{INSECURE_WARNING}");
+    }
+    let server = match &args.server {
+        Some(server) => server.clone(),
+        None if tls.is_some() => DEFAULT_TLS_SERVER.to_string(),
+        None => DEFAULT_SERVER.to_string(),
+    };
     let password = match read_password(&args) {
         Ok(password) => password,
         Err(e) => {
@@ -113,8 +158,9 @@ fn main() -> ExitCode {
             timeout: args.timeout,
             linger: Duration::from_millis(args.linger),
             strict: args.strict,
+            tls,
         };
-        let code = line::run(&args.server, source, login, opts, std::io::stdout().lock());
+        let code = line::run(&server, source, login, opts, std::io::stdout().lock());
         return ExitCode::from(code);
     }
     if !std::io::stdout().is_terminal() {
@@ -122,13 +168,32 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let login = args.user.clone().map(|user| (user, password));
-    match tui::run(&args.server, login) {
+    let warning = args.insecure.then_some(INSECURE_WARNING);
+    match tui::run(&server, login, tls, warning) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ringport-client: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// The TLS settings asked for, if any: `--ca` and `--insecure` imply
+/// `--tls`.
+fn tls_settings(args: &Args) -> Result<Option<net::Tls>, String> {
+    if !(args.tls || args.ca.is_some() || args.insecure) {
+        return Ok(None);
+    }
+    let config = ringport_client::client_config(args.ca.as_deref(), args.insecure)
+        .map_err(|e| e.to_string())?;
+    let server_name = match &args.server_name {
+        Some(name) => Some(ringport_client::server_name(name).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    Ok(Some(net::Tls {
+        config,
+        server_name,
+    }))
 }
 
 /// The password for `--user`, from standard input or the environment.

@@ -3,6 +3,9 @@
 //! into owned [`Incoming`] values. Both report through a sink callback as
 //! [`NetEvent`]s, so the caller (the UI or the line runner) never blocks on
 //! the socket.
+//!
+//! With [`Tls`] every connection is TLS, the handshake done (and the
+//! certificate checked) before [`NetEvent::Connected`].
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,12 +15,48 @@ use std::thread;
 use std::time::Duration;
 
 use ringport_client::proto::{ResultCode, RoomUserListNtf, ServerPacket};
+use ringport_client::rustls::pki_types::ServerName;
+use ringport_client::rustls::ClientConfig;
 use ringport_client::{Client, ClientError, Member};
 
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one send may block on a server that does not read.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How to connect with TLS.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    /// Whom to trust.
+    pub config: Arc<ClientConfig>,
+    /// The name checked in the server's certificate (and sent as SNI);
+    /// `None`: the host part of each address connected to.
+    pub server_name: Option<ServerName<'static>>,
+}
+
+impl Tls {
+    /// The name to check for a connection to `addr`.
+    fn name_for(&self, addr: &str) -> Result<ServerName<'static>, String> {
+        match &self.server_name {
+            Some(name) => Ok(name.clone()),
+            None => ringport_client::server_name(host_of(addr)).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// The host part of `HOST:PORT` or `[V6]:PORT` (all of `addr` without a
+/// port).
+pub fn host_of(addr: &str) -> &str {
+    if let Some(rest) = addr.strip_prefix('[') {
+        if let Some((host, _)) = rest.split_once(']') {
+            return host;
+        }
+    }
+    match addr.rsplit_once(':') {
+        Some((host, _)) if !host.contains(':') => host,
+        _ => addr,
+    }
+}
 
 /// A received packet, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,17 +209,21 @@ pub struct Net {
 }
 
 impl Net {
-    /// Starts the writer thread; nothing is connected yet.
+    /// Starts the writer thread; nothing is connected yet. With `tls`
+    /// every connection is TLS.
     ///
     /// # Errors
     ///
     /// If the thread cannot be started.
-    pub fn start(sink: impl Fn(NetEvent) + Send + Sync + 'static) -> std::io::Result<Net> {
+    pub fn start(
+        sink: impl Fn(NetEvent) + Send + Sync + 'static,
+        tls: Option<Tls>,
+    ) -> std::io::Result<Net> {
         let (orders, rx) = mpsc::channel::<Order>();
         let sink: Sink = Arc::new(sink);
         thread::Builder::new()
             .name("net-writer".into())
-            .spawn(move || writer(&rx, &sink))?;
+            .spawn(move || writer(&rx, &sink, tls.as_ref()))?;
         Ok(Net { orders })
     }
 
@@ -201,7 +244,7 @@ impl Net {
 }
 
 /// The writer thread: carries out orders until the handle is dropped.
-fn writer(orders: &mpsc::Receiver<Order>, sink: &Sink) {
+fn writer(orders: &mpsc::Receiver<Order>, sink: &Sink, tls: Option<&Tls>) {
     // Incremented whenever the current connection is dropped on purpose; a
     // reader of an older generation stays silent.
     let generation = Arc::new(AtomicU64::new(0));
@@ -216,7 +259,7 @@ fn writer(orders: &mpsc::Receiver<Order>, sink: &Sink) {
         match order {
             Order::Connect(addr) => {
                 drop_current(&mut current);
-                match connect(&addr) {
+                match connect(&addr, tls) {
                     Ok((client, reader)) => {
                         let peer = client.peer_addr().ok();
                         let gen = generation.load(Ordering::SeqCst);
@@ -256,16 +299,30 @@ fn writer(orders: &mpsc::Receiver<Order>, sink: &Sink) {
     drop_current(&mut current);
 }
 
-/// Resolves `addr` and connects to the first address that answers; returns
-/// the writing client and a reading clone.
-fn connect(addr: &str) -> Result<(Client, Client), String> {
+/// Resolves `addr` and connects to the first address that answers (with
+/// `tls`, and completes the handshake); returns the writing client and a
+/// reading clone.
+fn connect(addr: &str, tls: Option<&Tls>) -> Result<(Client, Client), String> {
+    let tls = match tls {
+        Some(tls) => Some((tls.config.clone(), tls.name_for(addr)?)),
+        None => None,
+    };
     let addrs: Vec<SocketAddr> = addr
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve: {e}"))?
         .collect();
     let mut last = String::from("no address to connect to");
     for candidate in addrs {
-        match Client::connect_timeout(&candidate, CONNECT_TIMEOUT) {
+        let client = match &tls {
+            Some((config, name)) => Client::connect_tls_timeout(
+                &candidate,
+                CONNECT_TIMEOUT,
+                name.clone(),
+                config.clone(),
+            ),
+            None => Client::connect_timeout(&candidate, CONNECT_TIMEOUT),
+        };
+        match client {
             Ok(client) => {
                 let reader = client
                     .try_clone()
@@ -345,6 +402,15 @@ mod tests {
             Incoming::from(&res),
             Incoming::Login(ResultCode::LoginUserInvalidPw)
         );
+    }
+
+    #[test]
+    fn host_of_an_address() {
+        assert_eq!(host_of("127.0.0.1:11022"), "127.0.0.1");
+        assert_eq!(host_of("chat.example:11022"), "chat.example");
+        assert_eq!(host_of("[::1]:11022"), "::1");
+        assert_eq!(host_of("chat.example"), "chat.example");
+        assert_eq!(host_of("::1"), "::1");
     }
 
     #[test]

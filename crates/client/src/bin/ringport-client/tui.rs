@@ -10,7 +10,7 @@ use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, Ke
 
 use crate::app::{App, Effect};
 use crate::command::Command;
-use crate::net::{Net, NetEvent};
+use crate::net::{Net, NetEvent, Tls};
 use crate::ui::{self, View};
 
 enum Msg {
@@ -24,18 +24,30 @@ const BATCH: usize = 512;
 
 /// Runs the TUI until `/quit` or Ctrl-C. `login` logs in at once; a user
 /// without a password puts `/login USER ` in the input line for the
-/// password to be typed. The log starts with the help.
+/// password to be typed. With `tls` every connection is TLS; `warning`
+/// (the `--insecure` one) heads the log. The log starts with the help.
 ///
 /// # Errors
 ///
 /// If the terminal cannot be set up or drawn on.
-pub fn run(server: &str, login: Option<(String, Option<String>)>) -> std::io::Result<()> {
+pub fn run(
+    server: &str,
+    login: Option<(String, Option<String>)>,
+    tls: Option<Tls>,
+    warning: Option<&str>,
+) -> std::io::Result<()> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let net_tx = tx.clone();
-    let net = Net::start(move |ev| {
-        let _ = net_tx.send(Msg::Net(ev));
-    })?;
+    let net = Net::start(
+        move |ev| {
+            let _ = net_tx.send(Msg::Net(ev));
+        },
+        tls,
+    )?;
     let mut app = App::new(server);
+    if let Some(warning) = warning {
+        app.warn(warning);
+    }
     app.command(Command::Help);
     let mut effects = app.command(Command::Connect(None));
     match login {
