@@ -26,6 +26,7 @@ pub struct TestCert {
     pub key_pem: String,
     cert_der: CertificateDer<'static>,
     key_der: Vec<u8>,
+    spki_der: Vec<u8>,
 }
 
 impl TestCa {
@@ -89,6 +90,7 @@ impl TestCa {
         TestCert {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
+            spki_der: rcgen::PublicKeyData::subject_public_key_info(&key),
             cert_der: cert.der().clone(),
             key_der: key.serialize_der(),
         }
@@ -112,6 +114,17 @@ impl TestCert {
     /// The certificate, DER.
     pub fn cert_der(&self) -> CertificateDer<'static> {
         self.cert_der.clone()
+    }
+
+    /// The SHA-256 of its public key (SubjectPublicKeyInfo), base64: what
+    /// Chromium's `--ignore-certificate-errors-spki-list` takes to trust it.
+    pub fn spki_sha256_base64(&self) -> String {
+        let sha256 = rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256
+            .tls13()
+            .expect("a TLS 1.3 suite")
+            .common
+            .hash_provider;
+        data_encoding::BASE64.encode(sha256.hash(&self.spki_der).as_ref())
     }
 
     /// A server configuration presenting this certificate (ALPN as given).

@@ -12,6 +12,8 @@ mod common;
 mod support;
 
 use chat_support::{connect, login_enter, next, serve, Got};
+use ringport_client::Client;
+use ringport_net::testing::TestCa;
 use serde_json::json;
 use support::browser::Browser;
 
@@ -194,5 +196,80 @@ async fn two_browsers_and_a_tcp_client_chat_in_one_room() {
     alice.close().await;
     bob.close().await;
     drop(fillers);
+    server.stop();
+}
+
+/// The web client over `https://` and `wss://` (`--ws-tls true`), Chromium
+/// trusting the test certificate by its key's hash, chatting with a client
+/// on the binary TLS listener in the same room.
+#[tokio::test]
+async fn the_web_client_over_https_and_wss() {
+    let ca = TestCa::new("ringport test CA");
+    let cert = ca.server_cert("ringport web test");
+    let dir = tempfile::tempdir().unwrap();
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, &cert.cert_pem).unwrap();
+    std::fs::write(&key_path, &cert.key_pem).unwrap();
+    let trust = format!(
+        "--ignore-certificate-errors-spki-list={}",
+        cert.spki_sha256_base64()
+    );
+    let Some(dana) = Browser::start_or_skip_with("web_chat (wss)", &[trust]).await else {
+        return;
+    };
+    let (cert_arg, key_arg) = (cert_path.to_str().unwrap(), key_path.to_str().unwrap());
+    let server = serve(
+        "io-uring",
+        &[
+            "--ws-listen",
+            "127.0.0.1:0",
+            "--ws-tls",
+            "true",
+            "--tls-listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert_arg,
+            "--tls-key",
+            key_arg,
+        ],
+    );
+    let tls_addr = server.log.lock().unwrap().iter().find_map(|l| {
+        l.contains("listening on")
+            .then(|| common::addr_after(l, "tls="))
+            .flatten()
+    });
+    let tls_addr = tls_addr.expect("the startup line names the TLS listener");
+    // The page's origin is https://127.0.0.1:PORT; the certificate names
+    // 127.0.0.1 too.
+    let url = format!("https://{}/", server.ws.expect("wss listener"));
+    open(&dana, &url).await;
+    let scheme = dana.eval("return location.protocol;", vec![]).await;
+    assert_eq!(scheme, "https:");
+    log_in(&dana, "dana", "pw").await;
+    session_is(&dana, "loggedIn").await;
+    enter(&dana, 3).await;
+    session_is(&dana, "inRoom").await;
+
+    let config = ringport_client::client_config(Some(&dir.path().join("ca.pem")), false);
+    assert!(config.is_err(), "no ca.pem yet: an error naming the file");
+    std::fs::write(dir.path().join("ca.pem"), ca.cert_pem()).unwrap();
+    let config = ringport_client::client_config(Some(&dir.path().join("ca.pem")), false).unwrap();
+    let name = ringport_client::server_name("localhost").unwrap();
+    let mut erin = Client::connect_tls(tls_addr, name, config).unwrap();
+    erin.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let members = login_enter(&mut erin, "erin", 3);
+    assert!(members.iter().any(|(_, n)| n == "dana"), "{members:?}");
+    dana.wait_until(&lists("erin"), "erin in dana's list").await;
+
+    dana.type_into("#message", "over wss\n").await;
+    assert_eq!(next(&mut erin), Got::Chat("dana".into(), "over wss".into()));
+    erin.chat("over tls").unwrap();
+    assert_eq!(next(&mut erin), Got::ChatRes(0));
+    dana.wait_until(&logged("erin", "over tls"), "erin's line at dana")
+        .await;
+    dana.screenshot("web-chat-wss").await;
+    dana.close().await;
     server.stop();
 }

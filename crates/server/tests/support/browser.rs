@@ -126,8 +126,15 @@ impl Browser {
     /// missing (a panic instead with `RINGPORT_REQUIRE_BROWSER=1`). A browser
     /// that is installed but fails to start is a panic.
     pub async fn start_or_skip(test: &str) -> Option<Browser> {
+        Browser::start_or_skip_with(test, &[]).await
+    }
+
+    /// [`Browser::start_or_skip`] with more Chromium arguments (e.g.
+    /// `--ignore-certificate-errors-spki-list=HASH` to trust a test
+    /// certificate).
+    pub async fn start_or_skip_with(test: &str, extra_args: &[String]) -> Option<Browser> {
         match Binaries::find() {
-            Ok(bins) => Some(Browser::start(&bins).await),
+            Ok(bins) => Some(Browser::start(&bins, extra_args).await),
             Err(why) => {
                 let line = format!(
                     "SKIPPED: {test}: {why} (install chromium chromium-driver; \
@@ -145,7 +152,7 @@ impl Browser {
     }
 
     /// Starts chromedriver on a free loopback port and opens a session.
-    pub async fn start(bins: &Binaries) -> Browser {
+    pub async fn start(bins: &Binaries, extra_args: &[String]) -> Browser {
         let mut last_error = String::new();
         // A free port can be taken between probing and chromedriver binding
         // it: try a few.
@@ -158,7 +165,7 @@ impl Browser {
                 }
             };
             let browser = Browser {
-                client: match connect(bins, port).await {
+                client: match connect(bins, port, extra_args).await {
                     Ok(client) => client,
                     Err(e) => {
                         kill_group(driver);
@@ -348,12 +355,17 @@ fn spawn_driver(chromedriver: &Path) -> Result<(Child, u16), String> {
 }
 
 /// Opens a WebDriver session for headless Chromium.
-async fn connect(bins: &Binaries, port: u16) -> Result<Client, String> {
+async fn connect(bins: &Binaries, port: u16, extra_args: &[String]) -> Result<Client, String> {
+    let args: Vec<&str> = CHROMIUM_ARGS
+        .iter()
+        .copied()
+        .chain(extra_args.iter().map(String::as_str))
+        .collect();
     let caps = json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
             "binary": bins.chromium,
-            "args": CHROMIUM_ARGS,
+            "args": args,
         },
     });
     let Value::Object(caps) = caps else {
