@@ -46,6 +46,9 @@ mod engine;
 mod error;
 mod event;
 mod framing;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
 mod id;
 mod linger;
