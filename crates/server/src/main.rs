@@ -82,6 +82,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
+            // The TLS certificate and key are read when the listeners are
+            // set up: a pair that cannot be used is a configuration error.
+            if let Some(config_error) = e.downcast_ref::<ConfigError>() {
+                return config_failure(config_error);
+            }
             eprintln!("ringport: {e:#}");
             ExitCode::from(1)
         }

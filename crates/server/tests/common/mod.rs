@@ -16,6 +16,8 @@ pub struct Running {
     pub admin: Option<SocketAddr>,
     /// The WebSocket listener's address, when the startup line names one.
     pub ws: Option<SocketAddr>,
+    /// The TLS listener's address, when the startup line names one.
+    pub tls: Option<SocketAddr>,
     pub log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -47,7 +49,22 @@ pub fn start_wrapped(wrapper: &[&str], args: &[&str]) -> Running {
     start_full(wrapper, args, &[])
 }
 
+/// Like [`start`], without the `--listen 127.0.0.1:0` it appends: `args`
+/// say where (or whether) the plain listener listens.
+pub fn start_exact(args: &[&str]) -> Running {
+    start_inner(&[], args, &[], false)
+}
+
 fn start_full(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Running {
+    start_inner(wrapper, args, env, true)
+}
+
+fn start_inner(
+    wrapper: &[&str],
+    args: &[&str],
+    env: &[(&str, &str)],
+    plain_listener: bool,
+) -> Running {
     let default_log: &[&str] = if args.contains(&"--log") {
         &[]
     } else {
@@ -62,10 +79,15 @@ fn start_full(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Running 
         }
         None => Command::new(bin),
     };
+    let listen: &[&str] = if plain_listener {
+        &["--listen", "127.0.0.1:0"]
+    } else {
+        &[]
+    };
     let mut child = command
         .args(default_log)
         .args(args)
-        .args(["--listen", "127.0.0.1:0"])
+        .args(listen)
         // In-memory accounts unless a flag or the test's own variable says
         // otherwise: no test leaves a `ringport.db` behind.
         .env("RINGPORT_ACCOUNTS__STORE", "memory")
@@ -77,7 +99,7 @@ fn start_full(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Running 
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let log = Arc::new(Mutex::new(Vec::new()));
-    let (addr, admin, ws) = loop {
+    let (addr, admin, ws, tls) = loop {
         let Some(line) = lines.next() else {
             let status = child.wait().unwrap();
             panic!(
@@ -90,7 +112,8 @@ fn start_full(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Running 
         if let Some(addr) = addr_after(&line, "listening on ") {
             let admin = addr_after(&line, "admin=").or_else(|| addr_after(&line, "\"admin\":\""));
             let ws = addr_after(&line, "ws=").or_else(|| addr_after(&line, "\"ws\":\""));
-            break (addr, admin, ws);
+            let tls = addr_after(&line, "tls=").or_else(|| addr_after(&line, "\"tls\":\""));
+            break (addr, admin, ws, tls);
         }
     };
     let log2 = log.clone();
@@ -105,6 +128,7 @@ fn start_full(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Running 
         addr,
         admin,
         ws,
+        tls,
         log,
     }
 }
