@@ -6,6 +6,7 @@
 
 mod common;
 
+use ringport_net::testing::TestCa;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -137,9 +138,32 @@ fn chat_load_against_ringport() {
         );
         return;
     };
+    // A certificate for the TLS listener, and a CA that did not sign it.
+    let ca = TestCa::new("bench test CA");
+    let cert = ca.server_cert("bench test server");
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let (cert_pem, key_pem) = (
+        path("cert.pem", &cert.cert_pem),
+        path("key.pem", &cert.key_pem),
+    );
+    let ca_pem = path("ca.pem", &ca.cert_pem());
+    let stranger_pem = path("stranger.pem", &TestCa::new("another CA").cert_pem());
     let mut child = Command::new(binary)
         .args(["serve", "--listen", "127.0.0.1:0", "--io-threads", "1"])
         .args(["--ws-listen", "127.0.0.1:0"])
+        .args([
+            "--tls-listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            &cert_pem,
+            "--tls-key",
+            &key_pem,
+        ])
         .args(["--accounts", "memory", "--admin-listen", "none"])
         .args(["--rooms", "2", "--room-max-users", "3", "--chat-rate", "0"])
         .args(["--argon2-memory-kib", "8", "--argon2-iterations", "1"])
@@ -164,6 +188,30 @@ fn chat_load_against_ringport() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("WebSocket"), "{err}");
+    // The same load over TLS (--tls), every delivery checked.
+    let tls = address_after(&line, "tls=").expect("the TLS listener's address");
+    let json = run_chat(tls, "ringport", &["--tls", "--tls-ca", &ca_pem]);
+    assert_clean(&json);
+    assert!(json.contains("\"tls\":true"), "{json}");
+    // A generator that does not trust the certificate fails clearly.
+    let out = bench()
+        .args([
+            "chat",
+            "--target",
+            &tls.to_string(),
+            "--tls",
+            "--tls-ca",
+            &stranger_pem,
+        ])
+        .args(["--rooms", "1", "--members", "2", "--duration", "0.2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("TLS handshake") && err.contains("UnknownIssuer"),
+        "{err}"
+    );
 }
 
 #[test]
