@@ -330,12 +330,10 @@ fn run_client(args: &[&str], commands: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(commands.as_bytes())
-        .unwrap();
+    // A client that fails at once (an untrusted certificate, a missing CA
+    // file) may exit before it reads its input: a broken pipe here is not
+    // the test's failure; its exit status and output are checked.
+    let _ = child.stdin.take().unwrap().write_all(commands.as_bytes());
     child.wait_with_output().unwrap()
 }
 
