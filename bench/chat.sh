@@ -22,10 +22,7 @@
 #   BENCH_SYSTEMS    any of io_uring poll ws redis nats tokio (ws: ringport on
 #                    io_uring, the load over its WebSocket listener)
 #                    ["io_uring poll redis tokio"]; io_uring_base: an
-#                    older build (BENCH_BASE_RINGPORT), for a before/after;
-#                    tls: ringport on io_uring, the load over its TLS
-#                    listener (a certificate made with openssl); tls_base:
-#                    the same on BENCH_BASE_RINGPORT
+#                    older build (BENCH_BASE_RINGPORT), for a before/after
 #   BENCH_RATES      deliveries/s of the steps, ascending
 #                    ["25000 50000 100000 150000 200000 300000 400000 600000 800000
 #                     1200000 1600000 2400000 3200000 4800000 6400000"]
@@ -64,7 +61,7 @@ build=${BENCH_BUILD:-1}
 
 need_cores
 for s in $systems; do
-    case $s in io_uring | poll | ws | io_uring_base | tls | tls_base | redis | nats | tokio) ;; *) die "unknown system '$s' in BENCH_SYSTEMS" ;; esac
+    case $s in io_uring | poll | ws | io_uring_base | redis | nats | tokio) ;; *) die "unknown system '$s' in BENCH_SYSTEMS" ;; esac
 done
 max_conns=0
 for shape in $shapes; do
@@ -126,7 +123,7 @@ run_step() {
         status=0
         counters_before=$(send_counters)
         json=$(taskset -c 1 "$bench" chat --target "127.0.0.1:$port" --system "$proto" \
-            --transport "$(transport_of "$kind")" $(tls_args_of "$kind") \
+            --transport "$(transport_of "$kind")" \
             --rooms "$rooms" --members "$members" --rate "$rate" --size "$size" \
             --duration "$step_secs" --warmup "$warmup" --drain "$drain" --order "$order" \
             --user-prefix "s${step}a${attempt}_" --server-pid "$server_pid" --json \
@@ -258,7 +255,7 @@ for shape in $shapes; do
     function fmt(v) { return (v == "null" || v == "") ? "–" : v }
     function msf(v,    n) { if (v == "null" || v == "") return "–"; n = v; sub(/ .*/, "", n); return sprintf("%.2f%s", n / 1000, (v ~ /FAIL/) ? " (fail)" : "") }
     $1 == shape {
-        name = ($2 == "io_uring") ? "ringport io_uring" : ($2 == "poll") ? "ringport poll" : ($2 == "ws") ? "ringport WebSocket" : ($2 == "tls") ? "ringport TLS" : ($2 == "tls_base") ? "ringport TLS (base)" : ($2 == "tokio") ? "tokio-chat" : $2
+        name = ($2 == "io_uring") ? "ringport io_uring" : ($2 == "poll") ? "ringport poll" : ($2 == "ws") ? "ringport WebSocket" : ($2 == "tokio") ? "tokio-chat" : $2
         printf "| %s | %s | %s | %s | %s | %s / %s | %s |\n", name, ($3 > 0 ? $3 : "none"), fmt($4), fmt($5), msf($6), fmt($7), fmt($8), $9
     }' "$summary"
     awk -F '\t' -v shape="$shape" '

@@ -67,29 +67,6 @@ transport_of() {
     esac
 }
 
-# tls_cert_dir: a directory with a self-signed certificate for localhost
-# and 127.0.0.1 (cert.pem, key.pem), made once per run with openssl.
-tls_cert_dir() {
-    local dir=${out:-${TMPDIR:-/tmp}}/tls
-    if [ ! -f "$dir/cert.pem" ]; then
-        mkdir -p "$dir"
-        command -v openssl >/dev/null 2>&1 || die "the tls systems need openssl to make a test certificate"
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-            -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-            -addext basicConstraints=critical,CA:FALSE \
-            -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null || die "openssl could not make a certificate"
-    fi
-    echo "$dir"
-}
-
-# tls_args_of KIND: the generator's TLS flags (tls, tls_base: the load over
-# the TLS listener, trusting the run's certificate).
-tls_args_of() {
-    case $1 in
-    tls | tls_base) echo "--tls --tls-ca $(tls_cert_dir)/cert.pem" ;;
-    esac
-}
-
 # free_port P: P or the next port nothing listens on.
 free_port() {
     local p=$1
@@ -111,23 +88,16 @@ stop_server() {
 start_server() {
     local kind=$1 p=$2 rooms=$3 members=$4 log=$5
     case $kind in
-    io_uring | poll | ws | io_uring_base | tls | tls_base)
+    io_uring | poll | ws | io_uring_base)
         local binary=$ringport
-        # io_uring_base, tls_base: an older build (BENCH_BASE_RINGPORT),
-        # for a before/after comparison in one run.
-        case $kind in io_uring_base | tls_base) binary=${BENCH_BASE_RINGPORT:-} ;; esac
-        [ -x "$binary" ] || die "$kind: ringport binary '$binary' missing (${kind} needs BENCH_BASE_RINGPORT)"
+        # io_uring_base: an older build (BENCH_BASE_RINGPORT), for a
+        # before/after comparison in one run.
+        [ "$kind" = io_uring_base ] && binary=${BENCH_BASE_RINGPORT:-}
+        [ -x "$binary" ] || die "$kind: ringport binary '$binary' missing (io_uring_base needs BENCH_BASE_RINGPORT)"
         local backend=io-uring listen=(--listen "127.0.0.1:$p")
         [ "$kind" = poll ] && backend=poll
         # ws: the same server (io_uring), the load on its WebSocket listener.
         [ "$kind" = ws ] && listen=(--listen 127.0.0.1:0 --ws-listen "127.0.0.1:$p")
-        # tls: the same server, the load on its TLS listener.
-        case $kind in tls | tls_base)
-            local dir
-            dir=$(tls_cert_dir)
-            listen=(--listen 127.0.0.1:0 --tls-listen "127.0.0.1:$p" --tls-cert "$dir/cert.pem" --tls-key "$dir/key.pem")
-            ;;
-        esac
         # Not the defaults, and why: --chat-rate 0 because the load is
         # the measured quantity (the default 10 chats/s per session would
         # cap it); cheap argon2 and in-memory accounts because up to 2,000
@@ -156,7 +126,7 @@ start_server() {
     wait_accepting "$kind" "$p" "$log"
     admin_addr=
     case $kind in
-    io_uring | poll | ws | io_uring_base | tls | tls_base) admin_addr=$(sed -nE 's/.*admin=([0-9.]+:[0-9]+).*/\1/p' "$log" | head -n 1) ;;
+    io_uring | poll | ws | io_uring_base) admin_addr=$(sed -nE 's/.*admin=([0-9.]+:[0-9]+).*/\1/p' "$log" | head -n 1) ;;
     esac
 }
 

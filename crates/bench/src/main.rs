@@ -127,7 +127,6 @@ fn chat(args: &ChatArgs) -> anyhow::Result<ExitCode> {
         slow: None,
         order: args.order,
         seed: args.seed,
-        tls: args.tls.plan()?,
     };
     let bar = progress::Bar::new("chat", plan.warmup + plan.duration);
     let outcome = chat::run(&plan, &mut |p| {

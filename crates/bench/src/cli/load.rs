@@ -78,49 +78,9 @@ pub struct ChatArgs {
     /// Seed of `--order random`.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// TLS to ringport's `--tls-listen` (or, with `--transport ws`, its
-    /// `wss://` listener).
-    #[command(flatten)]
-    pub tls: TlsArgs,
     /// Print one JSON object instead of the human-readable summary.
     #[arg(long)]
     pub json: bool,
-}
-
-/// TLS of a load's connections.
-#[derive(Debug, Clone, Args)]
-pub struct TlsArgs {
-    /// Connect with TLS (the handshake is part of the setup, not of the
-    /// measured window).
-    #[arg(long, requires = "tls_ca")]
-    pub tls: bool,
-    /// PEM file of the CA (or the self-signed certificate) to trust.
-    #[arg(long, value_name = "FILE", requires = "tls")]
-    pub tls_ca: Option<std::path::PathBuf>,
-    /// The name the server's certificate must hold.
-    #[arg(
-        long,
-        value_name = "NAME",
-        default_value = "localhost",
-        requires = "tls"
-    )]
-    pub tls_server_name: String,
-}
-
-impl TlsArgs {
-    /// The TLS plan, if `--tls`.
-    ///
-    /// # Errors
-    /// The CA file cannot be used; the name is invalid.
-    pub fn plan(&self) -> anyhow::Result<Option<crate::load::link::TlsPlan>> {
-        match (&self.tls_ca, self.tls) {
-            (Some(ca), true) => Ok(Some(crate::load::link::TlsPlan::new(
-                ca,
-                &self.tls_server_name,
-            )?)),
-            _ => Ok(None),
-        }
-    }
 }
 
 impl ChatArgs {
@@ -139,9 +99,6 @@ impl ChatArgs {
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.transport == ChatTransport::Ws && self.system != ChatSystem::Ringport {
             anyhow::bail!("--transport ws is for --system ringport");
-        }
-        if self.tls.tls && self.system != ChatSystem::Ringport {
-            anyhow::bail!("--tls is for --system ringport");
         }
         check_chat_shape(
             self.rooms,

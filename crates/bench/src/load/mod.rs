@@ -35,7 +35,6 @@ pub mod chat;
 pub mod connect;
 pub mod echo;
 pub mod idle;
-pub mod link;
 pub mod payload;
 pub mod storm;
 

@@ -98,10 +98,9 @@ impl<'a> ChatReport<'a> {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "chat {} ({}{}) {}: {} rooms x {} members ({} connections, set up in {:.1} s), {} B messages",
+            "chat {} ({}) {}: {} rooms x {} members ({} connections, set up in {:.1} s), {} B messages",
             p.system.name(),
             p.transport.name(),
-            if p.tls.is_some() { ", TLS" } else { "" },
             p.addr,
             p.rooms,
             p.members,
@@ -216,7 +215,6 @@ impl<'a> ChatReport<'a> {
         let mut j = JsonObject::new();
         j.string("system", p.system.name())
             .string("transport", p.transport.name())
-            .bool("tls", p.tls.is_some())
             .string("target", &p.addr.to_string())
             .int("rooms", u64::from(p.rooms))
             .int("members", u64::from(p.members))

@@ -62,7 +62,6 @@ pub fn login_storm(args: &LoginStormArgs) -> anyhow::Result<ExitCode> {
         slow: None,
         order: SendOrder::Random,
         seed: 1,
-        tls: None,
     });
     if let Some(p) = &chat_plan {
         check_chat_shape(

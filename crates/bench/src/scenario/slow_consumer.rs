@@ -63,7 +63,6 @@ pub fn slow_consumer(args: &SlowConsumerArgs) -> anyhow::Result<ExitCode> {
         }),
         order: SendOrder::Random,
         seed: 1,
-        tls: None,
     };
     let bar = Bar::new("slow-consumer", args.warmup + args.duration);
     let outcome = load::chat::run(&plan, &mut |p| bar.update(p.elapsed, || chat_message(p)))?;

@@ -66,7 +66,6 @@ pub fn soak(args: &SoakArgs) -> anyhow::Result<ExitCode> {
         slow: None,
         order: SendOrder::Random,
         seed: 1,
-        tls: None,
     };
     let prepared = load::chat::prepare(&plan)?;
     let samples = Mutex::new(Vec::<Sample>::new());

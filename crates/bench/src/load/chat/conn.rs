@@ -3,12 +3,10 @@
 
 use mio::net::TcpStream;
 
-use crate::load::link::Link;
-
 /// One member's connection during the load.
 #[derive(Debug)]
 pub(super) struct Conn {
-    pub(super) stream: Link<TcpStream>,
+    pub(super) stream: TcpStream,
     /// Received bytes not parsed yet (part of a packet).
     pub(super) partial: Vec<u8>,
     /// Bytes to send; `out[out_pos..]` not written yet.

@@ -115,8 +115,6 @@ pub struct ChatPlan {
     pub order: SendOrder,
     /// Seed of [`SendOrder::Random`].
     pub seed: u64,
-    /// TLS under every connection (`--tls`), if any.
-    pub tls: Option<crate::load::link::TlsPlan>,
 }
 
 /// A member that stops reading part-way (and sends nothing).

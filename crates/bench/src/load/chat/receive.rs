@@ -36,7 +36,7 @@ impl Load<'_> {
             outcome.end = "closed".into(); // seen closed before it stopped reading
             return outcome;
         }
-        let _ = self.poll.registry().deregister(conn.stream.socket_mut());
+        let _ = self.poll.registry().deregister(&mut conn.stream);
         let mut buf = std::mem::take(&mut conn.partial);
         let deadline = Instant::now() + slow.drain;
         let mut chunk = vec![0u8; READ_CHUNK];
@@ -174,7 +174,7 @@ impl Load<'_> {
                     break;
                 }
             }
-            if n < space.min(READ_CHUNK) && conn.stream.short_read_drains() {
+            if n < space.min(READ_CHUNK) {
                 break; // a short read: the socket is drained
             }
         }
@@ -184,7 +184,7 @@ impl Load<'_> {
                 self.flush(i);
             }
         } else {
-            let _ = self.poll.registry().deregister(conn.stream.socket_mut());
+            let _ = self.poll.registry().deregister(&mut conn.stream);
         }
     }
 }

@@ -23,7 +23,6 @@ use super::wire::{nats_subject, redis_channel, Envelope};
 use super::{ChatOutcome, ChatPlan, Progress, MAX_FRAME, READ_CHUNK};
 use crate::cli::{ChatSystem, ChatTransport};
 use crate::cpu::{all_tasks_time, CpuMeter, CpuUse, Process};
-use crate::load::link::Link;
 use crate::load::{histogram, PROGRESS_EVERY};
 
 /// Events taken from the poller at once.
@@ -100,7 +99,7 @@ fn start_timer(interval_ns: f64, registry: &Registry) -> Option<File> {
 impl<'a> Load<'a> {
     pub(super) fn new(
         plan: &'a ChatPlan,
-        streams: Vec<Link<StdStream>>,
+        streams: Vec<StdStream>,
         leftovers: Vec<Vec<u8>>,
         setup_secs: f64,
     ) -> anyhow::Result<Load<'a>> {
@@ -108,13 +107,12 @@ impl<'a> Load<'a> {
         let mut conns = Vec::with_capacity(streams.len());
         for (i, (stream, partial)) in streams.into_iter().zip(leftovers).enumerate() {
             stream
-                .socket()
                 .set_nonblocking(true)
                 .context("making a socket non-blocking")?;
-            let mut stream = stream.map(TcpStream::from_std);
+            let mut stream = TcpStream::from_std(stream);
             poll.registry()
                 .register(
-                    stream.socket_mut(),
+                    &mut stream,
                     Token(i),
                     Interest::READABLE | Interest::WRITABLE,
                 )

@@ -80,23 +80,7 @@ impl Load<'_> {
     /// Writes as much of connection `i`'s queued bytes as the socket takes.
     pub(super) fn flush(&mut self, i: usize) {
         let conn = &mut self.conns[i];
-        while conn.open && (conn.out_pos < conn.out.len() || conn.stream.has_pending()) {
-            if conn.out_pos == conn.out.len() {
-                // TLS records encrypted by an earlier write, not sent yet.
-                match conn.stream.flush() {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        conn.blocked = true;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        self.errors.io_errors += 1;
-                        self.errors.note(i, format!("writing: {e}"));
-                        conn.open = false;
-                    }
-                }
-                break;
-            }
+        while conn.open && conn.out_pos < conn.out.len() {
             match conn.stream.write(&conn.out[conn.out_pos..]) {
                 Ok(0) => {
                     self.errors.io_errors += 1;
@@ -124,7 +108,7 @@ impl Load<'_> {
             conn.out_pos = 0;
         }
         if !conn.open {
-            let _ = self.poll.registry().deregister(conn.stream.socket_mut());
+            let _ = self.poll.registry().deregister(&mut conn.stream);
         }
     }
 }

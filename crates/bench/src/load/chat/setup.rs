@@ -19,7 +19,6 @@ use super::wire::{
 use super::{ChatOutcome, ChatPlan, Progress, MAX_FRAME};
 use crate::cli::{ChatSystem, ChatTransport};
 use crate::cpu::{CpuTimes, Process};
-use crate::load::link::Link;
 
 /// Longest wait for one connection attempt.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,7 +33,7 @@ const PASSWORD: &str = "pw";
 /// Connections set up and ready for the load.
 #[derive(Debug)]
 pub struct Prepared {
-    streams: Vec<Link<StdStream>>,
+    streams: Vec<StdStream>,
     leftovers: Vec<Vec<u8>>,
     setup_secs: f64,
 }
@@ -82,26 +81,14 @@ impl Prepared {
         Load::new(plan, self.streams, self.leftovers, self.setup_secs)?.run(observer)
     }
 }
-/// Opens every connection, in member order (with its TLS handshake under
-/// `--tls`).
-fn connect_all(plan: &ChatPlan) -> anyhow::Result<Vec<Link<StdStream>>> {
+/// Opens every connection, in member order.
+fn connect_all(plan: &ChatPlan) -> anyhow::Result<Vec<StdStream>> {
     let mut streams = Vec::with_capacity(plan.connections());
     for i in 0..plan.connections() {
         let stream = StdStream::connect_timeout(&plan.addr, CONNECT_TIMEOUT)
             .with_context(|| format!("member {i}: connecting to {}", plan.addr))?;
         stream.set_nodelay(true).context("setting TCP_NODELAY")?;
-        let link = match &plan.tls {
-            None => Link::Plain(stream),
-            Some(tls) => {
-                stream
-                    .set_read_timeout(Some(SETUP_PHASE_TIMEOUT))
-                    .context("setting a read timeout")?;
-                Link::handshake(stream, tls, plan.addr).with_context(|| {
-                    format!("member {i} (is --target the server's --tls-listen address?)")
-                })?
-            }
-        };
-        streams.push(link);
+        streams.push(stream);
     }
     Ok(streams)
 }
@@ -110,7 +97,7 @@ fn connect_all(plan: &ChatPlan) -> anyhow::Result<Vec<Link<StdStream>>> {
 /// buffered bytes, returning how many it consumed and whether it is done)
 /// says done or `deadline` passes.
 fn read_until(
-    stream: &mut Link<StdStream>,
+    stream: &mut StdStream,
     buf: &mut Vec<u8>,
     deadline: Instant,
     mut step: impl FnMut(&[u8]) -> anyhow::Result<(usize, bool)>,
@@ -127,7 +114,6 @@ fn read_until(
             bail!("timed out");
         }
         stream
-            .socket()
             .set_read_timeout(Some(left))
             .context("setting a read timeout")?;
         match stream.read(&mut chunk) {
@@ -151,7 +137,7 @@ fn read_until(
 /// follow an answer stay in its leftovers.
 fn upgrade_all(
     plan: &ChatPlan,
-    streams: &mut [Link<StdStream>],
+    streams: &mut [StdStream],
     bufs: &mut [Vec<u8>],
 ) -> anyhow::Result<()> {
     let request = upgrade_request(&plan.addr.to_string());
@@ -173,7 +159,7 @@ fn upgrade_all(
 /// Sends one packet, over TCP or in a WebSocket message.
 fn send_packet(
     plan: &ChatPlan,
-    stream: &mut Link<StdStream>,
+    stream: &mut StdStream,
     packet: &[u8],
     framed: &mut Vec<u8>,
 ) -> io::Result<()> {
@@ -228,7 +214,7 @@ fn packets_step(
 /// Logs every member in, then enters every member's room.
 fn setup_ringport(
     plan: &ChatPlan,
-    streams: &mut [Link<StdStream>],
+    streams: &mut [StdStream],
     bufs: &mut [Vec<u8>],
 ) -> anyhow::Result<()> {
     let mut out = Vec::new();
@@ -351,7 +337,7 @@ pub fn login_hint(code: ResultCode) -> &'static str {
 /// the `PONG`.
 fn setup_nats(
     plan: &ChatPlan,
-    streams: &mut [Link<StdStream>],
+    streams: &mut [StdStream],
     bufs: &mut [Vec<u8>],
 ) -> anyhow::Result<()> {
     for (i, stream) in streams.iter_mut().enumerate() {
@@ -387,7 +373,7 @@ fn setup_nats(
 /// Switches every connection to RESP3 and subscribes it to its room.
 fn setup_redis(
     plan: &ChatPlan,
-    streams: &mut [Link<StdStream>],
+    streams: &mut [StdStream],
     bufs: &mut [Vec<u8>],
 ) -> anyhow::Result<()> {
     let mut out = Vec::new();
