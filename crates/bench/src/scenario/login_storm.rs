@@ -49,6 +49,7 @@ pub fn login_storm(args: &LoginStormArgs) -> anyhow::Result<ExitCode> {
         addr,
         system: ChatSystem::Ringport,
         transport: crate::cli::ChatTransport::Tcp,
+        tls: None,
         rooms: 1,
         members: args.chat_room_members,
         room_start: args.chat_room,
