@@ -27,6 +27,9 @@ pub struct ConnectStormArgs {
     /// Where to connect.
     #[command(flatten)]
     pub target: TargetArgs,
+    /// TLS under the connections.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Connection attempts per second of the first step.
     #[arg(long, default_value = "100", value_parser = parse_storm_rate)]
     pub start_rate: f64,
@@ -70,6 +73,9 @@ pub struct LoginStormArgs {
     /// Where to connect.
     #[command(flatten)]
     pub target: TargetArgs,
+    /// TLS under the connections.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Logins per second (each on a new connection, closed once answered).
     #[arg(long, default_value = "50", value_parser = parse_storm_rate)]
     pub rate: f64,

@@ -219,6 +219,11 @@ pub struct TlsConn {
 }
 
 impl TlsConn {
+    /// Whether the handshake is still going on.
+    pub fn is_handshaking(&self) -> bool {
+        self.conn.is_handshaking()
+    }
+
     /// Whether rustls has records to send.
     pub fn wants_write(&self) -> bool {
         self.conn.wants_write()
@@ -227,6 +232,11 @@ impl TlsConn {
     /// Whether the server closed the TLS session (`close_notify`).
     pub fn peer_closed(&self) -> bool {
         self.closed
+    }
+
+    /// The version and cipher suite agreed on, once the handshake is done.
+    pub fn negotiated(&self) -> Option<Negotiated> {
+        negotiated(&self.conn)
     }
 
     /// Gives rustls bytes from `cipher` (advancing it) and decrypts every
@@ -350,6 +360,18 @@ impl TlsConn {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok((taken, true)),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Queues a `close_notify` and writes what the socket takes at once,
+    /// ignoring errors: the connection is being dropped.
+    pub fn close(&mut self, sock: &mut impl Write) {
+        self.conn.send_close_notify();
+        while self.conn.wants_write() {
+            match self.conn.write_tls(sock) {
+                Ok(n) if n > 0 => {}
+                _ => break,
             }
         }
     }
