@@ -17,6 +17,7 @@ use common::{
     address_after, bench, json_number, run, wait_for_address, wait_for_listening, Server,
 };
 use rcgen::{CertificateParams, CertifiedKey, DnType, KeyPair};
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ServerConfig, ServerConnection};
 
@@ -433,4 +434,42 @@ fn connect_storm_and_wss_against_ringport() {
     ));
     assert_clean_chat(&json);
     assert!(json.contains("\"transport\":\"ws\",\"tls\":true"), "{json}");
+}
+
+/// The certificate `bench/lib.sh` makes (openssl, with `CA:FALSE`: see
+/// `load::tls`'s tests for why) is accepted by the generator, trusting it
+/// as its own CA; skipped loudly without openssl.
+#[test]
+fn the_bench_scripts_certificate_is_trusted() {
+    let dir =
+        std::env::temp_dir().join(format!("ringport-bench-tls-openssl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(". bench/lib.sh && make_tls_cert \"$0\" \"$1\"")
+        .arg(&cert)
+        .arg(&key)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output();
+    match made {
+        Ok(out) if out.status.success() => {}
+        Ok(out) if String::from_utf8_lossy(&out.stderr).contains("openssl not found") => {
+            eprintln!("\n*** SKIPPED the_bench_scripts_certificate_is_trusted: no openssl ***\n");
+            return;
+        }
+        other => panic!("make_tls_cert failed: {other:?}"),
+    }
+    let chain = CertificateDer::pem_file_iter(&cert)
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(&key).unwrap();
+    let server = tokio_chat(2, 3);
+    let proxy = tls_proxy(server.addr, server_config(chain, key, false)).to_string();
+    let json = ok(&chat_args(
+        &proxy,
+        &["--tls", "--tls-ca", cert.to_str().unwrap()],
+    ));
+    assert_clean_chat(&json);
 }
