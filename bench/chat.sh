@@ -19,8 +19,12 @@
 #   BENCH_WARMUP     warmup seconds per step [1]
 #   BENCH_DRAIN      longest wait for late deliveries after a step [2]
 #   BENCH_SHAPES     shapes as ROOMSxMEMBERS ["100x10 10x100"]
-#   BENCH_SYSTEMS    any of io_uring poll ws redis nats tokio (ws: ringport on
-#                    io_uring, the load over its WebSocket listener)
+#   BENCH_SYSTEMS    any of io_uring poll ws tls wss redis nats tokio (ws:
+#                    ringport on io_uring, the load over its WebSocket
+#                    listener; tls: over its TLS listener, --tls-listen;
+#                    wss: over its WebSocket listener with websocket.tls on;
+#                    tls and wss with a self-signed certificate made in
+#                    BENCH_OUT by openssl, the generator trusting it)
 #                    ["io_uring poll redis tokio"]; io_uring_base: an
 #                    older build (BENCH_BASE_RINGPORT), for a before/after
 #   BENCH_RATES      deliveries/s of the steps, ascending
@@ -61,7 +65,7 @@ build=${BENCH_BUILD:-1}
 
 need_cores
 for s in $systems; do
-    case $s in io_uring | poll | ws | io_uring_base | redis | nats | tokio) ;; *) die "unknown system '$s' in BENCH_SYSTEMS" ;; esac
+    case $s in io_uring | poll | ws | tls | wss | io_uring_base | redis | nats | tokio) ;; *) die "unknown system '$s' in BENCH_SYSTEMS" ;; esac
 done
 max_conns=0
 for shape in $shapes; do
@@ -72,13 +76,15 @@ done
 raise_fd_limit $((max_conns + 256))
 
 redis_note=
-for s in redis nats; do
+for s in redis nats tls wss; do
     case " $systems " in
     *" $s "*)
         if ! have_system "$s"; then
-            redis_note="$redis_note${redis_note:+; }$s-server is not installed: the $s rows are EMPTY ($(install_hint "$s"))"
+            what=$s-server
+            case $s in tls | wss) what=openssl ;; esac
+            redis_note="$redis_note${redis_note:+; }$what is not installed: the $s rows are EMPTY ($(install_hint "$s"))"
             echo "chat.sh: ************************************************************" >&2
-            echo "chat.sh: WARNING: $s-server is not installed ($(install_hint "$s"))" >&2
+            echo "chat.sh: WARNING: $what is not installed ($(install_hint "$s"))" >&2
             echo "chat.sh: ************************************************************" >&2
             systems=$(echo " $systems " | sed "s/ $s / /")
         fi
@@ -123,7 +129,7 @@ run_step() {
         status=0
         counters_before=$(send_counters)
         json=$(taskset -c 1 "$bench" chat --target "127.0.0.1:$port" --system "$proto" \
-            --transport "$(transport_of "$kind")" \
+            --transport "$(transport_of "$kind")" ${gen_tls[@]+"${gen_tls[@]}"} \
             --rooms "$rooms" --members "$members" --rate "$rate" --size "$size" \
             --duration "$step_secs" --warmup "$warmup" --drain "$drain" --order "$order" \
             --user-prefix "s${step}a${attempt}_" --server-pid "$server_pid" --json \
@@ -150,6 +156,13 @@ run_step() {
         failures=$((failures + 1))
         limit="run failed at $d/s: $(tail -n 1 "$out/gen-$tag.err")"
         echo "chat.sh: $tag: generator failed (exit $status, server alive: $alive): $(tail -n 3 "$out/gen-$tag.err")" >&2
+        return 1
+    fi
+    # The report says whether the load ran over TLS: it must match the kind.
+    if [ "$(field "$json" tls)" != "$(tls_of "$kind")" ]; then
+        failures=$((failures + 1))
+        limit="run at $d/s: tls is $(field "$json" tls) in the report, not $(tls_of "$kind")"
+        echo "chat.sh: $tag: $limit" >&2
         return 1
     fi
     per_send_now=$(per_send "$counters_before" "$(send_counters)")
@@ -255,7 +268,7 @@ for shape in $shapes; do
     function fmt(v) { return (v == "null" || v == "") ? "–" : v }
     function msf(v,    n) { if (v == "null" || v == "") return "–"; n = v; sub(/ .*/, "", n); return sprintf("%.2f%s", n / 1000, (v ~ /FAIL/) ? " (fail)" : "") }
     $1 == shape {
-        name = ($2 == "io_uring") ? "ringport io_uring" : ($2 == "poll") ? "ringport poll" : ($2 == "ws") ? "ringport WebSocket" : ($2 == "tokio") ? "tokio-chat" : $2
+        name = ($2 == "io_uring") ? "ringport io_uring" : ($2 == "poll") ? "ringport poll" : ($2 == "ws") ? "ringport WebSocket" : ($2 == "tls") ? "ringport TLS" : ($2 == "wss") ? "ringport wss" : ($2 == "tokio") ? "tokio-chat" : $2
         printf "| %s | %s | %s | %s | %s | %s / %s | %s |\n", name, ($3 > 0 ? $3 : "none"), fmt($4), fmt($5), msf($6), fmt($7), fmt($8), $9
     }' "$summary"
     awk -F '\t' -v shape="$shape" '
@@ -271,6 +284,23 @@ for shape in $shapes; do
             if (line != "") print "\nratios of best deliveries/s:" line (lim[r] ~ /GENERATOR/ ? "  (ringport " r " was generator-limited: a lower bound)" : "")
         }
     }' "$summary"
+    # TLS against plaintext, same server (io_uring): best deliveries/s and
+    # server CPU per delivery there (µs = CPU % x 1e4 / deliveries/s).
+    awk -F '\t' -v shape="$shape" '
+    function us(s, d) { return (s == "null" || s == "" || d + 0 == 0) ? "" : sprintf("%.2f", s * 1e4 / d) }
+    $1 == shape { best[$2] = $3 + 0; cpu[$2] = us($5, $3); lim[$2] = $9 }
+    END {
+        n = split("tls:io_uring wss:ws", pairs, " ")
+        for (i = 1; i <= n; i++) {
+            split(pairs[i], kv, ":"); t = kv[1]; p = kv[2]
+            if (!(t in best) || !(p in best)) continue
+            line = sprintf("%s / %s: best deliveries/s %s / %s", t, p, best[t], best[p])
+            if (best[p] > 0) line = line sprintf(" = %.2f", best[t] / best[p])
+            if (cpu[t] != "" && cpu[p] + 0 > 0) line = line sprintf("; server CPU per delivery at best %s / %s µs = %.2f", cpu[t], cpu[p], cpu[t] / cpu[p])
+            if (lim[t] ~ /GENERATOR/ || lim[p] ~ /GENERATOR/) line = line "  (generator-limited: lower bounds)"
+            print "\nTLS against plaintext: " line
+        }
+    }' "$summary"
     echo
     echo "Steps ($order order): deliveries per send (ringport only: frames queued / sends, from its"
     echo "metrics) and server CPU per delivery show how much each server coalesces."
@@ -280,7 +310,7 @@ for shape in $shapes; do
     awk -F '\t' -v shape="$shape" '
     function fmt(v) { return (v == "null" || v == "") ? "–" : v }
     $1 == shape {
-        name = ($2 == "io_uring") ? "ringport io_uring" : ($2 == "poll") ? "ringport poll" : ($2 == "tokio") ? "tokio-chat" : $2
+        name = ($2 == "io_uring") ? "ringport io_uring" : ($2 == "poll") ? "ringport poll" : ($2 == "ws") ? "ringport WebSocket" : ($2 == "tls") ? "ringport TLS" : ($2 == "wss") ? "ringport wss" : ($2 == "tokio") ? "tokio-chat" : $2
         printf "| %s | %s | %s | %s | %s | %s |\n", name, $3, $5, ($9 == "null" ? "–" : sprintf("%.1f", $9 / 1000)), fmt($16), fmt($17)
     }' "$steps"
 done

@@ -35,6 +35,7 @@ warn_if_busy() {
 have_system() {
     case $1 in
     io_uring | poll | tokio) return 0 ;;
+    tls | wss) command -v openssl >/dev/null ;;
     redis) command -v redis-server >/dev/null ;;
     nats) command -v nats-server >/dev/null ;;
     *) return 1 ;;
@@ -46,6 +47,7 @@ install_hint() {
     case $1 in
     redis) echo "apt-get install -y redis-server" ;;
     nats) echo "apt-get install -y nats-server" ;;
+    tls | wss) echo "apt-get install -y openssl" ;;
     *) echo "cargo build --release" ;;
     esac
 }
@@ -59,12 +61,37 @@ proto_of() {
     esac
 }
 
-# transport_of KIND: how the generator reaches the server (ws: WebSocket).
+# transport_of KIND: how the generator reaches the server (ws and wss:
+# WebSocket).
 transport_of() {
     case $1 in
-    ws) echo ws ;;
+    ws | wss) echo ws ;;
     *) echo tcp ;;
     esac
+}
+
+# tls_of KIND: whether the generator reaches KIND over TLS (true/false), as
+# its JSON report's `tls` says.
+tls_of() {
+    case $1 in
+    tls | wss) echo true ;;
+    *) echo false ;;
+    esac
+}
+
+# make_tls_cert CERT KEY: a self-signed P-256 certificate for localhost and
+# 127.0.0.1 (2 days) and its key, as PEM, unless CERT exists already. It is
+# its own CA: the generator trusts it with --tls-ca CERT. CA:FALSE because
+# `openssl req -x509` marks its certificate as a CA by default, and the
+# generator's certificate check (rustls/webpki) refuses a CA certificate as
+# a server's own (CaUsedAsEndEntity).
+make_tls_cert() {
+    [ -s "$1" ] && [ -s "$2" ] && return 0
+    command -v openssl >/dev/null || die "openssl not found ($(install_hint tls)): the tls and wss kinds need it"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+        -addext basicConstraints=critical,CA:FALSE \
+        -keyout "$2" -out "$1" 2>/dev/null || die "openssl could not make a certificate ($1)"
 }
 
 # free_port P: P or the next port nothing listens on.
@@ -75,6 +102,9 @@ free_port() {
 }
 
 server_pid=
+# gen_tls: the generator's TLS flags for the running server (set by
+# start_server; empty without TLS).
+gen_tls=()
 stop_server() {
     if [ -n "$server_pid" ]; then
         kill "$server_pid" 2>/dev/null || true
@@ -84,11 +114,14 @@ stop_server() {
 }
 
 # start_server KIND PORT ROOMS MEMBERS LOG: starts a server pinned to core 0
-# and waits until it accepts connections.
+# and waits until it accepts connections. tls and wss make a certificate
+# next to LOG (tls-cert.pem, tls-key.pem) and set gen_tls to the
+# generator's flags that trust it.
 start_server() {
     local kind=$1 p=$2 rooms=$3 members=$4 log=$5
+    gen_tls=()
     case $kind in
-    io_uring | poll | ws | io_uring_base)
+    io_uring | poll | ws | tls | wss | io_uring_base)
         local binary=$ringport
         # io_uring_base: an older build (BENCH_BASE_RINGPORT), for a
         # before/after comparison in one run.
@@ -98,13 +131,28 @@ start_server() {
         [ "$kind" = poll ] && backend=poll
         # ws: the same server (io_uring), the load on its WebSocket listener.
         [ "$kind" = ws ] && listen=(--listen 127.0.0.1:0 --ws-listen "127.0.0.1:$p")
+        # tls: the same server, the load on its TLS listener (the same
+        # protocol inside TLS); wss: on its WebSocket listener with
+        # websocket.tls on. Both with the certificate made here.
+        local tls_env=()
+        if [ "$(tls_of "$kind")" = true ]; then
+            local cert key
+            cert="$(dirname "$log")/tls-cert.pem" key="$(dirname "$log")/tls-key.pem"
+            make_tls_cert "$cert" "$key"
+            gen_tls=(--tls --tls-ca "$cert")
+            listen=(--listen 127.0.0.1:0 --tls-listen "127.0.0.1:$p" --tls-cert "$cert" --tls-key "$key")
+            if [ "$kind" = wss ]; then
+                listen=(--listen 127.0.0.1:0 --ws-listen "127.0.0.1:$p" --tls-cert "$cert" --tls-key "$key")
+                tls_env=(RINGPORT_WEBSOCKET__TLS=true)
+            fi
+        fi
         # Not the defaults, and why: --chat-rate 0 because the load is
         # the measured quantity (the default 10 chats/s per session would
         # cap it); cheap argon2 and in-memory accounts because up to 2,000
         # members log in before each step, which at the default cost takes
         # a minute per server start and is not what this measures (the
         # login scenario measures logins on the defaults).
-        taskset -c 0 "$binary" serve "${listen[@]}" --backend "$backend" \
+        env ${tls_env[@]+"${tls_env[@]}"} taskset -c 0 "$binary" serve "${listen[@]}" --backend "$backend" \
             --io-threads 1 --rooms "$rooms" --room-max-users "$members" --chat-rate 0 \
             --accounts memory --admin-listen 127.0.0.1:0 --argon2-memory-kib 8 --argon2-iterations 1 \
             >"$log" 2>&1 &
@@ -126,7 +174,7 @@ start_server() {
     wait_accepting "$kind" "$p" "$log"
     admin_addr=
     case $kind in
-    io_uring | poll | ws | io_uring_base) admin_addr=$(sed -nE 's/.*admin=([0-9.]+:[0-9]+).*/\1/p' "$log" | head -n 1) ;;
+    io_uring | poll | ws | tls | wss | io_uring_base) admin_addr=$(sed -nE 's/.*admin=([0-9.]+:[0-9]+).*/\1/p' "$log" | head -n 1) ;;
     esac
 }
 

@@ -11,7 +11,8 @@
 #                  server's default argon2 parameters, alone and beside a
 #                  100-member room chatting 1000 msg/s (100k deliveries/s);
 #                  and that room alone, for comparison; the server's RSS
-#                  after each row (all rows share one server)
+#                  after each row (all rows share one server); over TLS
+#                  too with BENCH_TLS
 #   slow-consumer  the defaults (5 members, 5000 msg/s of 256 B)
 #   soak           100 rooms x 10 members, 1000 msg/s, BENCH_SOAK_SECS s
 #
@@ -20,6 +21,11 @@
 #   BENCH_LOGIN_RATES  login rates [25 50 100]
 #   BENCH_SOAK_SECS    soak length [60]
 #   BENCH_ONLY         any of connect login slow soak [all four]
+#   BENCH_TLS          login-storm over TLS: 0 (plaintext only), 1 (over TLS
+#                      only: the server's --tls-listen with a self-signed
+#                      certificate made in BENCH_OUT by openssl, the
+#                      generator with --tls --tls-ca), both (each row
+#                      plaintext, then over TLS) [0]
 #   BENCH_SERVER_ARGS  extra flags for every `ringport serve` (for example
 #                      "--socket-send-buffer 65536") [none]
 #   BENCH_PORT         first port [21700]
@@ -40,6 +46,12 @@ only=${BENCH_ONLY:-connect login slow soak}
 port=${BENCH_PORT:-21700}
 out=${BENCH_OUT:-$(mktemp -d -t ringport-scenarios.XXXXXX)}
 build=${BENCH_BUILD:-1}
+case ${BENCH_TLS:-0} in
+0) login_modes=plain ;;
+1) login_modes=tls ;;
+both) login_modes="plain tls" ;;
+*) die "BENCH_TLS must be 0, 1 or both" ;;
+esac
 
 need_cores
 raise_fd_limit 12400
@@ -55,27 +67,41 @@ echo "scenarios.sh: raw results and logs in $out" >&2
 trap stop_server EXIT
 trap 'exit 130' INT TERM
 
-# serve LOG ARGS...: a release ringport pinned to core 0 on a free port.
+# serve LOG ARGS...: a release ringport pinned to core 0 on a free port
+# ($port); with serve_tls=1 also its TLS listener on the next free port
+# ($tls_port) with the certificate of make_tls_cert in BENCH_OUT. The
+# generator's target (gen_target) is the plaintext listener.
+tls_cert=$out/tls-cert.pem
+tls_key=$out/tls-key.pem
 serve() {
-    local log=$1
+    local log=$1 tls=()
     shift
     port=$(free_port $((port + 1)))
+    if [ "${serve_tls:-0}" = 1 ]; then
+        tls_port=$(free_port $((port + 1)))
+        make_tls_cert "$tls_cert" "$tls_key"
+        tls=(--tls-listen "127.0.0.1:$tls_port" --tls-cert "$tls_cert" --tls-key "$tls_key")
+    fi
     # Accounts in a fresh SQLite file (the default store) next to the log;
     # no admin listener (its port could be taken). BENCH_SERVER_ARGS splits
     # into words on purpose.
     # shellcheck disable=SC2086
     taskset -c 0 "$ringport" serve --listen "127.0.0.1:$port" --io-threads 1 \
-        --accounts "sqlite:${log%.log}.db" --admin-listen none "$@" ${BENCH_SERVER_ARGS:-} >"$log" 2>&1 &
+        --accounts "sqlite:${log%.log}.db" --admin-listen none ${tls[@]+"${tls[@]}"} "$@" \
+        ${BENCH_SERVER_ARGS:-} >"$log" 2>&1 &
     server_pid=$!
     wait_accepting ringport "$port" "$log"
+    [ "${#tls[@]}" -eq 0 ] || wait_accepting ringport "$tls_port" "$log"
+    gen_target=127.0.0.1:$port
 }
 
-# gen NAME ARGS...: runs the generator on core 1, saves and prints its JSON.
+# gen NAME ARGS...: runs the generator on core 1 against gen_target, saves
+# and prints its JSON.
 gen() {
     local name=$1
     shift
     wait_quiet
-    taskset -c 1 "$bench" "$@" --target "127.0.0.1:$port" --json >"$out/$name.json" 2>"$out/$name.err" ||
+    taskset -c 1 "$bench" "$@" --target "$gen_target" --json >"$out/$name.json" 2>"$out/$name.err" ||
         die "$name failed: $(tail -n 3 "$out/$name.err")"
     cat "$out/$name.json"
 }
@@ -131,52 +157,78 @@ case " $only " in *" login "*)
     echo
     echo "| logins/s offered | ok logins/s | login p50 ms | login p99 ms | refused | failed | busy room p99 ms | room missing | server CPU % (room window) | server RSS MiB after |"
     echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    serve_tls=0
+    [ "$login_modes" = plain ] || serve_tls=1
     serve "$out/server-login.log" --rooms 1 --room-max-users 100 --chat-rate 0
+    serve_tls=0
     rss_start=$(rss_kib "$server_pid") logins_ok=0
-    # The room alone first.
-    p99=() miss=() scpu=()
-    for r in $(seq "$runs"); do
-        j=$(gen "room-alone-$r" chat --rooms 1 --members 100 --rate 1000 --duration 5 \
-            --user-prefix "alone${r}_" --server-pid "$server_pid")
-        p99+=("$(field "$j" p99_us)")
-        miss+=("$(field "$j" missing)")
-        scpu+=("$(field "$j" server_cpu_percent)")
+    # mode_args MODE: the generator's flags and target for MODE (plain or
+    # tls; the login latency of tls includes each login's full handshake);
+    # sets tls_args, gen_target and the row label's suffix.
+    mode_args() {
+        if [ "$1" = tls ]; then
+            tls_args=(--tls --tls-ca "$tls_cert") gen_target=127.0.0.1:$tls_port suffix=" over TLS"
+        else
+            tls_args=() gen_target=127.0.0.1:$port suffix=
+        fi
+    }
+    for mode in $login_modes; do
+        mode_args "$mode"
+        # The room alone first.
+        p99=() miss=() scpu=()
+        for r in $(seq "$runs"); do
+            j=$(gen "room-alone-$mode-$r" chat --rooms 1 --members 100 --rate 1000 --duration 5 \
+                --user-prefix "alone${mode}${r}_" --server-pid "$server_pid" ${tls_args[@]+"${tls_args[@]}"})
+            [ "$(field "$j" tls)" = "$([ "$mode" = tls ] && echo true || echo false)" ] ||
+                die "room-alone-$mode-$r: the report's tls is $(field "$j" tls)"
+            p99+=("$(field "$j" p99_us)")
+            miss+=("$(field "$j" missing)")
+            scpu+=("$(field "$j" server_cpu_percent)")
+        done
+        echo "| 0 (room alone)$suffix | – | – | – | – | – | $(us2ms "$(median "${p99[@]}")") | $(median "${miss[@]}") | $(median "${scpu[@]}") | $(kib2mib "$(rss_kib "$server_pid")") |"
     done
-    echo "| 0 (room alone) | – | – | – | – | – | $(us2ms "$(median "${p99[@]}")") | $(median "${miss[@]}") | $(median "${scpu[@]}") | $(kib2mib "$(rss_kib "$server_pid")") |"
     for rate in $login_rates; do
-        for with_room in 0 1; do
-            ok=() p50=() lp99=() ref=() fail=() rp99=() miss=() scpu=()
-            for r in $(seq "$runs"); do
+        for mode in $login_modes; do
+            mode_args "$mode"
+            for with_room in 0 1; do
+                ok=() p50=() lp99=() ref=() fail=() rp99=() miss=() scpu=()
+                for r in $(seq "$runs"); do
+                    if [ "$with_room" = 1 ]; then
+                        j=$(gen "login-$rate-$mode-room-$r" login-storm --rate "$rate" --duration 5 \
+                            --chat-room-members 100 --chat-rate 1000 --server-pid "$server_pid" \
+                            ${tls_args[@]+"${tls_args[@]}"})
+                        c=$j
+                        rp99+=("$(field "$c" p99_us)")
+                        miss+=("$(field "$c" missing)")
+                        scpu+=("$(field "$c" server_cpu_percent)")
+                    else
+                        j=$(gen "login-$rate-$mode-$r" login-storm --rate "$rate" --duration 5 \
+                            ${tls_args[@]+"${tls_args[@]}"})
+                    fi
+                    [ "$(first "$j" tls)" = "$([ "$mode" = tls ] && echo true || echo false)" ] ||
+                        die "login-$rate-$mode-$r: the report's tls is $(first "$j" tls)"
+                    ok+=("$(field "$j" logins_per_sec)")
+                    logins_ok=$((logins_ok + $(first "$j" logins_ok)))
+                    p50+=("$(field "$j" answer_p50_us)")
+                    lp99+=("$(field "$j" answer_p99_us)")
+                    ref+=("$(field "$j" logins_refused)")
+                    fail+=("$(field "$j" failed)")
+                    sleep 1
+                done
                 if [ "$with_room" = 1 ]; then
-                    j=$(gen "login-$rate-room-$r" login-storm --rate "$rate" --duration 5 \
-                        --chat-room-members 100 --chat-rate 1000 --server-pid "$server_pid")
-                    c=$j
-                    rp99+=("$(field "$c" p99_us)")
-                    miss+=("$(field "$c" missing)")
-                    scpu+=("$(field "$c" server_cpu_percent)")
+                    room="$(us2ms "$(median "${rp99[@]}")") | $(median "${miss[@]}") | $(median "${scpu[@]}")"
+                    label="$rate + room$suffix"
                 else
-                    j=$(gen "login-$rate-$r" login-storm --rate "$rate" --duration 5)
+                    room="– | – | –"
+                    label=$rate$suffix
                 fi
-                ok+=("$(field "$j" logins_per_sec)")
-                logins_ok=$((logins_ok + $(first "$j" logins_ok)))
-                p50+=("$(field "$j" answer_p50_us)")
-                lp99+=("$(field "$j" answer_p99_us)")
-                ref+=("$(field "$j" logins_refused)")
-                fail+=("$(field "$j" failed)")
-                sleep 1
+                echo "| $label | $(median "${ok[@]}") | $(us2ms "$(median "${p50[@]}")") | $(us2ms "$(median "${lp99[@]}")") | $(median "${ref[@]}") | $(median "${fail[@]}") | $room | $(kib2mib "$(rss_kib "$server_pid")") |"
             done
-            if [ "$with_room" = 1 ]; then
-                room="$(us2ms "$(median "${rp99[@]}")") | $(median "${miss[@]}") | $(median "${scpu[@]}")"
-                label="$rate + room"
-            else
-                room="– | – | –"
-                label=$rate
-            fi
-            echo "| $label | $(median "${ok[@]}") | $(us2ms "$(median "${p50[@]}")") | $(us2ms "$(median "${lp99[@]}")") | $(median "${ref[@]}") | $(median "${fail[@]}") | $room | $(kib2mib "$(rss_kib "$server_pid")") |"
         done
     done
     echo
     echo "Server RSS (VmRSS): $(kib2mib "$rss_start") MiB at start, $(kib2mib "$(rss_kib "$server_pid")") MiB after $logins_ok successful logins."
+    [ "$login_modes" = plain ] || echo "Over TLS: a full handshake per login (no session resumption), counted in its latency; the room's members connect over TLS too; the JSON has the version and cipher suite."
     stop_server
     ;;
 esac

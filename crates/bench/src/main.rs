@@ -31,7 +31,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{ChatArgs, Cli, Command, EchoArgs};
+use crate::cli::{ChatArgs, ChatTransport, Cli, Command, EchoArgs};
 use crate::load::chat::ChatPlan;
 use crate::load::connect::{check_fd_limit, resolve_target};
 use crate::load::echo::EchoPlan;
@@ -110,10 +110,12 @@ fn chat(args: &ChatArgs) -> anyhow::Result<ExitCode> {
     args.validate()?;
     let addr = resolve_target(&args.target)?;
     check_fd_limit(u32::try_from(args.connections()).unwrap_or(u32::MAX))?;
+    let tls = args.tls.client(args.transport == ChatTransport::Ws)?;
     let plan = ChatPlan {
         addr,
         system: args.system,
         transport: args.transport,
+        tls,
         rooms: args.rooms,
         members: args.members,
         room_start: args.room_start,

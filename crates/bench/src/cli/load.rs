@@ -7,7 +7,7 @@ use clap::Args;
 use ringport_proto::{DEFAULT_MAX_FRAME, HEADER_LEN};
 
 use super::parse::{parse_rate, parse_secs, parse_secs_or_zero};
-use super::{ChatSystem, ChatTransport, Framing, TargetArgs, MAX_CONNECTIONS};
+use super::{ChatSystem, ChatTransport, Framing, TargetArgs, TlsArgs, MAX_CONNECTIONS};
 use crate::load::chat::send_order::SendOrder;
 
 /// Largest raw-framing message, in bytes.
@@ -36,6 +36,9 @@ pub struct ChatArgs {
     /// (`--target` then names the `--ws-listen` address).
     #[arg(long, value_enum, default_value_t = ChatTransport::Tcp)]
     pub transport: ChatTransport,
+    /// TLS under the transport.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Rooms to fill.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CONNECTIONS)))]
     pub rooms: u32,
@@ -99,6 +102,9 @@ impl ChatArgs {
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.transport == ChatTransport::Ws && self.system != ChatSystem::Ringport {
             anyhow::bail!("--transport ws is for --system ringport");
+        }
+        if self.tls.tls && self.system != ChatSystem::Ringport {
+            anyhow::bail!("--tls is for --system ringport");
         }
         check_chat_shape(
             self.rooms,

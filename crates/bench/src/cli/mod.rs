@@ -1,8 +1,8 @@
 //! Command-line interface: the subcommands and their (bounded) arguments.
 //!
 //! This module holds the command tree, the limits every subcommand shares
-//! and the argument groups several use ([`TargetArgs`], [`ChatSystem`],
-//! [`Framing`]); the arguments themselves are grouped like the code they
+//! and the argument groups several use ([`TargetArgs`], [`TlsArgs`],
+//! [`ChatSystem`], [`Framing`]); the arguments themselves are grouped like the code they
 //! drive: [`load`] (echo, idle, chat), [`scenario`] (the storms,
 //! slow-consumer, soak) and [`server`] (the tokio baselines), with their
 //! value parsers in [`parse`].
@@ -12,6 +12,8 @@ mod parse;
 mod scenario;
 mod server;
 
+use std::sync::Arc;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use self::load::{check_chat_shape, ChatArgs, EchoArgs, IdleArgs};
@@ -19,6 +21,7 @@ pub use self::scenario::{
     ConnectStormArgs, LoginStormArgs, SlowConsumerArgs, SoakArgs, MAX_STORM_RATE,
 };
 pub use self::server::{TokioChatArgs, TokioEchoArgs};
+use crate::load::tls::{TlsClient, TlsOptions, Verify};
 
 /// Most connections one run may open.
 pub const MAX_CONNECTIONS: u32 = 20_000;
@@ -163,6 +166,64 @@ impl Framing {
             Framing::Raw => "raw",
             Framing::Packet => "packet",
         }
+    }
+}
+
+/// `--tls`: the connections inside TLS, and how the server's certificate
+/// is checked.
+#[derive(Debug, Clone, Args)]
+pub struct TlsArgs {
+    /// Connect with TLS (rustls): to the server's `--tls-listen` address,
+    /// or with `--transport ws` to its WebSocket listener with
+    /// `websocket.tls` on (wss). The handshake is part of the setup (of a
+    /// login, in the storms), never of a message's latency.
+    #[arg(long)]
+    pub tls: bool,
+    /// PEM file of the CA certificate(s) the server's certificate must be
+    /// signed by (a self-signed server certificate is its own CA).
+    /// Required with `--tls` unless `--tls-insecure`.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// Take any server certificate, unchecked: for benchmarking only (the
+    /// report says so).
+    #[arg(long, requires = "tls", conflicts_with = "tls_ca")]
+    pub tls_insecure: bool,
+    /// The name the server's certificate must carry (DNS name or IP
+    /// address), also sent as SNI.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "localhost",
+        requires = "tls"
+    )]
+    pub tls_server_name: String,
+}
+
+impl TlsArgs {
+    /// The TLS client of a run (`None` without `--tls`); `http` offers
+    /// ALPN `http/1.1` (wss).
+    ///
+    /// # Errors
+    ///
+    /// `--tls` without `--tls-ca` or `--tls-insecure`, or a CA file or
+    /// server name that does not do (see [`TlsClient::new`]).
+    pub fn client(&self, http: bool) -> anyhow::Result<Option<Arc<TlsClient>>> {
+        if !self.tls {
+            return Ok(None);
+        }
+        let verify = match (&self.tls_ca, self.tls_insecure) {
+            (Some(path), _) => Verify::Ca(path.clone()),
+            (None, true) => Verify::Insecure,
+            (None, false) => anyhow::bail!(
+                "--tls needs --tls-ca FILE (the CA of the server's certificate), or \
+                 --tls-insecure to take any certificate unchecked (benchmarking only)"
+            ),
+        };
+        let options = TlsOptions {
+            verify,
+            server_name: self.tls_server_name.clone(),
+        };
+        Ok(Some(Arc::new(TlsClient::new(&options, http)?)))
     }
 }
 

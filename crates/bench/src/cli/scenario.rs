@@ -10,7 +10,7 @@ use super::parse::{
     parse_factor, parse_percent, parse_rate, parse_sample_secs, parse_secs, parse_secs_or_zero,
     parse_soak_secs, parse_storm_rate,
 };
-use super::{ChatSystem, TargetArgs, MAX_CONNECTIONS};
+use super::{ChatSystem, TargetArgs, TlsArgs, MAX_CONNECTIONS};
 
 /// Longest `soak`, in seconds (a day).
 pub const MAX_SOAK_SECS: f64 = 86_400.0;
@@ -27,6 +27,9 @@ pub struct ConnectStormArgs {
     /// Where to connect.
     #[command(flatten)]
     pub target: TargetArgs,
+    /// TLS under the connections.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Connection attempts per second of the first step.
     #[arg(long, default_value = "100", value_parser = parse_storm_rate)]
     pub start_rate: f64,
@@ -70,6 +73,9 @@ pub struct LoginStormArgs {
     /// Where to connect.
     #[command(flatten)]
     pub target: TargetArgs,
+    /// TLS under the connections.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Logins per second (each on a new connection, closed once answered).
     #[arg(long, default_value = "50", value_parser = parse_storm_rate)]
     pub rate: f64,
@@ -154,6 +160,9 @@ pub struct SlowConsumerArgs {
     /// Where to connect.
     #[command(flatten)]
     pub target: TargetArgs,
+    /// TLS under the connections.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Members of the room, the slow one included (3 to 1000).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(3..=i64::from(MAX_CHAT_MEMBERS)))]
     pub members: u32,
@@ -203,6 +212,9 @@ pub struct SoakArgs {
     /// Where to connect.
     #[command(flatten)]
     pub target: TargetArgs,
+    /// TLS under the connections.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// What the server speaks.
     #[arg(long, value_enum, default_value_t = ChatSystem::Ringport)]
     pub system: ChatSystem,

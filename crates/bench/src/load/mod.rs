@@ -37,6 +37,7 @@ pub mod echo;
 pub mod idle;
 pub mod payload;
 pub mod storm;
+pub mod tls;
 
 use std::time::Duration;
 

@@ -8,6 +8,7 @@ use crate::load::chat::{ChatOutcome, ChatPlan};
 use crate::report::cpu;
 use crate::report::json::JsonObject;
 use crate::report::percentiles::{self, Percentiles, MAX, P50, P99};
+use crate::report::tls;
 
 /// A run passes with at least this share of the expected deliveries...
 pub const PASS_DELIVERED_PERCENT: f64 = 99.9;
@@ -98,15 +99,22 @@ impl<'a> ChatReport<'a> {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "chat {} ({}) {}: {} rooms x {} members ({} connections, set up in {:.1} s), {} B messages",
+            "chat {} ({}{}) {}: {} rooms x {} members ({} connections, set up in {:.1} s), {} B messages",
             p.system.name(),
             p.transport.name(),
+            if p.tls.is_some() { "+tls" } else { "" },
             p.addr,
             p.rooms,
             p.members,
             o.connected,
             o.setup_secs,
             p.size
+        );
+        tls::human(
+            &mut s,
+            p.tls.as_deref(),
+            o.tls.as_ref(),
+            "the handshakes are part of the setup",
         );
         let _ = writeln!(
             s,
@@ -214,7 +222,8 @@ impl<'a> ChatReport<'a> {
         let (p, o) = (self.plan, self.outcome);
         let mut j = JsonObject::new();
         j.string("system", p.system.name())
-            .string("transport", p.transport.name())
+            .string("transport", p.transport.name());
+        tls::json(&mut j, p.tls.as_deref(), o.tls.as_ref())
             .string("target", &p.addr.to_string())
             .int("rooms", u64::from(p.rooms))
             .int("members", u64::from(p.members))

@@ -7,7 +7,7 @@
 //! * [`percentiles`] holds the one list of percentiles every report quotes.
 //! * [`json`] is the flat JSON writer, [`out`] writes stdout lines, [`progress`]
 //!   draws the bar on stderr, and [`chart`] the PNG chart; [`cpu`] quotes
-//!   CPU use the same way in every report.
+//!   CPU use the same way in every report, [`tls`] whether a run used TLS.
 
 pub mod chart;
 pub mod chat;
@@ -17,3 +17,4 @@ pub mod json;
 pub mod out;
 pub mod percentiles;
 pub mod progress;
+pub mod tls;

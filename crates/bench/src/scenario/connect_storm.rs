@@ -15,6 +15,7 @@ use crate::report::json::{array, JsonObject};
 use crate::report::out;
 use crate::report::percentiles::{self, P50, P99};
 use crate::report::progress::Bar;
+use crate::report::tls;
 use crate::EXIT_NO_PROGRESS;
 
 /// Runs `connect-storm` and prints its report.
@@ -55,8 +56,10 @@ pub fn connect_storm(args: &ConnectStormArgs) -> anyhow::Result<ExitCode> {
             args.step_secs.as_secs_f64()
         );
     }
+    let tls = args.tls.client(false)?;
     let plan = StormPlan {
         addr,
+        tls,
         probe: Probe::Echo,
         after,
         steps,
@@ -87,7 +90,8 @@ pub fn connect_storm(args: &ConnectStormArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         let mut j = JsonObject::new();
         j.string("scenario", "connect-storm")
-            .string("target", &addr.to_string())
+            .string("target", &addr.to_string());
+        tls::json(&mut j, plan.tls.as_deref(), outcome.tls.as_ref())
             .string("mode", mode)
             .float("start_rate", args.start_rate, 1)
             .float("factor", args.factor, 3)
@@ -123,6 +127,12 @@ pub fn connect_storm(args: &ConnectStormArgs) -> anyhow::Result<ExitCode> {
             plan.steps.last().map_or(0.0, |s| s.rate),
             args.factor,
             args.step_secs.as_secs_f64()
+        );
+        tls::human(
+            &mut s,
+            plan.tls.as_deref(),
+            outcome.tls.as_ref(),
+            "a full handshake per connection, part of the echo latency",
         );
         s.push_str("  step rate/s  attempts  connected  answered  failed  connect p50 / p99 ms  echo p99 ms\n");
         for st in &outcome.steps {
@@ -170,6 +180,13 @@ pub fn connect_storm(args: &ConnectStormArgs) -> anyhow::Result<ExitCode> {
             &outcome.answer_ns,
             "(connect and DEV_ECHO round trip, from the scheduled time)",
         ));
+        if plan.tls.is_some() {
+            s.push_str(&percentile_line(
+                "handshake µs",
+                &outcome.handshake_ns,
+                "(connect and TLS handshake, from the scheduled time)",
+            ));
+        }
         if !args.close {
             let _ = writeln!(
                 s,

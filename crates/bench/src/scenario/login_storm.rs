@@ -19,6 +19,7 @@ use crate::report::json::JsonObject;
 use crate::report::out;
 use crate::report::percentiles::{self, MAX, P99};
 use crate::report::progress::Bar;
+use crate::report::tls;
 
 /// Runs `login-storm` (and its chat room) and prints its report.
 ///
@@ -45,10 +46,12 @@ pub fn login_storm(args: &LoginStormArgs) -> anyhow::Result<ExitCode> {
     // too, but running out of those is counted ("fd limit (generator)").
     check_fd_limit(args.chat_room_members)?;
     let chat_warmup = Duration::from_secs(1);
+    let tls = args.tls.client(false)?;
     let chat_plan = (args.chat_room_members > 0).then(|| ChatPlan {
         addr,
         system: ChatSystem::Ringport,
         transport: crate::cli::ChatTransport::Tcp,
+        tls: tls.clone(),
         rooms: 1,
         members: args.chat_room_members,
         room_start: args.chat_room,
@@ -81,6 +84,7 @@ pub fn login_storm(args: &LoginStormArgs) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let plan = StormPlan {
         addr,
+        tls,
         probe: Probe::Login {
             prefix: prefix.clone(),
         },
@@ -149,7 +153,8 @@ pub fn login_storm(args: &LoginStormArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         let mut j = JsonObject::new();
         j.string("scenario", "login-storm")
-            .string("target", &addr.to_string())
+            .string("target", &addr.to_string());
+        tls::json(&mut j, plan.tls.as_deref(), outcome.tls.as_ref())
             .string("user_prefix", &prefix)
             .float("rate", rate, 1)
             .float("duration_secs", duration.as_secs_f64(), 3)
@@ -186,6 +191,12 @@ pub fn login_storm(args: &LoginStormArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+        tls::human(
+            &mut s,
+            plan.tls.as_deref(),
+            outcome.tls.as_ref(),
+            "a full handshake per login, part of its latency",
+        );
         let _ = writeln!(
             s,
             "  logins      {} attempted, {} answered, {ok} ok, {refused} refused, {} failed; {achieved:.1} ok logins/s over {window:.1} s",
@@ -210,8 +221,19 @@ pub fn login_storm(args: &LoginStormArgs) -> anyhow::Result<ExitCode> {
         s.push_str(&percentile_line(
             "login µs",
             &outcome.answer_ns,
-            "(connect and login, from the scheduled time)",
+            if plan.tls.is_some() {
+                "(connect, TLS handshake and login, from the scheduled time)"
+            } else {
+                "(connect and login, from the scheduled time)"
+            },
         ));
+        if plan.tls.is_some() {
+            s.push_str(&percentile_line(
+                "handshake µs",
+                &outcome.handshake_ns,
+                "(connect and TLS handshake, from the scheduled time)",
+            ));
+        }
         s.push_str(&percentile_line(
             "connect µs",
             &outcome.connect_ns,

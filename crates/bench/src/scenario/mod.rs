@@ -53,6 +53,7 @@ pub(super) fn storm_json_common(j: &mut JsonObject, o: &StormOutcome) {
         .counts("failures", o.failures.iter().map(|(k, n)| (*k, *n)));
     percentiles::write_json(j, "connect_", percentiles::of(&o.connect_ns));
     percentiles::write_json(j, "answer_", percentiles::of(&o.answer_ns));
+    percentiles::write_json(j, "handshake_", percentiles::of(&o.handshake_ns));
     let lag = percentiles::of(&o.lag_ns);
     j.opt_float("lag_p99_us", lag.map(|l| l[P99]), 1)
         .opt_float("lag_max_us", lag.map(|l| l[MAX]), 1)

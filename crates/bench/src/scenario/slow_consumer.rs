@@ -46,6 +46,7 @@ pub fn slow_consumer(args: &SlowConsumerArgs) -> anyhow::Result<ExitCode> {
         addr,
         system: ChatSystem::Ringport,
         transport: crate::cli::ChatTransport::Tcp,
+        tls: args.tls.client(false)?,
         rooms: 1,
         members: args.members,
         room_start: args.room,

@@ -49,10 +49,14 @@ pub fn soak(args: &SoakArgs) -> anyhow::Result<ExitCode> {
     if rss_kib(pid).is_none() {
         bail!("--server-pid {pid}: cannot read /proc/{pid}/status (no such process, or not ours)");
     }
+    if args.tls.tls && args.system != crate::cli::ChatSystem::Ringport {
+        bail!("--tls is for --system ringport");
+    }
     let plan = ChatPlan {
         addr,
         system: args.system,
         transport: crate::cli::ChatTransport::Tcp,
+        tls: args.tls.client(false)?,
         rooms: args.rooms,
         members: args.members,
         room_start: 0,

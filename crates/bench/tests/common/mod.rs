@@ -85,6 +85,11 @@ impl Server {
         Some(Server { child, addr })
     }
 
+    /// A server already started as `child`, listening on `addr`.
+    pub fn from_child(child: Child, addr: SocketAddr) -> Server {
+        Server { child, addr }
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -3,10 +3,14 @@
 
 use mio::net::TcpStream;
 
+use crate::load::tls::TlsConn;
+
 /// One member's connection during the load.
 #[derive(Debug)]
 pub(super) struct Conn {
     pub(super) stream: TcpStream,
+    /// Its TLS (`--tls`): then `partial` and `out` hold plaintext.
+    pub(super) tls: Option<Box<TlsConn>>,
     /// Received bytes not parsed yet (part of a packet).
     pub(super) partial: Vec<u8>,
     /// Bytes to send; `out[out_pos..]` not written yet.

@@ -3,8 +3,9 @@
 //! delivery checked and timed.
 //!
 //! Setup is plain blocking I/O, phase by phase over all connections (connect
-//! all; ringport: log all in, then enter all rooms; Redis: `HELLO 3` and
-//! `SUBSCRIBE` all), so when the load starts every member is in its room.
+//! all; with `--tls` the handshakes; ringport: log all in, then enter all
+//! rooms; Redis: `HELLO 3` and `SUBSCRIBE` all), so when the load starts
+//! every member is in its room.
 //!
 //! The load itself runs on this one thread with mio (edge-triggered epoll),
 //! built to cost as little CPU per delivery as possible:
@@ -30,6 +31,11 @@
 //!   tail (part of a packet) is kept in its own small buffer and put back in
 //!   front of the next read. One clock read per `read`, many packets per
 //!   read; a short read means the socket is drained (no extra `EAGAIN` call).
+//! * **TLS** (`--tls`, [`crate::load::tls`]): a connection's socket is
+//!   read into a second shared 64 KiB buffer, decrypted into the read
+//!   buffer and parsed there as above; what is due is queued as plaintext
+//!   as above, then encrypted and written once per turn. Connections
+//!   without TLS take the paths above, untouched.
 //! * **Checks.** For every (receiver, sender) pair the next expected
 //!   sequence number: a jump is counted as missing messages, a step back as a
 //!   duplicate; a sender outside the receiver's room is foreign, a stamp
@@ -61,6 +67,7 @@ mod tracker;
 pub mod wire;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ringport_proto::DEFAULT_MAX_FRAME;
@@ -69,6 +76,7 @@ pub use self::outcome::{ChatOutcome, Progress, SlowOutcome};
 use self::send_order::SendOrder;
 pub use self::setup::{login_hint, prepare};
 use crate::cli::{ChatSystem, ChatTransport};
+use crate::load::tls::TlsClient;
 
 /// Bytes asked of one `read`.
 const READ_CHUNK: usize = 64 * 1024;
@@ -89,6 +97,8 @@ pub struct ChatPlan {
     pub system: ChatSystem,
     /// How ringport is reached (TCP or WebSocket).
     pub transport: ChatTransport,
+    /// TLS under the transport (`--tls`).
+    pub tls: Option<Arc<TlsClient>>,
     /// Number of rooms.
     pub rooms: u32,
     /// Members per room.

@@ -6,6 +6,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::cpu::CpuUse;
+use crate::load::tls::Negotiated;
 
 /// What happened to the slow member.
 #[derive(Debug, Clone)]
@@ -20,7 +21,8 @@ pub struct SlowOutcome {
     pub first_leave_notice_secs: Option<f64>,
     /// Deliveries still in its socket, read after the load.
     pub drained_deliveries: u64,
-    /// Bytes read after the load.
+    /// Bytes read after the load (as read from the socket: records, with
+    /// TLS).
     pub drained_bytes: u64,
     /// How its connection ended when read empty: `closed` (end of stream),
     /// `reset`, `error: ...`, or `open` (the server never cut it off).
@@ -50,8 +52,11 @@ pub struct Progress {
 pub struct ChatOutcome {
     /// Connections set up (all of them, or the run fails).
     pub connected: u64,
-    /// Seconds the setup (connect, login, enter / subscribe) took.
+    /// Seconds the setup (connect, TLS handshake, login, enter /
+    /// subscribe) took.
     pub setup_secs: f64,
+    /// What the first connection's TLS handshake agreed on (`--tls`).
+    pub tls: Option<Negotiated>,
     /// Messages scheduled in the measured window.
     pub scheduled: u64,
     /// Of those, messages written (queued) on their sender's connection.

@@ -1,13 +1,16 @@
 //! The receiving half of the `chat` load: one shared read buffer, a
 //! connection's unparsed tail kept in its own small buffer and put back in
 //! front of the next read; one clock read per `read`, many packets per read;
-//! a short read means the socket is drained. After the load, the slow
+//! a short read means the socket is drained. A TLS connection's socket is
+//! read into a second shared buffer and decrypted into the first
+//! ([`Load::read_tls`]); the rest is the same. After the load, the slow
 //! member's socket is read empty ([`Load::drain_slow`]).
 
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
 use super::runner::Load;
+use super::tracker::Tracker;
 use super::wire::{parse_nats, parse_redis, parse_ringport, parse_ringport_ws, Incoming};
 use super::{SlowOutcome, SlowPlan, MAX_FRAME, READ_CHUNK};
 use crate::cli::{ChatSystem, ChatTransport};
@@ -48,7 +51,15 @@ impl Load<'_> {
                 }
                 Ok(n) => {
                     outcome.drained_bytes += n as u64;
-                    buf.extend_from_slice(&chunk[..n]);
+                    match conn.tls.as_deref_mut() {
+                        None => buf.extend_from_slice(&chunk[..n]),
+                        Some(tls) => {
+                            if let Err(e) = tls.decrypt_to(&chunk[..n], &mut buf) {
+                                outcome.end = format!("error: {e}");
+                                break;
+                            }
+                        }
+                    }
                     let mut deliveries = 0;
                     match parse_ringport(&buf, MAX_FRAME, |e| {
                         if matches!(e, Incoming::Delivery(_)) {
@@ -96,6 +107,10 @@ impl Load<'_> {
                 self.slow_stopped = Some(now);
                 return;
             }
+        }
+        if self.conns[i].tls.is_some() {
+            self.read_tls(i);
+            return;
         }
         let conn = &mut self.conns[i];
         let rbuf = &mut self.rbuf;
@@ -146,18 +161,7 @@ impl Load<'_> {
             let now_ns = nanos(Instant::now().saturating_duration_since(self.t0));
             filled += n;
             let mut pings = 0usize;
-            let handle = |event: Incoming<'_>| {
-                if event == Incoming::Ping {
-                    pings += 1;
-                }
-                tracker.incoming(i, event, now_ns);
-            };
-            let parsed = match system {
-                ChatSystem::Ringport if ws => parse_ringport_ws(&rbuf[..filled], MAX_FRAME, handle),
-                ChatSystem::Ringport => parse_ringport(&rbuf[..filled], MAX_FRAME, handle),
-                ChatSystem::Redis => parse_redis(&rbuf[..filled], handle),
-                ChatSystem::Nats => parse_nats(&rbuf[..filled], handle),
-            };
+            let parsed = parse_events(system, ws, &rbuf[..filled], tracker, i, now_ns, &mut pings);
             for _ in 0..pings {
                 conn.out.extend_from_slice(b"PONG\r\n");
                 pong = true;
@@ -186,5 +190,109 @@ impl Load<'_> {
         } else {
             let _ = self.poll.registry().deregister(&mut conn.stream);
         }
+    }
+
+    /// [`Load::read`] of a TLS connection: each socket read (into the
+    /// shared `cbuf`) is decrypted into the shared read buffer and parsed
+    /// there; anything rustls wants to send back goes out at once.
+    fn read_tls(&mut self, i: usize) {
+        let conn = &mut self.conns[i];
+        let Some(tls) = conn.tls.as_deref_mut() else {
+            return;
+        };
+        let rbuf = &mut self.rbuf;
+        let cbuf = &mut self.cbuf;
+        let tracker = &mut self.tracker;
+        let system = self.plan.system;
+        let ws = self.plan.transport == ChatTransport::Ws;
+        let mut filled = conn.partial.len();
+        let mut pings = 0usize;
+        if filled > rbuf.len() {
+            self.errors.protocol_errors += 1;
+            self.errors
+                .note(i, "a packet larger than the read buffer".into());
+            conn.open = false;
+        } else {
+            rbuf[..filled].copy_from_slice(&conn.partial);
+            conn.partial.clear();
+        }
+        while conn.open {
+            let n = match conn.stream.read(cbuf) {
+                Ok(0) => {
+                    self.errors.closed_by_server += 1;
+                    self.errors
+                        .note(i, "the server closed the connection".into());
+                    conn.open = false;
+                    break;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.errors.io_errors += 1;
+                    self.errors.note(i, format!("reading: {e}"));
+                    conn.open = false;
+                    break;
+                }
+            };
+            let now_ns = nanos(Instant::now().saturating_duration_since(self.t0));
+            let decrypted = tls.decrypt(&cbuf[..n], rbuf, &mut filled, |buf| {
+                parse_events(system, ws, buf, tracker, i, now_ns, &mut pings)
+            });
+            if let Err(e) = decrypted {
+                self.errors.protocol_errors += 1;
+                self.errors.note(i, e);
+                conn.open = false;
+                break;
+            }
+            if tls.peer_closed() {
+                self.errors.closed_by_server += 1;
+                self.errors
+                    .note(i, "the server closed the TLS session".into());
+                conn.open = false;
+                break;
+            }
+            if n < cbuf.len() {
+                break; // a short read: the socket is drained
+            }
+        }
+        for _ in 0..pings {
+            conn.out.extend_from_slice(b"PONG\r\n");
+        }
+        if conn.open {
+            conn.partial.extend_from_slice(&rbuf[..filled]);
+            if (pings > 0 || tls.wants_write()) && !conn.blocked {
+                self.flush(i);
+            }
+        } else {
+            let _ = self.poll.registry().deregister(&mut conn.stream);
+        }
+    }
+}
+
+/// Parses every whole packet (or message) at the start of `buf`, hands
+/// each to the tracker as received by member `i` at `now_ns`, counts the
+/// NATS `PING`s in `pings`, and returns the bytes used.
+#[inline]
+fn parse_events(
+    system: ChatSystem,
+    ws: bool,
+    buf: &[u8],
+    tracker: &mut Tracker,
+    i: usize,
+    now_ns: u64,
+    pings: &mut usize,
+) -> Result<usize, String> {
+    let handle = |event: Incoming<'_>| {
+        if event == Incoming::Ping {
+            *pings += 1;
+        }
+        tracker.incoming(i, event, now_ns);
+    };
+    match system {
+        ChatSystem::Ringport if ws => parse_ringport_ws(buf, MAX_FRAME, handle),
+        ChatSystem::Ringport => parse_ringport(buf, MAX_FRAME, handle),
+        ChatSystem::Redis => parse_redis(buf, handle),
+        ChatSystem::Nats => parse_nats(buf, handle),
     }
 }

@@ -5,7 +5,6 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::net::TcpStream as StdStream;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
@@ -23,6 +22,7 @@ use super::wire::{nats_subject, redis_channel, Envelope};
 use super::{ChatOutcome, ChatPlan, Progress, MAX_FRAME, READ_CHUNK};
 use crate::cli::{ChatSystem, ChatTransport};
 use crate::cpu::{all_tasks_time, CpuMeter, CpuUse, Process};
+use crate::load::tls::{Negotiated, SetupStream};
 use crate::load::{histogram, PROGRESS_EVERY};
 
 /// Events taken from the poller at once.
@@ -49,6 +49,9 @@ pub(super) struct Load<'a> {
     pub(super) errors: Errors,
     /// Shared read buffer.
     pub(super) rbuf: Vec<u8>,
+    /// Shared buffer of the bytes read from a TLS connection's socket
+    /// before they are decrypted into `rbuf` (empty without `--tls`).
+    pub(super) cbuf: Vec<u8>,
     /// Connections with bytes queued this turn.
     pub(super) dirty: Vec<usize>,
     pub(super) t0: Instant,
@@ -67,6 +70,8 @@ pub(super) struct Load<'a> {
     pub(super) slow_stopped: Option<Instant>,
     pub(super) lag_ns: Histogram<u64>,
     pub(super) setup_secs: f64,
+    /// What the first TLS handshake agreed on.
+    pub(super) tls: Option<Negotiated>,
 }
 /// Starts a periodic timer (timerfd) firing every `interval_ns` (rounded
 /// up, at least [`MIN_TICK_NS`]) from now, registered as [`TIMER`]; `None`
@@ -99,13 +104,17 @@ fn start_timer(interval_ns: f64, registry: &Registry) -> Option<File> {
 impl<'a> Load<'a> {
     pub(super) fn new(
         plan: &'a ChatPlan,
-        streams: Vec<StdStream>,
+        streams: Vec<SetupStream>,
         leftovers: Vec<Vec<u8>>,
         setup_secs: f64,
     ) -> anyhow::Result<Load<'a>> {
         let poll = Poll::new().context("creating the poller")?;
+        let negotiated = streams.first().and_then(SetupStream::negotiated);
         let mut conns = Vec::with_capacity(streams.len());
-        for (i, (stream, partial)) in streams.into_iter().zip(leftovers).enumerate() {
+        for (i, (stream, mut partial)) in streams.into_iter().zip(leftovers).enumerate() {
+            let (stream, tls) = stream
+                .into_parts(&mut partial)
+                .map_err(|e| anyhow::anyhow!("member {i}: {e}"))?;
             stream
                 .set_nonblocking(true)
                 .context("making a socket non-blocking")?;
@@ -119,6 +128,7 @@ impl<'a> Load<'a> {
                 .context("registering a socket")?;
             conns.push(Conn {
                 stream,
+                tls: tls.map(Box::new),
                 partial,
                 out: Vec::new(),
                 out_pos: 0,
@@ -161,6 +171,11 @@ impl<'a> Load<'a> {
             tracker,
             errors: Errors::default(),
             rbuf: vec![0; READ_CHUNK + MAX_FRAME],
+            cbuf: if plan.tls.is_some() {
+                vec![0; READ_CHUNK]
+            } else {
+                Vec::new()
+            },
             dirty: Vec::new(),
             t0: Instant::now(),
             next_g: 0,
@@ -173,6 +188,7 @@ impl<'a> Load<'a> {
             slow_stopped: None,
             lag_ns: histogram()?,
             setup_secs,
+            tls: negotiated,
         })
     }
 
@@ -313,6 +329,7 @@ impl<'a> Load<'a> {
         Ok(ChatOutcome {
             connected: t.schedule.n,
             setup_secs: self.setup_secs,
+            tls: self.tls,
             scheduled: self.scheduled,
             sent: self.sent,
             unsent: self.unsent,

@@ -1,7 +1,8 @@
 //! The sending half of the `chat` load: every message that has come due is
 //! queued on its sender's buffer ([`Load::send_due`]), then each touched
-//! connection is written once ([`Load::flush`]). How late a message was
-//! queued is the send lag.
+//! connection is written once ([`Load::flush`]; with TLS, the queued
+//! plaintext is encrypted then). How late a message was queued is the send
+//! lag.
 
 use std::io::{self, Write};
 use std::time::Instant;
@@ -80,23 +81,41 @@ impl Load<'_> {
     /// Writes as much of connection `i`'s queued bytes as the socket takes.
     pub(super) fn flush(&mut self, i: usize) {
         let conn = &mut self.conns[i];
-        while conn.open && conn.out_pos < conn.out.len() {
-            match conn.stream.write(&conn.out[conn.out_pos..]) {
-                Ok(0) => {
-                    self.errors.io_errors += 1;
-                    self.errors.note(i, "the socket took no bytes".into());
-                    conn.open = false;
+        if let Some(tls) = conn.tls.as_deref_mut() {
+            // Everything queued becomes records (rustls takes up to 64 KiB
+            // ahead of the socket), written until the socket blocks.
+            if conn.open {
+                match tls.send(&mut conn.stream, &conn.out[conn.out_pos..]) {
+                    Ok((taken, blocked)) => {
+                        conn.out_pos += taken;
+                        conn.blocked = blocked;
+                    }
+                    Err(e) => {
+                        self.errors.io_errors += 1;
+                        self.errors.note(i, format!("writing: {e}"));
+                        conn.open = false;
+                    }
                 }
-                Ok(n) => conn.out_pos += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    conn.blocked = true;
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.errors.io_errors += 1;
-                    self.errors.note(i, format!("writing: {e}"));
-                    conn.open = false;
+            }
+        } else {
+            while conn.open && conn.out_pos < conn.out.len() {
+                match conn.stream.write(&conn.out[conn.out_pos..]) {
+                    Ok(0) => {
+                        self.errors.io_errors += 1;
+                        self.errors.note(i, "the socket took no bytes".into());
+                        conn.open = false;
+                    }
+                    Ok(n) => conn.out_pos += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        conn.blocked = true;
+                        break;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        self.errors.io_errors += 1;
+                        self.errors.note(i, format!("writing: {e}"));
+                        conn.open = false;
+                    }
                 }
             }
         }

@@ -1,6 +1,6 @@
 //! Setting a `chat` load's connections up before it starts: plain blocking
-//! I/O, phase by phase over all connections (connect all; ringport: log all
-//! in, then enter all rooms; Redis: `HELLO 3` and `SUBSCRIBE` all; NATS:
+//! I/O, phase by phase over all connections (connect all; `--tls`: the
+//! handshakes; ringport: log all in, then enter all rooms; Redis: `HELLO 3` and `SUBSCRIBE` all; NATS:
 //! `CONNECT`, `SUB`, `PING`), so when the load starts every member is in
 //! its room.
 
@@ -19,6 +19,7 @@ use super::wire::{
 use super::{ChatOutcome, ChatPlan, Progress, MAX_FRAME};
 use crate::cli::{ChatSystem, ChatTransport};
 use crate::cpu::{CpuTimes, Process};
+use crate::load::tls::{handshake_all, SetupStream};
 
 /// Longest wait for one connection attempt.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,7 +34,7 @@ const PASSWORD: &str = "pw";
 /// Connections set up and ready for the load.
 #[derive(Debug)]
 pub struct Prepared {
-    streams: Vec<StdStream>,
+    streams: Vec<SetupStream>,
     leftovers: Vec<Vec<u8>>,
     setup_secs: f64,
 }
@@ -49,7 +50,11 @@ pub fn prepare(plan: &ChatPlan) -> anyhow::Result<Prepared> {
             .with_context(|| format!("--server-pid {pid}: cannot read its CPU time"))?;
     }
     let setup_start = Instant::now();
-    let mut streams = connect_all(plan)?;
+    let streams = connect_all(plan)?;
+    let mut streams = match &plan.tls {
+        Some(tls) => handshake_all(tls, streams, SETUP_PHASE_TIMEOUT)?,
+        None => streams.into_iter().map(SetupStream::Plain).collect(),
+    };
     let mut leftovers = vec![Vec::new(); streams.len()];
     if plan.transport == ChatTransport::Ws {
         upgrade_all(plan, &mut streams, &mut leftovers)?;
@@ -97,7 +102,7 @@ fn connect_all(plan: &ChatPlan) -> anyhow::Result<Vec<StdStream>> {
 /// buffered bytes, returning how many it consumed and whether it is done)
 /// says done or `deadline` passes.
 fn read_until(
-    stream: &mut StdStream,
+    stream: &mut SetupStream,
     buf: &mut Vec<u8>,
     deadline: Instant,
     mut step: impl FnMut(&[u8]) -> anyhow::Result<(usize, bool)>,
@@ -137,7 +142,7 @@ fn read_until(
 /// follow an answer stay in its leftovers.
 fn upgrade_all(
     plan: &ChatPlan,
-    streams: &mut [StdStream],
+    streams: &mut [SetupStream],
     bufs: &mut [Vec<u8>],
 ) -> anyhow::Result<()> {
     let request = upgrade_request(&plan.addr.to_string());
@@ -151,7 +156,13 @@ fn upgrade_all(
         read_until(stream, buf, deadline, |b| {
             Ok(upgrade_answer(b)?.map_or((0, false), |len| (len, true)))
         })
-        .with_context(|| format!("member {i}: upgrading to WebSocket (is --target the server's --ws-listen address?)"))?;
+        .with_context(|| {
+            if plan.tls.is_some() {
+                format!("member {i}: upgrading to WebSocket (is --target the server's --ws-listen address, with websocket.tls on?)")
+            } else {
+                format!("member {i}: upgrading to WebSocket (is --target the server's --ws-listen address?)")
+            }
+        })?;
     }
     Ok(())
 }
@@ -159,7 +170,7 @@ fn upgrade_all(
 /// Sends one packet, over TCP or in a WebSocket message.
 fn send_packet(
     plan: &ChatPlan,
-    stream: &mut StdStream,
+    stream: &mut SetupStream,
     packet: &[u8],
     framed: &mut Vec<u8>,
 ) -> io::Result<()> {
@@ -214,7 +225,7 @@ fn packets_step(
 /// Logs every member in, then enters every member's room.
 fn setup_ringport(
     plan: &ChatPlan,
-    streams: &mut [StdStream],
+    streams: &mut [SetupStream],
     bufs: &mut [Vec<u8>],
 ) -> anyhow::Result<()> {
     let mut out = Vec::new();
@@ -337,7 +348,7 @@ pub fn login_hint(code: ResultCode) -> &'static str {
 /// the `PONG`.
 fn setup_nats(
     plan: &ChatPlan,
-    streams: &mut [StdStream],
+    streams: &mut [SetupStream],
     bufs: &mut [Vec<u8>],
 ) -> anyhow::Result<()> {
     for (i, stream) in streams.iter_mut().enumerate() {
@@ -373,7 +384,7 @@ fn setup_nats(
 /// Switches every connection to RESP3 and subscribes it to its room.
 fn setup_redis(
     plan: &ChatPlan,
-    streams: &mut [StdStream],
+    streams: &mut [SetupStream],
     bufs: &mut [Vec<u8>],
 ) -> anyhow::Result<()> {
     let mut out = Vec::new();

@@ -1,6 +1,7 @@
 //! One attempt of a storm ([`Attempt`]): its state, how its I/O errors are
 //! counted, and its socket events (connect, write the request, read and
-//! check the answer).
+//! check the answer; with `--tls` the handshake, then the same inside
+//! TLS).
 
 use std::io::{self, Read, Write};
 
@@ -9,6 +10,7 @@ use ringport_proto::{frame_len, DEFAULT_MAX_FRAME, HEADER_LEN};
 
 use super::runner::Storm;
 use super::{After, Probe};
+use crate::load::tls::{handshake_error, TlsConn};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum State {
@@ -27,8 +29,10 @@ pub(super) struct Attempt {
     /// The request, `out[out_pos..]` not written yet.
     pub(super) out: Vec<u8>,
     pub(super) out_pos: usize,
-    /// Bytes received, not parsed yet.
+    /// Bytes received, not parsed yet (plaintext with TLS).
     pub(super) inbuf: Vec<u8>,
+    /// Its TLS (`--tls`), from the moment it connected.
+    pub(super) tls: Option<Box<TlsConn>>,
 }
 
 /// How an I/O error is counted.
@@ -85,6 +89,20 @@ impl Storm<'_> {
                 s.connected += 1;
                 s.connect_ns.saturating_record(latency);
             }
+            if let Some(client) = &self.plan.tls {
+                match client.connect() {
+                    Ok(tls) => a.tls = Some(Box::new(tls)),
+                    Err(e) => {
+                        self.fail(step, "TLS error", || format!("{e:#}"));
+                        self.finish(slot, false);
+                        return;
+                    }
+                }
+            }
+        }
+        if self.plan.tls.is_some() {
+            self.handle_tls(slot, now_ns);
+            return;
         }
         let Some(a) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
             return;
@@ -149,31 +167,139 @@ impl Storm<'_> {
                 continue; // held: anything the server sends is ignored
             }
             a.inbuf.extend_from_slice(&self.read_buf[..n]);
-            match self.answer(slot) {
-                Ok(None) => {}
-                Ok(Some(code)) => {
-                    let Some(a) = self.slots[slot].as_ref() else {
-                        return;
-                    };
-                    let latency = now_ns.saturating_sub(a.due_ns).max(1);
-                    self.out.answered += 1;
-                    *self.out.codes.entry(code).or_default() += 1;
-                    self.out.answer_ns.saturating_record(latency);
-                    if let Some(s) = self.out.steps.get_mut(step) {
-                        s.answered += 1;
-                        s.answer_ns.saturating_record(latency);
+            if !self.check_answer(slot, step, now_ns) {
+                return;
+            }
+        }
+    }
+
+    /// Looks for the answer in what attempt `slot` received and counts it;
+    /// false when the attempt is over (closed, or failed), true while it
+    /// is waiting or held.
+    fn check_answer(&mut self, slot: usize, step: usize, now_ns: u64) -> bool {
+        match self.answer(slot) {
+            Ok(None) => true,
+            Ok(Some(code)) => {
+                let Some(a) = self.slots[slot].as_ref() else {
+                    return false;
+                };
+                let latency = now_ns.saturating_sub(a.due_ns).max(1);
+                self.out.answered += 1;
+                *self.out.codes.entry(code).or_default() += 1;
+                self.out.answer_ns.saturating_record(latency);
+                if let Some(s) = self.out.steps.get_mut(step) {
+                    s.answered += 1;
+                    s.answer_ns.saturating_record(latency);
+                }
+                let hold = self.plan.after == After::Hold;
+                self.finish(slot, hold);
+                hold
+            }
+            Err(what) => {
+                self.fail(step, "bad answer", || what);
+                self.finish(slot, false);
+                false
+            }
+        }
+    }
+
+    /// The socket events of a connected TLS attempt: records out (the
+    /// handshake's, then the request's, which rustls holds until the
+    /// handshake is done), records in, decrypted and checked as the plain
+    /// ones; again while rustls has something to send after a read.
+    fn handle_tls(&mut self, slot: usize, now_ns: u64) {
+        loop {
+            let Some(a) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
+                return;
+            };
+            let step = a.step;
+            let held = a.state == State::Held;
+            let Some(tls) = a.tls.as_deref_mut() else {
+                return;
+            };
+            let mut write_blocked = false;
+            if !held && (a.out_pos < a.out.len() || tls.wants_write()) {
+                match tls.send(&mut a.stream, a.out.get(a.out_pos..).unwrap_or_default()) {
+                    Ok((taken, blocked)) => {
+                        a.out_pos += taken;
+                        write_blocked = blocked;
                     }
-                    let hold = self.plan.after == After::Hold;
-                    self.finish(slot, hold);
-                    if !hold {
+                    Err(e) => {
+                        let kind = kind_of(&e);
+                        self.fail(step, kind, || format!("sending the request: {e}"));
+                        self.finish(slot, false);
                         return;
                     }
                 }
-                Err(what) => {
-                    self.fail(step, "bad answer", || what);
-                    self.finish(slot, false);
+            }
+            let n = match a.stream.read(&mut self.read_buf) {
+                Ok(0) => {
+                    if held {
+                        self.drop_held(slot);
+                    } else {
+                        let during = if tls.is_handshaking() {
+                            "during the TLS handshake"
+                        } else {
+                            "before answering"
+                        };
+                        self.fail(step, "closed by server", || {
+                            format!("the server closed the connection {during}")
+                        });
+                        self.finish(slot, false);
+                    }
                     return;
                 }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Done, unless what rustls answered still has to go
+                    // out and the socket takes it (else: its writable
+                    // event comes).
+                    if held || write_blocked || !tls.wants_write() {
+                        return;
+                    }
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    if held {
+                        self.drop_held(slot);
+                    } else {
+                        let kind = kind_of(&e);
+                        self.fail(step, kind, || format!("reading the answer: {e}"));
+                        self.finish(slot, false);
+                    }
+                    return;
+                }
+            };
+            if held {
+                continue; // anything the server sends is ignored
+            }
+            let handshaking = tls.is_handshaking();
+            if let Err(e) = tls.decrypt_to(&self.read_buf[..n], &mut a.inbuf) {
+                let what = match &self.plan.tls {
+                    Some(client) if handshaking => {
+                        format!("{:#}", handshake_error(client, &e))
+                    }
+                    _ => e,
+                };
+                let kind = if handshaking {
+                    "TLS handshake failed"
+                } else {
+                    "TLS error"
+                };
+                self.fail(step, kind, || what);
+                self.finish(slot, false);
+                return;
+            }
+            if handshaking && !tls.is_handshaking() {
+                let latency = now_ns.saturating_sub(a.due_ns).max(1);
+                self.out.handshake_ns.saturating_record(latency);
+                if self.out.tls.is_none() {
+                    self.out.tls = tls.negotiated();
+                }
+            }
+            if !self.check_answer(slot, step, now_ns) {
+                return;
             }
         }
     }

@@ -4,6 +4,10 @@
 //! (a `DEV_ECHO` probe or a login with a fresh id) and waits for its
 //! answer; then the connection is closed or held open.
 //!
+//! With `--tls` each connection makes a full TLS handshake (no
+//! resumption) before its request goes out: the handshake is part of the
+//! connect-and-answer latency, and its own end is timed too.
+//!
 //! One thread, mio (edge-triggered epoll), non-blocking connects. Every
 //! latency is timed from the attempt's *scheduled* start, so a generator
 //! that falls behind counts against the server, never for it; how far it
@@ -20,6 +24,7 @@ mod runner;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -27,6 +32,7 @@ use ringport_proto::ResultCode;
 
 use self::runner::Storm;
 use crate::cpu::{CpuMeter, CpuUse, Process};
+use crate::load::tls::{Negotiated, TlsClient};
 
 /// What each connection asks once it is open.
 #[derive(Debug, Clone)]
@@ -65,6 +71,8 @@ pub struct Step {
 pub struct StormPlan {
     /// Server address.
     pub addr: SocketAddr,
+    /// TLS on every connection (`--tls`).
+    pub tls: Option<Arc<TlsClient>>,
     /// The request each connection sends.
     pub probe: Probe,
     /// What happens after the answer.
@@ -136,6 +144,10 @@ pub struct StormOutcome {
     /// Answer latency of every answered attempt, ns from the scheduled
     /// start.
     pub answer_ns: Histogram<u64>,
+    /// `--tls`: when each handshake was done, ns from the scheduled start.
+    pub handshake_ns: Histogram<u64>,
+    /// What the first TLS handshake agreed on.
+    pub tls: Option<Negotiated>,
     /// How late attempts started, ns.
     pub lag_ns: Histogram<u64>,
     /// Held connections still open at the end.

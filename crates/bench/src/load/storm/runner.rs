@@ -65,6 +65,8 @@ impl<'a> Storm<'a> {
                 first_error: None,
                 connect_ns: histogram()?,
                 answer_ns: histogram()?,
+                handshake_ns: histogram()?,
+                tls: None,
                 lag_ns: histogram()?,
                 held_open: 0,
                 held_closed: 0,
@@ -291,6 +293,7 @@ impl<'a> Storm<'a> {
             out,
             out_pos: 0,
             inbuf: Vec::new(),
+            tls: None,
         });
         self.in_flight += 1;
         self.deadlines
@@ -306,6 +309,9 @@ impl<'a> Storm<'a> {
                 a.out = Vec::new();
             }
         } else if let Some(mut a) = self.slots[slot].take() {
+            if let Some(tls) = a.tls.as_deref_mut() {
+                tls.close(&mut a.stream);
+            }
             let _ = self.poll.registry().deregister(&mut a.stream);
             self.free.push(slot);
         }
@@ -325,12 +331,21 @@ impl<'a> Storm<'a> {
             if a.serial != serial || a.state == State::Held {
                 continue;
             }
+            let handshaking = a.tls.as_ref().is_some_and(|t| t.is_handshaking());
             let (step, kind) = match a.state {
                 State::Connecting => (a.step, "connect timeout"),
+                _ if handshaking => (a.step, "TLS handshake timeout"),
                 _ => (a.step, "no answer in time"),
             };
             let timeout = self.plan.timeout;
-            self.fail(step, kind, || format!("after {timeout:?}"));
+            self.fail(step, kind, || {
+                let hint = if handshaking {
+                    " (is --target the server's --tls-listen address?)"
+                } else {
+                    ""
+                };
+                format!("after {timeout:?}{hint}")
+            });
             self.finish(slot, false);
         }
     }

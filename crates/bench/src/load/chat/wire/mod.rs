@@ -31,6 +31,8 @@ mod websocket;
 
 pub use self::nats::{nats_setup, nats_subject, parse_nats, parse_nats_setup, NatsSetup};
 pub use self::redis::{parse_redis, parse_redis_setup, redis_channel, redis_command, RedisSetup};
+#[cfg(test)]
+pub(crate) use self::ringport::fixtures;
 pub use self::ringport::parse_ringport;
 pub use self::stamp::{read_text, write_text, Stamp, MAX_SIZE, MIN_SIZE};
 pub use self::websocket::{

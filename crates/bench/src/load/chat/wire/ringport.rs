@@ -67,7 +67,7 @@ pub fn parse_ringport<'a>(
 
 /// Test fixtures shared with the WebSocket side.
 #[cfg(test)]
-pub(super) mod fixtures {
+pub(crate) mod fixtures {
     use ringport_proto::{Message, RoomChatNtf, UserId};
 
     use crate::load::chat::wire::{write_text, Envelope, Stamp};
