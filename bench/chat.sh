@@ -26,7 +26,8 @@
 #                    tls and wss with a self-signed certificate made in
 #                    BENCH_OUT by openssl, the generator trusting it)
 #                    ["io_uring poll redis tokio"]; io_uring_base: an
-#                    older build (BENCH_BASE_RINGPORT), for a before/after
+#                    older build (BENCH_BASE_RINGPORT), for a before/after;
+#                    tls_base: that build over TLS, as tls
 #   BENCH_RATES      deliveries/s of the steps, ascending
 #                    ["25000 50000 100000 150000 200000 300000 400000 600000 800000
 #                     1200000 1600000 2400000 3200000 4800000 6400000"]
@@ -65,7 +66,7 @@ build=${BENCH_BUILD:-1}
 
 need_cores
 for s in $systems; do
-    case $s in io_uring | poll | ws | tls | wss | io_uring_base | redis | nats | tokio) ;; *) die "unknown system '$s' in BENCH_SYSTEMS" ;; esac
+    case $s in io_uring | poll | ws | tls | wss | io_uring_base | tls_base | redis | nats | tokio) ;; *) die "unknown system '$s' in BENCH_SYSTEMS" ;; esac
 done
 max_conns=0
 for shape in $shapes; do
@@ -268,7 +269,7 @@ for shape in $shapes; do
     function fmt(v) { return (v == "null" || v == "") ? "–" : v }
     function msf(v,    n) { if (v == "null" || v == "") return "–"; n = v; sub(/ .*/, "", n); return sprintf("%.2f%s", n / 1000, (v ~ /FAIL/) ? " (fail)" : "") }
     $1 == shape {
-        name = ($2 == "io_uring") ? "ringport io_uring" : ($2 == "poll") ? "ringport poll" : ($2 == "ws") ? "ringport WebSocket" : ($2 == "tls") ? "ringport TLS" : ($2 == "wss") ? "ringport wss" : ($2 == "tokio") ? "tokio-chat" : $2
+        name = ($2 == "io_uring") ? "ringport io_uring" : ($2 == "poll") ? "ringport poll" : ($2 == "ws") ? "ringport WebSocket" : ($2 == "tls") ? "ringport TLS" : ($2 == "tls_base") ? "ringport TLS (base)" : ($2 == "wss") ? "ringport wss" : ($2 == "tokio") ? "tokio-chat" : $2
         printf "| %s | %s | %s | %s | %s | %s / %s | %s |\n", name, ($3 > 0 ? $3 : "none"), fmt($4), fmt($5), msf($6), fmt($7), fmt($8), $9
     }' "$summary"
     awk -F '\t' -v shape="$shape" '
@@ -310,7 +311,7 @@ for shape in $shapes; do
     awk -F '\t' -v shape="$shape" '
     function fmt(v) { return (v == "null" || v == "") ? "–" : v }
     $1 == shape {
-        name = ($2 == "io_uring") ? "ringport io_uring" : ($2 == "poll") ? "ringport poll" : ($2 == "ws") ? "ringport WebSocket" : ($2 == "tls") ? "ringport TLS" : ($2 == "wss") ? "ringport wss" : ($2 == "tokio") ? "tokio-chat" : $2
+        name = ($2 == "io_uring") ? "ringport io_uring" : ($2 == "poll") ? "ringport poll" : ($2 == "ws") ? "ringport WebSocket" : ($2 == "tls") ? "ringport TLS" : ($2 == "tls_base") ? "ringport TLS (base)" : ($2 == "wss") ? "ringport wss" : ($2 == "tokio") ? "tokio-chat" : $2
         printf "| %s | %s | %s | %s | %s | %s |\n", name, $3, $5, ($9 == "null" ? "–" : sprintf("%.1f", $9 / 1000)), fmt($16), fmt($17)
     }' "$steps"
 done

@@ -35,7 +35,7 @@ warn_if_busy() {
 have_system() {
     case $1 in
     io_uring | poll | tokio) return 0 ;;
-    tls | wss) command -v openssl >/dev/null ;;
+    tls | wss | tls_base) command -v openssl >/dev/null ;;
     redis) command -v redis-server >/dev/null ;;
     nats) command -v nats-server >/dev/null ;;
     *) return 1 ;;
@@ -74,7 +74,7 @@ transport_of() {
 # its JSON report's `tls` says.
 tls_of() {
     case $1 in
-    tls | wss) echo true ;;
+    tls | wss | tls_base) echo true ;;
     *) echo false ;;
     esac
 }
@@ -121,12 +121,12 @@ start_server() {
     local kind=$1 p=$2 rooms=$3 members=$4 log=$5
     gen_tls=()
     case $kind in
-    io_uring | poll | ws | tls | wss | io_uring_base)
+    io_uring | poll | ws | tls | wss | io_uring_base | tls_base)
         local binary=$ringport
-        # io_uring_base: an older build (BENCH_BASE_RINGPORT), for a
-        # before/after comparison in one run.
-        [ "$kind" = io_uring_base ] && binary=${BENCH_BASE_RINGPORT:-}
-        [ -x "$binary" ] || die "$kind: ringport binary '$binary' missing (io_uring_base needs BENCH_BASE_RINGPORT)"
+        # io_uring_base, tls_base: an older build (BENCH_BASE_RINGPORT), for
+        # a before/after comparison in one run (tls_base: over TLS, as tls).
+        case $kind in io_uring_base | tls_base) binary=${BENCH_BASE_RINGPORT:-} ;; esac
+        [ -x "$binary" ] || die "$kind: ringport binary '$binary' missing ($kind needs BENCH_BASE_RINGPORT)"
         local backend=io-uring listen=(--listen "127.0.0.1:$p")
         [ "$kind" = poll ] && backend=poll
         # ws: the same server (io_uring), the load on its WebSocket listener.
@@ -174,7 +174,7 @@ start_server() {
     wait_accepting "$kind" "$p" "$log"
     admin_addr=
     case $kind in
-    io_uring | poll | ws | tls | wss | io_uring_base) admin_addr=$(sed -nE 's/.*admin=([0-9.]+:[0-9]+).*/\1/p' "$log" | head -n 1) ;;
+    io_uring | poll | ws | tls | wss | io_uring_base | tls_base) admin_addr=$(sed -nE 's/.*admin=([0-9.]+:[0-9]+).*/\1/p' "$log" | head -n 1) ;;
     esac
 }
 
