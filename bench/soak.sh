@@ -16,6 +16,8 @@
 #   SOAK_LOGIN_WAIT   the server's --max-login-wait-ms, in seconds [connections / 20, at least 60]:
 #                     all members log in at once, hashed at the default argon2 cost
 #   SOAK_PROFILE      cargo profile of the binaries: release or debug [release]
+#   SOAK_TLS          1: every connection inside TLS, on the server's --tls-listen
+#                     listener (a certificate made with openssl in SOAK_OUT) [0]
 #   SOAK_OUT          directory for the JSON report and the server log [a new temp dir]
 # Exit status: 0 when the run passes, 1 otherwise.
 set -euo pipefail
@@ -54,14 +56,23 @@ port=$(free_port 21900)
 # bound allows 20 logins/s). The login deadline needs no change: a session
 # whose login is being checked is not closed by it.
 login_wait=${SOAK_LOGIN_WAIT:-$((conns / 20 > 60 ? conns / 20 : 60))}
-RINGPORT_ACCOUNTS__QUEUE=$((conns + 100)) "$ringport" serve --listen "127.0.0.1:$port" --rooms "$rooms" --room-max-users "$members" \
+# SOAK_TLS=1: the same, every connection inside TLS (the handshakes are part
+# of the logins, before the measured window).
+listen=(--listen "127.0.0.1:$port")
+gen_tls=()
+if [ "${SOAK_TLS:-0}" = 1 ]; then
+    make_tls_cert "$out/tls-cert.pem" "$out/tls-key.pem"
+    listen=(--listen 127.0.0.1:0 --tls-listen "127.0.0.1:$port" --tls-cert "$out/tls-cert.pem" --tls-key "$out/tls-key.pem")
+    gen_tls=(--tls --tls-ca "$out/tls-cert.pem")
+fi
+RINGPORT_ACCOUNTS__QUEUE=$((conns + 100)) "$ringport" serve "${listen[@]}" --rooms "$rooms" --room-max-users "$members" \
     --chat-rate 0 --max-sessions $((conns + 100)) --accounts memory --admin-listen none \
     --max-login-wait-ms $((login_wait * 1000)) >"$out/server.log" 2>&1 &
 server_pid=$!
 wait_accepting ringport "$port" "$out/server.log"
 
-echo "soak.sh: $conns connections ($rooms rooms x $members), $rate msg/s, $secs s; output in $out" >&2
-"$bench" soak --target "127.0.0.1:$port" --rooms "$rooms" --members "$members" --rate "$rate" \
+echo "soak.sh: $conns connections ($rooms rooms x $members)${gen_tls[*]:+ over TLS}, $rate msg/s, $secs s; output in $out" >&2
+"$bench" soak --target "127.0.0.1:$port" ${gen_tls[@]+"${gen_tls[@]}"} --rooms "$rooms" --members "$members" --rate "$rate" \
     --duration "$secs" --sample-every "$sample" --server-pid "$server_pid" --json >"$out/soak.json"
 j=$(cat "$out/soak.json")
 stop_server

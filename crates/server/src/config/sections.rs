@@ -125,6 +125,9 @@ settings! {
         /// listener beyond it is closed at once
         /// (`ringport_tls_handshake_failures_total{reason="busy"}`). A
         /// handshake that stalls ends at `chat.login_timeout`. At least 1.
+        /// The default, as `max_sessions`, serves every client of a
+        /// reconnect storm after a restart; lower it to bound a handshake
+        /// flood's CPU (about 0.3 ms each) and memory (a few KiB each).
         max_tls_handshakes: usize = d.max_tls_handshakes;
     }
 }
