@@ -182,6 +182,15 @@ pub trait HttpPolicy: Send + Sync + 'static {
     /// from programs, not browsers, and are not asked about.
     fn origin_allowed(&self, origin: &str, host: Option<&str>) -> bool;
 
+    /// Whether a request for `host` (its `Host` header, if any) is served
+    /// at all; refused requests are answered `421 Misdirected Request`.
+    /// Checked before anything else, for pages and upgrades alike: a
+    /// listener that names its hosts cannot be reached through a name an
+    /// attacker controls (DNS rebinding). Default: every host.
+    fn host_allowed(&self, _host: Option<&str>) -> bool {
+        true
+    }
+
     /// The page served for `GET path`, if any.
     fn page(&self, path: &str) -> Option<Page>;
 }

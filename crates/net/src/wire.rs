@@ -196,7 +196,10 @@ fn answer_head<F: Framing>(
             return (0, Answer::Answered);
         }
     };
-    let answer = if response::wants_upgrade(&head) {
+    let answer = if !ws.http.host_allowed(head.header("host")) {
+        response::error(StatusCode::MISDIRECTED_REQUEST, "unknown host", &mut out);
+        Answer::Answered
+    } else if response::wants_upgrade(&head) {
         if head.path() != ws.path {
             response::error(StatusCode::NOT_FOUND, "no WebSocket here", &mut out);
             Answer::Answered
@@ -316,6 +319,9 @@ mod tests {
         fn origin_allowed(&self, origin: &str, _host: Option<&str>) -> bool {
             origin == "http://ok"
         }
+        fn host_allowed(&self, host: Option<&str>) -> bool {
+            host != Some("rebound.example")
+        }
         fn page(&self, path: &str) -> Option<Page> {
             (path == "/").then_some(Page {
                 content_type: "text/html",
@@ -415,6 +421,14 @@ mod tests {
                 "HTTP/1.1 101 ",
             ),
             (UPGRADE.replace("/ws", "/other") + "\r\n", "HTTP/1.1 404 "),
+            (
+                "GET / HTTP/1.1\r\nHost: rebound.example\r\n\r\n".to_string(),
+                "HTTP/1.1 421 ",
+            ),
+            (
+                UPGRADE.replace("Host: x", "Host: rebound.example") + "\r\n",
+                "HTTP/1.1 421 ",
+            ),
             (UPGRADE.replace("13", "12") + "\r\n", "HTTP/1.1 400 "),
         ];
         for (request, want) in cases {

@@ -104,7 +104,10 @@ fn listeners(config: &Config) -> anyhow::Result<(Vec<Listener>, Option<Arc<Certi
         let transport = Transport::WebSocket(WebSocketConfig {
             path: "/ws".into(),
             max_head: config.websocket.max_request_head,
-            http: Arc::new(WebPolicy::new(config.websocket.allowed_origins.0.clone())),
+            http: Arc::new(WebPolicy::new(
+                config.websocket.allowed_origins.0.clone(),
+                config.websocket.allowed_hosts.0.clone(),
+            )),
         });
         let mut listener = Listener::new(socket, transport);
         if config.websocket.tls {

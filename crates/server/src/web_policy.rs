@@ -16,15 +16,33 @@ use crate::web_assets;
 #[derive(Debug, Clone, Default)]
 pub struct WebPolicy {
     allowed_origins: Vec<String>,
+    /// Lowercase `name` or `name:port`; empty: any host.
+    allowed_hosts: Vec<String>,
 }
 
 impl WebPolicy {
-    /// A policy allowing the page's own origin and `allowed_origins`.
-    pub fn new(allowed_origins: Vec<String>) -> Self {
+    /// A policy allowing the page's own origin and `allowed_origins`, for
+    /// requests to `allowed_hosts` (all hosts when empty).
+    pub fn new(allowed_origins: Vec<String>, allowed_hosts: Vec<String>) -> Self {
         WebPolicy {
             allowed_origins: allowed_origins.iter().map(|o| normal(o)).collect(),
+            allowed_hosts: allowed_hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
         }
     }
+}
+
+/// The name part of a `Host` value: `name`, `name:port`, `[v6]` or
+/// `[v6]:port`.
+fn host_name(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host
+            .split_once(']')
+            .map_or(host, |(name, _)| &host[..=name.len()]);
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
 }
 
 /// An origin as browsers send it: lowercase, no trailing slash, no default
@@ -62,6 +80,21 @@ impl HttpPolicy for WebPolicy {
             .any(|scheme| normal(&format!("{scheme}{host}")) == origin)
     }
 
+    fn host_allowed(&self, host: Option<&str>) -> bool {
+        if self.allowed_hosts.is_empty() {
+            return true;
+        }
+        let Some(host) = host else {
+            return false;
+        };
+        let host = host.to_ascii_lowercase();
+        // An entry with a port matches exactly; one without matches the
+        // name on any port.
+        self.allowed_hosts
+            .iter()
+            .any(|allowed| *allowed == host || *allowed == host_name(&host))
+    }
+
     fn page(&self, path: &str) -> Option<Page> {
         web_assets::asset(path).map(|(content_type, body)| Page { content_type, body })
     }
@@ -80,17 +113,40 @@ mod tests {
         assert!(!own.origin_allowed("http://localhost:1", Some("localhost:11080")));
         assert!(!own.origin_allowed("null", Some("localhost")));
         assert!(!own.origin_allowed("http://localhost", None));
-        let listed = WebPolicy::new(vec!["https://chat.example/".into()]);
+        let listed = WebPolicy::new(vec!["https://chat.example/".into()], vec![]);
         assert!(listed.origin_allowed("https://chat.example", Some("10.0.0.1:11080")));
         assert!(!listed.origin_allowed("http://chat.example", Some("10.0.0.1:11080")));
-        let any = WebPolicy::new(vec!["*".into()]);
+        let any = WebPolicy::new(vec!["*".into()], vec![]);
         assert!(any.origin_allowed("http://anything", None));
         // Default ports: browsers leave them out of Origin.
         assert!(own.origin_allowed("http://chat.example", Some("chat.example:80")));
         assert!(own.origin_allowed("https://chat.example", Some("chat.example:443")));
         assert!(!own.origin_allowed("http://chat.example", Some("chat.example:443")));
-        let port = WebPolicy::new(vec!["https://chat.example:443".into()]);
+        let port = WebPolicy::new(vec!["https://chat.example:443".into()], vec![]);
         assert!(port.origin_allowed("https://chat.example", Some("elsewhere")));
+    }
+
+    #[test]
+    fn hosts_are_all_allowed_unless_listed() {
+        let any = WebPolicy::default();
+        assert!(any.host_allowed(Some("rebound.attacker.example")));
+        assert!(any.host_allowed(None));
+        let listed = WebPolicy::new(vec![], vec!["Chat.Example".into(), "[::1]:11080".into()]);
+        assert!(listed.host_allowed(Some("chat.example")));
+        assert!(
+            listed.host_allowed(Some("CHAT.example:11080")),
+            "a name without a port: any port"
+        );
+        assert!(listed.host_allowed(Some("[::1]:11080")));
+        assert!(
+            !listed.host_allowed(Some("[::1]:80")),
+            "a name with a port: that port"
+        );
+        assert!(!listed.host_allowed(Some("rebound.attacker.example")));
+        assert!(!listed.host_allowed(Some("127.0.0.1:11080")));
+        assert!(!listed.host_allowed(None), "no Host at all");
+        let v6 = WebPolicy::new(vec![], vec!["[::1]".into()]);
+        assert!(v6.host_allowed(Some("[::1]:11080")));
     }
 
     #[test]

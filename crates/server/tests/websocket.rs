@@ -305,6 +305,49 @@ fn the_listener_serves_the_web_client_and_refuses_other_requests() {
 }
 
 #[test]
+fn a_listener_that_names_its_hosts_refuses_every_other_name() {
+    // DNS rebinding: a page on the attacker's name, which now resolves to
+    // this listener, sends Host and Origin of that name; they agree, so
+    // only the list of the listener's own names can refuse it.
+    for backend in ["io-uring", "poll"] {
+        let server = serve_ws(
+            backend,
+            &["--ws-allowed-hosts", "localhost, chat.example:11080"],
+        );
+        let ws = server.ws.unwrap();
+        let get = |host: &str| {
+            common::http(
+                ws,
+                format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes(),
+            )
+            .0
+        };
+        assert_eq!(
+            get("localhost:1234"),
+            200,
+            "{backend}: a listed name, any port"
+        );
+        assert_eq!(get("chat.example:11080"), 200, "{backend}");
+        assert_eq!(
+            get("chat.example:80"),
+            421,
+            "{backend}: listed with another port"
+        );
+        assert_eq!(get("rebound.attacker.example"), 421, "{backend}");
+        assert_eq!(
+            common::http(ws, b"GET / HTTP/1.1\r\n\r\n").0,
+            421,
+            "{backend}: no Host"
+        );
+        let rebound = upgrade_request("Origin: http://rebound.attacker.example\r\n")
+            .replace("Host: localhost", "Host: rebound.attacker.example");
+        assert_eq!(RawWs::open(ws, &rebound).0, 421, "{backend}");
+        assert_eq!(RawWs::open(ws, &upgrade_request("")).0, 101, "{backend}");
+        server.stop();
+    }
+}
+
+#[test]
 fn a_client_that_half_closes_after_its_request_still_gets_the_answer() {
     for backend in BACKENDS {
         let server = serve_ws(backend, &[]);

@@ -24,8 +24,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use sections::{
-    AccountsSection, AdminSection, ChatSection, ClusterSection, EngineSection, ListenAddr,
-    LogFormat, LogSection, OriginList, ServerSection, TlsSection, WebSocketSection,
+    AccountsSection, AdminSection, ChatSection, ClusterSection, EngineSection, HostList,
+    ListenAddr, LogFormat, LogSection, OriginList, ServerSection, TlsSection, WebSocketSection,
 };
 pub use settings::Setting;
 

@@ -466,6 +466,13 @@ settings! {
         #[serde(serialize_with = "as_display", deserialize_with = "from_str")]
         allowed_origins: OriginList = OriginList::default(),
             flag(Serve, "ws-allowed-origins");
+        /// Host names (`name` or `name:port`, comma-separated) the listener
+        /// answers to; a request whose `Host` is not one of them gets 421
+        /// and nothing else, page or upgrade. Empty: any. Set it to the
+        /// names browsers use: a page on an attacker's name that resolves
+        /// to this listener (DNS rebinding) is then refused.
+        #[serde(serialize_with = "as_display", deserialize_with = "from_str")]
+        allowed_hosts: HostList = HostList::default(), flag(Serve, "ws-allowed-hosts");
         /// Largest HTTP request head in bytes; a longer one is answered 400
         /// and the connection closed.
         max_request_head: usize = ringport_net::DEFAULT_MAX_HEAD, range(1024..=65_536);
@@ -527,6 +534,37 @@ impl FromStr for OriginList {
             origins.push(origin.to_string());
         }
         Ok(OriginList(origins))
+    }
+}
+
+/// Host names a WebSocket listener answers to, as written: comma-separated
+/// `name` or `name:port` (lowercase when compared).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostList(pub Vec<String>);
+
+impl FromStr for HostList {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut hosts = Vec::new();
+        for host in s.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+            let valid = !host.contains(['/', '@', '?', '#'])
+                && !host.contains(char::is_whitespace)
+                && !host.starts_with(':');
+            if !valid {
+                return Err(format!(
+                    "{host:?} is not a host (name or name:port, as browsers send in Host)"
+                ));
+            }
+            hosts.push(host.to_ascii_lowercase());
+        }
+        Ok(HostList(hosts))
+    }
+}
+
+impl fmt::Display for HostList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join(", "))
     }
 }
 

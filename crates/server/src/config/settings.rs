@@ -46,7 +46,7 @@ use std::ops::{Bound, RangeBounds};
 
 use ringport_net::BackendChoice;
 
-use super::{ListenAddr, LogFormat, OriginList};
+use super::{HostList, ListenAddr, LogFormat, OriginList};
 
 /// One configuration key, as operators meet it.
 #[derive(Debug, Clone)]
@@ -164,6 +164,7 @@ value_names! {
     SocketAddr => "ADDR",
     ListenAddr => "ADDR|none",
     OriginList => "ORIGIN,…",
+    HostList => "HOST,…",
     BackendChoice => "auto|io-uring|poll",
     LogFormat => "text|json",
 }

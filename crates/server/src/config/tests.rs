@@ -355,6 +355,23 @@ fn the_engine_conversion_keeps_every_value() {
 }
 
 #[test]
+fn allowed_hosts_are_hosts() {
+    let list: HostList = "Chat.Example, localhost:11080, [::1]".parse().unwrap();
+    assert_eq!(list.0, ["chat.example", "localhost:11080", "[::1]"]);
+    for bad in [
+        "http://chat.example",
+        "a b",
+        "chat.example/x",
+        ":80",
+        "u@host",
+    ] {
+        assert!(bad.parse::<HostList>().is_err(), "{bad}");
+    }
+    let cfg = Config::parse("[websocket]\nallowed_hosts = \"chat.example\"\n", "f").unwrap();
+    assert_eq!(cfg.websocket.allowed_hosts.0, ["chat.example"]);
+}
+
+#[test]
 fn allowed_origins_are_origins() {
     let list: OriginList = "https://chat.example, http://10.0.0.1:11080,*"
         .parse()
