@@ -24,7 +24,7 @@ use rustls::{ServerConfig, ServerConnection};
 /// A self-signed certificate for `localhost` and 127.0.0.1 with common
 /// name `cn`, written as PEM to a file of its own; returns the file and
 /// the server's configuration.
-fn certificate(name: &str, cn: &str) -> (PathBuf, CertifiedKey<KeyPair>) {
+fn certificate(cn: &str) -> (tempfile::TempPath, CertifiedKey<KeyPair>) {
     let key = KeyPair::generate().unwrap();
     let mut params =
         CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
@@ -33,10 +33,8 @@ fn certificate(name: &str, cn: &str) -> (PathBuf, CertifiedKey<KeyPair>) {
         cert: params.self_signed(&key).unwrap(),
         signing_key: key,
     };
-    let path = std::env::temp_dir().join(format!(
-        "ringport-bench-tls-it-{}-{name}.pem",
-        std::process::id()
-    ));
+    // Removed when the returned path is dropped.
+    let path = tempfile::NamedTempFile::new().unwrap().into_temp_path();
     std::fs::write(&path, cert.cert.pem()).unwrap();
     (path, cert)
 }
@@ -222,7 +220,7 @@ fn chat_args<'a>(target: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
 #[test]
 fn chat_over_tls_is_clean_and_says_so() {
     let server = tokio_chat(2, 3);
-    let (ca, cert) = certificate("chat", "ringport-bench test CA");
+    let (ca, cert) = certificate("ringport-bench test CA");
     let proxy = tls_proxy(server.addr, config_of(&cert, false)).to_string();
     let ca = ca.to_str().unwrap();
     let json = ok(&chat_args(&proxy, &["--tls", "--tls-ca", ca]));
@@ -263,8 +261,8 @@ fn chat_over_tls_is_clean_and_says_so() {
 #[test]
 fn an_untrusted_server_certificate_fails_the_setup_clearly() {
     let server = tokio_chat(2, 3);
-    let (_, cert) = certificate("served", "the server's CA");
-    let (other_ca, _) = certificate("other", "another CA");
+    let (_, cert) = certificate("the server's CA");
+    let (other_ca, _) = certificate("another CA");
     let proxy = tls_proxy(server.addr, config_of(&cert, false)).to_string();
     let other_ca = other_ca.to_str().unwrap();
     let (success, stdout, stderr) = run(&chat_args(&proxy, &["--tls", "--tls-ca", other_ca]));
@@ -333,7 +331,7 @@ fn tls_at_a_plaintext_listener_is_named() {
 #[test]
 fn login_storm_over_tls_with_a_busy_room() {
     let server = tokio_chat(1, 4);
-    let (ca, cert) = certificate("login", "ringport-bench test CA");
+    let (ca, cert) = certificate("ringport-bench test CA");
     let proxy = tls_proxy(server.addr, config_of(&cert, false)).to_string();
     let json = ok(&[
         "login-storm",
@@ -404,7 +402,7 @@ fn connect_storm_and_wss_against_ringport() {
     let Some((server, ws)) = ringport("connect_storm_and_wss_against_ringport") else {
         return;
     };
-    let (ca, cert) = certificate("ringport", "ringport-bench test CA");
+    let (ca, cert) = certificate("ringport-bench test CA");
     let ca = ca.to_str().unwrap();
     let proxy = tls_proxy(server.addr, config_of(&cert, false)).to_string();
     let json = ok(&[
@@ -441,10 +439,8 @@ fn connect_storm_and_wss_against_ringport() {
 /// as its own CA; skipped loudly without openssl.
 #[test]
 fn the_bench_scripts_certificate_is_trusted() {
-    let dir =
-        std::env::temp_dir().join(format!("ringport-bench-tls-openssl-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let made = std::process::Command::new("bash")
         .arg("-c")
         .arg(". bench/lib.sh && make_tls_cert \"$0\" \"$1\"")

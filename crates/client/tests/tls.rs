@@ -98,12 +98,9 @@ fn serve(config: Arc<ServerConfig>, sock: TcpStream) {
     }
 }
 
-/// A fresh directory for this test's files.
-fn temp_dir(test: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("ringport-client-tls-{}-{test}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory for a test's files, removed when dropped.
+fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
 }
 
 /// Writes `ca`'s certificate to `dir/name`.
@@ -125,8 +122,9 @@ fn echo(client: &mut Client, body: &[u8]) {
 fn a_ca_file_connects_and_echoes() {
     let ca = make_ca("ringport test CA");
     let addr = tls_server(server_config(&ca));
-    let dir = temp_dir("ca_file");
-    let config = client_config(Some(&write_ca(&dir, "ca.pem", &ca)), false).unwrap();
+    let dir_guard = temp_dir();
+    let dir = dir_guard.path();
+    let config = client_config(Some(&write_ca(dir, "ca.pem", &ca)), false).unwrap();
 
     for name in ["localhost", "127.0.0.1"] {
         let mut client = Client::connect_tls(addr, server_name(name).unwrap(), config.clone())
@@ -166,7 +164,6 @@ fn a_ca_file_connects_and_echoes() {
     // The end of the sending half (close_notify) closes the server's side.
     client.shutdown_write().unwrap();
     assert!(matches!(client.recv(), Err(ClientError::Closed)));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -205,8 +202,9 @@ fn an_untrusted_certificate_fails_the_connect() {
     let ca = make_ca("ringport test CA");
     let other = make_ca("some other CA");
     let addr = tls_server(server_config(&ca));
-    let dir = temp_dir("untrusted");
-    let config = client_config(Some(&write_ca(&dir, "other.pem", &other)), false).unwrap();
+    let dir_guard = temp_dir();
+    let dir = dir_guard.path();
+    let config = client_config(Some(&write_ca(dir, "other.pem", &other)), false).unwrap();
     let err = Client::connect_tls(addr, server_name("localhost").unwrap(), config).unwrap_err();
     let ClientError::Tls(tls) = &err else {
         panic!("expected a TLS error, got {err:?}");
@@ -221,15 +219,15 @@ fn an_untrusted_certificate_fails_the_connect() {
         ),
         "{tls:?}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_certificate_for_another_name_fails_the_connect() {
     let ca = make_ca("ringport test CA");
     let addr = tls_server(server_config(&ca));
-    let dir = temp_dir("wrong_name");
-    let config = client_config(Some(&write_ca(&dir, "ca.pem", &ca)), false).unwrap();
+    let dir_guard = temp_dir();
+    let dir = dir_guard.path();
+    let config = client_config(Some(&write_ca(dir, "ca.pem", &ca)), false).unwrap();
     let err = Client::connect_tls(addr, server_name("chat.example").unwrap(), config).unwrap_err();
     assert!(matches!(err, ClientError::Tls(_)), "{err:?}");
     let shown = err.to_string();
@@ -237,7 +235,6 @@ fn a_certificate_for_another_name_fails_the_connect() {
         shown.contains("certificate") && shown.contains("chat.example"),
         "{shown}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -290,7 +287,8 @@ fn a_listener_without_tls_fails_the_connect() {
 
 #[test]
 fn config_errors_name_the_file() {
-    let dir = temp_dir("config_errors");
+    let dir_guard = temp_dir();
+    let dir = dir_guard.path();
     let missing = dir.join("missing.pem");
     let err = client_config(Some(&missing), false).unwrap_err();
     assert!(matches!(err, ClientError::Tls(_)), "{err:?}");
@@ -316,7 +314,6 @@ fn config_errors_name_the_file() {
 
     let err = server_name("not a name").unwrap_err();
     assert!(matches!(err, ClientError::Tls(_)), "{err:?}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Runs `ringport-client --line` with `args`, the commands on standard
@@ -343,10 +340,11 @@ fn the_binary_connects_with_tls() {
     let other = make_ca("some other CA");
     let addr = tls_server(server_config(&ca));
     let server = addr.to_string();
-    let dir = temp_dir("binary");
-    let ca_file = write_ca(&dir, "ca.pem", &ca);
+    let dir_guard = temp_dir();
+    let dir = dir_guard.path();
+    let ca_file = write_ca(dir, "ca.pem", &ca);
     let ca_file = ca_file.to_str().unwrap();
-    let other_file = write_ca(&dir, "other.pem", &other);
+    let other_file = write_ca(dir, "other.pem", &other);
     let other_file = other_file.to_str().unwrap();
     let ok = format!("CONNECTED addr={addr}\nECHO ok len=5: hello\n");
 
@@ -408,5 +406,4 @@ fn the_binary_connects_with_tls() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("missing.pem"), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -575,12 +575,10 @@ mod tests {
         self_signed("localhost", IsCa::NoCa)
     }
 
-    /// `cert`'s PEM in a file of its own under the temp dir.
-    fn pem_file(name: &str, cert: &CertifiedKey<KeyPair>) -> PathBuf {
-        let path = std::env::temp_dir().join(format!(
-            "ringport-bench-tls-{}-{name}.pem",
-            std::process::id()
-        ));
+    /// `cert`'s PEM in a temporary file of its own, removed when the
+    /// returned path is dropped.
+    fn pem_file(cert: &CertifiedKey<KeyPair>) -> tempfile::TempPath {
+        let path = tempfile::NamedTempFile::new().unwrap().into_temp_path();
         std::fs::write(&path, cert.cert.pem()).unwrap();
         path
     }
@@ -724,7 +722,7 @@ mod tests {
     #[test]
     fn chat_frames_round_trip_through_tls() {
         let cert = localhost();
-        let ca = pem_file("round-trip", &cert);
+        let ca = pem_file(&cert);
         let stamp = |seq| Stamp {
             sender: 1,
             seq,
@@ -798,7 +796,7 @@ mod tests {
     #[test]
     fn websocket_messages_round_trip_through_tls() {
         let cert = localhost();
-        let ca = pem_file("wss", &cert);
+        let ca = pem_file(&cert);
         let (addr, server) = serve_alpn(&cert, true, |s| {
             assert_eq!(s.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
             // Each packet as one server message (unmasked), all in one
@@ -833,7 +831,7 @@ mod tests {
     fn an_untrusted_certificate_fails_the_connection_clearly() {
         let server_cert = localhost();
         let other = self_signed("another CA", IsCa::NoCa);
-        let ca = pem_file("untrusted", &other);
+        let ca = pem_file(&other);
         let (addr, server) = serve(&server_cert, |_| {});
         let err = connect(&client(&ca, "localhost", false), addr).unwrap_err();
         let text = format!("{err:#}");
@@ -852,7 +850,7 @@ mod tests {
     #[test]
     fn a_certificate_for_another_name_fails_the_connection() {
         let cert = localhost();
-        let ca = pem_file("other-name", &cert);
+        let ca = pem_file(&cert);
         let (addr, server) = serve(&cert, |_| {});
         let err = connect(&client(&ca, "chat.example", false), addr).unwrap_err();
         let text = format!("{err:#}");
@@ -874,7 +872,7 @@ mod tests {
             "localhost",
             IsCa::Ca(rcgen::BasicConstraints::Unconstrained),
         );
-        let ca = pem_file("ca-as-leaf", &cert);
+        let ca = pem_file(&cert);
         let (addr, server) = serve(&cert, |_| {});
         let err = connect(&client(&ca, "localhost", false), addr).unwrap_err();
         assert!(format!("{err:#}").contains("CaUsedAsEndEntity"), "{err:#}");
@@ -910,10 +908,7 @@ mod tests {
         let missing = std::env::temp_dir().join("ringport-bench-tls-no-such-file.pem");
         let err = TlsClient::new(&options(&missing), false).unwrap_err();
         assert!(format!("{err:#}").contains("--tls-ca"), "{err:#}");
-        let empty = std::env::temp_dir().join(format!(
-            "ringport-bench-tls-{}-empty.pem",
-            std::process::id()
-        ));
+        let empty = tempfile::NamedTempFile::new().unwrap().into_temp_path();
         std::fs::write(&empty, "no certificate here\n").unwrap();
         let err = TlsClient::new(&options(&empty), false).unwrap_err();
         assert!(
