@@ -28,19 +28,14 @@
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream as StdStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use anyhow::{anyhow, Context};
 use rustls::client::Resumption;
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{
-    ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
 
 /// How a run checks the server's certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,19 +82,18 @@ impl TlsClient {
     /// A CA file that cannot be read or holds no certificate, or a server
     /// name that is neither a DNS name nor an IP address.
     pub fn new(options: &TlsOptions, http: bool) -> anyhow::Result<TlsClient> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
-            .with_safe_default_protocol_versions()
-            .context("TLS: the ring provider supports no protocol version")?;
-        let mut config = match &options.verify {
-            Verify::Ca(path) => builder
-                .with_root_certificates(read_roots(path)?)
-                .with_no_client_auth(),
-            Verify::Insecure => builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-                .with_no_client_auth(),
+        // The CA file and the insecure verifier are ringport-client's
+        // (`--ca`, `--insecure`): one reading of a CA file, one verifier
+        // that takes any certificate but still checks the handshake's
+        // signatures, so a handshake costs what a checking client's does,
+        // less the chain.
+        let shared = match &options.verify {
+            Verify::Ca(path) => ringport_client::client_config(Some(path), false)
+                .map_err(|e| anyhow!("--tls-ca {}: {e}", path.display()))?,
+            Verify::Insecure => ringport_client::client_config(None, true)
+                .map_err(|e| anyhow!("--tls-insecure: {e}"))?,
         };
+        let mut config = ClientConfig::clone(&shared);
         config.resumption = Resumption::disabled();
         if http {
             config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -135,73 +129,6 @@ impl TlsClient {
             conn,
             closed: false,
         })
-    }
-}
-
-/// Every certificate of the PEM file `path`, as trust anchors.
-fn read_roots(path: &Path) -> anyhow::Result<RootCertStore> {
-    let what = || format!("--tls-ca {}", path.display());
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(path).with_context(what)? {
-        let cert = cert.with_context(|| format!("{}: not a PEM certificate", what()))?;
-        roots
-            .add(cert)
-            .with_context(|| format!("{}: not a usable CA certificate", what()))?;
-    }
-    if roots.is_empty() {
-        bail!("{}: no certificate in it", what());
-    }
-    Ok(roots)
-}
-
-/// `--tls-insecure`: any certificate is taken, but the handshake's
-/// signatures are still checked (with the certificate's key), so the
-/// handshake costs what a checking client's does, less the chain.
-#[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -542,6 +469,7 @@ mod tests {
     //! `StreamOwned`, certificates from rcgen).
 
     use std::net::TcpListener;
+    use std::path::Path;
     use std::thread::JoinHandle;
 
     use rcgen::{CertificateParams, CertifiedKey, IsCa, KeyPair};
