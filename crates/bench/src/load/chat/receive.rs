@@ -9,6 +9,7 @@
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
+use super::conn::Errors;
 use super::runner::Load;
 use super::tracker::Tracker;
 use super::wire::{parse_nats, parse_redis, parse_ringport, parse_ringport_ws, Incoming};
@@ -137,26 +138,13 @@ impl Load<'_> {
                 conn.open = false;
                 break;
             }
-            let n = match conn
+            let read = conn
                 .stream
-                .read(&mut rbuf[filled..filled + space.min(READ_CHUNK)])
-            {
-                Ok(0) => {
-                    self.errors.closed_by_server += 1;
-                    self.errors
-                        .note(i, "the server closed the connection".into());
-                    conn.open = false;
-                    break;
-                }
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.errors.io_errors += 1;
-                    self.errors.note(i, format!("reading: {e}"));
-                    conn.open = false;
-                    break;
-                }
+                .read(&mut rbuf[filled..filled + space.min(READ_CHUNK)]);
+            let n = match step(read, &mut self.errors, i, &mut conn.open) {
+                ReadStep::Got(n) => n,
+                ReadStep::Again => continue,
+                ReadStep::Stop => break,
             };
             let now_ns = nanos(Instant::now().saturating_duration_since(self.t0));
             filled += n;
@@ -217,23 +205,10 @@ impl Load<'_> {
             conn.partial.clear();
         }
         while conn.open {
-            let n = match conn.stream.read(cbuf) {
-                Ok(0) => {
-                    self.errors.closed_by_server += 1;
-                    self.errors
-                        .note(i, "the server closed the connection".into());
-                    conn.open = false;
-                    break;
-                }
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.errors.io_errors += 1;
-                    self.errors.note(i, format!("reading: {e}"));
-                    conn.open = false;
-                    break;
-                }
+            let n = match step(conn.stream.read(cbuf), &mut self.errors, i, &mut conn.open) {
+                ReadStep::Got(n) => n,
+                ReadStep::Again => continue,
+                ReadStep::Stop => break,
             };
             let now_ns = nanos(Instant::now().saturating_duration_since(self.t0));
             let decrypted = tls.decrypt(&cbuf[..n], rbuf, &mut filled, |buf| {
@@ -294,5 +269,38 @@ fn parse_events(
         ChatSystem::Ringport => parse_ringport(buf, MAX_FRAME, handle),
         ChatSystem::Redis => parse_redis(buf, handle),
         ChatSystem::Nats => parse_nats(buf, handle),
+    }
+}
+
+/// What one read of a member's socket gave.
+enum ReadStep {
+    /// Bytes.
+    Got(usize),
+    /// Interrupted: read again.
+    Again,
+    /// Nothing more this turn: drained (`WouldBlock`), or the connection is
+    /// over (closed by the server, or an error, counted and noted; `open`
+    /// is cleared).
+    Stop,
+}
+
+/// Sorts the result of one read of member `i`'s socket.
+fn step(read: io::Result<usize>, errors: &mut Errors, i: usize, open: &mut bool) -> ReadStep {
+    match read {
+        Ok(0) => {
+            errors.closed_by_server += 1;
+            errors.note(i, "the server closed the connection".into());
+            *open = false;
+            ReadStep::Stop
+        }
+        Ok(n) => ReadStep::Got(n),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadStep::Stop,
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadStep::Again,
+        Err(e) => {
+            errors.io_errors += 1;
+            errors.note(i, format!("reading: {e}"));
+            *open = false;
+            ReadStep::Stop
+        }
     }
 }
