@@ -10,46 +10,11 @@ use ringport_net::testing::TestCa;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{address_after, bench, json_number, wait_for_address, wait_for_listening};
+use common::{address_after, bench, json_number, wait_for_listening, Server};
 use ringport_proto::{LoginReq, ResultCode, RoomChatReq, RoomEnterReq, RoomLeaveReq, ServerPacket};
-
-/// A server child process, killed when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn tokio_chat(rooms: u32, max_users: u32) -> Server {
-    let mut child = bench()
-        .args([
-            "tokio-chat",
-            "--listen",
-            "127.0.0.1:0",
-            "--worker-threads",
-            "1",
-        ])
-        .args([
-            "--rooms",
-            &rooms.to_string(),
-            "--room-max-users",
-            &max_users.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let addr = wait_for_address(child.stdout.take().unwrap());
-    Server { child, addr }
-}
 
 /// The debug `ringport` binary of this workspace, if it has been built.
 fn ringport_binary() -> Option<PathBuf> {
@@ -113,8 +78,8 @@ fn assert_clean(json: &str) {
 
 #[test]
 fn chat_load_against_tokio_chat() {
-    let server = tokio_chat(2, 3);
-    let pid = server.child.id().to_string();
+    let server = Server::tokio_chat(2, 3);
+    let pid = server.pid().to_string();
     let json = run_chat(server.addr, "ringport", &["--server-pid", &pid]);
     assert_clean(&json);
     assert!(json_number(&json, "server_cpu_percent") >= 0.0, "{json}");
@@ -173,7 +138,7 @@ fn chat_load_against_ringport() {
     let line = wait_for_listening(child.stderr.take().unwrap());
     let addr = address_after(&line, "listening on ").unwrap();
     let ws = address_after(&line, "ws=").expect("the WebSocket listener's address");
-    let server = Server { child, addr };
+    let server = Server::from_child(child, addr);
     assert_clean(&run_chat(server.addr, "ringport", &[]));
     // The same load over WebSocket (the generator speaks it: --transport ws).
     let json = run_chat(ws, "ringport", &["--transport", "ws"]);
@@ -301,7 +266,7 @@ impl Client {
 
 #[test]
 fn tokio_chat_speaks_the_protocol() {
-    let server = tokio_chat(2, 2);
+    let server = Server::tokio_chat(2, 2);
     let mut alice = Client::connect(server.addr);
     let mut bob = Client::connect(server.addr);
     let mut carol = Client::connect(server.addr);

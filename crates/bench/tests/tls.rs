@@ -9,13 +9,9 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 
-use common::{
-    address_after, bench, json_number, run, wait_for_address, wait_for_listening, Server,
-};
+use common::{address_after, json_number, run, Server};
 use rcgen::{CertificateParams, CertifiedKey, DnType, KeyPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -149,31 +145,6 @@ fn relay(client: TcpStream, backend: SocketAddr, config: Arc<ServerConfig>) {
     }
 }
 
-/// `ringport-bench tokio-chat`, killed when dropped.
-struct TokioChat {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for TokioChat {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn tokio_chat(rooms: u32, max_users: u32) -> TokioChat {
-    let mut child = bench()
-        .args(["tokio-chat", "--listen", "127.0.0.1:0"])
-        .args(["--worker-threads", "1", "--rooms", &rooms.to_string()])
-        .args(["--room-max-users", &max_users.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let addr = wait_for_address(child.stdout.take().unwrap());
-    TokioChat { child, addr }
-}
-
 fn ok(args: &[&str]) -> String {
     let (success, stdout, stderr) = run(args);
     assert!(success, "{args:?} failed: stdout {stdout}, stderr {stderr}");
@@ -219,7 +190,7 @@ fn chat_args<'a>(target: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
 
 #[test]
 fn chat_over_tls_is_clean_and_says_so() {
-    let server = tokio_chat(2, 3);
+    let server = Server::tokio_chat(2, 3);
     let (ca, cert) = certificate("ringport-bench test CA");
     let proxy = tls_proxy(server.addr, config_of(&cert, false)).to_string();
     let ca = ca.to_str().unwrap();
@@ -260,7 +231,7 @@ fn chat_over_tls_is_clean_and_says_so() {
 
 #[test]
 fn an_untrusted_server_certificate_fails_the_setup_clearly() {
-    let server = tokio_chat(2, 3);
+    let server = Server::tokio_chat(2, 3);
     let (_, cert) = certificate("the server's CA");
     let (other_ca, _) = certificate("another CA");
     let proxy = tls_proxy(server.addr, config_of(&cert, false)).to_string();
@@ -302,7 +273,7 @@ fn an_untrusted_server_certificate_fails_the_setup_clearly() {
 
 #[test]
 fn tls_at_a_plaintext_listener_is_named() {
-    let server = tokio_chat(1, 4);
+    let server = Server::tokio_chat(1, 4);
     let json = ok(&[
         "login-storm",
         "--target",
@@ -330,7 +301,7 @@ fn tls_at_a_plaintext_listener_is_named() {
 
 #[test]
 fn login_storm_over_tls_with_a_busy_room() {
-    let server = tokio_chat(1, 4);
+    let server = Server::tokio_chat(1, 4);
     let (ca, cert) = certificate("ringport-bench test CA");
     let proxy = tls_proxy(server.addr, config_of(&cert, false)).to_string();
     let json = ok(&[
@@ -370,31 +341,18 @@ fn login_storm_over_tls_with_a_busy_room() {
 /// the addresses of both listeners; `None`, after a loud note, when the
 /// binary is not built (and CI is unset).
 fn ringport(test: &str) -> Option<(Server, SocketAddr)> {
-    let binary = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/ringport");
-    if !binary.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "target/debug/ringport is not built, and CI is set: run the whole workspace's tests"
-        );
-        eprintln!(
-            "\n*** SKIPPED {test}: target/debug/ringport is not built \
-             (run `cargo build -p ringport` first) ***\n"
-        );
-        return None;
-    }
-    let mut child = std::process::Command::new(binary)
-        .args(["serve", "--listen", "127.0.0.1:0", "--io-threads", "1"])
-        .args(["--ws-listen", "127.0.0.1:0"])
-        .args(["--accounts", "memory", "--admin-listen", "none"])
-        .args(["--rooms", "2", "--room-max-users", "3", "--chat-rate", "0"])
-        .args(["--argon2-memory-kib", "8", "--argon2-iterations", "1"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let line = wait_for_listening(child.stderr.take().unwrap());
-    let addr = address_after(&line, "listening on ").unwrap();
+    let extra = [
+        "--ws-listen",
+        "127.0.0.1:0",
+        "--rooms",
+        "2",
+        "--room-max-users",
+        "3",
+    ];
+    let (server, line) =
+        Server::ringport_line(test, &[&extra[..], &["--chat-rate", "0"]].concat())?;
     let ws = address_after(&line, "ws=").expect("the WebSocket listener's address");
-    Some((Server::from_child(child, addr), ws))
+    Some((server, ws))
 }
 
 #[test]
@@ -461,7 +419,7 @@ fn the_bench_scripts_certificate_is_trusted() {
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
     let key = PrivateKeyDer::from_pem_file(&key).unwrap();
-    let server = tokio_chat(2, 3);
+    let server = Server::tokio_chat(2, 3);
     let proxy = tls_proxy(server.addr, server_config(chain, key, false)).to_string();
     let json = ok(&chat_args(
         &proxy,

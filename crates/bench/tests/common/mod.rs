@@ -47,12 +47,32 @@ impl Server {
         Server { child, addr }
     }
 
+    /// Starts the `tokio-chat` baseline on `127.0.0.1:0` (one worker
+    /// thread) and waits for its address.
+    pub fn tokio_chat(rooms: u32, max_users: u32) -> Server {
+        let mut child = bench()
+            .args(["tokio-chat", "--listen", "127.0.0.1:0"])
+            .args(["--worker-threads", "1", "--rooms", &rooms.to_string()])
+            .args(["--room-max-users", &max_users.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let addr = wait_for_address(child.stdout.take().unwrap());
+        Server { child, addr }
+    }
+
     /// Starts `ringport serve` (the workspace's debug build) on
     /// `127.0.0.1:0` with cheap password hashing, one I/O thread and
     /// `extra` flags, and waits for its address. `None`, after a loud note,
     /// when the binary is not built and `CI` is unset; in CI a missing
     /// binary fails the test.
     pub fn ringport(test: &str, extra: &[&str]) -> Option<Server> {
+        Server::ringport_line(test, extra).map(|(server, _)| server)
+    }
+
+    /// [`Server::ringport`], with its startup line (the other listeners'
+    /// addresses: `ws=`, `tls=`).
+    pub fn ringport_line(test: &str, extra: &[&str]) -> Option<(Server, String)> {
         let binary = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/ringport");
         if !binary.exists() {
             // `cargo test --workspace` builds it (the ringport package's own
@@ -81,8 +101,9 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let addr = wait_for_address(child.stderr.take().unwrap());
-        Some(Server { child, addr })
+        let line = wait_for_listening(child.stderr.take().unwrap());
+        let addr = address_after(&line, "listening on ").unwrap();
+        Some((Server { child, addr }, line))
     }
 
     /// A server already started as `child`, listening on `addr`.
