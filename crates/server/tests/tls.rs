@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod chat_support;
 mod common;
+mod ws_support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -20,15 +21,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chat_support::{got, login_enter, next, serve, Got, BACKENDS};
+use chat_support::{login_enter, next, serve, Got, BACKENDS};
 use common::Running;
-use ringport_client::proto::{ClientPacket, LoginReq, RoomChatReq, RoomEnterReq, ServerPacket};
+use ringport_client::proto::{ClientPacket, LoginReq, RoomChatReq};
 use ringport_client::{Client, ClientError};
 use ringport_net::testing::{localhost, TestCa, TestCert};
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use tempfile::TempDir;
-use tungstenite::{Message, WebSocket};
+use ws_support::WsClient;
 
 /// How long any single wait may take before the test fails.
 const WAIT: Duration = Duration::from_secs(20);
@@ -153,61 +154,20 @@ fn next_chat(mut next: impl FnMut() -> Got, who: &str) -> (String, String) {
     }
 }
 
-/// A chat client over `wss://` (tungstenite on a rustls stream).
-struct WssClient {
-    ws: WebSocket<StreamOwned<ClientConnection, TcpStream>>,
-}
-
-impl WssClient {
-    /// Opens `wss://localhost/ws` on `addr` offering ALPN `http/1.1`, as a
-    /// browser does; asserts the server chose it.
-    fn connect(addr: SocketAddr, ca: &TestCa) -> WssClient {
-        let mut config = (*ca.client_config()).clone();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let tls = handshake(addr, Arc::new(config));
-        assert_eq!(tls.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
-        let (ws, response) = tungstenite::client::client("wss://localhost/ws", tls)
-            .unwrap_or_else(|e| panic!("upgrade refused: {e}"));
-        assert_eq!(response.status(), 101);
-        WssClient { ws }
-    }
-
-    fn send(&mut self, packet: &ClientPacket<'_>) {
-        let mut out = Vec::new();
-        packet.encode(&mut out).unwrap();
-        self.ws.send(Message::Binary(out.into())).unwrap();
-    }
-
-    fn next(&mut self) -> Got {
-        loop {
-            match self.ws.read().unwrap() {
-                Message::Binary(b) => {
-                    let packet = ServerPacket::decode(&b)
-                        .unwrap_or_else(|e| panic!("not one packet ({e}): {b:?}"));
-                    return got(packet);
-                }
-                Message::Ping(_) | Message::Pong(_) => continue,
-                other => panic!("unexpected message {other:?}"),
-            }
-        }
-    }
-
-    fn login_enter(&mut self, id: &str, room: i32) -> Vec<(i64, String)> {
-        self.send(&ClientPacket::LoginReq(LoginReq::new(id, "pw").unwrap()));
-        assert_eq!(self.next(), Got::Login(0), "login of {id}");
-        self.send(&ClientPacket::RoomEnterReq(RoomEnterReq {
-            room_number: room,
-        }));
-        assert_eq!(self.next(), Got::Enter(0), "{id} enters {room}");
-        match self.next() {
-            Got::List(l) => l,
-            other => panic!("{id}: expected a user list, got {other:?}"),
-        }
-    }
-
-    fn chat(&mut self, text: &str) {
-        self.send(&ClientPacket::RoomChatReq(RoomChatReq::new(text).unwrap()));
-    }
+/// Opens `wss://localhost/ws` on `addr` offering ALPN `http/1.1`, as a
+/// browser does; asserts the server chose it.
+fn connect_wss(
+    addr: SocketAddr,
+    ca: &TestCa,
+) -> WsClient<StreamOwned<ClientConnection, TcpStream>> {
+    let mut config = (*ca.client_config()).clone();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tls = handshake(addr, Arc::new(config));
+    assert_eq!(tls.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
+    let (ws, response) = tungstenite::client::client("wss://localhost/ws", tls)
+        .unwrap_or_else(|e| panic!("upgrade refused: {e}"));
+    assert_eq!(response.status(), 101);
+    WsClient::over(ws)
 }
 
 /// Waits until a log line contains every one of `needles`; returns it.
@@ -268,7 +228,7 @@ fn tcp_tls_and_wss_users_chat_in_one_room() {
         assert!(tls.is_tls());
         let members = login_enter(&mut tls, "secure", 1);
         assert_eq!(members.len(), 1, "{backend}: {members:?}");
-        let mut wss = WssClient::connect(wss_addr, &pki.ca);
+        let mut wss = connect_wss(wss_addr, &pki.ca);
         let members = wss.login_enter("browser", 1);
         assert_eq!(members.len(), 2, "{backend}: {members:?}");
 

@@ -15,9 +15,10 @@ use tungstenite::{Message, WebSocket};
 
 use crate::chat_support::{got, Got};
 
-/// A chat client over WebSocket.
-pub struct WsClient {
-    pub ws: WebSocket<TcpStream>,
+/// A chat client over WebSocket, on a plain socket (`ws://`) or any other
+/// stream (a TLS one for `wss://`).
+pub struct WsClient<S = TcpStream> {
+    pub ws: WebSocket<S>,
 }
 
 impl WsClient {
@@ -31,6 +32,13 @@ impl WsClient {
         let (ws, response) = tungstenite::client::client(format!("ws://{addr}/ws"), stream)
             .unwrap_or_else(|e| panic!("upgrade refused: {e}"));
         assert_eq!(response.status(), 101);
+        WsClient { ws }
+    }
+}
+
+impl<S: Read + Write> WsClient<S> {
+    /// A client on a WebSocket opened otherwise.
+    pub fn over(ws: WebSocket<S>) -> WsClient<S> {
         WsClient { ws }
     }
 
