@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 
 use crate::config::ChatConfig;
 use crate::conn::ConnId;
+use crate::created::CreatedRooms;
 use crate::deadline::Deadlines;
 use crate::login::Logins;
 use crate::login_limit::LoginLimiter;
@@ -19,6 +20,7 @@ use crate::rate::RateLimit;
 use crate::room::Rooms;
 use crate::session::{Session, SessionState};
 use crate::stats::ChatStats;
+use crate::watch::Watch;
 
 /// The chat content: every session's state, the logins and the rooms.
 ///
@@ -32,8 +34,16 @@ pub struct Chat {
     pub(crate) sessions: FxHashMap<ConnId, Session>,
     pub(crate) logins: Logins,
     pub(crate) rooms: Rooms,
+    /// The rooms users created.
+    pub(crate) created: CreatedRooms,
+    /// Sessions watching the room list.
+    pub(crate) watch: Watch,
     pub(crate) deadlines: Deadlines,
     pub(crate) rate: RateLimit,
+    pub(crate) create_rate: RateLimit,
+    /// The latest time the host gave (events without a time — a
+    /// disconnect, a cluster answer — happen as of it).
+    pub(crate) now: Option<Instant>,
     pub(crate) login_limit: LoginLimiter,
     pub(crate) stats: ChatStats,
     /// Encoding buffer for packets sent to one session (reused, so responses
@@ -49,6 +59,10 @@ impl Chat {
     pub fn new(config: ChatConfig) -> Chat {
         Chat {
             rate: RateLimit::new(config.chat_rate, config.chat_burst),
+            create_rate: RateLimit::per_minute(config.room_create_rate, config.room_create_burst),
+            now: None,
+            created: CreatedRooms::new(config.created_room_start, config.room_idle_close),
+            watch: Watch::default(),
             login_limit: LoginLimiter::new(config.login_rate_per_ip, config.login_burst_per_ip),
             config,
             sessions: FxHashMap::default(),
@@ -83,6 +97,7 @@ impl Chat {
     }
 
     fn connect(&mut self, conn: ConnId, peer: Option<IpAddr>, now: Instant) {
+        self.tick(now);
         if self.sessions.contains_key(&conn) {
             tracing::debug!(%conn, "connect for a known connection ignored");
             return;
@@ -116,6 +131,7 @@ impl Chat {
         now: Instant,
         outbound: &mut impl Outbound,
     ) {
+        self.tick(now);
         let Some(session) = self.sessions.get_mut(&conn) else {
             tracing::debug!(%conn, "packet for an unknown connection ignored");
             return;
@@ -125,7 +141,7 @@ impl Chat {
             || self
                 .cluster
                 .as_ref()
-                .is_some_and(|c| c.entering.contains_key(&conn));
+                .is_some_and(|c| c.entering.contains_key(&conn) || c.creating.contains_key(&conn));
         if busy || !session.pipeline.is_empty() {
             let pipeline = &mut session.pipeline;
             pipeline.push(frame, now);
@@ -156,7 +172,7 @@ impl Chat {
             .sessions
             .get(&conn)
             .is_some_and(|s| matches!(s.state, SessionState::Authenticating { .. }));
-        authenticating || self.enter_in_flight(conn)
+        authenticating || self.enter_in_flight(conn) || self.create_in_flight(conn)
     }
 
     /// Handles the requests `conn` queued while it was busy, in order, until
@@ -198,6 +214,9 @@ impl Chat {
                     if id == ringport_proto::LoginReq::ID {
                         self.record_login_failure(ResultCode::InvalidPacket);
                     }
+                    if id == ringport_proto::RoomCreateReq::ID {
+                        self.stats.create_failures.record(ResultCode::InvalidPacket);
+                    }
                     self.respond(conn, id, ResultCode::InvalidPacket, outbound);
                 }
                 return;
@@ -209,6 +228,9 @@ impl Chat {
             ClientPacket::RoomEnterReq(req) => self.handle_enter(conn, req, outbound),
             ClientPacket::RoomLeaveReq(_) => self.handle_leave(conn, outbound),
             ClientPacket::RoomChatReq(req) => self.handle_chat(conn, req, now, outbound),
+            ClientPacket::RoomCreateReq(req) => self.handle_create(conn, req, now, outbound),
+            ClientPacket::RoomListReq(req) => self.handle_list(conn, req, now, outbound),
+            ClientPacket::RoomEnterNameReq(req) => self.handle_enter_name(conn, req, outbound),
             ClientPacket::Unknown { id, body } => {
                 self.stats.unknown_packets += 1;
                 tracing::debug!(%conn, id, len = body.len(), "unknown packet id ignored");
@@ -225,6 +247,7 @@ impl Chat {
         let Some(session) = self.sessions.remove(&conn) else {
             return;
         };
+        self.watch.set(conn, false);
         match session.state {
             SessionState::Connected => {}
             SessionState::Authenticating { .. } => self.logins.release_slot(),
@@ -259,7 +282,10 @@ impl Chat {
         self.update_gauges();
     }
 
-    /// Closes every session whose login deadline is at or before `now`, that
+    /// Closes every created room empty for `chat.room_idle_close` at `now`,
+    /// sends the room-list changes held back until `now` (see
+    /// [`Chat::handle_packet`]'s 306 coalescing in `docs/PROTOCOL.md`), and
+    /// closes every session whose login deadline is at or before `now`, that
     /// is not logged in and that has no login request waiting for its
     /// answer.
     ///
@@ -274,6 +300,9 @@ impl Chat {
     /// time a login stays in flight (the server's account pool answers 34
     /// past `accounts.max_login_wait_ms`).
     pub fn handle_timeout(&mut self, now: Instant, outbound: &mut impl Outbound) {
+        self.tick(now);
+        self.close_idle_rooms(now, outbound);
+        self.send_due_changes(now, outbound);
         // Moved deadlines are queued after the loop: with a zero
         // `login_timeout` (which `new` accepts) a deadline moved to `now`
         // would otherwise be popped again forever.
@@ -317,9 +346,24 @@ impl Chat {
     }
 
     /// When [`Chat::handle_timeout`] should next be called: the earliest
-    /// login deadline of a session not logged in, if any.
+    /// login deadline of a session not logged in, created room to close,
+    /// or held-back room-list change, if any.
     pub fn next_timeout(&self) -> Option<Instant> {
-        self.deadlines.peek().map(|(at, _)| at)
+        [
+            self.deadlines.peek().map(|(at, _)| at),
+            self.created.next_close(),
+            self.watch.next_due(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Records the latest time the host gave.
+    fn tick(&mut self, now: Instant) {
+        if self.now.is_none_or(|t| t < now) {
+            self.now = Some(now);
+        }
     }
 
     /// The counters and gauges.
@@ -362,7 +406,10 @@ impl Chat {
     }
 
     pub(crate) fn update_gauges(&mut self) {
+        self.created.prune();
         let stats = &mut self.stats;
+        stats.rooms_created_open = self.created.len() as u64;
+        stats.room_watchers = self.watch.watchers().len() as u64;
         stats.sessions = self.sessions.len() as u64;
         stats.users_logged_in = self.logins.logged_in() as u64;
         stats.rooms_active = self.rooms.active() as u64;

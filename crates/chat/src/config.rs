@@ -55,6 +55,27 @@ pub struct ChatConfig {
     /// Bytes of waiting requests (headers included) at which the host is
     /// asked to stop reading the session (default 16 KiB). At least 1.
     pub pipeline_bytes: usize,
+    /// Largest capacity a created room may ask for (default 1,000; at most
+    /// 65,535, the list's field); above it a create gets 103.
+    pub room_max_users_limit: usize,
+    /// A created room closes once it has been empty this long (default
+    /// 300 s); at least 1 s.
+    pub room_idle_close: Duration,
+    /// Created rooms one user id may have open (default 3); one more gets
+    /// 104. 0 turns creating off for everyone.
+    pub rooms_per_user: u32,
+    /// Created rooms open on the server (default 10,000); one more gets
+    /// 105.
+    pub max_created_rooms: usize,
+    /// Creates per minute per session (default 10); 0 turns the limit off.
+    /// One over it gets 63.
+    pub room_create_rate: u32,
+    /// Creates one session may make at once after being quiet (default 5).
+    pub room_create_burst: u32,
+    /// Number of the first created room (default 1000): created rooms are
+    /// numbered from here to `i32::MAX`, after the fixed rooms (checked
+    /// unless creating is off: `rooms_per_user` or `max_created_rooms` 0).
+    pub created_room_start: i32,
 }
 
 impl Default for ChatConfig {
@@ -73,6 +94,13 @@ impl Default for ChatConfig {
             login_limit_loopback: false,
             pipeline_frames: 64,
             pipeline_bytes: 16 * 1024,
+            room_max_users_limit: 1_000,
+            room_idle_close: Duration::from_secs(300),
+            rooms_per_user: 3,
+            max_created_rooms: 10_000,
+            room_create_rate: 10,
+            room_create_burst: 5,
+            created_room_start: 1_000,
         }
     }
 }
@@ -84,7 +112,9 @@ impl ChatConfig {
     ///
     /// A message naming the offending field: no rooms, rooms of size 0, a
     /// room range past `i32::MAX`, `max_users` 0, a rate limit with an empty
-    /// bucket, a zero login timeout, or a request queue bound of 0.
+    /// bucket, a zero login timeout, a request queue bound of 0, a created
+    /// room limit below `room_max_users` or above 65,535, an idle close
+    /// under a second, or created room numbers inside the fixed range.
     pub fn validate(&self) -> Result<(), String> {
         if self.rooms == 0 {
             return Err("rooms must be at least 1".into());
@@ -119,10 +149,32 @@ impl ChatConfig {
         if self.pipeline_bytes == 0 {
             return Err("pipeline_bytes must be at least 1".into());
         }
+        if self.room_max_users_limit < self.room_max_users {
+            return Err(format!(
+                "room_max_users_limit ({}) must be at least room_max_users ({})",
+                self.room_max_users_limit, self.room_max_users
+            ));
+        }
+        if self.room_max_users_limit > usize::from(u16::MAX) {
+            return Err("room_max_users_limit must be at most 65535".into());
+        }
+        if self.room_idle_close < Duration::from_secs(1) {
+            return Err("room_idle_close must be at least 1 s".into());
+        }
+        if self.room_create_rate > 0 && self.room_create_burst == 0 {
+            return Err("room_create_burst must be at least 1 when room_create_rate is on".into());
+        }
+        let creating = self.rooms_per_user > 0 && self.max_created_rooms > 0;
+        if creating && last >= i64::from(self.created_room_start) {
+            return Err(format!(
+                "created_room_start ({}) must be above the last fixed room ({last})",
+                self.created_room_start
+            ));
+        }
         Ok(())
     }
 
-    /// Whether `room` is one of the configured rooms (no overflow whatever
+    /// Whether `room` is one of the fixed (configured) rooms (no overflow whatever
     /// the values).
     pub fn has_room(&self, room: i32) -> bool {
         let offset = i64::from(room) - i64::from(self.room_start);
@@ -184,19 +236,41 @@ mod tests {
                 pipeline_bytes: 0,
                 ..ok.clone()
             },
+            ChatConfig {
+                room_max_users_limit: 3,
+                ..ok.clone()
+            },
+            ChatConfig {
+                room_max_users_limit: 70_000,
+                ..ok.clone()
+            },
+            ChatConfig {
+                room_idle_close: Duration::from_millis(999),
+                ..ok.clone()
+            },
+            ChatConfig {
+                room_create_burst: 0,
+                ..ok.clone()
+            },
+            ChatConfig {
+                created_room_start: 9,
+                ..ok.clone()
+            },
         ] {
             assert!(bad.validate().is_err(), "{bad:?}");
         }
         let edge = ChatConfig {
-            room_start: i32::MAX,
+            room_start: i32::MAX - 1,
             rooms: 1,
+            created_room_start: i32::MAX,
             ..ok.clone()
         };
         assert_eq!(edge.validate(), Ok(()));
-        assert!(edge.has_room(i32::MAX));
+        assert!(edge.has_room(i32::MAX - 1) && !edge.has_room(i32::MAX));
         let low = ChatConfig {
             room_start: i32::MIN,
             rooms: u32::MAX,
+            created_room_start: i32::MAX,
             ..ok.clone()
         };
         assert_eq!(low.validate(), Ok(()));

@@ -106,7 +106,9 @@ mod chat;
 pub mod cluster;
 mod config;
 mod conn;
+mod created;
 mod deadline;
+mod lobby;
 mod login;
 mod login_limit;
 mod outbound;
@@ -119,13 +121,15 @@ mod session;
 mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod watch;
 
 pub use chat::Chat;
 pub use cluster::{
-    ClaimResult, ClusterEvent, ClusterRequest, ClusterStats, EnterResult, RemoteMember, RoomChange,
+    ClaimResult, ClusterEvent, ClusterRequest, ClusterStats, CreateResult, EnterResult,
+    RemoteMember, RoomChange, SharedRoom,
 };
 pub use config::ChatConfig;
 pub use conn::ConnId;
 pub use outbound::{AuthRequest, AuthResult, Authenticator, Outbound};
 pub use secret::Secret;
-pub use stats::{ChatStats, LoginFailures};
+pub use stats::{ChatStats, CreateFailures, LoginFailures};

@@ -61,6 +61,11 @@ impl Rooms {
         self.members(room)
     }
 
+    /// The numbers of the rooms with members, in no order.
+    pub(crate) fn numbers(&self) -> impl Iterator<Item = i32> + '_ {
+        self.rooms.keys().copied()
+    }
+
     /// Rooms with at least one member.
     pub(crate) fn active(&self) -> usize {
         self.rooms.len()

@@ -22,6 +22,8 @@ pub(crate) struct Session {
     /// Chat rate limit; kept across rooms, so leaving and re-entering does
     /// not refill it.
     pub(crate) bucket: Bucket,
+    /// Room-create rate limit.
+    pub(crate) create_bucket: Bucket,
     /// The peer's address group, when the host gave it: login attempts are
     /// limited per group.
     pub(crate) peer: Option<IpAddr>,
@@ -36,6 +38,7 @@ impl Session {
             state: SessionState::Connected,
             login_deadline,
             bucket: Bucket::default(),
+            create_bucket: Bucket::default(),
             peer,
             pipeline: Pipeline::default(),
         }

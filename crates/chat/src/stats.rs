@@ -17,6 +17,21 @@ pub struct ChatStats {
     pub rooms_active: u64,
     /// Gauge: sessions in a room.
     pub users_in_rooms: u64,
+    /// Gauge: created rooms open.
+    pub rooms_created_open: u64,
+    /// Gauge: sessions watching the room list.
+    pub room_watchers: u64,
+    /// Rooms created (302 with 0).
+    pub rooms_created: u64,
+    /// Created rooms closed after being empty for the idle time (in
+    /// cluster mode, closes this node learned of).
+    pub rooms_closed: u64,
+    /// Creates refused (non-zero 302), by result code.
+    pub create_failures: CreateFailures,
+    /// Room lists sent (304 with 0).
+    pub room_lists: u64,
+    /// Room-list change notifies (306) handed to the host, one per watcher.
+    pub room_changes_out: u64,
     /// Logins answered with 202(0).
     pub logins_ok: u64,
     /// Logins answered with a non-zero 202, whatever the reason (see
@@ -54,6 +69,63 @@ pub struct ChatStats {
     /// Times a session's request queue reached its bound and the host was
     /// asked to stop reading the session.
     pub pipeline_pauses: u64,
+}
+
+/// Refused creates (non-zero 302) by result code.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CreateFailures {
+    /// 52: not logged in.
+    pub not_logged_in: u64,
+    /// 63: over the session's create rate.
+    pub rate_limited: u64,
+    /// 90: invalid body.
+    pub invalid_packet: u64,
+    /// 100: the name breaks the rules.
+    pub name_invalid: u64,
+    /// 101: the name is taken.
+    pub name_taken: u64,
+    /// 103: capacity above the limit.
+    pub capacity_invalid: u64,
+    /// 104: the user has its maximum of rooms open.
+    pub user_limit: u64,
+    /// 105: the server holds its maximum of rooms.
+    pub server_limit: u64,
+    /// 106: the cluster registry could not be reached.
+    pub unavailable: u64,
+}
+
+impl CreateFailures {
+    /// The count for `code`; 0 for a code a create never fails with.
+    pub const fn count(&self, code: ResultCode) -> u64 {
+        match code {
+            ResultCode::EnterRoomInvalidUserStatus => self.not_logged_in,
+            ResultCode::RoomTooManyPacket => self.rate_limited,
+            ResultCode::InvalidPacket => self.invalid_packet,
+            ResultCode::RoomNameInvalid => self.name_invalid,
+            ResultCode::RoomNameTaken => self.name_taken,
+            ResultCode::RoomCapacityInvalid => self.capacity_invalid,
+            ResultCode::RoomCreateLimitUser => self.user_limit,
+            ResultCode::RoomCreateLimitServer => self.server_limit,
+            ResultCode::RoomServiceUnavailable => self.unavailable,
+            _ => 0,
+        }
+    }
+
+    pub(crate) fn record(&mut self, code: ResultCode) {
+        let slot = match code {
+            ResultCode::EnterRoomInvalidUserStatus => &mut self.not_logged_in,
+            ResultCode::RoomTooManyPacket => &mut self.rate_limited,
+            ResultCode::InvalidPacket => &mut self.invalid_packet,
+            ResultCode::RoomNameInvalid => &mut self.name_invalid,
+            ResultCode::RoomNameTaken => &mut self.name_taken,
+            ResultCode::RoomCapacityInvalid => &mut self.capacity_invalid,
+            ResultCode::RoomCreateLimitUser => &mut self.user_limit,
+            ResultCode::RoomCreateLimitServer => &mut self.server_limit,
+            ResultCode::RoomServiceUnavailable => &mut self.unavailable,
+            _ => return,
+        };
+        *slot += 1;
+    }
 }
 
 /// Failed logins (non-zero 202) by result code.

@@ -865,6 +865,7 @@ impl Host {
                     Ok(ServerPacket::RoomChatNtf(_))
                 ));
             }
+            ClusterRequest::Create { .. } => panic!("this model never creates rooms"),
         }
     }
 

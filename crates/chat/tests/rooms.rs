@@ -154,6 +154,8 @@ fn room_range_at_the_top_of_i32_does_not_overflow() {
     let config = ChatConfig {
         room_start: i32::MAX - 1,
         rooms: 2,
+        // No room is left for created rooms above the fixed ones.
+        rooms_per_user: 0,
         ..ChatConfig::default()
     };
     assert_eq!(config.validate(), Ok(()));

@@ -90,6 +90,12 @@ impl<'a> Reader<'a> {
         UserId::from_bytes(bytes).map_err(text_error(TextField::UserId))
     }
 
+    /// A length-prefixed byte string (`u8 len`, then the bytes), unchecked.
+    pub(crate) fn prefixed(&mut self) -> Result<&'a [u8], BodyError> {
+        let len = self.u8()?;
+        self.bytes(usize::from(len))
+    }
+
     /// Ends a variable-size body: nothing may be left.
     pub(crate) fn finish(self) -> Result<(), BodyError> {
         if self.rest.is_empty() {

@@ -62,9 +62,18 @@ pub enum BodyError {
     /// A response carries a result code protocol v1 does not define.
     #[error("unknown result code {0}")]
     UnknownResult(u16),
+    /// A flag byte holds a value the packet does not define.
+    #[error("flag value {0} is not defined")]
+    BadFlag(u8),
+    /// A room name or list entry breaks the room name rules.
+    #[error("room name: {0}")]
+    RoomName(crate::RoomNameError),
     /// A 209 announces more than 127 users.
     #[error("user list announces {0} users, at most 127 are allowed")]
     TooManyUsers(u8),
+    /// A 305 announces more than 127 rooms.
+    #[error("room list announces {0} rooms, at most 127 are allowed")]
+    TooManyRooms(u8),
 }
 
 /// A frame that cannot be decoded into a packet.

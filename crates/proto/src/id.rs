@@ -1,4 +1,4 @@
-//! Packet ids of protocol v1, in one place (see `docs/PROTOCOL.md`, "Packets").
+//! Packet ids of protocol v1 and its extension (ids 300 and up), in one place (see `docs/PROTOCOL.md`, "Packets").
 //!
 //! Ids the client sends are `*_REQ` (plus [`DEV_ECHO`]); ids the server sends
 //! are `*_RES` and `*_NTF` (plus [`DEV_ECHO`]). A server treats a server-sent id
@@ -31,6 +31,26 @@ pub const ROOM_CHAT_RES: u16 = 222;
 /// 223: a chat message, sent to every member of the room (S→C).
 pub const ROOM_CHAT_NTF: u16 = 223;
 
+/// 301: create a room with a name and a capacity (C→S, extension).
+pub const ROOM_CREATE_REQ: u16 = 301;
+/// 302: result of creating a room, with its number (S→C, extension).
+pub const ROOM_CREATE_RES: u16 = 302;
+/// 303: list the rooms, and start or stop watching the list (C→S,
+/// extension).
+pub const ROOM_LIST_REQ: u16 = 303;
+/// 304: result of a list request, followed by the 305s (S→C, extension).
+pub const ROOM_LIST_RES: u16 = 304;
+/// 305: rooms of the list, split at 127 (S→C, extension).
+pub const ROOM_LIST_NTF: u16 = 305;
+/// 306: a room of the watched list changed (S→C, extension; only to
+/// sessions that asked to watch).
+pub const ROOM_LIST_CHANGE_NTF: u16 = 306;
+/// 307: enter a room by name (C→S, extension).
+pub const ROOM_ENTER_NAME_REQ: u16 = 307;
+/// 308: result of entering by name, with the room's number (S→C,
+/// extension).
+pub const ROOM_ENTER_NAME_RES: u16 = 308;
+
 /// The protocol name of a packet id (`"ROOM_CHAT_REQ"`), or `None` for an id
 /// protocol v1 does not define. Meant for logs and metrics labels.
 pub const fn name(id: u16) -> Option<&'static str> {
@@ -48,12 +68,21 @@ pub const fn name(id: u16) -> Option<&'static str> {
         ROOM_CHAT_REQ => "ROOM_CHAT_REQ",
         ROOM_CHAT_RES => "ROOM_CHAT_RES",
         ROOM_CHAT_NTF => "ROOM_CHAT_NTF",
+        ROOM_CREATE_REQ => "ROOM_CREATE_REQ",
+        ROOM_CREATE_RES => "ROOM_CREATE_RES",
+        ROOM_LIST_REQ => "ROOM_LIST_REQ",
+        ROOM_LIST_RES => "ROOM_LIST_RES",
+        ROOM_LIST_NTF => "ROOM_LIST_NTF",
+        ROOM_LIST_CHANGE_NTF => "ROOM_LIST_CHANGE_NTF",
+        ROOM_ENTER_NAME_REQ => "ROOM_ENTER_NAME_REQ",
+        ROOM_ENTER_NAME_RES => "ROOM_ENTER_NAME_RES",
         _ => return None,
     })
 }
 
 /// The id of the response that answers `request`, for the requests that have
-/// one carrying a result code (201 → 202, 206 → 207, 215 → 216, 221 → 222).
+/// one carrying a result code (201 → 202, 206 → 207, 215 → 216, 221 → 222,
+/// and the extension's 301 → 302, 303 → 304, 307 → 308).
 ///
 /// This is the packet a server sends with result 90 `INVALID_PACKET` when the
 /// request's body is invalid. [`DEV_ECHO`] has no result code (and any body is
@@ -64,6 +93,9 @@ pub const fn response_to(request: u16) -> Option<u16> {
         ROOM_ENTER_REQ => Some(ROOM_ENTER_RES),
         ROOM_LEAVE_REQ => Some(ROOM_LEAVE_RES),
         ROOM_CHAT_REQ => Some(ROOM_CHAT_RES),
+        ROOM_CREATE_REQ => Some(ROOM_CREATE_RES),
+        ROOM_LIST_REQ => Some(ROOM_LIST_RES),
+        ROOM_ENTER_NAME_REQ => Some(ROOM_ENTER_NAME_RES),
         _ => None,
     }
 }
@@ -88,6 +120,14 @@ mod tests {
             (ROOM_CHAT_REQ, 221, "ROOM_CHAT_REQ"),
             (ROOM_CHAT_RES, 222, "ROOM_CHAT_RES"),
             (ROOM_CHAT_NTF, 223, "ROOM_CHAT_NTF"),
+            (ROOM_CREATE_REQ, 301, "ROOM_CREATE_REQ"),
+            (ROOM_CREATE_RES, 302, "ROOM_CREATE_RES"),
+            (ROOM_LIST_REQ, 303, "ROOM_LIST_REQ"),
+            (ROOM_LIST_RES, 304, "ROOM_LIST_RES"),
+            (ROOM_LIST_NTF, 305, "ROOM_LIST_NTF"),
+            (ROOM_LIST_CHANGE_NTF, 306, "ROOM_LIST_CHANGE_NTF"),
+            (ROOM_ENTER_NAME_REQ, 307, "ROOM_ENTER_NAME_REQ"),
+            (ROOM_ENTER_NAME_RES, 308, "ROOM_ENTER_NAME_RES"),
         ];
         for (constant, value, label) in table {
             assert_eq!(constant, value);
@@ -103,6 +143,9 @@ mod tests {
         assert_eq!(response_to(ROOM_ENTER_REQ), Some(ROOM_ENTER_RES));
         assert_eq!(response_to(ROOM_LEAVE_REQ), Some(ROOM_LEAVE_RES));
         assert_eq!(response_to(ROOM_CHAT_REQ), Some(ROOM_CHAT_RES));
+        assert_eq!(response_to(ROOM_CREATE_REQ), Some(ROOM_CREATE_RES));
+        assert_eq!(response_to(ROOM_LIST_REQ), Some(ROOM_LIST_RES));
+        assert_eq!(response_to(ROOM_ENTER_NAME_REQ), Some(ROOM_ENTER_NAME_RES));
         assert_eq!(response_to(DEV_ECHO), None);
         assert_eq!(response_to(LOGIN_RES), None);
     }

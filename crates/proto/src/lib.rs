@@ -1,4 +1,4 @@
-//! ringport wire protocol v1 (see `docs/PROTOCOL.md`, the contract): packet
+//! ringport wire protocol v1 and its extension (see `docs/PROTOCOL.md`, the contract): packet
 //! ids, result codes, the 5-byte header and framing check, text fields, and
 //! typed packets with their encoders and decoders. No I/O.
 //!
@@ -35,17 +35,24 @@ pub mod id;
 mod request;
 mod response;
 mod result;
+mod room_list;
+mod room_name;
 mod text;
 mod user_list;
 
 pub use echo::DevEcho;
 pub use error::{BodyError, DecodeError, EncodeError, TextField};
 pub use header::{frame_len, FrameError, Header, DEFAULT_MAX_FRAME, HEADER_LEN, MAX_FRAME_LIMIT};
-pub use request::{ClientPacket, LoginReq, RoomChatReq, RoomEnterReq, RoomLeaveReq};
+pub use request::{
+    ClientPacket, LoginReq, RoomChatReq, RoomCreateReq, RoomEnterNameReq, RoomEnterReq,
+    RoomLeaveReq, RoomListReq,
+};
 pub use response::{
-    LoginRes, RoomChatNtf, RoomChatRes, RoomEnterRes, RoomLeaveRes, RoomLeaveUserNtf,
-    RoomNewUserNtf, ServerPacket,
+    LoginRes, RoomChatNtf, RoomChatRes, RoomCreateRes, RoomEnterNameRes, RoomEnterRes,
+    RoomLeaveRes, RoomLeaveUserNtf, RoomListRes, RoomNewUserNtf, ServerPacket,
 };
 pub use result::ResultCode;
+pub use room_list::{encode_room_list, RoomInfo, RoomListChangeNtf, RoomListNtf, Rooms};
+pub use room_name::{RoomName, RoomNameError};
 pub use text::{Message, Password, TextError, UserId};
 pub use user_list::{encode_user_list, Members, RoomMember, RoomUserListNtf};

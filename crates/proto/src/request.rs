@@ -6,6 +6,7 @@ use crate::echo::DevEcho;
 use crate::error::{BodyError, DecodeError, EncodeError, TextField};
 use crate::header::HEADER_LEN;
 use crate::id;
+use crate::room_name::{put_prefixed, RoomName, RoomNameError};
 use crate::text::{Message, Password, UserId};
 
 /// `LOGIN_REQ` (201), 71 bytes: `UserID[33]`, `UserPW[33]`.
@@ -140,6 +141,138 @@ impl<'a> RoomChatReq<'a> {
     }
 }
 
+/// `ROOM_CREATE_REQ` (301, extension), 8 to 40 bytes on a valid name:
+/// `u16 max_users`, `u8 name_len`, `name_len` bytes of name.
+///
+/// The name is carried as received: the server checks it
+/// ([`RoomName::from_bytes`]) and answers a bad one with 100, so the
+/// decoder accepts any bytes whose length matches `name_len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RoomCreateReq<'a> {
+    /// The room's capacity; 0 asks for the server's default
+    /// (`chat.room_max_users`).
+    pub max_users: u16,
+    /// The name's bytes, unchecked (at most 255 are encoded).
+    pub name: &'a [u8],
+}
+
+impl<'a> RoomCreateReq<'a> {
+    /// The packet id.
+    pub const ID: u16 = id::ROOM_CREATE_REQ;
+
+    /// A create request for a valid name.
+    ///
+    /// # Errors
+    ///
+    /// The [`RoomNameError`] of `name`.
+    pub fn new(name: &'a str, max_users: u16) -> Result<RoomCreateReq<'a>, RoomNameError> {
+        RoomName::new(name).map(|name| RoomCreateReq {
+            max_users,
+            name: name.as_str().as_bytes(),
+        })
+    }
+
+    /// Total length of the encoded packet.
+    pub fn encoded_len(&self) -> usize {
+        HEADER_LEN + 3 + self.name.len().min(255)
+    }
+
+    /// Appends the packet to `out` (a name longer than 255 bytes is cut to
+    /// 255: the length field is one byte; the server refuses it anyway).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(self.encoded_len());
+        put_header(out, Self::ID, self.encoded_len());
+        out.extend_from_slice(&self.max_users.to_le_bytes());
+        put_prefixed(out, self.name);
+    }
+
+    fn decode_body(body: &'a [u8]) -> Result<RoomCreateReq<'a>, BodyError> {
+        let mut r = Reader::new(body);
+        let max_users = r.u16()?;
+        let name = r.prefixed()?;
+        r.finish()?;
+        Ok(RoomCreateReq { max_users, name })
+    }
+}
+
+/// `ROOM_LIST_REQ` (303, extension), 6 bytes: `u8 watch`.
+///
+/// `watch` 1: list the rooms and send this session a 306 whenever one
+/// changes; 0: list them and stop any watch. Other values are invalid (90).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RoomListReq {
+    /// Whether to watch the list after this answer.
+    pub watch: bool,
+}
+
+impl RoomListReq {
+    /// The packet id.
+    pub const ID: u16 = id::ROOM_LIST_REQ;
+    /// Total length of the packet.
+    pub const LEN: usize = HEADER_LEN + 1;
+
+    /// Appends the packet to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(Self::LEN);
+        put_header(out, Self::ID, Self::LEN);
+        out.push(u8::from(self.watch));
+    }
+
+    fn decode_body(body: &[u8]) -> Result<RoomListReq, BodyError> {
+        let mut r = Reader::fixed(body, Self::LEN - HEADER_LEN)?;
+        match r.u8()? {
+            0 => Ok(RoomListReq { watch: false }),
+            1 => Ok(RoomListReq { watch: true }),
+            other => Err(BodyError::BadFlag(other)),
+        }
+    }
+}
+
+/// `ROOM_ENTER_NAME_REQ` (307, extension), 6 to 38 bytes on a valid name:
+/// `u8 name_len`, `name_len` bytes of name (carried unchecked, as in
+/// [`RoomCreateReq`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RoomEnterNameReq<'a> {
+    /// The name's bytes, unchecked (at most 255 are encoded).
+    pub name: &'a [u8],
+}
+
+impl<'a> RoomEnterNameReq<'a> {
+    /// The packet id.
+    pub const ID: u16 = id::ROOM_ENTER_NAME_REQ;
+
+    /// An enter request for a valid name.
+    ///
+    /// # Errors
+    ///
+    /// The [`RoomNameError`] of `name`.
+    pub fn new(name: &'a str) -> Result<RoomEnterNameReq<'a>, RoomNameError> {
+        RoomName::new(name).map(|name| RoomEnterNameReq {
+            name: name.as_str().as_bytes(),
+        })
+    }
+
+    /// Total length of the encoded packet.
+    pub fn encoded_len(&self) -> usize {
+        HEADER_LEN + 1 + self.name.len().min(255)
+    }
+
+    /// Appends the packet to `out` (a name longer than 255 bytes is cut to
+    /// 255).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(self.encoded_len());
+        put_header(out, Self::ID, self.encoded_len());
+        put_prefixed(out, self.name);
+    }
+
+    fn decode_body(body: &'a [u8]) -> Result<RoomEnterNameReq<'a>, BodyError> {
+        let mut r = Reader::new(body);
+        let name = r.prefixed()?;
+        r.finish()?;
+        Ok(RoomEnterNameReq { name })
+    }
+}
+
 /// Everything a server receives (client to server), borrowed from the frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClientPacket<'a> {
@@ -153,6 +286,12 @@ pub enum ClientPacket<'a> {
     RoomLeaveReq(RoomLeaveReq),
     /// 221.
     RoomChatReq(RoomChatReq<'a>),
+    /// 301 (extension).
+    RoomCreateReq(RoomCreateReq<'a>),
+    /// 303 (extension).
+    RoomListReq(RoomListReq),
+    /// 307 (extension).
+    RoomEnterNameReq(RoomEnterNameReq<'a>),
     /// An id a server does not handle, including the ids a server sends
     /// (202, 207, …). Not an error: the server ignores it. Encoding it writes
     /// the same frame back (with type 0), which lets tests send such packets.
@@ -189,6 +328,15 @@ impl<'a> ClientPacket<'a> {
             id::ROOM_CHAT_REQ => {
                 ClientPacket::RoomChatReq(RoomChatReq::decode_body(body).map_err(invalid)?)
             }
+            id::ROOM_CREATE_REQ => {
+                ClientPacket::RoomCreateReq(RoomCreateReq::decode_body(body).map_err(invalid)?)
+            }
+            id::ROOM_LIST_REQ => {
+                ClientPacket::RoomListReq(RoomListReq::decode_body(body).map_err(invalid)?)
+            }
+            id::ROOM_ENTER_NAME_REQ => ClientPacket::RoomEnterNameReq(
+                RoomEnterNameReq::decode_body(body).map_err(invalid)?,
+            ),
             _ => ClientPacket::Unknown { id, body },
         })
     }
@@ -201,6 +349,9 @@ impl<'a> ClientPacket<'a> {
             ClientPacket::RoomEnterReq(_) => RoomEnterReq::ID,
             ClientPacket::RoomLeaveReq(_) => RoomLeaveReq::ID,
             ClientPacket::RoomChatReq(_) => RoomChatReq::ID,
+            ClientPacket::RoomCreateReq(_) => RoomCreateReq::ID,
+            ClientPacket::RoomListReq(_) => RoomListReq::ID,
+            ClientPacket::RoomEnterNameReq(_) => RoomEnterNameReq::ID,
             ClientPacket::Unknown { id, .. } => *id,
         }
     }
@@ -218,6 +369,9 @@ impl<'a> ClientPacket<'a> {
             ClientPacket::RoomEnterReq(p) => p.encode(out),
             ClientPacket::RoomLeaveReq(p) => p.encode(out),
             ClientPacket::RoomChatReq(p) => p.encode(out),
+            ClientPacket::RoomCreateReq(p) => p.encode(out),
+            ClientPacket::RoomListReq(p) => p.encode(out),
+            ClientPacket::RoomEnterNameReq(p) => p.encode(out),
             ClientPacket::Unknown { id, body } => return put_raw(out, *id, body),
         }
         Ok(())

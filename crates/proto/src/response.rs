@@ -8,6 +8,7 @@ use crate::header::HEADER_LEN;
 use crate::id;
 use crate::request::split_frame;
 use crate::result::ResultCode;
+use crate::room_list::{RoomListChangeNtf, RoomListNtf};
 use crate::text::{Message, UserId};
 use crate::user_list::RoomUserListNtf;
 
@@ -68,6 +69,65 @@ result_packet!(
     /// `ROOM_CHAT_RES` (222), 7 bytes: `u16 result`.
     RoomChatRes,
     id::ROOM_CHAT_RES
+);
+
+result_packet!(
+    /// `ROOM_LIST_RES` (304, extension), 7 bytes: `u16 result`. On success
+    /// the list follows as 305 packets.
+    RoomListRes,
+    id::ROOM_LIST_RES
+);
+
+macro_rules! numbered_result_packet {
+    ($(#[$doc:meta])* $name:ident, $id:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $name {
+            /// The result code.
+            pub result: ResultCode,
+            /// The room's number on success; 0 otherwise.
+            pub room_number: i32,
+        }
+
+        impl $name {
+            /// The packet id.
+            pub const ID: u16 = $id;
+            /// Total length of the packet.
+            pub const LEN: usize = HEADER_LEN + 2 + 4;
+
+            /// A response carrying `result` (and room 0).
+            pub const fn new(result: ResultCode) -> $name {
+                $name { result, room_number: 0 }
+            }
+
+            /// Appends the packet to `out`.
+            pub fn encode(&self, out: &mut Vec<u8>) {
+                out.reserve(Self::LEN);
+                put_header(out, Self::ID, Self::LEN);
+                out.extend_from_slice(&self.result.code().to_le_bytes());
+                out.extend_from_slice(&self.room_number.to_le_bytes());
+            }
+
+            fn decode_body(body: &[u8]) -> Result<$name, BodyError> {
+                let mut r = Reader::fixed(body, Self::LEN - HEADER_LEN)?;
+                Ok($name { result: r.result()?, room_number: r.i32()? })
+            }
+        }
+    };
+}
+
+numbered_result_packet!(
+    /// `ROOM_CREATE_RES` (302, extension), 11 bytes: `u16 result`, `i32
+    /// room_number`.
+    RoomCreateRes,
+    id::ROOM_CREATE_RES
+);
+
+numbered_result_packet!(
+    /// `ROOM_ENTER_NAME_RES` (308, extension), 11 bytes: `u16 result`, `i32
+    /// room_number`. On success the 209 list follows, as after a 207.
+    RoomEnterNameRes,
+    id::ROOM_ENTER_NAME_RES
 );
 
 /// `ROOM_NEW_USER_NTF` (208), 14 to 46 bytes: `i64 user_unique_id`,
@@ -198,6 +258,16 @@ pub enum ServerPacket<'a> {
     RoomChatRes(RoomChatRes),
     /// 223.
     RoomChatNtf(RoomChatNtf<'a>),
+    /// 302 (extension).
+    RoomCreateRes(RoomCreateRes),
+    /// 304 (extension).
+    RoomListRes(RoomListRes),
+    /// 305 (extension).
+    RoomListNtf(RoomListNtf<'a>),
+    /// 306 (extension).
+    RoomListChangeNtf(RoomListChangeNtf<'a>),
+    /// 308 (extension).
+    RoomEnterNameRes(RoomEnterNameRes),
     /// An id a client does not handle, including the request ids. Encoding it
     /// writes the same frame back (with type 0).
     Unknown {
@@ -245,12 +315,27 @@ impl<'a> ServerPacket<'a> {
             id::ROOM_CHAT_NTF => {
                 ServerPacket::RoomChatNtf(RoomChatNtf::decode_body(body).map_err(invalid)?)
             }
+            id::ROOM_CREATE_RES => {
+                ServerPacket::RoomCreateRes(RoomCreateRes::decode_body(body).map_err(invalid)?)
+            }
+            id::ROOM_LIST_RES => {
+                ServerPacket::RoomListRes(RoomListRes::decode_body(body).map_err(invalid)?)
+            }
+            id::ROOM_LIST_NTF => {
+                ServerPacket::RoomListNtf(RoomListNtf::decode_body(body).map_err(invalid)?)
+            }
+            id::ROOM_LIST_CHANGE_NTF => ServerPacket::RoomListChangeNtf(
+                RoomListChangeNtf::decode_body(body).map_err(invalid)?,
+            ),
+            id::ROOM_ENTER_NAME_RES => ServerPacket::RoomEnterNameRes(
+                RoomEnterNameRes::decode_body(body).map_err(invalid)?,
+            ),
             _ => ServerPacket::Unknown { id, body },
         })
     }
 
-    /// The response to request `request_id` carrying `result`: 202, 207, 216
-    /// or 222 (see [`crate::id::response_to`]); `None` for an id without one.
+    /// The response to request `request_id` carrying `result`: 202, 207, 216,
+    /// 222, 302, 304 or 308 (room 0 where the response has a number; see [`crate::id::response_to`]); `None` for an id without one.
     /// A server answers [`DecodeError::InvalidBody`] with
     /// `ServerPacket::response(id, ResultCode::InvalidPacket)`.
     pub const fn response(request_id: u16, result: ResultCode) -> Option<ServerPacket<'static>> {
@@ -259,6 +344,11 @@ impl<'a> ServerPacket<'a> {
             id::ROOM_ENTER_REQ => ServerPacket::RoomEnterRes(RoomEnterRes::new(result)),
             id::ROOM_LEAVE_REQ => ServerPacket::RoomLeaveRes(RoomLeaveRes::new(result)),
             id::ROOM_CHAT_REQ => ServerPacket::RoomChatRes(RoomChatRes::new(result)),
+            id::ROOM_CREATE_REQ => ServerPacket::RoomCreateRes(RoomCreateRes::new(result)),
+            id::ROOM_LIST_REQ => ServerPacket::RoomListRes(RoomListRes::new(result)),
+            id::ROOM_ENTER_NAME_REQ => {
+                ServerPacket::RoomEnterNameRes(RoomEnterNameRes::new(result))
+            }
             _ => return None,
         })
     }
@@ -275,6 +365,11 @@ impl<'a> ServerPacket<'a> {
             ServerPacket::RoomLeaveUserNtf(_) => RoomLeaveUserNtf::ID,
             ServerPacket::RoomChatRes(_) => RoomChatRes::ID,
             ServerPacket::RoomChatNtf(_) => RoomChatNtf::ID,
+            ServerPacket::RoomCreateRes(_) => RoomCreateRes::ID,
+            ServerPacket::RoomListRes(_) => RoomListRes::ID,
+            ServerPacket::RoomListNtf(_) => RoomListNtf::ID,
+            ServerPacket::RoomListChangeNtf(_) => RoomListChangeNtf::ID,
+            ServerPacket::RoomEnterNameRes(_) => RoomEnterNameRes::ID,
             ServerPacket::Unknown { id, .. } => *id,
         }
     }
@@ -296,6 +391,11 @@ impl<'a> ServerPacket<'a> {
             ServerPacket::RoomLeaveUserNtf(p) => p.encode(out),
             ServerPacket::RoomChatRes(p) => p.encode(out),
             ServerPacket::RoomChatNtf(p) => p.encode(out),
+            ServerPacket::RoomCreateRes(p) => p.encode(out),
+            ServerPacket::RoomListRes(p) => p.encode(out),
+            ServerPacket::RoomListNtf(p) => p.encode(out),
+            ServerPacket::RoomListChangeNtf(p) => p.encode(out),
+            ServerPacket::RoomEnterNameRes(p) => p.encode(out),
             ServerPacket::Unknown { id, body } => return put_raw(out, *id, body),
         }
         Ok(())

@@ -34,11 +34,32 @@ pub enum ResultCode {
     ChatRoomInvalidRoomNumber = 81,
     /// 90 `INVALID_PACKET`: wrong body size, invalid UTF-8, empty text field.
     InvalidPacket = 90,
+    /// 100 `ROOM_NAME_INVALID` (extension): a room name that is empty,
+    /// longer than 32 bytes, not UTF-8, holds a control character or starts
+    /// or ends with white space.
+    RoomNameInvalid = 100,
+    /// 101 `ROOM_NAME_TAKEN` (extension): an open room has this name (case
+    /// ignored).
+    RoomNameTaken = 101,
+    /// 102 `ROOM_NAME_UNKNOWN` (extension): no open room has this name.
+    RoomNameUnknown = 102,
+    /// 103 `ROOM_CAPACITY_INVALID` (extension): the capacity asked is above
+    /// the server's limit.
+    RoomCapacityInvalid = 103,
+    /// 104 `ROOM_CREATE_LIMIT_USER` (extension): the user already has its
+    /// maximum of created rooms open.
+    RoomCreateLimitUser = 104,
+    /// 105 `ROOM_CREATE_LIMIT_SERVER` (extension): the server holds its
+    /// maximum of created rooms.
+    RoomCreateLimitServer = 105,
+    /// 106 `ROOM_SERVICE_UNAVAILABLE` (extension): the cluster could not be
+    /// asked; try again.
+    RoomServiceUnavailable = 106,
 }
 
 impl ResultCode {
-    /// Every code of protocol v1, in ascending order.
-    pub const ALL: [ResultCode; 11] = [
+    /// Every code of protocol v1 and its extension, in ascending order.
+    pub const ALL: [ResultCode; 18] = [
         ResultCode::None,
         ResultCode::LoginUserAlready,
         ResultCode::LoginUserUsedAllObj,
@@ -50,9 +71,16 @@ impl ResultCode {
         ResultCode::RoomTooManyPacket,
         ResultCode::ChatRoomInvalidRoomNumber,
         ResultCode::InvalidPacket,
+        ResultCode::RoomNameInvalid,
+        ResultCode::RoomNameTaken,
+        ResultCode::RoomNameUnknown,
+        ResultCode::RoomCapacityInvalid,
+        ResultCode::RoomCreateLimitUser,
+        ResultCode::RoomCreateLimitServer,
+        ResultCode::RoomServiceUnavailable,
     ];
 
-    /// The code for a wire value, or `None` if protocol v1 does not define it.
+    /// The code for a wire value, or `None` if the protocol does not define it.
     pub const fn from_u16(code: u16) -> Option<ResultCode> {
         Some(match code {
             0 => ResultCode::None,
@@ -66,6 +94,13 @@ impl ResultCode {
             63 => ResultCode::RoomTooManyPacket,
             81 => ResultCode::ChatRoomInvalidRoomNumber,
             90 => ResultCode::InvalidPacket,
+            100 => ResultCode::RoomNameInvalid,
+            101 => ResultCode::RoomNameTaken,
+            102 => ResultCode::RoomNameUnknown,
+            103 => ResultCode::RoomCapacityInvalid,
+            104 => ResultCode::RoomCreateLimitUser,
+            105 => ResultCode::RoomCreateLimitServer,
+            106 => ResultCode::RoomServiceUnavailable,
             _ => return None,
         })
     }
@@ -94,6 +129,13 @@ impl ResultCode {
             ResultCode::RoomTooManyPacket => "ROOM_TOO_MANY_PACKET",
             ResultCode::ChatRoomInvalidRoomNumber => "CHAT_ROOM_INVALID_ROOM_NUMBER",
             ResultCode::InvalidPacket => "INVALID_PACKET",
+            ResultCode::RoomNameInvalid => "ROOM_NAME_INVALID",
+            ResultCode::RoomNameTaken => "ROOM_NAME_TAKEN",
+            ResultCode::RoomNameUnknown => "ROOM_NAME_UNKNOWN",
+            ResultCode::RoomCapacityInvalid => "ROOM_CAPACITY_INVALID",
+            ResultCode::RoomCreateLimitUser => "ROOM_CREATE_LIMIT_USER",
+            ResultCode::RoomCreateLimitServer => "ROOM_CREATE_LIMIT_SERVER",
+            ResultCode::RoomServiceUnavailable => "ROOM_SERVICE_UNAVAILABLE",
         }
     }
 }
@@ -129,6 +171,13 @@ mod tests {
             (63, "ROOM_TOO_MANY_PACKET"),
             (81, "CHAT_ROOM_INVALID_ROOM_NUMBER"),
             (90, "INVALID_PACKET"),
+            (100, "ROOM_NAME_INVALID"),
+            (101, "ROOM_NAME_TAKEN"),
+            (102, "ROOM_NAME_UNKNOWN"),
+            (103, "ROOM_CAPACITY_INVALID"),
+            (104, "ROOM_CREATE_LIMIT_USER"),
+            (105, "ROOM_CREATE_LIMIT_SERVER"),
+            (106, "ROOM_SERVICE_UNAVAILABLE"),
         ];
         assert_eq!(table.len(), ResultCode::ALL.len());
         for ((code, name), listed) in table.into_iter().zip(ResultCode::ALL) {

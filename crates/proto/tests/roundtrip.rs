@@ -85,6 +85,7 @@ impl Req {
             ClientPacket::RoomLeaveReq(RoomLeaveReq) => Req::Leave,
             ClientPacket::RoomChatReq(p) => Req::Chat(p.message.to_string()),
             ClientPacket::Unknown { id, body } => Req::Unknown(id, body.to_vec()),
+            other => Req::Unknown(other.id(), Vec::new()),
         }
     }
 }
@@ -179,6 +180,7 @@ impl Res {
                 Res::ChatNtf(p.user_id.to_string(), p.message.to_string())
             }
             ServerPacket::Unknown { id, body } => Res::Unknown(id, body.to_vec()),
+            other => Res::Unknown(other.id(), Vec::new()),
         }
     }
 }

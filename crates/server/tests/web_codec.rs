@@ -209,6 +209,7 @@ fn expected_decode(frame: &[u8]) -> Value {
             ServerPacket::Unknown { id, body } => {
                 json!({"id": id, "kind": "unknown", "body": hex(body)})
             }
+            other => json!({"id": other.id(), "kind": "extension"}),
         },
     };
     json!({"ok": true, "packet": packet})

@@ -220,7 +220,14 @@ impl Session {
                     self.reply(Bytes::from(out));
                 }
             }
-            Ok(ClientPacket::Unknown { .. }) => {}
+            // The baseline implements protocol v1 only, not the created-rooms
+            // extension: its requests are ignored like unknown ids.
+            Ok(
+                ClientPacket::Unknown { .. }
+                | ClientPacket::RoomCreateReq(_)
+                | ClientPacket::RoomListReq(_)
+                | ClientPacket::RoomEnterNameReq(_),
+            ) => {}
             Err(e) => {
                 let response = e
                     .invalid_packet_id()

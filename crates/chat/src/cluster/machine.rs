@@ -6,18 +6,19 @@
 
 use std::sync::Arc;
 
-use ringport_proto::{
-    LoginReq, ResultCode, RoomEnterReq, RoomLeaveUserNtf, RoomNewUserNtf, UserId,
-};
+use ringport_proto::{LoginReq, ResultCode, RoomLeaveUserNtf, RoomNewUserNtf, UserId};
 
 use super::mirror::Delta;
 use super::{
-    ClaimResult, ClusterEvent, ClusterRequest, ClusterState, ClusterStats, EnterResult, RoomChange,
+    ClaimResult, ClusterEvent, ClusterRequest, ClusterState, ClusterStats, CreateResult,
+    EnterResult, RoomChange, SharedRoom,
 };
 use crate::chat::{encode_shared, Chat};
 use crate::config::ChatConfig;
 use crate::conn::ConnId;
+use crate::created::CreatedRoom;
 use crate::outbound::Outbound;
+use crate::request::enter::EnterVia;
 use crate::session::{SessionState, User};
 
 impl Chat {
@@ -77,6 +78,39 @@ impl Chat {
                         }
                     }
                     self.announce(room, &delta, outbound);
+                }
+            }
+            ClusterEvent::Created { conn, result } => {
+                self.finish_cluster_create(conn, result, outbound);
+                self.drain_pipeline(conn, outbound);
+            }
+            ClusterEvent::RoomOpened(room) => self.registry_open(room, outbound),
+            ClusterEvent::RoomClosed { number } => self.registry_close(number, outbound),
+            ClusterEvent::Rooms(rooms) => {
+                let open: rustc_hash::FxHashSet<i32> = rooms.iter().map(|r| r.number).collect();
+                let gone: Vec<i32> = self
+                    .created
+                    .iter()
+                    .map(|(n, _)| n)
+                    .filter(|n| !open.contains(n))
+                    .collect();
+                for number in gone {
+                    self.registry_close(number, outbound);
+                }
+                for room in rooms {
+                    self.registry_open(room, outbound);
+                }
+            }
+            ClusterEvent::RoomUsers { room, users } => {
+                if let Some(c) = self.cluster.as_mut() {
+                    let known = if users == 0 {
+                        c.users.remove(&room)
+                    } else {
+                        c.users.insert(room, users)
+                    };
+                    if known != Some(users) {
+                        self.room_changed(room, outbound);
+                    }
                 }
             }
             ClusterEvent::Resync => {
@@ -226,21 +260,164 @@ impl Chat {
         conn: ConnId,
         room: i32,
         user: &User,
+        capacity: usize,
+        via: EnterVia,
         outbound: &mut impl Outbound,
     ) -> bool {
+        let created = !self.config.has_room(room);
         let Some(cluster) = self.cluster.as_mut() else {
             return false;
         };
-        cluster.entering.insert(conn, (room, user.unique_id));
+        cluster.entering.insert(conn, (room, user.unique_id, via));
         cluster.views.entry(room).or_default();
         outbound.cluster(ClusterRequest::Enter {
             conn,
             room,
             unique_id: user.unique_id,
             user_id: Arc::clone(&user.user_id),
-            max: self.config.room_max_users,
+            max: capacity,
+            created,
         });
         true
+    }
+
+    /// Whether `conn` has a create in flight.
+    pub(crate) fn create_in_flight(&self, conn: ConnId) -> bool {
+        self.cluster
+            .as_ref()
+            .is_some_and(|c| c.creating.contains_key(&conn))
+    }
+
+    /// Cluster mode: asks the shared registry to create `room`. Returns
+    /// false without a cluster (create locally).
+    pub(crate) fn cluster_create(
+        &mut self,
+        conn: ConnId,
+        room: CreatedRoom,
+        outbound: &mut impl Outbound,
+    ) -> bool {
+        let Some(cluster) = self.cluster.as_mut() else {
+            return false;
+        };
+        let shared = SharedRoom {
+            number: 0,
+            name: Arc::clone(&room.name),
+            key: Arc::from(&*room.key),
+            max_users: room.max_users,
+            creator: Arc::clone(&room.creator),
+        };
+        cluster.creating.insert(conn, room);
+        outbound.cluster(ClusterRequest::Create {
+            conn,
+            room: shared,
+            per_user: self.config.rooms_per_user,
+            max_rooms: self.config.max_created_rooms,
+            first_number: self.config.created_room_start,
+        });
+        true
+    }
+
+    fn finish_cluster_create(
+        &mut self,
+        conn: ConnId,
+        result: CreateResult,
+        outbound: &mut impl Outbound,
+    ) {
+        let Some(room) = self.cluster.as_mut().and_then(|c| c.creating.remove(&conn)) else {
+            return;
+        };
+        if !self.sessions.contains_key(&conn) {
+            // Created for a session that went away: the room stays open
+            // (it is in the registry) and closes when its idle time is up.
+            if let CreateResult::Created(number) = result {
+                self.registry_open_local(number, room);
+            }
+            return;
+        }
+        let code = match result {
+            CreateResult::Created(number) => {
+                let Some(now) = self.now else {
+                    return;
+                };
+                if self.created.get(number).is_some() {
+                    // Its RoomOpened came first: answer, do not open twice.
+                    self.stats.rooms_created += 1;
+                    self.scratch.clear();
+                    ringport_proto::RoomCreateRes {
+                        result: ResultCode::None,
+                        room_number: number,
+                    }
+                    .encode(&mut self.scratch);
+                    outbound.send(conn, &self.scratch);
+                    return;
+                }
+                return self.finish_create(conn, number, room, now, outbound);
+            }
+            CreateResult::Taken => ResultCode::RoomNameTaken,
+            CreateResult::UserLimit => ResultCode::RoomCreateLimitUser,
+            CreateResult::ServerLimit => ResultCode::RoomCreateLimitServer,
+            CreateResult::Unavailable => ResultCode::RoomServiceUnavailable,
+        };
+        self.refuse_create(conn, code, outbound);
+    }
+
+    fn registry_open_local(&mut self, number: i32, room: CreatedRoom) -> bool {
+        let Some(now) = self.now else {
+            return false;
+        };
+        self.created.open(number, room, now)
+    }
+
+    /// The registry says `room` is open: open it here too.
+    fn registry_open(&mut self, room: SharedRoom, outbound: &mut impl Outbound) {
+        if self.created.get(room.number).is_some() {
+            return;
+        }
+        let number = room.number;
+        let local = CreatedRoom {
+            name: room.name,
+            key: Box::from(&*room.key),
+            max_users: room.max_users,
+            creator: room.creator,
+            empty_since: None,
+        };
+        if self.registry_open_local(number, local) {
+            if let Some(c) = self.cluster.as_mut() {
+                c.stats.registry_changes += 1;
+            }
+            self.room_changed(number, outbound);
+        }
+    }
+
+    /// The registry closed `number`: close it here, unless members of this
+    /// node are in it (an enter the registry did not see, while the bus
+    /// was down; the room then lives on here until it empties).
+    fn registry_close(&mut self, number: i32, outbound: &mut impl Outbound) {
+        if self.created.get(number).is_none() {
+            return;
+        }
+        if !self.rooms.members(number).is_empty() {
+            tracing::warn!(
+                room = number,
+                "registry closed a room with members here: kept"
+            );
+            return;
+        }
+        if let Some(c) = self.cluster.as_mut() {
+            c.stats.registry_changes += 1;
+            c.users.remove(&number);
+        }
+        self.close_room(number, outbound);
+    }
+
+    /// Cluster-wide members of `room` for the list, when this node has no
+    /// view of it (no local member, no enter in flight).
+    pub(crate) fn registry_users(&self, room: i32) -> Option<usize> {
+        let cluster = self.cluster.as_ref()?;
+        if cluster.views.contains_key(&room) {
+            return None;
+        }
+        Some(cluster.users.get(&room).copied().unwrap_or(0))
     }
 
     fn finish_cluster_enter(
@@ -253,8 +430,8 @@ impl Chat {
         let Some(cluster) = self.cluster.as_mut() else {
             return;
         };
-        let unique_id = match cluster.entering.get(&conn) {
-            Some(&(r, uid)) if r == room => uid,
+        let (unique_id, via) = match cluster.entering.get(&conn) {
+            Some(&(r, uid, via)) if r == room => (uid, via),
             _ => return,
         };
         cluster.entering.remove(&conn);
@@ -270,7 +447,7 @@ impl Chat {
         }
         match result {
             EnterResult::Entered { .. }
-                if self.rooms.members(room).len() >= self.config.room_max_users =>
+                if self.rooms.members(room).len() >= self.capacity_of(room).unwrap_or(0) =>
             {
                 // Admitted cluster-wide, but this node's own members already
                 // fill the room (members it admitted while the bus was down
@@ -279,7 +456,7 @@ impl Chat {
                 outbound.cluster(ClusterRequest::Leave { room, unique_id });
                 self.respond(
                     conn,
-                    RoomEnterReq::ID,
+                    via.request_id(),
                     ResultCode::EnterRoomFullUser,
                     outbound,
                 );
@@ -292,25 +469,41 @@ impl Chat {
                 for delta in deltas {
                     self.announce(room, &delta, outbound);
                 }
-                self.complete_enter(conn, room, outbound);
+                self.complete_enter(conn, room, via, outbound);
             }
             EnterResult::Full => {
                 self.forget_view_if_unused(room);
                 self.respond(
                     conn,
-                    RoomEnterReq::ID,
+                    via.request_id(),
                     ResultCode::EnterRoomFullUser,
                     outbound,
                 );
             }
+            EnterResult::Gone => {
+                self.forget_view_if_unused(room);
+                let code = match via {
+                    EnterVia::Number => ResultCode::RoomInvalidIndex,
+                    EnterVia::Name => ResultCode::RoomNameUnknown,
+                };
+                self.respond(conn, via.request_id(), code, outbound);
+            }
             EnterResult::Unavailable => {
-                if self.rooms.members(room).len() + self.remote_count(room)
-                    >= self.config.room_max_users
-                {
+                let capacity = self.capacity_of(room);
+                let Some(capacity) = capacity else {
                     self.forget_view_if_unused(room);
                     return self.respond(
                         conn,
-                        RoomEnterReq::ID,
+                        via.request_id(),
+                        ResultCode::RoomInvalidIndex,
+                        outbound,
+                    );
+                };
+                if self.rooms.members(room).len() + self.remote_count(room) >= capacity {
+                    self.forget_view_if_unused(room);
+                    return self.respond(
+                        conn,
+                        via.request_id(),
                         ResultCode::EnterRoomFullUser,
                         outbound,
                     );
@@ -318,7 +511,7 @@ impl Chat {
                 if let Some(c) = self.cluster.as_mut() {
                     c.stats.degraded_enters += 1;
                 }
-                self.complete_enter(conn, room, outbound);
+                self.complete_enter(conn, room, via, outbound);
             }
         }
     }

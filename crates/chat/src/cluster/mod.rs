@@ -72,7 +72,8 @@ pub enum ClusterRequest {
         user_id: Arc<str>,
     },
     /// `conn` wants to enter `room`: add it to the room's cluster-wide
-    /// membership if the room holds fewer than `max` members. Answer with
+    /// membership if the room holds fewer than `max` members (and, for a
+    /// created room, if it is still open). Answer with
     /// [`ClusterEvent::Entered`].
     Enter {
         /// The session entering.
@@ -85,6 +86,26 @@ pub enum ClusterRequest {
         user_id: Arc<str>,
         /// Room capacity (cluster-wide).
         max: usize,
+        /// Whether `room` is a created room (which may have closed).
+        created: bool,
+    },
+    /// `conn` wants to create a room: register it in the shared registry
+    /// if the name is free (case ignored), the creator has fewer than
+    /// `per_user` rooms open and the cluster fewer than `max_rooms`, with a
+    /// number from `first_number` up that no open room has. Answer with
+    /// [`ClusterEvent::Created`]; on success tell every node
+    /// ([`ClusterEvent::RoomOpened`]).
+    Create {
+        /// The session creating.
+        conn: ConnId,
+        /// The room.
+        room: SharedRoom,
+        /// Rooms one user may have open.
+        per_user: u32,
+        /// Created rooms the cluster may have open.
+        max_rooms: usize,
+        /// First number of the created range.
+        first_number: i32,
     },
     /// A local member left `room` (or was never confirmed): remove it and
     /// tell the other nodes. No answer.
@@ -116,6 +137,36 @@ pub enum ClaimResult {
     Unavailable,
 }
 
+/// A created room as the cluster registry holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedRoom {
+    /// Its number (0 in a [`ClusterRequest::Create`]: not given yet).
+    pub number: i32,
+    /// Its name as given.
+    pub name: Arc<str>,
+    /// Its name compared for uniqueness (lower case).
+    pub key: Arc<str>,
+    /// Its capacity.
+    pub max_users: usize,
+    /// The user id that created it.
+    pub creator: Arc<str>,
+}
+
+/// The answer to a [`ClusterRequest::Create`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateResult {
+    /// Registered under this number.
+    Created(i32),
+    /// An open room has the name: 101.
+    Taken,
+    /// The creator has its maximum open: 104.
+    UserLimit,
+    /// The cluster has its maximum open, or no number is free: 105.
+    ServerLimit,
+    /// The registry could not be asked: 106.
+    Unavailable,
+}
+
 /// The answer to a [`ClusterRequest::Enter`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnterResult {
@@ -129,6 +180,8 @@ pub enum EnterResult {
     },
     /// The room holds its maximum cluster-wide: 54.
     Full,
+    /// The created room has closed: 61 (102 for an enter by name).
+    Gone,
     /// The bus could not answer: the enter is done locally with what this
     /// node knows (the host registers the member when the bus returns).
     Unavailable,
@@ -201,6 +254,30 @@ pub enum ClusterEvent {
     /// The bus reconnected (its change numbers may have restarted): the
     /// next snapshot of each room is taken whatever its number.
     Resync,
+    /// The answer to a [`ClusterRequest::Create`].
+    Created {
+        /// The session that asked.
+        conn: ConnId,
+        /// The answer.
+        result: CreateResult,
+    },
+    /// A node created a room (this one included): it is open everywhere.
+    RoomOpened(SharedRoom),
+    /// A created room closed (empty on every node for the idle time).
+    RoomClosed {
+        /// Its number.
+        number: i32,
+    },
+    /// Every created room open in the registry (a periodic snapshot): rooms
+    /// missing here are opened, rooms not in it are closed.
+    Rooms(Vec<SharedRoom>),
+    /// A room's member count on all nodes, for the room list.
+    RoomUsers {
+        /// The room.
+        room: i32,
+        /// Its members, cluster-wide.
+        users: usize,
+    },
 }
 
 /// Counters of the cluster side of the machine.
@@ -219,4 +296,7 @@ pub struct ClusterStats {
     pub repaired_enters: u64,
     /// Gauge: members of other nodes in the rooms this node serves.
     pub remote_members: u64,
+    /// Created rooms opened or closed because the registry said so (its
+    /// channel or its snapshot), not by this node's own create.
+    pub registry_changes: u64,
 }

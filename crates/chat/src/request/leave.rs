@@ -46,6 +46,10 @@ impl Chat {
         let remaining = self.rooms.leave(room, conn);
         tracing::debug!(%conn, room, remaining = remaining.len(), "left room");
         if remaining.is_empty() {
+            if let Some(now) = self.now {
+                self.created.emptied(room, now);
+            }
+            self.room_changed(room, outbound);
             return self.cluster_left(room, unique_id, outbound);
         }
         let ntf = RoomLeaveUserNtf {
@@ -55,6 +59,7 @@ impl Chat {
         for member in remaining {
             outbound.send_shared(member.conn, &packet);
         }
+        self.room_changed(room, outbound);
         self.cluster_left(room, unique_id, outbound);
     }
 }

@@ -25,7 +25,7 @@ mod recorder;
 
 pub use harness::{AuthMode, Harness};
 pub use operation::{FuzzConfig, Operation, RoomPick};
-pub use recorder::{Action, Received, Recorder};
+pub use recorder::{Action, Received, Recorder, RoomEntry};
 
 /// A well-framed packet: header (length, `id`, type 0) then `body`.
 ///

@@ -2,7 +2,7 @@
 //! decoded server packet that tests compare against.
 
 use bytes::Bytes;
-use ringport_proto::{ResultCode, ServerPacket};
+use ringport_proto::{ResultCode, RoomInfo, ServerPacket};
 
 use crate::conn::ConnId;
 use crate::outbound::{AuthRequest, Outbound};
@@ -33,6 +33,46 @@ pub enum Received {
         /// The message.
         message: String,
     },
+    /// 302: result and room number.
+    CreateRes(ResultCode, i32),
+    /// 304.
+    ListRes(ResultCode),
+    /// 305: the rooms of one packet, in wire order.
+    RoomList(Vec<RoomEntry>),
+    /// 306.
+    RoomChange(RoomEntry),
+    /// 308: result and room number.
+    EnterNameRes(ResultCode, i32),
+}
+
+/// A room of a 305 or 306, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomEntry {
+    /// Its number.
+    pub number: i32,
+    /// Members.
+    pub users: u16,
+    /// Capacity.
+    pub max_users: u16,
+    /// Created by a user.
+    pub created: bool,
+    /// Closed (306 only).
+    pub closed: bool,
+    /// Its name (`None` for a fixed room).
+    pub name: Option<String>,
+}
+
+impl From<RoomInfo<'_>> for RoomEntry {
+    fn from(info: RoomInfo<'_>) -> RoomEntry {
+        RoomEntry {
+            number: info.number,
+            users: info.users,
+            max_users: info.max_users,
+            created: info.created,
+            closed: info.closed,
+            name: info.name.map(|n| n.as_str().to_owned()),
+        }
+    }
 }
 
 impl Received {
@@ -67,6 +107,15 @@ impl Received {
                 user_id: ntf.user_id.as_str().to_owned(),
                 message: ntf.message.as_str().to_owned(),
             },
+            ServerPacket::RoomCreateRes(res) => Received::CreateRes(res.result, res.room_number),
+            ServerPacket::RoomListRes(res) => Received::ListRes(res.result),
+            ServerPacket::RoomListNtf(list) => {
+                Received::RoomList(list.rooms().map(RoomEntry::from).collect())
+            }
+            ServerPacket::RoomListChangeNtf(ntf) => Received::RoomChange(ntf.room.into()),
+            ServerPacket::RoomEnterNameRes(res) => {
+                Received::EnterNameRes(res.result, res.room_number)
+            }
             ServerPacket::Unknown { id, .. } => panic!("server sent unknown packet id {id}"),
         }
     }

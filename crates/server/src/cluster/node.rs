@@ -256,12 +256,17 @@ impl Node {
                     unique_id,
                     user_id,
                     max,
+                    created: _,
                 } => {
                     let result = self.enter(room, unique_id, user_id, max);
                     self.send(ClusterEvent::Entered { conn, room, result });
                 }
                 ClusterRequest::Leave { room, unique_id } => self.leave(room, unique_id),
                 ClusterRequest::Chat { .. } => {}
+                ClusterRequest::Create { conn, .. } => self.send(ClusterEvent::Created {
+                    conn,
+                    result: ringport_chat::CreateResult::Unavailable,
+                }),
             }
         }
         self.publish(&mut chats);

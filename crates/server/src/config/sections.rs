@@ -219,6 +219,31 @@ settings! {
         /// per I/O thread (2 MiB with the defaults), in practice a receive or
         /// two.
         pipeline_bytes: usize = d.pipeline_bytes, flag(Serve, "pipeline-bytes");
+        /// Largest capacity a user may give a room it creates (301); above it
+        /// the create is refused with 103. At least `room_max_users` (which
+        /// is also a created room's capacity when none is asked), at most
+        /// 65535.
+        room_max_users_limit: usize = d.room_max_users_limit,
+            flag(Serve, "room-max-users-limit");
+        /// Seconds a created room may stay empty (since its creation or its
+        /// last member leaving) before it closes, its name and number freed;
+        /// at least 1. Fixed rooms never close.
+        room_idle_close_secs: u64 = d.room_idle_close.as_secs(),
+            flag(Serve, "room-idle-close-secs");
+        /// Created rooms one user id may have open; one more is refused with
+        /// 104. 0: users cannot create rooms.
+        rooms_per_user: u32 = d.rooms_per_user, flag(Serve, "rooms-per-user");
+        /// Created rooms open on the server (cluster-wide with a cluster);
+        /// one more is refused with 105.
+        max_created_rooms: usize = d.max_created_rooms, flag(Serve, "max-created-rooms");
+        /// Room creates per minute per session (token bucket; 0: no limit);
+        /// over it a create is refused with 63.
+        room_create_rate: u32 = d.room_create_rate;
+        /// Creates a session may make at once after a quiet time.
+        room_create_burst: u32 = d.room_create_burst;
+        /// Number of the first created room; created rooms are numbered from
+        /// here up, and the range must lie above the fixed rooms.
+        created_room_start: i32 = d.created_room_start;
     }
 }
 
@@ -244,6 +269,13 @@ impl ChatSection {
             login_limit_loopback: self.login_limit_loopback,
             pipeline_frames: self.pipeline_frames,
             pipeline_bytes: self.pipeline_bytes,
+            room_max_users_limit: self.room_max_users_limit,
+            room_idle_close: Duration::from_secs(self.room_idle_close_secs),
+            rooms_per_user: self.rooms_per_user,
+            max_created_rooms: self.max_created_rooms,
+            room_create_rate: self.room_create_rate,
+            room_create_burst: self.room_create_burst,
+            created_room_start: self.created_room_start,
         }
     }
 }

@@ -130,6 +130,10 @@ impl From<&ServerPacket<'_>> for Incoming {
                 id: *id,
                 len: body.len(),
             },
+            other => Incoming::Unknown {
+                id: other.id(),
+                len: 0,
+            },
         }
     }
 }
