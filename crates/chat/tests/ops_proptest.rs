@@ -9,7 +9,11 @@ use proptest::prelude::*;
 use ringport_chat::testing::{FuzzConfig, Harness, Operation, RoomPick};
 
 fn room_pick() -> impl Strategy<Value = RoomPick> {
-    prop_oneof![9 => any::<u8>().prop_map(RoomPick::Near), 1 => any::<i32>().prop_map(RoomPick::Any)]
+    prop_oneof![
+        9 => any::<u8>().prop_map(RoomPick::Near),
+        3 => any::<u8>().prop_map(RoomPick::Created),
+        1 => any::<i32>().prop_map(RoomPick::Any),
+    ]
 }
 
 fn operation() -> impl Strategy<Value = Operation> {
@@ -32,6 +36,13 @@ fn operation() -> impl Strategy<Value = Operation> {
         1 => (conn.clone(), 0u8..8, any::<u8>())
             .prop_map(|(conn, ticket, result)| Operation::StaleAnswer { conn, ticket, result }),
         1 => (0u16..1500).prop_map(|millis| Operation::Advance { millis }),
+        3 => (conn.clone(), any::<u8>(), any::<u8>())
+            .prop_map(|(conn, name, max)| Operation::Create { conn, name, max }),
+        2 => (conn.clone(), any::<bool>()).prop_map(|(conn, watch)| Operation::List { conn, watch }),
+        3 => (conn.clone(), any::<u8>()).prop_map(|(conn, name)| Operation::EnterName { conn, name }),
+        1 => (conn.clone(), prop_oneof![Just(301u16), Just(303), Just(307)],
+              proptest::collection::vec(any::<u8>(), 0..40))
+            .prop_map(|(conn, id, body)| Operation::Packet { conn, id, body }),
     ]
 }
 
@@ -46,6 +57,7 @@ fn config() -> impl Strategy<Value = FuzzConfig> {
         1000u16..5000,
         prop_oneof![3 => Just(true), 1 => Just(false)],
         0u8..4,
+        (prop_oneof![1 => Just(0u8), 3 => 1u8..3], 0u8..4),
     )
         .prop_map(
             |(
@@ -58,6 +70,7 @@ fn config() -> impl Strategy<Value = FuzzConfig> {
                 login_timeout_ms,
                 auto_register,
                 pipeline_frames,
+                (rooms_per_user, room_idle_close_secs),
             )| {
                 FuzzConfig {
                     room_start,
@@ -69,6 +82,8 @@ fn config() -> impl Strategy<Value = FuzzConfig> {
                     login_timeout_ms,
                     auto_register,
                     pipeline_frames,
+                    rooms_per_user,
+                    room_idle_close_secs,
                 }
             },
         )
@@ -98,9 +113,10 @@ fn random_scripts_reach_rooms_and_chats() {
     let mut runner = TestRunner::deterministic();
     let (mut logins, mut shared_rooms, mut chats, mut timeouts) = (0, 0, 0, 0);
     let (mut queued, mut pauses) = (0, 0);
+    let (mut created, mut closed, mut refused, mut changes) = (0, 0, 0, 0);
     for _ in 0..200 {
         let Ok(tree) =
-            (config(), proptest::collection::vec(operation(), 100..120)).new_tree(&mut runner)
+            (config(), proptest::collection::vec(operation(), 150..170)).new_tree(&mut runner)
         else {
             panic!("strategy failed");
         };
@@ -118,6 +134,10 @@ fn random_scripts_reach_rooms_and_chats() {
         timeouts += h.stats().login_timeouts;
         queued += h.stats().requests_queued;
         pauses += h.stats().pipeline_pauses;
+        created += h.stats().rooms_created;
+        closed += h.stats().rooms_closed;
+        refused += h.stats().create_failures.name_invalid + h.stats().create_failures.name_taken;
+        changes += h.stats().room_changes_out;
     }
     println!(
         "logins {logins}, steps with a shared room {shared_rooms}, chats {chats}, \
@@ -125,4 +145,8 @@ fn random_scripts_reach_rooms_and_chats() {
     );
     assert!(logins > 200 && shared_rooms > 100 && chats > 50 && timeouts > 10);
     assert!(queued > 200 && pauses > 20);
+    println!(
+        "rooms created {created}, closed {closed}, bad or taken names {refused}, 306s {changes}"
+    );
+    assert!(created > 30 && closed > 5 && refused > 100 && changes > 30);
 }

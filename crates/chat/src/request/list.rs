@@ -7,7 +7,9 @@
 
 use std::time::Instant;
 
-use ringport_proto::{encode_room_list, frame_len, ResultCode, RoomListReq, MAX_FRAME_LIMIT};
+use ringport_proto::{
+    encode_room_list, frame_len, ResultCode, RoomInfo, RoomListReq, MAX_FRAME_LIMIT,
+};
 
 use crate::chat::Chat;
 use crate::conn::ConnId;
@@ -77,5 +79,30 @@ impl Chat {
             rest = tail;
         }
         self.scratch = list;
+    }
+
+    /// Calls `each` with every room of the list, in list order.
+    pub(crate) fn list_rooms<'a>(&'a self, mut each: impl FnMut(RoomInfo<'a>)) {
+        let fixed: Vec<i32> = if self.config.rooms <= LIST_ALL_FIXED {
+            (0..self.config.rooms)
+                .filter_map(|i| {
+                    i32::try_from(i64::from(self.config.room_start) + i64::from(i)).ok()
+                })
+                .collect()
+        } else {
+            let mut busy: Vec<i32> = self
+                .rooms
+                .numbers()
+                .filter(|&n| self.config.has_room(n))
+                .collect();
+            busy.sort_unstable();
+            busy
+        };
+        let created = self.created.iter().map(|(n, _)| n);
+        for number in fixed.into_iter().chain(created) {
+            if let Some(info) = self.room_info(number) {
+                each(info);
+            }
+        }
     }
 }

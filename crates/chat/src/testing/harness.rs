@@ -197,6 +197,30 @@ impl Harness {
     }
 
     /// `conn` sends a 221.
+    /// Sends 301 for `name` (any bytes) with capacity `max_users`.
+    pub fn create_room(&mut self, conn: ConnId, name: &[u8], max_users: u16) {
+        self.send(
+            conn,
+            &ClientPacket::RoomCreateReq(ringport_proto::RoomCreateReq { max_users, name }),
+        );
+    }
+
+    /// Sends 303, watching or not.
+    pub fn list_rooms(&mut self, conn: ConnId, watch: bool) {
+        self.send(
+            conn,
+            &ClientPacket::RoomListReq(ringport_proto::RoomListReq { watch }),
+        );
+    }
+
+    /// Sends 307 for `name` (any bytes).
+    pub fn enter_name(&mut self, conn: ConnId, name: &[u8]) {
+        self.send(
+            conn,
+            &ClientPacket::RoomEnterNameReq(ringport_proto::RoomEnterNameReq { name }),
+        );
+    }
+
     pub fn chat_message(&mut self, conn: ConnId, message: &str) {
         match RoomChatReq::new(message) {
             Ok(req) => self.send(conn, &ClientPacket::RoomChatReq(req)),
@@ -348,7 +372,10 @@ impl Harness {
         if let Err(e) = self.chat.check_invariants() {
             panic!("machine invariant broken: {e}");
         }
-        self.model.check(self.chat.config().room_max_users);
+        self.model.check(|room| self.chat.capacity_of(room));
+        if !self.chat.room_changes_held() {
+            self.model.check_watchers(&self.chat.room_list());
+        }
         for (&conn, seen) in &self.model.sessions {
             assert!(
                 self.chat.has_session(conn),

@@ -74,10 +74,12 @@ impl Chat {
             if list.is_empty() {
                 return Err(format!("room {room} kept while empty"));
             }
-            if !self.config.has_room(room) {
-                return Err(format!("room {room} out of range"));
-            }
-            if list.len() > self.config.room_max_users {
+            let Some(capacity) = self.capacity_of(room) else {
+                return Err(format!(
+                    "room {room} has members but is neither fixed nor open"
+                ));
+            };
+            if list.len() > capacity {
                 return Err(format!("room {room} holds {} users", list.len()));
             }
             for member in list {
@@ -97,6 +99,7 @@ impl Chat {
                 self.rooms.total_members()
             ));
         }
+        self.check_created_rooms()?;
         let s = &self.stats;
         let gauges = (
             s.sessions,
@@ -131,6 +134,75 @@ impl Chat {
             }
         }
         Ok(())
+    }
+
+    /// The created-room registry agrees with itself and the rooms: every
+    /// open room's name maps back to it (so a name maps to one open room),
+    /// numbers lie outside the fixed range, the idle clock runs exactly
+    /// while a room is empty, creators' counts add up, and the list counts
+    /// equal the members (single node).
+    fn check_created_rooms(&self) -> Result<(), String> {
+        let mut per_creator: HashMap<&str, u32> = HashMap::new();
+        for (number, room) in self.created.iter() {
+            if self.created.by_key(&room.key) != Some(number) {
+                return Err(format!(
+                    "name {:?} does not map to room {number}",
+                    room.name
+                ));
+            }
+            if *room.key != *room.name.to_lowercase() {
+                return Err(format!(
+                    "room {number}: key {:?} of {:?}",
+                    room.key, room.name
+                ));
+            }
+            if self.config.has_room(number) {
+                return Err(format!("created room {number} inside the fixed range"));
+            }
+            let members = self.rooms.members(number).len();
+            if (members == 0) != room.empty_since.is_some() {
+                return Err(format!(
+                    "room {number}: {members} members, empty since {:?}",
+                    room.empty_since
+                ));
+            }
+            *per_creator.entry(&room.creator).or_default() += 1;
+        }
+        for (creator, count) in per_creator {
+            if self.created.created_by(creator) != count {
+                return Err(format!(
+                    "{creator} has {count} rooms open, counted {}",
+                    self.created.created_by(creator)
+                ));
+            }
+        }
+        if self.stats.rooms_created_open != self.created.len() as u64 {
+            return Err("created rooms gauge is off".into());
+        }
+        if self.cluster.is_none() {
+            for entry in self.room_list() {
+                let members = self.rooms.members(entry.number).len();
+                if usize::from(entry.users) != members {
+                    return Err(format!(
+                        "room {} listed with {} users, has {members}",
+                        entry.number, entry.users
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The room list as a 303 would send it now.
+    pub fn room_list(&self) -> Vec<crate::testing::RoomEntry> {
+        let mut out = Vec::new();
+        self.list_rooms(|info| out.push(info.into()));
+        out
+    }
+
+    /// Whether 306s are held back (then watchers' views may lag).
+    pub fn room_changes_held(&self) -> bool {
+        self.watch.next_due().is_some()
     }
 
     /// Whether the machine knows `conn`.

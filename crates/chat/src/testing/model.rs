@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use ringport_proto::{ClientPacket, RoomUserListNtf};
 
-use super::recorder::Received;
+use super::recorder::{Received, RoomEntry};
 use crate::conn::ConnId;
 
 /// What one session knows.
@@ -26,6 +26,12 @@ pub(crate) struct Seen {
     list_open: bool,
     /// Its own unique id, once a 208 about it was seen.
     pub(crate) unique_id: Option<i64>,
+    /// The room list as 305/306 told it (`None` before its first list).
+    pub(crate) rooms: Option<BTreeMap<i32, RoomEntry>>,
+    /// A 305 list still coming: the rooms so far.
+    listing: Option<Vec<RoomEntry>>,
+    /// Whether it watches the list (after 304(0) to a list with watch 1).
+    pub(crate) watching: bool,
 }
 
 /// The answer a request is owed.
@@ -41,6 +47,12 @@ pub(crate) enum Owed {
     Leave,
     /// A 222.
     Chat,
+    /// A 302.
+    Create,
+    /// A 304; whether the request asked to watch (`None`: invalid body).
+    List(Option<bool>),
+    /// A 308.
+    EnterName,
 }
 
 impl Owed {
@@ -51,6 +63,7 @@ impl Owed {
         let id = match ClientPacket::decode(frame) {
             Ok(ClientPacket::DevEcho(echo)) => return Some(Owed::Echo(echo.body.to_vec())),
             Ok(ClientPacket::RoomEnterReq(req)) => return Some(Owed::Enter(Some(req.room_number))),
+            Ok(ClientPacket::RoomListReq(req)) => return Some(Owed::List(Some(req.watch))),
             Ok(packet) => packet.id(),
             Err(error) => error.invalid_packet_id()?,
         };
@@ -59,6 +72,9 @@ impl Owed {
             ringport_proto::RoomEnterReq::ID => Some(Owed::Enter(None)),
             ringport_proto::RoomLeaveReq::ID => Some(Owed::Leave),
             ringport_proto::RoomChatReq::ID => Some(Owed::Chat),
+            ringport_proto::RoomCreateReq::ID => Some(Owed::Create),
+            ringport_proto::RoomListReq::ID => Some(Owed::List(None)),
+            ringport_proto::RoomEnterNameReq::ID => Some(Owed::EnterName),
             _ => None,
         }
     }
@@ -70,7 +86,10 @@ impl Owed {
             (Owed::Login, Received::LoginRes(_))
             | (Owed::Enter(_), Received::EnterRes(_))
             | (Owed::Leave, Received::LeaveRes(_))
-            | (Owed::Chat, Received::ChatRes(_)) => true,
+            | (Owed::Chat, Received::ChatRes(_))
+            | (Owed::Create, Received::CreateRes(..))
+            | (Owed::List(_), Received::ListRes(_))
+            | (Owed::EnterName, Received::EnterNameRes(..)) => true,
             _ => false,
         }
     }
@@ -85,6 +104,9 @@ fn is_answer(packet: &Received) -> bool {
             | Received::EnterRes(_)
             | Received::LeaveRes(_)
             | Received::ChatRes(_)
+            | Received::CreateRes(..)
+            | Received::ListRes(_)
+            | Received::EnterNameRes(..)
     )
 }
 
@@ -144,6 +166,7 @@ impl Model {
         };
         // Answers come in the order of the requests.
         let mut entered = None;
+        let mut list_watch = None;
         if is_answer(packet) {
             let Some(owed) = seen.owed.pop_front() else {
                 panic!("{conn}: {packet:?} answers no request");
@@ -155,6 +178,9 @@ impl Model {
             if let Owed::Enter(room) = owed {
                 entered = room;
             }
+            if let Owed::List(watch) = owed {
+                list_watch = watch;
+            }
         }
         match packet {
             Received::LoginRes(code) if code.is_success() => {
@@ -163,6 +189,50 @@ impl Model {
                 assert!(seen.user_id.is_none(), "{conn}: second successful login");
                 seen.user_id = seen.pending_login.clone();
                 assert!(seen.user_id.is_some(), "{conn}: 202(0) without a login");
+            }
+            Received::EnterNameRes(code, room) if code.is_success() => {
+                assert!(
+                    seen.user_id.is_some() && seen.room.is_none(),
+                    "{conn}: 308(0) in wrong state"
+                );
+                seen.room = Some(*room);
+                seen.view.clear();
+                seen.list_open = true;
+                self.entering = Some(conn);
+            }
+            Received::CreateRes(code, _) if code.is_success() => {
+                assert!(seen.user_id.is_some(), "{conn}: 302(0) while not logged in");
+            }
+            Received::ListRes(code) if code.is_success() => {
+                assert!(seen.user_id.is_some(), "{conn}: 304(0) while not logged in");
+                let Some(watch) = list_watch else {
+                    panic!("{conn}: 304(0) to an invalid list request");
+                };
+                seen.watching = watch;
+                seen.listing = Some(Vec::new());
+            }
+            Received::RoomList(rooms) => {
+                let Some(listing) = seen.listing.as_mut() else {
+                    panic!("{conn}: 305 without a list request");
+                };
+                assert!(rooms.len() <= ringport_proto::RoomListNtf::MAX_ROOMS);
+                listing.extend(rooms.iter().cloned());
+                if rooms.len() < ringport_proto::RoomListNtf::MAX_ROOMS {
+                    let listed = seen.listing.take().unwrap_or_default();
+                    let map: BTreeMap<i32, RoomEntry> =
+                        listed.into_iter().map(|r| (r.number, r)).collect();
+                    seen.rooms = Some(map);
+                }
+            }
+            Received::RoomChange(room) => {
+                assert!(seen.watching, "{conn}: 306 while not watching");
+                if let Some(rooms) = seen.rooms.as_mut() {
+                    if room.closed {
+                        rooms.remove(&room.number);
+                    } else {
+                        rooms.insert(room.number, room.clone());
+                    }
+                }
             }
             Received::EnterRes(code) if code.is_success() => {
                 assert!(
@@ -271,10 +341,23 @@ impl Model {
         }
     }
 
+    /// Checks that a watching session's room list, once no change is held
+    /// back, is the list as it is (`actual`): every 306 it missed was sent.
+    pub(crate) fn check_watchers(&self, actual: &[RoomEntry]) {
+        let actual: BTreeMap<i32, &RoomEntry> = actual.iter().map(|r| (r.number, r)).collect();
+        for (conn, seen) in &self.sessions {
+            let (true, None, Some(rooms)) = (seen.watching, &seen.listing, &seen.rooms) else {
+                continue;
+            };
+            let told: BTreeMap<i32, &RoomEntry> = rooms.iter().map(|(n, r)| (*n, r)).collect();
+            assert_eq!(told, actual, "{conn}: watched room list vs the rooms");
+        }
+    }
+
     /// Checks that every member of every room was told exactly who else is
     /// there, that rooms respect their size, and that no user id is logged
     /// in twice.
-    pub(crate) fn check(&self, room_max_users: usize) {
+    pub(crate) fn check(&self, capacity: impl Fn(i32) -> Option<usize>) {
         let mut rooms: BTreeMap<i32, Vec<(ConnId, &Seen)>> = BTreeMap::new();
         let mut logged_in: HashMap<&str, ConnId> = HashMap::new();
         for (&conn, seen) in &self.sessions {
@@ -288,7 +371,8 @@ impl Model {
             }
         }
         for (room, members) in &rooms {
-            assert!(members.len() <= room_max_users, "room {room} over its size");
+            let size = capacity(*room).unwrap_or(0);
+            assert!(members.len() <= size, "room {room} over its size");
             for (conn, seen) in members {
                 assert!(!seen.list_open, "{conn}: 209 list not finished");
                 let mut told: Vec<&str> = seen.view.values().map(String::as_str).collect();

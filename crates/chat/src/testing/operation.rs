@@ -19,6 +19,8 @@ pub enum RoomPick {
     /// `room_start - 1 + n % (rooms + 2)`: mostly valid rooms, and the one
     /// just outside each end.
     Near(u8),
+    /// `created_room_start + n % 5`: numbers created rooms get.
+    Created(u8),
     /// Any number at all.
     Any(i32),
 }
@@ -104,6 +106,30 @@ pub enum Operation {
         /// `result % 3`: accepted, rejected, unavailable.
         result: u8,
     },
+    /// 301 with name `NAMES[name % NAMES.len()]` and capacity `max % 8`
+    /// (0: the default; some above the fuzz limit).
+    Create {
+        /// Which session.
+        conn: u8,
+        /// Which name.
+        name: u8,
+        /// Capacity asked.
+        max: u8,
+    },
+    /// 303.
+    List {
+        /// Which session.
+        conn: u8,
+        /// Watch the list.
+        watch: bool,
+    },
+    /// 307 with name `NAMES[name % NAMES.len()]`.
+    EnterName {
+        /// Which session.
+        conn: u8,
+        /// Which name.
+        name: u8,
+    },
     /// The clock moves on (and due timeouts run).
     Advance {
         /// By how much.
@@ -134,11 +160,17 @@ pub struct FuzzConfig {
     /// Requests queued behind a login in flight before reading pauses,
     /// modulo 8, plus 1.
     pub pipeline_frames: u8,
+    /// Created rooms per user, modulo 3 (0: creating is off).
+    pub rooms_per_user: u8,
+    /// Seconds a created room may stay empty, modulo 4, plus 1.
+    pub room_idle_close_secs: u8,
 }
 
 impl FuzzConfig {
     /// The machine's configuration.
     pub fn to_config(&self) -> ChatConfig {
+        let fixed_end = i64::from(self.room_start) + i64::from(self.rooms % 5);
+        let created_start = i32::try_from(fixed_end).ok();
         ChatConfig {
             room_start: self.room_start,
             rooms: u32::from(self.rooms % 5),
@@ -149,12 +181,41 @@ impl FuzzConfig {
             login_timeout: Duration::from_millis(u64::from(self.login_timeout_ms % 5000)),
             auto_register: self.auto_register,
             pipeline_frames: usize::from(self.pipeline_frames % 8) + 1,
+            // Capacities up to 5 are allowed: some asked for (up to 7) are
+            // refused with 103.
+            room_max_users_limit: 5,
+            // No room is left above fixed rooms that reach the top of i32:
+            // creating is off then.
+            rooms_per_user: if created_start.is_some() {
+                u32::from(self.rooms_per_user % 3)
+            } else {
+                0
+            },
+            max_created_rooms: 4,
+            room_idle_close: Duration::from_secs(u64::from(self.room_idle_close_secs % 4) + 1),
+            created_room_start: created_start.unwrap_or(i32::MAX),
             ..ChatConfig::default()
         }
     }
 }
 
 const MAX_BYTES: usize = 1024;
+
+/// Room names the scripts use: a few valid ones, two that differ only in
+/// case, and invalid ones (empty, NUL, control, 33 bytes, not UTF-8,
+/// spaces at an end).
+pub const NAMES: [&[u8]; 10] = [
+    b"lobby",
+    b"LOBBY",
+    b"rust fans",
+    b" r3",
+    "\u{e9}t\u{e9}".as_bytes(),
+    b"",
+    b"a\0b",
+    b"line\nbreak",
+    b"0123456789abcdef0123456789abcdefX",
+    b"\xff\xfe",
+];
 
 impl Harness {
     /// Applies one operation (see [`Operation`]), checking everything after.
@@ -242,6 +303,22 @@ impl Harness {
                     self.answer_stale(conn, u64::from(*ticket), result);
                 }
             }
+            Operation::Create { conn, name, max } => {
+                if let Some(conn) = self.pick(*conn) {
+                    let name = NAMES[usize::from(*name) % NAMES.len()];
+                    self.create_room(conn, name, u16::from(*max % 8));
+                }
+            }
+            Operation::List { conn, watch } => {
+                if let Some(conn) = self.pick(*conn) {
+                    self.list_rooms(conn, *watch);
+                }
+            }
+            Operation::EnterName { conn, name } => {
+                if let Some(conn) = self.pick(*conn) {
+                    self.enter_name(conn, NAMES[usize::from(*name) % NAMES.len()]);
+                }
+            }
             Operation::Advance { millis } => {
                 self.advance(Duration::from_millis(u64::from(*millis)))
             }
@@ -261,6 +338,10 @@ impl Harness {
     fn room(&self, pick: RoomPick) -> i32 {
         match pick {
             RoomPick::Any(room) => room,
+            RoomPick::Created(n) => {
+                let start = self.chat().config().created_room_start;
+                start.saturating_add(i32::from(n % 5))
+            }
             RoomPick::Near(n) => {
                 let config = self.chat().config();
                 let span = i64::from(config.rooms) + 2;
