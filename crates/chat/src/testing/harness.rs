@@ -196,8 +196,7 @@ impl Harness {
         self.send(conn, &ClientPacket::RoomLeaveReq(RoomLeaveReq));
     }
 
-    /// `conn` sends a 221.
-    /// Sends 301 for `name` (any bytes) with capacity `max_users`.
+    /// `conn` sends a 301 for `name` (any bytes) with capacity `max_users`.
     pub fn create_room(&mut self, conn: ConnId, name: &[u8], max_users: u16) {
         self.send(
             conn,
@@ -205,7 +204,7 @@ impl Harness {
         );
     }
 
-    /// Sends 303, watching or not.
+    /// `conn` sends a 303, watching or not.
     pub fn list_rooms(&mut self, conn: ConnId, watch: bool) {
         self.send(
             conn,
@@ -213,7 +212,7 @@ impl Harness {
         );
     }
 
-    /// Sends 307 for `name` (any bytes).
+    /// `conn` sends a 307 for `name` (any bytes).
     pub fn enter_name(&mut self, conn: ConnId, name: &[u8]) {
         self.send(
             conn,
@@ -221,6 +220,7 @@ impl Harness {
         );
     }
 
+    /// `conn` sends a 221.
     pub fn chat_message(&mut self, conn: ConnId, message: &str) {
         match RoomChatReq::new(message) {
             Ok(req) => self.send(conn, &ClientPacket::RoomChatReq(req)),
