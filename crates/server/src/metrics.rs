@@ -363,7 +363,27 @@ impl Collector for Sources {
                     ("invalid_packet", f.invalid_packet),
                 ],
             )?;
-            let gauges: [(&str, &str, u64); 4] = [
+            let cf = c.create_failures;
+            labelled(
+                &mut e,
+                "ringport_room_creates",
+                "Room creates (301) answered, by result",
+                MetricType::Counter,
+                "result",
+                &[
+                    ("ok", c.rooms_created),
+                    ("not_logged_in", cf.not_logged_in),
+                    ("rate_limited", cf.rate_limited),
+                    ("invalid_packet", cf.invalid_packet),
+                    ("name_invalid", cf.name_invalid),
+                    ("name_taken", cf.name_taken),
+                    ("capacity_invalid", cf.capacity_invalid),
+                    ("user_limit", cf.user_limit),
+                    ("server_limit", cf.server_limit),
+                    ("unavailable", cf.unavailable),
+                ],
+            )?;
+            let gauges: [(&str, &str, u64); 6] = [
                 (
                     "ringport_chat_sessions",
                     "Connections the chat knows",
@@ -384,11 +404,36 @@ impl Collector for Sources {
                     "Sessions in a room",
                     c.users_in_rooms,
                 ),
+                (
+                    "ringport_rooms_created_open",
+                    "Created rooms open (on this node's view of the registry)",
+                    c.rooms_created_open,
+                ),
+                (
+                    "ringport_room_watchers",
+                    "Sessions watching the room list",
+                    c.room_watchers,
+                ),
             ];
             for (name, help, v) in gauges {
                 gauge(&mut e, name, help, v)?;
             }
-            let counters: [(&str, &str, u64); 10] = [
+            let counters: [(&str, &str, u64); 13] = [
+                (
+                    "ringport_rooms_closed",
+                    "Created rooms closed after being empty for chat.room_idle_close_secs",
+                    c.rooms_closed,
+                ),
+                (
+                    "ringport_room_lists",
+                    "Room lists sent (304 with 0)",
+                    c.room_lists,
+                ),
+                (
+                    "ringport_room_changes_out",
+                    "Room-list change notifies (306) sent, one per watcher",
+                    c.room_changes_out,
+                ),
                 (
                     "ringport_chat_messages_in",
                     "Chat messages accepted (222 with 0)",

@@ -46,6 +46,16 @@ pub enum Got {
     LeaveUser(i64),
     ChatRes(u16),
     Chat(String, String),
+    /// 302: result, room number.
+    Created(u16, i32),
+    /// 304.
+    ListRes(u16),
+    /// 305: (number, name or "", users, capacity) per room.
+    Rooms(Vec<(i32, String, u16, u16)>),
+    /// 306: number, name or "", users, capacity, closed.
+    RoomChange(i32, String, u16, u16, bool),
+    /// 308: result, room number.
+    EnterName(u16, i32),
     Other(u16),
 }
 
@@ -85,6 +95,22 @@ pub fn got(packet: ServerPacket<'_>) -> Got {
         ServerPacket::RoomChatNtf(n) => {
             Got::Chat(n.user_id.as_str().into(), n.message.as_str().into())
         }
+        ServerPacket::RoomCreateRes(r) => Got::Created(r.result.code(), r.room_number),
+        ServerPacket::RoomListRes(r) => Got::ListRes(r.result.code()),
+        ServerPacket::RoomListNtf(l) => Got::Rooms(
+            l.rooms()
+                .map(|r| {
+                    let name = r.name.map(|n| n.as_str().to_owned()).unwrap_or_default();
+                    (r.number, name, r.users, r.max_users)
+                })
+                .collect(),
+        ),
+        ServerPacket::RoomListChangeNtf(c) => {
+            let r = c.room;
+            let name = r.name.map(|n| n.as_str().to_owned()).unwrap_or_default();
+            Got::RoomChange(r.number, name, r.users, r.max_users, r.closed)
+        }
+        ServerPacket::RoomEnterNameRes(r) => Got::EnterName(r.result.code(), r.room_number),
         other => Got::Other(other.id()),
     }
 }
