@@ -54,24 +54,9 @@ impl Chat {
 
         let mut list = std::mem::take(&mut self.scratch);
         list.clear();
-        let fixed: Vec<i32> = if self.config.rooms <= LIST_ALL_FIXED {
-            (0..self.config.rooms)
-                .filter_map(|i| {
-                    i32::try_from(i64::from(self.config.room_start) + i64::from(i)).ok()
-                })
-                .collect()
-        } else {
-            let mut busy: Vec<i32> = self
-                .rooms
-                .numbers()
-                .filter(|&n| self.config.has_room(n))
-                .collect();
-            busy.sort_unstable();
-            busy
-        };
-        let created = self.created.iter().map(|(n, _)| n);
-        let infos: Vec<_> = fixed.into_iter().chain(created).collect();
-        encode_room_list(infos.iter().filter_map(|&n| self.room_info(n)), &mut list);
+        let mut infos = Vec::new();
+        self.list_rooms(|info| infos.push(info));
+        encode_room_list(infos, &mut list);
         let mut rest = list.as_slice();
         while let Ok(Some(len)) = frame_len(rest, MAX_FRAME_LIMIT) {
             let (packet, tail) = rest.split_at(len);
