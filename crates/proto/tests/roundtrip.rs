@@ -6,10 +6,11 @@
 
 use proptest::prelude::*;
 use ringport_proto::{
-    encode_user_list, frame_len, ClientPacket, DecodeError, DevEcho, FrameError, LoginReq,
-    LoginRes, Message, ResultCode, RoomChatNtf, RoomChatReq, RoomChatRes, RoomEnterReq,
-    RoomEnterRes, RoomLeaveReq, RoomLeaveRes, RoomLeaveUserNtf, RoomMember, RoomNewUserNtf,
-    RoomUserListNtf, ServerPacket, UserId, DEFAULT_MAX_FRAME,
+    encode_room_list, encode_user_list, frame_len, ClientPacket, DecodeError, DevEcho, FrameError,
+    LoginReq, LoginRes, Message, ResultCode, RoomChatNtf, RoomChatReq, RoomChatRes, RoomCreateReq,
+    RoomCreateRes, RoomEnterNameReq, RoomEnterNameRes, RoomEnterReq, RoomEnterRes, RoomInfo,
+    RoomLeaveReq, RoomLeaveRes, RoomLeaveUserNtf, RoomListChangeNtf, RoomListReq, RoomListRes,
+    RoomMember, RoomName, RoomNewUserNtf, RoomUserListNtf, ServerPacket, UserId, DEFAULT_MAX_FRAME,
 };
 
 /// Text of 1 to `max` bytes without NUL, cut on a character boundary.
@@ -43,14 +44,26 @@ enum Req {
     Enter(i32),
     Leave,
     Chat(String),
+    Create(u16, Vec<u8>),
+    List(bool),
+    EnterName(Vec<u8>),
     Unknown(u16, Vec<u8>),
+}
+
+/// Any bytes a name field can carry (the server checks them, not the
+/// decoder).
+fn name_bytes() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u8>(), 0..=255)
 }
 
 fn req() -> impl Strategy<Value = Req> {
     let unknown = any::<u16>().prop_filter("not a request id", |id| {
-        ![1, 201, 206, 215, 221].contains(id)
+        ![1, 201, 206, 215, 221, 301, 303, 307].contains(id)
     });
     prop_oneof![
+        (any::<u16>(), name_bytes()).prop_map(|(max, name)| Req::Create(max, name)),
+        any::<bool>().prop_map(Req::List),
+        name_bytes().prop_map(Req::EnterName),
         body().prop_map(Req::Echo),
         (text(32), text(32)).prop_map(|(id, pw)| Req::Login(id, pw)),
         any::<i32>().prop_map(Req::Enter),
@@ -71,6 +84,13 @@ impl Req {
             .encode(out),
             Req::Leave => RoomLeaveReq.encode(out),
             Req::Chat(msg) => RoomChatReq::new(msg).unwrap().encode(out),
+            Req::Create(max_users, name) => RoomCreateReq {
+                max_users: *max_users,
+                name,
+            }
+            .encode(out),
+            Req::List(watch) => RoomListReq { watch: *watch }.encode(out),
+            Req::EnterName(name) => RoomEnterNameReq { name }.encode(out),
             Req::Unknown(id, body) => ClientPacket::Unknown { id: *id, body }.encode(out).unwrap(),
         }
     }
@@ -84,8 +104,10 @@ impl Req {
             ClientPacket::RoomEnterReq(p) => Req::Enter(p.room_number),
             ClientPacket::RoomLeaveReq(RoomLeaveReq) => Req::Leave,
             ClientPacket::RoomChatReq(p) => Req::Chat(p.message.to_string()),
+            ClientPacket::RoomCreateReq(p) => Req::Create(p.max_users, p.name.to_vec()),
+            ClientPacket::RoomListReq(p) => Req::List(p.watch),
+            ClientPacket::RoomEnterNameReq(p) => Req::EnterName(p.name.to_vec()),
             ClientPacket::Unknown { id, body } => Req::Unknown(id, body.to_vec()),
-            other => Req::Unknown(other.id(), Vec::new()),
         }
     }
 }
@@ -102,12 +124,60 @@ enum Res {
     LeaveUser(i64),
     Chat(ResultCode),
     ChatNtf(String, String),
+    Create(ResultCode, i32),
+    ListRes(ResultCode),
+    Rooms(Vec<Room>),
+    Change(Room),
+    EnterName(ResultCode, i32),
     Unknown(u16, Vec<u8>),
+}
+
+/// An owned room entry: number, users, capacity, created, closed, name.
+type Room = (i32, u16, u16, bool, bool, Option<String>);
+
+fn room_name() -> impl Strategy<Value = String> {
+    text(32).prop_filter("a valid room name", |n| RoomName::new(n).is_ok())
+}
+
+fn room() -> impl Strategy<Value = Room> {
+    (
+        any::<i32>(),
+        any::<u16>(),
+        any::<u16>(),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::of(room_name()),
+    )
+}
+
+fn room_info(r: &Room) -> RoomInfo<'_> {
+    RoomInfo {
+        number: r.0,
+        users: r.1,
+        max_users: r.2,
+        created: r.3,
+        closed: r.4,
+        name: r.5.as_deref().map(|n| RoomName::new(n).unwrap()),
+    }
+}
+
+fn owned_room(r: RoomInfo<'_>) -> Room {
+    (
+        r.number,
+        r.users,
+        r.max_users,
+        r.created,
+        r.closed,
+        r.name.map(|n| n.as_str().to_owned()),
+    )
 }
 
 fn res() -> impl Strategy<Value = Res> {
     let unknown = any::<u16>().prop_filter("not a server id", |id| {
-        ![1, 202, 207, 208, 209, 216, 217, 222, 223].contains(id)
+        ![
+            1, 202, 207, 208, 209, 216, 217, 222, 223, 302, 304, 305, 306, 308,
+        ]
+        .contains(id)
     });
     let members = proptest::collection::vec((any::<i64>(), text(32)), 0..=127);
     prop_oneof![
@@ -120,6 +190,12 @@ fn res() -> impl Strategy<Value = Res> {
         any::<i64>().prop_map(Res::LeaveUser),
         result_code().prop_map(Res::Chat),
         (text(32), text(256)).prop_map(|(id, msg)| Res::ChatNtf(id, msg)),
+        (result_code(), any::<i32>()).prop_map(|(r, n)| Res::Create(r, n)),
+        result_code().prop_map(Res::ListRes),
+        // At most 126 rooms: one 305, the last of its list.
+        proptest::collection::vec(room(), 0..=126).prop_map(Res::Rooms),
+        room().prop_map(Res::Change),
+        (result_code(), any::<i32>()).prop_map(|(r, n)| Res::EnterName(r, n)),
         (unknown, body()).prop_map(|(id, body)| Res::Unknown(id, body)),
     ]
 }
@@ -156,6 +232,21 @@ impl Res {
                 message: Message::new(msg).unwrap(),
             }
             .encode(out),
+            Res::Create(result, room_number) => RoomCreateRes {
+                result: *result,
+                room_number: *room_number,
+            }
+            .encode(out),
+            Res::ListRes(r) => RoomListRes::new(*r).encode(out),
+            Res::Rooms(rooms) => {
+                assert_eq!(encode_room_list(rooms.iter().map(room_info), out), 1);
+            }
+            Res::Change(r) => RoomListChangeNtf { room: room_info(r) }.encode(out),
+            Res::EnterName(result, room_number) => RoomEnterNameRes {
+                result: *result,
+                room_number: *room_number,
+            }
+            .encode(out),
             Res::Unknown(id, body) => ServerPacket::Unknown { id: *id, body }.encode(out).unwrap(),
         }
     }
@@ -179,8 +270,12 @@ impl Res {
             ServerPacket::RoomChatNtf(p) => {
                 Res::ChatNtf(p.user_id.to_string(), p.message.to_string())
             }
+            ServerPacket::RoomCreateRes(p) => Res::Create(p.result, p.room_number),
+            ServerPacket::RoomListRes(p) => Res::ListRes(p.result),
+            ServerPacket::RoomListNtf(p) => Res::Rooms(p.rooms().map(owned_room).collect()),
+            ServerPacket::RoomListChangeNtf(p) => Res::Change(owned_room(p.room)),
+            ServerPacket::RoomEnterNameRes(p) => Res::EnterName(p.result, p.room_number),
             ServerPacket::Unknown { id, body } => Res::Unknown(id, body.to_vec()),
-            other => Res::Unknown(other.id(), Vec::new()),
         }
     }
 }
@@ -321,7 +416,7 @@ proptest! {
 
     #[test]
     fn a_bad_known_request_names_itself(
-        id in proptest::sample::select(vec![201u16, 206, 215, 221]),
+        id in proptest::sample::select(vec![201u16, 206, 215, 221, 301, 303, 307]),
         body in proptest::collection::vec(any::<u8>(), 0..300),
     ) {
         let mut frame = Vec::new();
