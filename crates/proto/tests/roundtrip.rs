@@ -125,7 +125,7 @@ enum Res {
     Chat(ResultCode),
     ChatNtf(String, String),
     Create(ResultCode, i32),
-    ListRes(ResultCode),
+    List(ResultCode),
     Rooms(Vec<Room>),
     Change(Room),
     EnterName(ResultCode, i32),
@@ -191,7 +191,7 @@ fn res() -> impl Strategy<Value = Res> {
         result_code().prop_map(Res::Chat),
         (text(32), text(256)).prop_map(|(id, msg)| Res::ChatNtf(id, msg)),
         (result_code(), any::<i32>()).prop_map(|(r, n)| Res::Create(r, n)),
-        result_code().prop_map(Res::ListRes),
+        result_code().prop_map(Res::List),
         // At most 126 rooms: one 305, the last of its list.
         proptest::collection::vec(room(), 0..=126).prop_map(Res::Rooms),
         room().prop_map(Res::Change),
@@ -237,7 +237,7 @@ impl Res {
                 room_number: *room_number,
             }
             .encode(out),
-            Res::ListRes(r) => RoomListRes::new(*r).encode(out),
+            Res::List(r) => RoomListRes::new(*r).encode(out),
             Res::Rooms(rooms) => {
                 assert_eq!(encode_room_list(rooms.iter().map(room_info), out), 1);
             }
@@ -271,7 +271,7 @@ impl Res {
                 Res::ChatNtf(p.user_id.to_string(), p.message.to_string())
             }
             ServerPacket::RoomCreateRes(p) => Res::Create(p.result, p.room_number),
-            ServerPacket::RoomListRes(p) => Res::ListRes(p.result),
+            ServerPacket::RoomListRes(p) => Res::List(p.result),
             ServerPacket::RoomListNtf(p) => Res::Rooms(p.rooms().map(owned_room).collect()),
             ServerPacket::RoomListChangeNtf(p) => Res::Change(owned_room(p.room)),
             ServerPacket::RoomEnterNameRes(p) => Res::EnterName(p.result, p.room_number),
