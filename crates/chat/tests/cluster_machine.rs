@@ -594,3 +594,185 @@ fn a_disconnect_behind_an_enter_drops_the_queue() {
     chat.check_invariants().unwrap();
     assert_eq!(chat.cluster_bookkeeping(), Some((0, 0, 0)));
 }
+
+fn create_frame(name: &str, max: u16) -> Vec<u8> {
+    let mut f = Vec::new();
+    ringport_proto::RoomCreateReq::new(name, max)
+        .unwrap()
+        .encode(&mut f);
+    f
+}
+
+fn list_frame(watch: bool) -> Vec<u8> {
+    let mut f = Vec::new();
+    ringport_proto::RoomListReq { watch }.encode(&mut f);
+    f
+}
+
+/// The rooms of the 305s sent to `conn` (number, name, users, capacity).
+fn listed(host: &mut Host, conn: ConnId) -> Vec<(i32, String, u16, u16)> {
+    let mut rooms = Vec::new();
+    host.sent.retain(|(c, p)| {
+        if *c != conn {
+            return true;
+        }
+        if let Ok(ServerPacket::RoomListNtf(l)) = ServerPacket::decode(p) {
+            rooms.extend(l.rooms().map(|r| {
+                let name = r.name.map(|n| n.as_str().to_owned()).unwrap_or_default();
+                (r.number, name, r.users, r.max_users)
+            }));
+        }
+        false
+    });
+    rooms
+}
+
+fn shared(number: i32, name: &str, max: usize, creator: &str) -> ringport_chat::SharedRoom {
+    ringport_chat::SharedRoom {
+        number,
+        name: Arc::from(name),
+        key: Arc::from(name.to_lowercase().as_str()),
+        max_users: max,
+        creator: Arc::from(creator),
+    }
+}
+
+#[test]
+fn creates_are_decided_by_the_registry_and_requests_behind_them_wait() {
+    use ringport_chat::CreateResult;
+    let mut chat = Chat::with_cluster(ChatConfig::default());
+    let mut host = Host::default();
+    let ann = ConnId(1);
+    log_in(&mut chat, &mut host, ann, "ann", ClaimResult::Claimed(7));
+    let now = Instant::now();
+    chat.handle_packet(ann, &create_frame("Rust Fans", 8), now, &mut host);
+    let Some(ClusterRequest::Create {
+        conn,
+        room,
+        per_user,
+        max_rooms,
+        first_number,
+    }) = host.cluster.pop()
+    else {
+        panic!("a create was asked");
+    };
+    assert_eq!((conn, &*room.key, room.max_users), (ann, "rust fans", 8));
+    assert_eq!((per_user, max_rooms, first_number), (3, 10_000, 1000));
+    // A list sent meanwhile waits for the answer: answers stay in order.
+    chat.handle_packet(ann, &list_frame(false), now, &mut host);
+    assert!(host.take(ann).is_empty());
+    assert!(chat.is_waiting(ann));
+    chat.handle_cluster(
+        ClusterEvent::Created {
+            conn: ann,
+            result: CreateResult::Created(1004),
+        },
+        &mut host,
+    );
+    let got = host.take(ann);
+    assert_eq!(got, vec!["302", "304", "305"]);
+    // The node's own RoomOpened arrives later: nothing changes.
+    chat.handle_cluster(
+        ClusterEvent::RoomOpened(shared(1004, "Rust Fans", 8, "ann")),
+        &mut host,
+    );
+    assert_eq!(chat.stats().rooms_created_open, 1);
+    chat.check_invariants().unwrap();
+    for (result, code) in [
+        (CreateResult::Taken, 101),
+        (CreateResult::UserLimit, 104),
+        (CreateResult::ServerLimit, 105),
+        (CreateResult::Unavailable, 106),
+    ] {
+        chat.handle_packet(ann, &create_frame("other", 0), now, &mut host);
+        host.cluster.pop().expect("a create was asked");
+        chat.handle_cluster(ClusterEvent::Created { conn: ann, result }, &mut host);
+        let sent = host.sent.pop().unwrap().1;
+        match ServerPacket::decode(&sent).unwrap() {
+            ServerPacket::RoomCreateRes(r) => assert_eq!(r.result.code(), code),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn the_registrys_rooms_are_listed_entered_by_name_and_closed_by_it() {
+    let mut chat = Chat::with_cluster(ChatConfig::default());
+    let mut host = Host::default();
+    let bob = ConnId(2);
+    log_in(&mut chat, &mut host, bob, "bob", ClaimResult::Claimed(8));
+    // Another node created "Lobby", and has 3 members in it.
+    chat.handle_cluster(
+        ClusterEvent::RoomOpened(shared(1000, "Lobby", 5, "ann")),
+        &mut host,
+    );
+    chat.handle_cluster(
+        ClusterEvent::RoomUsers {
+            room: 1000,
+            users: 3,
+        },
+        &mut host,
+    );
+    let now = Instant::now();
+    chat.handle_packet(bob, &list_frame(true), now, &mut host);
+    let rooms = listed(&mut host, bob);
+    assert_eq!(rooms.last(), Some(&(1000, "Lobby".to_owned(), 3, 5)));
+    // Enter by name asks the cluster, marked as a created room.
+    let mut name = Vec::new();
+    ringport_proto::RoomEnterNameReq::new("LOBBY")
+        .unwrap()
+        .encode(&mut name);
+    chat.handle_packet(bob, &name, now, &mut host);
+    let Some(ClusterRequest::Enter {
+        room, max, created, ..
+    }) = host.cluster.pop()
+    else {
+        panic!("an enter was asked");
+    };
+    assert_eq!((room, max, created), (1000, 5, true));
+    // Meanwhile the registry closed it: 102 for an enter by name.
+    chat.handle_cluster(
+        ClusterEvent::Entered {
+            conn: bob,
+            room: 1000,
+            result: EnterResult::Gone,
+        },
+        &mut host,
+    );
+    assert_eq!(host.take(bob), vec!["308"]);
+    chat.handle_cluster(ClusterEvent::RoomClosed { number: 1000 }, &mut host);
+    assert_eq!(chat.stats().rooms_created_open, 0);
+    // bob watches: the close reaches it as a 306.
+    assert_eq!(host.take(bob), vec!["306"]);
+    chat.handle_packet(bob, &enter_frame(1000), now, &mut host);
+    assert_eq!(host.take(bob), vec!["207:61"]);
+    chat.check_invariants().unwrap();
+}
+
+#[test]
+fn a_registry_snapshot_repairs_the_room_list_and_the_node_never_closes_rooms_itself() {
+    let mut chat = Chat::with_cluster(ChatConfig {
+        room_idle_close: std::time::Duration::from_secs(1),
+        ..ChatConfig::default()
+    });
+    let mut host = Host::default();
+    let ann = ConnId(1);
+    log_in(&mut chat, &mut host, ann, "ann", ClaimResult::Claimed(7));
+    chat.handle_cluster(
+        ClusterEvent::RoomOpened(shared(1000, "a", 4, "x")),
+        &mut host,
+    );
+    chat.handle_cluster(
+        ClusterEvent::Rooms(vec![shared(1001, "b", 4, "y"), shared(1002, "c", 4, "z")]),
+        &mut host,
+    );
+    let now = Instant::now();
+    chat.handle_packet(ann, &list_frame(false), now, &mut host);
+    let numbers: Vec<i32> = listed(&mut host, ann).iter().map(|r| r.0).collect();
+    assert_eq!(&numbers[10..], &[1001, 1002]);
+    // Empty for far longer than the idle time: still open, the registry
+    // decides.
+    chat.handle_timeout(now + std::time::Duration::from_secs(60), &mut host);
+    assert_eq!(chat.stats().rooms_created_open, 2);
+    chat.check_invariants().unwrap();
+}
