@@ -3,17 +3,19 @@
 //!
 //! Responses to this client's requests read `WORD ok ...` or
 //! `WORD error ... code=N name=NAME`; notifications about others read
-//! `WORD room=N ...`. The created-rooms lines (`CREATE`, `ROOMS`, `ROOM`)
-//! follow the brief they were written to: `CREATE ok room=N name=NAME`,
-//! `CREATE error NAME (code)`, `ROOMS count=K` then one `ROOM number=N
-//! name=NAME users=U/MAX` per room, `ROOMS error NAME (code)`, and a 306 as
-//! a `ROOM` line with ` closed` added when the room closed. Room names are
-//! escaped like user ids; a fixed room (no name) prints `name=-`, and a
-//! room really named `-` prints `name=\x2d`. An enter by name (308) prints
-//! exactly like a 207: `ENTER ok room=N`. User ids are escaped so that a line splits on spaces
+//! `WORD room=N ...`. User ids are escaped so that a line splits on spaces
 //! and a user list on commas: `\`, whitespace, control characters and `,`
 //! become `\xNN` or `\u{N}`. Texts (after `: `) escape only `\` and control
 //! characters, so a line never breaks.
+//!
+//! The created-room lines: `CREATE ok room=N name=NAME` and `CREATE error
+//! NAME (code)` (the result code's `Display`, not the older `code=N
+//! name=NAME`); a list as `ROOMS count=K` then one `ROOM number=N
+//! name=NAME users=U/MAX` per room, or `ROOMS error NAME (code)`; a 306 as
+//! a `ROOM` line with ` closed` added when the room closed. Room names are
+//! escaped like user ids; a fixed room (no name) prints `name=-`, and a
+//! room really named `-` prints `name=\x2d`. An enter by name (308) prints
+//! exactly like a 207: `ENTER ok room=N`.
 
 use std::fmt::Write as _;
 
