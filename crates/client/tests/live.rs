@@ -1,6 +1,7 @@
 //! The client library and `ringport-client` line mode against a real
 //! `ringport serve` on loopback: two users log in, enter a room, see each
-//! other's messages and the leave notify.
+//! other's messages and the leave notify; a created room is made, listed,
+//! watched, entered by name and chatted in.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed setup should panic
 
 mod common;
@@ -269,5 +270,124 @@ fn line_mode_exit_codes() {
     assert!(
         out.starts_with(&format!("CONNECT error addr={addr}: ")),
         "{out}"
+    );
+}
+
+#[test]
+fn line_mode_creates_lists_and_enters_a_room_by_name() {
+    let Some(server) = start_server("line_mode_creates_lists_and_enters_a_room_by_name") else {
+        return;
+    };
+    let script = "\
+/login ann pw
+/create rust fans 8
+/create RUST FANS
+/rooms
+/enter rust fans
+/rooms watch
+/expect users=2/8
+hello bob
+/expect CHAT room=1000 from=bob: hi ann
+/leave
+/quit
+";
+    let mut child = Command::new(client_binary())
+        .args(["--server", &server.addr.to_string(), "--line"])
+        .args(["--timeout", "20"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            tx.send(line.unwrap()).unwrap();
+        }
+    });
+    // The watched list shows ann alone in the room; then bob comes.
+    let watched = r"ROOM number=1000 name=rust\x20fans users=1/8";
+    let mut seen = Vec::new();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no line from the client; so far {seen:#?}"));
+        seen.push(line.clone());
+        if line == watched {
+            break;
+        }
+    }
+    let mut bob = logged_in(server.addr, "bob");
+    bob.enter(1000).unwrap();
+    expect_result(&mut bob, id::ROOM_ENTER_RES, ResultCode::None);
+    let members = bob.recv_user_list().unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].user_id, "ann");
+    match bob.recv().unwrap() {
+        ServerPacket::RoomChatNtf(ntf) => {
+            assert_eq!(ntf.user_id.as_str(), "ann");
+            assert_eq!(ntf.message.as_str(), "hello bob");
+        }
+        other => panic!("{other:?}"),
+    }
+    bob.chat("hi ann").unwrap();
+    expect_result(&mut bob, id::ROOM_CHAT_RES, ResultCode::None);
+
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    seen.extend(rx.try_iter());
+    let seen: Vec<String> = seen.iter().map(|l| normalize(l)).collect();
+    assert!(status.success(), "{status} {seen:#?}");
+
+    // Up to the watched list, the output is fixed: the default server has
+    // the 10 fixed rooms 0 to 9, of 4 users each, all empty.
+    let list = |created_users: u32| {
+        let mut lines = vec!["ROOMS count=11".to_string()];
+        lines.extend((0..10).map(|n| format!("ROOM number={n} name=- users=0/4")));
+        lines.push(format!(
+            r"ROOM number=1000 name=rust\x20fans users={created_users}/8"
+        ));
+        lines
+    };
+    let mut expected = vec![
+        format!("CONNECTED addr={}", server.addr),
+        "LOGIN ok user=ann".into(),
+        r"CREATE ok room=1000 name=rust\x20fans".into(),
+        "CREATE error ROOM_NAME_TAKEN (101)".into(),
+    ];
+    expected.extend(list(0));
+    expected.extend([
+        "ENTER ok room=1000".into(),
+        "USERS room=1000 count=0".into(),
+    ]);
+    expected.extend(list(1));
+    assert!(seen.len() > expected.len(), "{seen:#?}");
+    assert_eq!(seen[..expected.len()], expected[..], "{seen:#?}");
+    // Then, in this order (306s may come between them, at most one a
+    // second per room): bob's arrival as a change, the chat, the leave.
+    let rest = &seen[expected.len()..];
+    let mut at = 0;
+    for want in [
+        r"ROOM number=1000 name=rust\x20fans users=2/8",
+        "CHAT ok",
+        "CHAT room=1000 from=ann: hello bob",
+        "CHAT room=1000 from=bob: hi ann",
+        "LEAVE ok room=1000",
+    ] {
+        let Some(found) = rest[at..].iter().position(|l| l == want) else {
+            panic!("{want} after line {at} in {rest:#?}");
+        };
+        at += found + 1;
+    }
+    assert!(
+        rest.iter().any(|l| l == "ENTER room=1000 user=bob uid=N"),
+        "{rest:#?}"
     );
 }

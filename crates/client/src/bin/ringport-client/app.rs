@@ -2,15 +2,15 @@
 //! nothing else. No I/O and no terminal: the TUI draws it, the line runner
 //! prints its reports, and the tests drive it directly.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 
-use ringport_client::proto::{Message, Password, ResultCode, UserId};
+use ringport_client::proto::{Message, Password, ResultCode, RoomName, UserId};
 use ringport_client::Member;
 
 use crate::command::{Command, HELP};
 use crate::input::Input;
-use crate::net::{Incoming, NetEvent, Request};
+use crate::net::{Incoming, NetEvent, Request, Room};
 use crate::report::Report;
 
 /// Log entries kept; older ones are dropped.
@@ -49,6 +49,15 @@ pub struct Status {
     pub ok: bool,
 }
 
+/// An enter sent and not answered yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Entering {
+    /// 206 for this room.
+    Number(i32),
+    /// 307 for this name.
+    Name(String),
+}
+
 /// The whole client state.
 #[derive(Debug)]
 pub struct App {
@@ -71,10 +80,31 @@ pub struct App {
     pub input: Input,
     /// Log rows scrolled back from the bottom.
     pub scroll: usize,
+    /// The rooms as last listed (305) and changed (306) since, by number;
+    /// closed rooms are removed.
+    pub rooms: BTreeMap<i32, Room>,
+    /// Whether the server sends this session 306s (a `/rooms` with watch
+    /// was answered 0).
+    pub watching: bool,
+    /// The TUI's mode: watch the room list from the login on (the login's
+    /// success queues a 303 with watch 1, see [`App::take_effects`]) and
+    /// always list with watch 1, so the rooms pane keeps following. Those
+    /// automatic lists update the pane without filling the log.
+    pub auto_watch: bool,
     /// Logins sent and not answered yet (user ids, in order).
     pending_logins: VecDeque<String>,
-    /// Enters sent and not answered yet (rooms, in order).
-    pending_enters: VecDeque<i32>,
+    /// Enters (206 and 307) sent and not answered yet, in order.
+    pending_enters: VecDeque<Entering>,
+    /// Creates sent and not answered yet (names, in order).
+    pending_creates: VecDeque<String>,
+    /// Room lists asked for and not answered yet: (watch, quiet), in order.
+    pending_lists: VecDeque<(bool, bool)>,
+    /// A room list being received (after a 304, until the last 305), and
+    /// whether to keep it out of the log.
+    rooms_open: Option<(Vec<Room>, bool)>,
+    /// Requests the app wants sent without a command (see
+    /// [`App::auto_watch`]).
+    outbox: Vec<Effect>,
     /// Whether a multi-packet 209 list is being received.
     list_open: bool,
 }
@@ -92,8 +122,15 @@ impl App {
             status: None,
             input: Input::default(),
             scroll: 0,
+            rooms: BTreeMap::new(),
+            watching: false,
+            auto_watch: false,
             pending_logins: VecDeque::new(),
             pending_enters: VecDeque::new(),
+            pending_creates: VecDeque::new(),
+            pending_lists: VecDeque::new(),
+            rooms_open: None,
+            outbox: Vec::new(),
             list_open: false,
         }
     }
@@ -160,9 +197,24 @@ impl App {
                 return self.refuse("not connected: /connect, or /login to connect and log in");
             }
             Command::Enter(room) => {
-                self.pending_enters.push_back(room);
+                self.pending_enters.push_back(Entering::Number(room));
                 Request::Enter(room)
             }
+            Command::EnterName(name) => {
+                if let Err(e) = RoomName::new(&name) {
+                    return self.refuse(&e.to_string());
+                }
+                self.pending_enters.push_back(Entering::Name(name.clone()));
+                Request::EnterName(name)
+            }
+            Command::Create { name, max_users } => {
+                if let Err(e) = RoomName::new(&name) {
+                    return self.refuse(&e.to_string());
+                }
+                self.pending_creates.push_back(name.clone());
+                Request::Create { name, max_users }
+            }
+            Command::Rooms { watch } => self.list_rooms(watch || self.auto_watch, false),
             Command::Leave => Request::Leave,
             Command::Chat(text) => {
                 if let Err(e) = Message::new(&text) {
@@ -204,6 +256,18 @@ impl App {
         self.push(Report::CommandError(text.to_string()));
     }
 
+    /// Takes what the app wants sent on its own (the TUI's watch after a
+    /// login); the caller hands it to the network.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// A 303 request, noted so its answer can be told apart.
+    fn list_rooms(&mut self, watch: bool, quiet: bool) -> Request {
+        self.pending_lists.push_back((watch, quiet));
+        Request::Rooms { watch }
+    }
+
     /// Takes the log (line mode prints and forgets it).
     pub fn drain_log(&mut self) -> Vec<Report> {
         self.log.drain(..).collect()
@@ -215,13 +279,20 @@ impl App {
                 let user = self.pending_logins.pop_front();
                 if result.is_success() {
                     self.user.clone_from(&user);
+                    if self.auto_watch {
+                        let request = self.list_rooms(true, true);
+                        self.outbox.push(Effect::Send(request));
+                    }
                 }
                 let what = format!("LOGIN {}", user.as_deref().unwrap_or("?"));
                 self.set_status(&what, result);
                 self.push(Report::Login { user, result });
             }
             Incoming::Enter(result) => {
-                let room = self.pending_enters.pop_front();
+                let room = match self.pending_enters.pop_front() {
+                    Some(Entering::Number(room)) => Some(room),
+                    _ => None,
+                };
                 if result.is_success() {
                     self.room = room;
                     self.members.clear();
@@ -230,6 +301,61 @@ impl App {
                 let what = format!("ENTER {}", room.map_or("?".into(), |r| r.to_string()));
                 self.set_status(&what, result);
                 self.push(Report::Enter { room, result });
+            }
+            Incoming::EnterName { result, room } => {
+                let name = match self.pending_enters.pop_front() {
+                    Some(Entering::Name(name)) => Some(name),
+                    _ => None,
+                };
+                let room = result.is_success().then_some(room);
+                if result.is_success() {
+                    self.room = room;
+                    self.members.clear();
+                    self.list_open = false;
+                }
+                let what = format!("ENTER {}", name.as_deref().unwrap_or("?"));
+                self.set_status(&what, result);
+                self.push(Report::EnterName { name, room, result });
+            }
+            Incoming::Create { result, room } => {
+                let name = self.pending_creates.pop_front();
+                let what = format!("CREATE {}", name.as_deref().unwrap_or("?"));
+                self.set_status(&what, result);
+                self.push(Report::Create { name, room, result });
+            }
+            Incoming::RoomsRes(result) => {
+                let (watch, quiet) = self.pending_lists.pop_front().unwrap_or((false, false));
+                if result.is_success() {
+                    self.watching = watch;
+                    self.rooms_open = Some((Vec::new(), quiet));
+                } else {
+                    // A refused list leaves the watch as it was.
+                    self.rooms_open = None;
+                }
+                if !quiet || !result.is_success() {
+                    self.set_status("ROOMS", result);
+                    self.push(Report::RoomsRes(result));
+                }
+            }
+            Incoming::RoomList { rooms, last } => {
+                let (list, _) = self.rooms_open.get_or_insert_with(|| (Vec::new(), false));
+                list.extend(rooms);
+                if last {
+                    if let Some((list, quiet)) = self.rooms_open.take() {
+                        self.rooms = list.iter().map(|r| (r.number, r.clone())).collect();
+                        if !quiet {
+                            self.push(Report::Rooms(list));
+                        }
+                    }
+                }
+            }
+            Incoming::RoomChange(room) => {
+                if room.closed {
+                    self.rooms.remove(&room.number);
+                } else {
+                    self.rooms.insert(room.number, room.clone());
+                }
+                self.push(Report::RoomChange(room));
             }
             Incoming::UserList { members, last } => {
                 if !self.list_open {
@@ -318,6 +444,11 @@ impl App {
         self.list_open = false;
         self.pending_logins.clear();
         self.pending_enters.clear();
+        self.pending_creates.clear();
+        self.pending_lists.clear();
+        self.rooms_open = None;
+        self.rooms.clear();
+        self.watching = false;
     }
 
     fn refuse(&mut self, why: &str) -> Vec<Effect> {

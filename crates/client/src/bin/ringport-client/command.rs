@@ -1,6 +1,7 @@
 //! The command language of the input line and of line mode: `/login ID
-//! PASSWORD`, `/enter ROOM`, `/leave`, `/echo TEXT`, `/quit`, plain text to
-//! chat, and a few more (see [`HELP`]).
+//! PASSWORD`, `/enter ROOM` (a number or a created room's name), `/leave`,
+//! `/create NAME [MAX]`, `/rooms [watch]`, `/echo TEXT`, `/quit`, plain text
+//! to chat, and a few more (see [`HELP`]).
 
 use std::fmt;
 use std::time::Duration;
@@ -17,8 +18,23 @@ pub enum Command {
         /// Password (never shown).
         password: String,
     },
-    /// `/enter ROOM`.
+    /// `/enter NUMBER`: 206.
     Enter(i32),
+    /// `/enter NAME` (anything that is not a number): 307.
+    EnterName(String),
+    /// `/create NAME [MAX]`: 301. The last word is MAX only if it is a
+    /// number, so names may hold spaces (`/create rust fans 8`).
+    Create {
+        /// The room's name, as typed (inner spaces kept).
+        name: String,
+        /// Its capacity; 0 (or no MAX) for the server's default.
+        max_users: u16,
+    },
+    /// `/rooms` (list once) or `/rooms watch` (list and follow): 303.
+    Rooms {
+        /// Whether `watch` was given.
+        watch: bool,
+    },
     /// `/leave`.
     Leave,
     /// `/echo [TEXT]`: DEV_ECHO with the text as its body (may be empty).
@@ -50,7 +66,9 @@ pub enum ParseError {
 pub const HELP: &[&str] = &[
     "/connect [ADDR]       connect again (to --server by default)",
     "/login ID PASSWORD    log in (connects first if needed)",
-    "/enter ROOM           enter a room",
+    "/enter NUMBER|NAME    enter a room by number, or a created room by name",
+    "/create NAME [MAX]    create a room (MAX users; absent or 0: the server's default)",
+    "/rooms [watch]        list the rooms (watch: and follow changes)",
     "/leave                leave the room",
     "/echo TEXT            DEV_ECHO round trip",
     "TEXT                  chat in the room (//TEXT sends /TEXT)",
@@ -108,10 +126,13 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
                 password: password.to_string(),
             }))
         }
-        "enter" | "join" => args
-            .parse()
-            .map(|room| Some(Command::Enter(room)))
-            .map_err(|_| ParseError::Usage("/enter ROOM (a number)")),
+        "enter" | "join" => parse_enter(args).map(Some),
+        "create" => parse_create(args).map(Some),
+        "rooms" | "list" => match args.to_ascii_lowercase().as_str() {
+            "" => Ok(Some(Command::Rooms { watch: false })),
+            "watch" => Ok(Some(Command::Rooms { watch: true })),
+            _ => Err(ParseError::Usage("/rooms [watch]")),
+        },
         "leave" | "part" => no_args(Command::Leave, "/leave"),
         // The echo body is everything after the one separating space.
         "echo" => Ok(Some(Command::Echo(
@@ -127,6 +148,51 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
         "expect" => Err(ParseError::Usage("/expect TEXT")),
         _ => Err(ParseError::Unknown(format!("/{word}"))),
     }
+}
+
+/// Whether `s` looks like a number: an optional `-`, then ASCII digits.
+fn is_number(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `/enter NUMBER|NAME`: a number (which must fit an i32) enters by number,
+/// anything else by name.
+fn parse_enter(args: &str) -> Result<Command, ParseError> {
+    const USAGE: &str = "/enter NUMBER|NAME";
+    if args.is_empty() {
+        return Err(ParseError::Usage(USAGE));
+    }
+    if is_number(args) {
+        return args
+            .parse()
+            .map(Command::Enter)
+            .map_err(|_| ParseError::Usage(USAGE));
+    }
+    Ok(Command::EnterName(args.to_string()))
+}
+
+/// `/create NAME [MAX]`: the last word is MAX when it is a number (0 to
+/// 65535) and a name is left before it.
+fn parse_create(args: &str) -> Result<Command, ParseError> {
+    const USAGE: &str = "/create NAME [MAX] (MAX 0 to 65535)";
+    if args.is_empty() {
+        return Err(ParseError::Usage(USAGE));
+    }
+    if let Some(at) = args.rfind(char::is_whitespace) {
+        let (name, last) = (args[..at].trim_end(), args[at..].trim_start());
+        if is_number(last) {
+            let max_users = last.parse().map_err(|_| ParseError::Usage(USAGE))?;
+            return Ok(Command::Create {
+                name: name.to_string(),
+                max_users,
+            });
+        }
+    }
+    Ok(Command::Create {
+        name: args.to_string(),
+        max_users: 0,
+    })
 }
 
 /// The line with a `/login` password replaced by one `*` per character, for
@@ -176,6 +242,11 @@ impl fmt::Display for Command {
             Command::Connect(Some(addr)) => write!(f, "/connect {addr}"),
             Command::Login { user, .. } => write!(f, "/login {user} ********"),
             Command::Enter(room) => write!(f, "/enter {room}"),
+            Command::EnterName(name) => write!(f, "/enter {name}"),
+            Command::Create { name, max_users: 0 } => write!(f, "/create {name}"),
+            Command::Create { name, max_users } => write!(f, "/create {name} {max_users}"),
+            Command::Rooms { watch: false } => write!(f, "/rooms"),
+            Command::Rooms { watch: true } => write!(f, "/rooms watch"),
             Command::Leave => write!(f, "/leave"),
             Command::Echo(text) => write!(f, "/echo {text}"),
             Command::Chat(text) => write!(f, "{text}"),
@@ -226,6 +297,64 @@ mod tests {
     }
 
     #[test]
+    fn enter_takes_a_number_or_a_name() {
+        assert_eq!(ok("/enter 3"), Command::Enter(3));
+        assert_eq!(ok("/enter rust"), Command::EnterName("rust".into()));
+        assert_eq!(
+            ok("/enter  rust fans  "),
+            Command::EnterName("rust fans".into())
+        );
+        assert_eq!(ok("/enter 3a"), Command::EnterName("3a".into()));
+        assert_eq!(ok("/enter room 42"), Command::EnterName("room 42".into()));
+        assert_eq!(ok("/enter -"), Command::EnterName("-".into()));
+        assert_eq!(ok("/enter rust").to_string(), "/enter rust");
+    }
+
+    #[test]
+    fn create_takes_a_name_with_spaces_and_an_optional_max() {
+        let create = |name: &str, max_users| Command::Create {
+            name: name.into(),
+            max_users,
+        };
+        assert_eq!(ok("/create rust"), create("rust", 0));
+        assert_eq!(ok("/create rust 8"), create("rust", 8));
+        assert_eq!(ok("/create rust fans 8"), create("rust fans", 8));
+        assert_eq!(ok("/create rust fans"), create("rust fans", 0));
+        assert_eq!(ok("/CREATE  rust   fans  8 "), create("rust   fans", 8));
+        assert_eq!(ok("/create rust 0"), create("rust", 0));
+        assert_eq!(
+            ok("/create 42"),
+            create("42", 0),
+            "a lone number is the name"
+        );
+        assert_eq!(
+            ok("/create room 42 0"),
+            create("room 42", 0),
+            "a name ending in a number needs MAX"
+        );
+        assert_eq!(ok("/create v2 rooms"), create("v2 rooms", 0));
+        assert_eq!(ok("/create rust fans 8").to_string(), "/create rust fans 8");
+        assert_eq!(ok("/create rust").to_string(), "/create rust");
+        assert!(matches!(parse("/create"), Err(ParseError::Usage(_))));
+        assert!(matches!(
+            parse("/create rust 65536"),
+            Err(ParseError::Usage(_))
+        ));
+        assert!(matches!(
+            parse("/create rust -1"),
+            Err(ParseError::Usage(_))
+        ));
+    }
+
+    #[test]
+    fn rooms_lists_once_or_watches() {
+        assert_eq!(ok("/rooms"), Command::Rooms { watch: false });
+        assert_eq!(ok("/rooms watch"), Command::Rooms { watch: true });
+        assert_eq!(ok("/rooms WATCH").to_string(), "/rooms watch");
+        assert!(matches!(parse("/rooms all"), Err(ParseError::Usage(_))));
+    }
+
+    #[test]
     fn plain_text_is_chat_kept_as_typed() {
         assert_eq!(ok("hello world"), Command::Chat("hello world".into()));
         assert_eq!(ok("  indented \r\n"), Command::Chat("  indented ".into()));
@@ -251,7 +380,6 @@ mod tests {
         assert_eq!(parse("/frob"), Err(ParseError::Unknown("/frob".into())));
         assert!(matches!(parse("/login ann"), Err(ParseError::Usage(_))));
         assert!(matches!(parse("/login"), Err(ParseError::Usage(_))));
-        assert!(matches!(parse("/enter x"), Err(ParseError::Usage(_))));
         assert!(matches!(parse("/enter"), Err(ParseError::Usage(_))));
         assert!(matches!(
             parse("/enter 99999999999"),

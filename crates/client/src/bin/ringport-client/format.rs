@@ -7,11 +7,21 @@
 //! and a user list on commas: `\`, whitespace, control characters and `,`
 //! become `\xNN` or `\u{N}`. Texts (after `: `) escape only `\` and control
 //! characters, so a line never breaks.
+//!
+//! The created-room lines: `CREATE ok room=N name=NAME` and `CREATE error
+//! NAME (code)` (the result code's `Display`, not the older `code=N
+//! name=NAME`); a list as `ROOMS count=K` then one `ROOM number=N
+//! name=NAME users=U/MAX` per room, or `ROOMS error NAME (code)`; a 306 as
+//! a `ROOM` line with ` closed` added when the room closed. Room names are
+//! escaped like user ids; a fixed room (no name) prints `name=-`, and a
+//! room really named `-` prints `name=\x2d`. An enter by name (308) prints
+//! exactly like a 207: `ENTER ok room=N`.
 
 use std::fmt::Write as _;
 
 use ringport_client::proto::ResultCode;
 
+use crate::net::Room;
 use crate::report::Report;
 
 /// The output lines for one report (none for a command echo or a connect
@@ -41,6 +51,23 @@ pub fn lines(report: &Report) -> Vec<String> {
             &format!("room={}", room_of(*room)),
             *result,
         )),
+        Report::EnterName { room, result, .. } => one(response(
+            "ENTER",
+            &format!("room={}", room_of(*room)),
+            *result,
+        )),
+        Report::Create { name, room, result } if result.is_success() => one(format!(
+            "CREATE ok room={room} name={}",
+            name.as_deref().map_or("?".into(), room_name)
+        )),
+        Report::Create { result, .. } => one(format!("CREATE error {result}")),
+        Report::RoomsRes(result) if result.is_success() => Vec::new(),
+        Report::RoomsRes(result) => one(format!("ROOMS error {result}")),
+        Report::Rooms(rooms) => std::iter::once(format!("ROOMS count={}", rooms.len()))
+            .chain(rooms.iter().map(room_line))
+            .collect(),
+        Report::RoomChange(room) if room.closed => one(format!("{} closed", room_line(room))),
+        Report::RoomChange(room) => one(room_line(room)),
         Report::Leave { room, result } => one(response(
             "LEAVE",
             &format!("room={}", room_of(*room)),
@@ -105,6 +132,27 @@ fn response(word: &str, fields: &str, result: ResultCode) -> String {
         let _ = write!(line, " code={} name={}", result.code(), result.name());
     }
     line
+}
+
+/// `ROOM number=N name=NAME users=U/MAX`.
+fn room_line(room: &Room) -> String {
+    format!(
+        "ROOM number={} name={} users={}/{}",
+        room.number,
+        room.name.as_deref().map_or("-".into(), room_name),
+        room.users,
+        room.max_users
+    )
+}
+
+/// A room name as a token: escaped like a user id, and `-` (which stands
+/// for "no name") as `\x2d`.
+fn room_name(name: &str) -> String {
+    if name == "-" {
+        "\\x2d".into()
+    } else {
+        word(name)
+    }
 }
 
 fn room_of(room: Option<i32>) -> String {
@@ -259,6 +307,82 @@ mod tests {
         );
         assert!(lines(&Report::Command("/login a ********".into())).is_empty());
         assert!(lines(&Report::Help).len() > 3);
+    }
+
+    fn room(number: i32, name: Option<&str>, users: u16, max_users: u16) -> Room {
+        Room {
+            number,
+            users,
+            max_users,
+            name: name.map(String::from),
+            closed: false,
+        }
+    }
+
+    #[test]
+    fn the_created_room_formats() {
+        assert_eq!(
+            line(Report::Create {
+                name: Some("rust fans".into()),
+                room: 1000,
+                result: ResultCode::None
+            }),
+            "CREATE ok room=1000 name=rust\\x20fans"
+        );
+        assert_eq!(
+            line(Report::Create {
+                name: Some("rust".into()),
+                room: 0,
+                result: ResultCode::RoomNameTaken
+            }),
+            "CREATE error ROOM_NAME_TAKEN (101)"
+        );
+        assert!(lines(&Report::RoomsRes(ResultCode::None)).is_empty());
+        assert_eq!(
+            line(Report::RoomsRes(ResultCode::EnterRoomInvalidUserStatus)),
+            format!("ROOMS error {}", ResultCode::EnterRoomInvalidUserStatus)
+        );
+        assert_eq!(
+            lines(&Report::Rooms(vec![
+                room(0, None, 2, 4),
+                room(1000, Some("rust"), 3, 8),
+                room(1001, Some("-"), 0, 4),
+            ])),
+            [
+                "ROOMS count=3",
+                "ROOM number=0 name=- users=2/4",
+                "ROOM number=1000 name=rust users=3/8",
+                "ROOM number=1001 name=\\x2d users=0/4",
+            ]
+        );
+        assert_eq!(lines(&Report::Rooms(vec![])), ["ROOMS count=0"]);
+        assert_eq!(
+            line(Report::RoomChange(room(1000, Some("rust"), 4, 8))),
+            "ROOM number=1000 name=rust users=4/8"
+        );
+        assert_eq!(
+            line(Report::RoomChange(Room {
+                closed: true,
+                ..room(1000, Some("rust"), 0, 8)
+            })),
+            "ROOM number=1000 name=rust users=0/8 closed"
+        );
+        assert_eq!(
+            line(Report::EnterName {
+                name: Some("rust".into()),
+                room: Some(1000),
+                result: ResultCode::None
+            }),
+            "ENTER ok room=1000"
+        );
+        assert_eq!(
+            line(Report::EnterName {
+                name: Some("nope".into()),
+                room: None,
+                result: ResultCode::RoomNameUnknown
+            }),
+            "ENTER error room=- code=102 name=ROOM_NAME_UNKNOWN"
+        );
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! output line per event (see [`crate::format`]).
 //!
 //! With `--wait response` (the default) each request waits for its answer
-//! before the next line runs: `/login` for its 202, `/enter` for its 207 and,
-//! when it succeeded, the whole 209 user list, `/leave` for its 216, a chat
-//! for its 222 and, when accepted, the 223 of its own message, `/echo` for
-//! the echo. With `--wait none` requests are sent as fast as the lines come.
+//! before the next line runs: `/login` for its 202, `/enter` for its 207 (or
+//! 308) and, when it succeeded, the whole 209 user list, `/leave` for its
+//! 216, a chat for its 222 and, when accepted, the 223 of its own message,
+//! `/echo` for the echo, `/create` for its 302, `/rooms` for its 304 and,
+//! when it succeeded, the whole 305 list. With `--wait none` requests are sent as fast as the lines come.
 //! Either way everything received is printed in arrival order, a request
 //! without an answer within `--timeout` prints `TIMEOUT WORD`, and at the end
 //! of the input (or `/quit`) the runner waits for the answers still owed,
@@ -85,6 +86,9 @@ enum Stage {
     ChatRes,
     OwnChat(String),
     Echo,
+    Create,
+    RoomsRes,
+    Rooms,
 }
 
 impl Stage {
@@ -92,7 +96,10 @@ impl Stage {
         match (self, report) {
             (Stage::Connect, Report::Connected(_) | Report::ConnectFailed { .. })
             | (Stage::Login, Report::Login { .. })
-            | (Stage::Enter, Report::Enter { .. })
+            | (Stage::Enter, Report::Enter { .. } | Report::EnterName { .. })
+            | (Stage::Create, Report::Create { .. })
+            | (Stage::RoomsRes, Report::RoomsRes(_))
+            | (Stage::Rooms, Report::Rooms(_))
             | (Stage::Users, Report::Users { .. })
             | (Stage::Leave, Report::Leave { .. })
             | (Stage::ChatRes, Report::ChatRes(_))
@@ -301,8 +308,12 @@ impl<W: Write> Runner<W> {
                         Effect::Send(request) => {
                             match &request {
                                 Request::Login { .. } => self.owe("LOGIN", [Stage::Login]),
-                                Request::Enter(_) => {
+                                Request::Enter(_) | Request::EnterName(_) => {
                                     self.owe("ENTER", [Stage::Enter, Stage::Users]);
+                                }
+                                Request::Create { .. } => self.owe("CREATE", [Stage::Create]),
+                                Request::Rooms { .. } => {
+                                    self.owe("ROOMS", [Stage::RoomsRes, Stage::Rooms]);
                                 }
                                 Request::Leave => self.owe("LEAVE", [Stage::Leave]),
                                 Request::Chat(text) => {

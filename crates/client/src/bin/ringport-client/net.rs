@@ -14,7 +14,10 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use ringport_client::proto::{ResultCode, RoomUserListNtf, ServerPacket};
+use ringport_client::proto::{
+    ClientPacket, ResultCode, RoomCreateReq, RoomEnterNameReq, RoomInfo, RoomListNtf, RoomListReq,
+    RoomUserListNtf, ServerPacket,
+};
 use ringport_client::rustls::pki_types::ServerName;
 use ringport_client::rustls::ClientConfig;
 use ringport_client::{Client, ClientError, Member};
@@ -58,6 +61,33 @@ pub fn host_of(addr: &str) -> &str {
     }
 }
 
+/// One room of a room list (305) or a change (306), owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    /// Its number (what `/enter NUMBER` takes).
+    pub number: i32,
+    /// Members now.
+    pub users: u16,
+    /// Capacity.
+    pub max_users: u16,
+    /// Its name; `None` for a fixed room.
+    pub name: Option<String>,
+    /// Whether it has closed (only in a 306).
+    pub closed: bool,
+}
+
+impl From<&RoomInfo<'_>> for Room {
+    fn from(info: &RoomInfo<'_>) -> Room {
+        Room {
+            number: info.number,
+            users: info.users,
+            max_users: info.max_users,
+            name: info.name.map(|n| n.as_str().to_string()),
+            closed: info.closed,
+        }
+    }
+}
+
 /// A received packet, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
@@ -89,6 +119,32 @@ pub enum Incoming {
         from: String,
         /// The message.
         message: String,
+    },
+    /// 302 `ROOM_CREATE_RES`.
+    Create {
+        /// The result.
+        result: ResultCode,
+        /// The new room's number (0 unless the result is success).
+        room: i32,
+    },
+    /// 304 `ROOM_LIST_RES`.
+    RoomsRes(ResultCode),
+    /// 305 `ROOM_LIST_NTF`; `last` when fewer than 127 rooms (the list is
+    /// complete).
+    RoomList {
+        /// Rooms in this packet.
+        rooms: Vec<Room>,
+        /// Whether this packet ends the list.
+        last: bool,
+    },
+    /// 306 `ROOM_LIST_CHANGE_NTF`.
+    RoomChange(Room),
+    /// 308 `ROOM_ENTER_NAME_RES`.
+    EnterName {
+        /// The result.
+        result: ResultCode,
+        /// The room entered (0 unless the result is success).
+        room: i32,
     },
     /// A packet id this client does not handle.
     Unknown {
@@ -130,9 +186,19 @@ impl From<&ServerPacket<'_>> for Incoming {
                 id: *id,
                 len: body.len(),
             },
-            other => Incoming::Unknown {
-                id: other.id(),
-                len: 0,
+            ServerPacket::RoomCreateRes(res) => Incoming::Create {
+                result: res.result,
+                room: res.room_number,
+            },
+            ServerPacket::RoomListRes(res) => Incoming::RoomsRes(res.result),
+            ServerPacket::RoomListNtf(list) => Incoming::RoomList {
+                rooms: list.rooms().map(|r| Room::from(&r)).collect(),
+                last: list.len() < RoomListNtf::MAX_ROOMS,
+            },
+            ServerPacket::RoomListChangeNtf(ntf) => Incoming::RoomChange(Room::from(&ntf.room)),
+            ServerPacket::RoomEnterNameRes(res) => Incoming::EnterName {
+                result: res.result,
+                room: res.room_number,
             },
         }
     }
@@ -178,6 +244,20 @@ pub enum Request {
     Chat(String),
     /// 1.
     Echo(Vec<u8>),
+    /// 301.
+    Create {
+        /// The room's name.
+        name: String,
+        /// Its capacity; 0 for the server's default.
+        max_users: u16,
+    },
+    /// 303.
+    Rooms {
+        /// Whether to watch the list (306s) after this answer.
+        watch: bool,
+    },
+    /// 307.
+    EnterName(String),
 }
 
 impl std::fmt::Debug for Request {
@@ -192,6 +272,13 @@ impl std::fmt::Debug for Request {
             Request::Leave => f.write_str("Leave"),
             Request::Chat(text) => f.debug_tuple("Chat").field(text).finish(),
             Request::Echo(body) => f.debug_tuple("Echo").field(body).finish(),
+            Request::Create { name, max_users } => f
+                .debug_struct("Create")
+                .field("name", name)
+                .field("max_users", max_users)
+                .finish(),
+            Request::Rooms { watch } => f.debug_struct("Rooms").field("watch", watch).finish(),
+            Request::EnterName(name) => f.debug_tuple("EnterName").field(name).finish(),
         }
     }
 }
@@ -293,7 +380,7 @@ fn writer(orders: &mpsc::Receiver<Order>, sink: &Sink, tls: Option<&Tls>) {
                 None => sink(NetEvent::SendFailed("not connected".into())),
                 Some(client) => {
                     if let Err(e) = send(client, &request) {
-                        sink(NetEvent::SendFailed(e.to_string()));
+                        sink(NetEvent::SendFailed(e));
                     }
                 }
             },
@@ -340,14 +427,26 @@ fn connect(addr: &str, tls: Option<&Tls>) -> Result<(Client, Client), String> {
     Err(last)
 }
 
-fn send(client: &mut Client, request: &Request) -> Result<(), ClientError> {
-    match request {
+fn send(client: &mut Client, request: &Request) -> Result<(), String> {
+    let sent = match request {
         Request::Login { user, password } => client.login(user, password),
         Request::Enter(room) => client.enter(*room),
         Request::Leave => client.leave(),
         Request::Chat(text) => client.chat(text),
         Request::Echo(body) => client.echo(body),
-    }
+        Request::Create { name, max_users } => {
+            let req = RoomCreateReq::new(name, *max_users).map_err(|e| e.to_string())?;
+            client.send(&ClientPacket::RoomCreateReq(req))
+        }
+        Request::Rooms { watch } => {
+            client.send(&ClientPacket::RoomListReq(RoomListReq { watch: *watch }))
+        }
+        Request::EnterName(name) => {
+            let req = RoomEnterNameReq::new(name).map_err(|e| e.to_string())?;
+            client.send(&ClientPacket::RoomEnterNameReq(req))
+        }
+    };
+    sent.map_err(|e| e.to_string())
 }
 
 /// Starts the reader thread of connection generation `gen`.
@@ -405,6 +504,104 @@ mod tests {
         assert_eq!(
             Incoming::from(&res),
             Incoming::Login(ResultCode::LoginUserInvalidPw)
+        );
+    }
+
+    #[test]
+    fn created_room_packets_become_owned_events() {
+        use ringport_client::proto::{
+            encode_room_list, RoomCreateRes, RoomEnterNameRes, RoomListChangeNtf, RoomName,
+        };
+        let decode = |frame: &[u8]| Incoming::from(&ServerPacket::decode(frame).unwrap());
+        let mut frame = Vec::new();
+        RoomCreateRes {
+            result: ResultCode::None,
+            room_number: 1000,
+        }
+        .encode(&mut frame);
+        assert_eq!(
+            decode(&frame),
+            Incoming::Create {
+                result: ResultCode::None,
+                room: 1000
+            }
+        );
+        let res = ServerPacket::response(301, ResultCode::RoomNameTaken).unwrap();
+        assert_eq!(
+            Incoming::from(&res),
+            Incoming::Create {
+                result: ResultCode::RoomNameTaken,
+                room: 0
+            }
+        );
+        let res = ServerPacket::response(303, ResultCode::None).unwrap();
+        assert_eq!(Incoming::from(&res), Incoming::RoomsRes(ResultCode::None));
+        frame.clear();
+        RoomEnterNameRes {
+            result: ResultCode::None,
+            room_number: 1001,
+        }
+        .encode(&mut frame);
+        assert_eq!(
+            decode(&frame),
+            Incoming::EnterName {
+                result: ResultCode::None,
+                room: 1001
+            }
+        );
+
+        let info = |number: i32, name: Option<&'static str>| RoomInfo {
+            number,
+            users: 2,
+            max_users: 4,
+            created: name.is_some(),
+            closed: false,
+            name: name.map(|n| RoomName::new(n).unwrap()),
+        };
+        // 130 rooms: a full packet of 127, then a last one of 3.
+        frame.clear();
+        let packets = encode_room_list(
+            (0..130).map(|n| info(n, (n >= 100).then_some("rust fans"))),
+            &mut frame,
+        );
+        assert_eq!(packets, 2);
+        let first_len = usize::from(u16::from_le_bytes([frame[0], frame[1]]));
+        match decode(&frame[..first_len]) {
+            Incoming::RoomList { rooms, last } => {
+                assert_eq!(rooms.len(), 127);
+                assert!(!last);
+                assert_eq!(rooms[0].name, None);
+                assert_eq!(rooms[126].name.as_deref(), Some("rust fans"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match decode(&frame[first_len..]) {
+            Incoming::RoomList { rooms, last } => {
+                assert_eq!(rooms.len(), 3);
+                assert!(last);
+                assert_eq!(rooms[2].number, 129);
+            }
+            other => panic!("{other:?}"),
+        }
+
+        frame.clear();
+        RoomListChangeNtf {
+            room: RoomInfo {
+                closed: true,
+                users: 0,
+                ..info(1000, Some("rust"))
+            },
+        }
+        .encode(&mut frame);
+        assert_eq!(
+            decode(&frame),
+            Incoming::RoomChange(Room {
+                number: 1000,
+                users: 0,
+                max_users: 4,
+                name: Some("rust".into()),
+                closed: true,
+            })
         );
     }
 

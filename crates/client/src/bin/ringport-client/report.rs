@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use ringport_client::proto::ResultCode;
 use ringport_client::Member;
 
+use crate::net::Room;
+
 /// One entry of the log: something that happened, structured. The TUI
 /// styles it, line mode prints it as one greppable line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +41,31 @@ pub enum Report {
         /// The result.
         result: ResultCode,
     },
+    /// 308 for an enter by name.
+    EnterName {
+        /// The name asked for, if known.
+        name: Option<String>,
+        /// The room entered (on success).
+        room: Option<i32>,
+        /// The result.
+        result: ResultCode,
+    },
+    /// 302 for a create.
+    Create {
+        /// The name asked for, if known.
+        name: Option<String>,
+        /// The new room's number (0 unless the result is success).
+        room: i32,
+        /// The result.
+        result: ResultCode,
+    },
+    /// 304: the answer to a room list request (the list follows on
+    /// success, as [`Report::Rooms`]).
+    RoomsRes(ResultCode),
+    /// A complete room list (all the 305s of one answer).
+    Rooms(Vec<Room>),
+    /// 306: a watched room changed (or was created, or closed).
+    RoomChange(Room),
     /// A complete 209 user list (the other members of the room).
     Users {
         /// The room.
@@ -102,12 +129,15 @@ pub enum Report {
 }
 
 impl Report {
-    /// The result code of a response (202, 207, 216, 222).
+    /// The result code of a response (202, 207, 216, 222, 302, 304, 308).
     pub fn result(&self) -> Option<ResultCode> {
         match self {
             Report::Login { result, .. }
             | Report::Enter { result, .. }
             | Report::Leave { result, .. }
+            | Report::EnterName { result, .. }
+            | Report::Create { result, .. }
+            | Report::RoomsRes(result)
             | Report::ChatRes(result) => Some(*result),
             _ => None,
         }

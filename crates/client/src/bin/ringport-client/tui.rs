@@ -24,7 +24,8 @@ const BATCH: usize = 512;
 
 /// Runs the TUI until `/quit` or Ctrl-C. `login` logs in at once; a user
 /// without a password puts `/login USER ` in the input line for the
-/// password to be typed. With `tls` every connection is TLS; `warning`
+/// password to be typed. Once logged in, the rooms pane watches the room
+/// list (303 with watch 1). With `tls` every connection is TLS; `warning`
 /// (the `--insecure` one) heads the log. The log starts with the help.
 ///
 /// # Errors
@@ -45,6 +46,8 @@ pub fn run(
         tls,
     )?;
     let mut app = App::new(server);
+    // The rooms pane follows the room list from the login on.
+    app.auto_watch = true;
     if let Some(warning) = warning {
         app.warn(warning);
     }
@@ -101,7 +104,10 @@ pub fn run(
                     failure = Some(std::io::Error::other(format!("terminal input: {e}")));
                     quit = true;
                 }
-                Msg::Net(event) => app.net(event),
+                Msg::Net(event) => {
+                    app.net(event);
+                    quit |= apply(&net, app.take_effects());
+                }
             }
             handled += 1;
             next = if quit || handled == BATCH {

@@ -1,5 +1,6 @@
-//! Drawing the [`App`] with ratatui: the message log and the member list
-//! side by side, the input line under them, and the status line at the
+//! Drawing the [`App`] with ratatui: the message log and, beside it, the
+//! member list above the rooms pane (the watched room list: number,
+//! users/max, name), the input line under them, and the status line at the
 //! bottom. Pure functions of the state, except that [`draw`] notes the log's
 //! size in a [`View`] for scrolling.
 
@@ -12,6 +13,7 @@ use unicode_width::UnicodeWidthChar;
 
 use crate::app::{App, Conn};
 use crate::format::text;
+use crate::net::Room;
 use crate::report::Report;
 
 /// Width of the member list.
@@ -34,10 +36,20 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, view: &mut View) {
         Constraint::Length(1),
     ])
     .areas(frame.area());
-    let [log, members] =
+    let [log, side] =
         Layout::horizontal([Constraint::Min(20), Constraint::Length(MEMBERS_WIDTH)]).areas(main);
     draw_log(frame, app, log, view);
-    draw_members(frame, app, members);
+    if app.rooms.is_empty() && !app.watching {
+        draw_members(frame, app, side);
+    } else {
+        // The rooms pane takes what its list needs, at most half.
+        let wanted = u16::try_from(app.rooms.len().max(1) + 2).unwrap_or(u16::MAX);
+        let height = wanted.min(side.height / 2).max(3);
+        let [members, rooms] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(height)]).areas(side);
+        draw_members(frame, app, members);
+        draw_rooms(frame, app, rooms);
+    }
     draw_input(frame, app, input);
     frame.render_widget(Paragraph::new(status_line(app)), status);
 }
@@ -96,6 +108,41 @@ fn draw_members(frame: &mut Frame<'_>, app: &App, area: Rect) {
     }
     let block = Block::default().borders(Borders::ALL).title(title);
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The rooms pane: one room a row, `NUMBER USERS/MAX NAME` (the name last,
+/// so a narrow pane cuts the name, not the numbers); the room this client
+/// is in is bold.
+fn draw_rooms(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let title = if app.watching {
+        format!(" rooms · {} ", app.rooms.len())
+    } else {
+        format!(" rooms · {} (not watched) ", app.rooms.len())
+    };
+    let lines: Vec<Line<'static>> = app
+        .rooms
+        .values()
+        .map(|room| {
+            let line = Line::from(room_row(room));
+            if app.room == Some(room.number) {
+                line.style(Style::new().add_modifier(Modifier::BOLD))
+            } else {
+                line
+            }
+        })
+        .collect();
+    let block = Block::default().borders(Borders::ALL).title(title);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// One row of the rooms pane, e.g. `1000 3/8 rust`.
+pub fn room_row(room: &Room) -> String {
+    let mut row = format!("{} {}/{}", room.number, room.users, room.max_users);
+    if let Some(name) = &room.name {
+        row.push(' ');
+        row.push_str(&text(name));
+    }
+    row
 }
 
 fn draw_input(frame: &mut Frame<'_>, app: &App, area: Rect) {
@@ -210,6 +257,45 @@ pub fn report_lines(report: &Report) -> Vec<Line<'static>> {
                 refused(format!("enter room {}", room(r)), *result)
             }
         }
+        Report::EnterName {
+            name,
+            room: r,
+            result,
+        } => {
+            let name = text(name.as_deref().unwrap_or("?"));
+            if result.is_success() {
+                one(info, format!("* entered room {} ({name})", room(r)))
+            } else {
+                refused(format!("enter room {name}"), *result)
+            }
+        }
+        Report::Create {
+            name,
+            room: r,
+            result,
+        } => {
+            let name = text(name.as_deref().unwrap_or("?"));
+            if result.is_success() {
+                one(
+                    info,
+                    format!("* created room {r} ({name}): /enter {r} or /enter {name}"),
+                )
+            } else {
+                refused(format!("create room {name}"), *result)
+            }
+        }
+        Report::RoomsRes(result) if result.is_success() => Vec::new(),
+        Report::RoomsRes(result) => refused("room list".to_string(), *result),
+        Report::Rooms(rooms) => std::iter::once(one(info, format!("* {} rooms:", rooms.len())))
+            .flatten()
+            .chain(
+                rooms
+                    .iter()
+                    .map(|r| Line::styled(format!("  {}", room_row(r)), info)),
+            )
+            .collect(),
+        // The rooms pane shows changes.
+        Report::RoomChange(_) => Vec::new(),
         Report::Users { room: r, members } if members.is_empty() => {
             one(info, format!("* nobody else in room {}", room(r)))
         }
@@ -379,6 +465,54 @@ mod tests {
         assert!(!shown.contains("secret"), "{shown}");
         assert!(shown.contains("ENTER 3: NONE (0)"), "{shown}");
         assert!(shown.contains("| ann | room 3"), "{shown}");
+    }
+
+    #[test]
+    fn the_rooms_pane_follows_the_watched_list() {
+        let room = |number, users, name: Option<&str>| Room {
+            number,
+            users,
+            max_users: 8,
+            name: name.map(String::from),
+            closed: false,
+        };
+        let mut app = App::new("s:1");
+        assert!(
+            !screen(&app, 80, 20).contains("rooms"),
+            "no pane before a list"
+        );
+        app.net(NetEvent::Connected("127.0.0.1:1".parse().unwrap()));
+        app.command(Command::Rooms { watch: true });
+        app.net(NetEvent::Packet(Incoming::RoomsRes(ResultCode::None)));
+        app.net(NetEvent::Packet(Incoming::RoomList {
+            rooms: vec![room(0, 1, None), room(1000, 3, Some("rust fans"))],
+            last: true,
+        }));
+        app.net(NetEvent::Packet(Incoming::RoomChange(room(
+            1001,
+            0,
+            Some("go"),
+        ))));
+        let shown = screen(&app, 80, 20);
+        assert!(shown.contains("rooms · 3"), "{shown}");
+        assert!(shown.contains("0 1/8"), "{shown}");
+        assert!(shown.contains("1000 3/8 rust fans"), "{shown}");
+        assert!(shown.contains("1001 0/8 go"), "{shown}");
+        app.net(NetEvent::Packet(Incoming::RoomChange(Room {
+            closed: true,
+            ..room(1001, 0, Some("go"))
+        })));
+        let shown = screen(&app, 80, 20);
+        assert!(shown.contains("rooms · 2"), "{shown}");
+        assert!(!shown.contains("1001"), "{shown}");
+        assert_eq!(
+            plain(&report_lines(&Report::Create {
+                name: Some("go".into()),
+                room: 1001,
+                result: ResultCode::RoomNameTaken
+            })),
+            ["! create room go refused: ROOM_NAME_TAKEN (101)"]
+        );
     }
 
     #[test]

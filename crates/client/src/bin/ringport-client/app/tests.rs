@@ -310,3 +310,244 @@ fn the_log_is_bounded() {
     assert_eq!(app.drain_log().len(), LOG_LIMIT);
     assert!(app.log.is_empty());
 }
+
+fn rust_room(number: i32, name: &str, users: u16) -> Room {
+    Room {
+        number,
+        users,
+        max_users: 8,
+        name: Some(name.to_string()),
+        closed: false,
+    }
+}
+
+/// An app connected and logged in as ann.
+fn logged_in(app: &mut App) {
+    app.net(NetEvent::Connected("127.0.0.1:11021".parse().unwrap()));
+    app.command(Command::Login {
+        user: "ann".into(),
+        password: "pw".into(),
+    });
+    packet(app, Incoming::Login(ResultCode::None));
+}
+
+#[test]
+fn create_then_enter_by_name() {
+    let mut app = App::new("s:1");
+    logged_in(&mut app);
+    assert_eq!(
+        app.command(Command::Create {
+            name: "rust fans".into(),
+            max_users: 8
+        }),
+        [Effect::Send(Request::Create {
+            name: "rust fans".into(),
+            max_users: 8
+        })]
+    );
+    packet(
+        &mut app,
+        Incoming::Create {
+            result: ResultCode::None,
+            room: 1000,
+        },
+    );
+    assert_eq!(
+        app.log.back(),
+        Some(&Report::Create {
+            name: Some("rust fans".into()),
+            room: 1000,
+            result: ResultCode::None
+        })
+    );
+    assert_eq!(app.room, None, "creating does not enter");
+
+    // A refused enter by name, then one by number, then a good one by name:
+    // the answers pair with the requests in order.
+    app.command(Command::EnterName("nope".into()));
+    app.command(Command::Enter(99));
+    assert_eq!(
+        app.command(Command::EnterName("rust fans".into())),
+        [Effect::Send(Request::EnterName("rust fans".into()))]
+    );
+    packet(
+        &mut app,
+        Incoming::EnterName {
+            result: ResultCode::RoomNameUnknown,
+            room: 0,
+        },
+    );
+    assert_eq!(
+        app.log.back(),
+        Some(&Report::EnterName {
+            name: Some("nope".into()),
+            room: None,
+            result: ResultCode::RoomNameUnknown
+        })
+    );
+    packet(&mut app, Incoming::Enter(ResultCode::RoomInvalidIndex));
+    assert_eq!(
+        app.log.back(),
+        Some(&Report::Enter {
+            room: Some(99),
+            result: ResultCode::RoomInvalidIndex
+        })
+    );
+    packet(
+        &mut app,
+        Incoming::EnterName {
+            result: ResultCode::None,
+            room: 1000,
+        },
+    );
+    assert_eq!(app.room, Some(1000));
+    let status = app.status.clone().unwrap();
+    assert_eq!(status.text, "ENTER rust fans: NONE (0)");
+    packet(
+        &mut app,
+        Incoming::UserList {
+            members: vec![member(7, "bob")],
+            last: true,
+        },
+    );
+    assert_eq!(
+        app.log.back(),
+        Some(&Report::Users {
+            room: Some(1000),
+            members: vec![member(7, "bob")]
+        })
+    );
+}
+
+#[test]
+fn bad_room_names_are_refused_before_sending() {
+    let mut app = App::new("s:1");
+    logged_in(&mut app);
+    let long = "x".repeat(33);
+    assert!(app
+        .command(Command::Create {
+            name: long.clone(),
+            max_users: 0
+        })
+        .is_empty());
+    assert!(matches!(app.log.back(), Some(Report::CommandError(_))));
+    assert!(app.command(Command::EnterName(long)).is_empty());
+    assert!(matches!(app.log.back(), Some(Report::CommandError(_))));
+}
+
+#[test]
+fn the_room_list_is_collected_and_follows_changes() {
+    let mut app = App::new("s:1");
+    logged_in(&mut app);
+    assert_eq!(
+        app.command(Command::Rooms { watch: true }),
+        [Effect::Send(Request::Rooms { watch: true })]
+    );
+    packet(&mut app, Incoming::RoomsRes(ResultCode::None));
+    assert!(app.watching);
+    packet(
+        &mut app,
+        Incoming::RoomList {
+            rooms: vec![rust_room(1000, "rust", 1)],
+            last: false,
+        },
+    );
+    assert!(app.rooms.is_empty(), "shown once complete");
+    packet(
+        &mut app,
+        Incoming::RoomList {
+            rooms: vec![rust_room(1001, "go", 2)],
+            last: true,
+        },
+    );
+    assert_eq!(
+        app.log.back(),
+        Some(&Report::Rooms(vec![
+            rust_room(1000, "rust", 1),
+            rust_room(1001, "go", 2)
+        ]))
+    );
+    assert_eq!(app.rooms.keys().copied().collect::<Vec<_>>(), [1000, 1001]);
+
+    packet(&mut app, Incoming::RoomChange(rust_room(1000, "rust", 5)));
+    assert_eq!(app.rooms[&1000].users, 5);
+    packet(&mut app, Incoming::RoomChange(rust_room(1002, "zig", 1)));
+    assert_eq!(app.rooms.len(), 3);
+    let closed = Room {
+        closed: true,
+        ..rust_room(1001, "go", 0)
+    };
+    packet(&mut app, Incoming::RoomChange(closed.clone()));
+    assert_eq!(app.log.back(), Some(&Report::RoomChange(closed)));
+    assert_eq!(app.rooms.keys().copied().collect::<Vec<_>>(), [1000, 1002]);
+
+    // A refused list is reported and keeps the watch.
+    app.command(Command::Rooms { watch: false });
+    packet(
+        &mut app,
+        Incoming::RoomsRes(ResultCode::EnterRoomInvalidUserStatus),
+    );
+    assert!(app.watching);
+    assert!(app.log.back().is_some_and(Report::is_failure));
+    // A list without watch stops it.
+    app.command(Command::Rooms { watch: false });
+    packet(&mut app, Incoming::RoomsRes(ResultCode::None));
+    assert!(!app.watching);
+    // A lost connection forgets the list.
+    app.net(NetEvent::Closed("gone".into()));
+    assert!(app.rooms.is_empty());
+}
+
+#[test]
+fn the_tui_watches_from_the_login_without_filling_the_log() {
+    let mut app = App::new("s:1");
+    app.auto_watch = true;
+    assert!(app.take_effects().is_empty());
+    logged_in(&mut app);
+    assert_eq!(
+        app.take_effects(),
+        [Effect::Send(Request::Rooms { watch: true })]
+    );
+    assert!(app.take_effects().is_empty());
+    let logged = app.log.len();
+    packet(&mut app, Incoming::RoomsRes(ResultCode::None));
+    packet(
+        &mut app,
+        Incoming::RoomList {
+            rooms: vec![rust_room(1000, "rust", 1)],
+            last: true,
+        },
+    );
+    assert_eq!(
+        app.log.len(),
+        logged,
+        "the automatic list stays out of the log"
+    );
+    assert!(app.watching);
+    assert_eq!(app.rooms.len(), 1);
+    // An explicit /rooms keeps the watch on, and is logged.
+    assert_eq!(
+        app.command(Command::Rooms { watch: false }),
+        [Effect::Send(Request::Rooms { watch: true })]
+    );
+    packet(&mut app, Incoming::RoomsRes(ResultCode::None));
+    packet(
+        &mut app,
+        Incoming::RoomList {
+            rooms: vec![],
+            last: true,
+        },
+    );
+    assert_eq!(app.log.back(), Some(&Report::Rooms(vec![])));
+    assert!(app.rooms.is_empty());
+    // A failed login asks for nothing.
+    let mut app = App::new("s:1");
+    app.auto_watch = true;
+    app.net(NetEvent::Connected("127.0.0.1:1".parse().unwrap()));
+    app.command(Command::Login {
+        user: "ann".into(),
+        password: "pw".into(),
+    });
+    packet(&mut app, Incoming::Login(ResultCode::LoginUserInvalidPw));
+    assert!(app.take_effects().is_empty());
+}
