@@ -799,3 +799,30 @@ fn a_created_room_closes_only_when_empty_on_every_node() {
     a.stop();
     b.stop();
 }
+
+#[test]
+fn creates_answer_106_while_redis_is_down() {
+    let Some(mut redis) = RedisServer::start("creates_answer_106_while_redis_is_down") else {
+        return;
+    };
+    let a = node(&redis, &[]);
+    let mut ann = connect(&a);
+    login(&mut ann, "ann");
+    redis.stop();
+    assert_eq!(create(&mut ann, "offline"), (106, 0));
+    redis.restart();
+    // Once the node is reconnected, creates work again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut i = 0;
+    loop {
+        let (code, mut c) = try_login(&a, &format!("u{i}"));
+        if code == 0 {
+            assert_eq!(create(&mut c, "online").0, 0);
+            break;
+        }
+        assert!(Instant::now() < deadline, "no login after the restart");
+        i += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    a.stop();
+}

@@ -2,7 +2,7 @@
 //! on one command connection, in order, and keeps this node's share of
 //! the cluster state alive.
 //!
-//! One file (over 500 lines): the thread's loop, its record of what the
+//! One file (over 700 lines): the thread's loop, its record of what the
 //! node holds and the re-registration after an outage work on the same
 //! connection and record; split, each half would need the other's state.
 //!
@@ -13,10 +13,17 @@
 //! and each served room's membership is re-read with this node's members
 //! added back where missing (the same script prunes dead nodes' members).
 //!
+//! Created rooms: creates run the registry's create script; every
+//! heartbeat the sweep script closes rooms idle on every node, and every
+//! few heartbeats (at once after a reconnect) the registry snapshot goes
+//! to the logic thread, ordered with the lobby channel's changes by
+//! [`Subscriptions::registry_snapshot`].
+//!
 //! Failure: every call is bounded by `cluster.timeout_ms`; after a failed
 //! call the connection is dropped and no reconnect is tried for a short
-//! back-off, during which claims and enters are answered "unavailable" at
-//! once (34; enters proceed locally) and chats are not published.
+//! back-off, during which claims, enters and creates are answered
+//! "unavailable" at once (34; enters proceed locally; 106) and chats are
+//! not published.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
