@@ -196,7 +196,11 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         inbox_tx.clone(),
     )
     .context("cannot start the account workers")?;
-    let cluster = crate::cluster::start(&config.cluster, inbox_tx)?;
+    let cluster = crate::cluster::start(
+        &config.cluster,
+        Duration::from_secs(config.chat.room_idle_close_secs),
+        inbox_tx,
+    )?;
     let published = Arc::new(Mutex::new(Published::default()));
     if let Some(l) = admin_listener {
         let sources = Sources {

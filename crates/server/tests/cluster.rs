@@ -1,8 +1,11 @@
 //! Scale-out end to end: two or three `ringport serve --cluster` processes
 //! on one real redis-server. Users on different nodes share rooms: chat,
 //! presence (209/208/217), capacity (54), one login per id (31), unique
-//! ids, a killed node's members removed, a Redis outage survived, and the
-//! cluster counters on `/metrics`.
+//! ids, a killed node's members removed, a Redis outage survived, the
+//! cluster counters on `/metrics`, and created rooms shared by the nodes
+//! (one registry: unique names and numbers, lists with cluster-wide
+//! counts, enter by name across nodes, idle close only when empty on every
+//! node).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod chat_support;
@@ -14,6 +17,7 @@ use chat_support::{connect, login, login_enter, next, quiet, serve, Got};
 use common::{get, sample, scrape_until, Running};
 use ringport_accounts::testing::RedisServer;
 use ringport_client::Client;
+use ringport_proto::{ClientPacket, RoomCreateReq, RoomEnterNameReq, RoomListReq, ServerPacket};
 
 const BACKEND: &str = "poll"; // the cluster does not depend on the backend
 
@@ -464,4 +468,361 @@ fn metrics_count_the_cluster_traffic() {
     }
     a.stop();
     b.stop();
+}
+
+// ---- Created rooms (301–308) across nodes ----
+
+/// A room of a 305 list: number, users, max, created, name.
+type Listed = (i32, u16, u16, bool, String);
+
+/// Reads packets until `pick` takes one (306 notifies and other notifies
+/// in between are skipped).
+fn until<T>(c: &mut Client, mut pick: impl FnMut(ServerPacket<'_>) -> Option<T>) -> T {
+    for _ in 0..1000 {
+        if let Some(t) = pick(c.recv().unwrap()) {
+            return t;
+        }
+    }
+    panic!("no expected packet in 1000");
+}
+
+/// 301: the 302's result code and room number.
+fn create(c: &mut Client, name: &str) -> (u16, i32) {
+    send_create(c, name);
+    create_res(c)
+}
+
+fn send_create(c: &mut Client, name: &str) {
+    let req = RoomCreateReq::new(name, 0).unwrap();
+    c.send(&ClientPacket::RoomCreateReq(req)).unwrap();
+}
+
+fn create_res(c: &mut Client) -> (u16, i32) {
+    until(c, |p| match p {
+        ServerPacket::RoomCreateRes(r) => Some((r.result.code(), r.room_number)),
+        _ => None,
+    })
+}
+
+/// 307: the 308's result code and room number (the 209 that follows a 0
+/// is left to read).
+fn enter_name(c: &mut Client, name: &str) -> (u16, i32) {
+    let req = RoomEnterNameReq::new(name).unwrap();
+    c.send(&ClientPacket::RoomEnterNameReq(req)).unwrap();
+    until(c, |p| match p {
+        ServerPacket::RoomEnterNameRes(r) => Some((r.result.code(), r.room_number)),
+        _ => None,
+    })
+}
+
+/// 303 (no watch): every room listed.
+fn list(c: &mut Client) -> Vec<Listed> {
+    c.send(&ClientPacket::RoomListReq(RoomListReq { watch: false }))
+        .unwrap();
+    let code = until(c, |p| match p {
+        ServerPacket::RoomListRes(r) => Some(r.result.code()),
+        _ => None,
+    });
+    assert_eq!(code, 0, "304");
+    let mut rooms = Vec::new();
+    loop {
+        let (batch, last) = until(c, |p| match p {
+            ServerPacket::RoomListNtf(n) => {
+                let batch: Vec<Listed> = n
+                    .rooms()
+                    .map(|r| {
+                        let name = r.name.map_or_else(String::new, |n| n.as_str().to_owned());
+                        (r.number, r.users, r.max_users, r.created, name)
+                    })
+                    .collect();
+                let last = batch.len() < 127;
+                Some((batch, last))
+            }
+            _ => None,
+        });
+        rooms.extend(batch);
+        if last {
+            return rooms;
+        }
+    }
+}
+
+/// Lists on `c` until `ok` holds for the list (within 10 s).
+fn list_until(c: &mut Client, what: &str, ok: impl Fn(&[Listed]) -> bool) -> Vec<Listed> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let rooms = list(c);
+        if ok(&rooms) {
+            return rooms;
+        }
+        assert!(Instant::now() < deadline, "{what}: {rooms:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn listed(rooms: &[Listed], number: i32) -> Option<&Listed> {
+    rooms.iter().find(|r| r.0 == number)
+}
+
+#[test]
+fn two_nodes_creating_one_name_at_once_one_wins() {
+    let Some(redis) = RedisServer::start("two_nodes_creating_one_name_at_once_one_wins") else {
+        return;
+    };
+    let a = node(&redis, &[]);
+    let b = node(&redis, &[]);
+    for round in 0..3 {
+        let mut ann = connect(&a);
+        login(&mut ann, &format!("ann{round}"));
+        let mut bob = connect(&b);
+        login(&mut bob, &format!("bob{round}"));
+        // Both requests are on their way before either answer is read:
+        // the create script decides, atomically.
+        let name = format!("Same {round}");
+        send_create(&mut ann, &name);
+        send_create(&mut bob, &name.to_uppercase());
+        let mut answers = [create_res(&mut ann), create_res(&mut bob)];
+        answers.sort_unstable();
+        assert_eq!(answers[0].0, 0, "one wins: {answers:?}");
+        assert!(answers[0].1 >= 1000, "created range: {answers:?}");
+        assert_eq!(answers[1], (101, 0), "the other is told the name is taken");
+    }
+    // Numbers are unique cluster-wide: creates alternating between nodes.
+    let mut cat = connect(&a);
+    login(&mut cat, "cat");
+    let mut dan = connect(&b);
+    login(&mut dan, "dan");
+    let mut numbers = vec![];
+    for i in 0..4 {
+        let c = if i % 2 == 0 { &mut cat } else { &mut dan };
+        let (code, n) = create(c, &format!("room {i}"));
+        assert_eq!(code, 0);
+        numbers.push(n);
+    }
+    let mut distinct = numbers.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 4, "{numbers:?}");
+    // The per-user limit (3) holds whichever node asks.
+    assert_eq!(create(&mut cat, "room 4").0, 0);
+    assert_eq!(create(&mut cat, "room 5").0, 104);
+    a.stop();
+    b.stop();
+}
+
+#[test]
+fn a_room_created_on_one_node_is_listed_and_entered_by_name_on_the_other() {
+    let Some(redis) =
+        RedisServer::start("a_room_created_on_one_node_is_listed_and_entered_by_name_on_the_other")
+    else {
+        return;
+    };
+    let a = node(&redis, &[]);
+    let b = node(&redis, &[]);
+    let mut ann = connect(&a);
+    login(&mut ann, "ann");
+    let (code, number) = create(&mut ann, "Night Owls");
+    assert_eq!(code, 0);
+
+    // B lists it, with A's number and name (303/305).
+    let mut bob = connect(&b);
+    login(&mut bob, "bob");
+    let rooms = list_until(&mut bob, "B lists A's room", |r| {
+        listed(r, number).is_some()
+    });
+    assert_eq!(
+        listed(&rooms, number),
+        Some(&(number, 0, 4, true, "Night Owls".to_string()))
+    );
+
+    // bob enters it by name on B (307, case ignored); ann by number on A.
+    assert_eq!(enter_name(&mut bob, "night owls"), (0, number));
+    assert_eq!(next(&mut bob), Got::List(vec![]));
+    ann.enter(number).unwrap();
+    assert_eq!(next(&mut ann), Got::Enter(0));
+    let Got::List(members) = next(&mut ann) else {
+        panic!("expected a list")
+    };
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].1, "bob");
+    assert_eq!(new_user(&mut bob).1, "ann");
+
+    // They chat across the nodes.
+    ann.chat("hello from A").unwrap();
+    assert_eq!(next(&mut ann), Got::ChatRes(0));
+    assert_eq!(
+        next(&mut ann),
+        Got::Chat("ann".into(), "hello from A".into())
+    );
+    assert_eq!(
+        next(&mut bob),
+        Got::Chat("ann".into(), "hello from A".into())
+    );
+    bob.chat("hello from B").unwrap();
+    assert_eq!(next(&mut bob), Got::ChatRes(0));
+    assert_eq!(
+        next(&mut bob),
+        Got::Chat("bob".into(), "hello from B".into())
+    );
+    assert_eq!(
+        next(&mut ann),
+        Got::Chat("bob".into(), "hello from B".into())
+    );
+
+    // The name is taken on both nodes; an unknown name is 102 on both.
+    let mut cat = connect(&b);
+    login(&mut cat, "cat");
+    assert_eq!(create(&mut cat, "NIGHT OWLS"), (101, 0));
+    assert_eq!(enter_name(&mut cat, "day owls"), (102, 0));
+    a.stop();
+    b.stop();
+}
+
+#[test]
+fn room_lists_count_members_on_every_node() {
+    let Some(redis) = RedisServer::start("room_lists_count_members_on_every_node") else {
+        return;
+    };
+    let a = node(&redis, &[]);
+    let b = node(&redis, &[]);
+    let mut ann = connect(&a);
+    login(&mut ann, "ann");
+    let (code, number) = create(&mut ann, "counted");
+    assert_eq!(code, 0);
+    ann.enter(number).unwrap();
+    assert_eq!(next(&mut ann), Got::Enter(0));
+    assert_eq!(next(&mut ann), Got::List(vec![]));
+    let mut bob = connect(&b);
+    login(&mut bob, "bob");
+    // Retried: B learns of the room over the lobby channel.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match enter_name(&mut bob, "counted") {
+            (0, n) => {
+                assert_eq!(n, number);
+                break;
+            }
+            (102, _) => assert!(Instant::now() < deadline, "B never learnt of the room"),
+            other => panic!("{other:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A fixed room with one member on A.
+    let mut eve = connect(&a);
+    login_enter(&mut eve, "eve", 3);
+
+    // Observers on nodes that serve neither room see the cluster-wide
+    // counts: 2 in the created room (one per node), 1 in room 3.
+    let want = |r: &[Listed]| {
+        listed(r, number).map(|r| r.1) == Some(2) && listed(r, 3).map(|r| r.1) == Some(1)
+    };
+    let mut cat = connect(&a);
+    login(&mut cat, "cat");
+    list_until(&mut cat, "counts on A", want);
+    let mut dan = connect(&b);
+    login(&mut dan, "dan");
+    list_until(&mut dan, "counts on B", want);
+
+    // A leave on A shows on B.
+    ann.leave().unwrap();
+    list_until(&mut dan, "count after the leave, on B", |r| {
+        listed(r, number).map(|r| r.1) == Some(1)
+    });
+    a.stop();
+    b.stop();
+}
+
+#[test]
+fn a_created_room_closes_only_when_empty_on_every_node() {
+    let Some(redis) = RedisServer::start("a_created_room_closes_only_when_empty_on_every_node")
+    else {
+        return;
+    };
+    // Rooms close after 1 s empty (the least allowed) so the test runs in
+    // seconds: waiting 2.5 s with the room empty on one node only shows it
+    // stays open, and the close after the last leave comes within about a
+    // second and a heartbeat. The creator enters right after creating (a
+    // room is empty from its creation on).
+    let idle = ["--room-idle-close-secs", "1"];
+    let a = node(&redis, &idle);
+    let b = node(&redis, &idle);
+    let mut ann = connect(&a);
+    login(&mut ann, "ann");
+    let (code, number) = create(&mut ann, "Brief");
+    assert_eq!(code, 0);
+    ann.enter(number).unwrap();
+    assert_eq!(next(&mut ann), Got::Enter(0));
+    assert_eq!(next(&mut ann), Got::List(vec![]));
+    let mut bob = connect(&b);
+    login(&mut bob, "bob");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match enter_name(&mut bob, "brief") {
+            (0, n) => {
+                assert_eq!(n, number);
+                break;
+            }
+            (102, _) => assert!(Instant::now() < deadline, "B never learnt of the room"),
+            other => panic!("{other:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = next(&mut bob); // the 209
+    let _ = new_user(&mut ann);
+
+    // Empty on A, not on B: it stays open everywhere.
+    ann.leave().unwrap();
+    assert_eq!(next(&mut ann), Got::Leave(0));
+    assert!(matches!(next(&mut bob), Got::LeaveUser(_)), "217 on B");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(listed(&list(&mut ann), number).is_some(), "open on A");
+    let mut cat = connect(&b);
+    login(&mut cat, "cat");
+    assert!(listed(&list(&mut cat), number).is_some(), "open on B");
+    assert_eq!(
+        create(&mut cat, "BRIEF"),
+        (101, 0),
+        "its name is still taken"
+    );
+
+    // Empty on both: it closes on both, and its name is free again.
+    bob.leave().unwrap();
+    assert_eq!(next(&mut bob), Got::Leave(0));
+    list_until(&mut ann, "closed on A", |r| listed(r, number).is_none());
+    list_until(&mut cat, "closed on B", |r| listed(r, number).is_none());
+    ann.enter(number).unwrap();
+    assert_eq!(next(&mut ann), Got::Enter(61), "its number is gone");
+    assert_eq!(enter_name(&mut bob, "Brief"), (102, 0));
+    let (code, again) = create(&mut bob, "brief");
+    assert_eq!(code, 0, "the name can be created again");
+    assert_ne!(again, 0);
+    a.stop();
+    b.stop();
+}
+
+#[test]
+fn creates_answer_106_while_redis_is_down() {
+    let Some(mut redis) = RedisServer::start("creates_answer_106_while_redis_is_down") else {
+        return;
+    };
+    let a = node(&redis, &[]);
+    let mut ann = connect(&a);
+    login(&mut ann, "ann");
+    redis.stop();
+    assert_eq!(create(&mut ann, "offline"), (106, 0));
+    redis.restart();
+    // Once the node is reconnected, creates work again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut i = 0;
+    loop {
+        let (code, mut c) = try_login(&a, &format!("u{i}"));
+        if code == 0 {
+            assert_eq!(create(&mut c, "online").0, 0);
+            break;
+        }
+        assert!(Instant::now() < deadline, "no login after the restart");
+        i += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    a.stop();
 }

@@ -103,12 +103,14 @@ impl Chat {
             }
             ClusterEvent::RoomUsers { room, users } => {
                 if let Some(c) = self.cluster.as_mut() {
+                    // 0 is "not known": a snapshot's 0 for a room never
+                    // counted is no change (no 306 to the watchers).
                     let known = if users == 0 {
-                        c.users.remove(&room)
+                        c.users.remove(&room).unwrap_or(0)
                     } else {
-                        c.users.insert(room, users)
+                        c.users.insert(room, users).unwrap_or(0)
                     };
-                    if known != Some(users) {
+                    if known != users {
                         self.room_changed(room, outbound);
                     }
                 }

@@ -16,13 +16,28 @@
 //! those scripts (see the host); chats by [`encode_chat`]. Anything that
 //! does not parse is refused with a [`WireError`], never a panic: the bytes
 //! come from Redis.
+//!
+//! The *lobby* channel carries the created-room registry's changes and the
+//! rooms' member counts ([`parse_lobby`]), every node subscribed:
+//!
+//! ```text
+//! ORIGIN VER O NUMBER ENTRY              a room opened (RoomOpened)
+//! ORIGIN VER X NUMBER                    a room closed (RoomClosed)
+//! ORIGIN 0 U ROOM USERS                  a room's cluster-wide count
+//! ```
+//!
+//! `VER` is the registry's version after the change (one counter, taken in
+//! the script that changed the registry); `ENTRY` is a registry entry as
+//! the room metadata hash holds it ([`encode_room_entry`]):
+//! `MAX CREATOR_LEN KEY_LEN CREATOR KEY NAME` (lengths in bytes, so user
+//! ids and names may hold spaces).
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ringport_proto::{ServerPacket, UserId};
+use ringport_proto::{RoomName, ServerPacket, UserId};
 
-use super::{RemoteMember, RoomChange};
+use super::{RemoteMember, RoomChange, SharedRoom};
 
 /// Why a bus message was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -140,6 +155,138 @@ pub fn parse_entry(unique_id: i64, value: &[u8]) -> Result<(&str, RemoteMember),
     ))
 }
 
+/// A change on the lobby channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LobbyChange {
+    /// A room was created; the registry is at `version`.
+    Opened {
+        /// The registry's version after the change.
+        version: u64,
+        /// The room.
+        room: SharedRoom,
+    },
+    /// A room closed; the registry is at `version`.
+    Closed {
+        /// The registry's version after the change.
+        version: u64,
+        /// Its number.
+        number: i32,
+    },
+    /// A room's member count on all nodes.
+    Users {
+        /// The room.
+        room: i32,
+        /// Its members.
+        users: usize,
+    },
+}
+
+/// A parsed lobby message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LobbyMessage<'a> {
+    /// The node that published it.
+    pub origin: &'a str,
+    /// What happened.
+    pub change: LobbyChange,
+}
+
+/// A created room as the registry's metadata hash holds it (the number is
+/// the hash field): `MAX CREATOR_LEN KEY_LEN CREATOR KEY NAME`.
+pub fn encode_room_entry(room: &SharedRoom) -> Vec<u8> {
+    format!(
+        "{} {} {} {} {} {}",
+        room.max_users,
+        room.creator.len(),
+        room.key.len(),
+        room.creator,
+        room.key,
+        room.name
+    )
+    .into_bytes()
+}
+
+fn take<'a>(
+    bytes: &'a [u8],
+    len: usize,
+    what: &'static str,
+) -> Result<(&'a [u8], &'a [u8]), WireError> {
+    if bytes.len() <= len || bytes[len] != b' ' {
+        return Err(WireError::Malformed(what));
+    }
+    Ok((&bytes[..len], &bytes[len + 1..]))
+}
+
+/// Parses a registry entry ([`encode_room_entry`]) of room number `room`.
+///
+/// # Errors
+///
+/// [`WireError::Malformed`] when a field is missing, a length disagrees
+/// with the bytes, the creator is not a valid user id, the name not a
+/// valid room name, or the key not the name's key.
+pub fn parse_room_entry(room: i32, entry: &[u8]) -> Result<SharedRoom, WireError> {
+    let (max, rest) = split_field(entry).ok_or(WireError::Malformed("entry max"))?;
+    let max_users: u16 = number(max, "entry max")?;
+    let (clen, rest) = split_field(rest).ok_or(WireError::Malformed("entry creator length"))?;
+    let clen: usize = number(clen, "entry creator length")?;
+    let (klen, rest) = split_field(rest).ok_or(WireError::Malformed("entry key length"))?;
+    let klen: usize = number(klen, "entry key length")?;
+    let (creator, rest) = take(rest, clen, "entry creator")?;
+    let (key, name) = take(rest, klen, "entry key")?;
+    let creator = std::str::from_utf8(creator)
+        .ok()
+        .filter(|c| UserId::new(c).is_ok())
+        .ok_or(WireError::Malformed("entry creator"))?;
+    let name = RoomName::from_bytes(name).map_err(|_| WireError::Malformed("entry name"))?;
+    if key != name.key().as_bytes() || max_users == 0 {
+        return Err(WireError::Malformed("entry key"));
+    }
+    Ok(SharedRoom {
+        number: room,
+        name: Arc::from(name.as_str()),
+        key: Arc::from(name.key()),
+        max_users: usize::from(max_users),
+        creator: Arc::from(creator),
+    })
+}
+
+/// Parses one lobby message.
+///
+/// # Errors
+///
+/// [`WireError::Malformed`] when a field is missing or malformed.
+pub fn parse_lobby(payload: &[u8]) -> Result<LobbyMessage<'_>, WireError> {
+    let (origin, rest) = split_field(payload).ok_or(WireError::Malformed("origin"))?;
+    let origin = std::str::from_utf8(origin)
+        .ok()
+        .filter(|o| valid_node_id(o))
+        .ok_or(WireError::Malformed("origin"))?;
+    let (version, rest) = split_field(rest).ok_or(WireError::Malformed("version"))?;
+    let version: u64 = number(version, "version")?;
+    let (kind, rest) = split_field(rest).ok_or(WireError::Malformed("kind"))?;
+    let change = match kind {
+        b"O" => {
+            let (n, entry) = split_field(rest).ok_or(WireError::Malformed("opened"))?;
+            LobbyChange::Opened {
+                version,
+                room: parse_room_entry(number(n, "room number")?, entry)?,
+            }
+        }
+        b"X" => LobbyChange::Closed {
+            version,
+            number: number(rest, "room number")?,
+        },
+        b"U" => {
+            let (room, users) = split_field(rest).ok_or(WireError::Malformed("users"))?;
+            LobbyChange::Users {
+                room: number(room, "room number")?,
+                users: number(users, "users")?,
+            }
+        }
+        _ => return Err(WireError::Malformed("kind")),
+    };
+    Ok(LobbyMessage { origin, change })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,5 +366,86 @@ mod tests {
             parse_entry(3, b"node bob").map(|(n, m)| (n.to_owned(), m.unique_id)),
             Ok(("node".to_owned(), 3))
         );
+    }
+
+    fn room(number: i32, name: &str, creator: &str) -> SharedRoom {
+        SharedRoom {
+            number,
+            name: Arc::from(name),
+            key: Arc::from(name.to_lowercase()),
+            max_users: 8,
+            creator: Arc::from(creator),
+        }
+    }
+
+    #[test]
+    fn lobby_messages_round_trip() {
+        for r in [room(1000, "Rust Talk", "ann lee"), room(7, "Ünï", "b")] {
+            let entry = encode_room_entry(&r);
+            assert_eq!(parse_room_entry(r.number, &entry), Ok(r.clone()));
+            let mut msg = format!("n1 5 O {} ", r.number).into_bytes();
+            msg.extend_from_slice(&entry);
+            assert_eq!(
+                parse_lobby(&msg),
+                Ok(LobbyMessage {
+                    origin: "n1",
+                    change: LobbyChange::Opened {
+                        version: 5,
+                        room: r
+                    }
+                })
+            );
+        }
+        assert_eq!(
+            parse_lobby(b"n2 6 X 1000").map(|m| m.change),
+            Ok(LobbyChange::Closed {
+                version: 6,
+                number: 1000
+            })
+        );
+        assert_eq!(
+            parse_lobby(b"n2 0 U 3 12").map(|m| m.change),
+            Ok(LobbyChange::Users { room: 3, users: 12 })
+        );
+    }
+
+    #[test]
+    fn lobby_garbage_is_refused_not_panicked_on() {
+        for bad in [
+            &b""[..],
+            b"n1",
+            b"n1 1",
+            b"n1 1 O",
+            b"n1 1 O 5",
+            b"n1 1 O x 8 3 4 ann rust rust",
+            b"n1 1 O 5 8 3 4 ann rust",
+            b"n1 1 O 5 8 3 4 ann rust ",
+            b"n1 1 O 5 8 3 9 ann rust rust",
+            b"n1 1 O 5 8 99 4 ann rust rust",
+            b"n1 1 O 5 8 3 4 annXrustXrust",
+            b"n1 1 O 5 8 3 4 ann Rust Rust",
+            b"n1 1 O 5 0 3 4 ann rust rust",
+            b"n1 1 O 5 70000 3 4 ann rust rust",
+            b"n1 1 O 5 8 0 4  rust rust",
+            b"n1 1 O 5 8 3 4 ann rust \xff",
+            b"n1 1 O 5 8 3 4 ann rust  rust",
+            b"n1 1 O 5 8 18446744073709551615 4 ann rust rust",
+            b"n1 1 X",
+            b"n1 1 X 1 2",
+            b"n1 x X 1",
+            b"n1 0 U 1",
+            b"n1 0 U 1 -2",
+            b"n1 0 U x 2",
+            b"n1 0 Q 1 2",
+            b" 0 U 1 2",
+        ] {
+            assert!(
+                parse_lobby(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(parse_room_entry(1, b"").is_err());
+        assert!(parse_room_entry(1, b"8 3 4 ann rust rust").is_ok());
     }
 }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use ringport_chat::{ClaimResult, ClusterEvent, ClusterRequest, EnterResult};
+use ringport_chat::{ClaimResult, ClusterEvent, ClusterRequest, CreateResult, EnterResult};
 use ringport_net::crossbeam_channel::{self, Sender, TrySendError};
 
 pub use counters::{ClusterProbe, NodeStats};
@@ -66,11 +66,14 @@ pub struct Settings {
     claim_ttl: Duration,
     timeout: Duration,
     backoff: Duration,
+    /// `chat.room_idle_close`: how long a created room stays open empty on
+    /// every node.
+    idle_close: Duration,
 }
 
 impl Settings {
     /// From a validated `[cluster]` with its `url` set.
-    fn from_section(section: &ClusterSection) -> anyhow::Result<Settings> {
+    fn from_section(section: &ClusterSection, idle_close: Duration) -> anyhow::Result<Settings> {
         let shown = section.shown_url();
         let (client, host, port) =
             parse_url(&section.url).map_err(|e| anyhow::anyhow!("cluster.url {shown}: {e}"))?;
@@ -98,12 +101,29 @@ impl Settings {
             claim_ttl: Duration::from_millis(section.claim_ttl_ms),
             timeout,
             backoff: timeout.min(Duration::from_millis(500)),
+            idle_close,
         })
     }
 
     /// The pub/sub channel of `room`.
     pub fn channel(&self, room: i32) -> String {
         format!("{}room:{room}", self.prefix)
+    }
+
+    /// The lobby channel: the created-room registry's changes and the
+    /// rooms' member counts.
+    pub fn lobby(&self) -> String {
+        format!("{}lobby", self.prefix)
+    }
+
+    /// A key of the created-room registry (`rooms:NAME`).
+    pub fn registry_key(&self, name: &str) -> String {
+        format!("{}rooms:{name}", self.prefix)
+    }
+
+    /// The prefix of a room's channel and keys (`PREFIXroom:`).
+    pub fn room_prefix(&self) -> String {
+        format!("{}room:", self.prefix)
     }
 
     /// The room of a channel name.
@@ -179,6 +199,10 @@ fn unavailable(request: ClusterRequest) -> Option<ClusterEvent> {
             room,
             result: EnterResult::Unavailable,
         }),
+        ClusterRequest::Create { conn, .. } => Some(ClusterEvent::Created {
+            conn,
+            result: CreateResult::Unavailable,
+        }),
         _ => None,
     }
 }
@@ -201,19 +225,22 @@ impl Drop for ClusterHandle {
 
 /// Starts the cluster threads when `cluster.url` is set; `None` otherwise.
 /// Redis need not be up: the node retries in the background and answers
-/// logins with 34 meanwhile. `section` has been validated.
+/// logins with 34 meanwhile. `section` has been validated; `idle_close` is
+/// `chat.room_idle_close` (created rooms close when empty on every node
+/// for that long).
 ///
 /// # Errors
 ///
 /// An invalid URL or setting, or a thread that cannot be spawned.
 pub fn start(
     section: &ClusterSection,
+    idle_close: Duration,
     events: Sender<Inbox>,
 ) -> anyhow::Result<Option<ClusterHandle>> {
     if !section.enabled() {
         return Ok(None);
     }
-    let settings = Arc::new(Settings::from_section(section)?);
+    let settings = Arc::new(Settings::from_section(section, idle_close)?);
     let (tx, rx) = crossbeam_channel::bounded(section.queue);
     let counters = Arc::new(Counters::default());
     let probe = ClusterProbe::new(Arc::clone(&counters), rx.clone());

@@ -2,7 +2,7 @@
 //! on one command connection, in order, and keeps this node's share of
 //! the cluster state alive.
 //!
-//! One file (over 500 lines): the thread's loop, its record of what the
+//! One file (over 700 lines): the thread's loop, its record of what the
 //! node holds and the re-registration after an outage work on the same
 //! connection and record; split, each half would need the other's state.
 //!
@@ -13,17 +13,27 @@
 //! and each served room's membership is re-read with this node's members
 //! added back where missing (the same script prunes dead nodes' members).
 //!
+//! Created rooms: creates run the registry's create script; every
+//! heartbeat the sweep script closes rooms idle on every node, and every
+//! few heartbeats (at once after a reconnect) the registry snapshot goes
+//! to the logic thread, ordered with the lobby channel's changes by
+//! [`Subscriptions::registry_snapshot`].
+//!
 //! Failure: every call is bounded by `cluster.timeout_ms`; after a failed
 //! call the connection is dropped and no reconnect is tried for a short
-//! back-off, during which claims and enters are answered "unavailable" at
-//! once (34; enters proceed locally) and chats are not published.
+//! back-off, during which claims, enters and creates are answered
+//! "unavailable" at once (34; enters proceed locally; 106) and chats are
+//! not published.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ringport_chat::cluster::wire;
-use ringport_chat::{ClaimResult, ClusterEvent, ClusterRequest, ConnId, EnterResult, RemoteMember};
+use ringport_chat::{
+    ClaimResult, ClusterEvent, ClusterRequest, ConnId, CreateResult, EnterResult, RemoteMember,
+    SharedRoom,
+};
 use ringport_net::crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::counters::Counters;
@@ -35,9 +45,14 @@ use crate::inbox::Inbox;
 /// Requests handled per turn (consecutive chats go out in one pipeline).
 const BATCH: usize = 512;
 
+/// A registry snapshot (`ClusterEvent::Rooms`) every this many heartbeats
+/// (and at once after a reconnect).
+const SNAPSHOT_EVERY: u32 = 5;
+
 /// A room snapshot from the sync script.
 struct Snapshot {
-    full: bool,
+    /// 1 done, 0 full, 2 gone (a created room that closed).
+    status: i64,
     seq: u64,
     members: Vec<RemoteMember>,
 }
@@ -67,6 +82,8 @@ pub struct Node {
     counters: Arc<Counters>,
     /// Whether a connection was ever made (the next one is a reconnect).
     connected_once: bool,
+    /// Heartbeats since the last registry snapshot.
+    since_snapshot: u32,
 }
 
 impl Node {
@@ -92,6 +109,7 @@ impl Node {
             dropped_chats: 0,
             counters,
             connected_once: false,
+            since_snapshot: SNAPSHOT_EVERY,
         }
     }
 
@@ -256,17 +274,23 @@ impl Node {
                     unique_id,
                     user_id,
                     max,
-                    created: _,
+                    created,
                 } => {
-                    let result = self.enter(room, unique_id, user_id, max);
+                    let result = self.enter(room, unique_id, user_id, max, created);
                     self.send(ClusterEvent::Entered { conn, room, result });
                 }
                 ClusterRequest::Leave { room, unique_id } => self.leave(room, unique_id),
                 ClusterRequest::Chat { .. } => {}
-                ClusterRequest::Create { conn, .. } => self.send(ClusterEvent::Created {
+                ClusterRequest::Create {
                     conn,
-                    result: ringport_chat::CreateResult::Unavailable,
-                }),
+                    room,
+                    per_user,
+                    max_rooms,
+                    first_number,
+                } => {
+                    let result = self.create(&room, per_user, max_rooms, first_number);
+                    self.send(ClusterEvent::Created { conn, result });
+                }
             }
         }
         self.publish(&mut chats);
@@ -338,13 +362,63 @@ impl Node {
         let _ = self.query::<i64>(&cmd);
     }
 
-    fn enter(&mut self, room: i32, unique_id: i64, user_id: Arc<str>, max: usize) -> EnterResult {
+    /// The create script: the room registered (and announced on the lobby
+    /// channel) or refused.
+    fn create(
+        &mut self,
+        room: &SharedRoom,
+        per_user: u32,
+        max_rooms: usize,
+        first_number: i32,
+    ) -> CreateResult {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(scripts::CREATE)
+            .arg(6)
+            .arg(self.settings.registry_key("names"))
+            .arg(self.settings.registry_key("meta"))
+            .arg(self.settings.registry_key("creators"))
+            .arg(self.settings.registry_key("next"))
+            .arg(self.settings.registry_key("empty"))
+            .arg(self.settings.registry_key("version"))
+            .arg(&*room.key)
+            .arg(&*room.creator)
+            .arg(wire::encode_room_entry(room))
+            .arg(per_user)
+            .arg(max_rooms)
+            .arg(first_number)
+            .arg(self.settings.lobby())
+            .arg(&self.settings.node_id);
+        match self.query::<Vec<i64>>(&cmd).as_deref() {
+            Some(&[n, _]) if n > 0 => match i32::try_from(n) {
+                Ok(n) => CreateResult::Created(n),
+                Err(_) => CreateResult::Unavailable,
+            },
+            Some(&[-1, _]) => CreateResult::Taken,
+            Some(&[-2, _]) => CreateResult::UserLimit,
+            Some(&[-3, _]) => CreateResult::ServerLimit,
+            Some(other) => {
+                tracing::warn!(reply = ?other, "unexpected create script reply");
+                CreateResult::Unavailable
+            }
+            None => CreateResult::Unavailable,
+        }
+    }
+
+    fn enter(
+        &mut self,
+        room: i32,
+        unique_id: i64,
+        user_id: Arc<str>,
+        max: usize,
+        created: bool,
+    ) -> EnterResult {
         self.subs.add(&self.settings, room, self.settings.timeout);
         let adds = [(unique_id, Arc::clone(&user_id))];
-        let cmd = self.sync_cmd(room, &adds, max, false);
+        let cmd = self.sync_cmd(room, &adds, max, false, created);
         let result = match self.query::<redis::Value>(&cmd) {
             Some(value) => match self.snapshot(value) {
-                Some(s) if s.full => EnterResult::Full,
+                Some(s) if s.status == 0 => EnterResult::Full,
+                Some(s) if s.status == 2 => EnterResult::Gone,
                 Some(s) => EnterResult::Entered {
                     seq: s.seq,
                     members: s.members,
@@ -353,7 +427,7 @@ impl Node {
             },
             None => EnterResult::Unavailable,
         };
-        if result == EnterResult::Full {
+        if matches!(result, EnterResult::Full | EnterResult::Gone) {
             if !self.rooms.contains_key(&room) {
                 self.subs.remove(&self.settings, room);
             }
@@ -376,12 +450,16 @@ impl Node {
         }
         let mut cmd = redis::cmd("EVAL");
         cmd.arg(scripts::LEAVE)
-            .arg(2)
+            .arg(4)
             .arg(self.members_key(room))
             .arg(self.seq_key(room))
+            .arg(self.settings.registry_key("meta"))
+            .arg(self.settings.registry_key("empty"))
             .arg(self.settings.channel(room))
             .arg(&self.settings.node_id)
-            .arg(unique_id);
+            .arg(unique_id)
+            .arg(self.settings.lobby())
+            .arg(room);
         if self.query::<i64>(&cmd).is_none() {
             // The next heartbeat's re-read removes it (`full_list`).
             self.dirty.insert(room);
@@ -397,24 +475,31 @@ impl Node {
     }
 
     /// The sync script for `room` with `adds`; `full_list`: `adds` are all
-    /// of this node's members there (others of this node are removed).
+    /// of this node's members there (others of this node are removed);
+    /// `created`: the room must be an open created room.
     fn sync_cmd(
         &self,
         room: i32,
         adds: &[(i64, Arc<str>)],
         max: usize,
         full_list: bool,
+        created: bool,
     ) -> redis::Cmd {
         let mut cmd = redis::cmd("EVAL");
         cmd.arg(scripts::SYNC)
-            .arg(2)
+            .arg(4)
             .arg(self.members_key(room))
             .arg(self.seq_key(room))
+            .arg(self.settings.registry_key("meta"))
+            .arg(self.settings.registry_key("empty"))
             .arg(format!("{}node:", self.settings.prefix))
             .arg(self.settings.channel(room))
             .arg(&self.settings.node_id)
             .arg(max)
-            .arg(u8::from(full_list));
+            .arg(u8::from(full_list))
+            .arg(self.settings.lobby())
+            .arg(u8::from(created))
+            .arg(room);
         for (uid, user_id) in adds {
             cmd.arg(*uid).arg(&**user_id);
         }
@@ -454,7 +539,7 @@ impl Node {
             }
         }
         Some(Snapshot {
-            full: status == 0,
+            status,
             seq,
             members,
         })
@@ -464,7 +549,7 @@ impl Node {
     /// nodes pruned, this node's members added back where missing), each
     /// room's snapshot sent to the logic thread.
     fn beat(&mut self) {
-        self.resync = false;
+        let reconnected = std::mem::take(&mut self.resync);
         if !self.ensure() {
             return;
         }
@@ -496,7 +581,7 @@ impl Node {
             let adds: Vec<(i64, Arc<str>)> = self.rooms.get(&room).map_or_else(Vec::new, |m| {
                 m.iter().map(|(&u, n)| (u, Arc::clone(n))).collect()
             });
-            pipe.add_command(self.sync_cmd(room, &adds, 0, true));
+            pipe.add_command(self.sync_cmd(room, &adds, 0, true, false));
         }
         let Some(conn) = self.conn.as_mut() else {
             return;
@@ -518,6 +603,12 @@ impl Node {
                 });
             }
         }
+        self.sweep();
+        let forced = reconnected | self.subs.snapshot_wanted();
+        self.since_snapshot += 1;
+        if forced || self.since_snapshot >= SNAPSHOT_EVERY {
+            self.registry_snapshot(forced);
+        }
         if self.dropped_chats > 0 {
             tracing::warn!(
                 chats = self.dropped_chats,
@@ -525,6 +616,82 @@ impl Node {
             );
             self.dropped_chats = 0;
         }
+    }
+
+    /// Closes the created rooms empty on every node for `idle_close` (any
+    /// node may do it; the script checks again that each is still empty).
+    fn sweep(&mut self) {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(scripts::SWEEP)
+            .arg(5)
+            .arg(self.settings.registry_key("names"))
+            .arg(self.settings.registry_key("meta"))
+            .arg(self.settings.registry_key("creators"))
+            .arg(self.settings.registry_key("empty"))
+            .arg(self.settings.registry_key("version"))
+            .arg(millis(self.settings.idle_close))
+            .arg(self.settings.lobby())
+            .arg(&self.settings.node_id)
+            .arg(self.settings.room_prefix());
+        if let Some(closed) = self.query::<i64>(&cmd).filter(|&n| n > 0) {
+            tracing::debug!(closed, "idle created rooms closed");
+        }
+    }
+
+    /// Reads the whole registry and tells the logic thread
+    /// ([`ClusterEvent::Rooms`], then each room's [`ClusterEvent::RoomUsers`]).
+    /// `forced` after a reconnect (see [`Subscriptions::registry_snapshot`]).
+    fn registry_snapshot(&mut self, forced: bool) {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(scripts::SNAPSHOT)
+            .arg(3)
+            .arg(self.settings.registry_key("version"))
+            .arg(self.settings.registry_key("meta"))
+            .arg(self.settings.registry_key("empty"))
+            .arg(self.settings.room_prefix())
+            .arg(format!("{}node:", self.settings.prefix))
+            .arg(self.settings.lobby())
+            .arg(&self.settings.node_id);
+        let Some(redis::Value::Array(items)) = self.query::<redis::Value>(&cmd) else {
+            return;
+        };
+        self.since_snapshot = 0;
+        let mut items = items.into_iter();
+        let Some(redis::Value::Int(version)) = items.next() else {
+            return;
+        };
+        let mut rooms = Vec::new();
+        let mut users = Vec::new();
+        while let (Some(n), Some(entry), Some(count)) = (items.next(), items.next(), items.next()) {
+            let (redis::Value::BulkString(n), redis::Value::BulkString(entry)) = (n, entry) else {
+                continue;
+            };
+            let Some(number) = std::str::from_utf8(&n).ok().and_then(|s| s.parse().ok()) else {
+                continue;
+            };
+            match wire::parse_room_entry(number, &entry) {
+                Ok(room) => rooms.push(room),
+                Err(e) => {
+                    tracing::debug!(error = %e, room = number, "bad registry entry ignored");
+                    continue;
+                }
+            }
+            if let redis::Value::Int(count) = count {
+                users.push(ClusterEvent::RoomUsers {
+                    room: number,
+                    users: usize::try_from(count).unwrap_or(0),
+                });
+            }
+        }
+        let mut events = Vec::with_capacity(users.len() + 1);
+        events.push(ClusterEvent::Rooms(rooms));
+        events.extend(users);
+        self.subs.registry_snapshot(
+            u64::try_from(version).unwrap_or(0),
+            forced,
+            events,
+            &self.events,
+        );
     }
 
     /// Removes what this node still holds (sessions closed at shutdown

@@ -1,5 +1,6 @@
 //! The subscriber thread: one pub/sub connection, subscribed to the
-//! channel of each room this node has members in, and nothing else.
+//! lobby channel (the created-room registry's changes, member counts) and
+//! to the channel of each room this node has members in, nothing else.
 //!
 //! The node thread changes the subscriptions by writing SUBSCRIBE and
 //! UNSUBSCRIBE on a clone of the socket ([`Subscriptions`]); this thread
@@ -15,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use ringport_chat::cluster::wire;
+use ringport_chat::cluster::wire::{self, LobbyChange};
 use ringport_chat::ClusterEvent;
 use ringport_net::crossbeam_channel::Sender;
 
@@ -34,6 +35,15 @@ pub struct Subscriptions {
     inner: Mutex<SubState>,
     /// Signalled when Redis confirms a subscription.
     confirmed_cv: Condvar,
+    /// The registry's version delivered last, and whether the next
+    /// snapshot must be taken whatever its version (after a reconnect).
+    registry: Mutex<RegistryOrder>,
+}
+
+#[derive(Default)]
+struct RegistryOrder {
+    delivered: u64,
+    force: bool,
 }
 
 #[derive(Default)]
@@ -91,6 +101,58 @@ impl Subscriptions {
         state.confirmed.clear();
         drop(state);
         self.confirmed_cv.notify_all();
+    }
+
+    fn registry(&self) -> MutexGuard<'_, RegistryOrder> {
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether a snapshot of the registry is wanted now (the subscriber
+    /// reconnected: changes may have been missed); clears the wish.
+    pub fn snapshot_wanted(&self) -> bool {
+        std::mem::take(&mut self.registry().force)
+    }
+
+    /// Delivers a registry change of `version` unless the snapshot
+    /// delivered last holds it already. False when the logic thread is
+    /// gone.
+    fn registry_change(&self, version: u64, event: ClusterEvent, events: &Sender<Inbox>) -> bool {
+        let mut order = self.registry();
+        if version <= order.delivered {
+            return true;
+        }
+        order.delivered = version;
+        events.send(Inbox::Cluster(event)).is_ok()
+    }
+
+    /// Delivers a registry snapshot of `version` (`events`, sent in order)
+    /// unless a newer change was delivered already; `forced` (after a
+    /// reconnect: the version may have restarted) delivers it anyway.
+    pub fn registry_snapshot(
+        &self,
+        version: u64,
+        forced: bool,
+        snapshot: Vec<ClusterEvent>,
+        events: &Sender<Inbox>,
+    ) {
+        let mut order = self.registry();
+        if !forced && version < order.delivered {
+            tracing::debug!(version, "registry snapshot older than a change: dropped");
+            return;
+        }
+        order.delivered = version;
+        for event in snapshot {
+            let _ = events.send(Inbox::Cluster(event));
+        }
+    }
+
+    /// The subscriber (re)connected: versions may have restarted (a Redis
+    /// that lost its data) and changes were missed: take the next
+    /// snapshot whatever its version.
+    fn registry_reconnected(&self) {
+        let mut order = self.registry();
+        order.delivered = 0;
+        order.force = true;
     }
 
     /// Unsubscribes from `room`'s channel.
@@ -177,13 +239,13 @@ fn connect(settings: &Settings, subs: &Subscriptions) -> std::io::Result<TcpStre
     let mut state = subs.lock();
     let writer = stream.try_clone()?;
     state.writer = Some(writer);
-    let channels: Vec<String> = state.rooms.iter().map(|&r| settings.channel(r)).collect();
-    if !channels.is_empty() {
-        let mut args: Vec<&[u8]> = vec![b"SUBSCRIBE"];
-        args.extend(channels.iter().map(|c| c.as_bytes()));
-        write(&mut state, &args);
-    }
+    let mut channels: Vec<String> = vec![settings.lobby()];
+    channels.extend(state.rooms.iter().map(|&r| settings.channel(r)));
+    let mut args: Vec<&[u8]> = vec![b"SUBSCRIBE"];
+    args.extend(channels.iter().map(|c| c.as_bytes()));
+    write(&mut state, &args);
     drop(state);
+    subs.registry_reconnected();
     Ok(stream)
 }
 
@@ -277,6 +339,9 @@ fn deliver(
     if kind != b"message" {
         return true;
     }
+    if channel.as_slice() == settings.lobby().as_bytes() {
+        return lobby(subs, payload, events);
+    }
     let Some(room) = settings.room_of(channel) else {
         tracing::debug!("cluster message on an unknown channel ignored");
         return true;
@@ -291,6 +356,27 @@ fn deliver(
             .is_ok(),
         Err(e) => {
             tracing::debug!(error = %e, room, "bad cluster message ignored");
+            true
+        }
+    }
+}
+
+/// Handles a lobby message; false when the logic thread is gone.
+fn lobby(subs: &Subscriptions, payload: &[u8], events: &Sender<Inbox>) -> bool {
+    match wire::parse_lobby(payload) {
+        Ok(msg) => match msg.change {
+            LobbyChange::Opened { version, room } => {
+                subs.registry_change(version, ClusterEvent::RoomOpened(room), events)
+            }
+            LobbyChange::Closed { version, number } => {
+                subs.registry_change(version, ClusterEvent::RoomClosed { number }, events)
+            }
+            LobbyChange::Users { room, users } => events
+                .send(Inbox::Cluster(ClusterEvent::RoomUsers { room, users }))
+                .is_ok(),
+        },
+        Err(e) => {
+            tracing::debug!(error = %e, "bad lobby message ignored");
             true
         }
     }
