@@ -935,7 +935,8 @@ async fn codec_matches_ringport_proto() {
     let missing = browser
         .eval(
             "return ['user','password','login','room','enter','leave','message','send',\
-             'status','log','members','conn-state','reconnect']\
+             'status','log','members','conn-state','reconnect','lobby','rooms','room-count',\
+             'room-name','room-capacity','create','create-error']\
              .filter((id) => !document.getElementById(id));",
             vec![],
         )
@@ -1068,6 +1069,177 @@ async fn members(browser: &Browser) -> Vec<String> {
     serde_json::from_value(v).expect("member ids")
 }
 
+/// The lobby's rooms as `[name shown, "users/max", data-number]`.
+async fn lobby_rooms(browser: &Browser) -> Value {
+    browser
+        .eval(
+            "return Array.from(document.querySelectorAll('#rooms > li'), (li) => [\
+               li.querySelector('.room-name').textContent,\
+               li.querySelector('.room-users').textContent,\
+               li.dataset.number]);",
+            vec![],
+        )
+        .await
+}
+
+/// Whether the element with `id` is displayed.
+async fn shown(browser: &Browser, id: &str) -> bool {
+    browser
+        .eval(
+            "return document.getElementById(arguments[0]).checkVisibility();",
+            vec![json!(id)],
+        )
+        .await
+        == json!(true)
+}
+
+/// Right after login (2 packets sent): the page lists and watches the rooms
+/// (3), shows them and their updates, refuses a bad name itself, creates a
+/// room (4 refused, 5 created), enters it by a click (6) and leaves it (7).
+async fn lobby_against_scripted_server(browser: &Browser) {
+    expect_sent(browser, 3, &rust_list(true), "list and watch").await;
+    assert!(shown(browser, "lobby").await, "the lobby once logged in");
+    assert!(!shown(browser, "log").await, "no chat log in the lobby");
+    deliver(
+        browser,
+        &encode_with(|o| RoomListRes::new(ResultCode::None).encode(o)),
+    )
+    .await;
+    deliver(
+        browser,
+        &room_list_frames(&[
+            room(0, 2, 4, None),
+            room(1, 0, 4, None),
+            room(1000, 3, 8, Some("rust")),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        lobby_rooms(browser).await,
+        json!([
+            ["Room 0", "2/4", "0"],
+            ["Room 1", "0/4", "1"],
+            ["rust", "3/8", "1000"]
+        ])
+    );
+    // Updates: a count, a new room (sorted in), a closed room, a full room.
+    deliver(browser, &room_change_frame(room(1, 1, 4, None))).await;
+    deliver(browser, &room_change_frame(room(1001, 2, 2, Some("Zoë's")))).await;
+    deliver(
+        browser,
+        &room_change_frame(RoomInfo {
+            closed: true,
+            ..room(1000, 0, 8, Some("rust"))
+        }),
+    )
+    .await;
+    assert_eq!(
+        lobby_rooms(browser).await,
+        json!([
+            ["Room 0", "2/4", "0"],
+            ["Room 1", "1/4", "1"],
+            ["Zoë's", "2/2 full", "1001"]
+        ])
+    );
+    assert_eq!(browser.text("#room-count").await, "(3)");
+
+    // A name the protocol refuses never leaves the page.
+    browser.type_into("#room-name", " chess").await;
+    browser.click("#create").await;
+    assert_eq!(
+        browser.text("#create-error").await,
+        "Room name starts or ends with white space"
+    );
+    assert_eq!(sent(browser).await.len(), 3, "nothing sent");
+    // Taken: the error shows by the form.
+    browser.type_into("#room-name", "chess").await;
+    browser.type_into("#room-capacity", "6").await;
+    browser.click("#create").await;
+    expect_sent(browser, 4, &rust_create("chess", 6).unwrap(), "create").await;
+    deliver(
+        browser,
+        &encode_with(|o| RoomCreateRes::new(ResultCode::RoomNameTaken).encode(o)),
+    )
+    .await;
+    let taken = "Cannot create the room: a room with this name is already open (101)";
+    assert_eq!(browser.text("#create-error").await, taken);
+    assert_eq!(status(browser).await, (taken.into(), "false".into()));
+    // Created (Enter in the name field; default capacity): the 306 lists it.
+    browser.type_into("#room-capacity", "").await;
+    browser.type_into("#room-name", "chess club\n").await;
+    expect_sent(browser, 5, &rust_create("chess club", 0).unwrap(), "create").await;
+    deliver(
+        browser,
+        &encode_with(|o| {
+            RoomCreateRes {
+                result: ResultCode::None,
+                room_number: 1002,
+            }
+            .encode(o)
+        }),
+    )
+    .await;
+    assert_eq!(
+        status(browser).await,
+        (
+            "Created room 1002 (chess club): click it to enter".into(),
+            "true".into()
+        )
+    );
+    assert!(!shown(browser, "create-error").await);
+    deliver(
+        browser,
+        &room_change_frame(room(1002, 0, 4, Some("chess club"))),
+    )
+    .await;
+    browser.screenshot("web-client-lobby").await;
+
+    // A click enters it by number; leaving comes back to the lobby.
+    browser
+        .click("#rooms li[data-name='chess club'] button")
+        .await;
+    expect_sent(browser, 6, &rust_enter(1002).unwrap(), "enter by a click").await;
+    deliver(
+        browser,
+        &encode_with(|o| RoomEnterRes::new(ResultCode::None).encode(o)),
+    )
+    .await;
+    deliver(browser, &list_frames(&[])).await;
+    browser
+        .wait_until("document.body.dataset.session === 'inRoom'", "in room")
+        .await;
+    assert_eq!(status(browser).await.0, "Entered chess club (room 1002)");
+    assert!(!shown(browser, "lobby").await, "no lobby in a room");
+    assert_eq!(
+        browser.text("#session-info").await,
+        "alice · chess club (room 1002)"
+    );
+    deliver(
+        browser,
+        &room_change_frame(room(1002, 1, 4, Some("chess club"))),
+    )
+    .await;
+    browser.click("#leave").await;
+    let mut leave = Vec::new();
+    RoomLeaveReq.encode(&mut leave);
+    expect_sent(browser, 7, &leave, "leave").await;
+    deliver(
+        browser,
+        &encode_with(|o| RoomLeaveRes::new(ResultCode::None).encode(o)),
+    )
+    .await;
+    browser
+        .wait_until("document.body.dataset.session === 'loggedIn'", "lobby")
+        .await;
+    assert_eq!(status(browser).await.0, "Left chess club (room 1002)");
+    assert!(shown(browser, "lobby").await);
+    assert_eq!(
+        lobby_rooms(browser).await[3],
+        json!(["chess club", "1/4", "1002"]),
+        "the count the watch sent while in the room"
+    );
+}
+
 #[tokio::test]
 async fn ui_against_scripted_server() {
     let Some(browser) = Browser::start_or_skip("web_codec::ui_against_scripted_server").await
@@ -1124,9 +1296,11 @@ async fn ui_against_scripted_server() {
         ("Logged in as alice".into(), "true".into())
     );
 
+    lobby_against_scripted_server(&browser).await;
+
     // Enter room 3: 207, then the list (bob, José), then a newcomer.
     browser.type_into("#room", "3\n").await;
-    expect_sent(&browser, 3, &rust_enter(3).unwrap(), "enter").await;
+    expect_sent(&browser, 8, &rust_enter(3).unwrap(), "enter").await;
     deliver(
         &browser,
         &encode_with(|o| RoomEnterRes::new(ResultCode::None).encode(o)),
@@ -1150,7 +1324,7 @@ async fn ui_against_scripted_server() {
 
     // Chat: Enter sends; the own line comes from the 223, like everyone's.
     browser.type_into("#message", "héllo wörld ✓\n").await;
-    expect_sent(&browser, 4, &rust_chat("héllo wörld ✓").unwrap(), "chat").await;
+    expect_sent(&browser, 9, &rust_chat("héllo wörld ✓").unwrap(), "chat").await;
     let value = browser
         .eval("return document.getElementById('message').value;", vec![])
         .await;
@@ -1214,7 +1388,7 @@ async fn ui_against_scripted_server() {
         status(&browser).await.0,
         "Message is too long: 300 bytes of UTF-8, at most 256 fit"
     );
-    assert_eq!(sent(&browser).await.len(), 4, "nothing sent");
+    assert_eq!(sent(&browser).await.len(), 9, "nothing sent");
     browser.type_into("#message", "").await;
 
     // Rate limited, a malformed packet, and bob leaving.
@@ -1270,7 +1444,7 @@ async fn ui_against_scripted_server() {
     browser.click("#leave").await;
     let mut leave = Vec::new();
     RoomLeaveReq.encode(&mut leave);
-    expect_sent(&browser, 5, &leave, "leave").await;
+    expect_sent(&browser, 10, &leave, "leave").await;
     deliver(
         &browser,
         &encode_with(|o| RoomLeaveRes::new(ResultCode::None).encode(o)),
@@ -1288,7 +1462,7 @@ async fn ui_against_scripted_server() {
     // Entering a full room fails readably.
     browser.type_into("#room", "5").await;
     browser.click("#enter").await;
-    expect_sent(&browser, 6, &rust_enter(5).unwrap(), "enter").await;
+    expect_sent(&browser, 11, &rust_enter(5).unwrap(), "enter").await;
     deliver(
         &browser,
         &encode_with(|o| RoomEnterRes::new(ResultCode::EnterRoomFullUser).encode(o)),
@@ -1345,6 +1519,11 @@ async fn ui_against_scripted_server() {
             .eval("return window.__mock.urls.length;", vec![])
             .await,
         json!(2)
+    );
+    assert_eq!(
+        lobby_rooms(&browser).await,
+        json!([]),
+        "no rooms once closed"
     );
     browser.close().await;
 }
