@@ -169,6 +169,7 @@ function onPacket(decoded) {
         state.room = room;
         state.members.clear();
         state.listComplete = false; // a 209 list follows
+        showCreateError(null);
         setStatus(`Entered ${roomLabel(room)}`, true, 0);
         systemLine(`You entered ${roomLabel(room)}`);
         renderMembers();
