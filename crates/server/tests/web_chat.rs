@@ -1,8 +1,10 @@
 //! The web client in a real browser against a real `ringport serve
 //! --ws-listen`, on its defaults: two headless Chromium sessions and one TCP
 //! client in one room see each other's messages and presence changes; a
-//! refused login and a full room show readable errors. Saves screenshots
-//! under `target/` (`web-chat.png` is the one in the docs).
+//! refused login and a full room show readable errors; a browser creates a
+//! room in the lobby, enters it by a click and chats there with a TCP
+//! client that entered it by number, the lobby's counts following. Saves
+//! screenshots under `target/` (`web-chat.png` is the one in the docs).
 //!
 //! Skipped with a loud message when chromium or chromedriver is absent;
 //! `RINGPORT_REQUIRE_BROWSER=1` (set by CI) turns the skip into a failure.
@@ -196,6 +198,119 @@ async fn two_browsers_and_a_tcp_client_chat_in_one_room() {
     alice.close().await;
     bob.close().await;
     drop(fillers);
+    server.stop();
+}
+
+/// A JS expression: the lobby's entry for the created room `name`.
+fn lobby_entry(name: &str) -> String {
+    format!(
+        "document.querySelector('#rooms > li[data-name=' + {} + ']')",
+        json!(json!(name).to_string())
+    )
+}
+
+/// A JS expression: the lobby shows `name` with `users` members.
+fn lobby_count(name: &str, users: u16) -> String {
+    format!(
+        "({e}) && ({e}).dataset.users === {u}",
+        e = lobby_entry(name),
+        u = json!(users.to_string())
+    )
+}
+
+#[tokio::test]
+async fn a_browser_creates_a_room_in_the_lobby_and_chats_there() {
+    let Some(fay) = Browser::start_or_skip("web_chat (lobby)").await else {
+        return;
+    };
+    let server = serve("io-uring", &["--ws-listen", "127.0.0.1:0"]);
+    let url = format!("http://{}/", server.ws.expect("ws listener"));
+    open(&fay, &url).await;
+    log_in(&fay, "fay", "pw").await;
+    session_is(&fay, "loggedIn").await;
+    // The lobby lists the fixed rooms (10 by default, no name).
+    fay.wait_until(
+        "document.querySelectorAll('#rooms > li[data-created=\"false\"]').length === 10",
+        "the fixed rooms in the lobby",
+    )
+    .await;
+    assert_eq!(
+        fay.text("#rooms > li[data-number='3'] .room-name").await,
+        "Room 3"
+    );
+
+    // Create "Rust fans" for 3: the watch brings it into the list.
+    fay.type_into("#room-name", "Rust fans").await;
+    fay.type_into("#room-capacity", "3").await;
+    fay.click("#create").await;
+    fay.wait_until(&lobby_count("Rust fans", 0), "the new room in the lobby")
+        .await;
+    let status = fay.text("#status").await;
+    assert!(status.starts_with("Created room "), "{status:?}");
+    let entry = fay
+        .eval(
+            &format!(
+                "const e = {}; return [e.dataset.number, e.dataset.maxUsers];",
+                lobby_entry("Rust fans")
+            ),
+            vec![],
+        )
+        .await;
+    let number: i32 = entry[0].as_str().unwrap().parse().unwrap();
+    assert!(
+        number >= 1000,
+        "created rooms are numbered from 1000: {entry}"
+    );
+    assert_eq!(entry[1], json!("3"));
+    // The same name in other case is taken: the form says so.
+    fay.type_into("#room-name", "RUST FANS\n").await;
+    let taken = status_code(&fay, 101).await;
+    assert_eq!(fay.text("#create-error").await, taken);
+
+    // Enter it by a click; a TCP client enters it by number.
+    fay.click(&format!("#rooms > li[data-number='{number}'] button"))
+        .await;
+    session_is(&fay, "inRoom").await;
+    assert_eq!(
+        fay.text("#status").await,
+        format!("Entered Rust fans (room {number})")
+    );
+    let mut gus = connect(&server);
+    let members = login_enter(&mut gus, "gus", number);
+    assert!(members.iter().any(|(_, n)| n == "fay"), "{members:?}");
+    fay.wait_until(&lists("gus"), "gus in fay's list").await;
+    // The watch goes on in the room: the (hidden) lobby counts 2.
+    fay.wait_until(&lobby_count("Rust fans", 2), "2 in the lobby's count")
+        .await;
+
+    fay.type_into("#message", "welcome to Rust fans\n").await;
+    assert_eq!(
+        next(&mut gus),
+        Got::Chat("fay".into(), "welcome to Rust fans".into())
+    );
+    gus.chat("thanks, from a terminal").unwrap();
+    assert_eq!(next(&mut gus), Got::ChatRes(0));
+    assert_eq!(
+        next(&mut gus),
+        Got::Chat("gus".into(), "thanks, from a terminal".into())
+    );
+    fay.wait_until(&logged("gus", "thanks, from a terminal"), "gus's line")
+        .await;
+    fay.screenshot("web-chat-created-room").await;
+
+    // Leave: back in the lobby, which counts gus alone, then nobody.
+    fay.click("#leave").await;
+    session_is(&fay, "loggedIn").await;
+    assert!(matches!(next(&mut gus), Got::LeaveUser(_)));
+    fay.wait_until(&lobby_count("Rust fans", 1), "1 in the lobby's count")
+        .await;
+    fay.screenshot("web-chat-lobby").await;
+    gus.leave().unwrap();
+    assert_eq!(next(&mut gus), Got::Leave(0));
+    fay.wait_until(&lobby_count("Rust fans", 0), "0 in the lobby's count")
+        .await;
+
+    fay.close().await;
     server.stop();
 }
 

@@ -1,14 +1,17 @@
 //! The web client (`crates/server/web`) in a real headless Chromium:
 //!
 //! - `codec_matches_ringport_proto`: the JS codec (`proto.js`) encodes every
-//!   client packet to the very bytes ringport-proto encodes, refuses the
-//!   texts ringport-proto refuses, and decodes every server packet that
-//!   ringport-proto encodes to the fields ringport-proto decodes (malformed
-//!   ones reported, not thrown). Screenshot: `target/web-client.png`.
+//!   client packet (the created-rooms extension included) to the very bytes
+//!   ringport-proto encodes, refuses the texts and room names ringport-proto
+//!   refuses, and decodes every server packet that ringport-proto encodes to
+//!   the fields ringport-proto decodes (malformed ones reported, not
+//!   thrown); every result code has a name and a readable text.
+//!   Screenshot: `target/web-client.png`.
 //! - `ui_against_scripted_server`: the page (`index.html` + `app.js`) with
 //!   its WebSocket replaced by a test double: the test checks the bytes the
 //!   UI sends and feeds it packets encoded by ringport-proto (login, enter,
-//!   member list, chat, leave, errors, close). Screenshots:
+//!   member list, chat, leave, errors, close, and the lobby: the watched room
+//!   list, its updates, creating a room, entering one by a click). Screenshots:
 //!   `target/web-client-chat.png`, `target/web-client-phone.png`.
 //!
 //! Both skip loudly without chromium + chromedriver (see `support/browser.rs`).
@@ -17,9 +20,11 @@
 mod support;
 
 use ringport_proto::{
-    encode_user_list, DevEcho, LoginReq, LoginRes, ResultCode, RoomChatNtf, RoomChatReq,
-    RoomChatRes, RoomEnterReq, RoomEnterRes, RoomLeaveReq, RoomLeaveRes, RoomLeaveUserNtf,
-    RoomMember, RoomNewUserNtf, ServerPacket, UserId,
+    encode_room_list, encode_user_list, DevEcho, LoginReq, LoginRes, ResultCode, RoomChatNtf,
+    RoomChatReq, RoomChatRes, RoomCreateReq, RoomCreateRes, RoomEnterNameReq, RoomEnterNameRes,
+    RoomEnterReq, RoomEnterRes, RoomInfo, RoomLeaveReq, RoomLeaveRes, RoomLeaveUserNtf,
+    RoomListChangeNtf, RoomListReq, RoomListRes, RoomMember, RoomName, RoomNewUserNtf,
+    ServerPacket, UserId,
 };
 use serde_json::{json, Value};
 use support::browser::Browser;
@@ -89,6 +94,24 @@ fn rust_echo(body: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     DevEcho { body }.encode(&mut out).ok()?;
     Some(out)
+}
+
+fn rust_create(name: &str, max_users: i64) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    RoomCreateReq::new(name, u16::try_from(max_users).ok()?)
+        .ok()?
+        .encode(&mut out);
+    Some(out)
+}
+
+fn rust_enter_name(name: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    RoomEnterNameReq::new(name).ok()?.encode(&mut out);
+    Some(out)
+}
+
+fn rust_list(watch: bool) -> Vec<u8> {
+    encode_with(|o| RoomListReq { watch }.encode(o))
 }
 
 fn login(name: &'static str, user: &str, password: &str) -> Encode {
@@ -174,7 +197,86 @@ fn encode_cases() -> Vec<Encode> {
         args: vec![],
         expected: rust_echo("hé".as_bytes()),
     });
+    room_encode_cases(&mut cases);
     cases
+}
+
+/// The created-rooms requests (301, 303, 307): names valid and not, the
+/// capacity's range, the watch flag.
+fn room_encode_cases(cases: &mut Vec<Encode>) {
+    let max_name = "é".repeat(16); // 32 bytes
+    let long_name = format!("{max_name}a"); // 33
+    let names: Vec<(&'static str, String)> = vec![
+        ("rust", "rust".into()),
+        ("multi-byte", "Zoë 用户 🦀 fans".into()),
+        ("32 bytes", max_name),
+        ("inner spaces", "a  b".into()),
+        (
+            "U+FEFF at the end (not white space in Unicode)",
+            "a\u{feff}".into(),
+        ),
+        ("33 bytes (refused)", long_name),
+        ("empty (refused)", String::new()),
+        ("leading space (refused)", " rust".into()),
+        ("trailing tab (refused)", "rust\t".into()),
+        ("trailing U+3000 (refused)", "rust\u{3000}".into()),
+        ("NUL (refused)", "a\0b".into()),
+        ("newline (refused)", "a\nb".into()),
+        ("DEL (refused)", "a\u{7f}".into()),
+        ("C1 U+0085 (refused)", "a\u{85}b".into()),
+    ];
+    for (what, name) in names {
+        cases.push(Encode {
+            name: "create",
+            call: "p.encodeCreateRoom(a[0])",
+            args: vec![json!(name), json!(what)],
+            expected: rust_create(&name, 0),
+        });
+        cases.push(Encode {
+            name: "enter by name",
+            call: "p.encodeEnterByName(a[0])",
+            args: vec![json!(name), json!(what)],
+            expected: rust_enter_name(&name),
+        });
+    }
+    for max_users in [0i64, 1, 8, 1000, 65535, 65536, -1] {
+        cases.push(Encode {
+            name: "create with a capacity",
+            call: "p.encodeCreateRoom(a[0], a[1])",
+            args: vec![json!("room"), json!(max_users)],
+            expected: rust_create("room", max_users),
+        });
+    }
+    cases.push(Encode {
+        name: "create capacity 1.5 (refused)",
+        call: "p.encodeCreateRoom('room', 1.5)",
+        args: vec![],
+        expected: None,
+    });
+    for (call, expected) in [
+        ("p.encodeListRooms(true)", Some(rust_list(true))),
+        ("p.encodeListRooms(1)", Some(rust_list(true))),
+        ("p.encodeListRooms(false)", Some(rust_list(false))),
+        ("p.encodeListRooms(0)", Some(rust_list(false))),
+        ("p.encodeListRooms(2)", None),
+    ] {
+        cases.push(Encode {
+            name: "list rooms",
+            call,
+            args: vec![],
+            expected,
+        });
+    }
+    // The protocol's own byte examples.
+    assert_eq!(
+        hex(&rust_create("rust", 0).unwrap()),
+        "0c002d010000000472757374"
+    );
+    assert_eq!(hex(&rust_list(true)), "06002f010001");
+    assert_eq!(
+        hex(&rust_enter_name("rust").unwrap()),
+        "0a003301000472757374"
+    );
 }
 
 /// What ringport-proto decodes from `frame`, in the JSON shape `proto.js`
@@ -206,13 +308,62 @@ fn expected_decode(frame: &[u8]) -> Value {
             ServerPacket::RoomChatNtf(n) => json!({
                 "id": 223, "kind": "chat", "userId": n.user_id.as_str(), "message": n.message.as_str(),
             }),
+            ServerPacket::RoomCreateRes(r) => json!({
+                "id": 302, "kind": "createRes", "result": r.result.code(), "room": r.room_number,
+            }),
+            ServerPacket::RoomListRes(r) => result(304, "listRes", r.result),
+            ServerPacket::RoomListNtf(l) => json!({
+                "id": 305,
+                "kind": "roomList",
+                "rooms": l.rooms().map(room_json).collect::<Vec<_>>(),
+                "last": l.is_last(),
+            }),
+            ServerPacket::RoomListChangeNtf(n) => json!({
+                "id": 306, "kind": "roomChange", "room": room_json(n.room),
+            }),
+            ServerPacket::RoomEnterNameRes(r) => json!({
+                "id": 308, "kind": "enterNameRes", "result": r.result.code(), "room": r.room_number,
+            }),
             ServerPacket::Unknown { id, body } => {
                 json!({"id": id, "kind": "unknown", "body": hex(body)})
             }
-            other => json!({"id": other.id(), "kind": "extension"}),
         },
     };
     json!({"ok": true, "packet": packet})
+}
+
+/// A room entry as `proto.js` decodes it.
+fn room_json(room: RoomInfo<'_>) -> Value {
+    json!({
+        "number": room.number,
+        "users": room.users,
+        "maxUsers": room.max_users,
+        "created": room.created,
+        "closed": room.closed,
+        "name": room.name.map(|n| n.as_str()),
+    })
+}
+
+/// A room entry: a fixed room when `name` is `None`.
+fn room(number: i32, users: u16, max_users: u16, name: Option<&str>) -> RoomInfo<'_> {
+    RoomInfo {
+        number,
+        users,
+        max_users,
+        created: name.is_some(),
+        closed: false,
+        name: name.map(|n| RoomName::new(n).expect("test room names are valid")),
+    }
+}
+
+fn room_list_frames(rooms: &[RoomInfo<'_>]) -> Vec<u8> {
+    encode_with(|o| {
+        encode_room_list(rooms.iter().copied(), o);
+    })
+}
+
+fn room_change_frame(room: RoomInfo<'_>) -> Vec<u8> {
+    encode_with(|o| RoomListChangeNtf { room }.encode(o))
 }
 
 fn user(text: &str) -> UserId<'_> {
@@ -268,13 +419,36 @@ fn split_frames(mut buf: &[u8]) -> Vec<Vec<u8>> {
 /// Server frames to decode: (name, frame).
 fn decode_cases() -> Vec<(String, Vec<u8>)> {
     let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
+    assert_eq!(ResultCode::ALL.len(), 18, "every code is decoded below");
     for code in ResultCode::ALL {
         let c = code.code();
+        let room_number = if code.is_success() { 1000 } else { 0 };
         for (name, frame) in [
             ("202", encode_with(|o| LoginRes::new(code).encode(o))),
             ("207", encode_with(|o| RoomEnterRes::new(code).encode(o))),
             ("216", encode_with(|o| RoomLeaveRes::new(code).encode(o))),
             ("222", encode_with(|o| RoomChatRes::new(code).encode(o))),
+            ("304", encode_with(|o| RoomListRes::new(code).encode(o))),
+            (
+                "302",
+                encode_with(|o| {
+                    RoomCreateRes {
+                        result: code,
+                        room_number,
+                    }
+                    .encode(o)
+                }),
+            ),
+            (
+                "308",
+                encode_with(|o| {
+                    RoomEnterNameRes {
+                        result: code,
+                        room_number,
+                    }
+                    .encode(o)
+                }),
+            ),
         ] {
             cases.push((format!("{name} result {c}"), frame));
         }
@@ -332,6 +506,7 @@ fn decode_cases() -> Vec<(String, Vec<u8>)> {
         "223 longest".into(),
         chat_ntf_frame(&"é".repeat(16), &("€".repeat(85) + "x")),
     ));
+    room_decode_cases(&mut cases);
     cases.push(("echo".into(), raw_frame(1, 0, &[0, 1, 2, 0xff])));
     cases.push(("echo empty".into(), raw_frame(1, 0, &[])));
     cases.push(("unknown id 999".into(), raw_frame(999, 0, b"abc")));
@@ -417,6 +592,174 @@ fn decode_cases() -> Vec<(String, Vec<u8>)> {
     cases
 }
 
+/// The created-rooms responses and notifies (302, 304 and 308 are above with
+/// every code): numbers at the ends of i32, lists split at 127, 306 updates,
+/// flags, and malformed entries.
+fn room_decode_cases(cases: &mut Vec<(String, Vec<u8>)>) {
+    for number in [i32::MAX, i32::MIN, -1, 1] {
+        let create = encode_with(|o| {
+            RoomCreateRes {
+                result: ResultCode::None,
+                room_number: number,
+            }
+            .encode(o)
+        });
+        cases.push((format!("302 room {number}"), create));
+        let enter = encode_with(|o| {
+            RoomEnterNameRes {
+                result: ResultCode::None,
+                room_number: number,
+            }
+            .encode(o)
+        });
+        cases.push((format!("308 room {number}"), enter));
+    }
+    // The protocol's example: fixed room 0 (2 of 4), room 1000 "rust" (3 of 8).
+    let example = room_list_frames(&[room(0, 2, 4, None), room(1000, 3, 8, Some("rust"))]);
+    assert_eq!(
+        hex(&example),
+        "1e003101000200000000020004000000e803000003000800010472757374"
+    );
+    cases.push(("305 the protocol's example".into(), example));
+    cases.push(("305 empty".into(), room_list_frames(&[])));
+    let max_name = "é".repeat(16);
+    cases.push((
+        "305 names and extremes".into(),
+        room_list_frames(&[
+            room(i32::MIN, 0, 0, None),
+            room(7, u16::MAX, u16::MAX, None),
+            room(1001, 1, 2, Some("Zoë 用户 🦀")),
+            room(i32::MAX, 0, 1000, Some(&max_name)),
+            room(1002, 0, 4, Some("a\u{feff}")),
+        ]),
+    ));
+    // 300 rooms: 127, 127 and 46; 127 exactly: a full packet, then an empty one.
+    let names: Vec<String> = (0..300).map(|i| format!("room {i}")).collect();
+    for total in [300usize, 127] {
+        let rooms: Vec<RoomInfo<'_>> = names[..total]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let number = i32::try_from(i).unwrap();
+                room(1000 + number, 1, 4, (i % 3 != 0).then_some(n.as_str()))
+            })
+            .collect();
+        let frames = split_frames(&room_list_frames(&rooms));
+        assert_eq!(frames.len(), total / 127 + 1);
+        for (i, frame) in frames.into_iter().enumerate() {
+            cases.push((format!("305 of {total}, part {i}"), frame));
+        }
+    }
+    cases.push((
+        "306 the protocol's example".into(),
+        room_change_frame(room(1000, 3, 8, Some("rust"))),
+    ));
+    cases.push((
+        "306 fixed room".into(),
+        room_change_frame(room(3, 1, 4, None)),
+    ));
+    cases.push((
+        "306 closed".into(),
+        room_change_frame(RoomInfo {
+            closed: true,
+            ..room(1000, 0, 8, Some("rust"))
+        }),
+    ));
+    cases.push((
+        "306 longest name".into(),
+        room_change_frame(room(1000, 3, 8, Some(&max_name))),
+    ));
+    // Other flag bits are ignored; "created" without a name has no name.
+    let entry = |flags: u8, name: &[u8]| {
+        let mut body = vec![0xe8, 0x03, 0, 0, 3, 0, 8, 0, flags];
+        body.push(u8::try_from(name.len()).unwrap());
+        body.extend(name);
+        body
+    };
+    cases.push((
+        "306 unknown flag bits".into(),
+        raw_frame(306, 0, &entry(0xfd, b"rust")),
+    ));
+    cases.push((
+        "306 created without a name".into(),
+        raw_frame(306, 0, &entry(1, b"")),
+    ));
+    cases.push((
+        "306 closed fixed room".into(),
+        raw_frame(306, 0, &entry(2, b"")),
+    ));
+
+    // Malformed: ringport-proto refuses each; the JS must report, not throw.
+    let list = room_list_frames(&[room(0, 2, 4, None), room(1000, 3, 8, Some("rust"))]);
+    let mut count_too_big = list.clone();
+    count_too_big[5] = 3;
+    let mut trailing = list.clone();
+    trailing.push(0);
+    fix_len(&mut trailing);
+    let with_name = |name: &[u8]| {
+        let mut body = vec![1];
+        body.extend(entry(1, name));
+        raw_frame(305, 0, &body)
+    };
+    let mut count_128 = vec![128];
+    for i in 0..128 {
+        count_128.extend(entry(1, format!("r{i}").as_bytes()));
+    }
+    let change = room_change_frame(room(1000, 3, 8, Some("rust")));
+    let mut change_trailing = change.clone();
+    change_trailing.push(b'x');
+    fix_len(&mut change_trailing);
+    let mut change_short = change.clone();
+    change_short.pop();
+    fix_len(&mut change_short);
+    let malformed: Vec<(&str, Vec<u8>)> = vec![
+        ("302 body too short", raw_frame(302, 0, &[0, 0, 0xe8, 3, 0])),
+        ("308 body too long", raw_frame(308, 0, &[0; 7])),
+        ("304 body too long", raw_frame(304, 0, &[0; 3])),
+        ("305 no count", raw_frame(305, 0, &[])),
+        (
+            "305 count 128, with 128 entries",
+            raw_frame(305, 0, &count_128),
+        ),
+        ("305 count 255", raw_frame(305, 0, &[255])),
+        ("305 count larger than entries", count_too_big),
+        ("305 trailing byte", trailing),
+        ("305 a BEL in a name", with_name(b"ru\x07st")),
+        ("305 a newline in a name", with_name(b"a\nb")),
+        ("305 a DEL in a name", with_name(b"a\x7f")),
+        (
+            "305 a C1 control in a name",
+            with_name("a\u{85}b".as_bytes()),
+        ),
+        ("305 a NUL in a name", with_name(b"a\0b")),
+        ("305 a leading space", with_name(b" rust")),
+        (
+            "305 a trailing U+3000",
+            with_name("rust\u{3000}".as_bytes()),
+        ),
+        ("305 invalid UTF-8 name", with_name(b"r\xc3st")),
+        ("305 name of 33 bytes", with_name(&[b'a'; 33])),
+        (
+            "305 entry truncated",
+            raw_frame(305, 0, &[1, 0xe8, 3, 0, 0, 3]),
+        ),
+        ("306 trailing byte", change_trailing),
+        ("306 name_len longer than the rest", change_short),
+        ("306 empty", raw_frame(306, 0, &[])),
+        (
+            "306 a control character in a name",
+            raw_frame(306, 0, &entry(1, b"\x1b[31m")),
+        ),
+    ];
+    for (name, frame) in malformed {
+        assert!(
+            ServerPacket::decode(&frame).is_err(),
+            "ringport-proto accepts the malformed case {name}"
+        );
+        cases.push((format!("malformed: {name}"), frame));
+    }
+}
+
 fn encode_with(f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut out = Vec::new();
     f(&mut out);
@@ -439,6 +782,17 @@ fn fix_len(frame: &mut [u8]) {
         .to_le_bytes();
     frame[..2].copy_from_slice(&len);
 }
+
+/// Every response kind that carries a result code.
+const RESPONSE_KINDS: [&str; 7] = [
+    "loginRes",
+    "enterRes",
+    "leaveRes",
+    "chatRes",
+    "createRes",
+    "listRes",
+    "enterNameRes",
+];
 
 #[tokio::test]
 async fn codec_matches_ringport_proto() {
@@ -522,13 +876,16 @@ async fn codec_matches_ringport_proto() {
     let texts = browser
         .eval(
             "const p = window.ringport.proto; const out = {};\n\
-             for (const kind of ['loginRes', 'enterRes', 'leaveRes', 'chatRes'])\n\
+             for (const kind of arguments[1])\n\
                for (const code of arguments[0]) out[`${kind} ${code}`] = p.resultText(kind, code);\n\
              return out;",
-            vec![json!(ResultCode::ALL.map(|c| c.code()).to_vec())],
+            vec![
+                json!(ResultCode::ALL.map(|c| c.code()).to_vec()),
+                json!(RESPONSE_KINDS),
+            ],
         )
         .await;
-    for kind in ["loginRes", "enterRes", "leaveRes", "chatRes"] {
+    for kind in RESPONSE_KINDS {
         for code in ResultCode::ALL {
             let c = code.code();
             let text = &texts[format!("{kind} {c}")];
@@ -555,13 +912,31 @@ async fn codec_matches_ringport_proto() {
         texts["chatRes 63"],
         json!("Message not sent: too many messages, slow down (63)")
     );
+    assert_eq!(
+        texts["createRes 101"],
+        json!("Cannot create the room: a room with this name is already open (101)")
+    );
+    assert_eq!(
+        texts["enterNameRes 102"],
+        json!("Cannot enter the room: no open room has this name (102)")
+    );
+    // Every code of ringport-proto has its protocol name, and no other.
+    let names = browser
+        .eval("return window.ringport.proto.RESULT_NAMES;", vec![])
+        .await;
+    let expected: serde_json::Map<String, Value> = ResultCode::ALL
+        .iter()
+        .map(|c| (c.code().to_string(), json!(c.name())))
+        .collect();
+    assert_eq!(names, Value::Object(expected), "RESULT_NAMES");
 
     // The page itself: every id of the automation contract is there, and
     // without a server at /ws it shows the connection closed.
     let missing = browser
         .eval(
             "return ['user','password','login','room','enter','leave','message','send',\
-             'status','log','members','conn-state','reconnect']\
+             'status','log','members','conn-state','reconnect','lobby','rooms','room-count',\
+             'room-name','room-capacity','create','create-error']\
              .filter((id) => !document.getElementById(id));",
             vec![],
         )
@@ -694,6 +1069,177 @@ async fn members(browser: &Browser) -> Vec<String> {
     serde_json::from_value(v).expect("member ids")
 }
 
+/// The lobby's rooms as `[name shown, "users/max", data-number]`.
+async fn lobby_rooms(browser: &Browser) -> Value {
+    browser
+        .eval(
+            "return Array.from(document.querySelectorAll('#rooms > li'), (li) => [\
+               li.querySelector('.room-name').textContent,\
+               li.querySelector('.room-users').textContent,\
+               li.dataset.number]);",
+            vec![],
+        )
+        .await
+}
+
+/// Whether the element with `id` is displayed.
+async fn shown(browser: &Browser, id: &str) -> bool {
+    browser
+        .eval(
+            "return document.getElementById(arguments[0]).checkVisibility();",
+            vec![json!(id)],
+        )
+        .await
+        == json!(true)
+}
+
+/// Right after login (2 packets sent): the page lists and watches the rooms
+/// (3), shows them and their updates, refuses a bad name itself, creates a
+/// room (4 refused, 5 created), enters it by a click (6) and leaves it (7).
+async fn lobby_against_scripted_server(browser: &Browser) {
+    expect_sent(browser, 3, &rust_list(true), "list and watch").await;
+    assert!(shown(browser, "lobby").await, "the lobby once logged in");
+    assert!(!shown(browser, "log").await, "no chat log in the lobby");
+    deliver(
+        browser,
+        &encode_with(|o| RoomListRes::new(ResultCode::None).encode(o)),
+    )
+    .await;
+    deliver(
+        browser,
+        &room_list_frames(&[
+            room(0, 2, 4, None),
+            room(1, 0, 4, None),
+            room(1000, 3, 8, Some("rust")),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        lobby_rooms(browser).await,
+        json!([
+            ["Room 0", "2/4", "0"],
+            ["Room 1", "0/4", "1"],
+            ["rust", "3/8", "1000"]
+        ])
+    );
+    // Updates: a count, a new room (sorted in), a closed room, a full room.
+    deliver(browser, &room_change_frame(room(1, 1, 4, None))).await;
+    deliver(browser, &room_change_frame(room(1001, 2, 2, Some("Zoë's")))).await;
+    deliver(
+        browser,
+        &room_change_frame(RoomInfo {
+            closed: true,
+            ..room(1000, 0, 8, Some("rust"))
+        }),
+    )
+    .await;
+    assert_eq!(
+        lobby_rooms(browser).await,
+        json!([
+            ["Room 0", "2/4", "0"],
+            ["Room 1", "1/4", "1"],
+            ["Zoë's", "2/2 full", "1001"]
+        ])
+    );
+    assert_eq!(browser.text("#room-count").await, "(3)");
+
+    // A name the protocol refuses never leaves the page.
+    browser.type_into("#room-name", " chess").await;
+    browser.click("#create").await;
+    assert_eq!(
+        browser.text("#create-error").await,
+        "Room name starts or ends with white space"
+    );
+    assert_eq!(sent(browser).await.len(), 3, "nothing sent");
+    // Taken: the error shows by the form.
+    browser.type_into("#room-name", "chess").await;
+    browser.type_into("#room-capacity", "6").await;
+    browser.click("#create").await;
+    expect_sent(browser, 4, &rust_create("chess", 6).unwrap(), "create").await;
+    deliver(
+        browser,
+        &encode_with(|o| RoomCreateRes::new(ResultCode::RoomNameTaken).encode(o)),
+    )
+    .await;
+    let taken = "Cannot create the room: a room with this name is already open (101)";
+    assert_eq!(browser.text("#create-error").await, taken);
+    assert_eq!(status(browser).await, (taken.into(), "false".into()));
+    // Created (Enter in the name field; default capacity): the 306 lists it.
+    browser.type_into("#room-capacity", "").await;
+    browser.type_into("#room-name", "chess club\n").await;
+    expect_sent(browser, 5, &rust_create("chess club", 0).unwrap(), "create").await;
+    deliver(
+        browser,
+        &encode_with(|o| {
+            RoomCreateRes {
+                result: ResultCode::None,
+                room_number: 1002,
+            }
+            .encode(o)
+        }),
+    )
+    .await;
+    assert_eq!(
+        status(browser).await,
+        (
+            "Created room 1002 (chess club): click it to enter".into(),
+            "true".into()
+        )
+    );
+    assert!(!shown(browser, "create-error").await);
+    deliver(
+        browser,
+        &room_change_frame(room(1002, 0, 4, Some("chess club"))),
+    )
+    .await;
+    browser.screenshot("web-client-lobby").await;
+
+    // A click enters it by number; leaving comes back to the lobby.
+    browser
+        .click("#rooms li[data-name='chess club'] button")
+        .await;
+    expect_sent(browser, 6, &rust_enter(1002).unwrap(), "enter by a click").await;
+    deliver(
+        browser,
+        &encode_with(|o| RoomEnterRes::new(ResultCode::None).encode(o)),
+    )
+    .await;
+    deliver(browser, &list_frames(&[])).await;
+    browser
+        .wait_until("document.body.dataset.session === 'inRoom'", "in room")
+        .await;
+    assert_eq!(status(browser).await.0, "Entered chess club (room 1002)");
+    assert!(!shown(browser, "lobby").await, "no lobby in a room");
+    assert_eq!(
+        browser.text("#session-info").await,
+        "alice · chess club (room 1002)"
+    );
+    deliver(
+        browser,
+        &room_change_frame(room(1002, 1, 4, Some("chess club"))),
+    )
+    .await;
+    browser.click("#leave").await;
+    let mut leave = Vec::new();
+    RoomLeaveReq.encode(&mut leave);
+    expect_sent(browser, 7, &leave, "leave").await;
+    deliver(
+        browser,
+        &encode_with(|o| RoomLeaveRes::new(ResultCode::None).encode(o)),
+    )
+    .await;
+    browser
+        .wait_until("document.body.dataset.session === 'loggedIn'", "lobby")
+        .await;
+    assert_eq!(status(browser).await.0, "Left chess club (room 1002)");
+    assert!(shown(browser, "lobby").await);
+    assert_eq!(
+        lobby_rooms(browser).await[3],
+        json!(["chess club", "1/4", "1002"]),
+        "the count the watch sent while in the room"
+    );
+}
+
 #[tokio::test]
 async fn ui_against_scripted_server() {
     let Some(browser) = Browser::start_or_skip("web_codec::ui_against_scripted_server").await
@@ -750,9 +1296,11 @@ async fn ui_against_scripted_server() {
         ("Logged in as alice".into(), "true".into())
     );
 
+    lobby_against_scripted_server(&browser).await;
+
     // Enter room 3: 207, then the list (bob, José), then a newcomer.
     browser.type_into("#room", "3\n").await;
-    expect_sent(&browser, 3, &rust_enter(3).unwrap(), "enter").await;
+    expect_sent(&browser, 8, &rust_enter(3).unwrap(), "enter").await;
     deliver(
         &browser,
         &encode_with(|o| RoomEnterRes::new(ResultCode::None).encode(o)),
@@ -776,7 +1324,7 @@ async fn ui_against_scripted_server() {
 
     // Chat: Enter sends; the own line comes from the 223, like everyone's.
     browser.type_into("#message", "héllo wörld ✓\n").await;
-    expect_sent(&browser, 4, &rust_chat("héllo wörld ✓").unwrap(), "chat").await;
+    expect_sent(&browser, 9, &rust_chat("héllo wörld ✓").unwrap(), "chat").await;
     let value = browser
         .eval("return document.getElementById('message').value;", vec![])
         .await;
@@ -840,7 +1388,7 @@ async fn ui_against_scripted_server() {
         status(&browser).await.0,
         "Message is too long: 300 bytes of UTF-8, at most 256 fit"
     );
-    assert_eq!(sent(&browser).await.len(), 4, "nothing sent");
+    assert_eq!(sent(&browser).await.len(), 9, "nothing sent");
     browser.type_into("#message", "").await;
 
     // Rate limited, a malformed packet, and bob leaving.
@@ -896,7 +1444,7 @@ async fn ui_against_scripted_server() {
     browser.click("#leave").await;
     let mut leave = Vec::new();
     RoomLeaveReq.encode(&mut leave);
-    expect_sent(&browser, 5, &leave, "leave").await;
+    expect_sent(&browser, 10, &leave, "leave").await;
     deliver(
         &browser,
         &encode_with(|o| RoomLeaveRes::new(ResultCode::None).encode(o)),
@@ -914,7 +1462,7 @@ async fn ui_against_scripted_server() {
     // Entering a full room fails readably.
     browser.type_into("#room", "5").await;
     browser.click("#enter").await;
-    expect_sent(&browser, 6, &rust_enter(5).unwrap(), "enter").await;
+    expect_sent(&browser, 11, &rust_enter(5).unwrap(), "enter").await;
     deliver(
         &browser,
         &encode_with(|o| RoomEnterRes::new(ResultCode::EnterRoomFullUser).encode(o)),
@@ -971,6 +1519,11 @@ async fn ui_against_scripted_server() {
             .eval("return window.__mock.urls.length;", vec![])
             .await,
         json!(2)
+    );
+    assert_eq!(
+        lobby_rooms(&browser).await,
+        json!([]),
+        "no rooms once closed"
     );
     browser.close().await;
 }

@@ -1,6 +1,11 @@
 // ringport web client: one WebSocket at /ws on this origin, one binary
 // message per packet (see proto.js). No framework: a little state, a few
 // DOM helpers, one handler per packet kind.
+//
+// After login the page watches the room list (303 with watch 1) and shows
+// it as the lobby while not in a room: 305s build it, 306s keep it current.
+// A click on a room enters it by number (206), created rooms included: the
+// number is what the list gives and names one room exactly.
 import * as proto from "/proto.js";
 
 // The only global: the codec, for tests and the curious.
@@ -30,6 +35,14 @@ const ui = {
   message: $("message"),
   messageBytes: $("message-bytes"),
   send: $("send"),
+  lobby: $("lobby"),
+  rooms: $("rooms"),
+  roomCount: $("room-count"),
+  createForm: $("create-form"),
+  roomName: $("room-name"),
+  roomCapacity: $("room-capacity"),
+  create: $("create"),
+  createError: $("create-error"),
 };
 
 const MAX_LOG_LINES = 1000;
@@ -44,6 +57,10 @@ const state = {
   pendingRooms: [],
   members: new Map(), // uid (string) → user id
   listComplete: true, // false while a 209 list is still arriving
+  pendingCreates: [], // names of the 301s sent
+  pendingLists: 0, // 303s sent, not yet answered
+  rooms: new Map(), // room number → { number, users, maxUsers, created, name }
+  roomsComplete: true, // false while a 305 list is still arriving
 };
 
 // ---- connection -----------------------------------------------------------
@@ -114,7 +131,13 @@ function resetSession() {
   state.pendingRooms = [];
   state.members.clear();
   state.listComplete = true;
+  state.pendingCreates = [];
+  state.pendingLists = 0;
+  state.rooms.clear();
+  state.roomsComplete = true;
+  showCreateError(null);
   renderMembers();
+  renderRooms();
 }
 
 // ---- packets from the server ----------------------------------------------
@@ -133,6 +156,8 @@ function onPacket(decoded) {
         state.user = user;
         ui.password.value = "";
         setStatus(`Logged in as ${user}`, true, 0);
+        // The lobby: list the rooms and keep watching them.
+        if (sendPacket(proto.encodeListRooms(true))) state.pendingLists += 1;
       } else {
         failed(p);
       }
@@ -144,8 +169,9 @@ function onPacket(decoded) {
         state.room = room;
         state.members.clear();
         state.listComplete = false; // a 209 list follows
-        setStatus(`Entered room ${room}`, true, 0);
-        systemLine(`You entered room ${room}`);
+        showCreateError(null);
+        setStatus(`Entered ${roomLabel(room)}`, true, 0);
+        systemLine(`You entered ${roomLabel(room)}`);
         renderMembers();
       } else {
         failed(p);
@@ -172,8 +198,8 @@ function onPacket(decoded) {
     }
     case "leaveRes":
       if (p.result === 0) {
-        systemLine(`You left room ${state.room}`);
-        setStatus(`Left room ${state.room}`, true, 0);
+        systemLine(`You left ${roomLabel(state.room)}`);
+        setStatus(`Left ${roomLabel(state.room)}`, true, 0);
         state.room = null;
         state.members.clear();
         renderMembers();
@@ -190,6 +216,39 @@ function onPacket(decoded) {
       break;
     case "echo":
       systemLine(`Echo: ${p.body.length} bytes`);
+      break;
+    case "createRes": {
+      const name = state.pendingCreates.shift() ?? null;
+      if (p.result === 0 && name !== null) {
+        showCreateError(null);
+        ui.roomName.value = "";
+        ui.roomCapacity.value = "";
+        setStatus(`Created room ${p.room} (${name}): click it to enter`, true, 0);
+      } else {
+        failed(p);
+        showCreateError(ui.status.textContent);
+      }
+      break;
+    }
+    case "listRes":
+      state.pendingLists = Math.max(0, state.pendingLists - 1);
+      if (p.result === 0) {
+        state.rooms.clear(); // the 305s that follow are the whole list
+        state.roomsComplete = false;
+      } else {
+        failed(p);
+      }
+      renderRooms();
+      break;
+    case "roomList":
+      for (const room of p.rooms) state.rooms.set(room.number, room);
+      if (p.last) state.roomsComplete = true;
+      renderRooms();
+      break;
+    case "roomChange":
+      if (p.room.closed) state.rooms.delete(p.room.number);
+      else state.rooms.set(p.room.number, p.room);
+      renderRooms();
       break;
     default:
       console.debug("ringport: ignored packet id", p.id);
@@ -226,9 +285,41 @@ ui.roomForm.addEventListener("submit", (event) => {
   if (text === "" || !Number.isInteger(room) || room < -0x80000000 || room > 0x7fffffff) {
     return setStatus("Room number must be a whole number", false);
   }
+  enterRoom(room);
+});
+
+function enterRoom(room) {
   if (sendPacket(proto.encodeEnter(room))) {
     state.pendingRooms.push(room);
-    setStatus(`Entering room ${room}…`, null);
+    setStatus(`Entering ${roomLabel(room)}…`, null);
+  }
+}
+
+// A click on a room of the lobby enters it.
+ui.rooms.addEventListener("click", (event) => {
+  const li = event.target.closest("li[data-number]");
+  if (!li || state.user === null || state.room !== null || state.pendingRooms.length > 0) return;
+  enterRoom(Number(li.dataset.number));
+});
+
+ui.createForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const name = ui.roomName.value;
+  const capText = ui.roomCapacity.value.trim();
+  const capacity = capText === "" ? 0 : Number(capText);
+  let problem = proto.checkRoomName(name);
+  const badCapacity = !Number.isInteger(capacity) || capacity < 1 || capacity > proto.MAX_USERS_MAX;
+  if (!problem && (ui.roomCapacity.validity.badInput || (capText !== "" && badCapacity))) {
+    problem = `Capacity must be a whole number from 1 to ${proto.MAX_USERS_MAX}, or empty for the server's default`;
+  }
+  if (problem) {
+    showCreateError(problem);
+    return setStatus(problem, false);
+  }
+  if (sendPacket(proto.encodeCreateRoom(name, capacity))) {
+    state.pendingCreates.push(name);
+    showCreateError(null);
+    setStatus(`Creating room ${name}…`, null);
   }
 });
 
@@ -268,8 +359,9 @@ function render() {
   ui.room.disabled = ui.enter.disabled = !open || state.user === null || state.room !== null;
   ui.leave.disabled = !open || state.room === null;
   ui.message.disabled = ui.send.disabled = !open || state.room === null;
-  ui.roomState.textContent = state.room !== null ? `in room ${state.room}` : "not in a room";
-  const where = state.room !== null ? ` · room ${state.room}` : "";
+  ui.roomName.disabled = ui.roomCapacity.disabled = ui.create.disabled = !open || state.user === null;
+  ui.roomState.textContent = state.room !== null ? `in ${roomLabel(state.room)}` : "not in a room";
+  const where = state.room !== null ? ` · ${roomLabel(state.room)}` : "";
   ui.sessionInfo.textContent = state.user !== null ? `${state.user}${where}` : "";
 }
 
@@ -280,6 +372,47 @@ function renderMembers() {
   ui.members.replaceChildren(...items);
   ui.members.dataset.complete = String(state.listComplete);
   ui.memberCount.textContent = state.room !== null ? `(${items.length})` : "";
+}
+
+/** "room 3" for a fixed room, "rust (room 1000)" for a created one. */
+function roomLabel(number) {
+  const name = state.rooms.get(number)?.name;
+  return name ? `${name} (room ${number})` : `room ${number}`;
+}
+
+/** The lobby's list: fixed rooms by number, then created rooms by number. */
+function renderRooms() {
+  const rooms = [...state.rooms.values()].sort(
+    (a, b) => Number(a.created) - Number(b.created) || a.number - b.number,
+  );
+  ui.rooms.replaceChildren(...rooms.map(roomItem));
+  ui.rooms.dataset.complete = String(state.roomsComplete);
+  ui.roomCount.textContent = state.rooms.size > 0 ? `(${state.rooms.size})` : "";
+}
+
+function roomItem(room) {
+  const li = document.createElement("li");
+  li.dataset.number = String(room.number);
+  li.dataset.created = String(room.created);
+  if (room.name !== null) li.dataset.name = room.name;
+  li.dataset.users = String(room.users);
+  li.dataset.maxUsers = String(room.maxUsers);
+  const full = room.users >= room.maxUsers;
+  li.classList.toggle("full", full);
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "room-enter";
+  button.title = `Enter room ${room.number}`;
+  button.append(span("room-name", room.name ?? `Room ${room.number}`));
+  if (room.name !== null) button.append(span("room-number muted", `#${room.number}`));
+  button.append(span("room-users", `${room.users}/${room.maxUsers}${full ? " full" : ""}`));
+  li.append(button);
+  return li;
+}
+
+function showCreateError(text) {
+  ui.createError.textContent = text ?? "";
+  ui.createError.hidden = text === null;
 }
 
 function memberItem(uid, userId) {

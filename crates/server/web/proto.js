@@ -1,5 +1,6 @@
-// ringport wire protocol v1 (docs/PROTOCOL.md) for the browser: one
-// WebSocket binary message is exactly one packet, 5-byte header included.
+// ringport wire protocol v1 (docs/PROTOCOL.md) for the browser, with the
+// "created rooms" extension (301–308): one WebSocket binary message is
+// exactly one packet, 5-byte header included.
 //
 // Encoders build the client→server packets and throw a ProtoError for text
 // that does not fit (check it first with checkText to show a readable
@@ -16,6 +17,12 @@ export const PASSWORD_MAX = 32;
 export const MESSAGE_MAX = 256;
 /** A 209 packet lists at most this many users; fewer means "end of list". */
 export const LIST_MAX_USERS = 127;
+/** A room name: 1 to 32 bytes of UTF-8 (extension). */
+export const ROOM_NAME_MAX = 32;
+/** A 305 packet lists at most this many rooms; fewer means "end of list". */
+export const LIST_MAX_ROOMS = 127;
+/** A room's capacity is a u16; 0 asks for the server's default. */
+export const MAX_USERS_MAX = 0xffff;
 
 export const Id = Object.freeze({
   DEV_ECHO: 1,
@@ -31,6 +38,14 @@ export const Id = Object.freeze({
   ROOM_CHAT_REQ: 221,
   ROOM_CHAT_RES: 222,
   ROOM_CHAT_NTF: 223,
+  ROOM_CREATE_REQ: 301,
+  ROOM_CREATE_RES: 302,
+  ROOM_LIST_REQ: 303,
+  ROOM_LIST_RES: 304,
+  ROOM_LIST_NTF: 305,
+  ROOM_LIST_CHANGE_NTF: 306,
+  ROOM_ENTER_NAME_REQ: 307,
+  ROOM_ENTER_NAME_RES: 308,
 });
 
 /** Invalid input to an encoder (a programming or validation error). */
@@ -59,6 +74,27 @@ export function checkText(text, max, what) {
   if (text.includes("\0")) return `${what} contains a NUL character`;
   const len = utf8Len(text);
   if (len > max) return `${what} is too long: ${len} bytes of UTF-8, at most ${max} fit`;
+  return null;
+}
+
+// Control characters (Unicode Cc: C0, DEL, C1), as Rust's char::is_control.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// Unicode White_Space, as Rust's char::is_whitespace (JS's \s differs: it
+// has U+FEFF and lacks U+0085).
+const SPACE = "[\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+const EDGE_SPACE = new RegExp(`^${SPACE}|${SPACE}$`);
+
+/**
+ * Why `name` is not a valid room name (docs/PROTOCOL.md, "Created rooms":
+ * 1 to 32 bytes of UTF-8, no control character, no white space at either
+ * end), as a readable sentence, or null if it is one.
+ */
+export function checkRoomName(name, what = "Room name") {
+  if (typeof name !== "string" || name.length === 0) return `${what} is empty`;
+  const len = utf8Len(name);
+  if (len > ROOM_NAME_MAX) return `${what} is too long: ${len} bytes of UTF-8, at most ${ROOM_NAME_MAX} fit`;
+  if (CONTROL.test(name)) return `${what} contains a control character`;
+  if (EDGE_SPACE.test(name)) return `${what} starts or ends with white space`;
   return null;
 }
 
@@ -113,6 +149,51 @@ export function encodeChat(message) {
   return bytes;
 }
 
+/** Writes a valid room name length-prefixed (u8 name_len) at `offset`. */
+function putName(bytes, offset, raw) {
+  bytes[offset] = raw.length;
+  bytes.set(raw, offset + 1);
+}
+
+function roomNameBytes(name) {
+  const problem = checkRoomName(name);
+  if (problem) throw new ProtoError(problem);
+  return encoder.encode(name);
+}
+
+/**
+ * 301 ROOM_CREATE_REQ, 8 + n bytes: u16 max_users @5 (0: the server's
+ * default), u8 name_len @7, the name.
+ */
+export function encodeCreateRoom(name, maxUsers = 0) {
+  if (!Number.isInteger(maxUsers) || maxUsers < 0 || maxUsers > MAX_USERS_MAX) {
+    throw new ProtoError(`capacity ${maxUsers} is not a whole number from 0 to ${MAX_USERS_MAX}`);
+  }
+  const raw = roomNameBytes(name);
+  const { bytes, view } = packet(Id.ROOM_CREATE_REQ, 3 + raw.length);
+  view.setUint16(5, maxUsers, true);
+  putName(bytes, 7, raw);
+  return bytes;
+}
+
+/** 303 ROOM_LIST_REQ, 6 bytes: u8 watch @5 (true/1: list and watch; false/0: list, stop watching). */
+export function encodeListRooms(watch) {
+  if (watch !== true && watch !== false && watch !== 0 && watch !== 1) {
+    throw new ProtoError(`watch must be true or false, not ${watch}`);
+  }
+  const { bytes } = packet(Id.ROOM_LIST_REQ, 1);
+  bytes[5] = watch ? 1 : 0;
+  return bytes;
+}
+
+/** 307 ROOM_ENTER_NAME_REQ, 6 + n bytes: u8 name_len @5, the name. */
+export function encodeEnterByName(name) {
+  const raw = roomNameBytes(name);
+  const { bytes } = packet(Id.ROOM_ENTER_NAME_REQ, 1 + raw.length);
+  putName(bytes, 5, raw);
+  return bytes;
+}
+
 /** 1 DEV_ECHO: any body (Uint8Array, or a string sent as UTF-8), may be empty. */
 export function encodeEcho(body = new Uint8Array(0)) {
   const raw = typeof body === "string" ? encoder.encode(body) : Uint8Array.from(body);
@@ -150,6 +231,11 @@ class Reader {
     this.take(2);
     return this.view.getUint16(at, true);
   }
+  i32() {
+    const at = this.pos;
+    this.take(4);
+    return this.view.getInt32(at, true);
+  }
   i64() {
     const at = this.pos;
     this.take(8);
@@ -171,6 +257,26 @@ class Reader {
     const raw = this.take(len);
     if (raw.includes(0)) throw new Malformed("user id contains a NUL byte");
     return text(raw, "user id");
+  }
+  /**
+   * A room entry (305/306): i32 number, u16 users, u16 max_users, u8 flags
+   * (bit 0 created, bit 1 closed, others ignored), u8 name_len, the name
+   * (name_len 0: no name, null).
+   */
+  room() {
+    const number = this.i32();
+    const users = this.u16();
+    const maxUsers = this.u16();
+    const flags = this.u8();
+    const len = this.u8();
+    let name = null;
+    if (len > 0) {
+      if (len > ROOM_NAME_MAX) throw new Malformed(`room name of ${len} bytes, at most ${ROOM_NAME_MAX}`);
+      name = text(this.take(len), "room name");
+      const problem = checkRoomName(name);
+      if (problem) throw new Malformed(problem);
+    }
+    return { number, users, maxUsers, created: (flags & 1) !== 0, closed: (flags & 2) !== 0, name };
   }
   /** Ends a body: nothing may be left. */
   finish() {
@@ -199,17 +305,28 @@ const RESULT_KINDS = {
   [Id.ROOM_ENTER_RES]: "enterRes",
   [Id.ROOM_LEAVE_RES]: "leaveRes",
   [Id.ROOM_CHAT_RES]: "chatRes",
+  [Id.ROOM_LIST_RES]: "listRes",
+};
+
+/** Responses carrying a u16 result and an i32 room number, by id → kind. */
+const NUMBERED_RESULT_KINDS = {
+  [Id.ROOM_CREATE_RES]: "createRes",
+  [Id.ROOM_ENTER_NAME_RES]: "enterNameRes",
 };
 
 /**
  * Decodes one server→client packet (an ArrayBuffer or Uint8Array holding
  * exactly one frame). Returns { ok: true, packet } where packet is one of
  *   { id: 1,   kind: "echo",     body: Uint8Array }
- *   { id: 202|207|216|222, kind: "loginRes"|"enterRes"|"leaveRes"|"chatRes", result }
+ *   { id: 202|207|216|222|304, kind: "loginRes"|"enterRes"|"leaveRes"|"chatRes"|"listRes", result }
+ *   { id: 302|308, kind: "createRes"|"enterNameRes", result, room }  (room 0 unless result is 0)
  *   { id: 208, kind: "newUser",  user: { uid: BigInt, userId } }
  *   { id: 209, kind: "userList", users: [{ uid, userId }], last: boolean }
  *   { id: 217, kind: "userLeft", uid: BigInt }
  *   { id: 223, kind: "chat",     userId, message }
+ *   { id: 305, kind: "roomList", rooms: [room], last: boolean }
+ *   { id: 306, kind: "roomChange", room }
+ * where room is { number, users, maxUsers, created, closed, name (null: a fixed room) }
  *   { id,      kind: "unknown",  body: Uint8Array }   (ignore it)
  * or { ok: false, id, error } (id null when the header itself is unusable).
  * A result code the protocol does not define is kept as its number.
@@ -237,6 +354,10 @@ function decodeBody(id, bytes) {
   if (id in RESULT_KINDS) {
     const r = fixed(bytes, 2);
     return { id, kind: RESULT_KINDS[id], result: r.u16() };
+  }
+  if (id in NUMBERED_RESULT_KINDS) {
+    const r = fixed(bytes, 6);
+    return { id, kind: NUMBERED_RESULT_KINDS[id], result: r.u16(), room: r.i32() };
   }
   switch (id) {
     case Id.DEV_ECHO:
@@ -266,6 +387,21 @@ function decodeBody(id, bytes) {
       const message = r.field(257, "message");
       return { id, kind: "chat", userId, message };
     }
+    case Id.ROOM_LIST_NTF: {
+      const r = new Reader(bytes, HEADER_LEN);
+      const count = r.u8();
+      if (count > LIST_MAX_ROOMS) throw new Malformed(`list of ${count} rooms, at most ${LIST_MAX_ROOMS}`);
+      const rooms = [];
+      for (let i = 0; i < count; i++) rooms.push(r.room());
+      r.finish();
+      return { id, kind: "roomList", rooms, last: count < LIST_MAX_ROOMS };
+    }
+    case Id.ROOM_LIST_CHANGE_NTF: {
+      const r = new Reader(bytes, HEADER_LEN);
+      const room = r.room();
+      r.finish();
+      return { id, kind: "roomChange", room };
+    }
     default:
       return { id, kind: "unknown", body: bytes.slice(HEADER_LEN) };
   }
@@ -286,6 +422,13 @@ export const RESULT_NAMES = Object.freeze({
   63: "ROOM_TOO_MANY_PACKET",
   81: "CHAT_ROOM_INVALID_ROOM_NUMBER",
   90: "INVALID_PACKET",
+  100: "ROOM_NAME_INVALID",
+  101: "ROOM_NAME_TAKEN",
+  102: "ROOM_NAME_UNKNOWN",
+  103: "ROOM_CAPACITY_INVALID",
+  104: "ROOM_CREATE_LIMIT_USER",
+  105: "ROOM_CREATE_LIMIT_SERVER",
+  106: "ROOM_SERVICE_UNAVAILABLE",
 });
 
 // What a failed request was, and what each code means for it.
@@ -313,6 +456,30 @@ const FAILURES = {
     63: "too many messages, slow down",
     81: "you are not in a room",
   },
+  createRes: {
+    title: "Cannot create the room",
+    52: "not logged in",
+    63: "too many rooms created in a short time, wait a moment",
+    100: "the name is not allowed (1 to 32 bytes, no control characters, no spaces at either end)",
+    101: "a room with this name is already open",
+    103: "the capacity is above the server's limit",
+    104: "you have as many rooms open as you may",
+    105: "the server holds as many rooms as it may",
+    106: "the room service is unavailable, try again later",
+  },
+  listRes: {
+    title: "Cannot list the rooms",
+    52: "not logged in",
+    63: "too many requests, wait a moment",
+  },
+  enterNameRes: {
+    title: "Cannot enter the room",
+    52: "not logged in, or already in a room",
+    54: "the room is full",
+    100: "the name is not allowed",
+    102: "no open room has this name",
+    106: "the room service is unavailable, try again later",
+  },
 };
 
 // Meanings that hold for any response.
@@ -327,6 +494,13 @@ const GENERIC = {
   61: "no such room, or not in a room",
   63: "too many requests",
   81: "not in a room",
+  100: "invalid room name",
+  101: "room name taken",
+  102: "no room with this name",
+  103: "room capacity too large",
+  104: "too many rooms of yours open",
+  105: "too many rooms on the server",
+  106: "room service unavailable",
 };
 
 /**
