@@ -52,7 +52,7 @@ pub use redis::{RedisBackend, RedisStore, DEFAULT_KEY_PREFIX};
 pub use spec::{open_store, SpecError, StoreOptions, StoreSpec, DEFAULT_STORE};
 pub use sqlite::{SqliteBackend, SqliteStore, SCHEMA_VERSION};
 
-use ringport_chat::{AuthRequest, AuthResult, Authenticator};
+use ringport_chat::{AuthRequest, AuthResult, Authenticator, Credential};
 
 /// A place where accounts live.
 ///
@@ -158,11 +158,18 @@ pub fn auth_result(answer: Result<AuthOutcome, StoreError>) -> AuthResult {
 
 impl<B: Backend> Authenticator for HashedStore<B> {
     fn check(&self, request: &AuthRequest) -> AuthResult {
-        auth_result(self.authenticate(
-            &request.user_id,
-            request.password.expose(),
-            request.auto_register,
-        ))
+        match &request.credential {
+            Credential::Password(password) => auth_result(self.authenticate(
+                &request.user_id,
+                password.expose(),
+                request.auto_register,
+            )),
+            Credential::Token { .. } => match self.backend().get(&request.user_id) {
+                Ok(Some(_)) => AuthResult::Accepted,
+                Ok(None) => AuthResult::Rejected,
+                Err(e) => AuthResult::from(e),
+            },
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use crate::config::ChatConfig;
 use crate::conn::ConnId;
 use crate::created::CreatedRooms;
 use crate::deadline::Deadlines;
+use crate::history::Histories;
 use crate::login::Logins;
 use crate::login_limit::LoginLimiter;
 use crate::outbound::{AuthResult, Outbound};
@@ -44,6 +45,11 @@ pub struct Chat {
     /// The latest time the host gave (events without a time — a
     /// disconnect, a cluster answer — happen as of it).
     pub(crate) now: Option<Instant>,
+    /// An instant and the Unix time in milliseconds at it, for the times
+    /// in 313s and tokens (see [`Chat::set_wall_clock`]).
+    pub(crate) wall: Option<(Instant, i64)>,
+    /// Each room's recent messages.
+    pub(crate) history: Histories,
     pub(crate) login_limit: LoginLimiter,
     pub(crate) stats: ChatStats,
     /// Encoding buffer for packets sent to one session (reused, so responses
@@ -61,6 +67,8 @@ impl Chat {
             rate: RateLimit::new(config.chat_rate, config.chat_burst),
             create_rate: RateLimit::per_minute(config.room_create_rate, config.room_create_burst),
             now: None,
+            wall: None,
+            history: Histories::new(config.history_len, config.room_idle_close),
             created: CreatedRooms::new(config.created_room_start, config.room_idle_close),
             watch: Watch::default(),
             login_limit: LoginLimiter::new(config.login_rate_per_ip, config.login_burst_per_ip),
@@ -211,7 +219,8 @@ impl Chat {
                 self.stats.invalid_packets += 1;
                 tracing::debug!(%conn, %error, "invalid packet");
                 if let Some(id) = error.invalid_packet_id() {
-                    if id == ringport_proto::LoginReq::ID {
+                    if id == ringport_proto::LoginReq::ID || id == ringport_proto::LoginTokenReq::ID
+                    {
                         self.record_login_failure(ResultCode::InvalidPacket);
                     }
                     if id == ringport_proto::RoomCreateReq::ID {
@@ -231,6 +240,9 @@ impl Chat {
             ClientPacket::RoomCreateReq(req) => self.handle_create(conn, req, now, outbound),
             ClientPacket::RoomListReq(req) => self.handle_list(conn, req, now, outbound),
             ClientPacket::RoomEnterNameReq(req) => self.handle_enter_name(conn, req, outbound),
+            ClientPacket::HelloReq(req) => self.handle_hello(conn, req, outbound),
+            ClientPacket::RoomHistoryReq(req) => self.handle_history(conn, req, now, outbound),
+            ClientPacket::LoginTokenReq(req) => self.handle_login_token(conn, req, outbound),
             ClientPacket::Unknown { id, body } => {
                 self.stats.unknown_packets += 1;
                 tracing::debug!(%conn, id, len = body.len(), "unknown packet id ignored");
@@ -302,6 +314,7 @@ impl Chat {
     pub fn handle_timeout(&mut self, now: Instant, outbound: &mut impl Outbound) {
         self.tick(now);
         self.close_idle_rooms(now, outbound);
+        self.history.forget_idle(now);
         self.send_due_changes(now, outbound);
         // Moved deadlines are queued after the loop: with a zero
         // `login_timeout` (which `new` accepts) a deadline moved to `now`
@@ -353,10 +366,33 @@ impl Chat {
             self.deadlines.peek().map(|(at, _)| at),
             self.created.next_close(),
             self.watch.next_due(),
+            self.history.next_forget(),
         ]
         .into_iter()
         .flatten()
         .min()
+    }
+
+    /// Ties the machine's clock to the wall clock: `unix_ms` is the Unix time
+    /// in milliseconds at `at`. Message times (313) and token times are
+    /// counted from it; without it they are counted from the Unix epoch
+    /// plus the machine's age (so tests need not set it). The host calls it
+    /// once at start.
+    pub fn set_wall_clock(&mut self, at: Instant, unix_ms: i64) {
+        self.wall = Some((at, unix_ms));
+    }
+
+    /// The Unix time in milliseconds at the latest time the host gave.
+    pub(crate) fn wall_ms(&self) -> u64 {
+        let (Some(now), Some((at, unix_ms))) = (self.now, self.wall) else {
+            return 0;
+        };
+        let offset = if now >= at {
+            i64::try_from(now.duration_since(at).as_millis()).unwrap_or(i64::MAX)
+        } else {
+            -i64::try_from(at.duration_since(now).as_millis()).unwrap_or(i64::MAX)
+        };
+        u64::try_from(unix_ms.saturating_add(offset)).unwrap_or(0)
     }
 
     /// Records the latest time the host gave.
@@ -410,6 +446,7 @@ impl Chat {
         let stats = &mut self.stats;
         stats.rooms_created_open = self.created.len() as u64;
         stats.room_watchers = self.watch.watchers().len() as u64;
+        stats.history_rooms = self.history.rooms() as u64;
         stats.sessions = self.sessions.len() as u64;
         stats.users_logged_in = self.logins.logged_in() as u64;
         stats.rooms_active = self.rooms.active() as u64;

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::token::TokenKey;
+
 /// Configuration of a [`crate::Chat`].
 ///
 /// [`ChatConfig::validate`] says whether a configuration makes sense; the
@@ -76,6 +78,14 @@ pub struct ChatConfig {
     /// numbered from here to `i32::MAX`, after the fixed rooms (checked
     /// unless creating is off: `rooms_per_user` or `max_created_rooms` 0).
     pub created_room_start: i32,
+    /// Messages each room keeps for catch-up (default 100); 0 turns
+    /// history off (311 then never grants the history feature).
+    pub history_len: usize,
+    /// The secret resume tokens are signed with; `None`: no tokens (311
+    /// never grants the resume feature).
+    pub token_key: Option<TokenKey>,
+    /// How long a resume token holds (default 1 day).
+    pub token_ttl: Duration,
 }
 
 impl Default for ChatConfig {
@@ -101,6 +111,9 @@ impl Default for ChatConfig {
             room_create_rate: 10,
             room_create_burst: 5,
             created_room_start: 1_000,
+            history_len: 100,
+            token_key: None,
+            token_ttl: Duration::from_secs(86_400),
         }
     }
 }
@@ -163,6 +176,12 @@ impl ChatConfig {
         }
         if self.room_create_rate > 0 && self.room_create_burst == 0 {
             return Err("room_create_burst must be at least 1 when room_create_rate is on".into());
+        }
+        if self.history_len > 100_000 {
+            return Err("history_len must be at most 100000".into());
+        }
+        if self.token_ttl.is_zero() {
+            return Err("token_ttl must be above 0".into());
         }
         let creating = self.rooms_per_user > 0 && self.max_created_rooms > 0;
         if creating && last >= i64::from(self.created_room_start) {

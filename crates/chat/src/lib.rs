@@ -108,6 +108,7 @@ mod config;
 mod conn;
 mod created;
 mod deadline;
+mod history;
 mod lobby;
 mod login;
 mod login_limit;
@@ -121,6 +122,7 @@ mod session;
 mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod token;
 mod watch;
 
 pub use chat::Chat;
@@ -130,6 +132,7 @@ pub use cluster::{
 };
 pub use config::ChatConfig;
 pub use conn::ConnId;
-pub use outbound::{AuthRequest, AuthResult, Authenticator, Outbound};
+pub use outbound::{AuthRequest, AuthResult, Authenticator, Credential, Outbound};
 pub use secret::Secret;
 pub use stats::{ChatStats, CreateFailures, LoginFailures};
+pub use token::{Claims, TokenError, TokenKey, MAX_TOKEN_LEN};

@@ -86,6 +86,7 @@ impl Chat {
             return;
         };
         self.stats.rooms_closed += 1;
+        self.history.forget(room);
         tracing::debug!(room, name = %gone.name, "created room closed");
         let closed = Closed {
             name: gone.name,

@@ -81,19 +81,49 @@ pub struct AuthRequest {
     pub ticket: u64,
     /// The user id to log in as (1 to 32 bytes of UTF-8).
     pub user_id: String,
-    /// The password given (1 to 32 bytes of UTF-8).
-    pub password: Secret,
+    /// What proves it.
+    pub credential: Credential,
     /// Whether an unknown id is created with this password
-    /// ([`crate::ChatConfig::auto_register`]).
+    /// ([`crate::ChatConfig::auto_register`]; never for a token).
     pub auto_register: bool,
+}
+
+impl AuthRequest {
+    /// The password, for a password login (`None` for a token).
+    pub fn password(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Password(password) => Some(password.expose()),
+            Credential::Token { .. } => None,
+        }
+    }
+}
+
+/// What a login presents.
+#[derive(Debug)]
+pub enum Credential {
+    /// A password (1 to 32 bytes of UTF-8), checked against the stored
+    /// hash: [`AuthResult::Rejected`] when wrong.
+    Password(Secret),
+    /// A resume token whose signature and expiry the machine already
+    /// checked, issued at `issued_ms` (Unix milliseconds): the store says
+    /// whether it still holds — [`AuthResult::Accepted`] unless the user's
+    /// tokens were revoked at or after `issued_ms` (a password change) or
+    /// the user no longer exists ([`AuthResult::Rejected`], answered 113).
+    /// No password hash is computed.
+    Token {
+        /// When the token was issued.
+        issued_ms: u64,
+    },
 }
 
 /// The answer to an [`AuthRequest`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthResult {
-    /// The password is right (or the id was just registered with it).
+    /// The password is right (or the id was just registered with it), or
+    /// the token still holds.
     Accepted,
     /// Wrong password, or unknown id without auto-registration: result 33.
+    /// For a token: revoked, or the user is gone: result 113.
     Rejected,
     /// The account store could not be reached: result 34.
     Unavailable,

@@ -17,6 +17,8 @@ pub(crate) struct Member {
     pub(crate) unique_id: i64,
     /// Its user id.
     pub(crate) user_id: Arc<str>,
+    /// Whether it gets chats as 313 (the history feature).
+    pub(crate) history: bool,
 }
 
 /// The active rooms, by number. Room numbers are checked against the
@@ -74,6 +76,17 @@ impl Rooms {
     /// Members of all rooms.
     pub(crate) fn total_members(&self) -> usize {
         self.members
+    }
+
+    /// Sets whether `conn`, a member of `room`, gets chats as 313.
+    pub(crate) fn set_history(&mut self, room: i32, conn: ConnId, history: bool) {
+        if let Some(member) = self
+            .rooms
+            .get_mut(&room)
+            .and_then(|m| m.iter_mut().find(|m| m.conn == conn))
+        {
+            member.history = history;
+        }
     }
 
     /// Every active room and its members (for the invariant checks).

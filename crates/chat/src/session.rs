@@ -7,6 +7,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use ringport_proto::Features;
+
 use crate::pipeline::Pipeline;
 use crate::rate::Bucket;
 
@@ -30,6 +32,8 @@ pub(crate) struct Session {
     /// Requests received while an earlier one waits for an answer from
     /// outside the machine (see `pipeline`).
     pub(crate) pipeline: Pipeline,
+    /// What the session opted in to (311).
+    pub(crate) features: Features,
 }
 
 impl Session {
@@ -41,6 +45,7 @@ impl Session {
             create_bucket: Bucket::default(),
             peer,
             pipeline: Pipeline::default(),
+            features: Features::NONE,
         }
     }
 }
@@ -59,6 +64,8 @@ pub(crate) enum SessionState {
         ticket: u64,
         /// The user id being logged in.
         user_id: Arc<str>,
+        /// Which request asked (so which response answers).
+        via: LoginVia,
     },
     /// Logged in, maybe in a room.
     LoggedIn {
@@ -67,6 +74,15 @@ pub(crate) enum SessionState {
         /// The room the user is in.
         room: Option<i32>,
     },
+}
+
+/// How a login was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoginVia {
+    /// 201, answered with 202.
+    Password,
+    /// 317, answered with 318.
+    Token,
 }
 
 /// A logged-in user.

@@ -21,6 +21,8 @@ pub struct ChatStats {
     pub rooms_created_open: u64,
     /// Gauge: sessions watching the room list.
     pub room_watchers: u64,
+    /// Gauge: rooms keeping a history.
+    pub history_rooms: u64,
     /// Rooms created (302 with 0).
     pub rooms_created: u64,
     /// Created rooms closed after being empty for the idle time (in
@@ -32,6 +34,14 @@ pub struct ChatStats {
     pub room_lists: u64,
     /// Room-list change notifies (306) handed to the host, one per watcher.
     pub room_changes_out: u64,
+    /// Logins with a resume token answered 318(0) (also in `logins_ok`).
+    pub token_logins_ok: u64,
+    /// Resume tokens sent (316).
+    pub tokens_issued: u64,
+    /// History requests answered 315(0).
+    pub history_requests: u64,
+    /// Messages sent in answer to history requests (313s).
+    pub history_messages_out: u64,
     /// Logins answered with 202(0).
     pub logins_ok: u64,
     /// Logins answered with a non-zero 202, whatever the reason (see
@@ -143,6 +153,14 @@ pub struct LoginFailures {
     pub backend_unavailable: u64,
     /// 90: invalid body.
     pub invalid_packet: u64,
+    /// 110: a token login from a session without the resume feature.
+    pub feature_not_enabled: u64,
+    /// 111: a token that does not verify.
+    pub token_invalid: u64,
+    /// 112: an expired token.
+    pub token_expired: u64,
+    /// 113: a revoked token.
+    pub token_revoked: u64,
 }
 
 impl LoginFailures {
@@ -154,12 +172,20 @@ impl LoginFailures {
             ResultCode::LoginUserInvalidPw => self.invalid_password,
             ResultCode::LoginBackendUnavailable => self.backend_unavailable,
             ResultCode::InvalidPacket => self.invalid_packet,
+            ResultCode::FeatureNotEnabled => self.feature_not_enabled,
+            ResultCode::TokenInvalid => self.token_invalid,
+            ResultCode::TokenExpired => self.token_expired,
+            ResultCode::TokenRevoked => self.token_revoked,
             _ => 0,
         }
     }
 
     pub(crate) fn record(&mut self, code: ResultCode) {
         let slot = match code {
+            ResultCode::FeatureNotEnabled => &mut self.feature_not_enabled,
+            ResultCode::TokenInvalid => &mut self.token_invalid,
+            ResultCode::TokenExpired => &mut self.token_expired,
+            ResultCode::TokenRevoked => &mut self.token_revoked,
             ResultCode::LoginUserAlready => &mut self.already,
             ResultCode::LoginUserUsedAllObj => &mut self.server_full,
             ResultCode::LoginUserInvalidPw => &mut self.invalid_password,

@@ -55,6 +55,14 @@ impl<'a> Reader<'a> {
         self.array().map(u16::from_le_bytes)
     }
 
+    pub(crate) fn u32(&mut self) -> Result<u32, BodyError> {
+        self.array().map(u32::from_le_bytes)
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64, BodyError> {
+        self.array().map(u64::from_le_bytes)
+    }
+
     pub(crate) fn i32(&mut self) -> Result<i32, BodyError> {
         self.array().map(i32::from_le_bytes)
     }

@@ -51,6 +51,25 @@ pub const ROOM_ENTER_NAME_REQ: u16 = 307;
 /// extension).
 pub const ROOM_ENTER_NAME_RES: u16 = 308;
 
+/// 311: opt in to features (history, resume tokens) (C→S, extension).
+pub const HELLO_REQ: u16 = 311;
+/// 312: the features granted (S→C, extension).
+pub const HELLO_RES: u16 = 312;
+/// 313: a chat message with its room, epoch, sequence number and time,
+/// instead of 223 for sessions with the history feature (S→C, extension).
+pub const ROOM_CHAT_SEQ_NTF: u16 = 313;
+/// 314: the room's messages after a sequence number (C→S, extension).
+pub const ROOM_HISTORY_REQ: u16 = 314;
+/// 315: result of a history request, followed by its 313s (S→C,
+/// extension).
+pub const ROOM_HISTORY_RES: u16 = 315;
+/// 316: a resume token (S→C, extension).
+pub const RESUME_TOKEN_NTF: u16 = 316;
+/// 317: log in with a resume token (C→S, extension).
+pub const LOGIN_TOKEN_REQ: u16 = 317;
+/// 318: result of a token login (S→C, extension).
+pub const LOGIN_TOKEN_RES: u16 = 318;
+
 /// The protocol name of a packet id (`"ROOM_CHAT_REQ"`), or `None` for an id
 /// protocol v1 does not define. Meant for logs and metrics labels.
 pub const fn name(id: u16) -> Option<&'static str> {
@@ -76,13 +95,22 @@ pub const fn name(id: u16) -> Option<&'static str> {
         ROOM_LIST_CHANGE_NTF => "ROOM_LIST_CHANGE_NTF",
         ROOM_ENTER_NAME_REQ => "ROOM_ENTER_NAME_REQ",
         ROOM_ENTER_NAME_RES => "ROOM_ENTER_NAME_RES",
+        HELLO_REQ => "HELLO_REQ",
+        HELLO_RES => "HELLO_RES",
+        ROOM_CHAT_SEQ_NTF => "ROOM_CHAT_SEQ_NTF",
+        ROOM_HISTORY_REQ => "ROOM_HISTORY_REQ",
+        ROOM_HISTORY_RES => "ROOM_HISTORY_RES",
+        RESUME_TOKEN_NTF => "RESUME_TOKEN_NTF",
+        LOGIN_TOKEN_REQ => "LOGIN_TOKEN_REQ",
+        LOGIN_TOKEN_RES => "LOGIN_TOKEN_RES",
         _ => return None,
     })
 }
 
 /// The id of the response that answers `request`, for the requests that have
 /// one carrying a result code (201 → 202, 206 → 207, 215 → 216, 221 → 222,
-/// and the extension's 301 → 302, 303 → 304, 307 → 308).
+/// and the extension's 301 → 302, 303 → 304, 307 → 308, 311 → 312,
+/// 314 → 315, 317 → 318).
 ///
 /// This is the packet a server sends with result 90 `INVALID_PACKET` when the
 /// request's body is invalid. [`DEV_ECHO`] has no result code (and any body is
@@ -96,6 +124,9 @@ pub const fn response_to(request: u16) -> Option<u16> {
         ROOM_CREATE_REQ => Some(ROOM_CREATE_RES),
         ROOM_LIST_REQ => Some(ROOM_LIST_RES),
         ROOM_ENTER_NAME_REQ => Some(ROOM_ENTER_NAME_RES),
+        HELLO_REQ => Some(HELLO_RES),
+        ROOM_HISTORY_REQ => Some(ROOM_HISTORY_RES),
+        LOGIN_TOKEN_REQ => Some(LOGIN_TOKEN_RES),
         _ => None,
     }
 }
@@ -128,6 +159,14 @@ mod tests {
             (ROOM_LIST_CHANGE_NTF, 306, "ROOM_LIST_CHANGE_NTF"),
             (ROOM_ENTER_NAME_REQ, 307, "ROOM_ENTER_NAME_REQ"),
             (ROOM_ENTER_NAME_RES, 308, "ROOM_ENTER_NAME_RES"),
+            (HELLO_REQ, 311, "HELLO_REQ"),
+            (HELLO_RES, 312, "HELLO_RES"),
+            (ROOM_CHAT_SEQ_NTF, 313, "ROOM_CHAT_SEQ_NTF"),
+            (ROOM_HISTORY_REQ, 314, "ROOM_HISTORY_REQ"),
+            (ROOM_HISTORY_RES, 315, "ROOM_HISTORY_RES"),
+            (RESUME_TOKEN_NTF, 316, "RESUME_TOKEN_NTF"),
+            (LOGIN_TOKEN_REQ, 317, "LOGIN_TOKEN_REQ"),
+            (LOGIN_TOKEN_RES, 318, "LOGIN_TOKEN_RES"),
         ];
         for (constant, value, label) in table {
             assert_eq!(constant, value);

@@ -31,6 +31,8 @@ mod codec;
 mod echo;
 mod error;
 pub mod header;
+mod hello;
+mod history;
 pub mod id;
 mod request;
 mod response;
@@ -38,21 +40,25 @@ mod result;
 mod room_list;
 mod room_name;
 mod text;
+mod token;
 mod user_list;
 
 pub use echo::DevEcho;
 pub use error::{BodyError, DecodeError, EncodeError, TextField};
 pub use header::{frame_len, FrameError, Header, DEFAULT_MAX_FRAME, HEADER_LEN, MAX_FRAME_LIMIT};
+pub use hello::{Features, HelloReq, HelloRes};
+pub use history::{RoomChatSeqNtf, RoomHistoryReq, RoomHistoryRes};
 pub use request::{
     ClientPacket, LoginReq, RoomChatReq, RoomCreateReq, RoomEnterNameReq, RoomEnterReq,
     RoomLeaveReq, RoomListReq,
 };
 pub use response::{
-    LoginRes, RoomChatNtf, RoomChatRes, RoomCreateRes, RoomEnterNameRes, RoomEnterRes,
-    RoomLeaveRes, RoomLeaveUserNtf, RoomListRes, RoomNewUserNtf, ServerPacket,
+    LoginRes, LoginTokenRes, RoomChatNtf, RoomChatRes, RoomCreateRes, RoomEnterNameRes,
+    RoomEnterRes, RoomLeaveRes, RoomLeaveUserNtf, RoomListRes, RoomNewUserNtf, ServerPacket,
 };
 pub use result::ResultCode;
 pub use room_list::{encode_room_list, RoomInfo, RoomListChangeNtf, RoomListNtf, Rooms};
 pub use room_name::{RoomName, RoomNameError};
 pub use text::{Message, Password, TextError, UserId};
+pub use token::{LoginTokenReq, ResumeTokenNtf};
 pub use user_list::{encode_user_list, Members, RoomMember, RoomUserListNtf};

@@ -5,9 +5,12 @@ use crate::codec::{put_header, put_raw, Reader};
 use crate::echo::DevEcho;
 use crate::error::{BodyError, DecodeError, EncodeError, TextField};
 use crate::header::HEADER_LEN;
+use crate::hello::HelloReq;
+use crate::history::RoomHistoryReq;
 use crate::id;
 use crate::room_name::{put_prefixed, RoomName, RoomNameError};
 use crate::text::{Message, Password, UserId};
+use crate::token::LoginTokenReq;
 
 /// `LOGIN_REQ` (201), 71 bytes: `UserID[33]`, `UserPW[33]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -292,6 +295,12 @@ pub enum ClientPacket<'a> {
     RoomListReq(RoomListReq),
     /// 307 (extension).
     RoomEnterNameReq(RoomEnterNameReq<'a>),
+    /// 311 (extension).
+    HelloReq(HelloReq),
+    /// 314 (extension).
+    RoomHistoryReq(RoomHistoryReq),
+    /// 317 (extension).
+    LoginTokenReq(LoginTokenReq<'a>),
     /// An id a server does not handle, including the ids a server sends
     /// (202, 207, …). Not an error: the server ignores it. Encoding it writes
     /// the same frame back (with type 0), which lets tests send such packets.
@@ -337,6 +346,13 @@ impl<'a> ClientPacket<'a> {
             id::ROOM_ENTER_NAME_REQ => ClientPacket::RoomEnterNameReq(
                 RoomEnterNameReq::decode_body(body).map_err(invalid)?,
             ),
+            id::HELLO_REQ => ClientPacket::HelloReq(HelloReq::decode_body(body).map_err(invalid)?),
+            id::ROOM_HISTORY_REQ => {
+                ClientPacket::RoomHistoryReq(RoomHistoryReq::decode_body(body).map_err(invalid)?)
+            }
+            id::LOGIN_TOKEN_REQ => {
+                ClientPacket::LoginTokenReq(LoginTokenReq::decode_body(body).map_err(invalid)?)
+            }
             _ => ClientPacket::Unknown { id, body },
         })
     }
@@ -352,6 +368,9 @@ impl<'a> ClientPacket<'a> {
             ClientPacket::RoomCreateReq(_) => RoomCreateReq::ID,
             ClientPacket::RoomListReq(_) => RoomListReq::ID,
             ClientPacket::RoomEnterNameReq(_) => RoomEnterNameReq::ID,
+            ClientPacket::HelloReq(_) => HelloReq::ID,
+            ClientPacket::RoomHistoryReq(_) => RoomHistoryReq::ID,
+            ClientPacket::LoginTokenReq(_) => LoginTokenReq::ID,
             ClientPacket::Unknown { id, .. } => *id,
         }
     }
@@ -372,6 +391,9 @@ impl<'a> ClientPacket<'a> {
             ClientPacket::RoomCreateReq(p) => p.encode(out),
             ClientPacket::RoomListReq(p) => p.encode(out),
             ClientPacket::RoomEnterNameReq(p) => p.encode(out),
+            ClientPacket::HelloReq(p) => p.encode(out),
+            ClientPacket::RoomHistoryReq(p) => p.encode(out),
+            ClientPacket::LoginTokenReq(p) => p.encode(out),
             ClientPacket::Unknown { id, body } => return put_raw(out, *id, body),
         }
         Ok(())

@@ -5,11 +5,14 @@ use crate::codec::{member_len, put_header, put_member, put_raw, Reader};
 use crate::echo::DevEcho;
 use crate::error::{BodyError, DecodeError, EncodeError};
 use crate::header::HEADER_LEN;
+use crate::hello::HelloRes;
+use crate::history::{RoomChatSeqNtf, RoomHistoryRes};
 use crate::id;
 use crate::request::split_frame;
 use crate::result::ResultCode;
 use crate::room_list::{RoomListChangeNtf, RoomListNtf};
 use crate::text::{Message, UserId};
+use crate::token::ResumeTokenNtf;
 use crate::user_list::RoomUserListNtf;
 
 macro_rules! result_packet {
@@ -76,6 +79,13 @@ result_packet!(
     /// the list follows as 305 packets.
     RoomListRes,
     id::ROOM_LIST_RES
+);
+
+result_packet!(
+    /// `LOGIN_TOKEN_RES` (318, extension), 7 bytes: `u16 result`. On
+    /// success a fresh 316 follows.
+    LoginTokenRes,
+    id::LOGIN_TOKEN_RES
 );
 
 macro_rules! numbered_result_packet {
@@ -268,6 +278,16 @@ pub enum ServerPacket<'a> {
     RoomListChangeNtf(RoomListChangeNtf<'a>),
     /// 308 (extension).
     RoomEnterNameRes(RoomEnterNameRes),
+    /// 312 (extension).
+    HelloRes(HelloRes),
+    /// 313 (extension).
+    RoomChatSeqNtf(RoomChatSeqNtf<'a>),
+    /// 315 (extension).
+    RoomHistoryRes(RoomHistoryRes),
+    /// 316 (extension).
+    ResumeTokenNtf(ResumeTokenNtf<'a>),
+    /// 318 (extension).
+    LoginTokenRes(LoginTokenRes),
     /// An id a client does not handle, including the request ids. Encoding it
     /// writes the same frame back (with type 0).
     Unknown {
@@ -330,12 +350,26 @@ impl<'a> ServerPacket<'a> {
             id::ROOM_ENTER_NAME_RES => ServerPacket::RoomEnterNameRes(
                 RoomEnterNameRes::decode_body(body).map_err(invalid)?,
             ),
+            id::HELLO_RES => ServerPacket::HelloRes(HelloRes::decode_body(body).map_err(invalid)?),
+            id::ROOM_CHAT_SEQ_NTF => {
+                ServerPacket::RoomChatSeqNtf(RoomChatSeqNtf::decode_body(body).map_err(invalid)?)
+            }
+            id::ROOM_HISTORY_RES => {
+                ServerPacket::RoomHistoryRes(RoomHistoryRes::decode_body(body).map_err(invalid)?)
+            }
+            id::RESUME_TOKEN_NTF => {
+                ServerPacket::ResumeTokenNtf(ResumeTokenNtf::decode_body(body).map_err(invalid)?)
+            }
+            id::LOGIN_TOKEN_RES => {
+                ServerPacket::LoginTokenRes(LoginTokenRes::decode_body(body).map_err(invalid)?)
+            }
             _ => ServerPacket::Unknown { id, body },
         })
     }
 
     /// The response to request `request_id` carrying `result`: 202, 207, 216,
-    /// 222, 302, 304 or 308 (room 0 where the response has a number; see [`crate::id::response_to`]); `None` for an id without one.
+    /// 222, 302, 304, 308, 312, 315 or 318 (room 0 where the response has a
+    /// number, no feature in a 312; see [`crate::id::response_to`]); `None` for an id without one.
     /// A server answers [`DecodeError::InvalidBody`] with
     /// `ServerPacket::response(id, ResultCode::InvalidPacket)`.
     pub const fn response(request_id: u16, result: ResultCode) -> Option<ServerPacket<'static>> {
@@ -349,6 +383,9 @@ impl<'a> ServerPacket<'a> {
             id::ROOM_ENTER_NAME_REQ => {
                 ServerPacket::RoomEnterNameRes(RoomEnterNameRes::new(result))
             }
+            id::HELLO_REQ => ServerPacket::HelloRes(HelloRes::new(result)),
+            id::ROOM_HISTORY_REQ => ServerPacket::RoomHistoryRes(RoomHistoryRes::new(result)),
+            id::LOGIN_TOKEN_REQ => ServerPacket::LoginTokenRes(LoginTokenRes::new(result)),
             _ => return None,
         })
     }
@@ -370,6 +407,11 @@ impl<'a> ServerPacket<'a> {
             ServerPacket::RoomListNtf(_) => RoomListNtf::ID,
             ServerPacket::RoomListChangeNtf(_) => RoomListChangeNtf::ID,
             ServerPacket::RoomEnterNameRes(_) => RoomEnterNameRes::ID,
+            ServerPacket::HelloRes(_) => HelloRes::ID,
+            ServerPacket::RoomChatSeqNtf(_) => RoomChatSeqNtf::ID,
+            ServerPacket::RoomHistoryRes(_) => RoomHistoryRes::ID,
+            ServerPacket::ResumeTokenNtf(_) => ResumeTokenNtf::ID,
+            ServerPacket::LoginTokenRes(_) => LoginTokenRes::ID,
             ServerPacket::Unknown { id, .. } => *id,
         }
     }
@@ -396,6 +438,11 @@ impl<'a> ServerPacket<'a> {
             ServerPacket::RoomListNtf(p) => p.encode(out),
             ServerPacket::RoomListChangeNtf(p) => p.encode(out),
             ServerPacket::RoomEnterNameRes(p) => p.encode(out),
+            ServerPacket::HelloRes(p) => p.encode(out),
+            ServerPacket::RoomChatSeqNtf(p) => p.encode(out),
+            ServerPacket::RoomHistoryRes(p) => p.encode(out),
+            ServerPacket::ResumeTokenNtf(p) => p.encode(out),
+            ServerPacket::LoginTokenRes(p) => p.encode(out),
             ServerPacket::Unknown { id, body } => return put_raw(out, *id, body),
         }
         Ok(())

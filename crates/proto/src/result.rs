@@ -55,11 +55,22 @@ pub enum ResultCode {
     /// 106 `ROOM_SERVICE_UNAVAILABLE` (extension): the cluster could not be
     /// asked; try again.
     RoomServiceUnavailable = 106,
+    /// 110 `FEATURE_NOT_ENABLED` (extension): the request needs a feature
+    /// the session did not get with 311 (or the server has it off).
+    FeatureNotEnabled = 110,
+    /// 111 `TOKEN_INVALID` (extension): not a token of this server
+    /// (malformed, tampered with, or signed with another secret).
+    TokenInvalid = 111,
+    /// 112 `TOKEN_EXPIRED` (extension): the token's time is up.
+    TokenExpired = 112,
+    /// 113 `TOKEN_REVOKED` (extension): the user's password changed or the
+    /// user was deleted since the token was issued.
+    TokenRevoked = 113,
 }
 
 impl ResultCode {
     /// Every code of protocol v1 and its extension, in ascending order.
-    pub const ALL: [ResultCode; 18] = [
+    pub const ALL: [ResultCode; 22] = [
         ResultCode::None,
         ResultCode::LoginUserAlready,
         ResultCode::LoginUserUsedAllObj,
@@ -78,6 +89,10 @@ impl ResultCode {
         ResultCode::RoomCreateLimitUser,
         ResultCode::RoomCreateLimitServer,
         ResultCode::RoomServiceUnavailable,
+        ResultCode::FeatureNotEnabled,
+        ResultCode::TokenInvalid,
+        ResultCode::TokenExpired,
+        ResultCode::TokenRevoked,
     ];
 
     /// The code for a wire value, or `None` if the protocol does not define it.
@@ -101,6 +116,10 @@ impl ResultCode {
             104 => ResultCode::RoomCreateLimitUser,
             105 => ResultCode::RoomCreateLimitServer,
             106 => ResultCode::RoomServiceUnavailable,
+            110 => ResultCode::FeatureNotEnabled,
+            111 => ResultCode::TokenInvalid,
+            112 => ResultCode::TokenExpired,
+            113 => ResultCode::TokenRevoked,
             _ => return None,
         })
     }
@@ -136,6 +155,10 @@ impl ResultCode {
             ResultCode::RoomCreateLimitUser => "ROOM_CREATE_LIMIT_USER",
             ResultCode::RoomCreateLimitServer => "ROOM_CREATE_LIMIT_SERVER",
             ResultCode::RoomServiceUnavailable => "ROOM_SERVICE_UNAVAILABLE",
+            ResultCode::FeatureNotEnabled => "FEATURE_NOT_ENABLED",
+            ResultCode::TokenInvalid => "TOKEN_INVALID",
+            ResultCode::TokenExpired => "TOKEN_EXPIRED",
+            ResultCode::TokenRevoked => "TOKEN_REVOKED",
         }
     }
 }
@@ -178,6 +201,10 @@ mod tests {
             (104, "ROOM_CREATE_LIMIT_USER"),
             (105, "ROOM_CREATE_LIMIT_SERVER"),
             (106, "ROOM_SERVICE_UNAVAILABLE"),
+            (110, "FEATURE_NOT_ENABLED"),
+            (111, "TOKEN_INVALID"),
+            (112, "TOKEN_EXPIRED"),
+            (113, "TOKEN_REVOKED"),
         ];
         assert_eq!(table.len(), ResultCode::ALL.len());
         for ((code, name), listed) in table.into_iter().zip(ResultCode::ALL) {

@@ -6,11 +6,13 @@
 
 use proptest::prelude::*;
 use ringport_proto::{
-    encode_room_list, encode_user_list, frame_len, ClientPacket, DecodeError, DevEcho, FrameError,
-    LoginReq, LoginRes, Message, ResultCode, RoomChatNtf, RoomChatReq, RoomChatRes, RoomCreateReq,
-    RoomCreateRes, RoomEnterNameReq, RoomEnterNameRes, RoomEnterReq, RoomEnterRes, RoomInfo,
-    RoomLeaveReq, RoomLeaveRes, RoomLeaveUserNtf, RoomListChangeNtf, RoomListReq, RoomListRes,
-    RoomMember, RoomName, RoomNewUserNtf, RoomUserListNtf, ServerPacket, UserId, DEFAULT_MAX_FRAME,
+    encode_room_list, encode_user_list, frame_len, ClientPacket, DecodeError, DevEcho, Features,
+    FrameError, HelloReq, HelloRes, LoginReq, LoginRes, LoginTokenReq, LoginTokenRes, Message,
+    ResultCode, ResumeTokenNtf, RoomChatNtf, RoomChatReq, RoomChatRes, RoomChatSeqNtf,
+    RoomCreateReq, RoomCreateRes, RoomEnterNameReq, RoomEnterNameRes, RoomEnterReq, RoomEnterRes,
+    RoomHistoryReq, RoomHistoryRes, RoomInfo, RoomLeaveReq, RoomLeaveRes, RoomLeaveUserNtf,
+    RoomListChangeNtf, RoomListReq, RoomListRes, RoomMember, RoomName, RoomNewUserNtf,
+    RoomUserListNtf, ServerPacket, UserId, DEFAULT_MAX_FRAME,
 };
 
 /// Text of 1 to `max` bytes without NUL, cut on a character boundary.
@@ -47,6 +49,9 @@ enum Req {
     Create(u16, Vec<u8>),
     List(bool),
     EnterName(Vec<u8>),
+    Hello(u32),
+    History(u64, u64, u16),
+    LoginToken(Vec<u8>),
     Unknown(u16, Vec<u8>),
 }
 
@@ -58,9 +63,12 @@ fn name_bytes() -> impl Strategy<Value = Vec<u8>> {
 
 fn req() -> impl Strategy<Value = Req> {
     let unknown = any::<u16>().prop_filter("not a request id", |id| {
-        ![1, 201, 206, 215, 221, 301, 303, 307].contains(id)
+        ![1, 201, 206, 215, 221, 301, 303, 307, 311, 314, 317].contains(id)
     });
     prop_oneof![
+        any::<u32>().prop_map(Req::Hello),
+        (any::<u64>(), any::<u64>(), any::<u16>()).prop_map(|(e, s, m)| Req::History(e, s, m)),
+        name_bytes().prop_map(Req::LoginToken),
         (any::<u16>(), name_bytes()).prop_map(|(max, name)| Req::Create(max, name)),
         any::<bool>().prop_map(Req::List),
         name_bytes().prop_map(Req::EnterName),
@@ -91,6 +99,17 @@ impl Req {
             .encode(out),
             Req::List(watch) => RoomListReq { watch: *watch }.encode(out),
             Req::EnterName(name) => RoomEnterNameReq { name }.encode(out),
+            Req::Hello(f) => HelloReq {
+                features: Features(*f),
+            }
+            .encode(out),
+            Req::History(epoch, after_seq, max) => RoomHistoryReq {
+                epoch: *epoch,
+                after_seq: *after_seq,
+                max: *max,
+            }
+            .encode(out),
+            Req::LoginToken(token) => LoginTokenReq { token }.encode(out),
             Req::Unknown(id, body) => ClientPacket::Unknown { id: *id, body }.encode(out).unwrap(),
         }
     }
@@ -107,6 +126,9 @@ impl Req {
             ClientPacket::RoomCreateReq(p) => Req::Create(p.max_users, p.name.to_vec()),
             ClientPacket::RoomListReq(p) => Req::List(p.watch),
             ClientPacket::RoomEnterNameReq(p) => Req::EnterName(p.name.to_vec()),
+            ClientPacket::HelloReq(p) => Req::Hello(p.features.0),
+            ClientPacket::RoomHistoryReq(p) => Req::History(p.epoch, p.after_seq, p.max),
+            ClientPacket::LoginTokenReq(p) => Req::LoginToken(p.token.to_vec()),
             ClientPacket::Unknown { id, body } => Req::Unknown(id, body.to_vec()),
         }
     }
@@ -129,6 +151,11 @@ enum Res {
     Rooms(Vec<Room>),
     Change(Room),
     EnterName(ResultCode, i32),
+    Hello(ResultCode, u32),
+    ChatSeq(i32, u64, u64, i64, String, String),
+    History(ResultCode, i32, u64, u64, bool, bool, u16),
+    Token(u32, Vec<u8>),
+    LoginToken(ResultCode),
     Unknown(u16, Vec<u8>),
 }
 
@@ -196,6 +223,28 @@ fn res() -> impl Strategy<Value = Res> {
         proptest::collection::vec(room(), 0..=126).prop_map(Res::Rooms),
         room().prop_map(Res::Change),
         (result_code(), any::<i32>()).prop_map(|(r, n)| Res::EnterName(r, n)),
+        (result_code(), any::<u32>()).prop_map(|(r, f)| Res::Hello(r, f)),
+        (
+            any::<i32>(),
+            any::<u64>(),
+            any::<u64>(),
+            any::<i64>(),
+            text(32),
+            text(256)
+        )
+            .prop_map(|(r, e, s, t, u, m)| Res::ChatSeq(r, e, s, t, u, m)),
+        (
+            result_code(),
+            any::<i32>(),
+            any::<u64>(),
+            any::<u64>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<u16>()
+        )
+            .prop_map(|(r, room, e, s, l, m, c)| Res::History(r, room, e, s, l, m, c)),
+        (any::<u32>(), name_bytes()).prop_map(|(t, b)| Res::Token(t, b)),
+        result_code().prop_map(Res::LoginToken),
         (unknown, body()).prop_map(|(id, body)| Res::Unknown(id, body)),
     ]
 }
@@ -247,6 +296,36 @@ impl Res {
                 room_number: *room_number,
             }
             .encode(out),
+            Res::Hello(result, f) => HelloRes {
+                result: *result,
+                features: Features(*f),
+            }
+            .encode(out),
+            Res::ChatSeq(room, epoch, seq, time_ms, user, message) => RoomChatSeqNtf {
+                room: *room,
+                epoch: *epoch,
+                seq: *seq,
+                time_ms: *time_ms,
+                user_id: UserId::new(user).unwrap(),
+                message: Message::new(message).unwrap(),
+            }
+            .encode(out),
+            Res::History(result, room, epoch, last_seq, lost, more, count) => RoomHistoryRes {
+                result: *result,
+                room: *room,
+                epoch: *epoch,
+                last_seq: *last_seq,
+                lost: *lost,
+                more: *more,
+                count: *count,
+            }
+            .encode(out),
+            Res::Token(ttl_secs, token) => ResumeTokenNtf {
+                ttl_secs: *ttl_secs,
+                token,
+            }
+            .encode(out),
+            Res::LoginToken(r) => LoginTokenRes::new(*r).encode(out),
             Res::Unknown(id, body) => ServerPacket::Unknown { id: *id, body }.encode(out).unwrap(),
         }
     }
@@ -275,6 +354,20 @@ impl Res {
             ServerPacket::RoomListNtf(p) => Res::Rooms(p.rooms().map(owned_room).collect()),
             ServerPacket::RoomListChangeNtf(p) => Res::Change(owned_room(p.room)),
             ServerPacket::RoomEnterNameRes(p) => Res::EnterName(p.result, p.room_number),
+            ServerPacket::HelloRes(p) => Res::Hello(p.result, p.features.0),
+            ServerPacket::RoomChatSeqNtf(p) => Res::ChatSeq(
+                p.room,
+                p.epoch,
+                p.seq,
+                p.time_ms,
+                p.user_id.to_string(),
+                p.message.to_string(),
+            ),
+            ServerPacket::RoomHistoryRes(p) => Res::History(
+                p.result, p.room, p.epoch, p.last_seq, p.lost, p.more, p.count,
+            ),
+            ServerPacket::ResumeTokenNtf(p) => Res::Token(p.ttl_secs, p.token.to_vec()),
+            ServerPacket::LoginTokenRes(p) => Res::LoginToken(p.result),
             ServerPacket::Unknown { id, body } => Res::Unknown(id, body.to_vec()),
         }
     }
@@ -416,7 +509,7 @@ proptest! {
 
     #[test]
     fn a_bad_known_request_names_itself(
-        id in proptest::sample::select(vec![201u16, 206, 215, 221, 301, 303, 307]),
+        id in proptest::sample::select(vec![201u16, 206, 215, 221, 301, 303, 307, 311, 314, 317]),
         body in proptest::collection::vec(any::<u8>(), 0..300),
     ) {
         let mut frame = Vec::new();

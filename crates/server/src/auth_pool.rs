@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use prometheus_client::metrics::histogram::Histogram;
 
 use ringport_accounts::AccountStore;
-use ringport_chat::{AuthRequest, AuthResult, ConnId};
+use ringport_chat::{AuthRequest, AuthResult, ConnId, Credential};
 use ringport_net::crossbeam_channel::Sender;
 
 use crate::health::Health;
@@ -345,7 +345,16 @@ fn work<T: From<AuthAnswer>>(
             AuthResult::Unavailable
         } else {
             let started = Instant::now();
-            let answer = store.authenticate(&req.user_id, req.password.expose(), req.auto_register);
+            let answer = match &req.credential {
+                Credential::Password(password) => {
+                    store.authenticate(&req.user_id, password.expose(), req.auto_register)
+                }
+                // Token revocation is not wired to the stores yet: refuse as
+                // "store unavailable" (34) rather than accept unchecked.
+                Credential::Token { .. } => Err(ringport_accounts::StoreError::Unavailable(
+                    "token logins are not supported by this store yet".into(),
+                )),
+            };
             let took = started.elapsed().as_secs_f64();
             watch.latency.observe(took);
             {
@@ -417,7 +426,7 @@ mod tests {
             conn: ConnId(n),
             ticket: n,
             user_id: format!("u{n}"),
-            password: Secret::new("pw"),
+            credential: Credential::Password(Secret::new("pw")),
             auto_register: true,
         }
     }

@@ -327,6 +327,15 @@ fn expected_decode(frame: &[u8]) -> Value {
             ServerPacket::Unknown { id, body } => {
                 json!({"id": id, "kind": "unknown", "body": hex(body)})
             }
+            // The history-and-resume extension: proto.js does not decode
+            // it yet, so it sees these as unknown ids.
+            ServerPacket::HelloRes(_)
+            | ServerPacket::RoomChatSeqNtf(_)
+            | ServerPacket::RoomHistoryRes(_)
+            | ServerPacket::ResumeTokenNtf(_)
+            | ServerPacket::LoginTokenRes(_) => {
+                json!({"id": p.id(), "kind": "unknown", "body": hex(&frame[5..])})
+            }
         },
     };
     json!({"ok": true, "packet": packet})
@@ -419,7 +428,7 @@ fn split_frames(mut buf: &[u8]) -> Vec<Vec<u8>> {
 /// Server frames to decode: (name, frame).
 fn decode_cases() -> Vec<(String, Vec<u8>)> {
     let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
-    assert_eq!(ResultCode::ALL.len(), 18, "every code is decoded below");
+    assert_eq!(ResultCode::ALL.len(), 22, "every code is decoded below");
     for code in ResultCode::ALL {
         let c = code.code();
         let room_number = if code.is_success() { 1000 } else { 0 };

@@ -429,6 +429,10 @@ export const RESULT_NAMES = Object.freeze({
   104: "ROOM_CREATE_LIMIT_USER",
   105: "ROOM_CREATE_LIMIT_SERVER",
   106: "ROOM_SERVICE_UNAVAILABLE",
+  110: "FEATURE_NOT_ENABLED",
+  111: "TOKEN_INVALID",
+  112: "TOKEN_EXPIRED",
+  113: "TOKEN_REVOKED",
 });
 
 // What a failed request was, and what each code means for it.
@@ -501,6 +505,10 @@ const GENERIC = {
   104: "too many rooms of yours open",
   105: "too many rooms on the server",
   106: "room service unavailable",
+  110: "feature not enabled",
+  111: "invalid token",
+  112: "expired token",
+  113: "revoked token",
 };
 
 /**

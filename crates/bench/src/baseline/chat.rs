@@ -220,13 +220,17 @@ impl Session {
                     self.reply(Bytes::from(out));
                 }
             }
-            // The baseline implements protocol v1 only, not the created-rooms
-            // extension: its requests are ignored like unknown ids.
+            // The baseline implements protocol v1 only, not the extensions
+            // (created rooms, history and resume): their requests are
+            // ignored like unknown ids.
             Ok(
                 ClientPacket::Unknown { .. }
                 | ClientPacket::RoomCreateReq(_)
                 | ClientPacket::RoomListReq(_)
-                | ClientPacket::RoomEnterNameReq(_),
+                | ClientPacket::RoomEnterNameReq(_)
+                | ClientPacket::HelloReq(_)
+                | ClientPacket::RoomHistoryReq(_)
+                | ClientPacket::LoginTokenReq(_),
             ) => {}
             Err(e) => {
                 let response = e

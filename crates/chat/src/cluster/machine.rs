@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use ringport_proto::{LoginReq, ResultCode, RoomLeaveUserNtf, RoomNewUserNtf, UserId};
+use ringport_proto::{ResultCode, RoomLeaveUserNtf, RoomNewUserNtf, UserId};
 
 use super::mirror::Delta;
 use super::{
@@ -179,15 +179,16 @@ impl Chat {
             _ => return,
         };
         cluster.claims.remove(&conn);
-        let waiting = self.sessions.get(&conn).is_some_and(
-            |s| matches!(&s.state, SessionState::Authenticating { ticket: t, .. } if *t == ticket),
-        );
-        if !waiting {
+        let via = self.sessions.get(&conn).and_then(|s| match &s.state {
+            SessionState::Authenticating { ticket: t, via, .. } if *t == ticket => Some(*via),
+            _ => None,
+        });
+        let Some(via) = via else {
             if let ClaimResult::Claimed(_) = result {
                 outbound.cluster(ClusterRequest::Release { conn, user_id });
             }
             return;
-        }
+        };
         let outcome = match result {
             ClaimResult::Claimed(_) if self.logins.session_of(&user_id).is_some() => {
                 outbound.cluster(ClusterRequest::Release {
@@ -206,21 +207,12 @@ impl Chat {
         match outcome {
             Ok(unique_id) => {
                 self.logins.log_in_as(Arc::clone(&user_id), conn);
-                session.state = SessionState::LoggedIn {
-                    user: User { user_id, unique_id },
-                    room: None,
-                };
-                session.login_deadline = None;
-                self.stats.logins_ok += 1;
-                tracing::debug!(%conn, unique_id, "login ok (claimed cluster-wide)");
-                self.respond(conn, LoginReq::ID, ResultCode::None, outbound);
+                self.logged_in(conn, User { user_id, unique_id }, via, outbound);
             }
             Err(code) => {
                 session.state = SessionState::Connected;
                 self.logins.release_slot();
-                tracing::debug!(%conn, %code, "login refused");
-                self.record_login_failure(code);
-                self.respond(conn, LoginReq::ID, code, outbound);
+                self.refuse_login(conn, via, code, outbound);
             }
         }
     }
@@ -564,12 +556,7 @@ impl Chat {
     fn remote_change(&mut self, room: i32, change: RoomChange, outbound: &mut impl Outbound) {
         let delta = match change {
             RoomChange::Chat { packet } => {
-                let members = self.rooms.members(room);
-                for member in members {
-                    outbound.send_shared(member.conn, &packet);
-                }
-                let n = members.len() as u64;
-                self.stats.deliveries_out += n;
+                self.deliver_chat(room, &packet, outbound);
                 if let Some(c) = self.cluster.as_mut() {
                     c.stats.remote_chats_in += 1;
                 }

@@ -152,6 +152,7 @@ impl Chat {
             conn,
             unique_id: user.unique_id,
             user_id: user.user_id.clone(),
+            history: session.features.contains(ringport_proto::Features::HISTORY),
         };
 
         match via {
@@ -203,6 +204,7 @@ impl Chat {
         tracing::debug!(%conn, room, members = others.len() + 1, "entered room");
         if self.rooms.join(room, member).len() == 1 {
             self.created.occupied(room);
+            self.history.occupied(room);
         }
         self.room_changed(room, outbound);
     }

@@ -48,6 +48,7 @@ impl Chat {
         if remaining.is_empty() {
             if let Some(now) = self.now {
                 self.created.emptied(room, now);
+                self.history.emptied(room, now);
             }
             self.room_changed(room, outbound);
             return self.cluster_left(room, unique_id, outbound);

@@ -14,7 +14,7 @@ use super::recorder::{Action, Received, Recorder};
 use crate::chat::Chat;
 use crate::config::ChatConfig;
 use crate::conn::ConnId;
-use crate::outbound::{AuthRequest, AuthResult, Authenticator};
+use crate::outbound::{AuthRequest, AuthResult, Authenticator, Credential};
 use crate::stats::ChatStats;
 
 /// How the harness answers password checks.
@@ -40,6 +40,7 @@ pub struct Harness {
     elapsed: Duration,
     mode: AuthMode,
     passwords: HashMap<String, String>,
+    revoked: HashMap<String, u64>,
     pending: Vec<AuthRequest>,
     inboxes: BTreeMap<ConnId, VecDeque<Received>>,
     closed: Vec<ConnId>,
@@ -64,6 +65,7 @@ impl Harness {
             elapsed: Duration::ZERO,
             mode: AuthMode::FakeStore,
             passwords: HashMap::new(),
+            revoked: HashMap::new(),
             pending: Vec::new(),
             inboxes: BTreeMap::new(),
             closed: Vec::new(),
@@ -504,8 +506,28 @@ impl Harness {
         }
     }
 
+    /// Revokes `user_id`'s tokens issued at or before `at_ms` in the fake
+    /// store (as `ringport user passwd` does in a real one).
+    pub fn revoke_tokens(&mut self, user_id: &str, at_ms: u64) {
+        self.revoked.insert(user_id.to_owned(), at_ms);
+    }
+
     fn fake_store(&mut self, request: &AuthRequest) -> AuthResult {
-        let password = request.password.expose();
+        let password = match &request.credential {
+            Credential::Password(password) => password.expose(),
+            Credential::Token { issued_ms } => {
+                let known = self.passwords.contains_key(&request.user_id);
+                let revoked = self
+                    .revoked
+                    .get(&request.user_id)
+                    .is_some_and(|at| issued_ms <= at);
+                return if known && !revoked {
+                    AuthResult::Accepted
+                } else {
+                    AuthResult::Rejected
+                };
+            }
+        };
         match self.passwords.get(&request.user_id) {
             Some(known) if known == password => AuthResult::Accepted,
             Some(_) => AuthResult::Rejected,

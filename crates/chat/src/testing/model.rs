@@ -32,6 +32,11 @@ pub(crate) struct Seen {
     listing: Option<Vec<RoomEntry>>,
     /// Whether it watches the list (after 304(0) to a list with watch 1).
     pub(crate) watching: bool,
+    /// 313s still to come in answer to a history request.
+    history_left: u16,
+    /// The last sequence number seen per (room, epoch): live 313s of one
+    /// epoch increase.
+    last_seq: BTreeMap<(i32, u64), u64>,
 }
 
 /// The answer a request is owed.
@@ -53,6 +58,12 @@ pub(crate) enum Owed {
     List(Option<bool>),
     /// A 308.
     EnterName,
+    /// A 312.
+    Hello,
+    /// A 315.
+    History,
+    /// A 318.
+    LoginToken,
 }
 
 impl Owed {
@@ -75,6 +86,9 @@ impl Owed {
             ringport_proto::RoomCreateReq::ID => Some(Owed::Create),
             ringport_proto::RoomListReq::ID => Some(Owed::List(None)),
             ringport_proto::RoomEnterNameReq::ID => Some(Owed::EnterName),
+            ringport_proto::HelloReq::ID => Some(Owed::Hello),
+            ringport_proto::RoomHistoryReq::ID => Some(Owed::History),
+            ringport_proto::LoginTokenReq::ID => Some(Owed::LoginToken),
             _ => None,
         }
     }
@@ -89,7 +103,10 @@ impl Owed {
             | (Owed::Chat, Received::ChatRes(_))
             | (Owed::Create, Received::CreateRes(..))
             | (Owed::List(_), Received::ListRes(_))
-            | (Owed::EnterName, Received::EnterNameRes(..)) => true,
+            | (Owed::EnterName, Received::EnterNameRes(..))
+            | (Owed::Hello, Received::HelloRes(..))
+            | (Owed::History, Received::HistoryRes { .. })
+            | (Owed::LoginToken, Received::LoginTokenRes(_)) => true,
             _ => false,
         }
     }
@@ -107,6 +124,9 @@ fn is_answer(packet: &Received) -> bool {
             | Received::CreateRes(..)
             | Received::ListRes(_)
             | Received::EnterNameRes(..)
+            | Received::HelloRes(..)
+            | Received::HistoryRes { .. }
+            | Received::LoginTokenRes(_)
     )
 }
 
@@ -297,6 +317,35 @@ impl Model {
             Received::ChatRes(code) if code.is_success() => {
                 assert!(seen.room.is_some(), "{conn}: 222(0) outside a room");
                 self.chat_sender = Some(conn);
+            }
+            Received::HistoryRes { result, count, .. } if result.is_success() => {
+                assert!(seen.room.is_some(), "{conn}: 315(0) outside a room");
+                seen.history_left = *count;
+            }
+            Received::ChatSeq { .. } if seen.history_left > 0 => {
+                seen.history_left -= 1;
+            }
+            Received::LoginTokenRes(code) if code.is_success() => {
+                assert!(seen.user_id.is_none(), "{conn}: second successful login");
+                seen.user_id = seen.pending_login.clone();
+                assert!(seen.user_id.is_some(), "{conn}: 318(0) without a login");
+            }
+            Received::ChatSeq {
+                room,
+                epoch,
+                seq,
+                user_id,
+                ..
+            } => {
+                assert_eq!(seen.room, Some(*room), "{conn}: 313 for another room");
+                let last = seen.last_seq.entry((*room, *epoch)).or_insert(0);
+                assert!(*seq > *last, "{conn}: 313 seq {seq} after {last}");
+                *last = *seq;
+                let known = seen.user_id.as_deref() == Some(user_id.as_str())
+                    || seen.view.values().any(|v| v == user_id);
+                assert!(known, "{conn}: 313 from {user_id}, not in its room");
+                assert!(self.chat_sender.is_some(), "{conn}: 313 before its 222(0)");
+                self.chat_deliveries.push(conn);
             }
             Received::ChatNtf { user_id, .. } => {
                 assert!(seen.room.is_some(), "{conn}: 223 outside a room");

@@ -43,6 +43,44 @@ pub enum Received {
     RoomChange(RoomEntry),
     /// 308: result and room number.
     EnterNameRes(ResultCode, i32),
+    /// 312: result and the features granted.
+    HelloRes(ResultCode, u32),
+    /// 313.
+    ChatSeq {
+        /// The room.
+        room: i32,
+        /// Its epoch.
+        epoch: u64,
+        /// The message's sequence number.
+        seq: u64,
+        /// Unix milliseconds.
+        time_ms: i64,
+        /// The sender.
+        user_id: String,
+        /// The message.
+        message: String,
+    },
+    /// 315.
+    HistoryRes {
+        /// The result.
+        result: ResultCode,
+        /// The room.
+        room: i32,
+        /// Its epoch.
+        epoch: u64,
+        /// Its last sequence number.
+        last_seq: u64,
+        /// Messages were lost.
+        lost: bool,
+        /// More follow.
+        more: bool,
+        /// 313s that follow.
+        count: u16,
+    },
+    /// 316: the token and its lifetime in seconds.
+    Token(Vec<u8>, u32),
+    /// 318.
+    LoginTokenRes(ResultCode),
 }
 
 /// A room of a 305 or 306, owned.
@@ -116,6 +154,26 @@ impl Received {
             ServerPacket::RoomEnterNameRes(res) => {
                 Received::EnterNameRes(res.result, res.room_number)
             }
+            ServerPacket::HelloRes(res) => Received::HelloRes(res.result, res.features.0),
+            ServerPacket::RoomChatSeqNtf(ntf) => Received::ChatSeq {
+                room: ntf.room,
+                epoch: ntf.epoch,
+                seq: ntf.seq,
+                time_ms: ntf.time_ms,
+                user_id: ntf.user_id.as_str().to_owned(),
+                message: ntf.message.as_str().to_owned(),
+            },
+            ServerPacket::RoomHistoryRes(res) => Received::HistoryRes {
+                result: res.result,
+                room: res.room,
+                epoch: res.epoch,
+                last_seq: res.last_seq,
+                lost: res.lost,
+                more: res.more,
+                count: res.count,
+            },
+            ServerPacket::ResumeTokenNtf(ntf) => Received::Token(ntf.token.to_vec(), ntf.ttl_secs),
+            ServerPacket::LoginTokenRes(res) => Received::LoginTokenRes(res.result),
             ServerPacket::Unknown { id, .. } => panic!("server sent unknown packet id {id}"),
         }
     }

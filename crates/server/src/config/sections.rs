@@ -244,6 +244,12 @@ settings! {
         /// Number of the first created room; created rooms are numbered from
         /// here up, and the range must lie above the fixed rooms.
         created_room_start: i32 = d.created_room_start;
+        /// Messages each room keeps for catch-up after a reconnect (clients
+        /// that said hello ask for what they missed, docs/PROTOCOL.md
+        /// "History and resume"); at most 100000. 0: no history. Memory:
+        /// about 350 bytes per message, for rooms with members or empty for
+        /// less than `room_idle_close_secs`.
+        history_len: usize = d.history_len, flag(Serve, "history-len");
     }
 }
 
@@ -276,6 +282,9 @@ impl ChatSection {
             room_create_rate: self.room_create_rate,
             room_create_burst: self.room_create_burst,
             created_room_start: self.created_room_start,
+            history_len: self.history_len,
+            token_key: None,
+            token_ttl: ChatConfig::default().token_ttl,
         }
     }
 }

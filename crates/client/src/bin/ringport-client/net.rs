@@ -186,6 +186,15 @@ impl From<&ServerPacket<'_>> for Incoming {
                 id: *id,
                 len: body.len(),
             },
+            // The history-and-resume extension: not handled yet.
+            ServerPacket::HelloRes(_)
+            | ServerPacket::RoomChatSeqNtf(_)
+            | ServerPacket::RoomHistoryRes(_)
+            | ServerPacket::ResumeTokenNtf(_)
+            | ServerPacket::LoginTokenRes(_) => Incoming::Unknown {
+                id: packet.id(),
+                len: 0,
+            },
             ServerPacket::RoomCreateRes(res) => Incoming::Create {
                 result: res.result,
                 room: res.room_number,

@@ -1,0 +1,276 @@
+//! [`Histories`]: each room's recent messages, with sequence numbers and
+//! an epoch, for catch-up after a reconnect (see `docs/PROTOCOL.md`,
+//! "History and resume").
+//!
+//! A room's log keeps its last `history_len` messages: the encoded 223 that
+//! was shared with the members (so keeping a message costs a reference, not
+//! a copy), its sequence number and its time. The log starts — and its
+//! epoch is drawn — at the room's first message or first history request,
+//! and is forgotten once the room has been empty for the idle time (a
+//! created room then closes too), so a room's epoch changes exactly when
+//! what is kept of it restarts. Memory is bounded by `history_len` ×
+//! (rooms with members, or empty for less than the idle time) × ~350 bytes.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rustc_hash::FxHashMap;
+
+/// One kept message.
+#[derive(Debug, Clone)]
+pub(crate) struct Logged {
+    /// Its sequence number (from 1 in its epoch).
+    pub(crate) seq: u64,
+    /// When it was accepted, Unix milliseconds.
+    pub(crate) time_ms: i64,
+    /// The encoded 223 (sender and message).
+    pub(crate) packet: Bytes,
+}
+
+/// One room's log.
+#[derive(Debug)]
+pub(crate) struct RoomLog {
+    /// Identifies this log: another epoch means another history.
+    pub(crate) epoch: u64,
+    /// The last sequence number given (0: none yet).
+    pub(crate) last_seq: u64,
+    /// The kept messages, oldest first.
+    pub(crate) entries: VecDeque<Logged>,
+    /// When the room became empty (`None` while it has members).
+    empty_since: Option<Instant>,
+}
+
+/// What a history request gets.
+#[derive(Debug)]
+pub(crate) struct Page<'a> {
+    /// The log's epoch and last sequence number.
+    pub(crate) epoch: u64,
+    pub(crate) last_seq: u64,
+    /// Messages were lost between the client's position and these.
+    pub(crate) lost: bool,
+    /// More follow these.
+    pub(crate) more: bool,
+    /// The messages, oldest first.
+    pub(crate) messages: Vec<&'a Logged>,
+}
+
+/// The logs of all rooms.
+#[derive(Debug)]
+pub(crate) struct Histories {
+    logs: FxHashMap<i32, RoomLog>,
+    len: usize,
+    idle: Duration,
+    last_epoch: u64,
+    forgets: BinaryHeap<Reverse<(Instant, i32)>>,
+}
+
+impl Histories {
+    /// Logs of `len` messages (0: history off), forgotten after `idle`
+    /// empty.
+    pub(crate) fn new(len: usize, idle: Duration) -> Histories {
+        Histories {
+            logs: FxHashMap::default(),
+            len,
+            idle,
+            last_epoch: 0,
+            forgets: BinaryHeap::new(),
+        }
+    }
+
+    /// Whether history is on.
+    pub(crate) fn is_on(&self) -> bool {
+        self.len > 0
+    }
+
+    /// Rooms with a log.
+    pub(crate) fn rooms(&self) -> usize {
+        self.logs.len()
+    }
+
+    /// The log of `room`, started now (epoch from `wall_us`) if it has none.
+    pub(crate) fn log(&mut self, room: i32, wall_us: u64) -> &mut RoomLog {
+        let last_epoch = &mut self.last_epoch;
+        self.logs.entry(room).or_insert_with(|| {
+            // Increasing within the process, and from the wall clock so a
+            // restarted server does not reuse one.
+            *last_epoch = wall_us.max(*last_epoch + 1);
+            RoomLog {
+                epoch: *last_epoch,
+                last_seq: 0,
+                entries: VecDeque::new(),
+                empty_since: None,
+            }
+        })
+    }
+
+    /// Keeps a message of `room` (one whose 223 is `packet`) and returns
+    /// its sequence number and epoch.
+    pub(crate) fn append(
+        &mut self,
+        room: i32,
+        wall_us: u64,
+        time_ms: i64,
+        packet: &Bytes,
+    ) -> (u64, u64) {
+        let len = self.len;
+        let log = self.log(room, wall_us);
+        log.last_seq += 1;
+        if log.entries.len() >= len {
+            log.entries.pop_front();
+        }
+        log.entries.push_back(Logged {
+            seq: log.last_seq,
+            time_ms,
+            packet: packet.clone(),
+        });
+        (log.epoch, log.last_seq)
+    }
+
+    /// The messages after `after_seq` of `epoch` (`u64::MAX`: the last
+    /// `max`), at most `max`.
+    pub(crate) fn page(
+        &mut self,
+        room: i32,
+        wall_us: u64,
+        epoch: u64,
+        after_seq: u64,
+        max: usize,
+    ) -> Page<'_> {
+        let log = self.log(room, wall_us);
+        let first = log.entries.front().map_or(log.last_seq + 1, |e| e.seq);
+        let (start, lost) = if after_seq == u64::MAX {
+            (log.entries.len().saturating_sub(max), false)
+        } else if epoch != log.epoch || after_seq.saturating_add(1) < first {
+            // The client's position is gone: from the oldest kept. A client
+            // of another epoch that has nothing (after_seq 0) and finds an
+            // empty log lost nothing.
+            let nothing_missed = after_seq == 0 && epoch != log.epoch && log.last_seq == 0;
+            (0, !nothing_missed)
+        } else {
+            let skip = usize::try_from(after_seq.saturating_add(1) - first).unwrap_or(usize::MAX);
+            (skip.min(log.entries.len()), false)
+        };
+        let messages: Vec<&Logged> = log.entries.iter().skip(start).take(max).collect();
+        let more = start + messages.len() < log.entries.len();
+        Page {
+            epoch: log.epoch,
+            last_seq: log.last_seq,
+            lost,
+            more,
+            messages,
+        }
+    }
+
+    /// `room` has members again: its log is kept.
+    pub(crate) fn occupied(&mut self, room: i32) {
+        if let Some(log) = self.logs.get_mut(&room) {
+            log.empty_since = None;
+        }
+    }
+
+    /// `room` became empty at `now`: its log is forgotten after the idle
+    /// time unless someone enters.
+    pub(crate) fn emptied(&mut self, room: i32, now: Instant) {
+        if let Some(log) = self.logs.get_mut(&room) {
+            log.empty_since = Some(now);
+            if let Some(at) = now.checked_add(self.idle) {
+                self.forgets.push(Reverse((at, room)));
+            }
+        }
+    }
+
+    /// Forgets `room`'s log at once (a created room closed).
+    pub(crate) fn forget(&mut self, room: i32) {
+        self.logs.remove(&room);
+    }
+
+    /// Forgets the logs of rooms empty for the idle time at `now`.
+    pub(crate) fn forget_idle(&mut self, now: Instant) {
+        while let Some(Reverse((at, room))) = self.forgets.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.forgets.pop();
+            let due = self
+                .logs
+                .get(&room)
+                .and_then(|l| l.empty_since)
+                .and_then(|t| t.checked_add(self.idle))
+                == Some(at);
+            if due {
+                self.logs.remove(&room);
+            }
+        }
+    }
+
+    /// When the next log may be forgotten.
+    pub(crate) fn next_forget(&self) -> Option<Instant> {
+        self.forgets.peek().map(|Reverse((at, _))| *at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(n: u8) -> Bytes {
+        Bytes::from(vec![n])
+    }
+
+    fn seqs(page: &Page<'_>) -> Vec<u64> {
+        page.messages.iter().map(|m| m.seq).collect()
+    }
+
+    #[test]
+    fn keeps_the_last_messages_with_increasing_numbers() {
+        let mut h = Histories::new(3, Duration::from_secs(300));
+        for n in 1..=5 {
+            assert_eq!(h.append(7, 1_000, 0, &packet(n)).1, u64::from(n));
+        }
+        let epoch = h.log(7, 0).epoch;
+        assert_eq!(epoch, 1_000);
+        let page = h.page(7, 0, epoch, 3, 100);
+        assert_eq!(
+            (seqs(&page), page.lost, page.more),
+            (vec![4, 5], false, false)
+        );
+        let page = h.page(7, 0, epoch, u64::MAX, 2);
+        assert_eq!(seqs(&page), vec![4, 5]);
+        // Position 1 is older than what is kept (3, 4, 5): lost.
+        let page = h.page(7, 0, epoch, 1, 2);
+        assert_eq!(
+            (seqs(&page), page.lost, page.more),
+            (vec![3, 4], true, true)
+        );
+        // Nothing missed: an empty page, not lost.
+        let page = h.page(7, 0, epoch, 5, 10);
+        assert!(page.messages.is_empty() && !page.lost && page.last_seq == 5);
+        // Another epoch: lost, from the oldest kept.
+        let page = h.page(7, 0, epoch + 1, 5, 10);
+        assert_eq!((seqs(&page), page.lost), (vec![3, 4, 5], true));
+    }
+
+    #[test]
+    fn an_idle_room_forgets_its_log_and_starts_a_new_epoch() {
+        let t0 = Instant::now();
+        let idle = Duration::from_secs(300);
+        let mut h = Histories::new(10, idle);
+        h.append(1, 5_000, 0, &packet(1));
+        let old = h.log(1, 0).epoch;
+        h.emptied(1, t0);
+        h.forget_idle(t0 + idle - Duration::from_secs(1));
+        assert_eq!(h.rooms(), 1);
+        h.forget_idle(t0 + idle);
+        assert_eq!(h.rooms(), 0);
+        // A clock that went back still gives a new epoch.
+        h.append(1, 10, 0, &packet(2));
+        assert!(h.log(1, 0).epoch > old);
+        // Entered again before the time: kept.
+        h.emptied(1, t0);
+        h.occupied(1);
+        h.forget_idle(t0 + idle * 2);
+        assert_eq!(h.rooms(), 1);
+    }
+}
