@@ -40,7 +40,12 @@ fn operation() -> impl Strategy<Value = Operation> {
             .prop_map(|(conn, name, max)| Operation::Create { conn, name, max }),
         2 => (conn.clone(), any::<bool>()).prop_map(|(conn, watch)| Operation::List { conn, watch }),
         3 => (conn.clone(), any::<u8>()).prop_map(|(conn, name)| Operation::EnterName { conn, name }),
-        1 => (conn.clone(), prop_oneof![Just(301u16), Just(303), Just(307)],
+        2 => (conn.clone(), 0u8..4).prop_map(|(conn, features)| Operation::Hello { conn, features }),
+        2 => (conn.clone(), prop_oneof![Just(255u8), 0u8..12], 0u8..6, any::<bool>())
+            .prop_map(|(conn, after, max, stale_epoch)| Operation::History { conn, after, max, stale_epoch }),
+        2 => (conn.clone(), any::<u8>(), prop_oneof![3 => Just(false), 1 => Just(true)])
+            .prop_map(|(conn, token, tamper)| Operation::TokenLogin { conn, token, tamper }),
+        1 => (conn.clone(), prop_oneof![Just(301u16), Just(303), Just(307), Just(311), Just(314), Just(317)],
               proptest::collection::vec(any::<u8>(), 0..40))
             .prop_map(|(conn, id, body)| Operation::Packet { conn, id, body }),
     ]
@@ -57,7 +62,7 @@ fn config() -> impl Strategy<Value = FuzzConfig> {
         1000u16..5000,
         prop_oneof![3 => Just(true), 1 => Just(false)],
         0u8..4,
-        (prop_oneof![1 => Just(0u8), 3 => 1u8..3], 0u8..4),
+        (prop_oneof![1 => Just(0u8), 3 => 1u8..3], 0u8..4, 0u8..5),
     )
         .prop_map(
             |(
@@ -70,7 +75,7 @@ fn config() -> impl Strategy<Value = FuzzConfig> {
                 login_timeout_ms,
                 auto_register,
                 pipeline_frames,
-                (rooms_per_user, room_idle_close_secs),
+                (rooms_per_user, room_idle_close_secs, history_len),
             )| {
                 FuzzConfig {
                     room_start,
@@ -84,6 +89,7 @@ fn config() -> impl Strategy<Value = FuzzConfig> {
                     pipeline_frames,
                     rooms_per_user,
                     room_idle_close_secs,
+                    history_len,
                 }
             },
         )
@@ -114,9 +120,10 @@ fn random_scripts_reach_rooms_and_chats() {
     let (mut logins, mut shared_rooms, mut chats, mut timeouts) = (0, 0, 0, 0);
     let (mut queued, mut pauses) = (0, 0);
     let (mut created, mut closed, mut refused, mut changes) = (0, 0, 0, 0);
+    let (mut token_logins, mut pages, mut paged) = (0, 0, 0);
     for _ in 0..200 {
         let Ok(tree) =
-            (config(), proptest::collection::vec(operation(), 150..170)).new_tree(&mut runner)
+            (config(), proptest::collection::vec(operation(), 240..260)).new_tree(&mut runner)
         else {
             panic!("strategy failed");
         };
@@ -138,6 +145,9 @@ fn random_scripts_reach_rooms_and_chats() {
         closed += h.stats().rooms_closed;
         refused += h.stats().create_failures.name_invalid + h.stats().create_failures.name_taken;
         changes += h.stats().room_changes_out;
+        token_logins += h.stats().token_logins_ok;
+        pages += h.stats().history_requests;
+        paged += h.stats().history_messages_out;
     }
     println!(
         "logins {logins}, steps with a shared room {shared_rooms}, chats {chats}, \
@@ -149,4 +159,6 @@ fn random_scripts_reach_rooms_and_chats() {
         "rooms created {created}, closed {closed}, bad or taken names {refused}, 306s {changes}"
     );
     assert!(created > 30 && closed > 5 && refused > 100 && changes > 30);
+    println!("token logins {token_logins}, history pages {pages} with {paged} messages");
+    assert!(token_logins > 10 && pages > 30 && paged > 3);
 }

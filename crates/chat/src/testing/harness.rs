@@ -41,6 +41,10 @@ pub struct Harness {
     mode: AuthMode,
     passwords: HashMap<String, String>,
     revoked: HashMap<String, u64>,
+    /// The last resume tokens sessions received (at most 8), for scripts.
+    tokens: Vec<Vec<u8>>,
+    /// The last history epoch each session was told.
+    epochs: HashMap<ConnId, u64>,
     pending: Vec<AuthRequest>,
     inboxes: BTreeMap<ConnId, VecDeque<Received>>,
     closed: Vec<ConnId>,
@@ -56,16 +60,42 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// The wall clock at the harness's start, Unix milliseconds (2026-01-01).
+    pub const WALL_START_MS: i64 = 1_767_225_600_000;
+
+    /// The last history epoch `conn` was told (0 if none).
+    pub fn epoch_of(&self, conn: ConnId) -> u64 {
+        self.epochs.get(&conn).copied().unwrap_or(0)
+    }
+
+    /// One of the last resume tokens sessions received, by index modulo
+    /// their number.
+    pub fn token(&self, index: usize) -> Option<&[u8]> {
+        let n = self.tokens.len();
+        (n > 0).then(|| self.tokens[index % n].as_slice())
+    }
+
+    /// The wall clock now, as the machine counts it, Unix milliseconds.
+    pub fn wall_ms(&self) -> u64 {
+        let elapsed = u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX);
+        (Harness::WALL_START_MS as u64).saturating_add(elapsed)
+    }
+
     /// A machine with `config`, checks answered by [`AuthMode::FakeStore`].
     pub fn new(config: ChatConfig) -> Harness {
+        let base = Instant::now();
+        let mut chat = Chat::new(config);
+        chat.set_wall_clock(base, Harness::WALL_START_MS);
         Harness {
-            chat: Chat::new(config),
+            chat,
             recorder: Recorder::default(),
-            base: Instant::now(),
+            base,
             elapsed: Duration::ZERO,
             mode: AuthMode::FakeStore,
             passwords: HashMap::new(),
             revoked: HashMap::new(),
+            tokens: Vec::new(),
+            epochs: HashMap::new(),
             pending: Vec::new(),
             inboxes: BTreeMap::new(),
             closed: Vec::new(),
@@ -454,6 +484,17 @@ impl Harness {
                         ..
                     } => {
                         self.model.received(conn, &packet);
+                        if let Received::ChatSeq { epoch, .. }
+                        | Received::HistoryRes { epoch, .. } = &packet
+                        {
+                            self.epochs.insert(conn, *epoch);
+                        }
+                        if let Received::Token(token, _) = &packet {
+                            if self.tokens.len() >= 8 {
+                                self.tokens.remove(0);
+                            }
+                            self.tokens.push(token.clone());
+                        }
                         if let Some(address) = shared {
                             self.last_shared.push((conn, address));
                         }

@@ -130,6 +130,36 @@ pub enum Operation {
         /// Which name.
         name: u8,
     },
+    /// 311 with features `features % 4`.
+    Hello {
+        /// Which session.
+        conn: u8,
+        /// Which features.
+        features: u8,
+    },
+    /// 311 with every feature, then 314: the last `max` (when `after` is
+    /// 255), or after sequence number `after` of the epoch the session was
+    /// told (of epoch 1 when `stale_epoch`).
+    History {
+        /// Which session.
+        conn: u8,
+        /// The position.
+        after: u8,
+        /// How many.
+        max: u8,
+        /// Ask with a wrong epoch.
+        stale_epoch: bool,
+    },
+    /// 311 with every feature, then 317 with one of the last tokens
+    /// received (altered when `tamper`), or garbage when none was received.
+    TokenLogin {
+        /// Which session.
+        conn: u8,
+        /// Which token.
+        token: u8,
+        /// Flip a bit of it.
+        tamper: bool,
+    },
     /// The clock moves on (and due timeouts run).
     Advance {
         /// By how much.
@@ -164,6 +194,8 @@ pub struct FuzzConfig {
     pub rooms_per_user: u8,
     /// Seconds a created room may stay empty, modulo 4, plus 1.
     pub room_idle_close_secs: u8,
+    /// Messages kept per room, modulo 5 (0: history off).
+    pub history_len: u8,
 }
 
 impl FuzzConfig {
@@ -194,6 +226,9 @@ impl FuzzConfig {
             max_created_rooms: 4,
             room_idle_close: Duration::from_secs(u64::from(self.room_idle_close_secs % 4) + 1),
             created_room_start: created_start.unwrap_or(i32::MAX),
+            history_len: usize::from(self.history_len % 5),
+            token_key: Some(crate::TokenKey::new([9; 32])),
+            token_ttl: Duration::from_secs(5),
             ..ChatConfig::default()
         }
     }
@@ -319,10 +354,74 @@ impl Harness {
                     self.enter_name(conn, NAMES[usize::from(*name) % NAMES.len()]);
                 }
             }
+            Operation::Hello { conn, features } => {
+                if let Some(conn) = self.pick(*conn) {
+                    let features = ringport_proto::Features(u32::from(*features % 4));
+                    self.send(
+                        conn,
+                        &ringport_proto::ClientPacket::HelloReq(ringport_proto::HelloReq {
+                            features,
+                        }),
+                    );
+                }
+            }
+            Operation::History {
+                conn,
+                after,
+                max,
+                stale_epoch,
+            } => {
+                if let Some(conn) = self.pick(*conn) {
+                    self.hello_all(conn);
+                    let epoch = if *stale_epoch { 1 } else { self.epoch_of(conn) };
+                    let after_seq = if *after == 255 {
+                        ringport_proto::RoomHistoryReq::LAST
+                    } else {
+                        u64::from(*after)
+                    };
+                    let req = ringport_proto::RoomHistoryReq {
+                        epoch,
+                        after_seq,
+                        max: u16::from(*max),
+                    };
+                    self.send(conn, &ringport_proto::ClientPacket::RoomHistoryReq(req));
+                }
+            }
+            Operation::TokenLogin {
+                conn,
+                token,
+                tamper,
+            } => {
+                if let Some(conn) = self.pick(*conn) {
+                    self.hello_all(conn);
+                    let mut bytes = self
+                        .token(usize::from(*token))
+                        .map_or_else(|| vec![*token; 40], <[u8]>::to_vec);
+                    if *tamper {
+                        if let Some(b) = bytes.get_mut(usize::from(*token) % 40) {
+                            *b ^= 1;
+                        }
+                    }
+                    self.send(
+                        conn,
+                        &ringport_proto::ClientPacket::LoginTokenReq(
+                            ringport_proto::LoginTokenReq { token: &bytes },
+                        ),
+                    );
+                }
+            }
             Operation::Advance { millis } => {
                 self.advance(Duration::from_millis(u64::from(*millis)))
             }
         }
+    }
+
+    /// 311 with every feature, as a client does before what follows.
+    fn hello_all(&mut self, conn: ConnId) {
+        let hello = ringport_proto::HelloReq {
+            features: ringport_proto::Features::ALL,
+        };
+        self.send(conn, &ringport_proto::ClientPacket::HelloReq(hello));
     }
 
     fn pick(&self, index: u8) -> Option<ConnId> {
