@@ -3,7 +3,9 @@
 //! client in one room see each other's messages and presence changes; a
 //! refused login and a full room show readable errors; a browser creates a
 //! room in the lobby, enters it by a click and chats there with a TCP
-//! client that entered it by number, the lobby's counts following. Saves
+//! client that entered it by number, the lobby's counts following; a
+//! browser whose connection is cut (by a proxy in between) reconnects by
+//! itself and shows the messages it missed, once each, in order. Saves
 //! screenshots under `target/` (`web-chat.png` is the one in the docs).
 //!
 //! Skipped with a loud message when chromium or chromedriver is absent;
@@ -12,6 +14,12 @@
 mod chat_support;
 mod common;
 mod support;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chat_support::{connect, login_enter, next, serve, Got};
 use ringport_client::Client;
@@ -386,5 +394,282 @@ async fn the_web_client_over_https_and_wss() {
         .await;
     dana.screenshot("web-chat-wss").await;
     dana.close().await;
+    server.stop();
+}
+
+/// A loopback proxy in front of the server's WebSocket listener that the
+/// test can cut: it serves the page's files from `crates/server/web` itself
+/// (this tree's web client, whatever the shared binary embeds) and pipes
+/// `GET /ws` to the server. [`CutProxy::cut`] closes every piped
+/// connection and refuses new ones until [`CutProxy::restore`].
+struct CutProxy {
+    addr: SocketAddr,
+    down: Arc<AtomicBool>,
+    piped: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl CutProxy {
+    fn start(upstream: SocketAddr) -> CutProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let down = Arc::new(AtomicBool::new(false));
+        let piped: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (down2, piped2) = (down.clone(), piped.clone());
+        // The thread ends with the test process.
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                if down2.load(Ordering::Acquire) {
+                    let _ = stream.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let piped = piped2.clone();
+                std::thread::spawn(move || {
+                    let _ = proxy_one(stream, upstream, &piped);
+                });
+            }
+        });
+        CutProxy { addr, down, piped }
+    }
+
+    /// Closes every connection to the server and refuses new ones.
+    fn cut(&self) {
+        self.down.store(true, Ordering::Release);
+        for stream in self.piped.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.down.store(false, Ordering::Release);
+    }
+}
+
+/// One connection: a file, or `/ws` piped both ways to `upstream`.
+fn proxy_one(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    piped: &Mutex<Vec<TcpStream>>,
+) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = client.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let line = String::from_utf8_lossy(&head[..head.iter().position(|&b| b == b'\r').unwrap_or(0)])
+        .into_owned();
+    let path = line.split_whitespace().nth(1).unwrap_or("/");
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    if path != "/ws" {
+        let name = if path == "/" {
+            "index.html"
+        } else {
+            path.trim_start_matches('/')
+        };
+        let body = (!name.contains('/') && !name.starts_with('.'))
+            .then(|| std::fs::read(support::web_dir().join(name)).ok())
+            .flatten();
+        match body {
+            Some(body) => {
+                let ty = support::static_files::content_type(name);
+                write!(
+                    client,
+                    "HTTP/1.1 200 OK\r\nContent-Type: {ty}\r\nContent-Length: {}\r\n\
+                     Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )?;
+                client.write_all(&body)?;
+            }
+            None => client.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            )?,
+        }
+        return client.flush();
+    }
+    let mut server = TcpStream::connect(upstream)?;
+    server.write_all(&head)?;
+    {
+        let mut piped = piped.lock().unwrap();
+        piped.push(client.try_clone()?);
+        piped.push(server.try_clone()?);
+    }
+    let (mut from_client, mut to_server) = (client.try_clone()?, server.try_clone()?);
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut from_client, &mut to_server);
+        let _ = to_server.shutdown(Shutdown::Write);
+    });
+    let _ = std::io::copy(&mut server, &mut client);
+    let _ = client.shutdown(Shutdown::Both);
+    let _ = up.join();
+    Ok(())
+}
+
+/// The texts of the chat lines of `#log`, in order.
+async fn chat_texts(browser: &Browser) -> Vec<String> {
+    let v = browser
+        .eval(
+            "return Array.from(document.querySelectorAll('#log > li[data-kind=\"chat\"] .text'), (e) => e.textContent);",
+            vec![],
+        )
+        .await;
+    serde_json::from_value(v).unwrap()
+}
+
+/// Reads `c`'s packets until one matches `want` (skipping presence
+/// changes and the like).
+fn until(c: &mut Client, what: &str, want: impl Fn(&Got) -> bool) -> Got {
+    for _ in 0..50 {
+        let got = next(c);
+        if want(&got) {
+            return got;
+        }
+    }
+    panic!("no {what} in 50 packets");
+}
+
+/// A browser in a room loses its connection (the proxy in between closes
+/// it and refuses new ones); a TCP client chats 3 messages meanwhile. The
+/// page shows it is reconnecting, comes back by itself (with its resume
+/// token, or — on a server that refuses the token — with the password
+/// typed again), enters the room again and shows each missed message
+/// exactly once, in order, after the earlier ones.
+#[tokio::test]
+async fn a_dropped_browser_reconnects_and_catches_up() {
+    let Some(hana) = Browser::start_or_skip("web_chat (reconnect)").await else {
+        return;
+    };
+    let server = serve("io-uring", &["--ws-listen", "127.0.0.1:0"]);
+    let proxy = CutProxy::start(server.ws.expect("ws listener"));
+    let url = format!("http://{}/", proxy.addr);
+    open(&hana, &url).await;
+    log_in(&hana, "hana", "pw").await;
+    session_is(&hana, "loggedIn").await;
+    enter(&hana, 4).await;
+    session_is(&hana, "inRoom").await;
+    // A resume token (when the server issues them) is kept for this tab
+    // only.
+    let saved = hana
+        .eval(
+            "return [sessionStorage.getItem('ringport.session'), localStorage.length];",
+            vec![],
+        )
+        .await;
+    assert_eq!(saved[1], json!(0), "nothing in localStorage");
+    match saved[0].as_str() {
+        Some(text) => {
+            let record: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(record["user"], json!("hana"), "{record}");
+            assert!(record["token"].as_str().is_some_and(|t| !t.is_empty()));
+        }
+        None => eprintln!("this server issues no resume token: the password it will be"),
+    }
+
+    let mut ivan = connect(&server);
+    login_enter(&mut ivan, "ivan", 4);
+    hana.wait_until(&lists("ivan"), "ivan in hana's list").await;
+    for text in ["before 1", "before 2"] {
+        ivan.chat(text).unwrap();
+        until(&mut ivan, "own chat", |g| {
+            *g == Got::Chat("ivan".into(), text.into())
+        });
+    }
+    hana.wait_until(&logged("ivan", "before 2"), "the earlier messages")
+        .await;
+    let numbered = hana
+        .eval(
+            "return [...document.querySelectorAll('#log > li[data-kind=\"chat\"]')].every(e => e.dataset.seq);",
+            vec![],
+        )
+        .await;
+    assert_eq!(numbered, json!(true), "numbered chat (313) after the hello");
+
+    // Cut: the page shows it is reconnecting; the server ends hana's session.
+    proxy.cut();
+    hana.wait_until(
+        "document.getElementById('conn-state').dataset.state !== 'open' && \
+         /^reconnecting in \\d+ s…$/.test(document.getElementById('conn-retry').textContent)",
+        "the reconnecting state",
+    )
+    .await;
+    until(&mut ivan, "hana leaving", |g| {
+        matches!(g, Got::LeaveUser(_))
+    });
+    for text in ["missed 1", "missed 2 ✓", "missed 3"] {
+        ivan.chat(text).unwrap();
+        until(&mut ivan, "own chat", |g| {
+            *g == Got::Chat("ivan".into(), text.into())
+        });
+    }
+    // Let a reconnect attempt or two fail against the cut proxy.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    hana.screenshot("web-chat-reconnecting").await;
+    proxy.restore();
+
+    // Back by itself: in the room with the token, or at the login form
+    // when this server issues none or refuses it (then the password typed
+    // again brings it back to the room).
+    hana.wait_until_for(
+        "document.body.dataset.session === 'inRoom' || \
+         (document.body.dataset.conn === 'open' && document.body.dataset.session === 'connected' && \
+          !document.getElementById('login').disabled)",
+        "reconnected",
+        Duration::from_secs(40),
+    )
+    .await;
+    let session = hana
+        .eval("return document.body.dataset.session;", vec![])
+        .await;
+    if session != json!("inRoom") {
+        let status = hana.text("#status").await;
+        assert!(
+            status == "Connection restored: log in again as hana"
+                || (status.starts_with("Could not resume the session")
+                    && status.ends_with("log in with your password")),
+            "{status:?}"
+        );
+        eprintln!("no session resumed ({status}); logging in with the password");
+        assert_eq!(
+            hana.eval("return document.getElementById('user').value;", vec![])
+                .await,
+            json!("hana")
+        );
+        hana.type_into("#password", "pw\n").await;
+        session_is(&hana, "inRoom").await;
+    }
+    until(
+        &mut ivan,
+        "hana back",
+        |g| matches!(g, Got::NewUser(_, n) if n == "hana"),
+    );
+    hana.wait_until(&logged("ivan", "missed 3"), "the missed messages")
+        .await;
+    // And live ones after them.
+    ivan.chat("after").unwrap();
+    hana.wait_until(&logged("ivan", "after"), "a live message")
+        .await;
+    assert_eq!(
+        chat_texts(&hana).await,
+        [
+            "before 1",
+            "before 2",
+            "missed 1",
+            "missed 2 ✓",
+            "missed 3",
+            "after"
+        ],
+        "each message once, in order"
+    );
+    let gaps = hana
+        .eval(
+            "return document.querySelectorAll('#log > li[data-kind=\"gap\"]').length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(gaps, json!(0), "nothing lost");
+    hana.screenshot("web-chat-reconnected").await;
+    hana.close().await;
     server.stop();
 }

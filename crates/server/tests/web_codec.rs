@@ -20,11 +20,12 @@
 mod support;
 
 use ringport_proto::{
-    encode_room_list, encode_user_list, DevEcho, LoginReq, LoginRes, ResultCode, RoomChatNtf,
-    RoomChatReq, RoomChatRes, RoomCreateReq, RoomCreateRes, RoomEnterNameReq, RoomEnterNameRes,
-    RoomEnterReq, RoomEnterRes, RoomInfo, RoomLeaveReq, RoomLeaveRes, RoomLeaveUserNtf,
-    RoomListChangeNtf, RoomListReq, RoomListRes, RoomMember, RoomName, RoomNewUserNtf,
-    ServerPacket, UserId,
+    encode_room_list, encode_user_list, DevEcho, Features, HelloReq, HelloRes, LoginReq, LoginRes,
+    LoginTokenReq, LoginTokenRes, ResultCode, ResumeTokenNtf, RoomChatNtf, RoomChatReq,
+    RoomChatRes, RoomChatSeqNtf, RoomCreateReq, RoomCreateRes, RoomEnterNameReq, RoomEnterNameRes,
+    RoomEnterReq, RoomEnterRes, RoomHistoryReq, RoomHistoryRes, RoomInfo, RoomLeaveReq,
+    RoomLeaveRes, RoomLeaveUserNtf, RoomListChangeNtf, RoomListReq, RoomListRes, RoomMember,
+    RoomName, RoomNewUserNtf, ServerPacket, UserId,
 };
 use serde_json::{json, Value};
 use support::browser::Browser;
@@ -198,7 +199,143 @@ fn encode_cases() -> Vec<Encode> {
         expected: rust_echo("hé".as_bytes()),
     });
     room_encode_cases(&mut cases);
+    history_encode_cases(&mut cases);
     cases
+}
+
+fn rust_hello(features: u32) -> Vec<u8> {
+    encode_with(|o| {
+        HelloReq {
+            features: Features(features),
+        }
+        .encode(o)
+    })
+}
+
+fn rust_history(epoch: u64, after_seq: u64, max: u16) -> Vec<u8> {
+    encode_with(|o| {
+        RoomHistoryReq {
+            epoch,
+            after_seq,
+            max,
+        }
+        .encode(o)
+    })
+}
+
+fn rust_login_token(token: &[u8]) -> Vec<u8> {
+    encode_with(|o| LoginTokenReq { token }.encode(o))
+}
+
+/// The history-and-resume requests (311, 314, 317): features, u64 values
+/// as BigInt (and safe integers), the token's length limits.
+fn history_encode_cases(cases: &mut Vec<Encode>) {
+    for features in [0u32, 1, 2, 3, u32::MAX] {
+        cases.push(Encode {
+            name: "hello",
+            call: "p.encodeHello(a[0])",
+            args: vec![json!(features)],
+            expected: Some(rust_hello(features)),
+        });
+    }
+    for call in [
+        "p.encodeHello(-1)",
+        "p.encodeHello(2 ** 32)",
+        "p.encodeHello(1.5)",
+    ] {
+        cases.push(Encode {
+            name: "hello out of u32 (refused)",
+            call,
+            args: vec![],
+            expected: None,
+        });
+    }
+    cases.push(Encode {
+        name: "hello both",
+        call: "p.encodeHello(p.Feature.HISTORY | p.Feature.RESUME)",
+        args: vec![],
+        expected: Some(rust_hello(3)),
+    });
+    for (epoch, after_seq, max) in [
+        (0u64, u64::MAX, 20u16),
+        (1000, 41, 100),
+        (u64::MAX, u64::MAX - 1, 0),
+        ((1 << 53) + 1, 1 << 60, u16::MAX),
+        (1_700_000_000_000_000, 0, 1),
+    ] {
+        cases.push(Encode {
+            name: "history (BigInt)",
+            call: "p.encodeHistory(BigInt(a[0]), BigInt(a[1]), a[2])",
+            args: vec![
+                json!(epoch.to_string()),
+                json!(after_seq.to_string()),
+                json!(max),
+            ],
+            expected: Some(rust_history(epoch, after_seq, max)),
+        });
+    }
+    cases.push(Encode {
+        name: "history (numbers, default max)",
+        call: "p.encodeHistory(1000, 41)",
+        args: vec![],
+        expected: Some(rust_history(1000, 41, 100)),
+    });
+    cases.push(Encode {
+        name: "history: the last messages",
+        call: "p.encodeHistory(0n, p.HISTORY_LAST, 20)",
+        args: vec![],
+        expected: Some(rust_history(0, RoomHistoryReq::LAST, 20)),
+    });
+    for call in [
+        "p.encodeHistory(-1n, 0n, 1)",
+        "p.encodeHistory(2n ** 64n, 0n, 1)",
+        "p.encodeHistory(0n, 2n ** 64n, 1)",
+        "p.encodeHistory(2 ** 53, 0, 1)",
+        "p.encodeHistory(0.5, 0, 1)",
+        "p.encodeHistory('1', 0, 1)",
+        "p.encodeHistory(0n, 0n, 65536)",
+        "p.encodeHistory(0n, 0n, -1)",
+    ] {
+        cases.push(Encode {
+            name: "history out of range (refused)",
+            call,
+            args: vec![],
+            expected: None,
+        });
+    }
+    for len in [0usize, 1, 50, 82, 255] {
+        let token: Vec<u8> = (0..len)
+            .map(|i| u8::try_from(i * 37 % 256).unwrap())
+            .collect();
+        cases.push(Encode {
+            name: "login with a token",
+            call: "p.encodeLoginToken(fromHex(a[0]))",
+            args: vec![json!(hex(&token))],
+            expected: Some(rust_login_token(&token)),
+        });
+    }
+    for call in [
+        "p.encodeLoginToken(new Uint8Array(256))",
+        "p.encodeLoginToken('token')",
+        "p.encodeLoginToken([1, 2])",
+    ] {
+        cases.push(Encode {
+            name: "token too long or not bytes (refused)",
+            call,
+            args: vec![],
+            expected: None,
+        });
+    }
+    // The protocol's own byte examples.
+    assert_eq!(hex(&rust_hello(3)), "090037010003000000");
+    assert_eq!(
+        hex(&rust_history(0, RoomHistoryReq::LAST, 20)),
+        "17003a01000000000000000000ffffffffffffffff1400"
+    );
+    assert_eq!(
+        hex(&rust_history(1000, 41, 100)),
+        "17003a0100e80300000000000029000000000000006400"
+    );
 }
 
 /// The created-rooms requests (301, 303, 307): names valid and not, the
@@ -327,15 +464,34 @@ fn expected_decode(frame: &[u8]) -> Value {
             ServerPacket::Unknown { id, body } => {
                 json!({"id": id, "kind": "unknown", "body": hex(body)})
             }
-            // The history-and-resume extension: proto.js does not decode
-            // it yet, so it sees these as unknown ids.
-            ServerPacket::HelloRes(_)
-            | ServerPacket::RoomChatSeqNtf(_)
-            | ServerPacket::RoomHistoryRes(_)
-            | ServerPacket::ResumeTokenNtf(_)
-            | ServerPacket::LoginTokenRes(_) => {
-                json!({"id": p.id(), "kind": "unknown", "body": hex(&frame[5..])})
-            }
+            ServerPacket::HelloRes(r) => json!({
+                "id": 312, "kind": "helloRes", "result": r.result.code(), "features": r.features.0,
+            }),
+            ServerPacket::RoomChatSeqNtf(n) => json!({
+                "id": 313,
+                "kind": "chatSeq",
+                "room": n.room,
+                "epoch": n.epoch.to_string(),
+                "seq": n.seq.to_string(),
+                "timeMs": n.time_ms.to_string(),
+                "userId": n.user_id.as_str(),
+                "message": n.message.as_str(),
+            }),
+            ServerPacket::RoomHistoryRes(r) => json!({
+                "id": 315,
+                "kind": "historyRes",
+                "result": r.result.code(),
+                "room": r.room,
+                "epoch": r.epoch.to_string(),
+                "lastSeq": r.last_seq.to_string(),
+                "lost": r.lost,
+                "more": r.more,
+                "count": r.count,
+            }),
+            ServerPacket::ResumeTokenNtf(t) => json!({
+                "id": 316, "kind": "resumeToken", "ttlSecs": t.ttl_secs, "token": hex(t.token),
+            }),
+            ServerPacket::LoginTokenRes(r) => result(318, "loginTokenRes", r.result),
         },
     };
     json!({"ok": true, "packet": packet})
@@ -438,6 +594,17 @@ fn decode_cases() -> Vec<(String, Vec<u8>)> {
             ("216", encode_with(|o| RoomLeaveRes::new(code).encode(o))),
             ("222", encode_with(|o| RoomChatRes::new(code).encode(o))),
             ("304", encode_with(|o| RoomListRes::new(code).encode(o))),
+            ("318", encode_with(|o| LoginTokenRes::new(code).encode(o))),
+            (
+                "312",
+                encode_with(|o| {
+                    HelloRes {
+                        result: code,
+                        features: Features::ALL,
+                    }
+                    .encode(o)
+                }),
+            ),
             (
                 "302",
                 encode_with(|o| {
@@ -516,6 +683,7 @@ fn decode_cases() -> Vec<(String, Vec<u8>)> {
         chat_ntf_frame(&"é".repeat(16), &("€".repeat(85) + "x")),
     ));
     room_decode_cases(&mut cases);
+    history_decode_cases(&mut cases);
     cases.push(("echo".into(), raw_frame(1, 0, &[0, 1, 2, 0xff])));
     cases.push(("echo empty".into(), raw_frame(1, 0, &[])));
     cases.push(("unknown id 999".into(), raw_frame(999, 0, b"abc")));
@@ -769,6 +937,180 @@ fn room_decode_cases(cases: &mut Vec<(String, Vec<u8>)>) {
     }
 }
 
+fn chat_seq_frame(room: i32, epoch: u64, seq: u64, from: &str, message: &str) -> Vec<u8> {
+    encode_with(|o| {
+        RoomChatSeqNtf {
+            room,
+            epoch,
+            seq,
+            time_ms: 1_700_000_000_123,
+            user_id: user(from),
+            message: ringport_proto::Message::new(message).expect("test messages are valid"),
+        }
+        .encode(o)
+    })
+}
+
+fn history_res_frame(room: i32, epoch: u64, last_seq: u64, lost: bool, count: u16) -> Vec<u8> {
+    encode_with(|o| {
+        RoomHistoryRes {
+            result: ResultCode::None,
+            room,
+            epoch,
+            last_seq,
+            lost,
+            more: false,
+            count,
+        }
+        .encode(o)
+    })
+}
+
+fn token_frame(ttl_secs: u32, token: &[u8]) -> Vec<u8> {
+    encode_with(|o| ResumeTokenNtf { ttl_secs, token }.encode(o))
+}
+
+/// The history-and-resume server packets (312 and 318 are above with every
+/// code): 313 numbered chat, 315 with its flags, 316 tokens of 0 to 255
+/// bytes, and malformed bodies.
+fn history_decode_cases(cases: &mut Vec<(String, Vec<u8>)>) {
+    for features in [0u32, 1, 2, 3, 0xffff_fffc] {
+        let frame = encode_with(|o| {
+            HelloRes {
+                result: ResultCode::None,
+                features: Features(features),
+            }
+            .encode(o)
+        });
+        cases.push((format!("312 features {features}"), frame));
+    }
+    assert_eq!(
+        hex(&encode_with(|o| HelloRes {
+            result: ResultCode::None,
+            features: Features::ALL
+        }
+        .encode(o))),
+        "0b00380100000003000000"
+    );
+    cases.push(("313 hi".into(), chat_seq_frame(3, 1000, 42, "alice", "hi")));
+    cases.push((
+        "313 multi-byte".into(),
+        chat_seq_frame(
+            -7,
+            u64::MAX,
+            (1 << 53) + 1,
+            "Zoë-用户",
+            "héllo wörld, 世界 🎉",
+        ),
+    ));
+    cases.push((
+        "313 longest".into(),
+        chat_seq_frame(
+            i32::MAX,
+            1 << 63,
+            u64::MAX,
+            &"é".repeat(16),
+            &("€".repeat(85) + "x"),
+        ),
+    ));
+    let negative_time = encode_with(|o| {
+        RoomChatSeqNtf {
+            room: i32::MIN,
+            epoch: 0,
+            seq: 0,
+            time_ms: i64::MIN,
+            user_id: user("x"),
+            message: ringport_proto::Message::new("y").unwrap(),
+        }
+        .encode(o)
+    });
+    assert_eq!(negative_time.len(), 323);
+    cases.push(("313 extremes".into(), negative_time));
+    for (lost, more) in [(false, false), (true, false), (false, true), (true, true)] {
+        let frame = encode_with(|o| {
+            RoomHistoryRes {
+                result: ResultCode::None,
+                room: 1000,
+                epoch: 1_700_000_000_000_000,
+                last_seq: 141,
+                lost,
+                more,
+                count: 100,
+            }
+            .encode(o)
+        });
+        cases.push((format!("315 lost {lost} more {more}"), frame));
+    }
+    for code in ResultCode::ALL {
+        let frame = encode_with(|o| RoomHistoryRes::new(code).encode(o));
+        cases.push((format!("315 result {}", code.code()), frame));
+    }
+    cases.push((
+        "315 extremes".into(),
+        history_res_frame(i32::MIN, u64::MAX, u64::MAX, false, u16::MAX),
+    ));
+    let mut other_flags = history_res_frame(3, 5, 6, false, 1);
+    other_flags[27] = 0xfc; // bits other than lost and more are ignored
+    cases.push(("315 unknown flag bits".into(), other_flags));
+    for len in [0usize, 1, 50, 82, 255] {
+        let token: Vec<u8> = (0..len)
+            .map(|i| u8::try_from(255 - i % 256).unwrap())
+            .collect();
+        cases.push((
+            format!("316 token of {len} bytes"),
+            token_frame(86_400, &token),
+        ));
+    }
+    cases.push(("316 ttl max".into(), token_frame(u32::MAX, b"t")));
+
+    // Malformed: ringport-proto refuses each; the JS must report, not throw.
+    let seq_ok = chat_seq_frame(3, 1000, 42, "alice", "hi");
+    let mut seq_bad_utf8 = seq_ok.clone();
+    seq_bad_utf8[66] = 0xff;
+    let mut seq_no_nul = seq_ok.clone();
+    seq_no_nul[33..66].fill(b'a');
+    let mut seq_empty_msg = seq_ok.clone();
+    seq_empty_msg[66] = 0;
+    let token = token_frame(60, b"abc");
+    let mut token_trailing = token.clone();
+    token_trailing.push(0);
+    fix_len(&mut token_trailing);
+    let mut token_short = token.clone();
+    token_short.pop();
+    fix_len(&mut token_short);
+    let malformed: Vec<(&str, Vec<u8>)> = vec![
+        ("312 body too short", raw_frame(312, 0, &[0, 0, 3, 0, 0])),
+        ("312 body too long", raw_frame(312, 0, &[0; 7])),
+        ("313 truncated", {
+            let mut f = seq_ok[..300].to_vec();
+            fix_len(&mut f);
+            f
+        }),
+        ("313 a 223-sized body", {
+            let mut f = seq_ok[..295].to_vec();
+            fix_len(&mut f);
+            f
+        }),
+        ("313 invalid UTF-8", seq_bad_utf8),
+        ("313 user id without NUL", seq_no_nul),
+        ("313 empty message", seq_empty_msg),
+        ("315 body too short", raw_frame(315, 0, &[0; 24])),
+        ("315 body too long", raw_frame(315, 0, &[0; 26])),
+        ("316 empty", raw_frame(316, 0, &[])),
+        ("316 no length", raw_frame(316, 0, &[60, 0, 0, 0])),
+        ("316 trailing byte", token_trailing),
+        ("316 len longer than the rest", token_short),
+        ("318 body too long", raw_frame(318, 0, &[0; 3])),
+    ];
+    for (name, frame) in malformed {
+        assert!(
+            ServerPacket::decode(&frame).is_err(),
+            "ringport-proto accepts the malformed case {name}"
+        );
+        cases.push((format!("malformed: {name}"), frame));
+    }
+}
+
 fn encode_with(f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut out = Vec::new();
     f(&mut out);
@@ -793,7 +1135,7 @@ fn fix_len(frame: &mut [u8]) {
 }
 
 /// Every response kind that carries a result code.
-const RESPONSE_KINDS: [&str; 7] = [
+const RESPONSE_KINDS: [&str; 10] = [
     "loginRes",
     "enterRes",
     "leaveRes",
@@ -801,6 +1143,9 @@ const RESPONSE_KINDS: [&str; 7] = [
     "createRes",
     "listRes",
     "enterNameRes",
+    "helloRes",
+    "historyRes",
+    "loginTokenRes",
 ];
 
 #[tokio::test]
@@ -929,6 +1274,20 @@ async fn codec_matches_ringport_proto() {
         texts["enterNameRes 102"],
         json!("Cannot enter the room: no open room has this name (102)")
     );
+    assert_eq!(
+        texts["loginTokenRes 112"],
+        json!("Could not resume the session: the saved session has expired (112)")
+    );
+    assert_eq!(
+        texts["loginTokenRes 34"],
+        json!("Could not resume the session: the account store is unavailable or busy, try again later (34)")
+    );
+    assert_eq!(
+        texts["historyRes 110"],
+        json!(
+            "Cannot fetch the missed messages: the server keeps no history for this session (110)"
+        )
+    );
     // Every code of ringport-proto has its protocol name, and no other.
     let names = browser
         .eval("return window.ringport.proto.RESULT_NAMES;", vec![])
@@ -1044,6 +1403,19 @@ async fn expect_sent(browser: &Browser, n: usize, packet: &[u8], what: &str) {
     assert_eq!(sent[n - 1], hex(packet), "{what}: bytes sent");
 }
 
+/// Waits for the page to have sent `first - 1 + packets.len()` packets and
+/// checks the last ones (sent together, without waiting for an answer).
+async fn expect_sent_all(browser: &Browser, first: usize, packets: &[Vec<u8>], what: &str) {
+    let n = first - 1 + packets.len();
+    browser
+        .wait_until(&format!("window.__mock.sent.length >= {n}"), what)
+        .await;
+    let sent = sent(browser).await;
+    assert_eq!(sent.len(), n, "{what}: packets sent: {sent:?}");
+    let expected: Vec<String> = packets.iter().map(|p| hex(p)).collect();
+    assert_eq!(sent[first - 1..], expected[..], "{what}: bytes sent");
+}
+
 async fn deliver(browser: &Browser, frames: &[u8]) {
     for frame in split_frames(frames) {
         browser
@@ -1106,7 +1478,7 @@ async fn shown(browser: &Browser, id: &str) -> bool {
 /// (3), shows them and their updates, refuses a bad name itself, creates a
 /// room (4 refused, 5 created), enters it by a click (6) and leaves it (7).
 async fn lobby_against_scripted_server(browser: &Browser) {
-    expect_sent(browser, 3, &rust_list(true), "list and watch").await;
+    expect_sent(browser, 4, &rust_list(true), "list and watch").await;
     assert!(shown(browser, "lobby").await, "the lobby once logged in");
     assert!(!shown(browser, "log").await, "no chat log in the lobby");
     deliver(
@@ -1159,12 +1531,12 @@ async fn lobby_against_scripted_server(browser: &Browser) {
         browser.text("#create-error").await,
         "Room name starts or ends with white space"
     );
-    assert_eq!(sent(browser).await.len(), 3, "nothing sent");
+    assert_eq!(sent(browser).await.len(), 4, "nothing sent");
     // Taken: the error shows by the form.
     browser.type_into("#room-name", "chess").await;
     browser.type_into("#room-capacity", "6").await;
     browser.click("#create").await;
-    expect_sent(browser, 4, &rust_create("chess", 6).unwrap(), "create").await;
+    expect_sent(browser, 5, &rust_create("chess", 6).unwrap(), "create").await;
     deliver(
         browser,
         &encode_with(|o| RoomCreateRes::new(ResultCode::RoomNameTaken).encode(o)),
@@ -1176,7 +1548,7 @@ async fn lobby_against_scripted_server(browser: &Browser) {
     // Created (Enter in the name field; default capacity): the 306 lists it.
     browser.type_into("#room-capacity", "").await;
     browser.type_into("#room-name", "chess club\n").await;
-    expect_sent(browser, 5, &rust_create("chess club", 0).unwrap(), "create").await;
+    expect_sent(browser, 6, &rust_create("chess club", 0).unwrap(), "create").await;
     deliver(
         browser,
         &encode_with(|o| {
@@ -1207,7 +1579,7 @@ async fn lobby_against_scripted_server(browser: &Browser) {
     browser
         .click("#rooms li[data-name='chess club'] button")
         .await;
-    expect_sent(browser, 6, &rust_enter(1002).unwrap(), "enter by a click").await;
+    expect_sent(browser, 7, &rust_enter(1002).unwrap(), "enter by a click").await;
     deliver(
         browser,
         &encode_with(|o| RoomEnterRes::new(ResultCode::None).encode(o)),
@@ -1231,7 +1603,7 @@ async fn lobby_against_scripted_server(browser: &Browser) {
     browser.click("#leave").await;
     let mut leave = Vec::new();
     RoomLeaveReq.encode(&mut leave);
-    expect_sent(browser, 7, &leave, "leave").await;
+    expect_sent(browser, 8, &leave, "leave").await;
     deliver(
         browser,
         &encode_with(|o| RoomLeaveRes::new(ResultCode::None).encode(o)),
@@ -1249,6 +1621,26 @@ async fn lobby_against_scripted_server(browser: &Browser) {
     );
 }
 
+/// Waits for the page to show the connection closed and returns what it
+/// showed then, read at once (it reconnects by itself within a second):
+/// `{ detail, code, retry, disabled: [login, enter, leave, send] }`.
+async fn closed_snapshot(browser: &Browser) -> Value {
+    browser
+        .wait_until(
+            "(() => {\n\
+               const s = document.getElementById('conn-state');\n\
+               if (s.textContent !== 'closed') return false;\n\
+               const r = document.getElementById('conn-retry');\n\
+               window.__closed = { detail: document.getElementById('conn-detail').textContent,\n\
+                 code: s.dataset.code, retry: r.hidden ? null : r.textContent,\n\
+                 disabled: ['login','enter','leave','send'].map((id) => document.getElementById(id).disabled) };\n\
+               return true; })()",
+            "the connection closed",
+        )
+        .await;
+    browser.eval("return window.__closed;", vec![]).await
+}
+
 #[tokio::test]
 async fn ui_against_scripted_server() {
     let Some(browser) = Browser::start_or_skip("web_codec::ui_against_scripted_server").await
@@ -1262,11 +1654,13 @@ async fn ui_against_scripted_server() {
         .await;
     let urls = browser.eval("return window.__mock.urls;", vec![]).await;
     assert_eq!(urls, json!([format!("ws://{}/ws", files.addr())]));
+    // The page says hello first: numbered chat and resume tokens.
+    expect_sent(&browser, 1, &rust_hello(3), "hello").await;
 
     // A wrong password (Enter in the password field logs in).
     browser.type_into("#user", "alice").await;
     browser.type_into("#password", "bad\n").await;
-    expect_sent(&browser, 1, &rust_login("alice", "bad").unwrap(), "login").await;
+    expect_sent(&browser, 2, &rust_login("alice", "bad").unwrap(), "login").await;
     deliver(
         &browser,
         &encode_with(|o| LoginRes::new(ResultCode::LoginUserInvalidPw).encode(o)),
@@ -1287,7 +1681,7 @@ async fn ui_against_scripted_server() {
     browser.type_into("#password", "secret\n").await;
     expect_sent(
         &browser,
-        2,
+        3,
         &rust_login("alice", "secret").unwrap(),
         "login",
     )
@@ -1309,7 +1703,7 @@ async fn ui_against_scripted_server() {
 
     // Enter room 3: 207, then the list (bob, José), then a newcomer.
     browser.type_into("#room", "3\n").await;
-    expect_sent(&browser, 8, &rust_enter(3).unwrap(), "enter").await;
+    expect_sent(&browser, 9, &rust_enter(3).unwrap(), "enter").await;
     deliver(
         &browser,
         &encode_with(|o| RoomEnterRes::new(ResultCode::None).encode(o)),
@@ -1333,7 +1727,7 @@ async fn ui_against_scripted_server() {
 
     // Chat: Enter sends; the own line comes from the 223, like everyone's.
     browser.type_into("#message", "héllo wörld ✓\n").await;
-    expect_sent(&browser, 9, &rust_chat("héllo wörld ✓").unwrap(), "chat").await;
+    expect_sent(&browser, 10, &rust_chat("héllo wörld ✓").unwrap(), "chat").await;
     let value = browser
         .eval("return document.getElementById('message').value;", vec![])
         .await;
@@ -1397,7 +1791,7 @@ async fn ui_against_scripted_server() {
         status(&browser).await.0,
         "Message is too long: 300 bytes of UTF-8, at most 256 fit"
     );
-    assert_eq!(sent(&browser).await.len(), 9, "nothing sent");
+    assert_eq!(sent(&browser).await.len(), 10, "nothing sent");
     browser.type_into("#message", "").await;
 
     // Rate limited, a malformed packet, and bob leaving.
@@ -1453,7 +1847,7 @@ async fn ui_against_scripted_server() {
     browser.click("#leave").await;
     let mut leave = Vec::new();
     RoomLeaveReq.encode(&mut leave);
-    expect_sent(&browser, 10, &leave, "leave").await;
+    expect_sent(&browser, 11, &leave, "leave").await;
     deliver(
         &browser,
         &encode_with(|o| RoomLeaveRes::new(ResultCode::None).encode(o)),
@@ -1471,7 +1865,7 @@ async fn ui_against_scripted_server() {
     // Entering a full room fails readably.
     browser.type_into("#room", "5").await;
     browser.click("#enter").await;
-    expect_sent(&browser, 11, &rust_enter(5).unwrap(), "enter").await;
+    expect_sent(&browser, 12, &rust_enter(5).unwrap(), "enter").await;
     deliver(
         &browser,
         &encode_with(|o| RoomEnterRes::new(ResultCode::EnterRoomFullUser).encode(o)),
@@ -1485,35 +1879,20 @@ async fn ui_against_scripted_server() {
         )
     );
 
-    // The server closes: state, code and reason shown; Reconnect opens anew.
+    // The server closes: state, code and reason shown, and the page
+    // reconnects by itself; no token was given, so the login form is back.
     browser
         .eval(
             "window.__mock.serverClose(1001, 'server shutting down');",
             vec![],
         )
         .await;
-    browser
-        .wait_until(
-            "document.getElementById('conn-state').textContent === 'closed'",
-            "closed",
-        )
-        .await;
-    assert_eq!(
-        browser.text("#conn-detail").await,
-        "(code 1001: server shutting down)"
-    );
-    let code = browser
-        .eval(
-            "return document.getElementById('conn-state').dataset.code;",
-            vec![],
-        )
-        .await;
-    assert_eq!(code, json!("1001"));
-    let disabled = browser
-        .eval("return ['login','enter','leave','send'].map((id) => document.getElementById(id).disabled);", vec![])
-        .await;
-    assert_eq!(disabled, json!([true, true, true, true]));
-    browser.click("#reconnect").await;
+    let closed = closed_snapshot(&browser).await;
+    assert_eq!(closed["detail"], json!("(code 1001: server shutting down)"));
+    assert_eq!(closed["code"], json!("1001"));
+    let retry = closed["retry"].as_str().unwrap_or_default();
+    assert!(retry.starts_with("reconnecting in "), "{closed}");
+    assert_eq!(closed["disabled"], json!([true, true, true, true]));
     browser
         .wait_until("document.body.dataset.conn === 'open'", "reopened")
         .await;
@@ -1529,10 +1908,304 @@ async fn ui_against_scripted_server() {
             .await,
         json!(2)
     );
+    expect_sent(&browser, 13, &rust_hello(3), "hello again, no token").await;
+    assert!(!shown(&browser, "conn-retry").await);
     assert_eq!(
         lobby_rooms(&browser).await,
         json!([]),
         "no rooms once closed"
     );
+    browser.close().await;
+}
+
+/// The chat and gap lines of `#log`, in order: a chat line as its text, a
+/// gap as `"GAP"`.
+async fn log_lines(browser: &Browser) -> Vec<String> {
+    let v = browser
+        .eval(
+            "return Array.from(document.querySelectorAll('#log > li[data-kind=\"chat\"], #log > li[data-kind=\"gap\"]'),\
+               (li) => li.dataset.kind === 'gap' ? 'GAP' : li.querySelector('.text').textContent);",
+            vec![],
+        )
+        .await;
+    serde_json::from_value(v).expect("log lines")
+}
+
+/// The saved session (`sessionStorage`), `Value::Null` when none; and
+/// nothing ever in `localStorage`.
+async fn saved_session(browser: &Browser) -> Value {
+    let v = browser
+        .eval(
+            "return [sessionStorage.getItem('ringport.session'), localStorage.length];",
+            vec![],
+        )
+        .await;
+    assert_eq!(v[1], json!(0), "nothing in localStorage");
+    match v[0].as_str() {
+        Some(text) => serde_json::from_str(text).expect("the saved session is JSON"),
+        None => Value::Null,
+    }
+}
+
+fn hello_res(features: u32) -> Vec<u8> {
+    encode_with(|o| {
+        HelloRes {
+            result: ResultCode::None,
+            features: Features(features),
+        }
+        .encode(o)
+    })
+}
+
+/// History and resume against the scripted server: the token kept in
+/// sessionStorage; after a dropped connection the page reconnects by
+/// itself, logs in with the token, enters its room again and asks for the
+/// messages after the last one shown; a live message before the 315 and a
+/// repeated one are shown once, in order, with a gap line for lost ones; a
+/// reload logs in with the token directly and falls back to the password
+/// when it is refused; logging out forgets it.
+#[tokio::test]
+async fn resume_against_scripted_server() {
+    let Some(browser) = Browser::start_or_skip("web_codec::resume_against_scripted_server").await
+    else {
+        return;
+    };
+    let files = serve_with_mock();
+    open_client(&browser, &files, "/mock.html").await;
+    browser
+        .wait_until("document.body.dataset.conn === 'open'", "open")
+        .await;
+    expect_sent(&browser, 1, &rust_hello(3), "hello").await;
+    deliver(&browser, &hello_res(3)).await;
+    assert_eq!(saved_session(&browser).await, Value::Null);
+    browser.type_into("#user", "alice").await;
+    browser.type_into("#password", "secret\n").await;
+    expect_sent(
+        &browser,
+        2,
+        &rust_login("alice", "secret").unwrap(),
+        "login",
+    )
+    .await;
+    let token: Vec<u8> = (0u8..64).collect();
+    deliver(
+        &browser,
+        &encode_with(|o| LoginRes::new(ResultCode::None).encode(o)),
+    )
+    .await;
+    deliver(&browser, &token_frame(86_400, &token)).await;
+    expect_sent(&browser, 3, &rust_list(true), "list and watch").await;
+    let saved = saved_session(&browser).await;
+    assert_eq!(
+        (&saved["user"], &saved["token"], &saved["room"]),
+        (&json!("alice"), &json!(hex(&token)), &Value::Null),
+        "{saved}"
+    );
+
+    // Enter room 3: no position yet, so the recent messages are asked for.
+    const EPOCH: u64 = 1_700_000_000_000_000;
+    browser.type_into("#room", "3\n").await;
+    expect_sent(&browser, 4, &rust_enter(3).unwrap(), "enter").await;
+    deliver(
+        &browser,
+        &encode_with(|o| RoomEnterRes::new(ResultCode::None).encode(o)),
+    )
+    .await;
+    deliver(&browser, &list_frames(&[(7, "bob")])).await;
+    expect_sent(
+        &browser,
+        5,
+        &rust_history(0, RoomHistoryReq::LAST, 20),
+        "the recent messages",
+    )
+    .await;
+    deliver(&browser, &history_res_frame(3, EPOCH, 5, false, 2)).await;
+    deliver(&browser, &chat_seq_frame(3, EPOCH, 4, "bob", "m4")).await;
+    deliver(&browser, &chat_seq_frame(3, EPOCH, 5, "José", "m5 ✓")).await;
+    deliver(&browser, &chat_seq_frame(3, EPOCH, 6, "bob", "m6")).await;
+    deliver(&browser, &chat_seq_frame(3, EPOCH, 6, "bob", "m6")).await;
+    assert_eq!(log_lines(&browser).await, ["m4", "m5 ✓", "m6"]);
+    let seqs = browser
+        .eval(
+            "return Array.from(document.querySelectorAll('#log > li[data-kind=\"chat\"]'), (li) => li.dataset.seq);",
+            vec![],
+        )
+        .await;
+    assert_eq!(seqs, json!(["4", "5", "6"]));
+    assert_eq!(saved_session(&browser).await["room"], json!(3));
+
+    // The connection drops: reconnect, hello, the token, the room again.
+    browser
+        .eval("window.__mock.serverClose(1006, '');", vec![])
+        .await;
+    let closed = closed_snapshot(&browser).await;
+    assert!(
+        closed["retry"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("reconnecting in ")),
+        "{closed}"
+    );
+    browser
+        .wait_until(
+            "document.body.dataset.conn === 'open' && window.__mock.urls.length === 2",
+            "reconnected",
+        )
+        .await;
+    expect_sent(
+        &browser,
+        7,
+        &rust_login_token(&token),
+        "login with the token",
+    )
+    .await;
+    assert_eq!(sent(&browser).await[5], hex(&rust_hello(3)), "hello first");
+    let login_disabled = browser
+        .eval("return document.getElementById('login').disabled;", vec![])
+        .await;
+    assert_eq!(login_disabled, json!(true), "no password while resuming");
+    let token2: Vec<u8> = vec![0xab; 82];
+    deliver(&browser, &hello_res(3)).await;
+    deliver(
+        &browser,
+        &encode_with(|o| LoginTokenRes::new(ResultCode::None).encode(o)),
+    )
+    .await;
+    deliver(&browser, &token_frame(86_400, &token2)).await;
+    expect_sent_all(
+        &browser,
+        8,
+        &[rust_list(true), rust_enter(3).unwrap()],
+        "list and watch, the room again",
+    )
+    .await;
+    deliver(
+        &browser,
+        &encode_with(|o| RoomEnterRes::new(ResultCode::None).encode(o)),
+    )
+    .await;
+    deliver(&browser, &list_frames(&[(7, "bob")])).await;
+    expect_sent(
+        &browser,
+        10,
+        &rust_history(EPOCH, 6, 100),
+        "the messages after the last one shown",
+    )
+    .await;
+    // A live message before the 315; m7 is lost; m9 comes twice.
+    deliver(&browser, &chat_seq_frame(3, EPOCH, 9, "bob", "m9")).await;
+    assert_eq!(log_lines(&browser).await, ["m4", "m5 ✓", "m6"], "held back");
+    deliver(&browser, &history_res_frame(3, EPOCH, 9, true, 2)).await;
+    deliver(&browser, &chat_seq_frame(3, EPOCH, 8, "bob", "m8")).await;
+    deliver(&browser, &chat_seq_frame(3, EPOCH, 9, "bob", "m9")).await;
+    deliver(&browser, &chat_seq_frame(3, EPOCH, 10, "bob", "m10")).await;
+    assert_eq!(
+        log_lines(&browser).await,
+        ["m4", "m5 ✓", "m6", "GAP", "m8", "m9", "m10"]
+    );
+    assert!(browser
+        .text("#log > li[data-kind='gap']")
+        .await
+        .contains("Some messages were lost"));
+    let saved = saved_session(&browser).await;
+    assert_eq!(
+        (&saved["user"], &saved["token"], &saved["room"]),
+        (&json!("alice"), &json!(hex(&token2)), &json!(3)),
+        "{saved}"
+    );
+    browser.screenshot("web-client-resumed").await;
+
+    // A reload logs in with the token at once; refused, the password it is,
+    // and the page still goes back to room 3.
+    browser.eval("location.reload();", vec![]).await;
+    open_client(&browser, &files, "/mock.html").await;
+    browser
+        .wait_until("document.body.dataset.conn === 'open'", "open")
+        .await;
+    expect_sent(
+        &browser,
+        2,
+        &rust_login_token(&token2),
+        "login with the token",
+    )
+    .await;
+    assert_eq!(sent(&browser).await[0], hex(&rust_hello(3)), "hello first");
+    deliver(&browser, &hello_res(3)).await;
+    deliver(
+        &browser,
+        &encode_with(|o| LoginTokenRes::new(ResultCode::TokenInvalid).encode(o)),
+    )
+    .await;
+    assert_eq!(
+        status(&browser).await,
+        (
+            "Could not resume the session: the saved session is not valid (111): log in with your password"
+                .into(),
+            "false".into()
+        )
+    );
+    assert!(shown(&browser, "login-form").await);
+    let user = browser
+        .eval("return document.getElementById('user').value;", vec![])
+        .await;
+    assert_eq!(user, json!("alice"));
+    assert_eq!(
+        saved_session(&browser).await,
+        Value::Null,
+        "a refused token is dropped"
+    );
+    browser.type_into("#password", "secret\n").await;
+    expect_sent(
+        &browser,
+        3,
+        &rust_login("alice", "secret").unwrap(),
+        "login",
+    )
+    .await;
+    deliver(
+        &browser,
+        &encode_with(|o| LoginRes::new(ResultCode::None).encode(o)),
+    )
+    .await;
+    deliver(&browser, &token_frame(60, &token)).await;
+    expect_sent_all(
+        &browser,
+        4,
+        &[rust_list(true), rust_enter(3).unwrap()],
+        "list and watch, room 3 again",
+    )
+    .await;
+    deliver(
+        &browser,
+        &encode_with(|o| RoomEnterRes::new(ResultCode::None).encode(o)),
+    )
+    .await;
+    expect_sent(
+        &browser,
+        6,
+        &rust_history(0, RoomHistoryReq::LAST, 20),
+        "the recent messages (a new page has no positions)",
+    )
+    .await;
+    assert_eq!(saved_session(&browser).await["room"], json!(3));
+
+    // Log out: the saved session is gone, a new connection says hello only.
+    browser.click("#logout").await;
+    browser
+        .wait_until(
+            "document.body.dataset.conn === 'open' && window.__mock.urls.length === 2",
+            "a new connection",
+        )
+        .await;
+    expect_sent(&browser, 7, &rust_hello(3), "hello").await;
+    assert_eq!(saved_session(&browser).await, Value::Null);
+    assert_eq!(
+        browser
+            .eval("return document.body.dataset.session;", vec![])
+            .await,
+        json!("connected")
+    );
+    assert_eq!(status(&browser).await.0, "Logged out");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(sent(&browser).await.len(), 7, "no token login");
     browser.close().await;
 }

@@ -6,6 +6,15 @@
 // it as the lobby while not in a room: 305s build it, 306s keep it current.
 // A click on a room enters it by number (206), created rooms included: the
 // number is what the list gives and names one room exactly.
+//
+// History and resume: every connection says hello (HISTORY | RESUME). The
+// resume token of each login is kept in sessionStorage (this tab only,
+// cleared by "Log out"); a closed connection is opened again by itself
+// (backoff with jitter), logs in with the token (or shows the login form
+// if the server refuses it), enters the room again and asks for the
+// messages after the last one shown (per room: epoch and sequence number),
+// so each message is shown once, in order, with a gap line when the server
+// no longer has some of them.
 import * as proto from "/proto.js";
 
 // The only global: the codec, for tests and the curious.
@@ -18,6 +27,8 @@ const ui = {
   connDetail: $("conn-detail"),
   sessionInfo: $("session-info"),
   reconnect: $("reconnect"),
+  connRetry: $("conn-retry"),
+  logout: $("logout"),
   loginForm: $("login-form"),
   user: $("user"),
   password: $("password"),
@@ -46,6 +57,15 @@ const ui = {
 };
 
 const MAX_LOG_LINES = 1000;
+/** Reconnect delays: 0.5 s doubling up to 30 s, each ±50 % at random. */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 30000;
+/** A connection open this long counts as good: the next delay starts over. */
+const RETRY_RESET_MS = 10000;
+/** Messages asked for on entering a room with no known position. */
+const RECENT_MESSAGES = 20;
+/** sessionStorage key of the saved session: { user, token (hex), expires (ms), room }. */
+const SAVED_KEY = "ringport.session";
 
 const state = {
   ws: null,
@@ -61,11 +81,24 @@ const state = {
   pendingLists: 0, // 303s sent, not yet answered
   rooms: new Map(), // room number → { number, users, maxUsers, created, name }
   roomsComplete: true, // false while a 305 list is still arriving
+  features: 0, // granted by the server's 312
+  pendingToken: null, // the user id of a 317 sent, not yet answered
+  // Kept across connections (cleared by logging out or in as another id):
+  lastUser: null, // whose positions and room these are
+  resumeRoom: null, // the room to enter again after the next login
+  positions: new Map(), // room number → { epoch, lastSeq } (BigInt) of the last message shown
+  // A history request under way: 313s before its 315 are live ones, kept
+  // in `buffer` until the history is shown; the `remaining` after it are
+  // the history.
+  hist: null, // { room, phase: "waiting" | "receiving", known, epoch, lastSeq, remaining, more, buffer }
+  retry: { attempt: 0, timer: null, tick: null, at: 0 },
+  openedAt: 0,
 };
 
 // ---- connection -----------------------------------------------------------
 
 function connect() {
+  cancelRetry();
   if (state.ws) {
     const old = state.ws;
     state.ws = null; // its close event is ignored
@@ -83,8 +116,14 @@ function connect() {
   }
   ws.binaryType = "arraybuffer";
   state.ws = ws;
+  state.openedAt = 0;
   ws.onopen = () => {
-    if (ws === state.ws) setConn("open");
+    if (ws !== state.ws) return;
+    state.openedAt = Date.now();
+    setConn("open");
+    sendPacket(proto.encodeHello(proto.Feature.HISTORY | proto.Feature.RESUME));
+    resumeWithToken();
+    render();
   };
   ws.onmessage = (event) => {
     if (ws !== state.ws) return;
@@ -97,10 +136,112 @@ function connect() {
   ws.onclose = (event) => {
     if (ws !== state.ws) return;
     state.ws = null;
+    // Back in the same room (or the lobby) after the next login.
+    if (state.user !== null) state.resumeRoom = state.room ?? state.pendingRooms[0] ?? null;
+    if (state.openedAt > 0 && Date.now() - state.openedAt >= RETRY_RESET_MS) state.retry.attempt = 0;
     resetSession();
     setConn("closed", event.code, event.reason);
+    scheduleReconnect();
   };
 }
+
+/** Logs in with the saved token, if there is one still valid. */
+function resumeWithToken() {
+  let saved = loadSaved();
+  if (saved !== null && saved.expires <= Date.now()) {
+    forgetSaved();
+    saved = null;
+  }
+  if (saved === null) {
+    // No token (the server gave none, or it was refused): the password.
+    if (state.lastUser !== null) {
+      ui.user.value = state.lastUser;
+      setStatus(`Connection restored: log in again as ${state.lastUser}`, null);
+    }
+    return;
+  }
+  if (state.lastUser === null) {
+    state.lastUser = saved.user; // a fresh page: the saved room is the one to enter
+    state.resumeRoom = saved.room;
+  }
+  if (sendPacket(proto.encodeLoginToken(fromHex(saved.token)))) {
+    state.pendingToken = saved.user;
+    ui.user.value = saved.user;
+    setStatus(`Resuming the session of ${saved.user}…`, null);
+  }
+}
+
+/** Opens the connection again after a delay: 0.5 s doubling to 30 s, ±50 %. */
+function scheduleReconnect() {
+  cancelRetry();
+  const base = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(state.retry.attempt, 16));
+  const delay = Math.round(base * (0.5 + Math.random()));
+  state.retry.attempt += 1;
+  state.retry.at = Date.now() + delay;
+  state.retry.timer = setTimeout(connect, delay);
+  state.retry.tick = setInterval(renderRetry, 250);
+  renderRetry();
+}
+
+function cancelRetry() {
+  clearTimeout(state.retry.timer);
+  clearInterval(state.retry.tick);
+  state.retry.timer = state.retry.tick = null;
+  renderRetry();
+}
+
+function renderRetry() {
+  const waiting = state.retry.timer !== null;
+  ui.connRetry.hidden = !waiting;
+  if (!waiting) {
+    ui.connRetry.textContent = "";
+    delete ui.connRetry.dataset.attempt;
+    return;
+  }
+  const seconds = Math.max(1, Math.ceil((state.retry.at - Date.now()) / 1000));
+  ui.connRetry.textContent = `reconnecting in ${seconds} s…`;
+  ui.connRetry.dataset.attempt = String(state.retry.attempt);
+}
+
+// ---- the saved session (sessionStorage) -------------------------------------
+
+/** The saved session, or null: { user, token (hex), expires (ms since 1970), room (or null) }. */
+function loadSaved() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(SAVED_KEY));
+    if (saved && typeof saved.user === "string" && typeof saved.token === "string") {
+      return { user: saved.user, token: saved.token, expires: Number(saved.expires) || 0, room: Number.isInteger(saved.room) ? saved.room : null };
+    }
+  } catch {
+    // No storage (disabled), or not ours: nothing saved.
+  }
+  return null;
+}
+
+function storeSaved(saved) {
+  try {
+    sessionStorage.setItem(SAVED_KEY, JSON.stringify(saved));
+  } catch {
+    // Storage disabled or full: this tab will ask for the password again.
+  }
+}
+
+/** Updates the saved session's room, if a session of this user is saved. */
+function saveRoom(room) {
+  const saved = loadSaved();
+  if (saved !== null && saved.user === state.user) storeSaved({ ...saved, room });
+}
+
+function forgetSaved() {
+  try {
+    sessionStorage.removeItem(SAVED_KEY);
+  } catch {
+    // nothing saved then
+  }
+}
+
+const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const fromHex = (hex) => new Uint8Array((hex.match(/../g) || []).map((h) => parseInt(h, 16)));
 
 function setConn(conn, code = null, reason = "") {
   state.conn = conn;
@@ -112,12 +253,13 @@ function setConn(conn, code = null, reason = "") {
   const detail = [code !== null ? `code ${code}` : "", reason].filter(Boolean).join(": ");
   ui.connDetail.textContent = detail ? `(${detail})` : "";
   ui.reconnect.hidden = conn !== "closed";
+  renderRetry();
   render();
 }
 
 function sendPacket(bytes) {
   if (!state.ws || state.conn !== "open") {
-    setStatus("Not connected: press Reconnect", false);
+    setStatus("Not connected: wait for the connection, or press Reconnect", false);
     return false;
   }
   state.ws.send(bytes);
@@ -135,6 +277,9 @@ function resetSession() {
   state.pendingLists = 0;
   state.rooms.clear();
   state.roomsComplete = true;
+  state.features = 0;
+  state.pendingToken = null;
+  state.hist = null;
   showCreateError(null);
   renderMembers();
   renderRooms();
@@ -153,16 +298,38 @@ function onPacket(decoded) {
     case "loginRes": {
       const user = state.pendingLogins.shift() ?? null;
       if (p.result === 0 && user !== null) {
-        state.user = user;
-        ui.password.value = "";
-        setStatus(`Logged in as ${user}`, true, 0);
-        // The lobby: list the rooms and keep watching them.
-        if (sendPacket(proto.encodeListRooms(true))) state.pendingLists += 1;
+        const saved = loadSaved();
+        if (saved !== null && saved.user !== user) forgetSaved();
+        loggedIn(user, `Logged in as ${user}`);
       } else {
         failed(p);
       }
       break;
     }
+    case "loginTokenRes": {
+      const user = state.pendingToken;
+      state.pendingToken = null;
+      if (p.result === 0 && user !== null) {
+        loggedIn(user, `Logged in as ${user} (session resumed)`);
+      } else {
+        // Refused: the password it is. A token that cannot work again is
+        // dropped; one refused for now (31, 32, 34) is tried at the next
+        // reconnect.
+        if (![31, 32, 34].includes(p.result)) forgetSaved();
+        const why = proto.resultText(p.kind, p.result) ?? `Unexpected answer (${p.id}, result 0)`;
+        setStatus(`${why}: log in with your password`, false, p.result);
+      }
+      break;
+    }
+    case "helloRes":
+      state.features = p.result === 0 ? p.features : 0;
+      break;
+    case "resumeToken":
+      if (state.user !== null && p.token.length > 0) {
+        const room = state.room ?? state.pendingRooms[0] ?? null;
+        storeSaved({ user: state.user, token: toHex(p.token), expires: Date.now() + p.ttlSecs * 1000, room });
+      }
+      break;
     case "enterRes": {
       const room = state.pendingRooms.shift() ?? null;
       if (p.result === 0 && room !== null) {
@@ -173,8 +340,11 @@ function onPacket(decoded) {
         setStatus(`Entered ${roomLabel(room)}`, true, 0);
         systemLine(`You entered ${roomLabel(room)}`);
         renderMembers();
+        saveRoom(room);
+        requestHistory(room);
       } else {
         failed(p);
+        if (room !== null && loadSaved()?.room === room) saveRoom(null);
       }
       break;
     }
@@ -200,6 +370,10 @@ function onPacket(decoded) {
       if (p.result === 0) {
         systemLine(`You left ${roomLabel(state.room)}`);
         setStatus(`Left ${roomLabel(state.room)}`, true, 0);
+        // Coming back later shows the recent messages, not all since.
+        state.positions.delete(state.room);
+        state.hist = null;
+        saveRoom(null);
         state.room = null;
         state.members.clear();
         renderMembers();
@@ -214,6 +388,30 @@ function onPacket(decoded) {
     case "chat":
       chatLine(p.userId, p.message);
       break;
+    case "chatSeq": {
+      const h = state.hist;
+      if (h !== null && h.phase === "waiting") {
+        h.buffer.push(p); // live, sent before the history: shown after it
+        break;
+      }
+      showChatSeq(p);
+      if (h !== null && h.phase === "receiving" && --h.remaining <= 0) historyDone();
+      break;
+    }
+    case "historyRes": {
+      const h = state.hist;
+      if (h === null || h.phase !== "waiting") break; // not asked for
+      if (p.result !== 0) {
+        failed(p);
+        state.hist = null;
+        for (const q of h.buffer) showChatSeq(q);
+        break;
+      }
+      if (p.lost && h.known) gapLine("Some messages were lost: the server no longer has them");
+      Object.assign(h, { phase: "receiving", epoch: p.epoch, lastSeq: p.lastSeq, remaining: p.count, more: p.more });
+      if (p.count === 0) historyDone();
+      break;
+    }
     case "echo":
       systemLine(`Echo: ${p.body.length} bytes`);
       break;
@@ -254,6 +452,71 @@ function onPacket(decoded) {
       console.debug("ringport: ignored packet id", p.id);
   }
   render();
+}
+
+function loggedIn(user, text) {
+  state.user = user;
+  state.retry.attempt = 0;
+  ui.password.value = "";
+  if (state.lastUser !== user) {
+    // Another id: the old one's room and positions are not this one's.
+    state.positions.clear();
+    state.resumeRoom = null;
+  }
+  state.lastUser = user;
+  setStatus(text, true, 0);
+  // The lobby: list the rooms and keep watching them.
+  if (sendPacket(proto.encodeListRooms(true))) state.pendingLists += 1;
+  const room = state.resumeRoom;
+  state.resumeRoom = null;
+  if (room !== null) enterRoom(room);
+}
+
+/**
+ * Asks for the messages of `room` after the last one shown, or for the
+ * recent ones when none was (the answer gives the room's epoch either way).
+ */
+function requestHistory(room) {
+  if ((state.features & proto.Feature.HISTORY) === 0) return;
+  const pos = state.positions.get(room);
+  const bytes = pos
+    ? proto.encodeHistory(pos.epoch, pos.lastSeq, proto.HISTORY_MAX)
+    : proto.encodeHistory(0n, proto.HISTORY_LAST, RECENT_MESSAGES);
+  if (!sendPacket(bytes)) return;
+  const buffer = state.hist?.buffer ?? [];
+  state.hist = { room, phase: "waiting", known: pos !== undefined, remaining: 0, more: false, buffer };
+}
+
+/** The history's last 313 was shown: ask for more, or show what waited. */
+function historyDone() {
+  const h = state.hist;
+  const pos = state.positions.get(h.room);
+  if (h.more && h.room === state.room && pos !== undefined) {
+    if (sendPacket(proto.encodeHistory(pos.epoch, pos.lastSeq, proto.HISTORY_MAX))) {
+      Object.assign(h, { phase: "waiting", known: true, remaining: 0, more: false });
+      return;
+    }
+  }
+  // Everything up to the room's last message is shown (or was skipped on
+  // purpose: the recent ones only).
+  if (pos === undefined || pos.epoch !== h.epoch || pos.lastSeq < h.lastSeq) {
+    state.positions.set(h.room, { epoch: h.epoch, lastSeq: h.lastSeq });
+  }
+  state.hist = null;
+  for (const q of h.buffer) showChatSeq(q);
+}
+
+/** Shows a numbered message unless it was shown already (same epoch, seq not above the last). */
+function showChatSeq(p) {
+  if (p.room !== state.room) return;
+  const pos = state.positions.get(p.room);
+  if (pos !== undefined && pos.epoch === p.epoch && p.seq <= pos.lastSeq) return;
+  state.positions.set(p.room, { epoch: p.epoch, lastSeq: p.seq });
+  // The server's time of the message; 0 (a server without a wall clock): now.
+  const ms = Number(p.timeMs);
+  const li = chatLine(p.userId, p.message, ms > 0 ? new Date(ms) : new Date());
+  li.dataset.epoch = p.epoch.toString();
+  li.dataset.seq = p.seq.toString();
 }
 
 function failed(p) {
@@ -346,7 +609,18 @@ function updateCounter() {
 }
 ui.message.addEventListener("input", updateCounter);
 
-ui.reconnect.addEventListener("click", connect);
+ui.reconnect.addEventListener("click", () => connect());
+
+// Log out: forget the saved session, end this one (a new connection).
+ui.logout.addEventListener("click", () => {
+  forgetSaved();
+  state.positions.clear();
+  state.resumeRoom = null;
+  state.lastUser = null;
+  state.retry.attempt = 0;
+  connect();
+  setStatus("Logged out", true);
+});
 
 // ---- rendering ------------------------------------------------------------
 
@@ -355,7 +629,9 @@ function render() {
   const open = state.conn === "open";
   const session = state.room !== null ? "inRoom" : state.user !== null ? "loggedIn" : "connected";
   ui.body.dataset.session = session;
-  ui.user.disabled = ui.password.disabled = ui.login.disabled = !open || state.user !== null;
+  ui.user.disabled = ui.password.disabled = ui.login.disabled =
+    !open || state.user !== null || state.pendingToken !== null;
+  ui.logout.hidden = state.user === null;
   ui.room.disabled = ui.enter.disabled = !open || state.user === null || state.room !== null;
   ui.leave.disabled = !open || state.room === null;
   ui.message.disabled = ui.send.disabled = !open || state.room === null;
@@ -430,14 +706,15 @@ function memberItem(uid, userId) {
   return li;
 }
 
-function chatLine(sender, text) {
+function chatLine(sender, text, when = new Date()) {
   const own = state.user !== null && sender === state.user;
-  const li = line("chat");
+  const li = line("chat", when);
   li.dataset.sender = sender;
   li.dataset.own = String(own);
   if (own) li.classList.add("own");
   li.append(span("sender", sender), span("text", text));
   appendLine(li);
+  return li;
 }
 
 function systemLine(text) {
@@ -446,11 +723,18 @@ function systemLine(text) {
   appendLine(li);
 }
 
-function line(kind) {
+/** A visible gap in the log: messages that cannot be shown. */
+function gapLine(text) {
+  const li = line("gap");
+  li.setAttribute("role", "separator");
+  li.append(span("text", text));
+  appendLine(li);
+}
+
+function line(kind, now = new Date()) {
   const li = document.createElement("li");
   li.className = `line ${kind}`;
   li.dataset.kind = kind;
-  const now = new Date();
   const time = document.createElement("time");
   time.dateTime = now.toISOString();
   time.textContent = now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });

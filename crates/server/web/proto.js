@@ -1,6 +1,8 @@
 // ringport wire protocol v1 (docs/PROTOCOL.md) for the browser, with the
-// "created rooms" extension (301–308): one WebSocket binary message is
-// exactly one packet, 5-byte header included.
+// "created rooms" extension (301–308) and the "history and resume"
+// extension (311–318): one WebSocket binary message is exactly one packet,
+// 5-byte header included. 64-bit values (uids, epochs, sequence numbers,
+// times) are BigInt.
 //
 // Encoders build the client→server packets and throw a ProtoError for text
 // that does not fit (check it first with checkText to show a readable
@@ -23,6 +25,14 @@ export const ROOM_NAME_MAX = 32;
 export const LIST_MAX_ROOMS = 127;
 /** A room's capacity is a u16; 0 asks for the server's default. */
 export const MAX_USERS_MAX = 0xffff;
+/** Hello (311) feature bits. */
+export const Feature = Object.freeze({ HISTORY: 1, RESUME: 2 });
+/** A history request's after_seq asking for the last `max` messages. */
+export const HISTORY_LAST = 0xffffffffffffffffn;
+/** A history request returns at most this many messages (0 or more: this). */
+export const HISTORY_MAX = 100;
+/** A resume token is at most this many bytes. */
+export const TOKEN_MAX = 255;
 
 export const Id = Object.freeze({
   DEV_ECHO: 1,
@@ -46,6 +56,14 @@ export const Id = Object.freeze({
   ROOM_LIST_CHANGE_NTF: 306,
   ROOM_ENTER_NAME_REQ: 307,
   ROOM_ENTER_NAME_RES: 308,
+  HELLO_REQ: 311,
+  HELLO_RES: 312,
+  ROOM_CHAT_SEQ_NTF: 313,
+  ROOM_HISTORY_REQ: 314,
+  ROOM_HISTORY_RES: 315,
+  RESUME_TOKEN_NTF: 316,
+  LOGIN_TOKEN_REQ: 317,
+  LOGIN_TOKEN_RES: 318,
 });
 
 /** Invalid input to an encoder (a programming or validation error). */
@@ -149,7 +167,7 @@ export function encodeChat(message) {
   return bytes;
 }
 
-/** Writes a valid room name length-prefixed (u8 name_len) at `offset`. */
+/** Writes `raw` (a valid room name, a token) length-prefixed (u8 len) at `offset`. */
 function putName(bytes, offset, raw) {
   bytes[offset] = raw.length;
   bytes.set(raw, offset + 1);
@@ -191,6 +209,50 @@ export function encodeEnterByName(name) {
   const raw = roomNameBytes(name);
   const { bytes } = packet(Id.ROOM_ENTER_NAME_REQ, 1 + raw.length);
   putName(bytes, 5, raw);
+  return bytes;
+}
+
+/** 311 HELLO_REQ, 9 bytes: u32 features @5 (Feature bits; 0 opts out). */
+export function encodeHello(features) {
+  if (!Number.isInteger(features) || features < 0 || features > 0xffffffff) {
+    throw new ProtoError(`features ${features} is not a 32-bit unsigned integer`);
+  }
+  const { bytes, view } = packet(Id.HELLO_REQ, 4);
+  view.setUint32(5, features, true);
+  return bytes;
+}
+
+/** A u64 given as a BigInt or a non-negative safe integer, as a BigInt. */
+function u64(value, what) {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
+  if (typeof value === "bigint" && value >= 0n && value <= HISTORY_LAST) return value;
+  throw new ProtoError(`${what} ${value} is not a 64-bit unsigned integer`);
+}
+
+/**
+ * 314 ROOM_HISTORY_REQ, 23 bytes: u64 epoch @5, u64 after_seq @13, u16 max
+ * @21. `afterSeq` HISTORY_LAST asks for the last `max` messages (epoch
+ * then does not matter); `max` 0 or above 100 counts as 100.
+ */
+export function encodeHistory(epoch, afterSeq, max = HISTORY_MAX) {
+  const e = u64(epoch, "epoch");
+  const after = u64(afterSeq, "after_seq");
+  if (!Number.isInteger(max) || max < 0 || max > 0xffff) {
+    throw new ProtoError(`max ${max} is not a whole number from 0 to 65535`);
+  }
+  const { bytes, view } = packet(Id.ROOM_HISTORY_REQ, 18);
+  view.setBigUint64(5, e, true);
+  view.setBigUint64(13, after, true);
+  view.setUint16(21, max, true);
+  return bytes;
+}
+
+/** 317 LOGIN_TOKEN_REQ, 6 + n bytes: u8 len @5, the token (a Uint8Array of 0..=255 bytes, opaque). */
+export function encodeLoginToken(token) {
+  if (!(token instanceof Uint8Array)) throw new ProtoError("token must be a Uint8Array");
+  if (token.length > TOKEN_MAX) throw new ProtoError(`token of ${token.length} bytes, at most ${TOKEN_MAX}`);
+  const { bytes } = packet(Id.LOGIN_TOKEN_REQ, 1 + token.length);
+  putName(bytes, 5, token);
   return bytes;
 }
 
@@ -236,10 +298,20 @@ class Reader {
     this.take(4);
     return this.view.getInt32(at, true);
   }
+  u32() {
+    const at = this.pos;
+    this.take(4);
+    return this.view.getUint32(at, true);
+  }
   i64() {
     const at = this.pos;
     this.take(8);
     return this.view.getBigInt64(at, true);
+  }
+  u64() {
+    const at = this.pos;
+    this.take(8);
+    return this.view.getBigUint64(at, true);
   }
   /** A fixed NUL-terminated field: the text before the first NUL. */
   field(size, what) {
@@ -306,6 +378,7 @@ const RESULT_KINDS = {
   [Id.ROOM_LEAVE_RES]: "leaveRes",
   [Id.ROOM_CHAT_RES]: "chatRes",
   [Id.ROOM_LIST_RES]: "listRes",
+  [Id.LOGIN_TOKEN_RES]: "loginTokenRes",
 };
 
 /** Responses carrying a u16 result and an i32 room number, by id → kind. */
@@ -318,7 +391,7 @@ const NUMBERED_RESULT_KINDS = {
  * Decodes one server→client packet (an ArrayBuffer or Uint8Array holding
  * exactly one frame). Returns { ok: true, packet } where packet is one of
  *   { id: 1,   kind: "echo",     body: Uint8Array }
- *   { id: 202|207|216|222|304, kind: "loginRes"|"enterRes"|"leaveRes"|"chatRes"|"listRes", result }
+ *   { id: 202|207|216|222|304|318, kind: "loginRes"|"enterRes"|"leaveRes"|"chatRes"|"listRes"|"loginTokenRes", result }
  *   { id: 302|308, kind: "createRes"|"enterNameRes", result, room }  (room 0 unless result is 0)
  *   { id: 208, kind: "newUser",  user: { uid: BigInt, userId } }
  *   { id: 209, kind: "userList", users: [{ uid, userId }], last: boolean }
@@ -326,6 +399,10 @@ const NUMBERED_RESULT_KINDS = {
  *   { id: 223, kind: "chat",     userId, message }
  *   { id: 305, kind: "roomList", rooms: [room], last: boolean }
  *   { id: 306, kind: "roomChange", room }
+ *   { id: 312, kind: "helloRes", result, features }  (features: the Feature bits granted)
+ *   { id: 313, kind: "chatSeq", room, epoch: BigInt, seq: BigInt, timeMs: BigInt, userId, message }
+ *   { id: 315, kind: "historyRes", result, room, epoch: BigInt, lastSeq: BigInt, lost, more, count }
+ *   { id: 316, kind: "resumeToken", ttlSecs, token: Uint8Array }
  * where room is { number, users, maxUsers, created, closed, name (null: a fixed room) }
  *   { id,      kind: "unknown",  body: Uint8Array }   (ignore it)
  * or { ok: false, id, error } (id null when the header itself is unusable).
@@ -402,6 +479,37 @@ function decodeBody(id, bytes) {
       r.finish();
       return { id, kind: "roomChange", room };
     }
+    case Id.HELLO_RES: {
+      const r = fixed(bytes, 6);
+      return { id, kind: "helloRes", result: r.u16(), features: r.u32() };
+    }
+    case Id.ROOM_CHAT_SEQ_NTF: {
+      const r = fixed(bytes, 4 + 8 + 8 + 8 + 33 + 257);
+      const room = r.i32();
+      const epoch = r.u64();
+      const seq = r.u64();
+      const timeMs = r.i64();
+      const userId = r.field(33, "user id");
+      const message = r.field(257, "message");
+      return { id, kind: "chatSeq", room, epoch, seq, timeMs, userId, message };
+    }
+    case Id.ROOM_HISTORY_RES: {
+      const r = fixed(bytes, 2 + 4 + 8 + 8 + 1 + 2);
+      const result = r.u16();
+      const room = r.i32();
+      const epoch = r.u64();
+      const lastSeq = r.u64();
+      const flags = r.u8(); // bit 0 lost, bit 1 more, others ignored
+      const count = r.u16();
+      return { id, kind: "historyRes", result, room, epoch, lastSeq, lost: (flags & 1) !== 0, more: (flags & 2) !== 0, count };
+    }
+    case Id.RESUME_TOKEN_NTF: {
+      const r = new Reader(bytes, HEADER_LEN);
+      const ttlSecs = r.u32();
+      const token = r.take(r.u8()).slice();
+      r.finish();
+      return { id, kind: "resumeToken", ttlSecs, token };
+    }
     default:
       return { id, kind: "unknown", body: bytes.slice(HEADER_LEN) };
   }
@@ -475,6 +583,25 @@ const FAILURES = {
     title: "Cannot list the rooms",
     52: "not logged in",
     63: "too many requests, wait a moment",
+  },
+  helloRes: {
+    title: "Hello refused",
+  },
+  historyRes: {
+    title: "Cannot fetch the missed messages",
+    63: "too many requests, wait a moment",
+    81: "you are not in a room",
+    110: "the server keeps no history for this session",
+  },
+  loginTokenRes: {
+    title: "Could not resume the session",
+    31: "this user id is already logged in (here or in another session)",
+    32: "the server is full (maximum of logged-in users)",
+    34: "the account store is unavailable or busy, try again later",
+    110: "the server does not resume sessions",
+    111: "the saved session is not valid",
+    112: "the saved session has expired",
+    113: "the saved session was revoked (password changed or user deleted)",
   },
   enterNameRes: {
     title: "Cannot enter the room",
