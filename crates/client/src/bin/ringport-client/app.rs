@@ -790,6 +790,10 @@ impl App {
         self.user = Some(user.clone());
         let what = format!("LOGIN {user}");
         self.set_status(&what, result);
+        if self.auto_watch {
+            let request = self.list_rooms(true, true);
+            self.outbox.push(Effect::Send(request));
+        }
         let room = self.recon.as_ref().and_then(|r| r.room);
         match (room, &mut self.recon) {
             (Some(room), Some(recon)) => {
