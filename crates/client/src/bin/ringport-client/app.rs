@@ -4,14 +4,18 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use ringport_client::proto::{Message, Password, ResultCode, RoomName, UserId};
+use ringport_client::proto::{
+    Features, Message, Password, ResultCode, RoomHistoryReq, RoomName, UserId,
+};
 use ringport_client::Member;
 
 use crate::command::{Command, HELP};
 use crate::input::Input;
-use crate::net::{Incoming, NetEvent, Request, Room};
+use crate::net::{HistoryHead, Incoming, NetEvent, Request, Room, Secret, SeqChat};
 use crate::report::Report;
+use crate::resume::{self, Seen};
 
 /// Log entries kept; older ones are dropped.
 pub const LOG_LIMIT: usize = 5000;
@@ -21,6 +25,9 @@ pub const LOG_LIMIT: usize = 5000;
 pub enum Effect {
     /// Open a connection to this address (closing the current one).
     Connect(String),
+    /// Close the current connection, and open one to this address after
+    /// the delay (a reconnect).
+    ConnectAfter(String, Duration),
     /// Send a request.
     Send(Request),
     /// Exit.
@@ -58,6 +65,55 @@ enum Entering {
     Name(String),
 }
 
+/// A 314 sent and not answered yet: why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    /// Quietly, after entering a room: where its history stands (the
+    /// messages before are not this client's to show).
+    Baseline,
+    /// `/history`.
+    User,
+    /// After a reconnect: the messages missed.
+    CatchUp,
+}
+
+/// A history answer (315) whose messages (313s) are being received.
+#[derive(Debug)]
+struct OpenHistory {
+    ask: Ask,
+    head: HistoryHead,
+    remaining: u16,
+    messages: Vec<SeqChat>,
+}
+
+/// Where a reconnect stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Waiting for the delay, then connecting.
+    Waiting,
+    /// A login sent: with the token, or with the password.
+    LoggingIn { token: bool },
+    /// The room's enter (206) sent.
+    Entering,
+    /// The history after the last message seen asked for; numbered chats
+    /// are held until it is complete.
+    CatchingUp,
+}
+
+/// A reconnect under way.
+#[derive(Debug)]
+struct Recon {
+    /// The attempt (from 1).
+    attempt: u32,
+    stage: Stage,
+    /// The user to log in as again, if the session was logged in.
+    user: Option<String>,
+    /// The room to enter again, if the session was in one.
+    room: Option<i32>,
+    /// Whether messages may have been missed (history lost or refused).
+    gap: bool,
+}
+
 /// The whole client state.
 #[derive(Debug)]
 pub struct App {
@@ -91,8 +147,30 @@ pub struct App {
     /// always list with watch 1, so the rooms pane keeps following. Those
     /// automatic lists update the pane without filling the log.
     pub auto_watch: bool,
-    /// Logins sent and not answered yet (user ids, in order).
-    pending_logins: VecDeque<String>,
+    /// Reconnect by itself when the connection drops (not
+    /// `--no-reconnect`).
+    pub reconnect: bool,
+    /// The features the server granted this connection (312).
+    pub features: Features,
+    /// The address of the last connect (what a reconnect connects to).
+    addr: Option<String>,
+    /// The last password login that succeeded (in memory only), for a
+    /// reconnect without a token.
+    credentials: Option<(String, Secret<String>)>,
+    /// The last resume token (316; in memory only).
+    token: Option<Secret<Vec<u8>>>,
+    /// Per room, the epoch and the last sequence number seen.
+    seen: Seen,
+    /// A reconnect under way.
+    recon: Option<Recon>,
+    /// 314s sent and not answered yet, in order.
+    pending_history: VecDeque<Ask>,
+    /// A 315's messages being received.
+    history_open: Option<OpenHistory>,
+    /// Numbered chats held during a catch-up.
+    held: Vec<SeqChat>,
+    /// Logins sent and not answered yet (user ids and passwords, in order).
+    pending_logins: VecDeque<(String, Secret<String>)>,
     /// Enters (206 and 307) sent and not answered yet, in order.
     pending_enters: VecDeque<Entering>,
     /// Creates sent and not answered yet (names, in order).
@@ -125,6 +203,16 @@ impl App {
             rooms: BTreeMap::new(),
             watching: false,
             auto_watch: false,
+            reconnect: true,
+            features: Features::NONE,
+            addr: None,
+            credentials: None,
+            token: None,
+            seen: Seen::default(),
+            recon: None,
+            pending_history: VecDeque::new(),
+            history_open: None,
+            held: Vec::new(),
             pending_logins: VecDeque::new(),
             pending_enters: VecDeque::new(),
             pending_creates: VecDeque::new(),
@@ -190,7 +278,8 @@ impl App {
                     let server = self.server.clone();
                     self.begin_connect(&server, &mut effects);
                 }
-                self.pending_logins.push_back(user.clone());
+                self.pending_logins
+                    .push_back((user.clone(), Secret(password.clone())));
                 Request::Login { user, password }
             }
             _ if !connected => {
@@ -216,6 +305,14 @@ impl App {
             }
             Command::Rooms { watch } => self.list_rooms(watch || self.auto_watch, false),
             Command::Leave => Request::Leave,
+            Command::History(max) => {
+                self.pending_history.push_back(Ask::User);
+                Request::History {
+                    epoch: 0,
+                    after_seq: RoomHistoryReq::LAST,
+                    max,
+                }
+            }
             Command::Chat(text) => {
                 if let Err(e) = Message::new(&text) {
                     return self.refuse(&format!("message: {e}"));
@@ -234,16 +331,36 @@ impl App {
             NetEvent::Connected(addr) => {
                 self.conn = Conn::Up(addr);
                 self.push(Report::Connected(addr));
+                if self.recon.is_some() {
+                    self.resume_login();
+                }
             }
             NetEvent::ConnectFailed { addr, error } => {
                 self.conn = Conn::Down(format!("cannot connect to {addr}: {error}"));
                 self.forget_session();
                 self.push(Report::ConnectFailed { addr, error });
+                if let Some(recon) = self.recon.take() {
+                    self.schedule(recon);
+                }
             }
             NetEvent::Closed(reason) => {
+                let (user, room) = (self.user.clone(), self.room);
+                let prior = self.recon.take();
                 self.conn = Conn::Down(reason.clone());
                 self.forget_session();
                 self.push(Report::Closed(reason));
+                if self.reconnect {
+                    // A drop in the middle of a reconnect restores what that
+                    // one was restoring.
+                    let recon = prior.unwrap_or(Recon {
+                        attempt: 0,
+                        stage: Stage::Waiting,
+                        user,
+                        room,
+                        gap: false,
+                    });
+                    self.schedule(recon);
+                }
             }
             NetEvent::SendFailed(error) => self.push(Report::SendFailed(error)),
             NetEvent::BadPacket(error) => self.push(Report::BadPacket(error)),
@@ -254,6 +371,12 @@ impl App {
     /// Puts a warning in the log (shown like a refused command).
     pub fn warn(&mut self, text: &str) {
         self.push(Report::CommandError(text.to_string()));
+    }
+
+    /// Whether a reconnect is under way (from the drop until the session
+    /// is restored, its missed messages shown).
+    pub fn reconnecting(&self) -> bool {
+        self.recon.is_some()
     }
 
     /// Takes what the app wants sent on its own (the TUI's watch after a
@@ -276,7 +399,16 @@ impl App {
     fn packet(&mut self, packet: Incoming) {
         match packet {
             Incoming::Login(result) => {
-                let user = self.pending_logins.pop_front();
+                let login = self.pending_logins.pop_front();
+                if self.recon_stage() == Some(Stage::LoggingIn { token: false }) {
+                    let user = login.map(|(user, _)| user).unwrap_or_default();
+                    self.resumed_login(user, false, result);
+                    return;
+                }
+                if result.is_success() {
+                    self.credentials.clone_from(&login);
+                }
+                let user = login.map(|(user, _)| user);
                 if result.is_success() {
                     self.user.clone_from(&user);
                     if self.auto_watch {
@@ -301,6 +433,11 @@ impl App {
                 let what = format!("ENTER {}", room.map_or("?".into(), |r| r.to_string()));
                 self.set_status(&what, result);
                 self.push(Report::Enter { room, result });
+                if self.recon_stage() == Some(Stage::Entering) {
+                    self.resumed_enter(result.is_success());
+                } else if result.is_success() {
+                    self.ask_baseline();
+                }
             }
             Incoming::EnterName { result, room } => {
                 let name = match self.pending_enters.pop_front() {
@@ -316,6 +453,9 @@ impl App {
                 let what = format!("ENTER {}", name.as_deref().unwrap_or("?"));
                 self.set_status(&what, result);
                 self.push(Report::EnterName { name, room, result });
+                if result.is_success() {
+                    self.ask_baseline();
+                }
             }
             Incoming::Create { result, room } => {
                 let name = self.pending_creates.pop_front();
@@ -412,8 +552,308 @@ impl App {
                     own,
                 });
             }
+            Incoming::ChatSeq(chat) => self.chat_seq(chat),
+            Incoming::History(head) => self.history_head(head),
+            Incoming::Hello { result, features } => {
+                self.features = if result.is_success() {
+                    features
+                } else {
+                    Features::NONE
+                };
+            }
+            Incoming::Token(token) => self.token = Some(token),
+            Incoming::LoginToken(result) => {
+                let user = self
+                    .recon
+                    .as_ref()
+                    .and_then(|r| r.user.clone())
+                    .unwrap_or_default();
+                self.resumed_login(user, true, result);
+            }
             Incoming::Echo(body) => self.push(Report::Echo(body)),
             Incoming::Unknown { id, len } => self.push(Report::Unknown { id, len }),
+        }
+    }
+
+    /// A numbered chat: part of a history answer, held during a catch-up,
+    /// or shown live (once).
+    fn chat_seq(&mut self, chat: SeqChat) {
+        if let Some(open) = &mut self.history_open {
+            open.messages.push(chat);
+            open.remaining = open.remaining.saturating_sub(1);
+            if open.remaining == 0 {
+                self.history_done();
+            }
+            return;
+        }
+        if self.recon_stage() == Some(Stage::CatchingUp) {
+            self.held.push(chat);
+            return;
+        }
+        self.show(chat);
+    }
+
+    /// Shows a numbered chat unless it was shown already.
+    fn show(&mut self, chat: SeqChat) {
+        if self.seen.accept(chat.room, chat.epoch, chat.seq) {
+            self.push_chat(chat);
+        }
+    }
+
+    fn push_chat(&mut self, chat: SeqChat) {
+        let own = self.user.as_deref() == Some(chat.from.as_str());
+        self.push(Report::Chat {
+            room: Some(chat.room),
+            from: chat.from,
+            message: chat.message,
+            own,
+        });
+    }
+
+    /// A 315: its messages follow (or it was refused).
+    fn history_head(&mut self, head: HistoryHead) {
+        let ask = self.pending_history.pop_front().unwrap_or(Ask::User);
+        if !head.result.is_success() {
+            match ask {
+                Ask::Baseline => {}
+                Ask::User => {
+                    self.set_status("HISTORY", head.result);
+                    self.push(Report::History {
+                        room: self.room,
+                        result: head.result,
+                        messages: Vec::new(),
+                    });
+                }
+                Ask::CatchUp => {
+                    if let Some(recon) = &mut self.recon {
+                        recon.gap = true;
+                    }
+                    self.finish_reconnect();
+                }
+            }
+            return;
+        }
+        match ask {
+            Ask::Baseline => self.seen.note(head.room, head.epoch, head.last_seq),
+            Ask::User => {}
+            Ask::CatchUp => {
+                if self.seen.get(head.room).map(|m| m.epoch) != Some(head.epoch) {
+                    self.seen.restart(head.room, head.epoch);
+                }
+                if let Some(recon) = &mut self.recon {
+                    recon.gap |= head.lost;
+                }
+            }
+        }
+        self.history_open = Some(OpenHistory {
+            ask,
+            head,
+            remaining: head.count,
+            messages: Vec::new(),
+        });
+        if head.count == 0 {
+            self.history_done();
+        }
+    }
+
+    /// A history answer is complete.
+    fn history_done(&mut self) {
+        let Some(open) = self.history_open.take() else {
+            return;
+        };
+        match open.ask {
+            // Older than this client's entering: not shown.
+            Ask::Baseline => {}
+            Ask::User => {
+                self.set_status("HISTORY", open.head.result);
+                self.push(Report::History {
+                    room: Some(open.head.room),
+                    result: open.head.result,
+                    messages: open.messages,
+                });
+            }
+            Ask::CatchUp => {
+                let last = open.messages.last().map(|m| m.seq);
+                self.held.extend(open.messages);
+                match last {
+                    Some(after_seq) if open.head.more => {
+                        self.pending_history.push_back(Ask::CatchUp);
+                        self.outbox.push(Effect::Send(Request::History {
+                            epoch: open.head.epoch,
+                            after_seq,
+                            max: RoomHistoryReq::MAX_MESSAGES,
+                        }));
+                    }
+                    _ => self.finish_reconnect(),
+                }
+            }
+        }
+    }
+
+    /// After entering a room (not while reconnecting): asks quietly where
+    /// its history stands, so that a reconnect knows what it missed.
+    fn ask_baseline(&mut self) {
+        if self.features.contains(Features::HISTORY) {
+            self.pending_history.push_back(Ask::Baseline);
+            self.outbox.push(Effect::Send(Request::History {
+                epoch: 0,
+                after_seq: RoomHistoryReq::LAST,
+                max: 1,
+            }));
+        }
+    }
+
+    fn recon_stage(&self) -> Option<Stage> {
+        self.recon.as_ref().map(|r| r.stage)
+    }
+
+    /// Schedules the next attempt of `recon`.
+    fn schedule(&mut self, mut recon: Recon) {
+        recon.attempt = recon.attempt.saturating_add(1);
+        recon.stage = Stage::Waiting;
+        recon.gap = false;
+        let delay = resume::backoff(recon.attempt, resume::jitter());
+        let addr = self.addr.clone().unwrap_or_else(|| self.server.clone());
+        self.held.clear();
+        self.push(Report::Reconnecting {
+            attempt: recon.attempt,
+            delay,
+        });
+        self.recon = Some(recon);
+        self.outbox.push(Effect::ConnectAfter(addr, delay));
+    }
+
+    /// Connected again: logs in with the token, or the password.
+    fn resume_login(&mut self) {
+        let Some(recon) = &mut self.recon else {
+            return;
+        };
+        let Some(user) = recon.user.clone() else {
+            self.finish_reconnect();
+            return;
+        };
+        if let Some(token) = self.token.clone() {
+            recon.stage = Stage::LoggingIn { token: true };
+            self.outbox.push(Effect::Send(Request::LoginToken(token)));
+        } else {
+            self.password_login(user);
+        }
+    }
+
+    /// Logs in again with the password, if it is the user's.
+    fn password_login(&mut self, user: String) {
+        match (&mut self.recon, &self.credentials) {
+            (Some(recon), Some((known, password))) if *known == user => {
+                recon.stage = Stage::LoggingIn { token: false };
+                self.pending_logins
+                    .push_back((user.clone(), password.clone()));
+                self.outbox.push(Effect::Send(Request::Login {
+                    user,
+                    password: password.0.clone(),
+                }));
+            }
+            _ => {
+                // Nothing to log in with: connected, not logged in.
+                if let Some(recon) = &mut self.recon {
+                    recon.user = None;
+                    recon.room = None;
+                }
+                self.finish_reconnect();
+            }
+        }
+    }
+
+    /// The answer to a login of a reconnect.
+    fn resumed_login(&mut self, user: String, token: bool, result: ResultCode) {
+        self.push(Report::AutoLogin {
+            user: user.clone(),
+            token,
+            result,
+        });
+        if self.recon.is_none() {
+            return;
+        }
+        if !result.is_success() {
+            if token {
+                // Refused (or the account store is away): the password.
+                self.token = None;
+                self.password_login(user);
+            } else {
+                if let Some(recon) = &mut self.recon {
+                    recon.user = None;
+                    recon.room = None;
+                }
+                self.finish_reconnect();
+            }
+            return;
+        }
+        self.user = Some(user.clone());
+        let what = format!("LOGIN {user}");
+        self.set_status(&what, result);
+        if self.auto_watch {
+            let request = self.list_rooms(true, true);
+            self.outbox.push(Effect::Send(request));
+        }
+        let room = self.recon.as_ref().and_then(|r| r.room);
+        match (room, &mut self.recon) {
+            (Some(room), Some(recon)) => {
+                recon.stage = Stage::Entering;
+                self.pending_enters.push_back(Entering::Number(room));
+                self.outbox.push(Effect::Send(Request::Enter(room)));
+            }
+            _ => self.finish_reconnect(),
+        }
+    }
+
+    /// The answer to the enter of a reconnect: asks for what was missed.
+    fn resumed_enter(&mut self, entered: bool) {
+        let Some(recon) = &mut self.recon else {
+            return;
+        };
+        let Some(room) = recon.room.filter(|_| entered) else {
+            recon.room = None;
+            self.finish_reconnect();
+            return;
+        };
+        if !self.features.contains(Features::HISTORY) {
+            recon.gap = true;
+            self.finish_reconnect();
+            return;
+        }
+        let Some(mark) = self.seen.get(room) else {
+            // Where the room stood was never learnt: ask for where it
+            // stands now, and say that something may be missing.
+            recon.gap = true;
+            self.finish_reconnect();
+            self.ask_baseline();
+            return;
+        };
+        recon.stage = Stage::CatchingUp;
+        self.pending_history.push_back(Ask::CatchUp);
+        self.outbox.push(Effect::Send(Request::History {
+            epoch: mark.epoch,
+            after_seq: mark.last,
+            max: RoomHistoryReq::MAX_MESSAGES,
+        }));
+    }
+
+    /// The reconnect is complete: says so, then shows the missed messages
+    /// (in order, each once).
+    fn finish_reconnect(&mut self) {
+        let Some(recon) = self.recon.take() else {
+            return;
+        };
+        let missed = resume::merge(&mut self.seen, std::mem::take(&mut self.held));
+        self.push(Report::Reconnected {
+            user: recon.user.clone(),
+            room: recon.room,
+            missed: missed.len(),
+        });
+        if let (true, Some(room)) = (recon.gap, recon.room) {
+            self.push(Report::Gap { room });
+        }
+        for chat in missed {
+            self.push_chat(chat);
         }
     }
 
@@ -431,6 +871,10 @@ impl App {
 
     fn begin_connect(&mut self, addr: &str, effects: &mut Vec<Effect>) {
         self.conn = Conn::Connecting(addr.to_string());
+        self.addr = Some(addr.to_string());
+        // A connect asked for ends a reconnect (its delayed connect too).
+        self.recon = None;
+        self.held.clear();
         self.forget_session();
         self.push(Report::Connecting(addr.to_string()));
         effects.push(Effect::Connect(addr.to_string()));
@@ -449,6 +893,9 @@ impl App {
         self.rooms_open = None;
         self.rooms.clear();
         self.watching = false;
+        self.features = Features::NONE;
+        self.pending_history.clear();
+        self.history_open = None;
     }
 
     fn refuse(&mut self, why: &str) -> Vec<Effect> {

@@ -35,6 +35,9 @@ pub enum Command {
         /// Whether `watch` was given.
         watch: bool,
     },
+    /// `/history [N]`: the last N messages of the room (314), 1 to 100,
+    /// 20 by default.
+    History(u16),
     /// `/leave`.
     Leave,
     /// `/echo [TEXT]`: DEV_ECHO with the text as its body (may be empty).
@@ -50,6 +53,11 @@ pub enum Command {
     /// `/expect TEXT` (line mode): wait until a printed line contains TEXT.
     Expect(String),
 }
+
+/// Messages `/history` asks for without N.
+pub const DEFAULT_HISTORY: u16 = 20;
+/// The most `/history` may ask for.
+pub const MAX_HISTORY: u16 = 100;
 
 /// Why a line is not a command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +78,7 @@ pub const HELP: &[&str] = &[
     "/create NAME [MAX]    create a room (MAX users; absent or 0: the server's default)",
     "/rooms [watch]        list the rooms (watch: and follow changes)",
     "/leave                leave the room",
+    "/history [N]          the room's last N messages (default 20, at most 100)",
     "/echo TEXT            DEV_ECHO round trip",
     "TEXT                  chat in the room (//TEXT sends /TEXT)",
     "/quit                 exit (also Ctrl-C)",
@@ -134,6 +143,13 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
             _ => Err(ParseError::Usage("/rooms [watch]")),
         },
         "leave" | "part" => no_args(Command::Leave, "/leave"),
+        "history" => match args {
+            "" => Ok(Some(Command::History(DEFAULT_HISTORY))),
+            n => match n.parse::<u16>() {
+                Ok(n) if (1..=MAX_HISTORY).contains(&n) => Ok(Some(Command::History(n))),
+                _ => Err(ParseError::Usage("/history [N] (N 1 to 100)")),
+            },
+        },
         // The echo body is everything after the one separating space.
         "echo" => Ok(Some(Command::Echo(
             rest.strip_prefix([' ', '\t']).unwrap_or(rest).to_string(),
@@ -248,6 +264,7 @@ impl fmt::Display for Command {
             Command::Rooms { watch: false } => write!(f, "/rooms"),
             Command::Rooms { watch: true } => write!(f, "/rooms watch"),
             Command::Leave => write!(f, "/leave"),
+            Command::History(n) => write!(f, "/history {n}"),
             Command::Echo(text) => write!(f, "/echo {text}"),
             Command::Chat(text) => write!(f, "{text}"),
             Command::Help => write!(f, "/help"),
@@ -283,6 +300,13 @@ mod tests {
         assert_eq!(ok("/enter 3"), Command::Enter(3));
         assert_eq!(ok("  /enter   -1  "), Command::Enter(-1));
         assert_eq!(ok("/leave"), Command::Leave);
+        assert_eq!(ok("/history"), Command::History(20));
+        assert_eq!(ok("/history 5"), Command::History(5));
+        assert_eq!(ok("/history 100"), Command::History(100));
+        assert_eq!(ok("/history 7").to_string(), "/history 7");
+        for bad in ["/history 0", "/history 101", "/history x", "/history 1 2"] {
+            assert!(matches!(parse(bad), Err(ParseError::Usage(_))), "{bad}");
+        }
         assert_eq!(ok("/echo hi there"), Command::Echo("hi there".into()));
         assert_eq!(ok("/echo"), Command::Echo(String::new()));
         assert_eq!(ok("/echo  two"), Command::Echo(" two".into()));

@@ -16,6 +16,19 @@
 //! escaped like user ids; a fixed room (no name) prints `name=-`, and a
 //! room really named `-` prints `name=\x2d`. An enter by name (308) prints
 //! exactly like a 207: `ENTER ok room=N`.
+//!
+//! History and reconnecting: `/history` prints `HISTORY room=R count=K`
+//! then one `CHAT room=R seq=S from=USER: TEXT` per message, oldest first
+//! (or `HISTORY error room=R code=N name=NAME`). Live chats keep the
+//! `CHAT room=R from=USER: TEXT` line, numbered (313) or not (223), and so
+//! do the missed messages shown after a reconnect. A dropped connection
+//! prints `CLOSED: REASON`, then `RECONNECTING attempt=N in=X.Ys` before
+//! each attempt (a failed one prints `CONNECT error ...` first), then
+//! `CONNECTED addr=A`, `LOGIN ok user=ID via=token|password` (a refused
+//! token first prints `LOGIN error user=ID via=token code=N name=NAME`),
+//! the `ENTER ok room=R` and `USERS ...` of the room entered again, and
+//! `RECONNECTED user=ID room=R missed=K` (`-` for none), `GAP room=R` when
+//! messages may be missing, and the K missed messages.
 
 use std::fmt::Write as _;
 
@@ -106,6 +119,53 @@ pub fn lines(report: &Report) -> Vec<String> {
             word(from),
             text(message)
         )),
+        Report::History {
+            room,
+            result,
+            messages,
+        } if result.is_success() => std::iter::once(format!(
+            "HISTORY room={} count={}",
+            room_of(*room),
+            messages.len()
+        ))
+        .chain(messages.iter().map(|m| {
+            format!(
+                "CHAT room={} seq={} from={}: {}",
+                m.room,
+                m.seq,
+                word(&m.from),
+                text(&m.message)
+            )
+        }))
+        .collect(),
+        Report::History { room, result, .. } => one(response(
+            "HISTORY",
+            &format!("room={}", room_of(*room)),
+            *result,
+        )),
+        Report::Reconnecting { attempt, delay } => one(format!(
+            "RECONNECTING attempt={attempt} in={:.1}s",
+            delay.as_secs_f64()
+        )),
+        Report::AutoLogin {
+            user,
+            token,
+            result,
+        } => one(response(
+            "LOGIN",
+            &format!(
+                "user={} via={}",
+                word(user),
+                if *token { "token" } else { "password" }
+            ),
+            *result,
+        )),
+        Report::Reconnected { user, room, missed } => one(format!(
+            "RECONNECTED user={} room={} missed={missed}",
+            user.as_deref().map_or("-".into(), word),
+            room_of(*room)
+        )),
+        Report::Gap { room } => one(format!("GAP room={room}")),
         Report::Echo(body) => one(format!(
             "ECHO ok len={}: {}",
             body.len(),
@@ -383,6 +443,96 @@ mod tests {
             }),
             "ENTER error room=- code=102 name=ROOM_NAME_UNKNOWN"
         );
+    }
+
+    #[test]
+    fn the_history_and_reconnect_formats() {
+        use crate::net::SeqChat;
+        use std::time::Duration;
+        let chat = |seq: u64, from: &str, message: &str| SeqChat {
+            room: 3,
+            epoch: 7,
+            seq,
+            time_ms: 0,
+            from: from.into(),
+            message: message.into(),
+        };
+        assert_eq!(
+            lines(&Report::History {
+                room: Some(3),
+                result: ResultCode::None,
+                messages: vec![chat(41, "bob", "hi"), chat(42, "a b", "x\ny")],
+            }),
+            [
+                "HISTORY room=3 count=2",
+                "CHAT room=3 seq=41 from=bob: hi",
+                "CHAT room=3 seq=42 from=a\\x20b: x\\x0ay",
+            ]
+        );
+        assert_eq!(
+            lines(&Report::History {
+                room: Some(3),
+                result: ResultCode::None,
+                messages: vec![],
+            }),
+            ["HISTORY room=3 count=0"]
+        );
+        assert_eq!(
+            line(Report::History {
+                room: None,
+                result: ResultCode::ChatRoomInvalidRoomNumber,
+                messages: vec![],
+            }),
+            "HISTORY error room=- code=81 name=CHAT_ROOM_INVALID_ROOM_NUMBER"
+        );
+        assert_eq!(
+            line(Report::Reconnecting {
+                attempt: 2,
+                delay: Duration::from_millis(1234)
+            }),
+            "RECONNECTING attempt=2 in=1.2s"
+        );
+        assert_eq!(
+            line(Report::AutoLogin {
+                user: "ann".into(),
+                token: true,
+                result: ResultCode::None
+            }),
+            "LOGIN ok user=ann via=token"
+        );
+        assert_eq!(
+            line(Report::AutoLogin {
+                user: "ann".into(),
+                token: true,
+                result: ResultCode::LoginBackendUnavailable
+            }),
+            "LOGIN error user=ann via=token code=34 name=LOGIN_BACKEND_UNAVAILABLE"
+        );
+        assert_eq!(
+            line(Report::AutoLogin {
+                user: "ann".into(),
+                token: false,
+                result: ResultCode::None
+            }),
+            "LOGIN ok user=ann via=password"
+        );
+        assert_eq!(
+            line(Report::Reconnected {
+                user: Some("ann".into()),
+                room: Some(3),
+                missed: 4
+            }),
+            "RECONNECTED user=ann room=3 missed=4"
+        );
+        assert_eq!(
+            line(Report::Reconnected {
+                user: None,
+                room: None,
+                missed: 0
+            }),
+            "RECONNECTED user=- room=- missed=0"
+        );
+        assert_eq!(line(Report::Gap { room: 3 }), "GAP room=3");
     }
 
     #[test]

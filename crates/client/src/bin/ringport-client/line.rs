@@ -6,7 +6,10 @@
 //! 308) and, when it succeeded, the whole 209 user list, `/leave` for its
 //! 216, a chat for its 222 and, when accepted, the 223 of its own message,
 //! `/echo` for the echo, `/create` for its 302, `/rooms` for its 304 and,
-//! when it succeeded, the whole 305 list. With `--wait none` requests are sent as fast as the lines come.
+//! when it succeeded, the whole 305 list, `/history` for its 315 and
+//! messages. While the client reconnects by itself (see [`App`]) the next
+//! line waits until the session is restored; the requests still owed
+//! answers when the connection dropped are forgotten. With `--wait none` requests are sent as fast as the lines come.
 //! Either way everything received is printed in arrival order, a request
 //! without an answer within `--timeout` prints `TIMEOUT WORD`, and at the end
 //! of the input (or `/quit`) the runner waits for the answers still owed,
@@ -54,6 +57,8 @@ pub struct Options {
     pub strict: bool,
     /// Connect with TLS.
     pub tls: Option<Tls>,
+    /// Reconnect when the connection drops.
+    pub reconnect: bool,
 }
 
 /// Where the commands come from.
@@ -89,6 +94,7 @@ enum Stage {
     Create,
     RoomsRes,
     Rooms,
+    History,
 }
 
 impl Stage {
@@ -103,6 +109,7 @@ impl Stage {
             | (Stage::Users, Report::Users { .. })
             | (Stage::Leave, Report::Leave { .. })
             | (Stage::ChatRes, Report::ChatRes(_))
+            | (Stage::History, Report::History { .. })
             | (Stage::Echo, Report::Echo(_)) => true,
             (Stage::OwnChat(sent), Report::Chat { own, message, .. }) => *own && message == sent,
             _ => false,
@@ -167,8 +174,10 @@ pub fn run(
     if let Some((user, password)) = login {
         queue.push_back(Item::Command(Command::Login { user, password }));
     }
+    let mut app = App::new(server);
+    app.reconnect = opts.reconnect;
     let mut runner = Runner {
-        app: App::new(server),
+        app,
         net,
         out,
         opts,
@@ -217,20 +226,21 @@ impl<W: Write> Runner<W> {
         let mut linger_until: Option<Instant> = None;
         loop {
             let connecting = self.pending.iter().any(|p| p.label == "CONNECT");
-            let busy = self.block.is_some()
-                || connecting
-                || (self.opts.wait == Wait::Response && !self.pending.is_empty());
-            if !busy {
+            let idle = self.block.is_none()
+                && !connecting
+                && (self.opts.wait == Wait::None || self.pending.is_empty());
+            // A reconnect holds the next line back until the session is
+            // restored, but not the end of the input.
+            if idle && !self.app.reconnecting() {
                 if let Some(item) = queue.pop_front() {
                     self.exec(item, &mut input_done, &mut queue)?;
                     continue;
                 }
-                if input_done && self.pending.is_empty() {
-                    let until =
-                        *linger_until.get_or_insert_with(|| Instant::now() + self.opts.linger);
-                    if Instant::now() >= until {
-                        return Ok(());
-                    }
+            }
+            if idle && queue.is_empty() && input_done && self.pending.is_empty() {
+                let until = *linger_until.get_or_insert_with(|| Instant::now() + self.opts.linger);
+                if Instant::now() >= until {
+                    return Ok(());
                 }
             }
             let deadline = self
@@ -252,6 +262,8 @@ impl<W: Write> Runner<W> {
                 Ok(Msg::Net(event)) => {
                     self.app.net(event);
                     self.flush_reports()?;
+                    let effects = self.app.take_effects();
+                    self.apply(effects, false, &mut input_done, &mut queue);
                 }
                 Ok(Msg::Line(line)) => {
                     if !input_done {
@@ -299,40 +311,58 @@ impl<W: Write> Runner<W> {
                 queue.clear();
             }
             command => {
-                for effect in self.app.command(command) {
-                    match effect {
-                        Effect::Connect(addr) => {
-                            self.owe("CONNECT", [Stage::Connect]);
-                            self.net.connect(addr);
-                        }
-                        Effect::Send(request) => {
-                            match &request {
-                                Request::Login { .. } => self.owe("LOGIN", [Stage::Login]),
-                                Request::Enter(_) | Request::EnterName(_) => {
-                                    self.owe("ENTER", [Stage::Enter, Stage::Users]);
-                                }
-                                Request::Create { .. } => self.owe("CREATE", [Stage::Create]),
-                                Request::Rooms { .. } => {
-                                    self.owe("ROOMS", [Stage::RoomsRes, Stage::Rooms]);
-                                }
-                                Request::Leave => self.owe("LEAVE", [Stage::Leave]),
-                                Request::Chat(text) => {
-                                    self.owe("CHAT", [Stage::ChatRes, Stage::OwnChat(text.clone())])
-                                }
-                                Request::Echo(_) => self.owe("ECHO", [Stage::Echo]),
-                            }
-                            self.net.send(request);
-                        }
-                        Effect::Quit => {
-                            *input_done = true;
-                            queue.clear();
-                        }
-                    }
-                }
+                let effects = self.app.command(command);
+                self.apply(effects, true, input_done, queue);
                 self.flush_reports()?;
             }
         }
         Ok(())
+    }
+
+    /// Carries out effects; the requests of commands are owed answers, the
+    /// app's own ones (hello, reconnecting) are not.
+    fn apply(
+        &mut self,
+        effects: Vec<Effect>,
+        owed: bool,
+        input_done: &mut bool,
+        queue: &mut VecDeque<Item>,
+    ) {
+        for effect in effects {
+            match effect {
+                Effect::Connect(addr) => {
+                    self.owe("CONNECT", [Stage::Connect]);
+                    self.net.connect(addr);
+                }
+                Effect::ConnectAfter(addr, delay) => self.net.connect_after(addr, delay),
+                Effect::Send(request) => {
+                    if owed {
+                        match &request {
+                            Request::Login { .. } => self.owe("LOGIN", [Stage::Login]),
+                            Request::Enter(_) | Request::EnterName(_) => {
+                                self.owe("ENTER", [Stage::Enter, Stage::Users]);
+                            }
+                            Request::Create { .. } => self.owe("CREATE", [Stage::Create]),
+                            Request::Rooms { .. } => {
+                                self.owe("ROOMS", [Stage::RoomsRes, Stage::Rooms]);
+                            }
+                            Request::Leave => self.owe("LEAVE", [Stage::Leave]),
+                            Request::Chat(text) => {
+                                self.owe("CHAT", [Stage::ChatRes, Stage::OwnChat(text.clone())])
+                            }
+                            Request::Echo(_) => self.owe("ECHO", [Stage::Echo]),
+                            Request::History { .. } => self.owe("HISTORY", [Stage::History]),
+                            Request::LoginToken(_) => {}
+                        }
+                    }
+                    self.net.send(request);
+                }
+                Effect::Quit => {
+                    *input_done = true;
+                    queue.clear();
+                }
+            }
+        }
     }
 
     fn owe<const N: usize>(&mut self, label: &'static str, stages: [Stage; N]) {
@@ -371,6 +401,13 @@ impl<W: Write> Runner<W> {
         }
         self.check_expect();
         match report {
+            // The requests owed answers were lost with the connection.
+            Report::ConnectFailed { .. } | Report::Closed(_) | Report::SendFailed(_)
+                if self.app.reconnecting() =>
+            {
+                self.pending.clear();
+                Ok(())
+            }
             Report::ConnectFailed { .. } | Report::Closed(_) | Report::SendFailed(_) => {
                 Err(Stop(EXIT_CONNECTION))
             }

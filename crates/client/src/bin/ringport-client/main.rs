@@ -11,6 +11,7 @@ mod input;
 mod line;
 mod net;
 mod report;
+mod resume;
 mod tui;
 mod ui;
 
@@ -90,6 +91,12 @@ struct Args {
     /// command and the answers it was owed.
     #[arg(long, default_value = "0", value_name = "MS")]
     linger: u64,
+    /// Do not reconnect when the connection drops. By default the client
+    /// reconnects by itself (after 0.5 s, doubling up to 30 s, ±50 %
+    /// jitter), logs in again (resume token, else password), enters its
+    /// room again and shows the messages it missed.
+    #[arg(long)]
+    no_reconnect: bool,
     /// Line mode: stop with exit code 1 at the first failing command (a
     /// refused request, a timeout, a bad line).
     #[arg(long)]
@@ -159,6 +166,7 @@ fn main() -> ExitCode {
             linger: Duration::from_millis(args.linger),
             strict: args.strict,
             tls,
+            reconnect: !args.no_reconnect,
         };
         let code = line::run(&server, source, login, opts, std::io::stdout().lock());
         return ExitCode::from(code);
@@ -169,7 +177,7 @@ fn main() -> ExitCode {
     }
     let login = args.user.clone().map(|user| (user, password));
     let warning = args.insecure.then_some(INSECURE_WARNING);
-    match tui::run(&server, login, tls, warning) {
+    match tui::run(&server, login, tls, warning, !args.no_reconnect) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ringport-client: {e}");

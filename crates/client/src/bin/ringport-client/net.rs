@@ -9,14 +9,15 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ringport_client::proto::{
-    ClientPacket, ResultCode, RoomCreateReq, RoomEnterNameReq, RoomInfo, RoomListNtf, RoomListReq,
-    RoomUserListNtf, ServerPacket,
+    ClientPacket, Features, HelloReq, LoginTokenReq, ResultCode, RoomCreateReq, RoomEnterNameReq,
+    RoomHistoryReq, RoomInfo, RoomListNtf, RoomListReq, RoomUserListNtf, ServerPacket,
 };
 use ringport_client::rustls::pki_types::ServerName;
 use ringport_client::rustls::ClientConfig;
@@ -88,6 +89,53 @@ impl From<&RoomInfo<'_>> for Room {
     }
 }
 
+/// Something to keep out of logs and `Debug` output (a password, a
+/// resume token).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret<T>(pub T);
+
+impl<T> std::fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+/// A numbered chat (313), owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeqChat {
+    /// The room.
+    pub room: i32,
+    /// The room's history epoch.
+    pub epoch: u64,
+    /// The message's sequence number in the epoch.
+    pub seq: u64,
+    /// When the server accepted it (Unix milliseconds).
+    pub time_ms: i64,
+    /// Sender's user id.
+    pub from: String,
+    /// The message.
+    pub message: String,
+}
+
+/// A history answer's head (315), owned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryHead {
+    /// The result.
+    pub result: ResultCode,
+    /// The room.
+    pub room: i32,
+    /// The room's epoch now.
+    pub epoch: u64,
+    /// The room's last sequence number now.
+    pub last_seq: u64,
+    /// Messages after the one asked for were no longer kept.
+    pub lost: bool,
+    /// More messages follow the last one of this answer.
+    pub more: bool,
+    /// How many 313s follow.
+    pub count: u16,
+}
+
 /// A received packet, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
@@ -146,6 +194,21 @@ pub enum Incoming {
         /// The room entered (0 unless the result is success).
         room: i32,
     },
+    /// 312 `HELLO_RES`.
+    Hello {
+        /// The result.
+        result: ResultCode,
+        /// The features granted.
+        features: Features,
+    },
+    /// 313 `ROOM_CHAT_SEQ_NTF`.
+    ChatSeq(SeqChat),
+    /// 315 `ROOM_HISTORY_RES`.
+    History(HistoryHead),
+    /// 316 `RESUME_TOKEN_NTF`: the token (kept in memory only).
+    Token(Secret<Vec<u8>>),
+    /// 318 `LOGIN_TOKEN_RES`.
+    LoginToken(ResultCode),
     /// A packet id this client does not handle.
     Unknown {
         /// Its id.
@@ -186,15 +249,29 @@ impl From<&ServerPacket<'_>> for Incoming {
                 id: *id,
                 len: body.len(),
             },
-            // The history-and-resume extension: not handled yet.
-            ServerPacket::HelloRes(_)
-            | ServerPacket::RoomChatSeqNtf(_)
-            | ServerPacket::RoomHistoryRes(_)
-            | ServerPacket::ResumeTokenNtf(_)
-            | ServerPacket::LoginTokenRes(_) => Incoming::Unknown {
-                id: packet.id(),
-                len: 0,
+            ServerPacket::HelloRes(res) => Incoming::Hello {
+                result: res.result,
+                features: res.features,
             },
+            ServerPacket::RoomChatSeqNtf(ntf) => Incoming::ChatSeq(SeqChat {
+                room: ntf.room,
+                epoch: ntf.epoch,
+                seq: ntf.seq,
+                time_ms: ntf.time_ms,
+                from: ntf.user_id.as_str().to_string(),
+                message: ntf.message.as_str().to_string(),
+            }),
+            ServerPacket::RoomHistoryRes(res) => Incoming::History(HistoryHead {
+                result: res.result,
+                room: res.room,
+                epoch: res.epoch,
+                last_seq: res.last_seq,
+                lost: res.lost,
+                more: res.more,
+                count: res.count,
+            }),
+            ServerPacket::ResumeTokenNtf(ntf) => Incoming::Token(Secret(ntf.token.to_vec())),
+            ServerPacket::LoginTokenRes(res) => Incoming::LoginToken(res.result),
             ServerPacket::RoomCreateRes(res) => Incoming::Create {
                 result: res.result,
                 room: res.room_number,
@@ -267,6 +344,18 @@ pub enum Request {
     },
     /// 307.
     EnterName(String),
+    /// 317: a login with a resume token.
+    LoginToken(Secret<Vec<u8>>),
+    /// 314.
+    History {
+        /// The epoch of `after_seq`.
+        epoch: u64,
+        /// The last message already had ([`RoomHistoryReq::LAST`]: the
+        /// last `max` messages).
+        after_seq: u64,
+        /// At most this many (1 to 100).
+        max: u16,
+    },
 }
 
 impl std::fmt::Debug for Request {
@@ -288,6 +377,17 @@ impl std::fmt::Debug for Request {
                 .finish(),
             Request::Rooms { watch } => f.debug_struct("Rooms").field("watch", watch).finish(),
             Request::EnterName(name) => f.debug_tuple("EnterName").field(name).finish(),
+            Request::LoginToken(token) => f.debug_tuple("LoginToken").field(token).finish(),
+            Request::History {
+                epoch,
+                after_seq,
+                max,
+            } => f
+                .debug_struct("History")
+                .field("epoch", epoch)
+                .field("after_seq", after_seq)
+                .field("max", max)
+                .finish(),
         }
     }
 }
@@ -295,6 +395,7 @@ impl std::fmt::Debug for Request {
 /// Orders to the writer thread.
 enum Order {
     Connect(String),
+    ConnectAfter(String, Duration),
     Send(Request),
     Close,
 }
@@ -332,6 +433,13 @@ impl Net {
         let _ = self.orders.send(Order::Connect(addr));
     }
 
+    /// Connects to `addr` after `delay` (closing any current connection at
+    /// once); another connect or a close given meanwhile cancels it, and
+    /// sends given meanwhile fail ("not connected").
+    pub fn connect_after(&self, addr: String, delay: Duration) {
+        let _ = self.orders.send(Order::ConnectAfter(addr, delay));
+    }
+
     /// Sends a request on the current connection.
     pub fn send(&self, request: Request) {
         let _ = self.orders.send(Order::Send(request));
@@ -355,8 +463,22 @@ fn writer(orders: &mpsc::Receiver<Order>, sink: &Sink, tls: Option<&Tls>) {
             let _ = client.shutdown();
         }
     };
-    while let Ok(order) = orders.recv() {
+    // An order that ended a wait for a delayed connect, to carry out next.
+    let mut next: Option<Order> = None;
+    while let Some(order) = next.take().or_else(|| orders.recv().ok()) {
+        let order = match order {
+            Order::ConnectAfter(addr, delay) => {
+                drop_current(&mut current);
+                match wait(orders, sink, delay) {
+                    Waited::Elapsed => Order::Connect(addr),
+                    Waited::Cancelled(order) => order,
+                    Waited::Gone => break,
+                }
+            }
+            order => order,
+        };
         match order {
+            Order::ConnectAfter(..) => next = Some(order),
             Order::Connect(addr) => {
                 drop_current(&mut current);
                 match connect(&addr, tls) {
@@ -366,6 +488,15 @@ fn writer(orders: &mpsc::Receiver<Order>, sink: &Sink, tls: Option<&Tls>) {
                         let spawned = spawn_reader(reader, gen, generation.clone(), sink.clone());
                         match (peer, spawned) {
                             (Some(peer), Ok(())) => {
+                                // Hello first, so that it comes before any
+                                // login on this connection.
+                                let mut client = client;
+                                let hello = ClientPacket::HelloReq(HelloReq {
+                                    features: Features::ALL,
+                                });
+                                if let Err(e) = client.send(&hello) {
+                                    sink(NetEvent::SendFailed(e.to_string()));
+                                }
                                 current = Some(client);
                                 sink(NetEvent::Connected(peer));
                             }
@@ -397,6 +528,33 @@ fn writer(orders: &mpsc::Receiver<Order>, sink: &Sink, tls: Option<&Tls>) {
         }
     }
     drop_current(&mut current);
+}
+
+/// How a wait for a delayed connect ended.
+enum Waited {
+    /// The delay is over.
+    Elapsed,
+    /// Another connect or a close came first.
+    Cancelled(Order),
+    /// The handle was dropped.
+    Gone,
+}
+
+/// Waits `delay`, failing the sends given meanwhile.
+fn wait(orders: &mpsc::Receiver<Order>, sink: &Sink, delay: Duration) -> Waited {
+    let until = Instant::now() + delay;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Waited::Elapsed;
+        }
+        match orders.recv_timeout(left) {
+            Ok(Order::Send(_)) => sink(NetEvent::SendFailed("not connected (reconnecting)".into())),
+            Ok(order) => return Waited::Cancelled(order),
+            Err(RecvTimeoutError::Timeout) => return Waited::Elapsed,
+            Err(RecvTimeoutError::Disconnected) => return Waited::Gone,
+        }
+    }
 }
 
 /// Resolves `addr` and connects to the first address that answers (with
@@ -454,6 +612,18 @@ fn send(client: &mut Client, request: &Request) -> Result<(), String> {
             let req = RoomEnterNameReq::new(name).map_err(|e| e.to_string())?;
             client.send(&ClientPacket::RoomEnterNameReq(req))
         }
+        Request::LoginToken(token) => client.send(&ClientPacket::LoginTokenReq(LoginTokenReq {
+            token: &token.0,
+        })),
+        Request::History {
+            epoch,
+            after_seq,
+            max,
+        } => client.send(&ClientPacket::RoomHistoryReq(RoomHistoryReq {
+            epoch: *epoch,
+            after_seq: *after_seq,
+            max: *max,
+        })),
     };
     sent.map_err(|e| e.to_string())
 }
@@ -612,6 +782,87 @@ mod tests {
                 closed: true,
             })
         );
+    }
+
+    #[test]
+    fn history_and_resume_packets_become_owned_events() {
+        use ringport_client::proto::{
+            HelloRes, LoginTokenRes, Message, ResumeTokenNtf, RoomChatSeqNtf, RoomHistoryRes,
+        };
+        let decode = |frame: &[u8]| Incoming::from(&ServerPacket::decode(frame).unwrap());
+        let mut frame = Vec::new();
+        HelloRes {
+            result: ResultCode::None,
+            features: Features::ALL,
+        }
+        .encode(&mut frame);
+        assert_eq!(
+            decode(&frame),
+            Incoming::Hello {
+                result: ResultCode::None,
+                features: Features::ALL
+            }
+        );
+        frame.clear();
+        RoomChatSeqNtf {
+            room: 3,
+            epoch: 1000,
+            seq: 41,
+            time_ms: 5,
+            user_id: UserId::new("bob").unwrap(),
+            message: Message::new("hi").unwrap(),
+        }
+        .encode(&mut frame);
+        assert_eq!(
+            decode(&frame),
+            Incoming::ChatSeq(SeqChat {
+                room: 3,
+                epoch: 1000,
+                seq: 41,
+                time_ms: 5,
+                from: "bob".into(),
+                message: "hi".into()
+            })
+        );
+        frame.clear();
+        RoomHistoryRes {
+            lost: true,
+            room: 3,
+            epoch: 1000,
+            last_seq: 50,
+            count: 2,
+            ..RoomHistoryRes::new(ResultCode::None)
+        }
+        .encode(&mut frame);
+        assert_eq!(
+            decode(&frame),
+            Incoming::History(HistoryHead {
+                result: ResultCode::None,
+                room: 3,
+                epoch: 1000,
+                last_seq: 50,
+                lost: true,
+                more: false,
+                count: 2
+            })
+        );
+        frame.clear();
+        ResumeTokenNtf {
+            ttl_secs: 60,
+            token: b"hunter2",
+        }
+        .encode(&mut frame);
+        let token = decode(&frame);
+        assert_eq!(token, Incoming::Token(Secret(b"hunter2".to_vec())));
+        assert!(!format!("{token:?}").contains("hunter2"), "{token:?}");
+        frame.clear();
+        LoginTokenRes::new(ResultCode::TokenExpired).encode(&mut frame);
+        assert_eq!(
+            decode(&frame),
+            Incoming::LoginToken(ResultCode::TokenExpired)
+        );
+        let req = Request::LoginToken(Secret(b"hunter2".to_vec()));
+        assert!(!format!("{req:?}").contains("hunter2"));
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! it and line mode prints it as one greppable line (see [`crate::format`]).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use ringport_client::proto::ResultCode;
 use ringport_client::Member;
 
-use crate::net::Room;
+use crate::net::{Room, SeqChat};
 
 /// One entry of the log: something that happened, structured. The TUI
 /// styles it, line mode prints it as one greppable line.
@@ -109,6 +110,48 @@ pub enum Report {
         /// Whether the sender is this client's login.
         own: bool,
     },
+    /// The answer to a `/history` (315 and its 313s).
+    History {
+        /// The room.
+        room: Option<i32>,
+        /// The result.
+        result: ResultCode,
+        /// The messages, oldest first.
+        messages: Vec<SeqChat>,
+    },
+    /// The connection dropped; a reconnect is due after `delay`.
+    Reconnecting {
+        /// The attempt (from 1).
+        attempt: u32,
+        /// The delay before it.
+        delay: Duration,
+    },
+    /// The answer to a login made while reconnecting (318, or 202).
+    AutoLogin {
+        /// The user id.
+        user: String,
+        /// Whether with the resume token (a refusal is followed by a
+        /// password login), or with the password.
+        token: bool,
+        /// The result.
+        result: ResultCode,
+    },
+    /// A reconnect is complete: logged in again (if it was), in the room
+    /// again (if it was and could), and `missed` messages follow.
+    Reconnected {
+        /// Logged in as.
+        user: Option<String>,
+        /// In this room.
+        room: Option<i32>,
+        /// The missed messages shown next.
+        missed: usize,
+    },
+    /// Messages of the room may have been missed while disconnected (the
+    /// history no longer had them, or could not be asked for).
+    Gap {
+        /// The room.
+        room: i32,
+    },
     /// 1: an echo came back.
     Echo(Vec<u8>),
     /// A packet the client does not handle.
@@ -129,7 +172,8 @@ pub enum Report {
 }
 
 impl Report {
-    /// The result code of a response (202, 207, 216, 222, 302, 304, 308).
+    /// The result code of a response (202, 207, 216, 222, 302, 304, 308,
+    /// 315, and the password login of a reconnect).
     pub fn result(&self) -> Option<ResultCode> {
         match self {
             Report::Login { result, .. }
@@ -138,7 +182,14 @@ impl Report {
             | Report::EnterName { result, .. }
             | Report::Create { result, .. }
             | Report::RoomsRes(result)
+            | Report::History { result, .. }
             | Report::ChatRes(result) => Some(*result),
+            // A refused token is not a failure: the password follows.
+            Report::AutoLogin {
+                token: false,
+                result,
+                ..
+            } => Some(*result),
             _ => None,
         }
     }

@@ -25,7 +25,8 @@ const BATCH: usize = 512;
 /// Runs the TUI until `/quit` or Ctrl-C. `login` logs in at once; a user
 /// without a password puts `/login USER ` in the input line for the
 /// password to be typed. Once logged in, the rooms pane watches the room
-/// list (303 with watch 1). With `tls` every connection is TLS; `warning`
+/// list (303 with watch 1). With `reconnect`, a dropped connection is
+/// reconnected by itself (see [`App::reconnect`]). With `tls` every connection is TLS; `warning`
 /// (the `--insecure` one) heads the log. The log starts with the help.
 ///
 /// # Errors
@@ -36,6 +37,7 @@ pub fn run(
     login: Option<(String, Option<String>)>,
     tls: Option<Tls>,
     warning: Option<&str>,
+    reconnect: bool,
 ) -> std::io::Result<()> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let net_tx = tx.clone();
@@ -46,6 +48,7 @@ pub fn run(
         tls,
     )?;
     let mut app = App::new(server);
+    app.reconnect = reconnect;
     // The rooms pane follows the room list from the login on.
     app.auto_watch = true;
     if let Some(warning) = warning {
@@ -128,6 +131,7 @@ fn apply(net: &Net, effects: Vec<Effect>) -> bool {
     for effect in effects {
         match effect {
             Effect::Connect(addr) => net.connect(addr),
+            Effect::ConnectAfter(addr, delay) => net.connect_after(addr, delay),
             Effect::Send(request) => net.send(request),
             Effect::Quit => quit = true,
         }

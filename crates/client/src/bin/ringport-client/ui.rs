@@ -338,6 +338,63 @@ pub fn report_lines(report: &Report) -> Vec<Line<'static>> {
                 Span::raw(text(message)),
             ])]
         }
+        Report::History {
+            room: r,
+            result,
+            messages,
+        } if result.is_success() => std::iter::once(one(
+            info,
+            format!("* last {} messages of room {}:", messages.len(), room(r)),
+        ))
+        .flatten()
+        .chain(messages.iter().map(|m| {
+            Line::from(vec![
+                Span::styled(format!("  #{} <{}> ", m.seq, text(&m.from)), dim),
+                Span::raw(text(&m.message)),
+            ])
+        }))
+        .collect(),
+        Report::History { result, .. } => refused("history".to_string(), *result),
+        Report::Reconnecting { attempt, delay } => one(
+            info,
+            format!(
+                "* reconnecting in {:.1}s (attempt {attempt})",
+                delay.as_secs_f64()
+            ),
+        ),
+        Report::AutoLogin {
+            user,
+            token,
+            result,
+        } => {
+            let how = if *token { "resume token" } else { "password" };
+            if result.is_success() {
+                one(info, format!("* logged in again as {} ({how})", text(user)))
+            } else if *token {
+                one(
+                    dim,
+                    format!("* resume token refused ({result}); logging in with the password"),
+                )
+            } else {
+                refused(format!("login again as {}", text(user)), *result)
+            }
+        }
+        Report::Reconnected {
+            room: r, missed, ..
+        } => one(
+            info,
+            match r {
+                Some(_) => format!(
+                    "* reconnected, back in room {}; {missed} missed message(s) follow",
+                    room(r)
+                ),
+                None => "* reconnected".to_string(),
+            },
+        ),
+        Report::Gap { room: r } => one(
+            bad,
+            format!("! ---- some messages of room {r} may be missing here ----"),
+        ),
         Report::Echo(body) => one(
             info,
             format!(

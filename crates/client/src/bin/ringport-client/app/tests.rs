@@ -292,6 +292,7 @@ fn local_checks_refuse_without_sending() {
 #[test]
 fn a_closed_connection_forgets_the_session() {
     let mut app = in_room(vec![member(7, "bob")]);
+    app.reconnect = false;
     app.net(NetEvent::Closed("connection closed by the server".into()));
     assert_eq!(app.user, None);
     assert_eq!(app.room, None);
@@ -550,4 +551,338 @@ fn the_tui_watches_from_the_login_without_filling_the_log() {
     });
     packet(&mut app, Incoming::Login(ResultCode::LoginUserInvalidPw));
     assert!(app.take_effects().is_empty());
+}
+
+fn seq(room: i32, epoch: u64, seq: u64, from: &str) -> Incoming {
+    Incoming::ChatSeq(SeqChat {
+        room,
+        epoch,
+        seq,
+        time_ms: 1_700_000_000_000,
+        from: from.into(),
+        message: format!("m{seq}"),
+    })
+}
+
+fn head(room: i32, epoch: u64, last_seq: u64, lost: bool, count: u16) -> Incoming {
+    Incoming::History(HistoryHead {
+        result: ResultCode::None,
+        room,
+        epoch,
+        last_seq,
+        lost,
+        more: false,
+        count,
+    })
+}
+
+/// The chat lines of the log (from, message), and the log drained.
+fn chats(app: &mut App) -> Vec<String> {
+    app.drain_log()
+        .into_iter()
+        .filter_map(|r| match r {
+            Report::Chat { from, message, .. } => Some(format!("{from}:{message}")),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An app that said hello (HISTORY and RESUME granted), logged in as ann
+/// with a password, got a token, and entered room 3 whose history stood
+/// at (epoch 7, seq 9); then saw 10 live.
+fn resumable() -> App {
+    let mut app = App::new("127.0.0.1:11021");
+    app.command(Command::Connect(None));
+    app.net(NetEvent::Connected("127.0.0.1:11021".parse().unwrap()));
+    packet(
+        &mut app,
+        Incoming::Hello {
+            result: ResultCode::None,
+            features: Features::ALL,
+        },
+    );
+    app.command(Command::Login {
+        user: "ann".into(),
+        password: "pw".into(),
+    });
+    packet(&mut app, Incoming::Login(ResultCode::None));
+    packet(&mut app, Incoming::Token(Secret(b"tok".to_vec())));
+    app.command(Command::Enter(3));
+    packet(&mut app, Incoming::Enter(ResultCode::None));
+    packet(
+        &mut app,
+        Incoming::UserList {
+            members: vec![member(7, "bob")],
+            last: true,
+        },
+    );
+    // The quiet baseline: where room 3's history stands.
+    assert_eq!(
+        app.take_effects(),
+        [Effect::Send(Request::History {
+            epoch: 0,
+            after_seq: RoomHistoryReq::LAST,
+            max: 1
+        })]
+    );
+    packet(&mut app, head(3, 7, 9, false, 1));
+    packet(&mut app, seq(3, 7, 9, "bob"));
+    packet(&mut app, seq(3, 7, 10, "bob"));
+    assert_eq!(
+        chats(&mut app),
+        ["bob:m10"],
+        "the baseline's message is old"
+    );
+    app
+}
+
+/// Drops the connection and reconnects up to the login.
+fn drop_and_connect(app: &mut App) {
+    app.net(NetEvent::Closed("connection reset".into()));
+    assert!(app.reconnecting());
+    assert_eq!(app.user, None);
+    let effects = app.take_effects();
+    let [Effect::ConnectAfter(addr, delay)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(addr, "127.0.0.1:11021");
+    assert!(*delay >= Duration::from_millis(250) && *delay < Duration::from_millis(750));
+    assert!(matches!(
+        app.log.back(),
+        Some(Report::Reconnecting { attempt: 1, .. })
+    ));
+    app.net(NetEvent::Connected("127.0.0.1:11021".parse().unwrap()));
+    packet(
+        app,
+        Incoming::Hello {
+            result: ResultCode::None,
+            features: Features::ALL,
+        },
+    );
+}
+
+#[test]
+fn a_reconnect_logs_in_with_the_token_first_then_catches_up_once_in_order() {
+    let mut app = resumable();
+    drop_and_connect(&mut app);
+    // The token login (317) goes first.
+    assert_eq!(
+        app.take_effects(),
+        [Effect::Send(Request::LoginToken(Secret(b"tok".to_vec())))]
+    );
+    packet(&mut app, Incoming::LoginToken(ResultCode::None));
+    assert_eq!(app.user.as_deref(), Some("ann"));
+    assert_eq!(app.take_effects(), [Effect::Send(Request::Enter(3))]);
+    packet(&mut app, Incoming::Enter(ResultCode::None));
+    assert_eq!(
+        app.take_effects(),
+        [Effect::Send(Request::History {
+            epoch: 7,
+            after_seq: 10,
+            max: 100
+        })],
+        "no baseline while catching up"
+    );
+    packet(
+        &mut app,
+        Incoming::UserList {
+            members: vec![member(7, "bob")],
+            last: true,
+        },
+    );
+    // Live 13 comes before the answer (11..=13); all held until then.
+    packet(&mut app, seq(3, 7, 13, "bob"));
+    packet(&mut app, head(3, 7, 13, false, 3));
+    packet(&mut app, seq(3, 7, 11, "cat"));
+    packet(&mut app, seq(3, 7, 12, "ann"));
+    assert!(app.reconnecting());
+    packet(&mut app, seq(3, 7, 13, "bob"));
+    assert!(!app.reconnecting());
+    let log = app.drain_log();
+    let at = log
+        .iter()
+        .position(|r| matches!(r, Report::Reconnected { .. }))
+        .unwrap();
+    assert_eq!(
+        log[at],
+        Report::Reconnected {
+            user: Some("ann".into()),
+            room: Some(3),
+            missed: 3
+        }
+    );
+    assert!(log.contains(&Report::AutoLogin {
+        user: "ann".into(),
+        token: true,
+        result: ResultCode::None
+    }));
+    assert!(!log.iter().any(|r| matches!(r, Report::Gap { .. })));
+    let shown: Vec<_> = log[at + 1..]
+        .iter()
+        .map(|r| match r {
+            Report::Chat {
+                from, message, own, ..
+            } => format!("{from}:{message}:{own}"),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(shown, ["cat:m11:false", "ann:m12:true", "bob:m13:false"]);
+    // Live again: a repeat is dropped, the next shown.
+    packet(&mut app, seq(3, 7, 13, "bob"));
+    packet(&mut app, seq(3, 7, 14, "bob"));
+    assert_eq!(chats(&mut app), ["bob:m14"]);
+}
+
+#[test]
+fn a_refused_token_falls_back_to_the_password_and_a_lost_history_shows_a_gap() {
+    let mut app = resumable();
+    drop_and_connect(&mut app);
+    assert_eq!(
+        app.take_effects(),
+        [Effect::Send(Request::LoginToken(Secret(b"tok".to_vec())))]
+    );
+    packet(
+        &mut app,
+        Incoming::LoginToken(ResultCode::LoginBackendUnavailable),
+    );
+    let refused = Report::AutoLogin {
+        user: "ann".into(),
+        token: true,
+        result: ResultCode::LoginBackendUnavailable,
+    };
+    assert_eq!(app.log.back(), Some(&refused));
+    assert!(!refused.is_failure(), "the password follows");
+    assert_eq!(
+        app.take_effects(),
+        [Effect::Send(Request::Login {
+            user: "ann".into(),
+            password: "pw".into()
+        })]
+    );
+    packet(&mut app, Incoming::Login(ResultCode::None));
+    packet(&mut app, Incoming::Token(Secret(b"tok2".to_vec())));
+    assert_eq!(app.take_effects(), [Effect::Send(Request::Enter(3))]);
+    packet(&mut app, Incoming::Enter(ResultCode::None));
+    app.take_effects();
+    // The room's history restarted (another epoch): a gap, then all kept.
+    packet(&mut app, head(3, 8, 2, true, 2));
+    packet(&mut app, seq(3, 8, 1, "bob"));
+    packet(&mut app, seq(3, 8, 2, "bob"));
+    let log = app.drain_log();
+    let tail: Vec<_> = log.iter().rev().take(4).rev().cloned().collect();
+    assert_eq!(
+        tail[..2],
+        [
+            Report::Reconnected {
+                user: Some("ann".into()),
+                room: Some(3),
+                missed: 2
+            },
+            Report::Gap { room: 3 }
+        ]
+    );
+    // The next drop uses the fresh token.
+    drop_and_connect(&mut app);
+    assert_eq!(
+        app.take_effects(),
+        [Effect::Send(Request::LoginToken(Secret(b"tok2".to_vec())))]
+    );
+}
+
+#[test]
+fn failed_attempts_back_off_and_a_connect_ends_the_reconnect() {
+    let mut app = resumable();
+    app.net(NetEvent::Closed("reset".into()));
+    app.take_effects();
+    app.net(NetEvent::ConnectFailed {
+        addr: "127.0.0.1:11021".into(),
+        error: "refused".into(),
+    });
+    let effects = app.take_effects();
+    let [Effect::ConnectAfter(_, delay)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert!(*delay >= Duration::from_millis(500) && *delay < Duration::from_millis(1500));
+    assert!(matches!(
+        app.log.back(),
+        Some(Report::Reconnecting { attempt: 2, .. })
+    ));
+    assert!(app.reconnecting());
+    assert_eq!(
+        app.command(Command::Connect(None)),
+        [Effect::Connect("127.0.0.1:11021".into())]
+    );
+    assert!(!app.reconnecting());
+    // Not logged in at the drop: connected again is all.
+    app.net(NetEvent::Closed("reset".into()));
+    app.take_effects();
+    app.net(NetEvent::Connected("127.0.0.1:11021".parse().unwrap()));
+    assert!(app.take_effects().is_empty());
+    assert!(!app.reconnecting());
+    assert_eq!(
+        app.log.back(),
+        Some(&Report::Reconnected {
+            user: None,
+            room: None,
+            missed: 0
+        })
+    );
+    // --no-reconnect: nothing.
+    app.reconnect = false;
+    app.net(NetEvent::Closed("reset".into()));
+    assert!(app.take_effects().is_empty());
+    assert!(!app.reconnecting());
+}
+
+#[test]
+fn history_shows_the_last_messages_and_live_ones_stay_live() {
+    let mut app = resumable();
+    assert_eq!(
+        app.command(Command::History(5)),
+        [Effect::Send(Request::History {
+            epoch: 0,
+            after_seq: RoomHistoryReq::LAST,
+            max: 5
+        })]
+    );
+    packet(&mut app, seq(3, 7, 11, "bob"));
+    packet(&mut app, head(3, 7, 11, false, 2));
+    packet(&mut app, seq(3, 7, 10, "bob"));
+    packet(&mut app, seq(3, 7, 11, "bob"));
+    packet(&mut app, seq(3, 7, 12, "cat"));
+    let log = app.drain_log();
+    let reports: Vec<_> = log
+        .iter()
+        .filter(|r| !matches!(r, Report::Command(_)))
+        .collect();
+    assert_eq!(reports.len(), 3, "{reports:#?}");
+    assert!(matches!(reports[0], Report::Chat { message, .. } if message == "m11"));
+    let Report::History {
+        room: Some(3),
+        result: ResultCode::None,
+        messages,
+    } = reports[1]
+    else {
+        panic!("{reports:#?}");
+    };
+    assert_eq!(messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [10, 11]);
+    assert!(matches!(reports[2], Report::Chat { message, .. } if message == "m12"));
+    // A refusal.
+    app.command(Command::History(5));
+    packet(
+        &mut app,
+        Incoming::History(HistoryHead {
+            result: ResultCode::FeatureNotEnabled,
+            ..HistoryHead {
+                result: ResultCode::None,
+                room: 0,
+                epoch: 0,
+                last_seq: 0,
+                lost: false,
+                more: false,
+                count: 0,
+            }
+        }),
+    );
+    assert!(app.log.back().unwrap().is_failure());
 }
