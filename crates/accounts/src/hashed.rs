@@ -2,6 +2,8 @@
 //! hashing, constant-time checks, atomic auto-registration — over a
 //! [`Backend`] that keeps PHC strings.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use crate::backend::Backend;
 use crate::hash::{decoy_hash, hash_password, verify_password, HashParams, Hasher};
 use crate::{AccountStore, AuthOutcome, StoreError};
@@ -94,11 +96,19 @@ impl<B: Backend> AccountStore for HashedStore<B> {
 
     fn set_password(&self, user_id: &str, password: &str) -> Result<bool, StoreError> {
         let phc = self.hash(password)?;
-        self.backend.replace(user_id, &phc)
+        self.backend.replace(user_id, &phc, unix_ms_now())
     }
 
     fn delete_user(&self, user_id: &str) -> Result<bool, StoreError> {
-        self.backend.remove(user_id)
+        self.backend.remove(user_id, unix_ms_now())
+    }
+
+    fn check_token(&self, user_id: &str, issued_ms: u64) -> Result<bool, StoreError> {
+        // One indexed read, no hashing: token logins stay cheap.
+        Ok(matches!(
+            self.backend.tokens_revoked_ms(user_id)?,
+            Some(revoked) if issued_ms > revoked
+        ))
     }
 
     fn list_users(&self) -> Result<Vec<String>, StoreError> {
@@ -108,4 +118,11 @@ impl<B: Backend> AccountStore for HashedStore<B> {
     fn ping(&self) -> Result<(), StoreError> {
         self.backend.ping()
     }
+}
+
+/// The Unix time in milliseconds (0 before 1970: nothing is revoked then).
+pub(crate) fn unix_ms_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -84,20 +84,33 @@ pub trait AccountStore: Send + Sync + 'static {
     /// [`StoreError::Unavailable`] if the store cannot answer.
     fn add_user(&self, user_id: &str, password: &str) -> Result<bool, StoreError>;
 
-    /// Sets a new password for an existing account; `false` if there is no
-    /// such account (none is created).
+    /// Sets a new password for an existing account and revokes the resume
+    /// tokens issued before; `false` if there is no such account (none is
+    /// created).
     ///
     /// # Errors
     ///
     /// [`StoreError::Unavailable`] if the store cannot answer.
     fn set_password(&self, user_id: &str, password: &str) -> Result<bool, StoreError>;
 
-    /// Deletes `user_id`; `false` if there was no such account.
+    /// Deletes `user_id`; `false` if there was no such account. Its resume
+    /// tokens are revoked (also if the id is registered again).
     ///
     /// # Errors
     ///
     /// [`StoreError::Unavailable`] if the store cannot answer.
     fn delete_user(&self, user_id: &str) -> Result<bool, StoreError>;
+
+    /// Whether a resume token of `user_id` issued at `issued_ms` (Unix
+    /// milliseconds), whose signature and expiry were checked already,
+    /// still holds: `false` if the user's tokens were revoked at or after
+    /// `issued_ms` (a password change, a deletion) or the user is gone.
+    /// One read, no password hash.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] if the store cannot answer.
+    fn check_token(&self, user_id: &str, issued_ms: u64) -> Result<bool, StoreError>;
 
     /// Every user id, sorted.
     ///
@@ -156,6 +169,17 @@ pub fn auth_result(answer: Result<AuthOutcome, StoreError>) -> AuthResult {
     answer.map_or_else(AuthResult::from, AuthResult::from)
 }
 
+/// The answer a token check gives the machine: holds is
+/// [`AuthResult::Accepted`], revoked or gone is [`AuthResult::Rejected`]
+/// (113), a store that could not answer is [`AuthResult::Unavailable`] (34).
+pub fn token_result(answer: Result<bool, StoreError>) -> AuthResult {
+    match answer {
+        Ok(true) => AuthResult::Accepted,
+        Ok(false) => AuthResult::Rejected,
+        Err(e) => AuthResult::from(e),
+    }
+}
+
 impl<B: Backend> Authenticator for HashedStore<B> {
     fn check(&self, request: &AuthRequest) -> AuthResult {
         match &request.credential {
@@ -164,11 +188,9 @@ impl<B: Backend> Authenticator for HashedStore<B> {
                 password.expose(),
                 request.auto_register,
             )),
-            Credential::Token { .. } => match self.backend().get(&request.user_id) {
-                Ok(Some(_)) => AuthResult::Accepted,
-                Ok(None) => AuthResult::Rejected,
-                Err(e) => AuthResult::from(e),
-            },
+            Credential::Token { issued_ms } => {
+                token_result(self.check_token(&request.user_id, *issued_ms))
+            }
         }
     }
 }

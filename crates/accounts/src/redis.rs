@@ -2,8 +2,12 @@
 //! shared by every node that points at the same server.
 //!
 //! Each account is one hash, `<prefix><user id>`, with the fields `phc` (the
-//! argon2id PHC string) and `created` (Unix seconds). Registration is
-//! `HSETNX`, so of two nodes registering one id at once exactly one wins.
+//! argon2id PHC string), `created` (Unix seconds) and, once its password
+//! changed, `tokens_revoked_ms` (its resume tokens issued up to then are
+//! revoked). Registration is `HSETNX`, so of two nodes registering one id
+//! at once exactly one wins. The hash named by the prefix alone (no user id
+//! is empty) maps deleted ids to their deletion time in Unix milliseconds
+//! (see [`Backend`]); it is not an account.
 //!
 //! Connections are opened on demand and kept in a small idle pool; one that
 //! fails is dropped, and the next call opens a fresh one, so the store
@@ -23,6 +27,9 @@ use crate::StoreError;
 
 /// The key prefix used when none is configured.
 pub const DEFAULT_KEY_PREFIX: &str = "ringport:account:";
+
+/// The field of an account's hash holding its token revocation time.
+const REVOKED_FIELD: &str = "tokens_revoked_ms";
 
 /// Idle connections kept for reuse (one per concurrent caller is enough;
 /// callers beyond this open and close their own).
@@ -199,7 +206,7 @@ impl Backend for RedisBackend {
         Ok(won == 1)
     }
 
-    fn replace(&self, user_id: &str, phc: &str) -> Result<bool, StoreError> {
+    fn replace(&self, user_id: &str, phc: &str, revoked_ms: u64) -> Result<bool, StoreError> {
         let key = self.key(user_id);
         // HSETNX never overwrites and HSET would create: check existence and
         // write in one MULTI so a concurrent delete cannot be undone.
@@ -216,15 +223,47 @@ impl Backend for RedisBackend {
                 .arg(&key)
                 .arg("phc")
                 .arg(phc)
+                .arg(REVOKED_FIELD)
+                .arg(revoked_ms)
                 .query(c)?;
             Ok(done.is_some())
         })
     }
 
-    fn remove(&self, user_id: &str) -> Result<bool, StoreError> {
+    fn remove(&self, user_id: &str, revoked_ms: u64) -> Result<bool, StoreError> {
         let key = self.key(user_id);
-        let removed: i64 = self.with_conn(|c| redis::cmd("DEL").arg(&key).query(c))?;
+        // One MULTI: the account goes and its tombstone comes together (a
+        // tombstone for an id that did not exist revokes nothing valid).
+        let (removed, _): (i64, i64) = self.with_conn(|c| {
+            redis::pipe()
+                .atomic()
+                .cmd("DEL")
+                .arg(&key)
+                .cmd("HSET")
+                .arg(&self.prefix)
+                .arg(user_id)
+                .arg(revoked_ms)
+                .query(c)
+        })?;
         Ok(removed == 1)
+    }
+
+    fn tokens_revoked_ms(&self, user_id: &str) -> Result<Option<u64>, StoreError> {
+        let key = self.key(user_id);
+        let ((phc, revoked), deleted): ((Option<String>, Option<u64>), Option<u64>) = self
+            .with_conn(|c| {
+                redis::pipe()
+                    .atomic()
+                    .cmd("HMGET")
+                    .arg(&key)
+                    .arg("phc")
+                    .arg(REVOKED_FIELD)
+                    .cmd("HGET")
+                    .arg(&self.prefix)
+                    .arg(user_id)
+                    .query(c)
+            })?;
+        Ok(phc.map(|_| revoked.unwrap_or(0).max(deleted.unwrap_or(0))))
     }
 
     fn list(&self) -> Result<Vec<String>, StoreError> {
@@ -240,10 +279,12 @@ impl Backend for RedisBackend {
                     .arg("COUNT")
                     .arg(1000)
                     .query(c)?;
-                ids.extend(
-                    keys.into_iter()
-                        .filter_map(|k| k.strip_prefix(&self.prefix).map(str::to_owned)),
-                );
+                // The prefix alone is the tombstone hash, not an account.
+                ids.extend(keys.into_iter().filter_map(|k| {
+                    k.strip_prefix(&self.prefix)
+                        .filter(|id| !id.is_empty())
+                        .map(str::to_owned)
+                }));
                 if next == 0 {
                     return Ok(ids);
                 }

@@ -7,6 +7,11 @@
 //! nor a power cut loses an account the server has confirmed. A
 //! `schema_version` table records the layout so later versions can migrate
 //! it; a file with a newer version than this build knows is refused.
+//!
+//! Schema 2 (resume tokens) adds `accounts.tokens_revoked_ms` (0 until the
+//! password changes) and the table `deleted_accounts` (user id → deletion
+//! time), see [`Backend`]; a version 1 file is migrated in place when it is
+//! opened (and a version 1 ringport then refuses it as too new).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -20,7 +25,7 @@ use crate::hashed::HashedStore;
 use crate::StoreError;
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The SQLite [`Backend`]: one connection, used under a mutex (every
 /// statement is a single indexed row operation; hashing happens outside).
@@ -122,11 +127,28 @@ fn migrate(conn: &mut Connection) -> Result<(), Migration> {
         None => {
             tx.execute_batch(
                 "CREATE TABLE accounts (
-                     user_id    TEXT PRIMARY KEY NOT NULL,
-                     phc        TEXT NOT NULL,
-                     created_at INTEGER NOT NULL
+                     user_id           TEXT PRIMARY KEY NOT NULL,
+                     phc               TEXT NOT NULL,
+                     created_at        INTEGER NOT NULL,
+                     tokens_revoked_ms INTEGER NOT NULL DEFAULT 0
                  );
-                 INSERT INTO schema_version (version) VALUES (1);",
+                 CREATE TABLE deleted_accounts (
+                     user_id           TEXT PRIMARY KEY NOT NULL,
+                     tokens_revoked_ms INTEGER NOT NULL
+                 );
+                 INSERT INTO schema_version (version) VALUES (2);",
+            )?;
+        }
+        Some(1) => {
+            // 1 → 2: token revocation. Existing accounts revoke nothing.
+            tx.execute_batch(
+                "ALTER TABLE accounts
+                     ADD COLUMN tokens_revoked_ms INTEGER NOT NULL DEFAULT 0;
+                 CREATE TABLE deleted_accounts (
+                     user_id           TEXT PRIMARY KEY NOT NULL,
+                     tokens_revoked_ms INTEGER NOT NULL
+                 );
+                 INSERT INTO schema_version (version) VALUES (2);",
             )?;
         }
         Some(v) if v > SCHEMA_VERSION => return Err(Migration::TooNew(v)),
@@ -140,6 +162,11 @@ fn now_unix() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A Unix millisecond time as an SQLite integer (which is signed).
+fn as_sql(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
 impl Backend for SqliteBackend {
@@ -160,20 +187,45 @@ impl Backend for SqliteBackend {
             .map_err(|e| self.err(&e))
     }
 
-    fn replace(&self, user_id: &str, phc: &str) -> Result<bool, StoreError> {
+    fn replace(&self, user_id: &str, phc: &str, revoked_ms: u64) -> Result<bool, StoreError> {
         self.lock()
-            .prepare_cached("UPDATE accounts SET phc = ?2 WHERE user_id = ?1")
-            .and_then(|mut stmt| stmt.execute(params![user_id, phc]))
+            .prepare_cached(
+                "UPDATE accounts SET phc = ?2, tokens_revoked_ms = ?3 WHERE user_id = ?1",
+            )
+            .and_then(|mut stmt| stmt.execute(params![user_id, phc, as_sql(revoked_ms)]))
             .map(|changed| changed == 1)
             .map_err(|e| self.err(&e))
     }
 
-    fn remove(&self, user_id: &str) -> Result<bool, StoreError> {
-        self.lock()
-            .prepare_cached("DELETE FROM accounts WHERE user_id = ?1")
-            .and_then(|mut stmt| stmt.execute([user_id]))
-            .map(|changed| changed == 1)
-            .map_err(|e| self.err(&e))
+    fn remove(&self, user_id: &str, revoked_ms: u64) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let removed = (|| {
+            let tx = conn.transaction()?;
+            let changed = tx.execute("DELETE FROM accounts WHERE user_id = ?1", [user_id])?;
+            if changed == 1 {
+                tx.execute(
+                    "INSERT OR REPLACE INTO deleted_accounts (user_id, tokens_revoked_ms) \
+                     VALUES (?1, ?2)",
+                    params![user_id, as_sql(revoked_ms)],
+                )?;
+            }
+            tx.commit()?;
+            Ok(changed == 1)
+        })();
+        removed.map_err(|e: rusqlite::Error| self.err(&e))
+    }
+
+    fn tokens_revoked_ms(&self, user_id: &str) -> Result<Option<u64>, StoreError> {
+        let revoked: Option<i64> = self
+            .lock()
+            .prepare_cached(
+                "SELECT MAX(a.tokens_revoked_ms, COALESCE(d.tokens_revoked_ms, 0)) \
+                 FROM accounts a LEFT JOIN deleted_accounts d ON d.user_id = a.user_id \
+                 WHERE a.user_id = ?1",
+            )
+            .and_then(|mut stmt| stmt.query_row([user_id], |row| row.get(0)).optional())
+            .map_err(|e| self.err(&e))?;
+        Ok(revoked.map(|ms| u64::try_from(ms).unwrap_or(0)))
     }
 
     fn list(&self) -> Result<Vec<String>, StoreError> {
@@ -221,6 +273,59 @@ mod tests {
         drop(conn);
         let err = SqliteStore::open(&path, &params, timeout).expect_err("too new");
         assert!(err.to_string().contains("schema version 99"), "{err}");
+    }
+
+    #[test]
+    fn a_version_1_file_is_migrated_and_keeps_its_accounts() {
+        use crate::AccountStore;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        let params = HashParams::fast_for_tests();
+        let phc =
+            crate::hash::hash_password(&params.hasher().expect("hasher"), "pw").expect("hash");
+        {
+            // Exactly what the previous version created.
+            let conn = Connection::open(&path).expect("raw open");
+            conn.execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 CREATE TABLE schema_version (version INTEGER NOT NULL);
+                 CREATE TABLE accounts (
+                     user_id    TEXT PRIMARY KEY NOT NULL,
+                     phc        TEXT NOT NULL,
+                     created_at INTEGER NOT NULL
+                 );
+                 INSERT INTO schema_version (version) VALUES (1);",
+            )
+            .expect("v1 schema");
+            conn.execute(
+                "INSERT INTO accounts (user_id, phc, created_at) VALUES ('old', ?1, 1)",
+                [&phc],
+            )
+            .expect("v1 account");
+        }
+        let timeout = Duration::from_secs(1);
+        let store = SqliteStore::open(&path, &params, timeout).expect("migrate");
+        assert_eq!(
+            store.authenticate("old", "pw", false).ok(),
+            Some(crate::AuthOutcome::Accepted)
+        );
+        assert_eq!(store.check_token("old", 5).ok(), Some(true));
+        assert!(store.set_password("old", "new").expect("passwd"));
+        assert_eq!(store.check_token("old", 5).ok(), Some(false));
+        drop(store);
+        // Reopening a migrated file migrates nothing again.
+        let store = SqliteStore::open(&path, &params, timeout).expect("reopen");
+        assert_eq!(
+            store.authenticate("old", "new", false).ok(),
+            Some(crate::AuthOutcome::Accepted)
+        );
+        drop(store);
+        let conn = Connection::open(&path).expect("raw open");
+        let versions: Vec<i64> = conn
+            .prepare("SELECT version FROM schema_version ORDER BY version")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("versions");
+        assert_eq!(versions, [1, 2]);
     }
 
     #[test]

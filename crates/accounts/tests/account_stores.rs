@@ -167,6 +167,68 @@ fn administration(store: &dyn AccountStore) {
     store.ping().unwrap();
 }
 
+/// Unix milliseconds now.
+fn now_ms() -> u64 {
+    u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+fn token_revocation(store: &dyn AccountStore) {
+    assert!(store.add_user("dora", "one").unwrap());
+    let before = now_ms() - 1;
+    assert!(
+        store.check_token("dora", before).unwrap(),
+        "nothing revoked yet"
+    );
+    assert!(
+        !store.check_token("nobody", before).unwrap(),
+        "an unknown id has no valid token"
+    );
+    std::thread::sleep(Duration::from_millis(5));
+    assert!(store.set_password("dora", "two").unwrap());
+    assert!(
+        !store.check_token("dora", before).unwrap(),
+        "a token issued before the password change is revoked"
+    );
+    std::thread::sleep(Duration::from_millis(5));
+    let after = now_ms();
+    assert!(
+        store.check_token("dora", after).unwrap(),
+        "a later one holds"
+    );
+    // A password check does not revoke anything.
+    assert_eq!(
+        store.authenticate("dora", "two", false).unwrap(),
+        AuthOutcome::Accepted
+    );
+    assert!(store.check_token("dora", after).unwrap());
+
+    std::thread::sleep(Duration::from_millis(5));
+    assert!(store.delete_user("dora").unwrap());
+    assert!(
+        !store.check_token("dora", after).unwrap(),
+        "the user is gone"
+    );
+    // Registered again: the deleted account's tokens stay revoked, the new
+    // account's hold.
+    assert_eq!(
+        store.authenticate("dora", "three", true).unwrap(),
+        AuthOutcome::Registered
+    );
+    assert!(
+        !store.check_token("dora", after).unwrap(),
+        "a token of the deleted account does not open the new one"
+    );
+    std::thread::sleep(Duration::from_millis(5));
+    assert!(store.check_token("dora", now_ms()).unwrap());
+    assert_eq!(store.list_users().unwrap(), ["dora"]);
+}
+
 macro_rules! suite {
     ($store:ident) => {
         mod $store {
@@ -206,6 +268,14 @@ macro_rules! suite {
                     return;
                 };
                 super::administration(&*f.store);
+            }
+
+            #[test]
+            fn token_revocation() {
+                let Some(f) = fixture("token_revocation") else {
+                    return;
+                };
+                super::token_revocation(&*f.store);
             }
         }
     };

@@ -17,6 +17,20 @@
 //! checked: so a login is answered at most `max_wait` plus one check after
 //! it was submitted, whatever the estimate says.
 //!
+//! Token logins (317) take a fast lane. A token check is one indexed read
+//! of the store (no hash: see `AccountStore::check_token`), a thousand
+//! times cheaper than a password check, and a thousand clients coming back
+//! after a restart or a network blip all send one at once — while password
+//! logins may be queued for seconds. So token checks have their own queue
+//! and their own worker thread (`ringport-auth-token`), which never hashes,
+//! and the password workers take a waiting token check before their next
+//! password: a token login waits at most for the token checks ahead of it,
+//! never behind a hash. Admission control stays the passwords': the
+//! estimate counts and measures only password checks (a token check would
+//! drag the average down and let too many hashes in), and a token check is
+//! refused only when its own, larger queue is full ([`TOKEN_QUEUE`]) or it
+//! waited longer than `max_wait` (as a password check would be).
+//!
 //! Each worker keeps its argon2 working memory for its whole life (one
 //! buffer, reused by every hash it computes: see `ringport_accounts`'s
 //! `hash` module), so the pool holds at most `workers × argon2 memory`
@@ -57,6 +71,29 @@ pub struct AuthAnswer {
     pub result: AuthResult,
 }
 
+/// Token checks waiting at most: far more than a password queue, since each
+/// costs one store read, so that every session of a server coming back can
+/// wait for its answer (one small request each: a few MB at most).
+const TOKEN_QUEUE: usize = 65_536;
+
+/// Which queue a request waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// A password: argon2, the slow lane with admission control.
+    Password,
+    /// A resume token: one store read, the fast lane.
+    Token,
+}
+
+impl Lane {
+    fn of(request: &AuthRequest) -> Lane {
+        match request.credential {
+            Credential::Password(_) => Lane::Password,
+            Credential::Token { .. } => Lane::Token,
+        }
+    }
+}
+
 /// A request and when it was queued.
 struct Queued {
     request: AuthRequest,
@@ -70,16 +107,29 @@ const EWMA_WEIGHT: f64 = 0.2;
 /// dozen logins a second at most pass through it).
 #[derive(Default)]
 struct State {
+    /// Password checks waiting.
     queue: VecDeque<Queued>,
-    /// When each worker's current request was submitted (`None`: idle).
-    checking: Vec<Option<Instant>>,
-    /// Moving average of a store call's duration, in seconds.
+    /// Token checks waiting.
+    tokens: VecDeque<Queued>,
+    /// When each worker's current request was submitted, and its lane
+    /// (`None`: idle). The password workers first, the token worker last.
+    checking: Vec<Option<(Instant, Lane)>>,
+    /// Moving average of a password check's duration, in seconds.
     ewma: Option<f64>,
     closed: bool,
 }
 
 impl State {
+    /// Password checks being computed (what the admission estimate counts).
     fn in_progress(&self) -> usize {
+        self.checking
+            .iter()
+            .filter(|c| matches!(c, Some((_, Lane::Password))))
+            .count()
+    }
+
+    /// Checks of either lane being computed.
+    fn busy(&self) -> usize {
         self.checking.iter().filter(|c| c.is_some()).count()
     }
 }
@@ -95,7 +145,11 @@ pub enum Refusal {
 
 struct Shared {
     state: Mutex<State>,
+    /// Wakes the password workers (for either lane).
     ready: Condvar,
+    /// Wakes the token worker.
+    token_ready: Condvar,
+    /// Password workers.
     workers: usize,
     capacity: usize,
     max_wait: Duration,
@@ -129,7 +183,7 @@ impl std::fmt::Debug for AuthProbe {
 /// The pool's figures at one instant.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct AuthPoolStats {
-    /// Logins queued or being checked.
+    /// Logins queued or being checked (passwords and tokens).
     pub waiting: u64,
     /// How long the oldest of them has waited since it was submitted.
     pub oldest_wait: Duration,
@@ -141,7 +195,8 @@ pub struct AuthPoolStats {
     /// Logins answered 34 without a check because they waited longer than
     /// the bound for a worker (the estimate was wrong, or none yet).
     pub refused_waited: u64,
-    /// The moving average of a check's duration (zero before the first).
+    /// The moving average of a password check's duration (zero before the
+    /// first).
     pub check_seconds: f64,
 }
 
@@ -154,12 +209,13 @@ impl AuthProbe {
         let oldest = state
             .queue
             .front()
-            .map(|q| q.at)
             .into_iter()
-            .chain(state.checking.iter().flatten().copied())
+            .chain(state.tokens.front())
+            .map(|q| q.at)
+            .chain(state.checking.iter().flatten().map(|&(at, _)| at))
             .min();
         AuthPoolStats {
-            waiting: (state.queue.len() + state.in_progress()) as u64,
+            waiting: (state.queue.len() + state.tokens.len() + state.busy()) as u64,
             oldest_wait: oldest.map_or(Duration::ZERO, |at| now.saturating_duration_since(at)),
             refused_queue_full: shared.refused_full.load(Ordering::Relaxed),
             refused_estimate: shared.refused_estimate.load(Ordering::Relaxed),
@@ -176,7 +232,8 @@ pub struct AuthPool {
 }
 
 impl AuthPool {
-    /// Starts `workers` threads over `store`; answers are sent on `answers`
+    /// Starts `workers` password threads and one token thread over `store`
+    /// (see the module docs); answers are sent on `answers`
     /// (the logic thread's inbox). At most `queue` requests wait; beyond
     /// that, or when the estimated wait exceeds `max_wait`, a login is
     /// refused at once (see the module docs) rather than stalling the logic
@@ -193,10 +250,11 @@ impl AuthPool {
         let workers = workers.max(1);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                checking: vec![None; workers],
+                checking: vec![None; workers + 1],
                 ..State::default()
             }),
             ready: Condvar::new(),
+            token_ready: Condvar::new(),
             workers,
             capacity: queue,
             max_wait,
@@ -204,16 +262,22 @@ impl AuthPool {
             refused_estimate: AtomicU64::new(0),
             refused_waited: AtomicU64::new(0),
         });
-        let mut handles = Vec::with_capacity(workers);
+        let mut handles = Vec::with_capacity(workers + 1);
         let health = Arc::new(StoreHealth::default());
-        for i in 0..workers {
+        // Worker `workers` (the last) is the token worker.
+        for i in 0..=workers {
             let ans_tx = answers.clone();
             let store = store.clone();
             let health = Arc::clone(&health);
             let watch = watch.clone();
             let mine = Arc::clone(&shared);
+            let name = if i == workers {
+                "ringport-auth-token".to_owned()
+            } else {
+                format!("ringport-auth-{i}")
+            };
             let spawned = std::thread::Builder::new()
-                .name(format!("ringport-auth-{i}"))
+                .name(name)
                 .spawn(move || work(i, &*store, &health, &watch, &mine, &ans_tx));
             match spawned {
                 Ok(h) => handles.push(h),
@@ -244,6 +308,22 @@ impl AuthPool {
     pub fn submit(&self, request: AuthRequest) -> Result<(), (AuthRequest, Refusal)> {
         let shared = &*self.shared;
         let mut state = shared.lock();
+        if Lane::of(&request) == Lane::Token {
+            if state.closed || state.tokens.len() >= TOKEN_QUEUE {
+                shared.refused_full.fetch_add(1, Ordering::Relaxed);
+                return Err((request, Refusal::QueueFull));
+            }
+            state.tokens.push_back(Queued {
+                request,
+                at: Instant::now(),
+            });
+            drop(state);
+            // The token worker, and an idle password worker if there is one:
+            // whichever comes first takes it, the other waits again.
+            shared.token_ready.notify_one();
+            shared.ready.notify_one();
+            return Ok(());
+        }
         if state.closed || state.queue.len() >= shared.capacity {
             shared.refused_full.fetch_add(1, Ordering::Relaxed);
             return Err((request, Refusal::QueueFull));
@@ -276,6 +356,7 @@ impl Drop for AuthPool {
     fn drop(&mut self) {
         self.shared.lock().closed = true; // workers see it and exit
         self.shared.ready.notify_all();
+        self.shared.token_ready.notify_all();
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
@@ -304,8 +385,10 @@ impl StoreHealth {
 }
 
 /// Takes the next request for worker `me`, marking it busy; `None` once
-/// the pool closes.
-fn next(shared: &Shared, me: usize) -> Option<Queued> {
+/// the pool closes. The token worker takes only token checks; a password
+/// worker takes a waiting token check before a password.
+fn next(shared: &Shared, me: usize) -> Option<(Queued, Lane)> {
+    let token_worker = me == shared.workers;
     let mut state = shared.lock();
     if let Some(slot) = state.checking.get_mut(me) {
         *slot = None;
@@ -314,14 +397,23 @@ fn next(shared: &Shared, me: usize) -> Option<Queued> {
         if state.closed {
             return None;
         }
-        if let Some(q) = state.queue.pop_front() {
+        let taken = match state.tokens.pop_front() {
+            Some(q) => Some((q, Lane::Token)),
+            None if token_worker => None,
+            None => state.queue.pop_front().map(|q| (q, Lane::Password)),
+        };
+        if let Some((q, lane)) = taken {
             if let Some(slot) = state.checking.get_mut(me) {
-                *slot = Some(q.at);
+                *slot = Some((q.at, lane));
             }
-            return Some(q);
+            return Some((q, lane));
         }
-        state = shared
-            .ready
+        let ready = if token_worker {
+            &shared.token_ready
+        } else {
+            &shared.ready
+        };
+        state = ready
             .wait(state)
             .unwrap_or_else(std::sync::PoisonError::into_inner);
     }
@@ -335,7 +427,7 @@ fn work<T: From<AuthAnswer>>(
     shared: &Shared,
     answers: &Sender<T>,
 ) {
-    while let Some(Queued { request: req, at }) = next(shared, me) {
+    while let Some((Queued { request: req, at }, lane)) = next(shared, me) {
         let result = if at.elapsed() > shared.max_wait {
             shared.refused_waited.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(
@@ -346,18 +438,17 @@ fn work<T: From<AuthAnswer>>(
         } else {
             let started = Instant::now();
             let answer = match &req.credential {
-                Credential::Password(password) => {
-                    store.authenticate(&req.user_id, password.expose(), req.auto_register)
-                }
-                // Token revocation is not wired to the stores yet: refuse as
-                // "store unavailable" (34) rather than accept unchecked.
-                Credential::Token { .. } => Err(ringport_accounts::StoreError::Unavailable(
-                    "token logins are not supported by this store yet".into(),
-                )),
+                Credential::Password(password) => store
+                    .authenticate(&req.user_id, password.expose(), req.auto_register)
+                    .map(AuthResult::from),
+                // No hash: one read of the user's revocation time.
+                Credential::Token { issued_ms } => store
+                    .check_token(&req.user_id, *issued_ms)
+                    .map(|holds| ringport_accounts::token_result(Ok(holds))),
             };
             let took = started.elapsed().as_secs_f64();
             watch.latency.observe(took);
-            {
+            if lane == Lane::Password {
                 let mut state = shared.lock();
                 state.ewma = Some(match state.ewma {
                     Some(avg) => avg + EWMA_WEIGHT * (took - avg),
@@ -366,9 +457,9 @@ fn work<T: From<AuthAnswer>>(
             }
             watch.health.set_store_ok(answer.is_ok());
             match answer {
-                Ok(outcome) => {
+                Ok(result) => {
                     health.answered();
-                    AuthResult::from(outcome)
+                    result
                 }
                 Err(e) => {
                     health.failed(&e);
@@ -412,6 +503,9 @@ mod tests {
         }
         fn delete_user(&self, _: &str) -> Result<bool, StoreError> {
             Ok(true)
+        }
+        fn check_token(&self, user_id: &str, _: u64) -> Result<bool, StoreError> {
+            Ok(user_id != "revoked")
         }
         fn list_users(&self) -> Result<Vec<String>, StoreError> {
             Ok(Vec::new())
@@ -524,5 +618,64 @@ mod tests {
             refused.len() as u64
         );
         assert!(pool.probe().stats().oldest_wait < Duration::from_secs(5));
+    }
+
+    fn token_request(n: u64, user: &str) -> AuthRequest {
+        AuthRequest {
+            conn: ConnId(n),
+            ticket: n,
+            user_id: user.to_owned(),
+            credential: Credential::Token { issued_ms: 1 },
+            auto_register: false,
+        }
+    }
+
+    #[test]
+    fn token_checks_pass_queued_passwords() {
+        // One password worker, 300 ms a hash, four passwords queued: the
+        // passwords take 1.2 s, yet 1,000 token checks (and a revoked one)
+        // are all answered long before the second password.
+        let (pool, rx) = pool(Duration::from_millis(300), 100, Duration::from_secs(60));
+        let started = Instant::now();
+        for n in 0..4 {
+            assert!(pool.submit(request(n)).is_ok());
+        }
+        for n in 100..1100 {
+            assert!(pool.submit(token_request(n, "ann")).is_ok(), "token {n}");
+        }
+        assert!(pool.submit(token_request(2000, "revoked")).is_ok());
+        let mut tokens = 0;
+        let mut passwords = 0;
+        while tokens < 1001 {
+            let a = rx
+                .recv_timeout(Duration::from_secs(5))
+                .unwrap_or_else(|e| panic!("no answer: {e}"));
+            match a.ticket {
+                0..=3 => passwords += 1,
+                2000 => {
+                    assert_eq!(a.result, AuthResult::Rejected);
+                    tokens += 1;
+                }
+                _ => {
+                    assert_eq!(a.result, AuthResult::Accepted);
+                    tokens += 1;
+                }
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(600),
+            "1,001 token checks took {:?}",
+            started.elapsed()
+        );
+        assert!(passwords <= 1, "{passwords} passwords before the tokens");
+        // The passwords still all come, and only they were measured.
+        for _ in passwords..4 {
+            let a = rx
+                .recv_timeout(Duration::from_secs(5))
+                .unwrap_or_else(|e| panic!("no answer: {e}"));
+            assert_eq!(a.result, AuthResult::Accepted);
+        }
+        assert!(pool.probe().stats().check_seconds >= 0.29);
+        assert_eq!(pool.probe().stats().waiting, 0);
     }
 }

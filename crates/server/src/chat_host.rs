@@ -158,6 +158,13 @@ impl Outbound for HostOutbound<'_> {
     }
 }
 
+/// The Unix time in milliseconds (0 on a clock set before 1970).
+fn unix_ms_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// Runs the logic until the engine stops, copying the chat's stats into
 /// `published` after every turn.
 pub fn run(
@@ -171,6 +178,9 @@ pub fn run(
     // Kept across turns: what `handle_timeout` answered at once is fed
     // back at the start of the next turn's feed-back.
     let mut immediates = Immediates::default();
+    // Message times (313) and resume tokens are stamped from the wall clock,
+    // anchored once here and counted on by the monotonic clock from then.
+    chat.set_wall_clock(Instant::now(), unix_ms_now());
     let mut spans: HashMap<SessionId, tracing::Span> = HashMap::new();
     loop {
         let timeout = chat

@@ -24,6 +24,7 @@ mod serve;
 mod signals;
 mod store_args;
 mod tls;
+mod token_secret;
 mod user_cmd;
 mod web_assets;
 mod web_policy;

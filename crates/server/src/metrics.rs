@@ -361,6 +361,10 @@ impl Collector for Sources {
                     ("invalid_password", f.invalid_password),
                     ("backend_unavailable", f.backend_unavailable),
                     ("invalid_packet", f.invalid_packet),
+                    ("feature_not_enabled", f.feature_not_enabled),
+                    ("token_invalid", f.token_invalid),
+                    ("token_expired", f.token_expired),
+                    ("token_revoked", f.token_revoked),
                 ],
             )?;
             let cf = c.create_failures;
@@ -383,7 +387,7 @@ impl Collector for Sources {
                     ("unavailable", cf.unavailable),
                 ],
             )?;
-            let gauges: [(&str, &str, u64); 6] = [
+            let gauges: [(&str, &str, u64); 7] = [
                 (
                     "ringport_chat_sessions",
                     "Connections the chat knows",
@@ -414,11 +418,36 @@ impl Collector for Sources {
                     "Sessions watching the room list",
                     c.room_watchers,
                 ),
+                (
+                    "ringport_history_rooms",
+                    "Rooms keeping a history (chat.history_len)",
+                    c.history_rooms,
+                ),
             ];
             for (name, help, v) in gauges {
                 gauge(&mut e, name, help, v)?;
             }
-            let counters: [(&str, &str, u64); 13] = [
+            let counters: [(&str, &str, u64); 17] = [
+                (
+                    "ringport_token_logins_ok",
+                    "Logins with a resume token answered 318 with 0 (also in ringport_logins_total{result=\"ok\"})",
+                    c.token_logins_ok,
+                ),
+                (
+                    "ringport_tokens_issued",
+                    "Resume tokens sent (316)",
+                    c.tokens_issued,
+                ),
+                (
+                    "ringport_history_requests",
+                    "History requests answered 315 with 0",
+                    c.history_requests,
+                ),
+                (
+                    "ringport_history_messages_out",
+                    "Messages (313) sent in answer to history requests",
+                    c.history_messages_out,
+                ),
                 (
                     "ringport_rooms_closed",
                     "Created rooms closed after being empty for chat.room_idle_close_secs",
@@ -654,6 +683,13 @@ mod tests {
                 chats_in: 7,
                 rooms_active: 2,
                 logins_ok: 3,
+                token_logins_ok: 2,
+                tokens_issued: 4,
+                history_rooms: 1,
+                login_failures: ringport_chat::LoginFailures {
+                    token_revoked: 1,
+                    ..ringport_chat::LoginFailures::default()
+                },
                 ..ringport_chat::ChatStats::default()
             },
             cluster: None,
@@ -684,6 +720,16 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("ringport_ready 1\n"), "{text}");
+        for line in [
+            "ringport_token_logins_ok_total 2\n",
+            "ringport_tokens_issued_total 4\n",
+            "ringport_history_rooms 1\n",
+            "ringport_history_requests_total 0\n",
+            "ringport_logins_total{result=\"token_revoked\"} 1\n",
+            "ringport_logins_total{result=\"token_expired\"} 0\n",
+        ] {
+            assert!(text.contains(line), "{line}: {text}");
+        }
         assert!(
             text.contains("ringport_store_request_duration_seconds_count 1\n"),
             "{text}"

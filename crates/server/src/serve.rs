@@ -153,9 +153,21 @@ impl Addresses {
 /// Runs the chat server until SIGINT/SIGTERM and the drain that follows.
 /// `config` has been validated.
 pub fn run(config: Config) -> anyhow::Result<()> {
-    let chat_cfg = config
+    let mut chat_cfg = config
         .chat
         .to_chat_config(config.engine.max_sessions, config.accounts.auto_register);
+    // Before anything binds: a secret file the server cannot use is a
+    // configuration error (exit 78) naming the file.
+    let (token_key, token_origin) = crate::token_secret::load(&config.accounts)?;
+    if !config.cluster.url.is_empty() && config.accounts.token_secret_file.is_empty() {
+        tracing::warn!(
+            secret = %token_origin,
+            "cluster mode without accounts.token_secret_file: every node must read the same \
+             secret file, or a token issued by one node is refused (111) by the others"
+        );
+    }
+    chat_cfg.token_key = Some(token_key);
+    chat_cfg.token_ttl = config.accounts.token_ttl();
     let engine_cfg = config.engine.to_engine_config();
     let store = store(&config.accounts)?;
     let (listeners, certs) = listeners(&config)?;
@@ -229,6 +241,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         admin = %admin_addr,
         store = %ringport_accounts::redact(&config.accounts.store),
         cluster = %config.cluster.shown_url(),
+        token_secret = %token_origin,
+        token_ttl_secs = config.accounts.token_ttl_secs,
         rooms = config.chat.rooms,
         room_start = config.chat.room_start,
         room_max_users = config.chat.room_max_users,

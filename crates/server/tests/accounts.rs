@@ -181,11 +181,17 @@ fn redis_outage_fails_logins_with_34_while_chat_goes_on() {
         return;
     };
     let url = redis.url();
+    // The token secret of a Redis store defaults to the working directory:
+    // keep it in a temporary one.
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("token-secret").display().to_string();
     let server = serve(
         BACKEND,
         &[
             "--accounts",
             &url,
+            "--token-secret-file",
+            &secret,
             "--accounts-timeout-ms",
             "500",
             "--chat-rate",
@@ -252,8 +258,17 @@ fn one_id_registered_on_two_nodes_at_once_has_one_winner() {
         return;
     };
     let url = redis.url();
-    let a = serve(BACKEND, &["--accounts", &url]);
-    let b = serve(BACKEND, &["--accounts", &url]);
+    // Two nodes share the token secret, as a cluster's must.
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("token-secret").display().to_string();
+    let a = serve(
+        BACKEND,
+        &["--accounts", &url, "--token-secret-file", &secret],
+    );
+    let b = serve(
+        BACKEND,
+        &["--accounts", &url, "--token-secret-file", &secret],
+    );
     for round in 0..10 {
         let id = format!("race{round}");
         let mut ca = connect(&a);

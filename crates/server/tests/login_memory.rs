@@ -66,6 +66,9 @@ fn serve(accounts: &str) -> Running {
         accounts,
         "--admin-listen",
         "none",
+        // Not the working directory (a Redis store's default).
+        "--token-secret-file",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/ringport-token-secret"),
     ])
 }
 

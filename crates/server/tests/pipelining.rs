@@ -206,7 +206,15 @@ const STORE_DELAY: Duration = Duration::from_millis(300);
 fn serve_with_slow_store(backend: &str, redis: &RedisServer, extra: &[&str]) -> Running {
     let proxy = DelayProxy::start(redis.addr(), STORE_DELAY);
     let url = proxy.url();
-    let mut args = vec!["--accounts", url.as_str(), "--accounts-timeout-ms", "5000"];
+    let mut args = vec![
+        "--accounts",
+        url.as_str(),
+        "--accounts-timeout-ms",
+        "5000",
+        // Not the working directory (a Redis store's default).
+        "--token-secret-file",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/ringport-token-secret"),
+    ];
     args.extend_from_slice(extra);
     serve(backend, &args)
 }

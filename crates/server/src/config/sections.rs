@@ -10,6 +10,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -289,6 +290,10 @@ impl ChatSection {
     }
 }
 
+/// The token secret file of a Redis account store when none is configured,
+/// in the working directory.
+pub const DEFAULT_TOKEN_SECRET_FILE: &str = "ringport-token-secret";
+
 settings! {
     /// The account store and password hashing.
     pub struct AccountsSection in accounts,
@@ -335,6 +340,21 @@ settings! {
         /// admitted) is answered 34 unhashed. So every login is answered
         /// within this plus one check.
         max_login_wait_ms: u64 = 5000, flag(Serve, "max-login-wait-ms"), range(1..=600_000);
+        /// Seconds a resume token holds (sent as 316 after each login to
+        /// clients that said hello with RESUME; they log in again with it,
+        /// 317, without the password and without a hash). At most 30 days.
+        token_ttl_secs: u64 = chat.token_ttl.as_secs(), flag(Serve, "token-ttl-secs"),
+            range(1..=2_592_000);
+        /// File with the 32-byte secret resume tokens are signed with,
+        /// created (mode 0600) on first start; the server refuses to start
+        /// if it is unreadable, not 32 bytes, or open to group or others.
+        /// Empty: `<PATH>.token-secret` next to an `sqlite:PATH` store,
+        /// `ringport-token-secret` in the working directory with a Redis
+        /// store, and a fresh key at each start with `memory` (tokens then
+        /// die with the process). Cluster nodes must share one file.
+        /// Replacing it invalidates every token.
+        token_secret_file: String = String::new(),
+            flag(Serve, "token-secret-file", value_name("FILE"));
     }
 }
 
@@ -365,6 +385,32 @@ impl AccountsSection {
             redis_prefix: self.redis_prefix.clone(),
             timeout: Duration::from_millis(self.timeout_ms),
         }
+    }
+
+    /// How long a resume token holds.
+    pub fn token_ttl(&self) -> Duration {
+        Duration::from_secs(self.token_ttl_secs)
+    }
+
+    /// Where the token secret lives: the file `token_secret_file` names,
+    /// else the default for the store (see the key's docs); `None`: a fresh
+    /// key at each start (the memory store).
+    ///
+    /// # Errors
+    /// A store value that names no known store.
+    pub fn token_secret_path(&self) -> Result<Option<PathBuf>, String> {
+        if !self.token_secret_file.is_empty() {
+            return Ok(Some(PathBuf::from(&self.token_secret_file)));
+        }
+        Ok(match self.spec()? {
+            StoreSpec::Memory => None,
+            StoreSpec::Sqlite(db) => {
+                let mut name = db.into_os_string();
+                name.push(".token-secret");
+                Some(PathBuf::from(name))
+            }
+            StoreSpec::Redis(_) => Some(PathBuf::from(DEFAULT_TOKEN_SECRET_FILE)),
+        })
     }
 
     /// Checks what the ranges of the definition do not.
