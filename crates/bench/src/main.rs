@@ -57,6 +57,7 @@ fn main() -> ExitCode {
         Command::TokioChat(args) => baseline::chat::run(&args).map(|()| ExitCode::SUCCESS),
         Command::ConnectStorm(args) => scenario::connect_storm(&args),
         Command::LoginStorm(args) => scenario::login_storm(&args),
+        Command::ReconnectStorm(args) => scenario::reconnect_storm(&args),
         Command::SlowConsumer(args) => scenario::slow_consumer(&args),
         Command::Soak(args) => scenario::soak(&args),
         Command::Chart(args) => chart::run(&args).map(|()| ExitCode::SUCCESS),

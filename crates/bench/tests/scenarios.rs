@@ -408,3 +408,29 @@ fn chat_load_against_nats() {
     // Not asserted: `pass`, which also needs p99 < 50 ms (a benchmark
     // verdict, not one for a loaded test machine).
 }
+
+#[test]
+fn reconnect_storm_brings_everyone_back_with_tokens() {
+    let _turn = turn();
+    let Some(server) = Server::ringport("reconnect_storm_brings_everyone_back_with_tokens", &[])
+    else {
+        return;
+    };
+    let target = server.addr.to_string();
+    let json = ok(&[
+        "reconnect-storm",
+        "--target",
+        &target,
+        "--clients",
+        "60",
+        "--setup-rate",
+        "200",
+        "--json",
+    ]);
+    assert!(json.contains("\"pass\":true"), "{json}");
+    let tokens = json_object(&json, "tokens");
+    assert!(tokens.contains("\"ok\":60"), "{tokens}");
+    assert!(tokens.contains("\"unanswered\":0"), "{tokens}");
+    let passwords = json_object(&json, "passwords");
+    assert!(passwords.contains("\"unanswered\":0"), "{passwords}");
+}

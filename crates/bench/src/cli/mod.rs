@@ -18,7 +18,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use self::load::{check_chat_shape, ChatArgs, EchoArgs, IdleArgs};
 pub use self::scenario::{
-    ConnectStormArgs, LoginStormArgs, SlowConsumerArgs, SoakArgs, MAX_STORM_RATE,
+    ConnectStormArgs, LoginStormArgs, ReconnectStormArgs, SlowConsumerArgs, SoakArgs,
+    MAX_STORM_RATE,
 };
 pub use self::server::{TokioChatArgs, TokioEchoArgs};
 use crate::load::tls::{TlsClient, TlsOptions, Verify};
@@ -71,6 +72,13 @@ pub enum Command {
     ///
     /// Exit status: 0 when the storm ran (see `pass`), 1 on a setup error.
     LoginStorm(LoginStormArgs),
+    /// Clients logged in with resume tokens all come back at once: the
+    /// time until every token login is answered, beside the same with
+    /// passwords.
+    ///
+    /// Exit status: 0 when the run completed (see `pass`), 1 on a setup
+    /// error.
+    ReconnectStorm(ReconnectStormArgs),
     /// A room where one member stops reading: the others' deliveries and
     /// latency, and whether the server cuts the slow one off.
     ///

@@ -67,6 +67,31 @@ pub struct ConnectStormArgs {
     pub json: bool,
 }
 
+/// Arguments of `reconnect-storm`.
+#[derive(Debug, Clone, Args)]
+pub struct ReconnectStormArgs {
+    /// Where to connect.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Clients that come back at once.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=i64::from(super::MAX_CONNECTIONS)))]
+    pub clients: u32,
+    /// Password logins per second during the setup (argon2 sets the pace:
+    /// about 40/s on two cores at the default cost).
+    #[arg(long, default_value = "40", value_parser = parse_storm_rate)]
+    pub setup_rate: f64,
+    /// User ids are this prefix and the client's number; the default is
+    /// new on every run.
+    #[arg(long)]
+    pub user_prefix: Option<String>,
+    /// Longest wait for one connect or answer, in seconds.
+    #[arg(long, default_value = "60", value_parser = parse_secs)]
+    pub timeout: Duration,
+    /// Print one JSON object instead of the human-readable summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Arguments of `login-storm`.
 #[derive(Debug, Clone, Args)]
 pub struct LoginStormArgs {

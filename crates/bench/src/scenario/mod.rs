@@ -3,6 +3,7 @@
 //!
 //! * `connect-storm`: [`connect_storm()`];
 //! * `login-storm` (and its busy room): [`login_storm()`];
+//! * `reconnect-storm` (tokens against passwords): [`reconnect_storm()`];
 //! * `slow-consumer`: [`slow_consumer()`];
 //! * `soak`: [`soak()`].
 //!
@@ -10,11 +11,13 @@
 
 mod connect_storm;
 mod login_storm;
+mod reconnect_storm;
 mod slow_consumer;
 mod soak;
 
 pub use connect_storm::connect_storm;
 pub use login_storm::login_storm;
+pub use reconnect_storm::reconnect_storm;
 pub use slow_consumer::slow_consumer;
 pub use soak::soak;
 
