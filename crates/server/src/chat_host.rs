@@ -20,13 +20,14 @@ use std::time::Instant;
 
 use ringport_chat::{
     AuthRequest, AuthResult, Chat, ChatStats, ClusterEvent, ClusterRequest, ClusterStats, ConnId,
-    Outbound,
+    HistoryWrite, Outbound,
 };
 use ringport_net::crossbeam_channel::Receiver;
 use ringport_net::{Bytes, Endpoint, Event, Received, SessionId};
 
 use crate::auth_pool::AuthPool;
 use crate::cluster::ClusterHandle;
+use crate::history_store::HistoryStore;
 use crate::inbox::Inbox;
 
 fn conn(session: SessionId) -> ConnId {
@@ -106,6 +107,8 @@ struct HostOutbound<'a> {
     endpoint: &'a mut Endpoint,
     auth: &'a AuthPool,
     cluster: Option<&'a ClusterHandle>,
+    /// The history store's writer (`chat.history_store` sqlite or redis).
+    history: Option<&'a HistoryStore>,
     /// Answers given at once (auth pool or cluster queue full): fed back
     /// after the turn's inputs, in order.
     immediates: &'a mut Immediates,
@@ -146,6 +149,12 @@ impl Outbound for HostOutbound<'_> {
         }
     }
 
+    fn history(&mut self, write: HistoryWrite) {
+        if let Some(store) = self.history {
+            store.submit(write);
+        }
+    }
+
     fn pause_reading(&mut self, conn: ConnId) {
         // The session's requests wait behind a password check or a cluster
         // answer and its queue is full: stop reading it (frames already on
@@ -166,6 +175,7 @@ pub fn run(
     auth: AuthPool,
     answers: Receiver<Inbox>,
     cluster: Option<&ClusterHandle>,
+    history: Option<&HistoryStore>,
     published: &Mutex<Published>,
 ) -> Chat {
     // Kept across turns: what `handle_timeout` answered at once is fed
@@ -182,6 +192,7 @@ pub fn run(
             endpoint: &mut endpoint,
             auth: &auth,
             cluster,
+            history,
             immediates: &mut immediates,
         };
         match got {

@@ -281,6 +281,16 @@ impl Node {
                 }
                 ClusterRequest::Leave { room, unique_id } => self.leave(room, unique_id),
                 ClusterRequest::Chat { .. } => {}
+                ClusterRequest::History {
+                    conn,
+                    room,
+                    epoch,
+                    after_seq,
+                    max,
+                } => {
+                    let page = self.history(room, epoch, after_seq, max);
+                    self.send(ClusterEvent::History { conn, room, page });
+                }
                 ClusterRequest::Create {
                     conn,
                     room,
@@ -296,36 +306,108 @@ impl Node {
         self.publish(&mut chats);
     }
 
-    /// Publishes the chats in one pipeline, in order.
+    /// Publishes the chats in one pipeline, in order; with history on,
+    /// each through the [`scripts::CHAT`] script (numbered, kept in the
+    /// room's stream, published with its number). Chats that could not be
+    /// published are answered [`ClusterEvent::Unnumbered`] (history on) so
+    /// the local history members still get them.
     fn publish(&mut self, chats: &mut Vec<(i32, ringport_net::Bytes)>) {
         if chats.is_empty() {
             return;
         }
+        let numbered = self.settings.history_len > 0;
         let mut pipe = redis::pipe();
         for (room, packet) in chats.iter() {
-            pipe.cmd("PUBLISH")
-                .arg(self.settings.channel(*room))
-                .arg(wire::encode_chat(&self.settings.node_id, packet))
-                .ignore();
-        }
-        let n = chats.len() as u64;
-        chats.clear();
-        if !self.ensure() {
-            self.dropped_chats += n;
-            self.counters.dropped(n);
-            return;
-        }
-        let Some(conn) = self.conn.as_mut() else {
-            return;
-        };
-        match pipe.query::<()>(conn) {
-            Ok(()) => self.counters.published(n),
-            Err(e) => {
-                self.dropped_chats += n;
-                self.counters.dropped(n);
-                self.failed(&e);
+            if numbered {
+                let (hash, stream) = crate::history_store::redis_keys(&self.settings.prefix, *room);
+                pipe.cmd("EVAL")
+                    .arg(scripts::CHAT)
+                    .arg(2)
+                    .arg(hash)
+                    .arg(stream)
+                    .arg(self.settings.channel(*room))
+                    .arg(&self.settings.node_id)
+                    .arg(self.settings.history_len)
+                    .arg(&packet[..])
+                    .ignore();
+            } else {
+                pipe.cmd("PUBLISH")
+                    .arg(self.settings.channel(*room))
+                    .arg(wire::encode_chat(&self.settings.node_id, packet))
+                    .ignore();
             }
         }
+        let n = chats.len() as u64;
+        let taken = std::mem::take(chats);
+        let done = self.ensure()
+            && match self.conn.as_mut().map(|conn| pipe.query::<()>(conn)) {
+                Some(Ok(())) => true,
+                Some(Err(e)) => {
+                    self.failed(&e);
+                    false
+                }
+                None => false,
+            };
+        if done {
+            self.counters.published(n);
+            return;
+        }
+        self.dropped_chats += n;
+        self.counters.dropped(n);
+        if numbered {
+            for (room, packet) in taken {
+                self.send(ClusterEvent::Unnumbered { room, packet });
+            }
+        }
+    }
+
+    /// A page of `room`'s shared history ([`scripts::HISTORY`]); `None`
+    /// when Redis is unavailable or the reply has the wrong shape.
+    fn history(
+        &mut self,
+        room: i32,
+        epoch: u64,
+        after_seq: u64,
+        max: u16,
+    ) -> Option<ringport_chat::HistoryPage> {
+        let (hash, stream) = crate::history_store::redis_keys(&self.settings.prefix, room);
+        let after = if after_seq == u64::MAX {
+            "last".to_string()
+        } else {
+            after_seq.to_string()
+        };
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(scripts::HISTORY)
+            .arg(2)
+            .arg(hash)
+            .arg(stream)
+            .arg(epoch)
+            .arg(after)
+            .arg(max.max(1));
+        let redis::Value::Array(items) = self.query::<redis::Value>(&cmd)? else {
+            return None;
+        };
+        let mut items = items.into_iter();
+        let epoch = match items.next()? {
+            redis::Value::BulkString(e) => std::str::from_utf8(&e).ok()?.parse().ok()?,
+            redis::Value::Int(e) => u64::try_from(e).ok()?,
+            _ => return None,
+        };
+        let int = |v: Option<redis::Value>| match v {
+            Some(redis::Value::Int(n)) => u64::try_from(n).ok(),
+            _ => None,
+        };
+        let last_seq = int(items.next())?;
+        let lost = int(items.next())? == 1;
+        let more = int(items.next())? == 1;
+        let messages = crate::history_store::parse_entries(items.next()?);
+        Some(ringport_chat::HistoryPage {
+            epoch,
+            last_seq,
+            lost,
+            more,
+            messages,
+        })
     }
 
     fn claim(&mut self, conn: ConnId, user_id: &Arc<str>) -> ClaimResult {
