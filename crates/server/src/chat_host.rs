@@ -45,6 +45,9 @@ pub struct Published {
     pub chat: ChatStats,
     /// Its cluster counters; `None` without a cluster.
     pub cluster: Option<ClusterStats>,
+    /// History writes dropped (`chat.history_store` sqlite or redis: the
+    /// writer's queue full or the store failing); `None` without a store.
+    pub history_dropped: Option<u64>,
 }
 
 /// Inbox messages handled per turn at most (before engine events get
@@ -258,6 +261,7 @@ pub fn run(
         if let Ok(mut p) = published.lock() {
             p.chat.clone_from(chat.stats());
             p.cluster = chat.cluster_stats().cloned();
+            p.history_dropped = history.map(HistoryStore::dropped);
         }
     }
     chat
