@@ -84,6 +84,9 @@ pub struct Node {
     connected_once: bool,
     /// Heartbeats since the last registry snapshot.
     since_snapshot: u32,
+    /// The SHA1 of [`scripts::CHAT`] loaded on the current connection
+    /// (chats then go as `EVALSHA`, not the script's text each time).
+    chat_sha: Option<String>,
 }
 
 impl Node {
@@ -110,6 +113,7 @@ impl Node {
             counters,
             connected_once: false,
             since_snapshot: SNAPSHOT_EVERY,
+            chat_sha: None,
         }
     }
 
@@ -169,7 +173,8 @@ impl Node {
                 Ok(c)
             });
         match connected {
-            Ok(c) => {
+            Ok(mut c) => {
+                self.chat_sha = self.load_chat_script(&mut c);
                 self.conn = Some(c);
                 self.retry_at = None;
                 if self.connected_once {
@@ -316,31 +321,24 @@ impl Node {
             return;
         }
         let numbered = self.settings.history_len > 0;
-        let mut pipe = redis::pipe();
-        for (room, packet) in chats.iter() {
-            if numbered {
-                let (hash, stream) = crate::history_store::redis_keys(&self.settings.prefix, *room);
-                pipe.cmd("EVAL")
-                    .arg(scripts::CHAT)
-                    .arg(2)
-                    .arg(hash)
-                    .arg(stream)
-                    .arg(self.settings.channel(*room))
-                    .arg(&self.settings.node_id)
-                    .arg(self.settings.history_len)
-                    .arg(&packet[..])
-                    .ignore();
-            } else {
-                pipe.cmd("PUBLISH")
-                    .arg(self.settings.channel(*room))
-                    .arg(wire::encode_chat(&self.settings.node_id, packet))
-                    .ignore();
-            }
-        }
         let n = chats.len() as u64;
         let taken = std::mem::take(chats);
-        let done = self.ensure()
-            && match self.conn.as_mut().map(|conn| pipe.query::<()>(conn)) {
+        let mut done = false;
+        if self.ensure() {
+            let pipe = self.chat_pipe(&taken, numbered, self.chat_sha.clone());
+            let mut result = self.conn.as_mut().map(|conn| pipe.query::<()>(conn));
+            if let Some(Err(e)) = &result {
+                if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) {
+                    // The script cache was flushed: nothing ran. Again,
+                    // with the text.
+                    let pipe = self.chat_pipe(&taken, numbered, None);
+                    result = self.conn.as_mut().map(|conn| pipe.query::<()>(conn));
+                    if let Some(conn) = self.conn.as_mut() {
+                        self.chat_sha = Self::load_script(conn, scripts::CHAT);
+                    }
+                }
+            }
+            done = match result {
                 Some(Ok(())) => true,
                 Some(Err(e)) => {
                     self.failed(&e);
@@ -348,6 +346,7 @@ impl Node {
                 }
                 None => false,
             };
+        }
         if done {
             self.counters.published(n);
             return;
@@ -359,6 +358,56 @@ impl Node {
                 self.send(ClusterEvent::Unnumbered { room, packet });
             }
         }
+    }
+
+    /// The pipeline publishing `chats`: one [`scripts::CHAT`] call for
+    /// all of them when `numbered` (`EVALSHA` when `sha` is known), else
+    /// one `PUBLISH` each.
+    fn chat_pipe(
+        &self,
+        chats: &[(i32, ringport_net::Bytes)],
+        numbered: bool,
+        sha: Option<String>,
+    ) -> redis::Pipeline {
+        let mut pipe = redis::pipe();
+        if numbered {
+            match &sha {
+                Some(sha) => pipe.cmd("EVALSHA").arg(sha),
+                None => pipe.cmd("EVAL").arg(scripts::CHAT),
+            }
+            .arg(0)
+            .arg(&self.settings.node_id)
+            .arg(self.settings.history_len)
+            .arg(self.settings.room_prefix());
+            for (room, packet) in chats {
+                pipe.arg(*room).arg(&packet[..]);
+            }
+            pipe.ignore();
+            return pipe;
+        }
+        for (room, packet) in chats {
+            pipe.cmd("PUBLISH")
+                .arg(self.settings.channel(*room))
+                .arg(wire::encode_chat(&self.settings.node_id, packet))
+                .ignore();
+        }
+        pipe
+    }
+
+    /// Loads the chat script on a new connection (history on); `None`
+    /// when it cannot (chats then send the script's text).
+    fn load_chat_script(&self, conn: &mut redis::Connection) -> Option<String> {
+        (self.settings.history_len > 0)
+            .then(|| Self::load_script(conn, scripts::CHAT))
+            .flatten()
+    }
+
+    fn load_script(conn: &mut redis::Connection, script: &str) -> Option<String> {
+        redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(script)
+            .query(conn)
+            .ok()
     }
 
     /// A page of `room`'s shared history ([`scripts::HISTORY`]); `None`

@@ -323,28 +323,43 @@ end
 return lost
 ";
 
-/// Numbers a chat (history on): takes the room's next sequence number —
-/// starting the room's epoch from Redis `TIME` (µs) the first time, or
-/// after the history keys were lost —, appends the message to the room's
-/// stream (id `<seq>-0`, fields `t` Unix ms, `p` the 223; capped at
-/// `maxlen` entries) and publishes `ORIGIN 0 N EPOCH SEQ TIME <223>` on
-/// the room's channel, in one step: every node numbers the same.
+/// Numbers a batch of chats (history on), in order: for each, takes the
+/// room's next sequence number — starting the room's epoch from Redis
+/// `TIME` (µs) the first time, or after the history keys were lost —,
+/// appends the message to the room's stream (id `<seq>-0`, fields `t` Unix
+/// ms, `p` the 223; capped at about `maxlen` entries: `MAXLEN ~` trims
+/// whole stream nodes, so a few more may be kept, never fewer) and
+/// publishes `ORIGIN 0 N EPOCH SEQ TIME <223>` on the room's channel, all
+/// in one step: every node numbers the same, in the channel's order. One
+/// call per batch (the node thread's consecutive chats), one `TIME`.
 ///
-/// KEYS: history hash (`epoch`, `seq`), stream. ARGV: channel, this node's
-/// id, maxlen, the 223. Returns the sequence number.
+/// ARGV: this node's id, maxlen, room key prefix (`PREFIXroom:`, also the
+/// channels' prefix), then `room, 223` pairs. Returns how many.
 pub const CHAT: &str = r"
 local t = redis.call('TIME')
 local ms = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if not epoch then
-  epoch = t[1] .. string.format('%06d', tonumber(t[2]))
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
+local fresh = t[1] .. string.format('%06d', tonumber(t[2]))
+local epochs = {}
+local n = 0
+for i = 4, #ARGV - 1, 2 do
+  local base = ARGV[3] .. ARGV[i]
+  local hk, sk = base .. ':history', base .. ':log'
+  local epoch = epochs[base]
+  if not epoch then
+    epoch = redis.call('HGET', hk, 'epoch')
+    if not epoch then
+      epoch = fresh
+      redis.call('DEL', sk)
+      redis.call('HSET', hk, 'epoch', epoch, 'seq', 0)
+    end
+    epochs[base] = epoch
+  end
+  local seq = redis.call('HINCRBY', hk, 'seq', 1)
+  redis.call('XADD', sk, 'MAXLEN', '~', ARGV[2], seq .. '-0', 't', ms, 'p', ARGV[i + 1])
+  redis.call('PUBLISH', base, ARGV[1] .. ' 0 N ' .. epoch .. ' ' .. seq .. ' ' .. ms .. ' ' .. ARGV[i + 1])
+  n = n + 1
 end
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], seq .. '-0', 't', ms, 'p', ARGV[4])
-redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' 0 N ' .. epoch .. ' ' .. seq .. ' ' .. ms .. ' ' .. ARGV[4])
-return seq
+return n
 ";
 
 /// A page of a room's shared history (the 314 semantics of
