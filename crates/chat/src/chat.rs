@@ -146,10 +146,11 @@ impl Chat {
         };
         // `is_busy`, with the session already at hand (the hot path).
         let busy = matches!(session.state, SessionState::Authenticating { .. })
-            || self
-                .cluster
-                .as_ref()
-                .is_some_and(|c| c.entering.contains_key(&conn) || c.creating.contains_key(&conn));
+            || self.cluster.as_ref().is_some_and(|c| {
+                c.entering.contains_key(&conn)
+                    || c.creating.contains_key(&conn)
+                    || c.reading_history(conn)
+            });
         if busy || !session.pipeline.is_empty() {
             let pipeline = &mut session.pipeline;
             pipeline.push(frame, now);
@@ -180,7 +181,10 @@ impl Chat {
             .sessions
             .get(&conn)
             .is_some_and(|s| matches!(s.state, SessionState::Authenticating { .. }));
-        authenticating || self.enter_in_flight(conn) || self.create_in_flight(conn)
+        authenticating
+            || self.enter_in_flight(conn)
+            || self.create_in_flight(conn)
+            || self.history_in_flight(conn)
     }
 
     /// Handles the requests `conn` queued while it was busy, in order, until
@@ -314,7 +318,11 @@ impl Chat {
     pub fn handle_timeout(&mut self, now: Instant, outbound: &mut impl Outbound) {
         self.tick(now);
         self.close_idle_rooms(now, outbound);
-        self.history.forget_idle(now);
+        for room in self.history.forget_idle(now) {
+            if self.history.is_persistent() {
+                outbound.history(crate::history::HistoryWrite::Forget { room });
+            }
+        }
         self.send_due_changes(now, outbound);
         // Moved deadlines are queued after the loop: with a zero
         // `login_timeout` (which `new` accepts) a deadline moved to `now`

@@ -10,6 +10,14 @@
 //! created room then closes too), so a room's epoch changes exactly when
 //! what is kept of it restarts. Memory is bounded by `history_len` ×
 //! (rooms with members, or empty for less than the idle time) × ~350 bytes.
+//!
+//! With a persistent store ([`Histories::set_persistent`]) the host keeps a
+//! copy of every log (write-behind, see [`crate::HistoryWrite`]) and hands
+//! the logs back at start ([`Histories::restore`]); the logs of *fixed*
+//! rooms are then never forgotten, so their epochs survive idle times and
+//! restarts (memory: `history_len` × fixed rooms that had a message ×
+//! ~350 bytes), while a created room's log is still forgotten — and
+//! deleted from the store — once the room has been empty for the idle time.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -17,6 +25,51 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rustc_hash::FxHashMap;
+
+/// A change of the history for the host's store
+/// ([`crate::Outbound::history`]): written behind, off the logic thread;
+/// the machine never waits for it.
+#[derive(Debug, Clone)]
+pub enum HistoryWrite {
+    /// A message was numbered and kept.
+    Append(HistoryRecord),
+    /// A room's log was forgotten (a created room empty for the idle time):
+    /// delete it.
+    Forget {
+        /// The room.
+        room: i32,
+    },
+}
+
+/// One numbered message of a room's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRecord {
+    /// The room.
+    pub room: i32,
+    /// Its log's epoch.
+    pub epoch: u64,
+    /// Its sequence number in the epoch (from 1).
+    pub seq: u64,
+    /// When it was accepted, Unix milliseconds.
+    pub time_ms: i64,
+    /// The encoded 223 (`ROOM_CHAT_NTF`: sender's user id and the
+    /// message), as sent to the members.
+    pub packet: Bytes,
+}
+
+/// A room's log as a store read it back, for [`crate::Chat::restore_history`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestoredLog {
+    /// The room.
+    pub room: i32,
+    /// The log's epoch.
+    pub epoch: u64,
+    /// The last sequence number given.
+    pub last_seq: u64,
+    /// The kept messages, oldest first: sequence number, time (Unix ms),
+    /// encoded 223.
+    pub entries: Vec<(u64, i64, Bytes)>,
+}
 
 /// One kept message.
 #[derive(Debug, Clone)]
@@ -64,6 +117,9 @@ pub(crate) struct Histories {
     idle: Duration,
     last_epoch: u64,
     forgets: BinaryHeap<Reverse<(Instant, i32)>>,
+    /// A persistent store keeps the logs: those of fixed rooms are never
+    /// forgotten.
+    persistent: bool,
 }
 
 impl Histories {
@@ -76,7 +132,58 @@ impl Histories {
             idle,
             last_epoch: 0,
             forgets: BinaryHeap::new(),
+            persistent: false,
         }
+    }
+
+    /// Whether a persistent store keeps the logs (see the module docs).
+    pub(crate) fn set_persistent(&mut self, persistent: bool) {
+        self.persistent = persistent;
+    }
+
+    /// Whether a persistent store keeps the logs.
+    pub(crate) fn is_persistent(&self) -> bool {
+        self.persistent
+    }
+
+    /// Puts back a log read from a store: `entries` (sequence number, time,
+    /// encoded 223), oldest first, of which the last `history_len` are
+    /// kept. Entries at or below an earlier one, or above `last_seq`, are
+    /// skipped. Replaces a log the room already has; later epochs drawn
+    /// here are above `epoch`.
+    pub(crate) fn restore(
+        &mut self,
+        room: i32,
+        epoch: u64,
+        last_seq: u64,
+        entries: impl IntoIterator<Item = Logged>,
+    ) {
+        if self.len == 0 {
+            return;
+        }
+        let mut kept: VecDeque<Logged> = VecDeque::new();
+        for entry in entries {
+            if entry.seq == 0
+                || entry.seq > last_seq
+                || kept.back().is_some_and(|b| b.seq >= entry.seq)
+            {
+                continue;
+            }
+            if kept.len() >= self.len {
+                kept.pop_front();
+            }
+            kept.push_back(entry);
+        }
+        self.last_epoch = self.last_epoch.max(epoch);
+        self.logs.insert(
+            room,
+            RoomLog {
+                epoch,
+                last_seq,
+                entries: kept,
+                empty_since: None,
+            },
+        );
     }
 
     /// Whether history is on.
@@ -171,8 +278,12 @@ impl Histories {
     }
 
     /// `room` became empty at `now`: its log is forgotten after the idle
-    /// time unless someone enters.
-    pub(crate) fn emptied(&mut self, room: i32, now: Instant) {
+    /// time unless someone enters — unless `keep` (a fixed room whose log a
+    /// persistent store keeps).
+    pub(crate) fn emptied(&mut self, room: i32, now: Instant, keep: bool) {
+        if keep && self.persistent {
+            return;
+        }
         if let Some(log) = self.logs.get_mut(&room) {
             log.empty_since = Some(now);
             if let Some(at) = now.checked_add(self.idle) {
@@ -186,8 +297,10 @@ impl Histories {
         self.logs.remove(&room);
     }
 
-    /// Forgets the logs of rooms empty for the idle time at `now`.
-    pub(crate) fn forget_idle(&mut self, now: Instant) {
+    /// Forgets the logs of rooms empty for the idle time at `now`; the
+    /// rooms forgotten.
+    pub(crate) fn forget_idle(&mut self, now: Instant) -> Vec<i32> {
+        let mut forgotten = Vec::new();
         while let Some(Reverse((at, room))) = self.forgets.peek().copied() {
             if at > now {
                 break;
@@ -201,8 +314,10 @@ impl Histories {
                 == Some(at);
             if due {
                 self.logs.remove(&room);
+                forgotten.push(room);
             }
         }
+        forgotten
     }
 
     /// When the next log may be forgotten.
@@ -259,18 +374,39 @@ mod tests {
         let mut h = Histories::new(10, idle);
         h.append(1, 5_000, 0, &packet(1));
         let old = h.log(1, 0).epoch;
-        h.emptied(1, t0);
+        h.emptied(1, t0, false);
         h.forget_idle(t0 + idle - Duration::from_secs(1));
         assert_eq!(h.rooms(), 1);
-        h.forget_idle(t0 + idle);
+        assert_eq!(h.forget_idle(t0 + idle), vec![1]);
         assert_eq!(h.rooms(), 0);
         // A clock that went back still gives a new epoch.
         h.append(1, 10, 0, &packet(2));
         assert!(h.log(1, 0).epoch > old);
         // Entered again before the time: kept.
-        h.emptied(1, t0);
+        h.emptied(1, t0, false);
         h.occupied(1);
         h.forget_idle(t0 + idle * 2);
         assert_eq!(h.rooms(), 1);
+    }
+
+    #[test]
+    fn a_restored_log_continues_its_epoch_and_numbers() {
+        let mut h = Histories::new(2, Duration::from_secs(1));
+        h.set_persistent(true);
+        let entries = [1u64, 3, 2, 4, 9].map(|seq| Logged {
+            seq,
+            time_ms: 0,
+            packet: packet(1),
+        });
+        h.restore(5, 777, 4, entries);
+        // Out of order and beyond last_seq skipped, the last two kept.
+        let page = h.page(5, 0, 777, 0, 10);
+        assert_eq!((seqs(&page), page.lost), (vec![3, 4], true));
+        assert_eq!(h.append(5, 1, 0, &packet(2)), (777, 5));
+        // A fixed room's log is kept empty; a new room's epoch is later.
+        let t0 = Instant::now();
+        h.emptied(5, t0, true);
+        assert!(h.forget_idle(t0 + Duration::from_secs(5)).is_empty());
+        assert!(h.log(6, 1).epoch > 777);
     }
 }

@@ -127,11 +127,12 @@ mod watch;
 
 pub use chat::Chat;
 pub use cluster::{
-    ClaimResult, ClusterEvent, ClusterRequest, ClusterStats, CreateResult, EnterResult,
-    RemoteMember, RoomChange, SharedRoom,
+    ChatNumber, ClaimResult, ClusterEvent, ClusterRequest, ClusterStats, CreateResult, EnterResult,
+    HistoryPage, RemoteMember, RoomChange, SharedRoom,
 };
 pub use config::ChatConfig;
 pub use conn::ConnId;
+pub use history::{HistoryRecord, HistoryWrite, RestoredLog};
 pub use outbound::{AuthRequest, AuthResult, Authenticator, Credential, Outbound};
 pub use secret::Secret;
 pub use stats::{ChatStats, CreateFailures, LoginFailures};

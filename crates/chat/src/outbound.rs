@@ -12,6 +12,7 @@ use bytes::Bytes;
 
 use crate::cluster::ClusterRequest;
 use crate::conn::ConnId;
+use crate::history::HistoryWrite;
 use crate::secret::Secret;
 
 /// The host side of the state machine.
@@ -67,6 +68,16 @@ pub trait Outbound {
     /// it.
     fn cluster(&mut self, request: ClusterRequest) {
         let _ = request;
+    }
+
+    /// A change of the history for a persistent store (a message numbered
+    /// by this machine, a created room's log forgotten), in the order made.
+    /// Write it behind, off the logic thread: never block here (drop it,
+    /// and count, when the writer is behind). The default (the in-memory
+    /// store) does nothing. A clustered machine never calls it (the
+    /// cluster numbers and keeps the messages).
+    fn history(&mut self, write: HistoryWrite) {
+        let _ = write;
     }
 }
 

@@ -866,6 +866,7 @@ impl Host {
                 ));
             }
             ClusterRequest::Create { .. } => panic!("this model never creates rooms"),
+            ClusterRequest::History { .. } => panic!("this model never asks for history"),
         }
     }
 

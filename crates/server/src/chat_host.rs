@@ -20,13 +20,14 @@ use std::time::Instant;
 
 use ringport_chat::{
     AuthRequest, AuthResult, Chat, ChatStats, ClusterEvent, ClusterRequest, ClusterStats, ConnId,
-    Outbound,
+    HistoryWrite, Outbound,
 };
 use ringport_net::crossbeam_channel::Receiver;
 use ringport_net::{Bytes, Endpoint, Event, Received, SessionId};
 
 use crate::auth_pool::AuthPool;
 use crate::cluster::ClusterHandle;
+use crate::history_store::HistoryStore;
 use crate::inbox::Inbox;
 
 fn conn(session: SessionId) -> ConnId {
@@ -44,6 +45,9 @@ pub struct Published {
     pub chat: ChatStats,
     /// Its cluster counters; `None` without a cluster.
     pub cluster: Option<ClusterStats>,
+    /// History writes dropped (`chat.history_store` sqlite or redis: the
+    /// writer's queue full or the store failing); `None` without a store.
+    pub history_dropped: Option<u64>,
 }
 
 /// Inbox messages handled per turn at most (before engine events get
@@ -106,6 +110,8 @@ struct HostOutbound<'a> {
     endpoint: &'a mut Endpoint,
     auth: &'a AuthPool,
     cluster: Option<&'a ClusterHandle>,
+    /// The history store's writer (`chat.history_store` sqlite or redis).
+    history: Option<&'a HistoryStore>,
     /// Answers given at once (auth pool or cluster queue full): fed back
     /// after the turn's inputs, in order.
     immediates: &'a mut Immediates,
@@ -146,6 +152,12 @@ impl Outbound for HostOutbound<'_> {
         }
     }
 
+    fn history(&mut self, write: HistoryWrite) {
+        if let Some(store) = self.history {
+            store.submit(write);
+        }
+    }
+
     fn pause_reading(&mut self, conn: ConnId) {
         // The session's requests wait behind a password check or a cluster
         // answer and its queue is full: stop reading it (frames already on
@@ -173,6 +185,7 @@ pub fn run(
     auth: AuthPool,
     answers: Receiver<Inbox>,
     cluster: Option<&ClusterHandle>,
+    history: Option<&HistoryStore>,
     published: &Mutex<Published>,
 ) -> Chat {
     // Kept across turns: what `handle_timeout` answered at once is fed
@@ -192,6 +205,7 @@ pub fn run(
             endpoint: &mut endpoint,
             auth: &auth,
             cluster,
+            history,
             immediates: &mut immediates,
         };
         match got {
@@ -257,6 +271,7 @@ pub fn run(
         if let Ok(mut p) = published.lock() {
             p.chat.clone_from(chat.stats());
             p.cluster = chat.cluster_stats().cloned();
+            p.history_dropped = history.map(HistoryStore::dropped);
         }
     }
     chat

@@ -14,6 +14,7 @@ mod cluster;
 mod config;
 mod echo;
 mod health;
+mod history_store;
 mod inbox;
 mod listen;
 mod logging;

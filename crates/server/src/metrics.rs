@@ -340,12 +340,24 @@ impl Collector for Sources {
             )?;
         }
         if let Some(chat) = &self.chat {
-            let Published { chat: c, cluster } = match chat.lock() {
+            let Published {
+                chat: c,
+                cluster,
+                history_dropped,
+            } = match chat.lock() {
                 Ok(c) => c.clone(),
                 Err(poisoned) => poisoned.into_inner().clone(),
             };
             if let Some(cluster) = cluster {
                 encode_cluster(&mut e, &cluster)?;
+            }
+            if let Some(dropped) = history_dropped {
+                counter(
+                    &mut e,
+                    "ringport_history_writes_dropped",
+                    "History writes not stored (chat.history_store): the writer's queue full or the store failing",
+                    dropped,
+                )?;
             }
             let f = c.login_failures;
             labelled(
@@ -597,7 +609,22 @@ fn encode_cluster(e: &mut DescriptorEncoder, c: &ClusterStats) -> fmt::Result {
         "Members on other nodes of the rooms this node serves",
         c.remote_members,
     )?;
-    let counters: [(&str, &str, u64); 5] = [
+    let counters: [(&str, &str, u64); 8] = [
+        (
+            "ringport_cluster_history_reads",
+            "History requests answered from the shared log in Redis",
+            c.history_reads,
+        ),
+        (
+            "ringport_cluster_history_unavailable",
+            "History requests answered 106: the shared log could not be read",
+            c.history_unavailable,
+        ),
+        (
+            "ringport_cluster_unnumbered_chats",
+            "Chats of this node Redis could not number (history members got a 223)",
+            c.unnumbered_chats,
+        ),
         (
             "ringport_cluster_remote_chats_in",
             "Chat messages received from other nodes",
@@ -693,6 +720,7 @@ mod tests {
                 ..ringport_chat::ChatStats::default()
             },
             cluster: None,
+            history_dropped: Some(2),
         }));
         let health = Arc::new(Health::default());
         health.set_listening();
@@ -735,6 +763,10 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
+        assert!(
+            text.contains("ringport_history_writes_dropped_total 2\n"),
+            "{text}"
+        );
         assert!(!text.contains("ringport_cluster_"), "no cluster: {text}");
 
         if let Ok(mut p) = chat.lock() {

@@ -170,6 +170,25 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     chat_cfg.token_ttl = config.accounts.token_ttl();
     let engine_cfg = config.engine.to_engine_config();
     let store = store(&config.accounts)?;
+    // The history store is read before anything is accepted; in cluster
+    // mode the history lives in the cluster's Redis instead.
+    let history_kind = config
+        .chat
+        .history_kind(&config.accounts, &config.cluster)
+        .map_err(anyhow::Error::msg)?;
+    let (restored, history) = if config.cluster.enabled() {
+        (Vec::new(), None)
+    } else {
+        crate::history_store::open(
+            &history_kind,
+            config.chat.history_len,
+            crate::history_store::FixedRooms {
+                start: config.chat.room_start,
+                count: config.chat.rooms,
+            },
+            Duration::from_millis(config.accounts.timeout_ms),
+        )?
+    };
     let (listeners, certs) = listeners(&config)?;
     let admin_listener = match config.admin.listen {
         ListenAddr::Off => None,
@@ -211,6 +230,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let cluster = crate::cluster::start(
         &config.cluster,
         Duration::from_secs(config.chat.room_idle_close_secs),
+        config.chat.history_len,
         inbox_tx,
     )?;
     let published = Arc::new(Mutex::new(Published::default()));
@@ -251,11 +271,37 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         addrs.main()
     );
     crate::notify::ready(&format!("listening on {}", addrs.main()));
-    let chat = match cluster {
+    let mut chat = match cluster {
         Some(_) => Chat::with_cluster(chat_cfg),
         None => Chat::new(chat_cfg),
     };
-    let chat = crate::chat_host::run(chat, endpoint, auth, inbox, cluster.as_ref(), &published);
+    if history.is_some() {
+        chat.set_history_persistent(true);
+        let rooms = chat.restore_history(restored);
+        tracing::info!(rooms, store = %config.chat.history_store, "history restored");
+    }
+    let chat = crate::chat_host::run(
+        chat,
+        endpoint,
+        auth,
+        inbox,
+        cluster.as_ref(),
+        history.as_ref(),
+        &published,
+    );
+    if let Some(dropped) = history
+        .as_ref()
+        .map(crate::history_store::HistoryStore::dropped)
+    {
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                "history writes dropped (store behind or unavailable)"
+            );
+        }
+    }
+    // Lets the writer finish what is queued.
+    drop(history);
     // Lets the node thread finish leaves, claim releases and the lease delete.
     drop(cluster);
     let stats = engine.join().context("engine stopped abnormally")?;

@@ -27,8 +27,9 @@ const WINDOW: usize = 64;
 const RUN: Duration = Duration::from_secs(5);
 const LATENCY_SAMPLES: usize = 2000;
 
-fn node(redis: Option<&RedisServer>) -> Running {
+fn node(redis: Option<&RedisServer>, extra: &[&str]) -> Running {
     let mut args = vec!["--chat-rate", "0"];
+    args.extend_from_slice(extra);
     let url = redis.map(RedisServer::url);
     if let Some(url) = url.as_deref() {
         args.extend_from_slice(&["--cluster", url]);
@@ -169,15 +170,25 @@ fn cross_node_fan_out_cost() {
     let Some(redis) = RedisServer::start("cross_node_fan_out_cost") else {
         return;
     };
-    let single = node(None);
+    let single = node(None, &[]);
     let t1 = throughput(&single, &single, "a");
     let l1 = latency(&single, &single, "a");
     single.stop();
 
-    let a = node(Some(&redis));
-    let b = node(Some(&redis));
+    let a = node(Some(&redis), &[]);
+    let b = node(Some(&redis), &[]);
     let t2 = throughput(&a, &b, "b");
     let l2 = latency(&a, &b, "b");
+    a.stop();
+    b.stop();
+
+    // The same clients (none says hello: the path of clients without the
+    // history feature) with history off: chats are published as is, not
+    // numbered in Redis by the CHAT script.
+    let a = node(Some(&redis), &["--history-len", "0"]);
+    let b = node(Some(&redis), &["--history-len", "0"]);
+    let t3 = throughput(&a, &b, "c");
+    let l3 = latency(&a, &b, "c");
     a.stop();
     b.stop();
 
@@ -191,5 +202,9 @@ fn cross_node_fan_out_cost() {
     println!(
         "two nodes   : {t2:>9.0} deliveries/s; latency p50 {} us, p99 {} us, max {} us",
         l2.0, l2.1, l2.2
+    );
+    println!(
+        "two, no hist: {t3:>9.0} deliveries/s; latency p50 {} us, p99 {} us, max {} us",
+        l3.0, l3.1, l3.2
     );
 }

@@ -19,6 +19,7 @@ use crate::conn::ConnId;
 use crate::created::CreatedRoom;
 use crate::outbound::Outbound;
 use crate::request::enter::EnterVia;
+use crate::request::room_chat::Fan;
 use crate::session::{SessionState, User};
 
 impl Chat {
@@ -83,6 +84,16 @@ impl Chat {
             ClusterEvent::Created { conn, result } => {
                 self.finish_cluster_create(conn, result, outbound);
                 self.drain_pipeline(conn, outbound);
+            }
+            ClusterEvent::History { conn, room, page } => {
+                self.finish_cluster_history(conn, room, page, outbound);
+                self.drain_pipeline(conn, outbound);
+            }
+            ClusterEvent::Unnumbered { room, packet } => {
+                if let Some(c) = self.cluster.as_mut() {
+                    c.stats.unnumbered_chats += 1;
+                }
+                self.fan_out(room, &packet, None, Fan::Numbered, outbound);
             }
             ClusterEvent::RoomOpened(room) => self.registry_open(room, outbound),
             ClusterEvent::RoomClosed { number } => self.registry_close(number, outbound),
@@ -224,12 +235,20 @@ impl Chat {
         user_id: &Arc<str>,
         outbound: &mut impl Outbound,
     ) {
-        if self.cluster.is_some() {
+        if let Some(c) = self.cluster.as_mut() {
+            c.history.remove(&conn);
             outbound.cluster(ClusterRequest::Release {
                 conn,
                 user_id: Arc::clone(user_id),
             });
         }
+    }
+
+    /// Whether `conn` has a history request in flight.
+    pub(crate) fn history_in_flight(&self, conn: ConnId) -> bool {
+        self.cluster
+            .as_ref()
+            .is_some_and(|c| c.reading_history(conn))
     }
 
     /// Whether `conn` has an enter in flight.
@@ -556,9 +575,26 @@ impl Chat {
     fn remote_change(&mut self, room: i32, change: RoomChange, outbound: &mut impl Outbound) {
         let delta = match change {
             RoomChange::Chat { packet } => {
-                self.deliver_chat(room, &packet, outbound);
+                // Not numbered (history off where it was sent).
+                self.fan_out(room, &packet, None, Fan::All, outbound);
                 if let Some(c) = self.cluster.as_mut() {
                     c.stats.remote_chats_in += 1;
+                }
+                return;
+            }
+            RoomChange::NumberedChat {
+                number,
+                own,
+                packet,
+            } => {
+                if own {
+                    // Its 223s went out when it was sent.
+                    self.fan_out(room, &packet, Some(number), Fan::Numbered, outbound);
+                } else {
+                    self.fan_out(room, &packet, Some(number), Fan::All, outbound);
+                    if let Some(c) = self.cluster.as_mut() {
+                        c.stats.remote_chats_in += 1;
+                    }
                 }
                 return;
             }

@@ -22,6 +22,17 @@
 //!   knows (local traffic keeps flowing).
 //! - **Leave, chat.** Published to the other nodes ([`ClusterRequest::Leave`],
 //!   [`ClusterRequest::Chat`]) after the local members are served.
+//! - **History** (with `history_len` > 0). The cluster numbers the chats:
+//!   the host publishes each [`ClusterRequest::Chat`] with the room's epoch
+//!   and next sequence number taken in Redis and keeps it in the room's
+//!   shared log; every node, the sender's included, receives it back as a
+//!   [`RoomChange::NumberedChat`] and gives its history members their 313
+//!   (members without the history feature get the 223 at once, from the
+//!   sending node). A history request (314) is read from the shared log
+//!   ([`ClusterRequest::History`], answered by [`ClusterEvent::History`]):
+//!   the session waits like for an enter, its live 313s held meanwhile. A
+//!   chat that could not be numbered ([`ClusterEvent::Unnumbered`]: Redis
+//!   unavailable) reaches the local history members as a plain 223.
 //! - **Remote traffic** ([`ClusterEvent::Remote`]) is fanned out to the local
 //!   members of the room with one shared encoding, and the node's view of
 //!   the other nodes' members (the *mirror*, see `mirror`) is updated;
@@ -39,7 +50,7 @@ use bytes::Bytes;
 
 use crate::conn::ConnId;
 
-pub(crate) use state::ClusterState;
+pub(crate) use state::{ClusterState, HistoryWait};
 
 /// A member of a room on another node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,13 +128,58 @@ pub enum ClusterRequest {
     },
     /// A chat notify (an encoded 223, shared with the local members) to
     /// publish to the other nodes serving `room`. No answer; dropped when
-    /// the bus is unavailable.
+    /// the bus is unavailable. With history on (`history_len` > 0) the host
+    /// numbers it and every node (this one too) gets it back as a
+    /// [`RoomChange::NumberedChat`]; one it cannot number is answered with
+    /// [`ClusterEvent::Unnumbered`].
     Chat {
         /// The room.
         room: i32,
         /// The encoded 223 packet.
         packet: Bytes,
     },
+    /// `conn` asked for `room`'s history (314): read the shared log. Answer
+    /// with [`ClusterEvent::History`].
+    History {
+        /// The session asking.
+        conn: ConnId,
+        /// Its room.
+        room: i32,
+        /// The epoch it knows.
+        epoch: u64,
+        /// The last sequence number it has (`u64::MAX`: the last `max`).
+        after_seq: u64,
+        /// Messages at most (1..=100).
+        max: u16,
+    },
+}
+
+/// The number the cluster gave a chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatNumber {
+    /// The room's history epoch.
+    pub epoch: u64,
+    /// The message's sequence number in the epoch.
+    pub seq: u64,
+    /// When it was numbered (Redis time), Unix milliseconds.
+    pub time_ms: i64,
+}
+
+/// A page of a room's shared history (the answer to a
+/// [`ClusterRequest::History`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryPage {
+    /// The room's epoch.
+    pub epoch: u64,
+    /// Its last sequence number.
+    pub last_seq: u64,
+    /// Messages were lost between the client's position and these.
+    pub lost: bool,
+    /// More follow these.
+    pub more: bool,
+    /// The messages, oldest first: sequence number, time (Unix ms), encoded
+    /// 223.
+    pub messages: Vec<(u64, i64, Bytes)>,
 }
 
 /// The answer to a [`ClusterRequest::Claim`].
@@ -209,6 +265,17 @@ pub enum RoomChange {
         /// The encoded 223 packet.
         packet: Bytes,
     },
+    /// A chat numbered by the cluster (history on): a 313 to the local
+    /// history members, and, unless `own` (this node sent it and its other
+    /// members already have it), the 223 to the others.
+    NumberedChat {
+        /// Its number.
+        number: ChatNumber,
+        /// Whether this node published it.
+        own: bool,
+        /// The encoded 223 packet.
+        packet: Bytes,
+    },
 }
 
 /// What the host tells the machine about the cluster
@@ -271,6 +338,24 @@ pub enum ClusterEvent {
     /// Every created room open in the registry (a periodic snapshot): rooms
     /// missing here are opened, rooms not in it are closed.
     Rooms(Vec<SharedRoom>),
+    /// The answer to a [`ClusterRequest::History`]; `None`: the shared log
+    /// could not be read (the 315 says 106).
+    History {
+        /// The session that asked.
+        conn: ConnId,
+        /// Its room.
+        room: i32,
+        /// The page.
+        page: Option<HistoryPage>,
+    },
+    /// A chat of this node (see [`ClusterRequest::Chat`]) that could not be
+    /// numbered: the local history members get it as a 223.
+    Unnumbered {
+        /// The room.
+        room: i32,
+        /// The encoded 223 packet.
+        packet: Bytes,
+    },
     /// A room's member count on all nodes, for the room list.
     RoomUsers {
         /// The room.
@@ -299,4 +384,11 @@ pub struct ClusterStats {
     /// Created rooms opened or closed because the registry said so (its
     /// channel or its snapshot), not by this node's own create.
     pub registry_changes: u64,
+    /// History requests answered from the shared log.
+    pub history_reads: u64,
+    /// History requests the shared log could not answer (106).
+    pub history_unavailable: u64,
+    /// Chats of this node the cluster could not number (delivered to the
+    /// local history members as 223s).
+    pub unnumbered_chats: u64,
 }

@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use rustc_hash::FxHashMap;
 
 use super::mirror::RoomView;
@@ -28,7 +30,31 @@ pub(crate) struct ClusterState {
     /// Rooms with local members or an enter in flight: other nodes'
     /// members.
     pub(crate) views: FxHashMap<i32, RoomView>,
+    /// Sessions whose history request is in flight, or just answered.
+    pub(crate) history: FxHashMap<ConnId, HistoryWait>,
     pub(crate) stats: ClusterStats,
+}
+
+/// A session's history request in cluster mode.
+#[derive(Debug)]
+pub(crate) enum HistoryWait {
+    /// In flight for `room`: live 313s (sequence number, epoch, packet)
+    /// are held until the answer.
+    Reading {
+        /// The room.
+        room: i32,
+        /// The held 313s, in order.
+        held: Vec<(u64, u64, Bytes)>,
+    },
+    /// Answered up to `seq` of `epoch`: live 313s at or below it (published
+    /// before the read, arriving after the answer) are not sent again.
+    /// Dropped at the first live 313 after it.
+    Answered {
+        /// The epoch answered.
+        epoch: u64,
+        /// The last sequence number answered.
+        seq: u64,
+    },
 }
 
 impl ClusterState {
@@ -38,6 +64,12 @@ impl ClusterState {
             .values()
             .filter(|(r, _, _)| *r == room)
             .count()
+    }
+
+    /// Whether `conn`'s history request is in flight.
+    pub(crate) fn reading_history(&self, conn: ConnId) -> bool {
+        !self.history.is_empty()
+            && matches!(self.history.get(&conn), Some(HistoryWait::Reading { .. }))
     }
 
     /// Recomputes the gauge.

@@ -5,6 +5,10 @@
 //!
 //! ```text
 //! ORIGIN SEQ C <encoded 223 packet>      a chat (SEQ is 0)
+//! ORIGIN SEQ N EPOCH NUM TIME <223>      a numbered chat (history on; SEQ
+//!                                        is 0): its epoch, sequence number
+//!                                        and time (Unix ms), written by the
+//!                                        host's chat script
 //! ORIGIN SEQ E UNIQUE_ID USER_ID         a member entered (208)
 //! ORIGIN SEQ L UNIQUE_ID                 a member left (217)
 //! ```
@@ -37,7 +41,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use ringport_proto::{RoomName, ServerPacket, UserId};
 
-use super::{RemoteMember, RoomChange, SharedRoom};
+use super::{ChatNumber, RemoteMember, RoomChange, SharedRoom};
 
 /// Why a bus message was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,6 +72,18 @@ pub fn encode_chat(origin: &str, packet: &[u8]) -> Vec<u8> {
     let mut buf = Vec::with_capacity(origin.len() + 5 + packet.len());
     buf.extend_from_slice(origin.as_bytes());
     buf.extend_from_slice(b" 0 C ");
+    buf.extend_from_slice(packet);
+    buf
+}
+
+/// The message for a chat numbered `number` (what the host's chat script
+/// publishes; for tests and tools).
+pub fn encode_numbered_chat(origin: &str, number: ChatNumber, packet: &[u8]) -> Vec<u8> {
+    let mut buf = format!(
+        "{origin} 0 N {} {} {} ",
+        number.epoch, number.seq, number.time_ms
+    )
+    .into_bytes();
     buf.extend_from_slice(packet);
     buf
 }
@@ -106,6 +122,24 @@ pub fn parse(payload: &[u8]) -> Result<BusMessage<'_>, WireError> {
             },
             _ => return Err(WireError::Malformed("chat packet")),
         },
+        b"N" => {
+            let (epoch, rest) = split_field(rest).ok_or(WireError::Malformed("epoch"))?;
+            let (num, rest) = split_field(rest).ok_or(WireError::Malformed("number"))?;
+            let (time, rest) = split_field(rest).ok_or(WireError::Malformed("time"))?;
+            let number = ChatNumber {
+                epoch: number(epoch, "epoch")?,
+                seq: number(num, "number")?,
+                time_ms: number(time, "time")?,
+            };
+            match ServerPacket::decode(rest) {
+                Ok(ServerPacket::RoomChatNtf(_)) => RoomChange::NumberedChat {
+                    number,
+                    own: false,
+                    packet: Bytes::copy_from_slice(rest),
+                },
+                _ => return Err(WireError::Malformed("chat packet")),
+            }
+        }
         b"E" => {
             let (uid, name) = split_field(rest).ok_or(WireError::Malformed("enter"))?;
             let unique_id = number(uid, "unique id")?;
@@ -300,6 +334,36 @@ mod tests {
         let mut buf = Vec::new();
         ntf.encode(&mut buf);
         buf
+    }
+
+    #[test]
+    fn numbered_chat_round_trips() {
+        let packet = chat_packet();
+        let number = ChatNumber {
+            epoch: 1_700_000_000_123_456,
+            seq: 42,
+            time_ms: 1_700_000_000_123,
+        };
+        let msg = encode_numbered_chat("node-a", number, &packet);
+        let parsed = parse(&msg);
+        assert_eq!(
+            parsed,
+            Ok(BusMessage {
+                origin: "node-a",
+                change: RoomChange::NumberedChat {
+                    number,
+                    own: false,
+                    packet: Bytes::from(packet.clone()),
+                },
+            })
+        );
+        let bad = b"node-a 0 N 1 x 3 "
+            .iter()
+            .chain(&packet)
+            .copied()
+            .collect::<Vec<_>>();
+        assert!(parse(&bad).is_err());
+        assert!(parse(b"node-a 0 N 1 2 3 \x01").is_err());
     }
 
     #[test]

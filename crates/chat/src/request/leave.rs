@@ -43,12 +43,13 @@ impl Chat {
         unique_id: i64,
         outbound: &mut impl Outbound,
     ) {
+        let fixed = self.config.has_room(room);
         let remaining = self.rooms.leave(room, conn);
         tracing::debug!(%conn, room, remaining = remaining.len(), "left room");
         if remaining.is_empty() {
             if let Some(now) = self.now {
                 self.created.emptied(room, now);
-                self.history.emptied(room, now);
+                self.history.emptied(room, now, fixed);
             }
             self.room_changed(room, outbound);
             return self.cluster_left(room, unique_id, outbound);

@@ -69,11 +69,18 @@ pub struct Settings {
     /// `chat.room_idle_close`: how long a created room stays open empty on
     /// every node.
     idle_close: Duration,
+    /// `chat.history_len`: messages kept per room in the shared log (0:
+    /// chats are not numbered).
+    history_len: usize,
 }
 
 impl Settings {
     /// From a validated `[cluster]` with its `url` set.
-    fn from_section(section: &ClusterSection, idle_close: Duration) -> anyhow::Result<Settings> {
+    fn from_section(
+        section: &ClusterSection,
+        idle_close: Duration,
+        history_len: usize,
+    ) -> anyhow::Result<Settings> {
         let shown = section.shown_url();
         let (client, host, port) =
             parse_url(&section.url).map_err(|e| anyhow::anyhow!("cluster.url {shown}: {e}"))?;
@@ -102,6 +109,7 @@ impl Settings {
             timeout,
             backoff: timeout.min(Duration::from_millis(500)),
             idle_close,
+            history_len,
         })
     }
 
@@ -148,6 +156,9 @@ pub struct ClusterHandle {
     threads: Vec<JoinHandle<()>>,
     counters: Arc<Counters>,
     probe: ClusterProbe,
+    /// Whether chats are numbered (history on): one not published is
+    /// answered [`ClusterEvent::Unnumbered`].
+    numbered: bool,
 }
 
 impl ClusterHandle {
@@ -161,7 +172,7 @@ impl ClusterHandle {
     /// back at once and a publish is dropped.
     pub fn submit(&self, request: ClusterRequest) -> Option<ClusterEvent> {
         let Some(tx) = self.requests.as_ref() else {
-            return unavailable(request);
+            return unavailable(request, self.numbered);
         };
         match tx.try_send(request) {
             Ok(()) => None,
@@ -178,17 +189,25 @@ impl ClusterHandle {
                 }
                 ClusterRequest::Chat { .. } => {
                     self.counters.dropped(1);
-                    None
+                    unavailable(request, self.numbered)
                 }
-                other => unavailable(other),
+                other => unavailable(other, self.numbered),
             },
-            Err(TrySendError::Disconnected(request)) => unavailable(request),
+            Err(TrySendError::Disconnected(request)) => unavailable(request, self.numbered),
         }
     }
 }
 
-fn unavailable(request: ClusterRequest) -> Option<ClusterEvent> {
+fn unavailable(request: ClusterRequest, numbered: bool) -> Option<ClusterEvent> {
     match request {
+        ClusterRequest::Chat { room, packet } if numbered => {
+            Some(ClusterEvent::Unnumbered { room, packet })
+        }
+        ClusterRequest::History { conn, room, .. } => Some(ClusterEvent::History {
+            conn,
+            room,
+            page: None,
+        }),
         ClusterRequest::Claim { conn, ticket, .. } => Some(ClusterEvent::Claimed {
             conn,
             ticket,
@@ -235,12 +254,13 @@ impl Drop for ClusterHandle {
 pub fn start(
     section: &ClusterSection,
     idle_close: Duration,
+    history_len: usize,
     events: Sender<Inbox>,
 ) -> anyhow::Result<Option<ClusterHandle>> {
     if !section.enabled() {
         return Ok(None);
     }
-    let settings = Arc::new(Settings::from_section(section, idle_close)?);
+    let settings = Arc::new(Settings::from_section(section, idle_close, history_len)?);
     let (tx, rx) = crossbeam_channel::bounded(section.queue);
     let counters = Arc::new(Counters::default());
     let probe = ClusterProbe::new(Arc::clone(&counters), rx.clone());
@@ -272,6 +292,7 @@ pub fn start(
         threads: vec![node, sub],
         counters,
         probe,
+        numbered: history_len > 0,
     }))
 }
 

@@ -84,6 +84,9 @@ pub struct Node {
     connected_once: bool,
     /// Heartbeats since the last registry snapshot.
     since_snapshot: u32,
+    /// The SHA1 of [`scripts::CHAT`] loaded on the current connection
+    /// (chats then go as `EVALSHA`, not the script's text each time).
+    chat_sha: Option<String>,
 }
 
 impl Node {
@@ -110,6 +113,7 @@ impl Node {
             counters,
             connected_once: false,
             since_snapshot: SNAPSHOT_EVERY,
+            chat_sha: None,
         }
     }
 
@@ -169,7 +173,8 @@ impl Node {
                 Ok(c)
             });
         match connected {
-            Ok(c) => {
+            Ok(mut c) => {
+                self.chat_sha = self.load_chat_script(&mut c);
                 self.conn = Some(c);
                 self.retry_at = None;
                 if self.connected_once {
@@ -281,6 +286,16 @@ impl Node {
                 }
                 ClusterRequest::Leave { room, unique_id } => self.leave(room, unique_id),
                 ClusterRequest::Chat { .. } => {}
+                ClusterRequest::History {
+                    conn,
+                    room,
+                    epoch,
+                    after_seq,
+                    max,
+                } => {
+                    let page = self.history(room, epoch, after_seq, max);
+                    self.send(ClusterEvent::History { conn, room, page });
+                }
                 ClusterRequest::Create {
                     conn,
                     room,
@@ -296,36 +311,152 @@ impl Node {
         self.publish(&mut chats);
     }
 
-    /// Publishes the chats in one pipeline, in order.
+    /// Publishes the chats in one pipeline, in order; with history on,
+    /// each through the [`scripts::CHAT`] script (numbered, kept in the
+    /// room's stream, published with its number). Chats that could not be
+    /// published are answered [`ClusterEvent::Unnumbered`] (history on) so
+    /// the local history members still get them.
     fn publish(&mut self, chats: &mut Vec<(i32, ringport_net::Bytes)>) {
         if chats.is_empty() {
             return;
         }
+        let numbered = self.settings.history_len > 0;
+        let n = chats.len() as u64;
+        let taken = std::mem::take(chats);
+        let mut done = false;
+        if self.ensure() {
+            let pipe = self.chat_pipe(&taken, numbered, self.chat_sha.clone());
+            let mut result = self.conn.as_mut().map(|conn| pipe.query::<()>(conn));
+            if let Some(Err(e)) = &result {
+                if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) {
+                    // The script cache was flushed: nothing ran. Again,
+                    // with the text.
+                    let pipe = self.chat_pipe(&taken, numbered, None);
+                    result = self.conn.as_mut().map(|conn| pipe.query::<()>(conn));
+                    if let Some(conn) = self.conn.as_mut() {
+                        self.chat_sha = Self::load_script(conn, scripts::CHAT);
+                    }
+                }
+            }
+            done = match result {
+                Some(Ok(())) => true,
+                Some(Err(e)) => {
+                    self.failed(&e);
+                    false
+                }
+                None => false,
+            };
+        }
+        if done {
+            self.counters.published(n);
+            return;
+        }
+        self.dropped_chats += n;
+        self.counters.dropped(n);
+        if numbered {
+            for (room, packet) in taken {
+                self.send(ClusterEvent::Unnumbered { room, packet });
+            }
+        }
+    }
+
+    /// The pipeline publishing `chats`: one [`scripts::CHAT`] call for
+    /// all of them when `numbered` (`EVALSHA` when `sha` is known), else
+    /// one `PUBLISH` each.
+    fn chat_pipe(
+        &self,
+        chats: &[(i32, ringport_net::Bytes)],
+        numbered: bool,
+        sha: Option<String>,
+    ) -> redis::Pipeline {
         let mut pipe = redis::pipe();
-        for (room, packet) in chats.iter() {
+        if numbered {
+            match &sha {
+                Some(sha) => pipe.cmd("EVALSHA").arg(sha),
+                None => pipe.cmd("EVAL").arg(scripts::CHAT),
+            }
+            .arg(0)
+            .arg(&self.settings.node_id)
+            .arg(self.settings.history_len)
+            .arg(self.settings.room_prefix());
+            for (room, packet) in chats {
+                pipe.arg(*room).arg(&packet[..]);
+            }
+            pipe.ignore();
+            return pipe;
+        }
+        for (room, packet) in chats {
             pipe.cmd("PUBLISH")
                 .arg(self.settings.channel(*room))
                 .arg(wire::encode_chat(&self.settings.node_id, packet))
                 .ignore();
         }
-        let n = chats.len() as u64;
-        chats.clear();
-        if !self.ensure() {
-            self.dropped_chats += n;
-            self.counters.dropped(n);
-            return;
-        }
-        let Some(conn) = self.conn.as_mut() else {
-            return;
+        pipe
+    }
+
+    /// Loads the chat script on a new connection (history on); `None`
+    /// when it cannot (chats then send the script's text).
+    fn load_chat_script(&self, conn: &mut redis::Connection) -> Option<String> {
+        (self.settings.history_len > 0)
+            .then(|| Self::load_script(conn, scripts::CHAT))
+            .flatten()
+    }
+
+    fn load_script(conn: &mut redis::Connection, script: &str) -> Option<String> {
+        redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(script)
+            .query(conn)
+            .ok()
+    }
+
+    /// A page of `room`'s shared history ([`scripts::HISTORY`]); `None`
+    /// when Redis is unavailable or the reply has the wrong shape.
+    fn history(
+        &mut self,
+        room: i32,
+        epoch: u64,
+        after_seq: u64,
+        max: u16,
+    ) -> Option<ringport_chat::HistoryPage> {
+        let (hash, stream) = crate::history_store::redis_keys(&self.settings.prefix, room);
+        let after = if after_seq == u64::MAX {
+            "last".to_string()
+        } else {
+            after_seq.to_string()
         };
-        match pipe.query::<()>(conn) {
-            Ok(()) => self.counters.published(n),
-            Err(e) => {
-                self.dropped_chats += n;
-                self.counters.dropped(n);
-                self.failed(&e);
-            }
-        }
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(scripts::HISTORY)
+            .arg(2)
+            .arg(hash)
+            .arg(stream)
+            .arg(epoch)
+            .arg(after)
+            .arg(max.max(1));
+        let redis::Value::Array(items) = self.query::<redis::Value>(&cmd)? else {
+            return None;
+        };
+        let mut items = items.into_iter();
+        let epoch = match items.next()? {
+            redis::Value::BulkString(e) => std::str::from_utf8(&e).ok()?.parse().ok()?,
+            redis::Value::Int(e) => u64::try_from(e).ok()?,
+            _ => return None,
+        };
+        let int = |v: Option<redis::Value>| match v {
+            Some(redis::Value::Int(n)) => u64::try_from(n).ok(),
+            _ => None,
+        };
+        let last_seq = int(items.next())?;
+        let lost = int(items.next())? == 1;
+        let more = int(items.next())? == 1;
+        let messages = crate::history_store::parse_entries(items.next()?);
+        Some(ringport_chat::HistoryPage {
+            epoch,
+            last_seq,
+            lost,
+            more,
+            messages,
+        })
     }
 
     fn claim(&mut self, conn: ConnId, user_id: &Arc<str>) -> ClaimResult {

@@ -179,7 +179,8 @@ return {n, v}
 
 /// Idle close: every created room in the empty set since at least
 /// `idle_ms` ago (Redis `TIME`) whose membership hash is still empty is
-/// removed from the registry (name, metadata, creator's count), the
+/// removed from the registry (name, metadata, creator's count, its shared
+/// history), the
 /// version taken and `X` published on the lobby channel; at most 64 a run.
 /// A room in the set that is not empty or not registered is only taken
 /// out of the set.
@@ -211,6 +212,7 @@ for _, ns in ipairs(due) do
       end
     end
     redis.call('HDEL', KEYS[2], ns)
+    redis.call('DEL', ARGV[4] .. ns .. ':history', ARGV[4] .. ns .. ':log')
     local v = redis.call('INCR', KEYS[5])
     redis.call('PUBLISH', ARGV[2], ARGV[3] .. ' ' .. v .. ' X ' .. ns)
     closed = closed + 1
@@ -319,4 +321,94 @@ for i, key in ipairs(KEYS) do
   end
 end
 return lost
+";
+
+/// Numbers a batch of chats (history on), in order: for each, takes the
+/// room's next sequence number — starting the room's epoch from Redis
+/// `TIME` (µs) the first time, or after the history keys were lost —,
+/// appends the message to the room's stream (id `<seq>-0`, fields `t` Unix
+/// ms, `p` the 223; capped at about `maxlen` entries: `MAXLEN ~` trims
+/// whole stream nodes, so a few more may be kept, never fewer) and
+/// publishes `ORIGIN 0 N EPOCH SEQ TIME <223>` on the room's channel, all
+/// in one step: every node numbers the same, in the channel's order. One
+/// call per batch (the node thread's consecutive chats), one `TIME`.
+///
+/// ARGV: this node's id, maxlen, room key prefix (`PREFIXroom:`, also the
+/// channels' prefix), then `room, 223` pairs. Returns how many.
+pub const CHAT: &str = r"
+local t = redis.call('TIME')
+local ms = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
+local fresh = t[1] .. string.format('%06d', tonumber(t[2]))
+local epochs = {}
+local n = 0
+for i = 4, #ARGV - 1, 2 do
+  local base = ARGV[3] .. ARGV[i]
+  local hk, sk = base .. ':history', base .. ':log'
+  local epoch = epochs[base]
+  if not epoch then
+    epoch = redis.call('HGET', hk, 'epoch')
+    if not epoch then
+      epoch = fresh
+      redis.call('DEL', sk)
+      redis.call('HSET', hk, 'epoch', epoch, 'seq', 0)
+    end
+    epochs[base] = epoch
+  end
+  local seq = redis.call('HINCRBY', hk, 'seq', 1)
+  redis.call('XADD', sk, 'MAXLEN', '~', ARGV[2], seq .. '-0', 't', ms, 'p', ARGV[i + 1])
+  redis.call('PUBLISH', base, ARGV[1] .. ' 0 N ' .. epoch .. ' ' .. seq .. ' ' .. ms .. ' ' .. ARGV[i + 1])
+  n = n + 1
+end
+return n
+";
+
+/// A page of a room's shared history (the 314 semantics of
+/// docs/PROTOCOL.md): the messages after `after` of `epoch` (`after`
+/// `last`: the last `max`), at most `max`; `lost` when the epoch is not the
+/// room's or `after` is older than the oldest kept. Starts the room's epoch
+/// when it has none (as [`CHAT`] would).
+///
+/// KEYS: history hash, stream. ARGV: epoch, after (a number or `last`),
+/// max. Returns `{epoch, last_seq, lost, more, entries}` (entries as
+/// `XRANGE` gives them).
+pub const HISTORY: &str = r"
+local h = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+local epoch, last = h[1], tonumber(h[2] or '0')
+if not epoch then
+  local t = redis.call('TIME')
+  epoch = t[1] .. string.format('%06d', tonumber(t[2]))
+  last = 0
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
+end
+local max = tonumber(ARGV[3])
+local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+local first = last + 1
+if #head > 0 then
+  first = tonumber(string.match(head[1][1], '^(%d+)'))
+end
+local lost, more, entries = 0, 0, {}
+if ARGV[2] == 'last' then
+  local rev = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', max)
+  for i = #rev, 1, -1 do
+    entries[#entries + 1] = rev[i]
+  end
+else
+  local after = tonumber(ARGV[2])
+  if ARGV[1] ~= epoch or after + 1 < first then
+    if not (after == 0 and ARGV[1] ~= epoch and last == 0) then
+      lost = 1
+    end
+    entries = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', max + 1)
+  else
+    if after < last then
+      entries = redis.call('XRANGE', KEYS[2], string.format('%d-0', after + 1), '+', 'COUNT', max + 1)
+    end
+  end
+  if #entries > max then
+    more = 1
+    entries[#entries] = nil
+  end
+end
+return {epoch, last, lost, more, entries}
 ";

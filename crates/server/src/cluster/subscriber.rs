@@ -5,7 +5,9 @@
 //! The node thread changes the subscriptions by writing SUBSCRIBE and
 //! UNSUBSCRIBE on a clone of the socket ([`Subscriptions`]); this thread
 //! only reads. Messages from other nodes become
-//! [`ClusterEvent::Remote`] events for the logic thread; this node's own
+//! [`ClusterEvent::Remote`] events for the logic thread (numbered chats
+//! this node published included: its history members get their 313s from
+//! here); this node's own
 //! messages (same origin) are skipped. On a lost connection it reconnects
 //! (after a short back-off) and subscribes again to the current rooms.
 
@@ -17,7 +19,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use ringport_chat::cluster::wire::{self, LobbyChange};
-use ringport_chat::ClusterEvent;
+use ringport_chat::{ClusterEvent, RoomChange};
 use ringport_net::crossbeam_channel::Sender;
 
 use super::counters::Counters;
@@ -347,6 +349,21 @@ fn deliver(
         return true;
     };
     match wire::parse(payload) {
+        // This node's numbered chats come back: its history members get
+        // their 313 in the channel's (the numbers') order.
+        Ok(wire::BusMessage {
+            origin,
+            change: RoomChange::NumberedChat { number, packet, .. },
+        }) => events
+            .send(Inbox::Cluster(ClusterEvent::Remote {
+                room,
+                change: RoomChange::NumberedChat {
+                    number,
+                    own: origin == settings.node_id,
+                    packet,
+                },
+            }))
+            .is_ok(),
         Ok(msg) if msg.origin == settings.node_id => true,
         Ok(msg) => events
             .send(Inbox::Cluster(ClusterEvent::Remote {

@@ -165,6 +165,9 @@ impl Config {
         self.accounts.validate().map_err(ConfigError)?;
         self.log.validate().map_err(ConfigError)?;
         self.cluster.validate().map_err(ConfigError)?;
+        self.chat
+            .history_kind(&self.accounts, &self.cluster)
+            .map_err(ConfigError)?;
         self.validate_listeners()?;
         Ok(())
     }

@@ -251,10 +251,75 @@ settings! {
         /// about 350 bytes per message, for rooms with members or empty for
         /// less than `room_idle_close_secs`.
         history_len: usize = d.history_len, flag(Serve, "history-len");
+        /// Where the history is kept: `memory` (lost at a restart: rooms
+        /// start new epochs), `sqlite` (the file `history_sqlite`) or
+        /// `redis` (the server `history_redis`): written behind by a
+        /// thread of its own, read back at start, so fixed rooms keep their
+        /// messages and epochs across restarts. In cluster mode the history
+        /// is always kept in the cluster's Redis (numbered there, shared by
+        /// the nodes): `memory` or `redis` only.
+        history_store: String = "memory".into(), flag(Serve, "history-store");
+        /// SQLite file of `history_store = "sqlite"`. Empty: the account
+        /// store's file when `accounts.store` is `sqlite:PATH`, else
+        /// `ringport-history.db` in the working directory.
+        history_sqlite: String = String::new(), flag(Serve, "history-sqlite");
+        /// Redis of `history_store = "redis"`
+        /// (`redis://[[USER]:PASSWORD@]HOST:PORT[/DB]`; keys under
+        /// `cluster.prefix`). Empty: `cluster.url`.
+        history_redis: String = String::new(), flag(Serve, "history-redis");
     }
 }
 
 impl ChatSection {
+    /// Where the history is kept (see `history_store`), given the account
+    /// store and the cluster.
+    ///
+    /// # Errors
+    /// An unknown `history_store`, `sqlite` in cluster mode, `redis`
+    /// without a URL, or a URL that is not `redis://`.
+    pub fn history_kind(
+        &self,
+        accounts: &AccountsSection,
+        cluster: &ClusterSection,
+    ) -> Result<crate::history_store::Kind, String> {
+        use crate::history_store::Kind;
+        match self.history_store.as_str() {
+            "memory" => Ok(Kind::Memory),
+            "sqlite" if cluster.enabled() => Err(
+                "chat.history_store: sqlite cannot be used in cluster mode (the history is kept in the cluster's Redis)"
+                    .into(),
+            ),
+            "sqlite" => {
+                let path = if !self.history_sqlite.is_empty() {
+                    std::path::PathBuf::from(&self.history_sqlite)
+                } else if let Ok(StoreSpec::Sqlite(path)) = accounts.spec() {
+                    path
+                } else {
+                    std::path::PathBuf::from("ringport-history.db")
+                };
+                Ok(Kind::Sqlite(path))
+            }
+            "redis" => {
+                let url = if self.history_redis.is_empty() {
+                    cluster.url.clone()
+                } else {
+                    self.history_redis.clone()
+                };
+                if url.is_empty() {
+                    return Err("chat.history_redis: needed for history_store = \"redis\" without cluster.url".into());
+                }
+                crate::cluster::check_url(&url).map_err(|e| format!("chat.history_redis: {e}"))?;
+                Ok(Kind::Redis {
+                    url,
+                    prefix: cluster.prefix.clone(),
+                })
+            }
+            other => Err(format!(
+                "chat.history_store: {other:?} is not memory, sqlite or redis"
+            )),
+        }
+    }
+
     /// The state machine's configuration. Range checks are
     /// [`ChatConfig::validate`]'s.
     pub fn to_chat_config(&self, max_sessions: usize, auto_register: bool) -> ChatConfig {
