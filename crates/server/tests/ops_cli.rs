@@ -292,7 +292,7 @@ fn cluster_keys_layer_like_the_others_and_hide_the_password() {
     assert!(!log.contains("s3cret"), "{log}");
     let line = log
         .lines()
-        .find(|l| l.contains("cluster mode"))
+        .find(|l| l.contains("cluster mode") && l.contains("node="))
         .unwrap_or_else(|| panic!("no cluster line in {log}"))
         .to_string();
     assert_eq!(field(&line, "node"), Some("from-flag"), "flag: {line}");
