@@ -9,14 +9,14 @@
 //! and is forgotten once the room has been empty for the idle time (a
 //! created room then closes too), so a room's epoch changes exactly when
 //! what is kept of it restarts. Memory is bounded by `history_len` ×
-//! (rooms with members, or empty for less than the idle time) × ~350 bytes.
+//! (rooms with members, or empty for less than the idle time) × (~50 bytes + the text, under 330).
 //!
 //! With a persistent store ([`Histories::set_persistent`]) the host keeps a
 //! copy of every log (write-behind, see [`crate::HistoryWrite`]) and hands
 //! the logs back at start ([`Histories::restore`]); the logs of *fixed*
 //! rooms are then never forgotten, so their epochs survive idle times and
 //! restarts (memory: `history_len` × fixed rooms that had a message ×
-//! ~350 bytes), while a created room's log is still forgotten — and
+//! ~50 bytes + the text), while a created room's log is still forgotten — and
 //! deleted from the store — once the room has been empty for the idle time.
 
 use std::cmp::Reverse;
@@ -24,6 +24,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use ringport_proto::{Message, RoomChatSeqNtf, ServerPacket, UserId};
 use rustc_hash::FxHashMap;
 
 /// A change of the history for the host's store
@@ -71,15 +72,65 @@ pub struct RestoredLog {
     pub entries: Vec<(u64, i64, Bytes)>,
 }
 
-/// One kept message.
+/// One kept message, compact: `u8 user_len, user id, message` (about a
+/// third of the padded 295-byte 223 for a typical line, so a room's
+/// history costs ~130 bytes a message, not ~400).
 #[derive(Debug, Clone)]
 pub(crate) struct Logged {
     /// Its sequence number (from 1 in its epoch).
     pub(crate) seq: u64,
     /// When it was accepted, Unix milliseconds.
     pub(crate) time_ms: i64,
-    /// The encoded 223 (sender and message).
-    pub(crate) packet: Bytes,
+    text: Box<[u8]>,
+}
+
+impl Logged {
+    /// The message of the 223 `packet`; `None` if it is not one.
+    pub(crate) fn new(seq: u64, time_ms: i64, packet: &[u8]) -> Option<Logged> {
+        let Ok(ServerPacket::RoomChatNtf(ntf)) = ServerPacket::decode(packet) else {
+            return None;
+        };
+        let (user, message) = (ntf.user_id.as_str(), ntf.message.as_str());
+        let mut text = Vec::with_capacity(1 + user.len() + message.len());
+        // A user id holds at most 32 bytes.
+        text.push(u8::try_from(user.len()).unwrap_or(u8::MAX));
+        text.extend_from_slice(user.as_bytes());
+        text.extend_from_slice(message.as_bytes());
+        Some(Logged {
+            seq,
+            time_ms,
+            text: text.into_boxed_slice(),
+        })
+    }
+
+    /// The 313 for this message in `room`'s `epoch` (empty if the kept
+    /// text somehow does not make one: it was checked when kept).
+    pub(crate) fn seq_packet(&self, room: i32, epoch: u64) -> Bytes {
+        let Some((&len, rest)) = self.text.split_first() else {
+            return Bytes::new();
+        };
+        let Some((user, message)) = rest.split_at_checked(usize::from(len)) else {
+            return Bytes::new();
+        };
+        let (Ok(user), Ok(message)) = (std::str::from_utf8(user), std::str::from_utf8(message))
+        else {
+            return Bytes::new();
+        };
+        let (Ok(user_id), Ok(message)) = (UserId::new(user), Message::new(message)) else {
+            return Bytes::new();
+        };
+        let ntf = RoomChatSeqNtf {
+            room,
+            epoch,
+            seq: self.seq,
+            time_ms: self.time_ms,
+            user_id,
+            message,
+        };
+        let mut out = Vec::with_capacity(RoomChatSeqNtf::LEN);
+        ntf.encode(&mut out);
+        Bytes::from(out)
+    }
 }
 
 /// One room's log.
@@ -227,11 +278,9 @@ impl Histories {
         if log.entries.len() >= len {
             log.entries.pop_front();
         }
-        log.entries.push_back(Logged {
-            seq: log.last_seq,
-            time_ms,
-            packet: packet.clone(),
-        });
+        if let Some(logged) = Logged::new(log.last_seq, time_ms, packet) {
+            log.entries.push_back(logged);
+        }
         (log.epoch, log.last_seq)
     }
 
@@ -331,7 +380,35 @@ mod tests {
     use super::*;
 
     fn packet(n: u8) -> Bytes {
-        Bytes::from(vec![n])
+        let text = format!("m{n}");
+        let ntf = ringport_proto::RoomChatNtf {
+            user_id: UserId::new("ann").unwrap(),
+            message: Message::new(&text).unwrap(),
+        };
+        let mut out = Vec::new();
+        ntf.encode(&mut out);
+        Bytes::from(out)
+    }
+
+    #[test]
+    fn a_kept_message_becomes_the_same_313() {
+        let logged = Logged::new(7, 1_234, &packet(9)).unwrap();
+        assert!(logged.text.len() < 10, "kept compact");
+        match ServerPacket::decode(&logged.seq_packet(3, 99)) {
+            Ok(ServerPacket::RoomChatSeqNtf(n)) => assert_eq!(
+                (
+                    n.room,
+                    n.epoch,
+                    n.seq,
+                    n.time_ms,
+                    n.user_id.as_str(),
+                    n.message.as_str()
+                ),
+                (3, 99, 7, 1_234, "ann", "m9")
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(Logged::new(1, 0, &[1, 2, 3]).is_none());
     }
 
     fn seqs(page: &Page<'_>) -> Vec<u64> {
@@ -393,11 +470,7 @@ mod tests {
     fn a_restored_log_continues_its_epoch_and_numbers() {
         let mut h = Histories::new(2, Duration::from_secs(1));
         h.set_persistent(true);
-        let entries = [1u64, 3, 2, 4, 9].map(|seq| Logged {
-            seq,
-            time_ms: 0,
-            packet: packet(1),
-        });
+        let entries = [1u64, 3, 2, 4, 9].map(|seq| Logged::new(seq, 0, &packet(1)).unwrap());
         h.restore(5, 777, 4, entries);
         // Out of order and beyond last_seq skipped, the last two kept.
         let page = h.page(5, 0, 777, 0, 10);

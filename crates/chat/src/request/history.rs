@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use ringport_proto::{Features, ResultCode, RoomHistoryReq, RoomHistoryRes, ServerPacket};
+use ringport_proto::{Features, ResultCode, RoomHistoryReq, RoomHistoryRes};
 
 use crate::chat::Chat;
 use crate::cluster::{ClusterRequest, HistoryPage, HistoryWait};
@@ -43,17 +43,7 @@ impl Chat {
             let entries = log
                 .entries
                 .into_iter()
-                .filter_map(|(seq, time_ms, packet)| {
-                    matches!(
-                        ServerPacket::decode(&packet),
-                        Ok(ServerPacket::RoomChatNtf(_))
-                    )
-                    .then_some(Logged {
-                        seq,
-                        time_ms,
-                        packet,
-                    })
-                });
+                .filter_map(|(seq, time_ms, packet)| Logged::new(seq, time_ms, &packet));
             self.history
                 .restore(log.room, log.epoch, log.last_seq, entries);
             restored += 1;
@@ -125,7 +115,7 @@ impl Chat {
         .encode(&mut self.scratch);
         outbound.send(conn, &self.scratch);
         for logged in &page.messages {
-            let packet = seq_packet(room, page.epoch, logged.seq, logged.time_ms, &logged.packet);
+            let packet = logged.seq_packet(room, page.epoch);
             outbound.send_shared(conn, &packet);
         }
         self.stats.history_requests += 1;
