@@ -43,6 +43,11 @@ impl Drop for Server {
 /// no chat rate limit), or returns `None` after saying loudly why the test
 /// is skipped. Under CI (`CI` set) a missing server binary is a failure.
 pub fn start_server(test: &str) -> Option<Server> {
+    start_server_on(test, &[])
+}
+
+/// [`start_server`] with extra `serve` flags (a backend, say).
+pub fn start_server_on(test: &str, extra: &[&str]) -> Option<Server> {
     let Some(binary) = server_binary() else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -62,6 +67,7 @@ pub fn start_server(test: &str) -> Option<Server> {
         // In-memory accounts (no file left behind) and no admin listener
         // (tests run in parallel; its default port would clash).
         .args(["--accounts", "memory", "--admin-listen", "none"])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
