@@ -383,9 +383,8 @@ impl Chat {
 
     /// Ties the machine's clock to the wall clock: `unix_ms` is the Unix time
     /// in milliseconds at `at`. Message times (313) and token times are
-    /// counted from it; without it they are counted from the Unix epoch
-    /// plus the machine's age (so tests need not set it). The host calls it
-    /// once at start.
+    /// counted from it; without it every time is 0 (tokens then never
+    /// expire before the machine's end). The host calls it once at start.
     pub fn set_wall_clock(&mut self, at: Instant, unix_ms: i64) {
         self.wall = Some((at, unix_ms));
     }
