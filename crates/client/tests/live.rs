@@ -6,13 +6,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{client_binary, expect_result, logged_in, start_server};
+use common::{client_binary, expect_result, line_client, logged_in, start_server, LineClient};
 use ringport_client::proto::{id, ResultCode, ServerPacket};
 
 #[test]
@@ -108,27 +106,11 @@ hello bob
 /quit
 /enter 4
 ";
-    let mut child = Command::new(client_binary())
-        .args(["--server", &server.addr.to_string(), "--line", "--strict"])
-        .args(["--timeout", "20"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            tx.send(line.unwrap()).unwrap();
-        }
-    });
+    let LineClient {
+        mut child,
+        lines: rx,
+        reader,
+    } = line_client(server.addr, &["--strict"], script);
     let next = |what: &str| {
         rx.recv_timeout(Duration::from_secs(20))
             .unwrap_or_else(|_| panic!("no line from the client while waiting for {what}"))
@@ -291,27 +273,11 @@ hello bob
 /leave
 /quit
 ";
-    let mut child = Command::new(client_binary())
-        .args(["--server", &server.addr.to_string(), "--line"])
-        .args(["--timeout", "20"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            tx.send(line.unwrap()).unwrap();
-        }
-    });
+    let LineClient {
+        mut child,
+        lines: rx,
+        reader,
+    } = line_client(server.addr, &[], script);
     // The watched list shows ann alone in the room; then bob comes.
     let watched = r"ROOM number=1000 name=rust\x20fans users=1/8";
     let mut seen = Vec::new();

@@ -9,14 +9,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Stdio};
-use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use common::{client_binary, expect_result, logged_in, start_server_on};
+use common::{expect_result, line_client, logged_in, start_server_on, LineClient};
 use ringport_client::proto::{id, ResultCode, ServerPacket};
 use ringport_client::Client;
 
@@ -134,27 +132,11 @@ back again
 /history 6
 /quit
 ";
-    let mut child = Command::new(client_binary())
-        .args(["--server", &proxy.addr.to_string(), "--line", "--strict"])
-        .args(["--timeout", "20"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    let reader = thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            tx.send(line.unwrap()).unwrap();
-        }
-    });
+    let LineClient {
+        mut child,
+        lines: rx,
+        reader,
+    } = line_client(proxy.addr, &["--strict"], script);
     let mut seen: Vec<String> = Vec::new();
     let wait_for = |prefix: &str, seen: &mut Vec<String>| loop {
         let line = rx

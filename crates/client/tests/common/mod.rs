@@ -117,3 +117,47 @@ pub fn expect_result(client: &mut Client, id: u16, result: ResultCode) {
     };
     assert_eq!(got, result);
 }
+
+/// A `ringport-client --line` process fed `script` on its stdin, its output
+/// lines arriving on `lines` (read by `reader`).
+pub struct LineClient {
+    /// The process.
+    pub child: Child,
+    /// Its stdout, a line at a time.
+    pub lines: std::sync::mpsc::Receiver<String>,
+    /// The thread reading it (ends with the process).
+    pub reader: std::thread::JoinHandle<()>,
+}
+
+/// Starts `ringport-client --server ADDR --line --timeout 20` plus `extra`
+/// and writes `script` to it.
+pub fn line_client(addr: SocketAddr, extra: &[&str], script: &str) -> LineClient {
+    use std::io::Write;
+    let mut child = Command::new(client_binary())
+        .args(["--server", &addr.to_string(), "--line"])
+        .args(["--timeout", "20"])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            tx.send(line.unwrap()).unwrap();
+        }
+    });
+    LineClient {
+        child,
+        lines,
+        reader,
+    }
+}
