@@ -4,57 +4,31 @@
 //! snapshots repairing presence, and the in-process default untouched.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use ringport_chat::testing::frame;
 use ringport_chat::{
-    AuthRequest, AuthResult, Chat, ChatConfig, ClaimResult, ClusterEvent, ClusterRequest, ConnId,
-    EnterResult, Outbound, RemoteMember, RoomChange,
+    AuthResult, Chat, ChatConfig, ClaimResult, ClusterEvent, ClusterRequest, ConnId, EnterResult,
+    RemoteMember, RoomChange,
 };
 use ringport_proto::{LoginReq, Message, RoomChatNtf, RoomEnterReq, ServerPacket, UserId};
+use support::Host;
 
-#[derive(Default)]
-struct Host {
-    sent: Vec<(ConnId, Vec<u8>)>,
-    auth: Vec<AuthRequest>,
-    cluster: Vec<ClusterRequest>,
-    /// pause_reading (true) and resume_reading (false), in order.
-    reading: Vec<(ConnId, bool)>,
+trait Summaries {
+    /// Packets sent to `conn` since the last call, summarised.
+    fn take(&mut self, conn: ConnId) -> Vec<String>;
 }
 
-impl Outbound for Host {
-    fn send(&mut self, conn: ConnId, packet: &[u8]) {
-        self.sent.push((conn, packet.to_vec()));
-    }
-    fn send_shared(&mut self, conn: ConnId, packet: &Bytes) {
-        self.sent.push((conn, packet.to_vec()));
-    }
-    fn close(&mut self, _: ConnId) {}
-    fn authenticate(&mut self, request: AuthRequest) {
-        self.auth.push(request);
-    }
-    fn cluster(&mut self, request: ClusterRequest) {
-        self.cluster.push(request);
-    }
-    fn pause_reading(&mut self, conn: ConnId) {
-        self.reading.push((conn, true));
-    }
-    fn resume_reading(&mut self, conn: ConnId) {
-        self.reading.push((conn, false));
-    }
-}
-
-impl Host {
+impl Summaries for Host {
     /// Packets sent to `conn` since the last call, as (id, decoded summary).
     fn take(&mut self, conn: ConnId) -> Vec<String> {
         let mut got = Vec::new();
-        self.sent.retain(|(c, p)| {
-            if *c != conn {
-                return true;
-            }
-            got.push(match ServerPacket::decode(p).unwrap() {
+        for p in self.take_packets(conn) {
+            got.push(match ServerPacket::decode(&p).unwrap() {
                 ServerPacket::LoginRes(r) => format!("202:{}", r.result.code()),
                 ServerPacket::RoomEnterRes(r) => format!("207:{}", r.result.code()),
                 ServerPacket::RoomUserListNtf(l) => format!(
@@ -74,8 +48,7 @@ impl Host {
                 }
                 other => format!("{}", other.id()),
             });
-            false
-        });
+        }
         got
     }
 }

@@ -4,55 +4,30 @@
 //! from the shared log with the live 313s held meanwhile.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ringport_chat::testing::frame;
 use ringport_chat::{
-    AuthRequest, AuthResult, Chat, ChatConfig, ChatNumber, ClaimResult, ClusterEvent,
-    ClusterRequest, ConnId, EnterResult, HistoryPage, HistoryWrite, Outbound, RestoredLog,
-    RoomChange,
+    AuthResult, Chat, ChatConfig, ChatNumber, ClaimResult, ClusterEvent, ClusterRequest, ConnId,
+    EnterResult, HistoryPage, HistoryWrite, RestoredLog, RoomChange,
 };
 use ringport_proto::{LoginReq, Message, RoomChatNtf, ServerPacket, UserId};
+use support::Host;
 
-#[derive(Default)]
-struct Host {
-    sent: Vec<(ConnId, Vec<u8>)>,
-    auth: Vec<AuthRequest>,
-    cluster: Vec<ClusterRequest>,
-    history: Vec<HistoryWrite>,
+trait Summaries {
+    /// Packets sent to `conn` since the last call, summarised.
+    fn take(&mut self, conn: ConnId) -> Vec<String>;
 }
 
-impl Outbound for Host {
-    fn send(&mut self, conn: ConnId, packet: &[u8]) {
-        self.sent.push((conn, packet.to_vec()));
-    }
-    fn send_shared(&mut self, conn: ConnId, packet: &Bytes) {
-        self.sent.push((conn, packet.to_vec()));
-    }
-    fn close(&mut self, _: ConnId) {}
-    fn authenticate(&mut self, request: AuthRequest) {
-        self.auth.push(request);
-    }
-    fn cluster(&mut self, request: ClusterRequest) {
-        self.cluster.push(request);
-    }
-    fn history(&mut self, write: HistoryWrite) {
-        self.history.push(write);
-    }
-    fn pause_reading(&mut self, _: ConnId) {}
-    fn resume_reading(&mut self, _: ConnId) {}
-}
-
-impl Host {
+impl Summaries for Host {
     /// Packets sent to `conn` since the last call, summarised.
     fn take(&mut self, conn: ConnId) -> Vec<String> {
         let mut got = Vec::new();
-        self.sent.retain(|(c, p)| {
-            if *c != conn {
-                return true;
-            }
-            got.push(match ServerPacket::decode(p).unwrap() {
+        for p in self.take_packets(conn) {
+            got.push(match ServerPacket::decode(&p).unwrap() {
                 ServerPacket::RoomChatRes(r) => format!("222:{}", r.result.code()),
                 ServerPacket::RoomChatNtf(n) => format!("223:{}", n.message.as_str()),
                 ServerPacket::RoomChatSeqNtf(n) => {
@@ -68,8 +43,7 @@ impl Host {
                 ),
                 other => format!("{}", other.id()),
             });
-            false
-        });
+        }
         got
     }
 }
