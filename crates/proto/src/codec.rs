@@ -140,6 +140,37 @@ pub(crate) fn put_raw(out: &mut Vec<u8>, id: u16, body: &[u8]) -> Result<(), Enc
     Ok(())
 }
 
+/// A list packet being written at the end of a buffer: header, `u8 count`,
+/// then entries (209, 305). Its length and count are patched by
+/// [`CountedPacket::finish`]; callers keep it within a frame (at most 127
+/// short entries).
+pub(crate) struct CountedPacket {
+    start: usize,
+    /// Entries written so far.
+    pub(crate) count: usize,
+}
+
+impl CountedPacket {
+    /// Starts a packet `id` with no entry.
+    pub(crate) fn start(out: &mut Vec<u8>, id: u16) -> CountedPacket {
+        let start = out.len();
+        put_header(out, id, HEADER_LEN + 1);
+        out.push(0);
+        CountedPacket { start, count: 0 }
+    }
+
+    /// Writes the packet's length and count.
+    pub(crate) fn finish(self, out: &mut [u8]) {
+        let len = u16::try_from(out.len() - self.start).unwrap_or(u16::MAX);
+        if let Some(slot) = out.get_mut(self.start..self.start + 2) {
+            slot.copy_from_slice(&len.to_le_bytes());
+        }
+        if let Some(slot) = out.get_mut(self.start + HEADER_LEN) {
+            *slot = u8::try_from(self.count).unwrap_or(u8::MAX);
+        }
+    }
+}
+
 /// Appends one `{ i64 user_unique_id, u8 id_len, id bytes }` entry (208/209).
 pub(crate) fn put_member(out: &mut Vec<u8>, user_unique_id: i64, user_id: UserId<'_>) {
     out.extend_from_slice(&user_unique_id.to_le_bytes());

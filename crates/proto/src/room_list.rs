@@ -11,7 +11,7 @@
 
 use std::iter::FusedIterator;
 
-use crate::codec::{put_header, Reader};
+use crate::codec::{put_header, CountedPacket, Reader};
 use crate::error::BodyError;
 use crate::header::HEADER_LEN;
 use crate::id;
@@ -192,38 +192,18 @@ where
     I: IntoIterator<Item = RoomInfo<'r>>,
 {
     let mut packets = 1;
-    let mut start = begin_list(out);
-    let mut count = 0;
+    let mut packet = CountedPacket::start(out, RoomListNtf::ID);
     for room in rooms {
         room.put(out);
-        count += 1;
-        if count == RoomListNtf::MAX_ROOMS {
-            end_list(out, start, count);
+        packet.count += 1;
+        if packet.count == RoomListNtf::MAX_ROOMS {
+            packet.finish(out);
             packets += 1;
-            start = begin_list(out);
-            count = 0;
+            packet = CountedPacket::start(out, RoomListNtf::ID);
         }
     }
-    end_list(out, start, count);
+    packet.finish(out);
     packets
-}
-
-fn begin_list(out: &mut Vec<u8>) -> usize {
-    let start = out.len();
-    put_header(out, RoomListNtf::ID, HEADER_LEN + 1);
-    out.push(0);
-    start
-}
-
-fn end_list(out: &mut [u8], start: usize, count: usize) {
-    // At most 127 entries of at most 42 bytes: both fit.
-    let len = u16::try_from(out.len() - start).unwrap_or(u16::MAX);
-    if let Some(slot) = out.get_mut(start..start + 2) {
-        slot.copy_from_slice(&len.to_le_bytes());
-    }
-    if let Some(slot) = out.get_mut(start + HEADER_LEN) {
-        *slot = u8::try_from(count).unwrap_or(u8::MAX);
-    }
 }
 
 /// `ROOM_LIST_CHANGE_NTF` (306, extension): one [`RoomInfo`], sent to the

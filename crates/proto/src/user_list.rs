@@ -4,7 +4,7 @@
 
 use std::iter::FusedIterator;
 
-use crate::codec::{member_len, put_header, put_member, Reader};
+use crate::codec::{member_len, put_header, put_member, CountedPacket, Reader};
 use crate::error::{BodyError, EncodeError};
 use crate::header::HEADER_LEN;
 use crate::id;
@@ -93,9 +93,9 @@ impl<'a> RoomUserListNtf<'a> {
         if members.len() > Self::MAX_USERS {
             return Err(EncodeError::TooManyUsers(members.len()));
         }
-        let mut packet = UserListWriter::start(out);
+        let mut packet = CountedPacket::start(out, RoomUserListNtf::ID);
         for member in members {
-            packet.push(out, *member);
+            push_member(&mut packet, out, *member);
         }
         packet.finish(out);
         Ok(())
@@ -171,51 +171,23 @@ where
     I: IntoIterator<Item = RoomMember<'m>>,
 {
     let mut packets = 1;
-    let mut packet = UserListWriter::start(out);
+    let mut packet = CountedPacket::start(out, RoomUserListNtf::ID);
     for member in members {
-        packet.push(out, member);
+        push_member(&mut packet, out, member);
         if packet.count == RoomUserListNtf::MAX_USERS {
             packet.finish(out);
             packets += 1;
-            packet = UserListWriter::start(out);
+            packet = CountedPacket::start(out, RoomUserListNtf::ID);
         }
     }
     packet.finish(out);
     packets
 }
 
-/// A 209 packet being written at the end of a buffer: header and count are
-/// patched when it is finished.
-struct UserListWriter {
-    start: usize,
-    count: usize,
-}
-
-impl UserListWriter {
-    fn start(out: &mut Vec<u8>) -> UserListWriter {
-        let start = out.len();
-        put_header(out, RoomUserListNtf::ID, HEADER_LEN + 1);
-        out.push(0);
-        UserListWriter { start, count: 0 }
-    }
-
-    /// At most [`RoomUserListNtf::MAX_USERS`] pushes per packet.
-    fn push(&mut self, out: &mut Vec<u8>, member: RoomMember<'_>) {
-        out.reserve(member_len(member.user_id));
-        put_member(out, member.user_unique_id, member.user_id);
-        self.count += 1;
-    }
-
-    fn finish(self, out: &mut [u8]) {
-        let len = out.len() - self.start;
-        // At most 127 entries of at most 41 bytes: both always fit.
-        let len = u16::try_from(len).unwrap_or(u16::MAX).to_le_bytes();
-        let count = u8::try_from(self.count).unwrap_or(u8::MAX);
-        if let Some(slot) = out.get_mut(self.start..self.start + 2) {
-            slot.copy_from_slice(&len);
-        }
-        if let Some(slot) = out.get_mut(self.start + HEADER_LEN) {
-            *slot = count;
-        }
-    }
+/// Appends one 209 entry to the packet being written (at most
+/// [`RoomUserListNtf::MAX_USERS`] per packet).
+fn push_member(packet: &mut CountedPacket, out: &mut Vec<u8>, member: RoomMember<'_>) {
+    out.reserve(member_len(member.user_id));
+    put_member(out, member.user_unique_id, member.user_id);
+    packet.count += 1;
 }
