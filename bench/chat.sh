@@ -2,8 +2,10 @@
 # Room fan-out: ringport (io_uring and poll backends) against Redis pub/sub
 # and the plain tokio chat baseline, open-loop load from `ringport-bench chat`.
 #
-# Each server runs pinned to core 0 (ringport with --io-threads 1; its logic
-# and account threads share that core), the generator pinned to core 1. For
+# Each server runs pinned to core 0 (ringport with --io-threads 1, so its chat
+# logic runs on that I/O thread: chat.logic_thread auto; its account threads
+# share the core; an io_uring_base build older than that ran the logic on a
+# thread of its own beside it), the generator pinned to core 1. For
 # every shape (rooms x members) each server is started fresh, then the load
 # steps up through fixed delivery rates (64-byte messages, every message
 # delivered to every member of its room, sender included) until a step
@@ -140,8 +142,9 @@ run_step() {
         # is rerun: the generator waited for its core more than 10 % of the
         # window, or other processes took more than 10 % of a core (all
         # tasks' CPU time minus the generator's and the server's). The
-        # server's run-queue wait is no such signal: ringport's I/O, logic
-        # and account threads share core 0 and wait for one another.
+        # server's run-queue wait is no such signal: ringport's threads
+        # (I/O, account workers, and in older builds the logic) share core 0
+        # and wait for one another.
         [ "$status" -eq 0 ] && [ -n "$json" ] || break
         [ "$(field "$json" pass)" = true ] && [ "$(field "$json" gen_saturated)" = false ] && break
         contended=$(awk -v g="$(field "$json" gen_runq_wait_percent)" -v o="$(field "$json" others_cpu_percent)" \

@@ -63,6 +63,12 @@ pub struct Endpoint {
     events: Receiver<EventBatch>,
     lanes: Vec<Lane>,
     pending: Vec<usize>,
+    /// Run by a [`crate::HostedApp`] on the I/O thread itself: outboxes are
+    /// handed over only at [`Endpoint::flush`], without a wake-up (the I/O
+    /// thread applies them right after the application's turn).
+    hosted: bool,
+    /// Hosted: lanes whose outbox found the I/O thread's inbox full.
+    held: Vec<usize>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -94,7 +100,14 @@ impl Endpoint {
             events,
             pending: Vec::with_capacity(lanes.len()),
             lanes,
+            hosted: false,
+            held: Vec::new(),
         }
+    }
+
+    /// Marks the endpoint as driven on the I/O thread (see the field).
+    pub(crate) fn set_hosted(&mut self) {
+        self.hosted = true;
     }
 
     /// Waits for the next batch of events (at most `timeout`; `None` waits
@@ -228,6 +241,7 @@ impl Endpoint {
         while let Some(t) = self.pending.pop() {
             self.hand_over(t);
         }
+        self.pending.append(&mut self.held);
     }
 
     fn lane_of(&self, session: SessionId) -> Option<usize> {
@@ -240,8 +254,11 @@ impl Endpoint {
         if lane.outbox.requests.len() == 1 {
             self.pending.push(t);
         }
-        if lane.outbox.data.len() >= AUTO_FLUSH_BYTES
-            || lane.outbox.requests.len() >= AUTO_FLUSH_REQUESTS
+        // Hosted: the application's turn is bounded by the batches it
+        // handles, and the I/O thread applies the outbox right after it.
+        if !self.hosted
+            && (lane.outbox.data.len() >= AUTO_FLUSH_BYTES
+                || lane.outbox.requests.len() >= AUTO_FLUSH_REQUESTS)
         {
             self.pending.retain(|&p| p != t);
             self.hand_over(t);
@@ -255,6 +272,19 @@ impl Endpoint {
         }
         let fresh = lane.outbox_return.try_recv().unwrap_or_default();
         let full = std::mem::replace(&mut lane.outbox, fresh);
+        if self.hosted {
+            // On the I/O thread, which applies every outbox after each
+            // turn: its inbox is empty here (one outbox per turn), and
+            // neither waiting nor waking it makes sense.
+            if let Err(e) = lane.inbox.try_send(full) {
+                // Only if the application flushed more than the inbox
+                // holds in one turn: kept (requests queued later go behind
+                // it) and handed over at the next flush.
+                lane.outbox = e.into_inner();
+                self.held.push(t);
+            }
+            return;
+        }
         // Blocks only while that I/O thread's inbox is full; I/O threads never
         // wait for the application, so this cannot deadlock. A stopped thread
         // drops the requests (its sessions are closed anyway).

@@ -12,6 +12,7 @@ use crate::error::EngineError;
 use crate::event::BatchBuf;
 use crate::framing::Framing;
 use crate::handler::Handler;
+use crate::hosted::{AppWaker, HostedApp};
 use crate::shard::{Shared, ThreadParts, TlsHandshakes};
 use crate::stats::{Stats, ThreadStats};
 use crate::sys;
@@ -27,6 +28,9 @@ const INBOX_DEPTH: usize = 64;
 #[derive(Debug)]
 pub struct Engine {
     threads: Vec<JoinHandle<()>>,
+    /// Where [`Engine::host`] hands the application to the I/O thread
+    /// (engines started with [`Engine::start_hosted`] only).
+    host_tx: Option<crossbeam_channel::Sender<Box<dyn HostedApp>>>,
     shutdown: ShutdownHandle,
     backend: BackendKind,
     local_addrs: Vec<SocketAddr>,
@@ -112,7 +116,52 @@ impl Engine {
         config: EngineConfig,
         framing: F,
     ) -> Result<(Engine, Endpoint), EngineError> {
-        Self::start_with(listeners, config, framing, None)
+        let (engine, endpoint, _) = Self::start_with(listeners, config, framing, Mode::Threads)?;
+        Ok((engine, endpoint))
+    }
+
+    /// Starts the engine on one I/O thread for an application that will run
+    /// on that thread (see [`crate::hosted`]): returns the engine, the
+    /// application's [`Endpoint`] (to be owned by the application) and a
+    /// waker for the application's other sources. Hand the application over
+    /// with [`Engine::host`]; until then events wait in their batches.
+    ///
+    /// # Errors
+    /// As [`Engine::start_listeners`]; also `io_threads` other than 1.
+    pub fn start_hosted<F: Framing>(
+        listeners: Vec<Listener>,
+        config: EngineConfig,
+        framing: F,
+    ) -> Result<(Engine, Endpoint, AppWaker), EngineError> {
+        if config.io_threads != 1 {
+            return Err(EngineError::Config(format!(
+                "an application on the I/O thread needs io_threads = 1, got {}",
+                config.io_threads
+            )));
+        }
+        let (engine, mut endpoint, waker) =
+            Self::start_with(listeners, config, framing, Mode::Hosted)?;
+        endpoint.set_hosted();
+        Ok((engine, endpoint, AppWaker(waker)))
+    }
+
+    /// Hands `app` to the I/O thread of an engine started with
+    /// [`Engine::start_hosted`]; from its next turn on it runs there, and
+    /// it is dropped there when the engine stops.
+    ///
+    /// # Errors
+    /// [`EngineError::Config`] if the engine was not started hosted or
+    /// already has its application; [`EngineError::Stopped`] if the I/O
+    /// thread has exited.
+    pub fn host(&mut self, app: Box<dyn HostedApp>) -> Result<(), EngineError> {
+        let Some(tx) = self.host_tx.take() else {
+            return Err(EngineError::Config(
+                "Engine::host: not started with Engine::start_hosted, or already hosting".into(),
+            ));
+        };
+        tx.send(app).map_err(|_| EngineError::Stopped)?;
+        self.shutdown.wakers.iter().for_each(|w| w.wake());
+        Ok(())
     }
 
     /// Starts the engine with the application running on the I/O threads:
@@ -128,7 +177,8 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let make = move || -> Box<dyn Handler> { Box::new(handler.clone()) };
         let listeners = vec![Listener::new(listener, Transport::Tcp)];
-        let (engine, _endpoint) = Self::start_with(listeners, config, framing, Some(&make))?;
+        let (engine, _endpoint, _) =
+            Self::start_with(listeners, config, framing, Mode::Inline(&make))?;
         Ok(engine)
     }
 
@@ -136,8 +186,8 @@ impl Engine {
         listeners: Vec<Listener>,
         config: EngineConfig,
         framing: F,
-        inline: Option<&dyn Fn() -> Box<dyn Handler>>,
-    ) -> Result<(Engine, Endpoint), EngineError> {
+        mode: Mode<'_>,
+    ) -> Result<(Engine, Endpoint, Arc<Waker>), EngineError> {
         config.validate().map_err(EngineError::Config)?;
         let backend = match config.backend {
             BackendChoice::Poll => BackendKind::Poll,
@@ -183,6 +233,13 @@ impl Engine {
         });
         let (events_tx, events_rx) = crossbeam_channel::bounded(n * config.batches_per_thread + n);
         let (ready_tx, ready_rx) = crossbeam_channel::bounded(n);
+        let (host_tx, host_rx) = match mode {
+            Mode::Hosted => {
+                let (tx, rx) = crossbeam_channel::bounded(1);
+                (Some(tx), Some(rx))
+            }
+            _ => (None, None),
+        };
         let mut lanes = Vec::with_capacity(n);
         let mut threads = Vec::with_capacity(n);
         for index in 0..n {
@@ -211,7 +268,11 @@ impl Engine {
                 free_batches_tx: free_tx,
                 inbox: inbox_rx,
                 outbox_return: return_tx,
-                inline: inline.map(|make| make()),
+                inline: match mode {
+                    Mode::Inline(make) => Some(make()),
+                    _ => None,
+                },
+                hosted: if index == 0 { host_rx.clone() } else { None },
             };
             let ready_tx = ready_tx.clone();
             let handle = std::thread::Builder::new()
@@ -245,6 +306,9 @@ impl Engine {
             }
             return Err(EngineError::io("setting up an I/O thread", e));
         }
+        let Some(first_waker) = wakers.first().cloned() else {
+            return Err(EngineError::Config("no I/O thread".into()));
+        };
         let endpoint = Endpoint::new(
             events_rx,
             lanes
@@ -261,11 +325,13 @@ impl Engine {
         Ok((
             Engine {
                 threads,
+                host_tx,
                 shutdown,
                 backend,
                 local_addrs,
             },
             endpoint,
+            first_waker,
         ))
     }
 
@@ -335,6 +401,17 @@ impl Drop for Engine {
             let _ = self.join_threads();
         }
     }
+}
+
+/// Where the application runs.
+#[derive(Clone, Copy)]
+enum Mode<'a> {
+    /// On threads of its own, through the [`Endpoint`].
+    Threads,
+    /// On the I/O threads, as per-session [`Handler`]s made by this.
+    Inline(&'a dyn Fn() -> Box<dyn Handler>),
+    /// On the one I/O thread, through the [`Endpoint`] ([`HostedApp`]).
+    Hosted,
 }
 
 type Ready = crossbeam_channel::Sender<(usize, std::io::Result<Arc<Waker>>)>;

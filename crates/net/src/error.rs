@@ -19,6 +19,9 @@ pub enum EngineError {
         /// The underlying error.
         source: io::Error,
     },
+    /// The engine's I/O threads have exited.
+    #[error("the engine has stopped")]
+    Stopped,
     /// An I/O thread panicked (a bug: please report it).
     #[error("I/O thread {0} panicked")]
     ThreadPanicked(usize),

@@ -50,6 +50,7 @@ mod framing;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handler;
+pub mod hosted;
 mod id;
 mod linger;
 mod outbox;
@@ -80,6 +81,7 @@ pub use error::EngineError;
 pub use event::{CloseReason, Event, EventBatch};
 pub use framing::{FrameError, Framing, RawFraming};
 pub use handler::{Handler, Reply};
+pub use hosted::{AppWaker, HostedApp};
 pub use id::SessionId;
 pub use rustls;
 pub use stats::Stats;

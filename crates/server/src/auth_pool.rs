@@ -44,9 +44,9 @@ use std::time::{Duration, Instant};
 
 use prometheus_client::metrics::histogram::Histogram;
 
+use crate::inbox::InboxSender;
 use ringport_accounts::AccountStore;
 use ringport_chat::{AuthRequest, AuthResult, ConnId, Credential};
-use ringport_net::crossbeam_channel::Sender;
 
 use crate::health::Health;
 
@@ -245,7 +245,7 @@ impl AuthPool {
         queue: usize,
         max_wait: Duration,
         watch: StoreWatch,
-        answers: Sender<T>,
+        answers: InboxSender<T>,
     ) -> std::io::Result<AuthPool> {
         let workers = workers.max(1);
         let shared = Arc::new(Shared {
@@ -425,7 +425,7 @@ fn work<T: From<AuthAnswer>>(
     health: &StoreHealth,
     watch: &StoreWatch,
     shared: &Shared,
-    answers: &Sender<T>,
+    answers: &InboxSender<T>,
 ) {
     while let Some((Queued { request: req, at }, lane)) = next(shared, me) {
         let result = if at.elapsed() > shared.max_wait {
@@ -535,7 +535,7 @@ mod tests {
             latency: crate::metrics::Metrics::store_histogram(),
             health: Arc::new(Health::default()),
         };
-        let pool = AuthPool::start(Arc::new(Slow(delay)), 1, queue, max_wait, watch, tx)
+        let pool = AuthPool::start(Arc::new(Slow(delay)), 1, queue, max_wait, watch, tx.into())
             .unwrap_or_else(|e| panic!("cannot start the pool: {e}"));
         (pool, rx)
     }

@@ -1,10 +1,12 @@
-//! The logic thread of `ringport serve`: engine events and account answers
-//! in, the chat state machine in the middle, packets out through the engine.
-//! Each session gets a tracing span (`session{id peer}`) entered while its
-//! events are handled. The span is at debug level, where the per-session
-//! lines are: at `info` it is disabled and costs nothing per event. The
-//! chat's stats (and its cluster counters) are published once per turn for
-//! the metrics endpoint.
+//! The chat host of `ringport serve` ([`Host`]): engine events and account
+//! answers in, the chat state machine in the middle, packets out through
+//! the engine. It runs on a logic thread of its own ([`Host::run`]) or on
+//! the engine's one I/O thread ([`HostedApp`], `chat.logic_thread`); a turn
+//! is the same code either way. Each session gets a tracing span
+//! (`session{id peer}`) entered while its events are handled. The span is at
+//! debug level, where the per-session lines are: at `info` it is disabled and
+//! costs nothing per event. The chat's stats (and its cluster counters) are
+//! published once per turn for the metrics endpoint.
 //!
 //! The machine's outputs are calls on [`HostOutbound`] (its [`Outbound`]),
 //! made while it handles an input. Most are carried out at once (sends and
@@ -15,20 +17,22 @@
 //! the turn's inputs, in the order it was given ([`feed_back`]).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use ringport_chat::{
     AuthRequest, AuthResult, Chat, ChatStats, ClusterEvent, ClusterRequest, ClusterStats, ConnId,
     HistoryWrite, Outbound,
 };
-use ringport_net::crossbeam_channel::Receiver;
-use ringport_net::{Bytes, Endpoint, Event, Received, SessionId};
+use ringport_net::crossbeam_channel::{Receiver, TryRecvError};
+use ringport_net::{
+    Bytes, Endpoint, Event, EventBatch, HostedApp, Received, RecvError, SessionId, ShutdownHandle,
+};
 
 use crate::auth_pool::AuthPool;
 use crate::cluster::ClusterHandle;
 use crate::history_store::HistoryStore;
-use crate::inbox::Inbox;
+use crate::inbox::{Doorbell, Inbox};
 
 fn conn(session: SessionId) -> ConnId {
     ConnId(session.as_u64())
@@ -177,104 +181,268 @@ fn unix_ms_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Runs the logic until the engine stops, copying the chat's stats into
-/// `published` after every turn.
-pub fn run(
-    mut chat: Chat,
-    mut endpoint: Endpoint,
+/// The chat machine and everything it drives: the engine's endpoint, the
+/// auth pool, the inbox of answers, the cluster and history threads. It
+/// runs on a thread of its own ([`Host::run`]) or on the engine's one I/O
+/// thread ([`HostedApp`], `chat.logic_thread`); a turn is the same either
+/// way: inputs, the answers given at once, timeouts, one flush, the stats
+/// published.
+pub struct Host {
+    chat: Chat,
+    endpoint: Endpoint,
     auth: AuthPool,
     answers: Receiver<Inbox>,
-    cluster: Option<&ClusterHandle>,
-    history: Option<&HistoryStore>,
-    published: &Mutex<Published>,
-) -> Chat {
-    // Kept across turns: what `handle_timeout` answered at once is fed
-    // back at the start of the next turn's feed-back.
-    let mut immediates = Immediates::default();
-    // Message times (313) and resume tokens are stamped from the wall clock,
-    // anchored once here and counted on by the monotonic clock from then.
-    chat.set_wall_clock(Instant::now(), unix_ms_now());
-    let mut spans: HashMap<SessionId, tracing::Span> = HashMap::new();
-    loop {
-        let timeout = chat
-            .next_timeout()
-            .map(|t| t.saturating_duration_since(Instant::now()));
-        let got = endpoint.recv_with(&answers, timeout);
-        let now = Instant::now();
-        let mut outbound = HostOutbound {
-            endpoint: &mut endpoint,
-            auth: &auth,
+    /// Rung by the inbox's senders when the logic runs on the I/O thread.
+    doorbell: Option<Arc<Doorbell>>,
+    published: Arc<Mutex<Published>>,
+    /// Stops the engine if the account workers are gone.
+    shutdown: ShutdownHandle,
+    /// Kept across turns: what `handle_timeout` answered at once is fed
+    /// back at the start of the next turn's feed-back.
+    immediates: Immediates,
+    spans: HashMap<SessionId, tracing::Span>,
+    /// Dropped after everything above, in this order: the history writer
+    /// finishes what is queued, then the cluster node its leaves, claim
+    /// releases and lease delete.
+    history: Option<HistoryStore>,
+    cluster: Option<ClusterHandle>,
+}
+
+/// What [`Host::new`] is made of.
+pub struct HostParts {
+    /// The machine, its history restored.
+    pub chat: Chat,
+    /// The engine's endpoint (hosted or not).
+    pub endpoint: Endpoint,
+    /// The account workers.
+    pub auth: AuthPool,
+    /// Their answers and the cluster's events.
+    pub answers: Receiver<Inbox>,
+    /// The I/O thread's doorbell, when the logic runs there.
+    pub doorbell: Option<Arc<Doorbell>>,
+    /// The cluster node, in cluster mode.
+    pub cluster: Option<ClusterHandle>,
+    /// The history writer (`chat.history_store` sqlite or redis).
+    pub history: Option<HistoryStore>,
+    /// Where the stats go after every turn.
+    pub published: Arc<Mutex<Published>>,
+    /// The engine's shutdown switch.
+    pub shutdown: ShutdownHandle,
+}
+
+impl Host {
+    /// The host of `parts.chat`. Message times (313) and resume tokens are
+    /// stamped from the wall clock, anchored once here and counted on by
+    /// the monotonic clock from then.
+    pub fn new(parts: HostParts) -> Host {
+        let HostParts {
+            mut chat,
+            endpoint,
+            auth,
+            answers,
+            doorbell,
             cluster,
             history,
-            immediates: &mut immediates,
-        };
-        match got {
-            Received::Events(batch) => {
-                for event in batch.iter() {
-                    match event {
-                        Event::Opened { session, peer } => {
-                            let span = tracing::debug_span!("session", id = %session, %peer);
-                            span.in_scope(|| {
-                                tracing::debug!("session opened");
-                                chat.handle_connect_from(
-                                    conn(session),
-                                    ringport_net::peer_group(peer.ip()),
-                                    now,
-                                );
-                            });
-                            if !span.is_disabled() {
-                                spans.insert(session, span);
-                            }
-                        }
-                        Event::Frame { session, frame } => {
-                            let _entered = spans.get(&session).map(|s| s.enter());
-                            chat.handle_packet(conn(session), frame, now, &mut outbound)
-                        }
-                        Event::Closed { session, reason } => {
-                            let span = spans.remove(&session);
-                            let _entered = span.as_ref().map(|s| s.enter());
-                            tracing::debug!(%reason, "session closed");
-                            chat.handle_disconnect(conn(session), &mut outbound)
-                        }
-                    }
-                }
-            }
-            Received::Other(first) => {
-                // Drain what else is waiting (other nodes' chats arrive in
-                // bursts): one flush for the lot.
-                let mut next = Some(first);
-                let mut handled = 0;
-                while let Some(message) = next.take() {
-                    match message {
-                        Inbox::Auth(a) => {
-                            let _entered = spans.get(&session(a.conn)).map(|s| s.enter());
-                            chat.handle_auth_result(a.conn, a.ticket, a.result, &mut outbound)
-                        }
-                        Inbox::Cluster(event) => chat.handle_cluster(event, &mut outbound),
-                    }
-                    handled += 1;
-                    if handled < INBOX_BATCH {
-                        next = answers.try_recv().ok();
-                    }
-                }
-            }
-            Received::Timeout => {}
-            Received::Stopped => break,
-            Received::OtherClosed => {
-                tracing::error!("account workers are gone; stopping");
-                break;
-            }
-        }
-        feed_back(&mut chat, &mut outbound);
-        chat.handle_timeout(now, &mut outbound);
-        endpoint.flush();
-        if let Ok(mut p) = published.lock() {
-            p.chat.clone_from(chat.stats());
-            p.cluster = chat.cluster_stats().cloned();
-            p.history_dropped = history.map(HistoryStore::dropped);
+            published,
+            shutdown,
+        } = parts;
+        chat.set_wall_clock(Instant::now(), unix_ms_now());
+        Host {
+            chat,
+            endpoint,
+            auth,
+            answers,
+            doorbell,
+            published,
+            shutdown,
+            immediates: Immediates::default(),
+            spans: HashMap::new(),
+            history,
+            cluster,
         }
     }
-    chat
+
+    /// Runs the logic on this thread until the engine stops.
+    pub fn run(mut self) {
+        loop {
+            let timeout = self
+                .chat
+                .next_timeout()
+                .map(|t| t.saturating_duration_since(Instant::now()));
+            let got = self.endpoint.recv_with(&self.answers, timeout);
+            let now = Instant::now();
+            match got {
+                Received::Events(batch) => self.events(&batch, now),
+                Received::Other(first) => {
+                    self.inbox(first);
+                }
+                Received::Timeout => {}
+                Received::Stopped => break,
+                Received::OtherClosed => {
+                    self.workers_gone();
+                    break;
+                }
+            }
+            self.end_turn(now);
+        }
+        self.finish();
+    }
+
+    /// The outbound of one input, and the machine it is for.
+    fn parts(
+        &mut self,
+    ) -> (
+        &mut Chat,
+        HostOutbound<'_>,
+        &HashMap<SessionId, tracing::Span>,
+    ) {
+        (
+            &mut self.chat,
+            HostOutbound {
+                endpoint: &mut self.endpoint,
+                auth: &self.auth,
+                cluster: self.cluster.as_ref(),
+                history: self.history.as_ref(),
+                immediates: &mut self.immediates,
+            },
+            &self.spans,
+        )
+    }
+
+    /// Handles a batch of engine events.
+    fn events(&mut self, batch: &EventBatch, now: Instant) {
+        for event in batch.iter() {
+            match event {
+                Event::Opened { session, peer } => {
+                    let span = tracing::debug_span!("session", id = %session, %peer);
+                    span.in_scope(|| {
+                        tracing::debug!("session opened");
+                        self.chat.handle_connect_from(
+                            conn(session),
+                            ringport_net::peer_group(peer.ip()),
+                            now,
+                        );
+                    });
+                    if !span.is_disabled() {
+                        self.spans.insert(session, span);
+                    }
+                }
+                Event::Frame { session, frame } => {
+                    let (chat, mut outbound, spans) = self.parts();
+                    let _entered = spans.get(&session).map(|s| s.enter());
+                    chat.handle_packet(conn(session), frame, now, &mut outbound)
+                }
+                Event::Closed { session, reason } => {
+                    let span = self.spans.remove(&session);
+                    let _entered = span.as_ref().map(|s| s.enter());
+                    tracing::debug!(%reason, "session closed");
+                    let (chat, mut outbound, _) = self.parts();
+                    chat.handle_disconnect(conn(session), &mut outbound)
+                }
+            }
+        }
+    }
+
+    /// Handles `first` and what else is waiting in the inbox (other nodes'
+    /// chats arrive in bursts), at most [`INBOX_BATCH`]; true if that many
+    /// were handled (more may wait).
+    fn inbox(&mut self, first: Inbox) -> bool {
+        let mut next = Some(first);
+        let mut handled = 0;
+        while let Some(message) = next.take() {
+            let (chat, mut outbound, spans) = self.parts();
+            match message {
+                Inbox::Auth(a) => {
+                    let _entered = spans.get(&session(a.conn)).map(|s| s.enter());
+                    chat.handle_auth_result(a.conn, a.ticket, a.result, &mut outbound)
+                }
+                Inbox::Cluster(event) => chat.handle_cluster(event, &mut outbound),
+            }
+            handled += 1;
+            if handled < INBOX_BATCH {
+                next = self.answers.try_recv().ok();
+            }
+        }
+        handled == INBOX_BATCH
+    }
+
+    /// The end of every turn: the answers given at once, the machine's
+    /// timeouts, one flush, the stats published.
+    fn end_turn(&mut self, now: Instant) {
+        let (chat, mut outbound, _) = self.parts();
+        feed_back(chat, &mut outbound);
+        chat.handle_timeout(now, &mut outbound);
+        self.endpoint.flush();
+        if let Ok(mut p) = self.published.lock() {
+            p.chat.clone_from(self.chat.stats());
+            p.cluster = self.chat.cluster_stats().cloned();
+            p.history_dropped = self.history.as_ref().map(HistoryStore::dropped);
+        }
+    }
+
+    /// The account workers are gone (they never exit on their own): the
+    /// server stops.
+    fn workers_gone(&self) {
+        tracing::error!("account workers are gone; stopping");
+        self.shutdown.shutdown();
+    }
+
+    /// After the last turn.
+    fn finish(&mut self) {
+        if let Some(dropped) = self.history.as_ref().map(HistoryStore::dropped) {
+            if dropped > 0 {
+                tracing::warn!(
+                    dropped,
+                    "history writes dropped (store behind or unavailable)"
+                );
+            }
+        }
+    }
+}
+
+impl HostedApp for Host {
+    fn turn(&mut self) -> Option<Instant> {
+        if let Some(bell) = &self.doorbell {
+            bell.answer();
+        }
+        let now = Instant::now();
+        let mut worked = false;
+        let mut more = false;
+        loop {
+            match self.endpoint.try_recv() {
+                Ok(batch) => {
+                    self.events(&batch, now);
+                    worked = true;
+                }
+                Err(RecvError::Timeout) => break,
+                Err(RecvError::Stopped) => break,
+            }
+        }
+        match self.answers.try_recv() {
+            Ok(first) => {
+                more = self.inbox(first);
+                worked = true;
+            }
+            Err(TryRecvError::Empty) => {}
+            Err(TryRecvError::Disconnected) => {
+                if !self.shutdown.is_shutting_down() {
+                    self.workers_gone();
+                }
+            }
+        }
+        if worked || self.chat.next_timeout().is_some_and(|t| t <= now) {
+            self.end_turn(now);
+        }
+        if more {
+            return Some(now);
+        }
+        self.chat.next_timeout()
+    }
+
+    fn stopped(&mut self) {
+        self.turn();
+        self.finish();
+    }
 }
 
 #[cfg(test)]

@@ -14,10 +14,11 @@ use ringport_chat::Chat;
 use ringport_net::{Engine, Listener, Transport, WebSocketConfig};
 
 use crate::auth_pool::{AuthPool, StoreWatch};
-use crate::chat_host::Published;
+use crate::chat_host::{Host, HostParts, Published};
 use crate::config::flags::{Flags, ForServe};
 use crate::config::{AccountsSection, Config, ListenAddr};
 use crate::health::Health;
+use crate::inbox::{Doorbell, InboxSender};
 use crate::metrics::{Metrics, Sources};
 use crate::packet_framing::PacketFraming;
 use crate::tls::Certificates;
@@ -206,15 +207,25 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     watch_store(Arc::clone(&store), Arc::clone(&health))?;
     let latency = Metrics::store_histogram();
     let io_threads = engine_cfg.io_threads;
-    let (engine, endpoint) = Engine::start_listeners(
-        listeners,
-        engine_cfg,
-        PacketFraming::new(config.chat.max_frame),
-    )
-    .context("cannot start the engine")?;
-    // Account answers and cluster events reach the logic thread on one
-    // channel, which it waits on together with the engine's events.
+    let logic_on_io = config
+        .chat
+        .logic_on_io_thread(io_threads)
+        .map_err(anyhow::Error::msg)?;
+    let framing = PacketFraming::new(config.chat.max_frame);
+    let (mut engine, endpoint, doorbell) = if logic_on_io {
+        let (engine, endpoint, waker) = Engine::start_hosted(listeners, engine_cfg, framing)
+            .context("cannot start the engine")?;
+        (engine, endpoint, Some(Doorbell::new(waker)))
+    } else {
+        let (engine, endpoint) = Engine::start_listeners(listeners, engine_cfg, framing)
+            .context("cannot start the engine")?;
+        (engine, endpoint, None)
+    };
+    // Account answers and cluster events reach the logic on one channel,
+    // which its thread waits on together with the engine's events (or,
+    // with the logic on the I/O thread, whose doorbell they ring).
     let (inbox_tx, inbox) = ringport_net::crossbeam_channel::unbounded();
+    let inbox_tx = InboxSender::new(inbox_tx, doorbell.clone());
     let auth = AuthPool::start(
         store,
         config.accounts.workers,
@@ -256,6 +267,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         tls = %addrs.tls,
         backend = %engine.backend(),
         io_threads,
+        logic = if logic_on_io { "io_thread" } else { "own_thread" },
         auth_workers = config.accounts.workers,
         ws = %addrs.ws,
         admin = %admin_addr,
@@ -280,32 +292,32 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         let rooms = chat.restore_history(restored);
         tracing::info!(rooms, store = %config.chat.history_store, "history restored");
     }
-    let chat = crate::chat_host::run(
+    let host = Host::new(HostParts {
         chat,
         endpoint,
         auth,
-        inbox,
-        cluster.as_ref(),
-        history.as_ref(),
-        &published,
-    );
-    if let Some(dropped) = history
-        .as_ref()
-        .map(crate::history_store::HistoryStore::dropped)
-    {
-        if dropped > 0 {
-            tracing::warn!(
-                dropped,
-                "history writes dropped (store behind or unavailable)"
-            );
-        }
+        answers: inbox,
+        doorbell,
+        cluster,
+        history,
+        published: published.clone(),
+        shutdown: engine.shutdown_handle(),
+    });
+    if logic_on_io {
+        // The I/O thread runs the logic from now on; this thread waits for
+        // the engine to stop (the host is dropped there, its history writer
+        // and cluster node finishing as below).
+        engine
+            .host(Box::new(host))
+            .context("cannot hand the logic to the I/O thread")?;
+    } else {
+        // Returns when the engine has stopped; dropping the host lets the
+        // history writer finish what is queued, then the cluster node its
+        // leaves, claim releases and lease delete.
+        host.run();
     }
-    // Lets the writer finish what is queued.
-    drop(history);
-    // Lets the node thread finish leaves, claim releases and the lease delete.
-    drop(cluster);
     let stats = engine.join().context("engine stopped abnormally")?;
-    let cs = chat.stats();
+    let cs = published.lock().map(|p| p.chat.clone()).unwrap_or_default();
     tracing::info!(
         accepted = stats.accepted,
         refused = stats.refused,

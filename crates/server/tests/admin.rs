@@ -16,8 +16,8 @@ use common::{get, http, sample, scrape_until};
 
 #[test]
 fn metrics_count_what_the_clients_did() {
-    for backend in BACKENDS {
-        let r = serve(backend, &[]);
+    for setup in SETUPS {
+        let r = serve(setup, &[]);
         let admin = r.admin.expect("the startup line names the admin address");
         let mut alice = connect(&r);
         let mut bob = connect(&r);
@@ -44,7 +44,7 @@ fn metrics_count_what_the_clients_did() {
         let alice_out = 7 + 7 + 6 + 17 + 3 * (7 + 295);
         let bob_out = 7 + 7 + 20 + 3 * 295;
         let bytes_out = alice_out + bob_out + 7;
-        let backend_series = format!("ringport_backend_info{{backend=\"{backend}\"}}");
+        let backend_series = format!("ringport_backend_info{{backend=\"{}\"}}", backend_of(setup));
         let scrape = scrape_until(
             admin,
             &[
@@ -78,7 +78,7 @@ fn metrics_count_what_the_clients_did() {
             "# TYPE ringport_store_request_duration_seconds histogram",
             "# HELP ringport_sessions_open",
         ] {
-            assert!(scrape.contains(family), "{backend}: {family}\n{scrape}");
+            assert!(scrape.contains(family), "{setup}: {family}\n{scrape}");
         }
         assert_eq!(get(admin, "/health/live"), (200, "live\n".into()));
         assert_eq!(get(admin, "/health/ready"), (200, "ready\n".into()));
@@ -131,9 +131,9 @@ const CHUNK: usize = 500;
 /// A server whose slow client has megabytes queued for it (checked through
 /// the send-queue gauges), with a long shutdown grace; returns the server,
 /// its admin address and the slow client, which has read nothing yet.
-fn server_with_a_backlog(backend: &str) -> (common::Running, SocketAddr, ringport_client::Client) {
+fn server_with_a_backlog(setup: &str) -> (common::Running, SocketAddr, ringport_client::Client) {
     let r = serve(
-        backend,
+        setup,
         &[
             "--chat-rate",
             "0",
@@ -173,7 +173,7 @@ fn server_with_a_backlog(backend: &str) -> (common::Running, SocketAddr, ringpor
             assert!(longest > 0.0 && longest <= queued, "{scrape}");
             break;
         }
-        assert!(Instant::now() < deadline, "{backend}: no queue depth seen");
+        assert!(Instant::now() < deadline, "{setup}: no queue depth seen");
         std::thread::sleep(Duration::from_millis(50));
     }
     (r, admin, slow)
@@ -181,8 +181,8 @@ fn server_with_a_backlog(backend: &str) -> (common::Running, SocketAddr, ringpor
 
 #[test]
 fn a_drain_turns_ready_off_and_delivers_everything_queued() {
-    for backend in BACKENDS {
-        let (r, admin, mut slow) = server_with_a_backlog(backend);
+    for setup in SETUPS {
+        let (r, admin, mut slow) = server_with_a_backlog(setup);
         common::signal(&r.child, "TERM");
         // Ready turns 503 while the slow client's data is still queued.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -194,11 +194,11 @@ fn a_drain_turns_ready_off_and_delivers_everything_queued() {
             }
             assert!(
                 Instant::now() < deadline,
-                "{backend}: still ready after SIGTERM"
+                "{setup}: still ready after SIGTERM"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert_eq!(get(admin, "/health/live").0, 200, "{backend}: alive");
+        assert_eq!(get(admin, "/health/live").0, 200, "{setup}: alive");
         let scrape = get(admin, "/metrics").1;
         assert_eq!(sample(&scrape, "ringport_draining"), Some(1.0), "{scrape}");
         // Everything queued reaches the slow client, in order, then EOF.
@@ -206,15 +206,15 @@ fn a_drain_turns_ready_off_and_delivers_everything_queued() {
             assert_eq!(
                 next(&mut slow),
                 Got::Chat("talker".into(), format!("message {i}")),
-                "{backend}"
+                "{setup}"
             );
         }
-        assert!(closed(&mut slow), "{backend}: closed after the last packet");
+        assert!(closed(&mut slow), "{setup}: closed after the last packet");
         let status = r.wait_exit();
         assert_eq!(
             status.code(),
             Some(0),
-            "{backend}: clean exit after the drain"
+            "{setup}: clean exit after the drain"
         );
     }
 }

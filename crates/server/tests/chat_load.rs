@@ -21,10 +21,10 @@ fn thousand_clients_in_250_rooms() {
     // Each client needs a descriptor here and one in the server (a child
     // inherits this limit).
     rlimit::increase_nofile_limit(4 * CLIENTS as u64 + 256).unwrap();
-    for backend in BACKENDS {
+    for setup in SETUPS {
         let rooms = ROOMS.to_string();
         let r = serve(
-            backend,
+            setup,
             &[
                 "--rooms",
                 &rooms,
@@ -47,7 +47,7 @@ fn thousand_clients_in_250_rooms() {
         for t in 0..THREADS {
             let addr = r.addr;
             let barrier = barrier.clone();
-            let backend = backend.to_string();
+            let setup = setup.to_string();
             handles.push(std::thread::spawn(move || {
                 let mine: Vec<usize> = (0..CLIENTS).filter(|i| i % THREADS == t).collect();
                 let mut clients = HashMap::new();
@@ -66,7 +66,7 @@ fn thousand_clients_in_250_rooms() {
                 for &i in &mine {
                     let c = clients.get_mut(&i).unwrap();
                     c.enter((i / ROOM_SIZE) as i32).unwrap();
-                    assert_eq!(next(c), Got::Enter(0), "{backend}: user{i} enters");
+                    assert_eq!(next(c), Got::Enter(0), "{setup}: user{i} enters");
                 }
                 barrier.wait();
                 for &i in &mine {
@@ -76,7 +76,7 @@ fn thousand_clients_in_250_rooms() {
                     }
                 }
                 for &i in &mine {
-                    check_deliveries(clients.get_mut(&i).unwrap(), i, &backend);
+                    check_deliveries(clients.get_mut(&i).unwrap(), i, &setup);
                 }
                 barrier.wait();
             }));
@@ -90,7 +90,7 @@ fn thousand_clients_in_250_rooms() {
 
 /// Reads everything client `i` must receive: its list and the 208s of later
 /// members, its own 222s, and every member's messages, each sender's in order.
-fn check_deliveries(c: &mut ringport_client::Client, i: usize, backend: &str) {
+fn check_deliveries(c: &mut ringport_client::Client, i: usize, setup: &str) {
     let room = i / ROOM_SIZE;
     let members: Vec<usize> = (room * ROOM_SIZE..(room + 1) * ROOM_SIZE).collect();
     let mut next_from: HashMap<String, usize> =
@@ -107,31 +107,24 @@ fn check_deliveries(c: &mut ringport_client::Client, i: usize, backend: &str) {
                 assert_eq!(
                     own_results,
                     next_from[&format!("user{i}")],
-                    "{backend}: 222 before its 223"
+                    "{setup}: 222 before its 223"
                 );
                 own_results += 1;
             }
             Got::Chat(from, msg) => {
                 let k = next_from.get_mut(&from).unwrap_or_else(|| {
-                    panic!("{backend}: user{i} got a message from {from}, not in its room")
+                    panic!("{setup}: user{i} got a message from {from}, not in its room")
                 });
                 let sender: usize = from.trim_start_matches("user").parse().unwrap();
-                assert_eq!(
-                    msg,
-                    format!("m{sender}-{k}"),
-                    "{backend}: order from {from}"
-                );
+                assert_eq!(msg, format!("m{sender}-{k}"), "{setup}: order from {from}");
                 *k += 1;
                 chats += 1;
             }
-            other => panic!("{backend}: user{i} got {other:?}"),
+            other => panic!("{setup}: user{i} got {other:?}"),
         }
     }
     for (from, n) in &next_from {
-        assert_eq!(
-            *n, MESSAGES,
-            "{backend}: user{i} got every message of {from}"
-        );
+        assert_eq!(*n, MESSAGES, "{setup}: user{i} got every message of {from}");
     }
     roster.sort();
     let mut want: Vec<String> = members
@@ -142,6 +135,6 @@ fn check_deliveries(c: &mut ringport_client::Client, i: usize, backend: &str) {
     want.sort();
     assert_eq!(
         roster, want,
-        "{backend}: user{i} was told of every other member"
+        "{setup}: user{i} was told of every other member"
     );
 }

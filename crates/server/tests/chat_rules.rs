@@ -32,8 +32,8 @@ fn field(text: &str, len: usize) -> Vec<u8> {
 
 #[test]
 fn byte_examples_on_the_wire() {
-    for backend in BACKENDS {
-        let r = serve(backend, &[]);
+    for setup in SETUPS {
+        let r = serve(setup, &[]);
         let mut s = raw(&r);
         // login "test"/"1234" → login ok
         let mut login = vec![0x47, 0x00, 0xC9, 0x00, 0x00];
@@ -44,7 +44,7 @@ fn byte_examples_on_the_wire() {
         assert_eq!(
             read_exact(&mut s, 7),
             [0x07, 0, 0xCA, 0, 0, 0, 0],
-            "{backend}"
+            "{setup}"
         );
         // enter room 3 → 207(0), then an empty 209
         s.write_all(&[0x09, 0x00, 0xCE, 0x00, 0x00, 0x03, 0, 0, 0])
@@ -77,7 +77,7 @@ fn byte_examples_on_the_wire() {
         let mut want = vec![0x27, 0x01, 0xDF, 0x00, 0x00];
         want.extend(field("test", 33));
         want.extend(field("hi", 257));
-        assert_eq!(ntf, want, "{backend}: 223 bytes");
+        assert_eq!(ntf, want, "{setup}: 223 bytes");
         assert_eq!(next(&mut bob), Got::Chat("test".into(), "hi".into()));
         // leave → 216(0); bob gets 217 with test's uid
         s.write_all(&[0x05, 0x00, 0xD7, 0x00, 0x00]).unwrap();
@@ -89,13 +89,13 @@ fn byte_examples_on_the_wire() {
 
 #[test]
 fn login_rules() {
-    for backend in BACKENDS {
-        let r = serve(backend, &[]);
+    for setup in SETUPS {
+        let r = serve(setup, &[]);
         let mut a = connect(&r);
         login(&mut a, "alice");
         // 31: this session is already logged in
         a.login("alice", "pw").unwrap();
-        assert_eq!(next(&mut a), Got::Login(31), "{backend}");
+        assert_eq!(next(&mut a), Got::Login(31), "{setup}");
         // 33: wrong password for a registered id
         let mut b = connect(&r);
         b.login("alice", "wrong").unwrap();
@@ -127,25 +127,25 @@ fn login_rules() {
                     break;
                 }
                 Got::Login(31) => std::thread::sleep(Duration::from_millis(20)),
-                other => panic!("{backend}: {other:?}"),
+                other => panic!("{setup}: {other:?}"),
             }
         }
-        assert!(ok, "{backend}: login released after disconnect");
+        assert!(ok, "{setup}: login released after disconnect");
         r.stop();
     }
 }
 
 #[test]
 fn enter_rules() {
-    for backend in BACKENDS {
-        let r = serve(backend, &[]);
+    for setup in SETUPS {
+        let r = serve(setup, &[]);
         let mut c = connect(&r);
         c.enter(0).unwrap();
-        assert_eq!(next(&mut c), Got::Enter(52), "{backend}: not logged in");
+        assert_eq!(next(&mut c), Got::Enter(52), "{setup}: not logged in");
         login(&mut c, "carol");
         for bad in [10, -1, i32::MAX, i32::MIN] {
             c.enter(bad).unwrap();
-            assert_eq!(next(&mut c), Got::Enter(61), "{backend}: room {bad}");
+            assert_eq!(next(&mut c), Got::Enter(61), "{setup}: room {bad}");
         }
         // Enter order: 207 → 209 (others) → 208 to the others.
         c.enter(9).unwrap();
@@ -164,7 +164,7 @@ fn enter_rules() {
         for i in 0..3 {
             match next(&mut c) {
                 Got::NewUser(_, id) => assert_eq!(id, format!("u{i}")),
-                other => panic!("{backend}: {other:?}"),
+                other => panic!("{setup}: {other:?}"),
             }
         }
         // 54: the room holds 4
@@ -182,11 +182,11 @@ fn enter_rules() {
 
 #[test]
 fn leave_and_disconnect_notify_the_others() {
-    for backend in BACKENDS {
-        let r = serve(backend, &[]);
+    for setup in SETUPS {
+        let r = serve(setup, &[]);
         let mut a = connect(&r);
         a.leave().unwrap();
-        assert_eq!(next(&mut a), Got::Leave(61), "{backend}: not in a room");
+        assert_eq!(next(&mut a), Got::Leave(61), "{setup}: not in a room");
         login_enter(&mut a, "a", 1);
         let mut b = connect(&r);
         let list = login_enter(&mut b, "b", 1);
@@ -209,7 +209,7 @@ fn leave_and_disconnect_notify_the_others() {
         assert_eq!(
             next(&mut a),
             Got::LeaveUser(b_uid),
-            "{backend}: disconnect notifies"
+            "{setup}: disconnect notifies"
         );
         // An emptied room is reusable.
         a.leave().unwrap();
@@ -223,18 +223,18 @@ fn leave_and_disconnect_notify_the_others() {
 
 #[test]
 fn chat_rules() {
-    for backend in BACKENDS {
-        let r = serve(backend, &["--chat-rate", "1", "--chat-burst", "3"]);
+    for setup in SETUPS {
+        let r = serve(setup, &["--chat-rate", "1", "--chat-burst", "3"]);
         let mut a = connect(&r);
         login(&mut a, "a");
         a.chat("nobody hears").unwrap();
-        assert_eq!(next(&mut a), Got::ChatRes(81), "{backend}: not in a room");
-        login_enter_pair(&r, &mut a, backend);
+        assert_eq!(next(&mut a), Got::ChatRes(81), "{setup}: not in a room");
+        login_enter_pair(&r, &mut a, setup);
         r.stop();
     }
 }
 
-fn login_enter_pair(r: &common::Running, a: &mut ringport_client::Client, backend: &str) {
+fn login_enter_pair(r: &common::Running, a: &mut ringport_client::Client, setup: &str) {
     a.enter(2).unwrap();
     assert_eq!(next(a), Got::Enter(0));
     assert_eq!(next(a), Got::List(vec![]));
@@ -245,7 +245,7 @@ fn login_enter_pair(r: &common::Running, a: &mut ringport_client::Client, backen
     a.chat("one").unwrap();
     a.chat("two").unwrap();
     for m in ["one", "two"] {
-        assert_eq!(next(a), Got::ChatRes(0), "{backend}");
+        assert_eq!(next(a), Got::ChatRes(0), "{setup}");
         assert_eq!(
             next(a),
             Got::Chat("a".into(), m.into()),
@@ -272,10 +272,10 @@ fn login_enter_pair(r: &common::Running, a: &mut ringport_client::Client, backen
                 limited = true;
                 break;
             }
-            other => panic!("{backend}: {other:?}"),
+            other => panic!("{setup}: {other:?}"),
         }
     }
-    assert!(limited, "{backend}: rate limit answered 63");
+    assert!(limited, "{setup}: rate limit answered 63");
     assert!(
         quiet(&mut b, Duration::from_millis(200)),
         "refused chat not delivered"
@@ -284,11 +284,11 @@ fn login_enter_pair(r: &common::Running, a: &mut ringport_client::Client, backen
 
 #[test]
 fn echo_in_any_state_and_bad_frames_close_one_session() {
-    for backend in BACKENDS {
-        let r = serve(backend, &[]);
+    for setup in SETUPS {
+        let r = serve(setup, &[]);
         let mut a = connect(&r);
         a.echo(b"").unwrap();
-        assert_eq!(next(&mut a), Got::Echo(vec![]), "{backend}");
+        assert_eq!(next(&mut a), Got::Echo(vec![]), "{setup}");
         login_enter(&mut a, "a", 0);
         a.echo(b"in a room").unwrap();
         assert_eq!(next(&mut a), Got::Echo(b"in a room".to_vec()));
@@ -301,7 +301,7 @@ fn echo_in_any_state_and_bad_frames_close_one_session() {
         login_enter(&mut bad, "bad", 0);
         assert!(matches!(next(&mut a), Got::NewUser(..)));
         bad.send_raw(&[4, 0, 1, 0]).unwrap();
-        assert!(closed(&mut bad), "{backend}: bad frame closes");
+        assert!(closed(&mut bad), "{setup}: bad frame closes");
         assert!(
             matches!(next(&mut a), Got::LeaveUser(_)),
             "its room is told"
@@ -314,13 +314,13 @@ fn echo_in_any_state_and_bad_frames_close_one_session() {
 
 #[test]
 fn login_deadline_closes_idle_strangers() {
-    for backend in BACKENDS {
-        let r = serve(backend, &["--login-timeout", "1"]);
+    for setup in SETUPS {
+        let r = serve(setup, &["--login-timeout", "1"]);
         let mut stranger = connect(&r);
         let mut member = connect(&r);
         login(&mut member, "m");
         let t = std::time::Instant::now();
-        assert!(closed(&mut stranger), "{backend}: closed without login");
+        assert!(closed(&mut stranger), "{setup}: closed without login");
         let waited = t.elapsed();
         assert!(
             waited >= Duration::from_millis(500),

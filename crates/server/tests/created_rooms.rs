@@ -9,7 +9,7 @@ mod chat_support;
 mod common;
 mod ws_support;
 
-use chat_support::{connect, login, next, serve, Got, BACKENDS};
+use chat_support::{connect, login, next, serve, Got, SETUPS};
 use ringport_client::proto::{
     ClientPacket, ResultCode, RoomCreateReq, RoomEnterNameReq, RoomListReq,
 };
@@ -17,21 +17,21 @@ use ws_support::WsClient;
 
 #[test]
 fn tcp_and_websocket_users_create_find_and_share_a_room() {
-    for backend in BACKENDS {
-        let server = serve(backend, &["--ws-listen", "127.0.0.1:0"]);
+    for setup in SETUPS {
+        let server = serve(setup, &["--ws-listen", "127.0.0.1:0"]);
         let ws_addr = server.ws.expect("the startup line names the ws listener");
 
         // A browser user watches the list.
         let mut web = WsClient::connect(ws_addr);
         web.login_ok("web");
         web.send(&ClientPacket::RoomListReq(RoomListReq { watch: true }));
-        assert_eq!(web.next(), Got::ListRes(0), "{backend}");
+        assert_eq!(web.next(), Got::ListRes(0), "{setup}");
         match web.next() {
             Got::Rooms(rooms) => {
-                assert_eq!(rooms.len(), 10, "{backend}: the fixed rooms");
+                assert_eq!(rooms.len(), 10, "{setup}: the fixed rooms");
                 assert_eq!(rooms[0], (0, String::new(), 0, 4));
             }
-            other => panic!("{backend}: {other:?}"),
+            other => panic!("{setup}: {other:?}"),
         }
 
         // A TCP user creates "Rust fans" with room for 8.
@@ -43,7 +43,7 @@ fn tcp_and_websocket_users_create_find_and_share_a_room() {
         .unwrap();
         let number = match next(&mut tcp) {
             Got::Created(0, n) => n,
-            other => panic!("{backend}: {other:?}"),
+            other => panic!("{setup}: {other:?}"),
         };
         assert_eq!(number, 1000);
         assert_eq!(
@@ -75,10 +75,10 @@ fn tcp_and_websocket_users_create_find_and_share_a_room() {
             assert_eq!(n, number);
             got = web.next();
         }
-        assert_eq!(got, Got::EnterName(0, number), "{backend}");
+        assert_eq!(got, Got::EnterName(0, number), "{setup}");
         match web.next() {
             Got::List(members) => assert_eq!(members.len(), 1),
-            other => panic!("{backend}: {other:?}"),
+            other => panic!("{setup}: {other:?}"),
         }
         assert!(matches!(next(&mut tcp), Got::NewUser(_, name) if name == "web"));
 
@@ -96,7 +96,7 @@ fn tcp_and_websocket_users_create_find_and_share_a_room() {
                         break;
                     }
                 }
-                other => panic!("{backend}: {other:?}"),
+                other => panic!("{setup}: {other:?}"),
             }
         }
         server.stop();
@@ -105,8 +105,8 @@ fn tcp_and_websocket_users_create_find_and_share_a_room() {
 
 #[test]
 fn bad_names_and_the_byte_examples_on_the_wire() {
-    for backend in BACKENDS {
-        let server = serve(backend, &[]);
+    for setup in SETUPS {
+        let server = serve(setup, &[]);
         let mut c = connect(&server);
         login(&mut c, "ann");
         // Create "rust", default capacity → created, room 1000.
@@ -114,7 +114,7 @@ fn bad_names_and_the_byte_examples_on_the_wire() {
             0x0C, 0x00, 0x2D, 0x01, 0x00, 0x00, 0x00, 0x04, b'r', b'u', b's', b't',
         ])
         .unwrap();
-        assert_eq!(next(&mut c), Got::Created(0, 1000), "{backend}");
+        assert_eq!(next(&mut c), Got::Created(0, 1000), "{setup}");
         // Enter "rust" → 308(0, 1000), then an empty 209.
         c.send_raw(&[0x0A, 0x00, 0x33, 0x01, 0x00, 0x04, b'r', b'u', b's', b't'])
             .unwrap();
@@ -131,7 +131,7 @@ fn bad_names_and_the_byte_examples_on_the_wire() {
             assert_eq!(
                 next(&mut c),
                 Got::Created(ResultCode::RoomNameInvalid.code(), 0),
-                "{backend}: {bad:?}"
+                "{setup}: {bad:?}"
             );
         }
         // A name length that disagrees with the body: 90, session kept.

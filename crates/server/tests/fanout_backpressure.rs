@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use chat_support::{connect, login_enter, next, serve, Got, BACKENDS};
+use chat_support::{connect, login_enter, next, serve, Got, SETUPS};
 use ringport_client::proto::RoomChatReq;
 use ringport_client::Client;
 
@@ -75,8 +75,8 @@ fn read_everything(mut c: Client, me: &str, non_reader: i64) -> (Seen, Client) {
 
 #[test]
 fn full_speed_senders_are_slowed_not_cut_and_a_non_reader_is_closed() {
-    for backend in BACKENDS {
-        let server = serve(backend, &["--chat-rate", "0"]);
+    for setup in SETUPS {
+        let server = serve(setup, &["--chat-rate", "0"]);
         let admin = server.admin.unwrap();
         let pid = server.child.id();
         let mut non_reader = connect(&server);
@@ -143,15 +143,15 @@ fn full_speed_senders_are_slowed_not_cut_and_a_non_reader_is_closed() {
         for (k, s) in seen.iter().enumerate() {
             let left = s
                 .non_reader_left
-                .unwrap_or_else(|| panic!("{backend}: s{k} never saw the non-reader leave"));
+                .unwrap_or_else(|| panic!("{setup}: s{k} never saw the non-reader leave"));
             let after = left - start;
             assert!(
                 after <= NON_READER_BOUND,
-                "{backend}: the non-reader was closed after {after:?}"
+                "{setup}: the non-reader was closed after {after:?}"
             );
         }
         eprintln!(
-            "{backend}: {} chats, each to 3 readers, in {took:?}; non-reader closed after \
+            "{setup}: {} chats, each to 3 readers, in {took:?}; non-reader closed after \
              {:?}; RSS {rss_before} KiB before, peak {hwm} KiB; output pauses {pauses:?}, \
              stall closes {stalls:?}",
             SENDERS * PER_SENDER,
@@ -159,7 +159,7 @@ fn full_speed_senders_are_slowed_not_cut_and_a_non_reader_is_closed() {
         );
         assert!(
             hwm < rss_before + 256 * 1024,
-            "{backend}: peak RSS {hwm} KiB (from {rss_before} KiB)"
+            "{setup}: peak RSS {hwm} KiB (from {rss_before} KiB)"
         );
         drop(non_reader);
         server.stop();

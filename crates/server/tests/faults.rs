@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
-use chat_support::{closed, connect, login, login_enter, next, serve, Got, BACKENDS};
+use chat_support::{closed, connect, login, login_enter, next, serve, setup_flags, Got, SETUPS};
 use common::Running;
 use ringport_client::Client;
 
@@ -76,9 +76,9 @@ impl Noise {
 
 #[test]
 fn garbage_and_bad_lengths_close_only_their_sessions() {
-    for backend in BACKENDS {
-        let server = serve(backend, &["--chat-rate", "0"]);
-        let (mut a, mut b) = pair(&server, 1, backend);
+    for setup in SETUPS {
+        let server = serve(setup, &["--chat-rate", "0"]);
+        let (mut a, mut b) = pair(&server, 1, setup);
         let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
         let mut bad: Vec<TcpStream> = (0..64).map(|_| raw(&server)).collect();
         for (i, s) in bad.iter_mut().enumerate() {
@@ -94,7 +94,7 @@ fn garbage_and_bad_lengths_close_only_their_sessions() {
             s.write_all(&frame).unwrap();
             assert!(
                 raw_closed(&mut s),
-                "{backend}: length {len} closes the session"
+                "{setup}: length {len} closes the session"
             );
         }
         still_chatting(&mut a, &mut b, "after the garbage");
@@ -106,9 +106,9 @@ fn garbage_and_bad_lengths_close_only_their_sessions() {
 
 #[test]
 fn slowloris_is_closed_by_the_login_deadline() {
-    for backend in BACKENDS {
-        let server = serve(backend, &["--login-timeout", "1"]);
-        let (mut a, mut b) = pair(&server, 1, backend);
+    for setup in SETUPS {
+        let server = serve(setup, &["--login-timeout", "1"]);
+        let (mut a, mut b) = pair(&server, 1, setup);
         let mut s = raw(&server);
         let started = Instant::now();
         // A login header, one byte per 300 ms: never completes a frame.
@@ -122,9 +122,9 @@ fn slowloris_is_closed_by_the_login_deadline() {
         }
         assert!(
             was_closed || raw_closed(&mut s),
-            "{backend}: slowloris closed"
+            "{setup}: slowloris closed"
         );
-        assert!(started.elapsed() < Duration::from_secs(8), "{backend}");
+        assert!(started.elapsed() < Duration::from_secs(8), "{setup}");
         still_chatting(&mut a, &mut b, "after slowloris");
         server.stop();
     }
@@ -132,28 +132,28 @@ fn slowloris_is_closed_by_the_login_deadline() {
 
 #[test]
 fn silent_peers_are_closed_by_the_idle_timeout() {
-    for backend in BACKENDS {
-        let server = serve(backend, &["--idle-timeout", "1"]);
+    for setup in SETUPS {
+        let server = serve(setup, &["--idle-timeout", "1"]);
         let mut silent = connect(&server);
-        login(&mut silent, &format!("{backend}-silent"));
+        login(&mut silent, &format!("{setup}-silent"));
         let started = Instant::now();
         // Gone without a FIN, as far as the server can tell: it hears nothing.
-        assert!(closed(&mut silent), "{backend}: silent peer closed");
+        assert!(closed(&mut silent), "{setup}: silent peer closed");
         let waited = started.elapsed();
         assert!(
             waited >= Duration::from_millis(900),
-            "{backend}: not before the timeout ({waited:?})"
+            "{setup}: not before the timeout ({waited:?})"
         );
-        assert!(waited < Duration::from_secs(8), "{backend}: {waited:?}");
+        assert!(waited < Duration::from_secs(8), "{setup}: {waited:?}");
         server.stop();
     }
 }
 
 #[test]
 fn reset_during_a_large_queued_send_disturbs_nobody() {
-    for backend in BACKENDS {
-        let server = serve(backend, &["--chat-rate", "0"]);
-        let (mut a, mut b) = pair(&server, 1, backend);
+    for setup in SETUPS {
+        let server = serve(setup, &["--chat-rate", "0"]);
+        let (mut a, mut b) = pair(&server, 1, setup);
         for round in 0..5 {
             let mut s = raw(&server);
             // DEV_ECHO frames of 8 KiB, never read back: the reply queues up.
@@ -180,9 +180,9 @@ fn reset_during_a_large_queued_send_disturbs_nobody() {
 
 #[test]
 fn a_connection_flood_beyond_max_sessions_is_refused_quickly() {
-    for backend in BACKENDS {
-        let server = serve(backend, &["--max-sessions", "20", "--chat-rate", "0"]);
-        let (mut a, mut b) = pair(&server, 1, backend);
+    for setup in SETUPS {
+        let server = serve(setup, &["--max-sessions", "20", "--chat-rate", "0"]);
+        let (mut a, mut b) = pair(&server, 1, setup);
         let started = Instant::now();
         let mut flood: Vec<TcpStream> = (0..300).map(|_| raw(&server)).collect();
         let mut refused = 0;
@@ -195,9 +195,9 @@ fn a_connection_flood_beyond_max_sessions_is_refused_quickly() {
         }
         assert!(
             refused >= 300 - 18,
-            "{backend}: only {refused} of 300 refused"
+            "{setup}: only {refused} of 300 refused"
         );
-        assert!(started.elapsed() < Duration::from_secs(30), "{backend}");
+        assert!(started.elapsed() < Duration::from_secs(30), "{setup}");
         still_chatting(&mut a, &mut b, "during the flood");
         drop(flood);
         server.stop();
@@ -206,24 +206,24 @@ fn a_connection_flood_beyond_max_sessions_is_refused_quickly() {
 
 #[test]
 fn descriptor_exhaustion_backs_off_and_recovers() {
-    for backend in BACKENDS {
+    for setup in SETUPS {
         let server = common::start_wrapped(
             &["prlimit", "--nofile=48:48"],
             &[
-                "serve",
-                "--backend",
-                backend,
-                "--io-threads",
-                "1",
-                "--accounts",
-                "memory",
-                "--argon2-memory-kib",
-                "8",
-                "--argon2-iterations",
-                "1",
-            ],
+                &["serve"][..],
+                &setup_flags(setup, "1"),
+                &[
+                    "--accounts",
+                    "memory",
+                    "--argon2-memory-kib",
+                    "8",
+                    "--argon2-iterations",
+                    "1",
+                ],
+            ]
+            .concat(),
         );
-        let (mut a, mut b) = pair(&server, 1, backend);
+        let (mut a, mut b) = pair(&server, 1, setup);
         let hogs: Vec<TcpStream> = (0..80).map(|_| raw(&server)).collect();
         std::thread::sleep(Duration::from_millis(500));
         still_chatting(&mut a, &mut b, "while out of descriptors");
@@ -234,7 +234,7 @@ fn descriptor_exhaustion_backs_off_and_recovers() {
                 .unwrap()
                 .iter()
                 .any(|l| l.contains("accept failed; backing off")),
-            "{backend}: the exhaustion was logged"
+            "{setup}: the exhaustion was logged"
         );
         drop(hogs);
         // Descriptors come back as the server sees the hogs close; a new
@@ -243,15 +243,12 @@ fn descriptor_exhaustion_backs_off_and_recovers() {
         loop {
             let mut c = Client::connect(server.addr).unwrap();
             c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-            if c.login(&format!("{backend}-late"), "pw").is_ok()
+            if c.login(&format!("{setup}-late"), "pw").is_ok()
                 && matches!(c.recv().map(|p| p.id()), Ok(202))
             {
                 break;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{backend}: accept never recovered"
-            );
+            assert!(Instant::now() < deadline, "{setup}: accept never recovered");
             std::thread::sleep(Duration::from_millis(200));
         }
         still_chatting(&mut a, &mut b, "after recovery");
@@ -261,11 +258,11 @@ fn descriptor_exhaustion_backs_off_and_recovers() {
 
 #[test]
 fn a_chat_flood_is_rate_limited_and_the_room_stays_responsive() {
-    for backend in BACKENDS {
-        let server = serve(backend, &["--chat-rate", "10", "--chat-burst", "20"]);
-        let (mut a, mut b) = pair(&server, 1, backend);
+    for setup in SETUPS {
+        let server = serve(setup, &["--chat-rate", "10", "--chat-burst", "20"]);
+        let (mut a, mut b) = pair(&server, 1, setup);
         let mut flooder = connect(&server);
-        login_enter(&mut flooder, &format!("{backend}-flood"), 1);
+        login_enter(&mut flooder, &format!("{setup}-flood"), 1);
         assert!(matches!(next(&mut a), Got::NewUser(_, _)));
         assert!(matches!(next(&mut b), Got::NewUser(_, _)));
         let sent = 500;
@@ -278,12 +275,12 @@ fn a_chat_flood_is_rate_limited_and_the_room_stays_responsive() {
                 Got::ChatRes(0) => ok += 1,
                 Got::ChatRes(63) => limited += 1,
                 Got::Chat(..) => {}
-                other => panic!("{backend}: {other:?}"),
+                other => panic!("{setup}: {other:?}"),
             }
         }
         assert!(
             limited > 0 && ok <= 20 + 10 * 5,
-            "{backend}: ok {ok}, limited {limited}"
+            "{setup}: ok {ok}, limited {limited}"
         );
         // a and b received exactly the accepted floods, then their own chat.
         for c in [&mut a, &mut b] {
@@ -298,14 +295,11 @@ fn a_chat_flood_is_rate_limited_and_the_room_stays_responsive() {
 
 #[test]
 fn a_member_that_never_reads_is_cut_off_and_the_room_goes_on() {
-    for backend in BACKENDS {
-        let server = serve(
-            backend,
-            &["--chat-rate", "0", "--send-queue-limit", "65536"],
-        );
-        let (mut a, mut b) = pair(&server, 1, backend);
+    for setup in SETUPS {
+        let server = serve(setup, &["--chat-rate", "0", "--send-queue-limit", "65536"]);
+        let (mut a, mut b) = pair(&server, 1, setup);
         let mut deaf = connect(&server);
-        login_enter(&mut deaf, &format!("{backend}-deaf"), 1);
+        login_enter(&mut deaf, &format!("{setup}-deaf"), 1);
         // Shrink its receive window so the server's queue fills fast.
         socket2::SockRef::from(deaf.stream())
             .set_recv_buffer_size(4096)
@@ -322,14 +316,14 @@ fn a_member_that_never_reads_is_cut_off_and_the_room_goes_on() {
                     Got::ChatRes(0) => answered = true,
                     Got::Chat(..) if answered => break,
                     Got::LeaveUser(_) => left = true,
-                    other => panic!("{backend} {i}: {other:?}"),
+                    other => panic!("{setup} {i}: {other:?}"),
                 }
             }
             loop {
                 match next(&mut b) {
                     Got::Chat(..) => break,
                     Got::LeaveUser(_) => {}
-                    other => panic!("{backend}: {other:?}"),
+                    other => panic!("{setup}: {other:?}"),
                 }
             }
             if left {
@@ -338,7 +332,7 @@ fn a_member_that_never_reads_is_cut_off_and_the_room_goes_on() {
         }
         assert!(
             left,
-            "{backend}: the deaf member was cut off (its leave was announced)"
+            "{setup}: the deaf member was cut off (its leave was announced)"
         );
         deaf.stream().shutdown(Shutdown::Both).ok();
         still_chatting(&mut a, &mut b, "after the cut");

@@ -8,7 +8,7 @@
 //! `--max-login-wait-ms 2500`: the admission bound is above the deadline on
 //! purpose, so the logins admitted last wait past their session's deadline
 //! (the case of the default 10 s deadline under a long queue, compressed).
-//! Each backend's burst is answered within about 2.5 s and the file runs in
+//! Each setup's burst is answered within about 2.5 s and the file runs in
 //! about 10–15 s. On the code before issue 18 the default-cost test fails:
 //! the deadline closed the sessions still waiting for a hash without an
 //! answer (and with only the deadline rule reverted, it fails the same way).
@@ -19,7 +19,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use chat_support::{closed, connect, next, serve, try_next, Got, BACKENDS};
+use chat_support::{closed, connect, next, serve, setup_flags, try_next, Got, SETUPS};
 use common::Running;
 
 const BURST: usize = 300;
@@ -53,53 +53,56 @@ fn tally(codes: &[Option<u16>]) -> (usize, usize, usize) {
 }
 
 /// The default argon2 cost (no `--argon2-*` flags), the in-memory store.
-fn serve_default_cost(backend: &str) -> Running {
-    common::start(&[
-        "serve",
-        "--backend",
-        backend,
-        "--io-threads",
-        "2",
-        "--accounts",
-        "memory",
-        "--admin-listen",
-        "127.0.0.1:0",
-        "--login-timeout",
-        "1",
-        "--max-login-wait-ms",
-        "2500",
-    ])
+fn serve_default_cost(setup: &str) -> Running {
+    let flags = setup_flags(setup, "2");
+    common::start(
+        &[
+            &["serve"][..],
+            &flags,
+            &[
+                "--accounts",
+                "memory",
+                "--admin-listen",
+                "127.0.0.1:0",
+                "--login-timeout",
+                "1",
+                "--max-login-wait-ms",
+                "2500",
+            ],
+        ]
+        .concat(),
+    )
 }
 
 #[test]
 fn a_burst_at_the_default_cost_is_answered_0_or_34_never_closed_unanswered() {
-    for backend in BACKENDS {
-        let server = serve_default_cost(backend);
+    for setup in SETUPS {
+        let server = serve_default_cost(setup);
         // One login first, so the workers have measured a check.
         let mut warm = connect(&server);
         warm.login("warm", "pw").unwrap();
-        assert_eq!(next(&mut warm), Got::Login(0), "{backend}");
+        assert_eq!(next(&mut warm), Got::Login(0), "{setup}");
         // A session that sends nothing.
         let mut idle = connect(&server);
         let idle_since = Instant::now();
 
         let (codes, took) = burst(&server, "u");
         let (ok, busy, unanswered) = tally(&codes);
-        eprintln!("{backend}: {ok} × 0, {busy} × 34, {unanswered} unanswered in {took:?}");
-        assert_eq!(unanswered, 0, "{backend}: every login is answered");
-        assert_eq!(ok + busy, BURST, "{backend}: only 0 or 34: {codes:?}");
-        assert!(ok > 0, "{backend}: some logins are served");
+        eprintln!("{setup}: {ok} × 0, {busy} × 34, {unanswered} unanswered in {took:?}");
+        assert_eq!(unanswered, 0, "{setup}: every login is answered");
+        assert_eq!(ok + busy, BURST, "{setup}: only 0 or 34: {codes:?}");
+        assert!(ok > 0, "{setup}: some logins are served");
         assert!(
             took < Duration::from_secs(8),
-            "{backend}: answered within the bound, not at the deadline: {took:?}"
+            "{setup}: answered within the bound, not at the deadline: {took:?}"
         );
 
         // The idle session is still closed at its deadline.
-        assert!(closed(&mut idle), "{backend}: idle session closed");
+        assert!(closed(&mut idle), "{setup}: idle session closed");
         let idle_for = idle_since.elapsed();
         assert!(
             idle_for >= Duration::from_millis(900) && idle_for < Duration::from_secs(5),
-            "{backend}: idle closed after {idle_for:?}"
+            "{setup}: idle closed after {idle_for:?}"
         );
 
         // /metrics: the refusals counted, nothing left waiting.
@@ -114,10 +117,7 @@ fn a_burst_at_the_default_cost_is_answered_0_or_34_never_closed_unanswered() {
                 )
             })
             .sum();
-        assert_eq!(
-            refused, busy as f64,
-            "{backend}: refusals counted\n{scrape}"
-        );
+        assert_eq!(refused, busy as f64, "{setup}: refusals counted\n{scrape}");
         assert!(
             common::sample(&scrape, "ringport_login_oldest_wait_seconds").is_some(),
             "{scrape}"
@@ -132,10 +132,10 @@ fn a_burst_at_the_default_cost_is_answered_0_or_34_never_closed_unanswered() {
 
 #[test]
 fn a_burst_at_a_cheap_cost_is_all_answered_0() {
-    for backend in BACKENDS {
+    for setup in SETUPS {
         // chat_support::serve runs the default cost; this test lowers it.
         let server = serve(
-            backend,
+            setup,
             &[
                 "--login-timeout",
                 "2",
@@ -147,8 +147,8 @@ fn a_burst_at_a_cheap_cost_is_all_answered_0() {
         );
         let (codes, took) = burst(&server, "c");
         let (ok, busy, unanswered) = tally(&codes);
-        eprintln!("{backend}: {ok} × 0, {busy} × 34, {unanswered} unanswered in {took:?}");
-        assert_eq!(ok, BURST, "{backend}: {codes:?}");
+        eprintln!("{setup}: {ok} × 0, {busy} × 34, {unanswered} unanswered in {took:?}");
+        assert_eq!(ok, BURST, "{setup}: {codes:?}");
         server.stop();
     }
 }

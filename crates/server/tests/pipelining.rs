@@ -19,7 +19,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use chat_support::{connect, next, serve, try_next, Got, BACKENDS};
+use chat_support::{connect, next, serve, try_next, Got, SETUPS};
 use common::{sample, Running};
 use ringport_accounts::testing::RedisServer;
 use ringport_client::proto::{ClientPacket, DevEcho, LoginReq, RoomChatReq, RoomEnterReq};
@@ -102,8 +102,8 @@ fn send_burst(r: &Running, id: &str) -> (Vec<Got>, Duration) {
 
 #[test]
 fn pipelined_requests_are_answered_in_request_order() {
-    for backend in BACKENDS {
-        let r = serve(backend, &["--chat-rate", "0"]);
+    for setup in SETUPS {
+        let r = serve(setup, &["--chat-rate", "0"]);
         // Several sessions at once, so the password checks really are in
         // flight on the workers while the rest of each burst arrives.
         let ids: Vec<String> = (0..8).map(|i| format!("order{i}")).collect();
@@ -123,14 +123,14 @@ fn pipelined_requests_are_answered_in_request_order() {
             // Each session is alone in room 1 only if the others are not
             // there at that moment: compare the user list loosely.
             let want = answers(id);
-            assert_eq!(got.len(), want.len(), "{backend}: {id}: {got:?}");
+            assert_eq!(got.len(), want.len(), "{setup}: {id}: {got:?}");
             for (g, w) in got.iter().zip(&want) {
                 match (g, w) {
                     (Got::List(_), Got::List(_)) => {}
                     (Got::Chat(from, _), Got::Chat(..)) if from != id => {
-                        panic!("{backend}: {id}: a chat of {from} among its answers: {got:?}")
+                        panic!("{setup}: {id}: a chat of {from} among its answers: {got:?}")
                     }
-                    _ => assert_eq!(g, w, "{backend}: {id}: {got:?}"),
+                    _ => assert_eq!(g, w, "{setup}: {id}: {got:?}"),
                 }
             }
         }
@@ -140,10 +140,10 @@ fn pipelined_requests_are_answered_in_request_order() {
 
 #[test]
 fn a_single_pipelined_session_gets_exactly_its_answers_in_order() {
-    for backend in BACKENDS {
-        let r = serve(backend, &[]);
+    for setup in SETUPS {
+        let r = serve(setup, &[]);
         let (got, _) = send_burst(&r, "alone");
-        assert_eq!(got, answers("alone"), "{backend}");
+        assert_eq!(got, answers("alone"), "{setup}");
         r.stop();
     }
 }
@@ -201,9 +201,9 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
 
 const STORE_DELAY: Duration = Duration::from_millis(300);
 
-/// `ringport serve` on `backend` with its accounts in `redis` behind a
+/// `ringport serve` on `setup` with its accounts in `redis` behind a
 /// [`DelayProxy`].
-fn serve_with_slow_store(backend: &str, redis: &RedisServer, extra: &[&str]) -> Running {
+fn serve_with_slow_store(setup: &str, redis: &RedisServer, extra: &[&str]) -> Running {
     let proxy = DelayProxy::start(redis.addr(), STORE_DELAY);
     let url = proxy.url();
     let mut args = vec![
@@ -216,7 +216,7 @@ fn serve_with_slow_store(backend: &str, redis: &RedisServer, extra: &[&str]) -> 
         concat!(env!("CARGO_TARGET_TMPDIR"), "/ringport-token-secret"),
     ];
     args.extend_from_slice(extra);
-    serve(backend, &args)
+    serve(setup, &args)
 }
 
 #[test]
@@ -224,14 +224,14 @@ fn pipelined_requests_wait_for_a_slow_account_store() {
     let Some(redis) = RedisServer::start("pipelined_requests_wait_for_a_slow_account_store") else {
         return;
     };
-    for backend in BACKENDS {
-        let r = serve_with_slow_store(backend, &redis, &[]);
-        let id = format!("slow-{backend}");
+    for setup in SETUPS {
+        let r = serve_with_slow_store(setup, &redis, &[]);
+        let id = format!("slow-{setup}");
         let (got, login_after) = send_burst(&r, &id);
-        assert_eq!(got, answers(&id), "{backend}");
+        assert_eq!(got, answers(&id), "{setup}");
         assert!(
             login_after >= STORE_DELAY,
-            "{backend}: the store was slow ({login_after:?})"
+            "{setup}: the store was slow ({login_after:?})"
         );
         r.stop();
     }
@@ -244,9 +244,9 @@ fn pipelined_requests_wait_for_the_cluster_claim_and_enter() {
         return;
     };
     let url = redis.url();
-    for backend in BACKENDS {
+    for setup in SETUPS {
         let r = serve(
-            backend,
+            setup,
             &[
                 "--cluster",
                 &url,
@@ -261,18 +261,18 @@ fn pipelined_requests_wait_for_the_cluster_claim_and_enter() {
         // Someone on the node is in room 1 already: the enter's answer
         // lists them, and they hear of each newcomer and its chat.
         let mut ann = connect(&r);
-        chat_support::login_enter(&mut ann, &format!("ann-{backend}"), 1);
+        chat_support::login_enter(&mut ann, &format!("ann-{setup}"), 1);
         for i in 0..3 {
-            let id = format!("c{i}-{backend}");
+            let id = format!("c{i}-{setup}");
             let (got, _) = send_burst(&r, &id);
             let mut want = answers(&id);
             // The list names ann (and no one else).
             assert!(
                 matches!(got.get(4), Some(Got::List(list)) if list.len() == 1),
-                "{backend}: in order, the 209 naming ann fifth: {got:?}"
+                "{setup}: in order, the 209 naming ann fifth: {got:?}"
             );
             want[4] = got[4].clone();
-            assert_eq!(got, want, "{backend}");
+            assert_eq!(got, want, "{setup}");
             assert!(matches!(next(&mut ann), Got::NewUser(_, name) if name == id));
             assert_eq!(next(&mut ann), Got::Chat(id.clone(), "hi".into()));
             assert!(matches!(next(&mut ann), Got::LeaveUser(_)));
@@ -292,8 +292,8 @@ fn thousands_of_requests_behind_a_slow_login_are_paused_not_dropped() {
         return;
     };
     const ECHOES: usize = 5_000;
-    for backend in BACKENDS {
-        let r = serve_with_slow_store(backend, &redis, &[]);
+    for setup in SETUPS {
+        let r = serve_with_slow_store(setup, &redis, &[]);
         let mut c = connect(&r);
         let mut bytes = Vec::new();
         encode(
@@ -315,31 +315,31 @@ fn thousands_of_requests_behind_a_slow_login_are_paused_not_dropped() {
         // all of it is sent.
         let mut writer = c.try_clone().unwrap();
         let write = std::thread::spawn(move || writer.send_raw(&bytes));
-        assert_eq!(next(&mut c), Got::Login(0), "{backend}");
+        assert_eq!(next(&mut c), Got::Login(0), "{setup}");
         for i in 0..ECHOES {
             let want = format!("{i:0100}").into_bytes();
             match next(&mut c) {
                 Got::Echo(body) if body == want => {}
-                other => panic!("{backend}: echo {i}: got {other:?}"),
+                other => panic!("{setup}: echo {i}: got {other:?}"),
             }
         }
         write.join().unwrap().unwrap();
         // Still connected, and answering.
         c.echo(b"after").unwrap();
-        assert_eq!(next(&mut c), Got::Echo(b"after".to_vec()), "{backend}");
+        assert_eq!(next(&mut c), Got::Echo(b"after".to_vec()), "{setup}");
         let admin = r.admin.expect("admin listener");
         let (_, scrape) = common::get(admin, "/metrics");
         let pauses = sample(&scrape, "ringport_pipeline_pauses_total").unwrap_or(0.0);
         let queued = sample(&scrape, "ringport_requests_queued_total").unwrap_or(0.0);
-        assert!(pauses >= 1.0, "{backend}: reading was paused ({pauses})");
-        assert!(queued >= 64.0, "{backend}: requests queued ({queued})");
+        assert!(pauses >= 1.0, "{setup}: reading was paused ({pauses})");
+        assert!(queued >= 64.0, "{setup}: requests queued ({queued})");
         let slow = sample(
             &scrape,
             "ringport_session_closes_total{reason=\"slow_consumer\"}",
         );
         assert!(
             slow.unwrap_or(0.0) == 0.0,
-            "{backend}: nobody cut off ({slow:?})"
+            "{setup}: nobody cut off ({slow:?})"
         );
         r.stop();
     }

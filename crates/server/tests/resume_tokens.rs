@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chat_support::{connect, next, serve, Got, BACKENDS};
+use chat_support::{connect, next, serve, Got, SETUPS};
 use common::Running;
 use ringport_client::proto::ServerPacket;
 use ringport_client::Client;
@@ -83,36 +83,36 @@ fn resume(r: &Running, token: &[u8]) -> (u16, Option<Vec<u8>>) {
 
 #[test]
 fn a_token_logs_in_again_without_the_password() {
-    for backend in BACKENDS {
-        let r = serve(backend, &FAST);
+    for setup in SETUPS {
+        let r = serve(setup, &FAST);
         let (c, first) = password_login(&r, "ann");
         drop(c); // the connection is lost
         std::thread::sleep(Duration::from_millis(100));
 
         let mut c = connect(&r);
         hello(&mut c);
-        assert_eq!(token_login(&mut c, &first), 0, "{backend}: 318(0)");
+        assert_eq!(token_login(&mut c, &first), 0, "{setup}: 318(0)");
         let fresh = token(&mut c);
         assert!(!fresh.is_empty());
         // Logged in: a room can be entered.
         c.enter(0).unwrap();
-        assert_eq!(next(&mut c), Got::Enter(0), "{backend}");
+        assert_eq!(next(&mut c), Got::Enter(0), "{setup}");
         drop(c);
         std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(resume(&r, &fresh).0, 0, "{backend}: the fresh one works");
+        assert_eq!(resume(&r, &fresh).0, 0, "{setup}: the fresh one works");
 
         // Tampered with: 111.
         let mut bad = first.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;
-        assert_eq!(resume(&r, &bad).0, 111, "{backend}: tampered");
+        assert_eq!(resume(&r, &bad).0, 111, "{setup}: tampered");
         let mut bad = first.clone();
         bad[2] ^= 0x10; // the issue time
-        assert_eq!(resume(&r, &bad).0, 111, "{backend}: tampered claims");
+        assert_eq!(resume(&r, &bad).0, 111, "{setup}: tampered claims");
 
         // 317 without hello: 110.
         let mut c = connect(&r);
-        assert_eq!(token_login(&mut c, &first), 110, "{backend}: no hello");
+        assert_eq!(token_login(&mut c, &first), 110, "{setup}: no hello");
         drop(c);
 
         let admin = r.admin.unwrap();
@@ -137,32 +137,32 @@ fn a_token_logs_in_again_without_the_password() {
 #[test]
 fn a_token_signed_with_another_secret_is_invalid() {
     let dir = tempfile::tempdir().unwrap();
-    for backend in BACKENDS {
-        let one = dir.path().join(format!("{backend}-one"));
-        let two = dir.path().join(format!("{backend}-two"));
+    for setup in SETUPS {
+        let one = dir.path().join(format!("{setup}-one"));
+        let two = dir.path().join(format!("{setup}-two"));
         let mut args = FAST.to_vec();
         let one_s = one.display().to_string();
         args.extend_from_slice(&["--token-secret-file", &one_s]);
-        let a = serve(backend, &args);
+        let a = serve(setup, &args);
         let (c, t) = password_login(&a, "bob");
         drop(c);
 
         let mut args = FAST.to_vec();
         let two_s = two.display().to_string();
         args.extend_from_slice(&["--token-secret-file", &two_s]);
-        let b = serve(backend, &args);
-        assert_eq!(resume(&b, &t).0, 111, "{backend}: another server's secret");
+        let b = serve(setup, &args);
+        assert_eq!(resume(&b, &t).0, 111, "{setup}: another server's secret");
         std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(resume(&a, &t).0, 0, "{backend}: its own server takes it");
+        assert_eq!(resume(&a, &t).0, 0, "{setup}: its own server takes it");
         // A third server on the first file accepts it: nodes sharing the
         // file accept each other's tokens (bob must exist there).
         let mut args = FAST.to_vec();
         args.extend_from_slice(&["--token-secret-file", &one_s]);
-        let c3 = serve(backend, &args);
+        let c3 = serve(setup, &args);
         let (c, _) = password_login(&c3, "bob");
         drop(c);
         std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(resume(&c3, &t).0, 0, "{backend}: same file, same key");
+        assert_eq!(resume(&c3, &t).0, 0, "{setup}: same file, same key");
         c3.stop();
         b.stop();
         a.stop();
@@ -171,14 +171,14 @@ fn a_token_signed_with_another_secret_is_invalid() {
 
 #[test]
 fn an_expired_token_is_refused() {
-    for backend in BACKENDS {
+    for setup in SETUPS {
         let mut args = FAST.to_vec();
         args.extend_from_slice(&["--token-ttl-secs", "1"]);
-        let r = serve(backend, &args);
+        let r = serve(setup, &args);
         let (c, t) = password_login(&r, "cy");
         drop(c);
         std::thread::sleep(Duration::from_millis(1300));
-        assert_eq!(resume(&r, &t).0, 112, "{backend}: expired");
+        assert_eq!(resume(&r, &t).0, 112, "{setup}: expired");
         let admin = r.admin.unwrap();
         common::scrape_until(
             admin,
@@ -213,35 +213,35 @@ fn user(args: &[&str], stdin: &str) {
     );
 }
 
-fn sqlite_server(backend: &str, db: &str) -> Running {
+fn sqlite_server(setup: &str, db: &str) -> Running {
     let mut args = vec!["--accounts", db];
     args.extend_from_slice(&FAST);
-    serve(backend, &args)
+    serve(setup, &args)
 }
 
 #[test]
 fn sqlite_tokens_survive_a_restart_and_die_with_a_password_change() {
-    for backend in BACKENDS {
+    for setup in SETUPS {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("ringport.db");
         let db = format!("sqlite:{}", db_path.display());
-        let r = sqlite_server(backend, &db);
+        let r = sqlite_server(setup, &db);
         let (c, first) = password_login(&r, "dee");
         drop(c);
 
         // The secret sits next to the database, private.
         let secret = dir.path().join("ringport.db.token-secret");
         let meta = std::fs::metadata(&secret).unwrap();
-        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{backend}");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{setup}");
         assert_eq!(meta.len(), 32);
         let bytes = std::fs::read(&secret).unwrap();
         r.stop();
 
         // Restarted: the same secret, the token still logs in.
-        let r = sqlite_server(backend, &db);
-        assert_eq!(std::fs::read(&secret).unwrap(), bytes, "{backend}: kept");
+        let r = sqlite_server(setup, &db);
+        assert_eq!(std::fs::read(&secret).unwrap(), bytes, "{setup}: kept");
         let (code, fresh) = resume(&r, &first);
-        assert_eq!(code, 0, "{backend}: a token survives a restart");
+        assert_eq!(code, 0, "{setup}: a token survives a restart");
         let fresh = fresh.unwrap();
         let log = r.log.lock().unwrap().join("\n");
         assert!(log.contains("ringport.db.token-secret"), "{log}");
@@ -249,8 +249,8 @@ fn sqlite_tokens_survive_a_restart_and_die_with_a_password_change() {
         // The password changes (while the server runs): both tokens die.
         std::thread::sleep(Duration::from_millis(20));
         user(&["passwd", "dee", "--accounts", &db], "new\n");
-        assert_eq!(resume(&r, &first).0, 113, "{backend}: revoked");
-        assert_eq!(resume(&r, &fresh).0, 113, "{backend}: revoked too");
+        assert_eq!(resume(&r, &first).0, 113, "{setup}: revoked");
+        assert_eq!(resume(&r, &fresh).0, 113, "{setup}: revoked too");
         // The new password logs in and gets a token that holds.
         let mut c = connect(&r);
         hello(&mut c);
@@ -259,7 +259,7 @@ fn sqlite_tokens_survive_a_restart_and_die_with_a_password_change() {
         let after = token(&mut c);
         drop(c);
         std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(resume(&r, &after).0, 0, "{backend}: a later token holds");
+        assert_eq!(resume(&r, &after).0, 0, "{setup}: a later token holds");
 
         // Deleted: its tokens die as well.
         std::thread::sleep(Duration::from_millis(100));
@@ -267,7 +267,7 @@ fn sqlite_tokens_survive_a_restart_and_die_with_a_password_change() {
         drop(c);
         std::thread::sleep(Duration::from_millis(20));
         user(&["del", "eve", "--accounts", &db], "");
-        assert_eq!(resume(&r, &last).0, 113, "{backend}: deleted");
+        assert_eq!(resume(&r, &last).0, 113, "{setup}: deleted");
 
         let admin = r.admin.unwrap();
         common::scrape_until(
@@ -326,9 +326,9 @@ fn an_unusable_secret_file_stops_the_server() {
 #[test]
 fn a_thousand_token_logins_pass_queued_passwords() {
     const CLIENTS: usize = 1000;
-    for backend in BACKENDS {
+    for setup in SETUPS {
         // Default argon2 cost, one hashing worker: passwords are slow.
-        let r = serve(backend, &["--auth-workers", "1", "--max-sessions", "4000"]);
+        let r = serve(setup, &["--auth-workers", "1", "--max-sessions", "4000"]);
         // One account, its token sent by every client: each check goes
         // through the store (a thousand accounts would need a thousand
         // hashes first); one client gets the id, the others 31.
@@ -371,12 +371,12 @@ fn a_thousand_token_logins_pass_queued_passwords() {
         assert_eq!(codes.values().sum::<usize>(), CLIENTS, "{codes:?}");
         assert!(
             codes.keys().all(|&k| k == 0 || k == 31),
-            "{backend}: {codes:?}"
+            "{setup}: {codes:?}"
         );
-        assert_eq!(codes.get(&0).copied(), Some(1), "{backend}: {codes:?}");
+        assert_eq!(codes.get(&0).copied(), Some(1), "{setup}: {codes:?}");
         assert!(
             took < Duration::from_secs(2),
-            "{backend}: {CLIENTS} token logins took {took:?}"
+            "{setup}: {CLIENTS} token logins took {took:?}"
         );
         // The passwords still get their answers.
         for c in &mut pw {

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chat_support::{login_enter, next, serve, Got, BACKENDS};
+use chat_support::{login_enter, next, serve, Got, SETUPS};
 use common::Running;
 use ringport_client::proto::{ClientPacket, LoginReq, RoomChatReq};
 use ringport_client::{Client, ClientError};
@@ -96,11 +96,11 @@ fn strs(args: &[String]) -> Vec<&str> {
 
 /// `chat_support::serve` (both backends' defaults, two I/O threads, an
 /// admin listener) with a TLS listener and `extra` flags.
-fn serve_tls(backend: &str, pki: &Pki, extra: &[&str]) -> Running {
+fn serve_tls(setup: &str, pki: &Pki, extra: &[&str]) -> Running {
     let tls = pki.tls_args();
     let mut args = strs(&tls);
     args.extend_from_slice(extra);
-    serve(backend, &args)
+    serve(setup, &args)
 }
 
 /// A TLS client of `addr` trusting `ca`'s file, as a user configures it.
@@ -214,42 +214,42 @@ const TLS_ALERT: u8 = 21;
 #[test]
 fn tcp_tls_and_wss_users_chat_in_one_room() {
     let pki = Pki::new("localhost");
-    for backend in BACKENDS {
+    for setup in SETUPS {
         let extra = ["--ws-listen", "127.0.0.1:0", "--ws-tls", "true"];
-        let server = serve_tls(backend, &pki, &extra);
+        let server = serve_tls(setup, &pki, &extra);
         let tls_addr = server.tls.expect("the startup line names the TLS listener");
         let wss_addr = server.ws.expect("the startup line names the ws listener");
         assert_ne!(tls_addr, server.addr);
 
         let mut plain = chat_support::connect(&server);
         assert!(!plain.is_tls());
-        assert_eq!(login_enter(&mut plain, "plain", 1), vec![], "{backend}");
+        assert_eq!(login_enter(&mut plain, "plain", 1), vec![], "{setup}");
         let mut tls = connect_tls(tls_addr, &pki.ca_pem);
         assert!(tls.is_tls());
         let members = login_enter(&mut tls, "secure", 1);
-        assert_eq!(members.len(), 1, "{backend}: {members:?}");
+        assert_eq!(members.len(), 1, "{setup}: {members:?}");
         let mut wss = connect_wss(wss_addr, &pki.ca);
         let members = wss.login_enter("browser", 1);
-        assert_eq!(members.len(), 2, "{backend}: {members:?}");
+        assert_eq!(members.len(), 2, "{setup}: {members:?}");
 
         // Each one's chat reaches the two others (and comes back to it).
         plain.chat("hello from tcp").unwrap();
         let want = ("plain".to_string(), "hello from tcp".to_string());
         assert_eq!(next_chat(|| next(&mut plain), "plain"), want);
-        assert_eq!(next_chat(|| next(&mut tls), "secure"), want, "{backend}");
-        assert_eq!(next_chat(|| wss.next(), "browser"), want, "{backend}");
+        assert_eq!(next_chat(|| next(&mut tls), "secure"), want, "{setup}");
+        assert_eq!(next_chat(|| wss.next(), "browser"), want, "{setup}");
 
         tls.chat("hello from tls").unwrap();
         let want = ("secure".to_string(), "hello from tls".to_string());
         assert_eq!(next_chat(|| next(&mut tls), "secure"), want);
-        assert_eq!(next_chat(|| next(&mut plain), "plain"), want, "{backend}");
-        assert_eq!(next_chat(|| wss.next(), "browser"), want, "{backend}");
+        assert_eq!(next_chat(|| next(&mut plain), "plain"), want, "{setup}");
+        assert_eq!(next_chat(|| wss.next(), "browser"), want, "{setup}");
 
         wss.chat("hello from wss ✓");
         let want = ("browser".to_string(), "hello from wss ✓".to_string());
         assert_eq!(next_chat(|| wss.next(), "browser"), want);
-        assert_eq!(next_chat(|| next(&mut plain), "plain"), want, "{backend}");
-        assert_eq!(next_chat(|| next(&mut tls), "secure"), want, "{backend}");
+        assert_eq!(next_chat(|| next(&mut plain), "plain"), want, "{setup}");
+        assert_eq!(next_chat(|| next(&mut tls), "secure"), want, "{setup}");
 
         common::scrape_until(
             server.admin.unwrap(),
@@ -406,8 +406,8 @@ fn garbage(n: usize) -> Vec<u8> {
 #[test]
 fn plaintext_and_garbage_on_the_tls_port_end_only_their_connection() {
     let pki = Pki::new("localhost");
-    for backend in BACKENDS {
-        let server = serve_tls(backend, &pki, &[]);
+    for setup in SETUPS {
+        let server = serve_tls(setup, &pki, &[]);
         let tls_addr = server.tls.unwrap();
         let mut alice = connect_tls(tls_addr, &pki.ca_pem);
         login_enter(&mut alice, "alice", 1);
@@ -425,7 +425,7 @@ fn plaintext_and_garbage_on_the_tls_port_end_only_their_connection() {
         let answer = read_until_closed(&mut s, "plaintext login");
         assert!(
             answer.is_empty() || answer[0] == TLS_ALERT,
-            "{backend}: an alert or nothing, got {answer:?}"
+            "{setup}: an alert or nothing, got {answer:?}"
         );
         // Garbage.
         let mut s = TcpStream::connect(tls_addr).unwrap();
@@ -433,18 +433,18 @@ fn plaintext_and_garbage_on_the_tls_port_end_only_their_connection() {
         let answer = read_until_closed(&mut s, "garbage");
         assert!(
             answer.is_empty() || answer[0] == TLS_ALERT,
-            "{backend}: an alert or nothing, got {answer:?}"
+            "{setup}: an alert or nothing, got {answer:?}"
         );
 
         // The established sessions chat on.
         alice.chat("still here").unwrap();
         let want = ("alice".to_string(), "still here".to_string());
         assert_eq!(next_chat(|| next(&mut alice), "alice"), want);
-        assert_eq!(next_chat(|| next(&mut bob), "bob"), want, "{backend}");
+        assert_eq!(next_chat(|| next(&mut bob), "bob"), want, "{setup}");
         bob.chat("me too").unwrap();
         let want = ("bob".to_string(), "me too".to_string());
         assert_eq!(next_chat(|| next(&mut bob), "bob"), want);
-        assert_eq!(next_chat(|| next(&mut alice), "alice"), want, "{backend}");
+        assert_eq!(next_chat(|| next(&mut alice), "alice"), want, "{setup}");
 
         common::scrape_until(
             server.admin.unwrap(),
@@ -582,7 +582,7 @@ fn sighup_swaps_the_certificate_for_new_sessions_and_refuses_a_bad_pair() {
 #[test]
 fn a_tls_member_that_reads_nothing_is_closed_like_a_plain_one() {
     let pki = Pki::new("localhost");
-    for backend in BACKENDS {
+    for setup in SETUPS {
         // The same rule as for plain sessions, with smaller numbers so the
         // test is short: a send stall of 2 s instead of the default 10, and
         // a 64 KiB kernel send buffer so a non-reader's socket stops taking
@@ -591,7 +591,7 @@ fn a_tls_member_that_reads_nothing_is_closed_like_a_plain_one() {
         // 32 MiB send_queue_limit for as long as the stall takes: the stall
         // rule is the one under test, and it closes them).
         let server = serve_tls(
-            backend,
+            setup,
             &pki,
             &[
                 "--chat-rate",
@@ -648,7 +648,7 @@ fn a_tls_member_that_reads_nothing_is_closed_like_a_plain_one() {
         loop {
             match next(&mut sender) {
                 Got::LeaveUser(uid) => {
-                    assert!(sleepers.contains(&uid), "{backend}: {uid} left");
+                    assert!(sleepers.contains(&uid), "{setup}: {uid} left");
                     left.push(uid);
                     if left.len() == 2 {
                         stop.store(true, Ordering::Relaxed);
@@ -657,13 +657,13 @@ fn a_tls_member_that_reads_nothing_is_closed_like_a_plain_one() {
                 Got::Chat(from, text) if from == "sender" && text == "end" => break,
                 Got::Chat(..) => chats += 1,
                 Got::ChatRes(0) => {}
-                other => panic!("{backend}: {other:?}"),
+                other => panic!("{setup}: {other:?}"),
             }
         }
         writer.join().unwrap();
-        assert_eq!(left.len(), 2, "{backend}: both non-readers were closed");
+        assert_eq!(left.len(), 2, "{setup}: both non-readers were closed");
         eprintln!(
-            "{backend}: {chats} chats delivered to the reader in {:?}, both non-readers closed",
+            "{setup}: {chats} chats delivered to the reader in {:?}, both non-readers closed",
             flood.elapsed()
         );
         common::scrape_until(
@@ -798,9 +798,9 @@ fn the_tls_listener_alone_serves_with_listen_none() {
 #[test]
 fn a_handshake_that_never_starts_ends_at_the_login_deadline() {
     let pki = Pki::new("localhost");
-    for backend in BACKENDS {
+    for setup in SETUPS {
         // One second instead of the default ten keeps the test short.
-        let server = serve_tls(backend, &pki, &["--login-timeout", "1"]);
+        let server = serve_tls(setup, &pki, &["--login-timeout", "1"]);
         let start = Instant::now();
         let mut silent = TcpStream::connect(server.tls.unwrap()).unwrap();
         // Not the 20 s of other waits: the default deadline (10 s) must not
@@ -812,10 +812,10 @@ fn a_handshake_that_never_starts_ends_at_the_login_deadline() {
         match silent.read_to_end(&mut rest) {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
-            Err(e) => panic!("{backend}: not closed at the login deadline: {e}"),
+            Err(e) => panic!("{setup}: not closed at the login deadline: {e}"),
         }
-        assert!(rest.is_empty(), "{backend}: {rest:?}");
-        eprintln!("{backend}: closed after {:?}", start.elapsed());
+        assert!(rest.is_empty(), "{setup}: {rest:?}");
+        eprintln!("{setup}: closed after {:?}", start.elapsed());
         common::scrape_until(
             server.admin.unwrap(),
             &[

@@ -12,24 +12,24 @@ mod ws_support;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use chat_support::{connect, login_enter, next, serve, Got, BACKENDS};
+use chat_support::{connect, login_enter, next, serve, Got, SETUPS};
 use common::Running;
 use ringport_client::proto::{ClientPacket, DevEcho, LoginReq, RoomChatReq};
 use ws_support::{upgrade_request, RawWs, WsClient};
 
-fn serve_ws(backend: &str, extra: &[&str]) -> Running {
+fn serve_ws(setup: &str, extra: &[&str]) -> Running {
     let mut args = vec!["--ws-listen", "127.0.0.1:0"];
     args.extend_from_slice(extra);
-    serve(backend, &args)
+    serve(setup, &args)
 }
 
 #[test]
 fn websocket_and_tcp_users_share_rooms_and_logins() {
-    for backend in BACKENDS {
-        let server = serve_ws(backend, &[]);
+    for setup in SETUPS {
+        let server = serve_ws(setup, &[]);
         let ws_addr = server.ws.expect("the startup line names the ws listener");
         let mut alice = WsClient::connect(ws_addr);
-        assert_eq!(alice.login_enter("alice", 1), vec![], "{backend}");
+        assert_eq!(alice.login_enter("alice", 1), vec![], "{setup}");
         let mut bob = connect(&server);
         let members = login_enter(&mut bob, "bob", 1);
         assert_eq!(members.len(), 1);
@@ -37,7 +37,7 @@ fn websocket_and_tcp_users_share_rooms_and_logins() {
         assert_eq!(name, "alice");
         let bob_uid = match alice.next() {
             Got::NewUser(uid, name) if name == "bob" => uid,
-            other => panic!("{backend}: expected bob's arrival, got {other:?}"),
+            other => panic!("{setup}: expected bob's arrival, got {other:?}"),
         };
 
         alice.chat("hi from a browser ✓");
@@ -61,10 +61,10 @@ fn websocket_and_tcp_users_share_rooms_and_logins() {
         // One login per id across transports, both ways.
         let mut bob2 = WsClient::connect(ws_addr);
         bob2.login("bob", "pw");
-        assert_eq!(bob2.next(), Got::Login(31), "{backend}");
+        assert_eq!(bob2.next(), Got::Login(31), "{setup}");
         let mut alice2 = connect(&server);
         alice2.login("alice", "pw").unwrap();
-        assert_eq!(next(&mut alice2), Got::Login(31), "{backend}");
+        assert_eq!(next(&mut alice2), Got::Login(31), "{setup}");
 
         // Leaving and disconnecting reach the other transport.
         bob.leave().unwrap();
@@ -75,7 +75,7 @@ fn websocket_and_tcp_users_share_rooms_and_logins() {
         assert_eq!(next(&mut bob), Got::List(vec![(alice_uid, "alice".into())]));
         assert!(matches!(alice.next(), Got::NewUser(uid, _) if uid == bob_uid));
         alice.ws.close(None).unwrap();
-        assert_eq!(next(&mut bob), Got::LeaveUser(alice_uid), "{backend}");
+        assert_eq!(next(&mut bob), Got::LeaveUser(alice_uid), "{setup}");
         server.stop();
     }
 }
@@ -165,8 +165,8 @@ fn violations() -> Vec<(&'static str, u16, Sender)> {
 
 #[test]
 fn bad_input_gets_its_close_code_and_disturbs_no_one_else() {
-    for backend in BACKENDS {
-        let server = serve_ws(backend, &[]);
+    for setup in SETUPS {
+        let server = serve_ws(setup, &[]);
         let ws_addr = server.ws.unwrap();
         let mut bystander = WsClient::connect(ws_addr);
         bystander.login_ok("bystander");
@@ -174,7 +174,7 @@ fn bad_input_gets_its_close_code_and_disturbs_no_one_else() {
         for (what, code, send) in violations() {
             let mut raw = RawWs::connect(ws_addr);
             send(&mut raw);
-            assert_eq!(raw.expect_close(), Some(code), "{backend}: {what}");
+            assert_eq!(raw.expect_close(), Some(code), "{setup}: {what}");
             if what.contains("packet") || what.contains("header") {
                 packet_errors += 1.0;
             }
@@ -185,7 +185,7 @@ fn bad_input_gets_its_close_code_and_disturbs_no_one_else() {
             assert_eq!(
                 bystander.next(),
                 Got::Echo(what.as_bytes().to_vec()),
-                "{backend}: {what}"
+                "{setup}: {what}"
             );
         }
         // Bad packets inside a message count as bad frames, as on TCP.
@@ -199,12 +199,12 @@ fn bad_input_gets_its_close_code_and_disturbs_no_one_else() {
         );
         // Every connection here upgraded: the bystander and one per violation.
         let upgrades = common::sample(&scrape, "ringport_ws_upgrades_total").unwrap();
-        assert_eq!(upgrades, violations().len() as f64 + 1.0, "{backend}");
+        assert_eq!(upgrades, violations().len() as f64 + 1.0, "{setup}");
         let accepted = common::sample(
             &scrape,
             "ringport_transport_sessions_accepted_total{transport=\"ws\"}",
         );
-        assert_eq!(accepted, Some(upgrades), "{backend}");
+        assert_eq!(accepted, Some(upgrades), "{setup}");
         let bad = common::sample(
             &scrape,
             "ringport_session_closes_total{reason=\"bad_frame\"}",
@@ -212,7 +212,7 @@ fn bad_input_gets_its_close_code_and_disturbs_no_one_else() {
         .unwrap_or(0.0);
         assert!(
             bad >= packet_errors,
-            "{backend}: bad_frame closes {bad} < {packet_errors}\n{scrape}"
+            "{setup}: bad_frame closes {bad} < {packet_errors}\n{scrape}"
         );
         server.stop();
     }
@@ -220,8 +220,8 @@ fn bad_input_gets_its_close_code_and_disturbs_no_one_else() {
 
 #[test]
 fn fragments_pings_and_the_close_handshake() {
-    for backend in BACKENDS {
-        let server = serve_ws(backend, &[]);
+    for setup in SETUPS {
+        let server = serve_ws(setup, &[]);
         let mut raw = RawWs::connect(server.ws.unwrap());
         let mut login = Vec::new();
         ClientPacket::LoginReq(LoginReq::new("frag", "pw").unwrap())
@@ -235,21 +235,17 @@ fn fragments_pings_and_the_close_handshake() {
         assert_eq!(
             raw.read_frame(),
             Some((0x8a, b"are you there".to_vec())),
-            "{backend}: pong first"
+            "{setup}: pong first"
         );
         let (first, answer) = raw.read_frame().unwrap();
         assert_eq!(first, 0x82, "a whole binary message");
-        assert_eq!(answer, [7, 0, 0xca, 0, 0, 0, 0], "{backend}: login ok");
+        assert_eq!(answer, [7, 0, 0xca, 0, 0, 0, 0], "{setup}: login ok");
         // An unsolicited pong is fine; then the client closes: the server
         // answers with the same code and ends the connection.
         raw.frame(0x8a, b"", true);
         raw.frame(0x88, &[0x0f, 0xa0, b'b', b'y', b'e'], true); // 4000
-        assert_eq!(
-            raw.read_frame(),
-            Some((0x88, vec![0x0f, 0xa0])),
-            "{backend}"
-        );
-        assert_eq!(raw.read_frame(), None, "{backend}: connection ended");
+        assert_eq!(raw.read_frame(), Some((0x88, vec![0x0f, 0xa0])), "{setup}");
+        assert_eq!(raw.read_frame(), None, "{setup}: connection ended");
         server.stop();
     }
 }
@@ -309,9 +305,9 @@ fn a_listener_that_names_its_hosts_refuses_every_other_name() {
     // DNS rebinding: a page on the attacker's name, which now resolves to
     // this listener, sends Host and Origin of that name; they agree, so
     // only the list of the listener's own names can refuse it.
-    for backend in ["io-uring", "poll"] {
+    for setup in ["io-uring", "poll"] {
         let server = serve_ws(
-            backend,
+            setup,
             &["--ws-allowed-hosts", "localhost, chat.example:11080"],
         );
         let ws = server.ws.unwrap();
@@ -325,32 +321,32 @@ fn a_listener_that_names_its_hosts_refuses_every_other_name() {
         assert_eq!(
             get("localhost:1234"),
             200,
-            "{backend}: a listed name, any port"
+            "{setup}: a listed name, any port"
         );
-        assert_eq!(get("chat.example:11080"), 200, "{backend}");
+        assert_eq!(get("chat.example:11080"), 200, "{setup}");
         assert_eq!(
             get("chat.example:80"),
             421,
-            "{backend}: listed with another port"
+            "{setup}: listed with another port"
         );
-        assert_eq!(get("rebound.attacker.example"), 421, "{backend}");
+        assert_eq!(get("rebound.attacker.example"), 421, "{setup}");
         assert_eq!(
             common::http(ws, b"GET / HTTP/1.1\r\n\r\n").0,
             421,
-            "{backend}: no Host"
+            "{setup}: no Host"
         );
         let rebound = upgrade_request("Origin: http://rebound.attacker.example\r\n")
             .replace("Host: localhost", "Host: rebound.attacker.example");
-        assert_eq!(RawWs::open(ws, &rebound).0, 421, "{backend}");
-        assert_eq!(RawWs::open(ws, &upgrade_request("")).0, 101, "{backend}");
+        assert_eq!(RawWs::open(ws, &rebound).0, 421, "{setup}");
+        assert_eq!(RawWs::open(ws, &upgrade_request("")).0, 101, "{setup}");
         server.stop();
     }
 }
 
 #[test]
 fn a_client_that_half_closes_after_its_request_still_gets_the_answer() {
-    for backend in BACKENDS {
-        let server = serve_ws(backend, &[]);
+    for setup in SETUPS {
+        let server = serve_ws(setup, &[]);
         let mut s = std::net::TcpStream::connect(server.ws.unwrap()).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
@@ -358,17 +354,17 @@ fn a_client_that_half_closes_after_its_request_still_gets_the_answer() {
         let mut answer = Vec::new();
         std::io::Read::read_to_end(&mut s, &mut answer).unwrap();
         let text = String::from_utf8_lossy(&answer);
-        assert!(text.starts_with("HTTP/1.1 200 OK"), "{backend}: {text:.80}");
-        assert!(text.contains("</html>"), "{backend}: the whole page");
+        assert!(text.starts_with("HTTP/1.1 200 OK"), "{setup}: {text:.80}");
+        assert!(text.contains("</html>"), "{setup}: the whole page");
         server.stop();
     }
 }
 
 #[test]
 fn the_login_deadline_covers_the_upgrade() {
-    for backend in BACKENDS {
+    for setup in SETUPS {
         // One second instead of the default ten keeps the test short.
-        let server = serve_ws(backend, &["--login-timeout", "1"]);
+        let server = serve_ws(setup, &["--login-timeout", "1"]);
         let ws = server.ws.unwrap();
         // Half a request head, then nothing.
         let mut silent = std::net::TcpStream::connect(ws).unwrap();
@@ -381,17 +377,17 @@ fn the_login_deadline_covers_the_upgrade() {
         // Upgraded, never logged in: a close frame, then the end.
         let mut idle = RawWs::connect(ws);
         let start = Instant::now();
-        assert_eq!(idle.expect_close(), Some(1000), "{backend}");
+        assert_eq!(idle.expect_close(), Some(1000), "{setup}");
         let took = start.elapsed();
         assert!(
             took >= Duration::from_millis(900) && took < Duration::from_secs(8),
-            "{backend}: {took:?}"
+            "{setup}: {took:?}"
         );
         let mut rest = Vec::new();
         let _ = std::io::Read::read_to_end(&mut silent, &mut rest);
         assert!(
             rest.is_empty() || rest.starts_with(b"HTTP/1.1 4"),
-            "{backend}: {rest:?}"
+            "{setup}: {rest:?}"
         );
         server.stop();
     }
@@ -399,13 +395,13 @@ fn the_login_deadline_covers_the_upgrade() {
 
 #[test]
 fn an_idle_websocket_session_is_told_why() {
-    for backend in BACKENDS {
+    for setup in SETUPS {
         // The idle timeout is off by default; one second keeps the test short.
-        let server = serve_ws(backend, &["--idle-timeout", "1"]);
+        let server = serve_ws(setup, &["--idle-timeout", "1"]);
         let mut ws = WsClient::connect(server.ws.unwrap());
         ws.login_ok("idler");
         // Nothing more from the client: closed with 1008 after a second.
-        assert_eq!(ws.close_code(), Some(1008), "{backend}");
+        assert_eq!(ws.close_code(), Some(1008), "{setup}");
         common::scrape_until(
             server.admin.unwrap(),
             &[(
@@ -419,9 +415,9 @@ fn an_idle_websocket_session_is_told_why() {
 
 #[test]
 fn a_websocket_member_that_reads_nothing_is_closed_as_a_slow_consumer() {
-    for backend in BACKENDS {
+    for setup in SETUPS {
         // Full speed is the point: no chat rate limit.
-        let server = serve_ws(backend, &["--chat-rate", "0"]);
+        let server = serve_ws(setup, &["--chat-rate", "0"]);
         let mut sleeper = WsClient::connect(server.ws.unwrap());
         sleeper.login_enter("sleeper", 2);
         let mut sender = connect(&server);
@@ -453,7 +449,7 @@ fn a_websocket_member_that_reads_nothing_is_closed_as_a_slow_consumer() {
             match next(&mut sender) {
                 Got::LeaveUser(_) => break start.elapsed(),
                 Got::ChatRes(0) | Got::Chat(..) => {}
-                other => panic!("{backend}: {other:?}"),
+                other => panic!("{setup}: {other:?}"),
             }
         };
         // Stop the writer (it may be held back by now: the sender no
@@ -462,7 +458,7 @@ fn a_websocket_member_that_reads_nothing_is_closed_as_a_slow_consumer() {
         writer.join().unwrap();
         assert!(
             sleeper_left < Duration::from_secs(15),
-            "{backend}: {sleeper_left:?}"
+            "{setup}: {sleeper_left:?}"
         );
         common::scrape_until(
             server.admin.unwrap(),

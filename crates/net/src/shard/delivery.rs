@@ -61,6 +61,14 @@ impl Delivery {
         }
     }
 
+    /// Events are in the batch being filled.
+    pub(super) fn has_unshipped(&self) -> bool {
+        match self {
+            Delivery::Batches(b) => !b.batch.is_empty(),
+            Delivery::Inline(_) => false,
+        }
+    }
+
     /// See [`Batcher::ship_final`].
     pub(super) fn ship_final(&mut self) {
         if let Delivery::Batches(b) = self {

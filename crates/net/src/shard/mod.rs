@@ -14,11 +14,13 @@
 //! `delivery` and `batch` (where events go), `send` (queueing output),
 //! `pause` (reading paused and resumed), `requests` (the application's
 //! outboxes), `timers` (the sweep), `shared` (state all threads share),
-//! `parts` (what a thread starts with); this file: the shard itself, its
+//! `parts` (what a thread starts with), `hosting` (an application run on
+//! this thread); this file: the shard itself, its
 //! construction, and closing.
 
 mod batch;
 mod delivery;
+mod hosting;
 mod parts;
 mod pause;
 mod recv;
@@ -36,6 +38,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use self::batch::Batcher;
 use self::delivery::Delivery;
+use self::hosting::Hosting;
 pub(crate) use self::parts::ThreadParts;
 pub(crate) use self::recv::RecvOutcome;
 pub(crate) use self::shared::{Shared, TlsHandshakes};
@@ -92,6 +95,9 @@ pub(crate) struct Shard<F: Framing, S> {
     /// [`ReadPause::is_paused`]: crate::read_pause::ReadPause::is_paused
     pub(crate) read_changes: Vec<u32>,
     delivery: Delivery,
+    /// The application running on this thread, if the engine was started
+    /// hosted.
+    hosting: Option<Hosting>,
     wiring: Wiring,
     rx_pool: Pool<Vec<u8>>,
     pub(crate) tx_pool: Pool<SendBuf>,
@@ -118,6 +124,7 @@ impl<F: Framing, S> Shard<F, S> {
             inbox,
             outbox_return,
             inline,
+            hosted,
         } = parts;
         let stats = shared.stats[thread].clone();
         let delivery = match inline {
@@ -171,6 +178,7 @@ impl<F: Framing, S> Shard<F, S> {
             closing: Vec::with_capacity(256),
             read_changes: Vec::with_capacity(256),
             delivery,
+            hosting: hosted.map(Hosting::new),
             wiring: Wiring {
                 inbox,
                 outbox_return,

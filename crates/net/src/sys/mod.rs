@@ -113,6 +113,13 @@ pub(crate) fn run<D: Driver>(mut d: D) {
         }
         d.teardown();
         let shipped = d.shard().ship();
+        // A hosted application takes the turn's events at once, and what it
+        // queued is applied and sent in this same turn.
+        if d.shard().host_turn() {
+            d.pump();
+            d.flush_dirty();
+            d.teardown();
+        }
         let mut last_lingering = false;
         if draining && d.shard().live() == 0 && !d.kernel_busy() {
             if now >= next_linger_check {
@@ -124,8 +131,13 @@ pub(crate) fn run<D: Driver>(mut d: D) {
             }
             last_lingering = true;
         }
-        let busy = !d.shard().dirty.is_empty() || (d.has_backlog() && shipped);
+        let busy = !d.shard().dirty.is_empty()
+            || (d.has_backlog() && shipped)
+            || d.shard().host_has_unshipped();
         let mut timeout = next_sweep.saturating_duration_since(now);
+        if let Some(wait) = d.shard().host_wait(now) {
+            timeout = timeout.min(wait);
+        }
         if last_lingering {
             timeout = timeout.min(next_linger_check.saturating_duration_since(now));
         }
@@ -135,6 +147,7 @@ pub(crate) fn run<D: Driver>(mut d: D) {
         d.wait_and_handle(if busy { Duration::ZERO } else { timeout });
     }
     d.shard().ship_final();
+    d.shard().host_stopped();
     d.finish();
 }
 

@@ -28,7 +28,7 @@ pub use counters::{ClusterProbe, NodeStats};
 
 use self::counters::Counters;
 use crate::config::ClusterSection;
-use crate::inbox::Inbox;
+use crate::inbox::{Inbox, InboxSender};
 
 /// Checks that `url` is a Redis URL of a TCP server (what the cluster
 /// threads can use). The error never holds the URL (nor its password).
@@ -255,7 +255,7 @@ pub fn start(
     section: &ClusterSection,
     idle_close: Duration,
     history_len: usize,
-    events: Sender<Inbox>,
+    events: InboxSender<Inbox>,
 ) -> anyhow::Result<Option<ClusterHandle>> {
     if !section.enabled() {
         return Ok(None);

@@ -34,13 +34,13 @@ use ringport_chat::{
     ClaimResult, ClusterEvent, ClusterRequest, ConnId, CreateResult, EnterResult, RemoteMember,
     SharedRoom,
 };
-use ringport_net::crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use ringport_net::crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use super::counters::Counters;
 use super::scripts;
 use super::subscriber::Subscriptions;
 use super::Settings;
-use crate::inbox::Inbox;
+use crate::inbox::{Inbox, InboxSender};
 
 /// Requests handled per turn (consecutive chats go out in one pipeline).
 const BATCH: usize = 512;
@@ -61,7 +61,7 @@ struct Snapshot {
 pub struct Node {
     settings: Arc<Settings>,
     subs: Arc<Subscriptions>,
-    events: Sender<Inbox>,
+    events: InboxSender<Inbox>,
     conn: Option<redis::Connection>,
     retry_at: Option<Instant>,
     down: bool,
@@ -94,7 +94,7 @@ impl Node {
     pub fn new(
         settings: Arc<Settings>,
         subs: Arc<Subscriptions>,
-        events: Sender<Inbox>,
+        events: InboxSender<Inbox>,
         counters: Arc<Counters>,
     ) -> Node {
         Node {

@@ -20,12 +20,11 @@ use std::time::{Duration, Instant};
 
 use ringport_chat::cluster::wire::{self, LobbyChange};
 use ringport_chat::{ClusterEvent, RoomChange};
-use ringport_net::crossbeam_channel::Sender;
 
 use super::counters::Counters;
 use super::resp::{self, Value};
 use super::Settings;
-use crate::inbox::Inbox;
+use crate::inbox::{Inbox, InboxSender};
 
 /// How long a read waits before the thread checks for shutdown.
 const READ_POLL: Duration = Duration::from_millis(250);
@@ -118,7 +117,12 @@ impl Subscriptions {
     /// Delivers a registry change of `version` unless the snapshot
     /// delivered last holds it already. False when the logic thread is
     /// gone.
-    fn registry_change(&self, version: u64, event: ClusterEvent, events: &Sender<Inbox>) -> bool {
+    fn registry_change(
+        &self,
+        version: u64,
+        event: ClusterEvent,
+        events: &InboxSender<Inbox>,
+    ) -> bool {
         let mut order = self.registry();
         if version <= order.delivered {
             return true;
@@ -135,7 +139,7 @@ impl Subscriptions {
         version: u64,
         forced: bool,
         snapshot: Vec<ClusterEvent>,
-        events: &Sender<Inbox>,
+        events: &InboxSender<Inbox>,
     ) {
         let mut order = self.registry();
         if !forced && version < order.delivered {
@@ -184,7 +188,7 @@ fn write(state: &mut SubState, args: &[&[u8]]) {
 pub fn run(
     settings: Arc<Settings>,
     subs: Arc<Subscriptions>,
-    events: Sender<Inbox>,
+    events: InboxSender<Inbox>,
     stop: Arc<AtomicBool>,
     counters: &Counters,
 ) {
@@ -257,7 +261,7 @@ fn read_loop(
     settings: &Settings,
     subs: &Subscriptions,
     mut stream: TcpStream,
-    events: &Sender<Inbox>,
+    events: &InboxSender<Inbox>,
     stop: &AtomicBool,
     counters: &Counters,
 ) -> bool {
@@ -310,7 +314,7 @@ fn deliver(
     settings: &Settings,
     subs: &Subscriptions,
     value: Value,
-    events: &Sender<Inbox>,
+    events: &InboxSender<Inbox>,
     counters: &Counters,
 ) -> bool {
     let items = match value {
@@ -379,7 +383,7 @@ fn deliver(
 }
 
 /// Handles a lobby message; false when the logic thread is gone.
-fn lobby(subs: &Subscriptions, payload: &[u8], events: &Sender<Inbox>) -> bool {
+fn lobby(subs: &Subscriptions, payload: &[u8], events: &InboxSender<Inbox>) -> bool {
     match wire::parse_lobby(payload) {
         Ok(msg) => match msg.change {
             LobbyChange::Opened { version, room } => {

@@ -25,7 +25,8 @@ use serde::{Deserialize, Serialize};
 
 pub use sections::{
     AccountsSection, AdminSection, ChatSection, ClusterSection, EngineSection, HostList,
-    ListenAddr, LogFormat, LogSection, OriginList, ServerSection, TlsSection, WebSocketSection,
+    ListenAddr, LogFormat, LogSection, LogicThread, OriginList, ServerSection, TlsSection,
+    WebSocketSection,
 };
 pub use settings::Setting;
 
@@ -167,6 +168,9 @@ impl Config {
         self.cluster.validate().map_err(ConfigError)?;
         self.chat
             .history_kind(&self.accounts, &self.cluster)
+            .map_err(ConfigError)?;
+        self.chat
+            .logic_on_io_thread(self.engine.to_engine_config().io_threads)
             .map_err(ConfigError)?;
         self.validate_listeners()?;
         Ok(())

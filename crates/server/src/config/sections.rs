@@ -267,6 +267,67 @@ settings! {
         /// (`redis://[[USER]:PASSWORD@]HOST:PORT[/DB]`; keys under
         /// `cluster.prefix`). Empty: `cluster.url`.
         history_redis: String = String::new(), flag(Serve, "history-redis");
+        /// Where the chat logic runs: `own` (a thread of its own, fed by the
+        /// I/O threads in batches), `io` (on the I/O thread itself, no
+        /// hand-off between threads; needs `engine.io_threads = 1`) or
+        /// `auto` (`io` when there is one I/O thread, else `own`). With
+        /// one I/O thread the two threads share a core's work and every
+        /// hand-off is a wake-up; `io` saves that (docs/BENCHMARKS.md,
+        /// "Logic on the I/O thread").
+        #[serde(serialize_with = "as_display", deserialize_with = "from_str")]
+        logic_thread: LogicThread = LogicThread::Auto, flag(Serve, "logic-thread");
+    }
+}
+
+impl ChatSection {
+    /// Whether the logic runs on the I/O thread, given the number of I/O
+    /// threads (after `0` is resolved).
+    ///
+    /// # Errors
+    /// `io` with more than one I/O thread.
+    pub fn logic_on_io_thread(&self, io_threads: usize) -> Result<bool, String> {
+        match self.logic_thread {
+            LogicThread::Own => Ok(false),
+            LogicThread::Auto => Ok(io_threads == 1),
+            LogicThread::Io if io_threads == 1 => Ok(true),
+            LogicThread::Io => Err(format!(
+                "chat.logic_thread: io needs engine.io_threads = 1 (there are {io_threads})"
+            )),
+        }
+    }
+}
+
+/// Where the chat logic runs (`chat.logic_thread`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogicThread {
+    /// On the I/O thread when there is one, else on its own.
+    Auto,
+    /// On a thread of its own.
+    Own,
+    /// On the (one) I/O thread.
+    Io,
+}
+
+impl FromStr for LogicThread {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(LogicThread::Auto),
+            "own" => Ok(LogicThread::Own),
+            "io" => Ok(LogicThread::Io),
+            other => Err(format!("{other:?} is not auto, own or io")),
+        }
+    }
+}
+
+impl fmt::Display for LogicThread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LogicThread::Auto => "auto",
+            LogicThread::Own => "own",
+            LogicThread::Io => "io",
+        })
     }
 }
 

@@ -46,7 +46,7 @@ use std::ops::{Bound, RangeBounds};
 
 use ringport_net::BackendChoice;
 
-use super::{HostList, ListenAddr, LogFormat, OriginList};
+use super::{HostList, ListenAddr, LogFormat, LogicThread, OriginList};
 
 /// One configuration key, as operators meet it.
 #[derive(Debug, Clone)]
@@ -166,6 +166,7 @@ value_names! {
     OriginList => "ORIGIN,…",
     HostList => "HOST,…",
     BackendChoice => "auto|io-uring|poll",
+    LogicThread => "auto|own|io",
     LogFormat => "text|json",
 }
 

@@ -10,23 +10,56 @@ use ringport_client::Client;
 
 use crate::common::{self, Running};
 
-/// The backends every end-to-end test runs on.
-pub const BACKENDS: [&str; 2] = ["io-uring", "poll"];
+/// The server set-ups every end-to-end test runs on: each backend with the
+/// chat logic on a thread of its own, and io_uring with the logic on its
+/// one I/O thread (`--logic-thread io`, what `auto` picks with one I/O
+/// thread).
+pub const SETUPS: [&str; 3] = ["io-uring", "poll", LOGIC_ON_IO];
 
-/// Starts the chat server on `backend` with the default settings but two
-/// I/O threads (so sessions spread over threads), an admin listener on a
-/// free port, the in-memory account store unless `extra` names one, and
-/// the given extra flags.
-pub fn serve(backend: &str, extra: &[&str]) -> Running {
-    let mut args = vec![
-        "serve",
-        "--backend",
-        backend,
-        "--io-threads",
-        "2",
-        "--admin-listen",
-        "127.0.0.1:0",
-    ];
+/// The set-up with the logic on the I/O thread.
+pub const LOGIC_ON_IO: &str = "io-uring+logic-on-io";
+
+/// The backend of `setup`.
+pub fn backend_of(setup: &str) -> &str {
+    if setup == LOGIC_ON_IO {
+        "io-uring"
+    } else {
+        setup
+    }
+}
+
+/// The flags of `setup`: its backend, where its logic runs, and
+/// `io_threads` I/O threads (always one with the logic on the I/O thread).
+pub fn setup_flags<'a>(setup: &'a str, io_threads: &'a str) -> Vec<&'a str> {
+    if setup == LOGIC_ON_IO {
+        vec![
+            "--backend",
+            "io-uring",
+            "--io-threads",
+            "1",
+            "--logic-thread",
+            "io",
+        ]
+    } else {
+        vec![
+            "--backend",
+            setup,
+            "--io-threads",
+            io_threads,
+            "--logic-thread",
+            "own",
+        ]
+    }
+}
+
+/// Starts the chat server in `setup` with the default settings but two
+/// I/O threads where the set-up allows (so sessions spread over threads),
+/// an admin listener on a free port, the in-memory account store unless
+/// `extra` names one, and the given extra flags.
+pub fn serve(setup: &str, extra: &[&str]) -> Running {
+    let mut args = vec!["serve"];
+    args.extend(setup_flags(setup, "2"));
+    args.extend_from_slice(&["--admin-listen", "127.0.0.1:0"]);
     if !extra.contains(&"--accounts") {
         args.extend_from_slice(&["--accounts", "memory"]);
     }

@@ -28,7 +28,8 @@ pub(super) const BUF_GROUP: u16 = 0;
 enum TaskRun {
     /// `IORING_SETUP_DEFER_TASKRUN` (6.1+): only inside this thread's own
     /// waits, in batches. Best when the application runs on the I/O thread
-    /// (inline handlers): nothing else needs the thread's attention.
+    /// (inline handlers, a hosted application): nothing else needs the
+    /// thread's attention.
     Deferred,
     /// `IORING_SETUP_COOP_TASKRUN` (5.19+): when the thread next enters the
     /// kernel, without interrupting it. Used when an application thread
@@ -120,7 +121,7 @@ fn new_eventfd() -> io::Result<File> {
 
 /// Creates the ring, buffer ring and waker on the current thread.
 pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(UringDriver<F>, Arc<Waker>)> {
-    let taskrun = if parts.inline.is_some() {
+    let taskrun = if parts.inline.is_some() || parts.hosted.is_some() {
         TaskRun::Deferred
     } else {
         TaskRun::Cooperative
