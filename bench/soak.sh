@@ -19,6 +19,9 @@
 #   SOAK_TLS          1: every connection inside TLS, on the server's --tls-listen
 #                     listener (a certificate made with openssl in SOAK_OUT) [0]
 #   SOAK_OUT          directory for the JSON report and the server log [a new temp dir]
+#   RINGPORT_*        passed to the server like any setting, e.g.
+#                     RINGPORT_ENGINE__IO_THREADS=1 (one I/O thread, the chat
+#                     logic on it: chat.logic_thread auto), as .ci/run does
 # Exit status: 0 when the run passes, 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."

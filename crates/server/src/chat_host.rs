@@ -86,6 +86,10 @@ impl Immediates {
     fn next(&mut self) -> Option<Immediate> {
         self.0.pop_front()
     }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// An [`Outbound`] that keeps the answers it gave at once.
@@ -433,7 +437,7 @@ impl HostedApp for Host {
         if worked || self.chat.next_timeout().is_some_and(|t| t <= now) {
             self.end_turn(now);
         }
-        if more {
+        if more || !self.immediates.is_empty() {
             return Some(now);
         }
         self.chat.next_timeout()

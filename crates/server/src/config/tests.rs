@@ -402,3 +402,31 @@ fn allowed_origins_are_origins() {
     )
     .is_err());
 }
+
+#[test]
+fn the_logic_runs_on_the_io_thread_only_where_there_is_one() {
+    let on_io = |vars_: &[(&str, &str)]| {
+        let mut c = Config::default();
+        c.apply_env(vars(vars_)).unwrap();
+        let threads = c.engine.to_engine_config().io_threads;
+        (c.chat.logic_on_io_thread(threads), c.validate())
+    };
+    let one = ("RINGPORT_ENGINE__IO_THREADS", "1");
+    let two = ("RINGPORT_ENGINE__IO_THREADS", "2");
+    assert_eq!(on_io(&[one]).0, Ok(true), "auto with one I/O thread");
+    assert_eq!(on_io(&[two]).0, Ok(false), "auto with two");
+    let own = ("RINGPORT_CHAT__LOGIC_THREAD", "own");
+    assert_eq!(on_io(&[one, own]).0, Ok(false));
+    let io = ("RINGPORT_CHAT__LOGIC_THREAD", "io");
+    assert_eq!(on_io(&[one, io]).0, Ok(true));
+    let (refused, checked) = on_io(&[two, io]);
+    let message = refused.unwrap_err();
+    assert!(message.contains("engine.io_threads = 1"), "{message}");
+    assert!(checked
+        .unwrap_err()
+        .to_string()
+        .contains("chat.logic_thread"));
+    let mut c = Config::default();
+    let bad = c.apply_env(vars(&[("RINGPORT_CHAT__LOGIC_THREAD", "both")]));
+    assert!(bad.unwrap_err().to_string().contains("auto, own or io"));
+}

@@ -27,8 +27,7 @@ pub(super) const BUF_GROUP: u16 = 0;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TaskRun {
     /// `IORING_SETUP_DEFER_TASKRUN` (6.1+): only inside this thread's own
-    /// waits, in batches. Best when the application runs on the I/O thread
-    /// (inline handlers, a hosted application): nothing else needs the
+    /// waits, in batches. Best for inline handlers: nothing else needs the
     /// thread's attention.
     Deferred,
     /// `IORING_SETUP_COOP_TASKRUN` (5.19+): when the thread next enters the
@@ -38,7 +37,11 @@ enum TaskRun {
     /// left a standing backlog of 100-250 ms at 800k deliveries/s with the
     /// core 10 % idle, where cooperative task running passed 1.6M/s at p99
     /// 31 ms (docs/BENCHMARKS.md, "Room fan-out in arrival order"); for the
-    /// inline echo, deferred was 6-14 % cheaper per message.
+    /// inline echo, deferred was 6-14 % cheaper per message. Also used for
+    /// an application hosted on the I/O thread (the chat logic with one I/O
+    /// thread): with deferred task running it stood 270-300 ms behind at
+    /// 520k-640k deliveries/s (10 rooms x 100, random order, one core),
+    /// where cooperative task running passed 1.6M/s at p99 47 ms.
     Cooperative,
 }
 
@@ -121,7 +124,7 @@ fn new_eventfd() -> io::Result<File> {
 
 /// Creates the ring, buffer ring and waker on the current thread.
 pub(crate) fn setup<F: Framing>(parts: ThreadParts<F>) -> io::Result<(UringDriver<F>, Arc<Waker>)> {
-    let taskrun = if parts.inline.is_some() || parts.hosted.is_some() {
+    let taskrun = if parts.inline.is_some() {
         TaskRun::Deferred
     } else {
         TaskRun::Cooperative
