@@ -44,6 +44,10 @@
 #   BENCH_BUILD      0 to skip `cargo build` [1]
 #   BENCH_REFINE     extra steps bisecting between the last passing and the
 #                    first failing rate when the server failed [2]
+#   BENCH_SERVER_CPU_PERCENT  caps every server at this share of its core
+#                    (cgroup CPU bandwidth, 10 ms periods; root): compares
+#                    servers where the generator cannot saturate a whole
+#                    core (100 rooms x 10) [unset: no cap]
 #   BENCH_ATTEMPTS   runs of a step that failed while other processes competed
 #                    for the CPUs (generator run-queue wait or others' CPU > 10 %) [2]
 #
@@ -259,6 +263,7 @@ done
 echo
 echo "Room fan-out, $size-byte messages, open-loop steps of ${step_secs} s after ${warmup} s warmup;"
 echo "server pinned to core 0 (ringport: --io-threads 1), generator to core 1 (CPU % of one core)."
+[ -n "${BENCH_SERVER_CPU_PERCENT:-}" ] && echo "every server capped at ${BENCH_SERVER_CPU_PERCENT} % of its core (BENCH_SERVER_CPU_PERCENT)."
 echo "A step passes with >= 99.9 % of the deliveries and p99 < 50 ms (latency from the scheduled"
 echo "send time). 'best' is the highest passing step; 'stopped by' says what ended the climb."
 [ -n "$redis_note" ] && { echo; echo "**WARNING: $redis_note**"; }

@@ -171,11 +171,36 @@ start_server() {
     *) die "unknown system '$kind'" ;;
     esac
     server_pid=$!
+    [ -n "${BENCH_SERVER_CPU_PERCENT:-}" ] && limit_cpu "$server_pid" "$BENCH_SERVER_CPU_PERCENT"
     wait_accepting "$kind" "$p" "$log"
     admin_addr=
     case $kind in
     io_uring | poll | ws | tls | wss | io_uring_base | tls_base) admin_addr=$(sed -nE 's/.*admin=([0-9.]+:[0-9]+).*/\1/p' "$log" | head -n 1) ;;
     esac
+}
+
+# limit_cpu PID PERCENT: caps process PID (all its threads) at PERCENT of
+# one core with the kernel's CPU bandwidth control (cgroup v2 cpu.max, or
+# v1 cpu.cfs_quota_us), in 10 ms periods so that a throttled server stalls
+# for at most a few ms. For comparing servers when the load generator
+# cannot saturate a whole core (BENCH_SERVER_CPU_PERCENT in chat.sh).
+# Needs root; dies when neither hierarchy can be used.
+limit_cpu() {
+    local pid=$1 percent=$2 period=10000 dir
+    [[ $percent =~ ^[0-9]+$ ]] && [ "$percent" -ge 5 ] && [ "$percent" -le 100 ] ||
+        die "BENCH_SERVER_CPU_PERCENT must be 5..100, got '$percent'"
+    local quota=$((period * percent / 100))
+    if [ -f /sys/fs/cgroup/cgroup.controllers ] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
+        dir=/sys/fs/cgroup/ringport-bench-server
+        mkdir -p "$dir" && echo "$quota $period" >"$dir/cpu.max" || die "cannot set up $dir (root needed)"
+    elif [ -d /sys/fs/cgroup/cpu ]; then
+        dir=/sys/fs/cgroup/cpu/ringport-bench-server
+        mkdir -p "$dir" && echo "$period" >"$dir/cpu.cfs_period_us" &&
+            echo "$quota" >"$dir/cpu.cfs_quota_us" || die "cannot set up $dir (root needed)"
+    else
+        die "BENCH_SERVER_CPU_PERCENT: no cgroup cpu controller here"
+    fi
+    echo "$pid" >"$dir/cgroup.procs" || die "cannot move the server into $dir"
 }
 
 # send_counters: "frames_out sends" of the running ringport (from its admin

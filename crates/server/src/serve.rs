@@ -307,9 +307,11 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         // The I/O thread runs the logic from now on; this thread waits for
         // the engine to stop (the host is dropped there, its history writer
         // and cluster node finishing as below).
-        engine
-            .host(Box::new(host))
-            .context("cannot hand the logic to the I/O thread")?;
+        match engine.host(Box::new(host)) {
+            // Stopped: a signal came first; the engine is shutting down.
+            Ok(()) | Err(ringport_net::EngineError::Stopped) => {}
+            Err(e) => return Err(e).context("cannot hand the logic to the I/O thread"),
+        }
     } else {
         // Returns when the engine has stopped; dropping the host lets the
         // history writer finish what is queued, then the cluster node its
