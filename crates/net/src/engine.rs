@@ -12,7 +12,7 @@ use crate::error::EngineError;
 use crate::event::BatchBuf;
 use crate::framing::Framing;
 use crate::handler::Handler;
-use crate::hosted::{AppWaker, HostedApp};
+use crate::hosted::{AppWaker, Bell, HostedApp, Seat};
 use crate::shard::{Shared, ThreadParts, TlsHandshakes};
 use crate::stats::{Stats, ThreadStats};
 use crate::sys;
@@ -141,8 +141,11 @@ impl Engine {
         }
         let (engine, mut endpoint, waker) =
             Self::start_with(listeners, config, framing, Mode::Hosted)?;
+        let Some(waker) = waker else {
+            return Err(EngineError::Config("no I/O thread".into())); // cannot happen: one was checked
+        };
         endpoint.set_hosted();
-        Ok((engine, endpoint, AppWaker(waker)))
+        Ok((engine, endpoint, waker))
     }
 
     /// Hands `app` to the I/O thread of an engine started with
@@ -187,7 +190,7 @@ impl Engine {
         config: EngineConfig,
         framing: F,
         mode: Mode<'_>,
-    ) -> Result<(Engine, Endpoint, Arc<Waker>), EngineError> {
+    ) -> Result<(Engine, Endpoint, Option<AppWaker>), EngineError> {
         config.validate().map_err(EngineError::Config)?;
         let backend = match config.backend {
             BackendChoice::Poll => BackendKind::Poll,
@@ -236,7 +239,8 @@ impl Engine {
         let (host_tx, host_rx) = match mode {
             Mode::Hosted => {
                 let (tx, rx) = crossbeam_channel::bounded(1);
-                (Some(tx), Some(rx))
+                let bell = Arc::new(Bell::default());
+                (Some(tx), Some(Seat { arrival: rx, bell }))
             }
             _ => (None, None),
         };
@@ -306,9 +310,12 @@ impl Engine {
             }
             return Err(EngineError::io("setting up an I/O thread", e));
         }
-        let Some(first_waker) = wakers.first().cloned() else {
-            return Err(EngineError::Config("no I/O thread".into()));
-        };
+        let app_waker = host_rx
+            .zip(wakers.first().cloned())
+            .map(|(seat, waker)| AppWaker {
+                bell: seat.bell,
+                waker,
+            });
         let endpoint = Endpoint::new(
             events_rx,
             lanes
@@ -331,7 +338,7 @@ impl Engine {
                 local_addrs,
             },
             endpoint,
-            first_waker,
+            app_waker,
         ))
     }
 

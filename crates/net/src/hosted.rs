@@ -20,6 +20,7 @@
 //! [`crate::Engine::host`]. A hosted application must not block: it holds
 //! up every session.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -48,14 +49,52 @@ pub trait HostedApp: Send + 'static {
 
 /// Wakes the I/O thread of a hosted application from its wait, so that it
 /// runs a turn soon: for threads that hand the application work on
-/// channels of its own. Cheap to clone; waking a thread that is awake
-/// costs one `write` and a turn.
+/// channels of its own (put the work there first, then wake). Cheap to
+/// clone. Wake-ups between two turns are one: the first writes the
+/// thread's eventfd, the rest only see the bell already rung.
 #[derive(Debug, Clone)]
-pub struct AppWaker(pub(crate) Arc<Waker>);
+pub struct AppWaker {
+    pub(crate) bell: Arc<Bell>,
+    pub(crate) waker: Arc<Waker>,
+}
 
 impl AppWaker {
-    /// Wakes the I/O thread.
+    /// Wakes the I/O thread, unless a wake-up is already on its way.
     pub fn wake(&self) {
-        self.0.wake();
+        if self.bell.ring() {
+            self.waker.wake();
+        }
+    }
+}
+
+/// What the I/O thread of a hosted engine starts with: where the
+/// application arrives ([`crate::Engine::host`]) and the bell its wakers
+/// ring.
+#[derive(Debug, Clone)]
+pub(crate) struct Seat {
+    pub(crate) arrival: crossbeam_channel::Receiver<Box<dyn HostedApp>>,
+    pub(crate) bell: Arc<Bell>,
+}
+
+/// "A turn is wanted": rung by [`AppWaker::wake`], answered by the I/O
+/// thread just before each turn. Every write is a swap, so either a ring
+/// reads the answer that came before it (and wakes the thread), or the
+/// answer reads the ring and the turn after it sees what the waker's
+/// caller put on its channel before ringing (the handshake of
+/// [`crate::wake_flag`], turned around: here the givers raise the flag).
+#[derive(Debug, Default)]
+pub(crate) struct Bell {
+    rung: AtomicBool,
+}
+
+impl Bell {
+    /// Rings; true if it was not rung yet (the caller must wake the thread).
+    fn ring(&self) -> bool {
+        !self.rung.swap(true, Ordering::AcqRel)
+    }
+
+    /// The I/O thread's side, before the application's turn.
+    pub(crate) fn answer(&self) {
+        self.rung.swap(false, Ordering::AcqRel);
     }
 }

@@ -32,7 +32,7 @@ use ringport_net::{
 use crate::auth_pool::AuthPool;
 use crate::cluster::ClusterHandle;
 use crate::history_store::HistoryStore;
-use crate::inbox::{Doorbell, Inbox};
+use crate::inbox::Inbox;
 
 fn conn(session: SessionId) -> ConnId {
     ConnId(session.as_u64())
@@ -196,8 +196,6 @@ pub struct Host {
     endpoint: Endpoint,
     auth: AuthPool,
     answers: Receiver<Inbox>,
-    /// Rung by the inbox's senders when the logic runs on the I/O thread.
-    doorbell: Option<Arc<Doorbell>>,
     published: Arc<Mutex<Published>>,
     /// Stops the engine if the account workers are gone.
     shutdown: ShutdownHandle,
@@ -222,8 +220,6 @@ pub struct HostParts {
     pub auth: AuthPool,
     /// Their answers and the cluster's events.
     pub answers: Receiver<Inbox>,
-    /// The I/O thread's doorbell, when the logic runs there.
-    pub doorbell: Option<Arc<Doorbell>>,
     /// The cluster node, in cluster mode.
     pub cluster: Option<ClusterHandle>,
     /// The history writer (`chat.history_store` sqlite or redis).
@@ -244,7 +240,6 @@ impl Host {
             endpoint,
             auth,
             answers,
-            doorbell,
             cluster,
             history,
             published,
@@ -256,7 +251,6 @@ impl Host {
             endpoint,
             auth,
             answers,
-            doorbell,
             published,
             shutdown,
             immediates: Immediates::default(),
@@ -406,9 +400,6 @@ impl Host {
 
 impl HostedApp for Host {
     fn turn(&mut self) -> Option<Instant> {
-        if let Some(bell) = &self.doorbell {
-            bell.answer();
-        }
         let now = Instant::now();
         let mut worked = false;
         let mut more = false;

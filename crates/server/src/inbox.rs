@@ -3,12 +3,10 @@
 //! answers and other nodes' room traffic — on one channel, so
 //! `Endpoint::recv_with` waits on both sources at once.
 //!
-//! When the logic runs on the I/O thread (`chat.logic = io_thread`), nobody
-//! waits on that channel: an [`InboxSender`] also rings the I/O thread's
-//! [`Doorbell`], at most one wake-up until the logic's next turn answers it.
-
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+//! When the logic runs on the I/O thread (`chat.logic_thread = io`), nobody
+//! waits on that channel: an [`InboxSender`] also wakes the I/O thread
+//! (ringport-net's `AppWaker`: one wake-up per burst, until the logic's
+//! next turn).
 
 use ringport_chat::ClusterEvent;
 use ringport_net::crossbeam_channel::{SendError, Sender};
@@ -31,62 +29,28 @@ impl From<AuthAnswer> for Inbox {
     }
 }
 
-/// Wakes the I/O thread that runs the logic when something was sent to
-/// it: once per burst. The sender puts its message on the channel, then
-/// rings; the logic answers (lowers the flag) before it drains the
-/// channel. Every write of the flag is a swap, so either the ring reads the
-/// answer that came before it and wakes the thread, or the answer reads
-/// the ring and the drain after it sees the message (the same handshake as
-/// ringport-net's `WakeFlag`).
-#[derive(Debug)]
-pub struct Doorbell {
-    rung: AtomicBool,
-    waker: AppWaker,
-}
-
-impl Doorbell {
-    /// A doorbell that wakes with `waker`.
-    pub fn new(waker: AppWaker) -> Arc<Doorbell> {
-        Arc::new(Doorbell {
-            rung: AtomicBool::new(false),
-            waker,
-        })
-    }
-
-    fn ring(&self) {
-        if !self.rung.swap(true, Ordering::AcqRel) {
-            self.waker.wake();
-        }
-    }
-
-    /// The logic's side, before it drains its channels: later messages
-    /// ring again.
-    pub fn answer(&self) {
-        self.rung.swap(false, Ordering::AcqRel);
-    }
-}
-
-/// The sending side of the logic's inbox: a channel, and the doorbell of
-/// the I/O thread when the logic runs there.
+/// The sending side of the logic's inbox: a channel, and the I/O thread's
+/// waker when the logic runs there.
 #[derive(Debug)]
 pub struct InboxSender<T> {
     tx: Sender<T>,
-    bell: Option<Arc<Doorbell>>,
+    waker: Option<AppWaker>,
 }
 
 impl<T> Clone for InboxSender<T> {
     fn clone(&self) -> Self {
         InboxSender {
             tx: self.tx.clone(),
-            bell: self.bell.clone(),
+            waker: self.waker.clone(),
         }
     }
 }
 
 impl<T> InboxSender<T> {
-    /// Sends on `tx`, ringing `bell` after each message if there is one.
-    pub fn new(tx: Sender<T>, bell: Option<Arc<Doorbell>>) -> Self {
-        InboxSender { tx, bell }
+    /// Sends on `tx`, waking with `waker` after each message if there is
+    /// one.
+    pub fn new(tx: Sender<T>, waker: Option<AppWaker>) -> Self {
+        InboxSender { tx, waker }
     }
 
     /// Sends `message` (the channel is unbounded: never waits).
@@ -95,8 +59,8 @@ impl<T> InboxSender<T> {
     /// The receiving side is gone; the message is given back.
     pub fn send(&self, message: T) -> Result<(), SendError<T>> {
         self.tx.send(message)?;
-        if let Some(bell) = &self.bell {
-            bell.ring();
+        if let Some(waker) = &self.waker {
+            waker.wake();
         }
         Ok(())
     }

@@ -18,7 +18,7 @@ use crate::chat_host::{Host, HostParts, Published};
 use crate::config::flags::{Flags, ForServe};
 use crate::config::{AccountsSection, Config, ListenAddr};
 use crate::health::Health;
-use crate::inbox::{Doorbell, InboxSender};
+use crate::inbox::InboxSender;
 use crate::metrics::{Metrics, Sources};
 use crate::packet_framing::PacketFraming;
 use crate::tls::Certificates;
@@ -212,10 +212,10 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         .logic_on_io_thread(io_threads)
         .map_err(anyhow::Error::msg)?;
     let framing = PacketFraming::new(config.chat.max_frame);
-    let (mut engine, endpoint, doorbell) = if logic_on_io {
+    let (mut engine, endpoint, waker) = if logic_on_io {
         let (engine, endpoint, waker) = Engine::start_hosted(listeners, engine_cfg, framing)
             .context("cannot start the engine")?;
-        (engine, endpoint, Some(Doorbell::new(waker)))
+        (engine, endpoint, Some(waker))
     } else {
         let (engine, endpoint) = Engine::start_listeners(listeners, engine_cfg, framing)
             .context("cannot start the engine")?;
@@ -223,9 +223,9 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     };
     // Account answers and cluster events reach the logic on one channel,
     // which its thread waits on together with the engine's events (or,
-    // with the logic on the I/O thread, whose doorbell they ring).
+    // with the logic on the I/O thread, which they wake).
     let (inbox_tx, inbox) = ringport_net::crossbeam_channel::unbounded();
-    let inbox_tx = InboxSender::new(inbox_tx, doorbell.clone());
+    let inbox_tx = InboxSender::new(inbox_tx, waker);
     let auth = AuthPool::start(
         store,
         config.accounts.workers,
@@ -297,7 +297,6 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         endpoint,
         auth,
         answers: inbox,
-        doorbell,
         cluster,
         history,
         published: published.clone(),

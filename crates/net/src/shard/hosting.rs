@@ -2,27 +2,31 @@
 //! engine was started hosted ([`crate::hosted`]): waiting for it to be
 //! handed over, its turns, and its end.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
 use super::Shard;
 use crate::framing::Framing;
-use crate::hosted::HostedApp;
+use crate::hosted::{Bell, HostedApp, Seat};
 
 /// The hosted application of this I/O thread.
 pub(crate) struct Hosting {
     /// Where it arrives from [`crate::Engine::host`].
     arrival: Receiver<Box<dyn HostedApp>>,
+    /// Rung by its [`crate::AppWaker`]s; answered before each turn.
+    bell: Arc<Bell>,
     app: Option<Box<dyn HostedApp>>,
     /// When it asked for its next turn.
     next: Option<Instant>,
 }
 
 impl Hosting {
-    pub(super) fn new(arrival: Receiver<Box<dyn HostedApp>>) -> Self {
+    pub(super) fn new(Seat { arrival, bell }: Seat) -> Self {
         Hosting {
             arrival,
+            bell,
             app: None,
             next: None,
         }
@@ -43,6 +47,7 @@ impl<F: Framing, S> Shard<F, S> {
         let Some(app) = &mut hosting.app else {
             return false;
         };
+        hosting.bell.answer();
         hosting.next = app.turn();
         self.apply_inbox();
         true

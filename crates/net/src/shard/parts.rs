@@ -11,7 +11,7 @@ use super::Shared;
 use crate::config::EngineConfig;
 use crate::event::{BatchBuf, EventBatch};
 use crate::handler::Handler;
-use crate::hosted::HostedApp;
+use crate::hosted::Seat;
 use crate::outbox::Outbox;
 use crate::transport::Transport;
 
@@ -36,7 +36,7 @@ pub(crate) struct ThreadParts<F> {
     pub(crate) outbox_return: Sender<Outbox>,
     /// The application, when it runs on the I/O threads.
     pub(crate) inline: Option<Box<dyn Handler>>,
-    /// Where an application hosted on this thread arrives
-    /// ([`crate::Engine::host`]); `Some` only for an engine started hosted.
-    pub(crate) hosted: Option<Receiver<Box<dyn HostedApp>>>,
+    /// Where an application hosted on this thread arrives, and the bell
+    /// its wakers ring; `Some` only for an engine started hosted.
+    pub(crate) hosted: Option<Seat>,
 }
