@@ -304,8 +304,9 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     });
     if logic_on_io {
         // The I/O thread runs the logic from now on; this thread waits for
-        // the engine to stop (the host is dropped there, its history writer
-        // and cluster node finishing as below).
+        // the engine to stop. The host is dropped on the I/O thread at its
+        // end, which lets the history writer finish what is queued, then
+        // the cluster node its leaves, claim releases and lease delete.
         match engine.host(Box::new(host)) {
             // Stopped: a signal came first; the engine is shutting down.
             Ok(()) | Err(ringport_net::EngineError::Stopped) => {}
