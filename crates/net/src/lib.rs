@@ -35,7 +35,11 @@
 //!
 //! Threads: `io_threads` I/O threads, each with its own ring or poller and
 //! its own sessions (nothing shared on the hot path), and the application's
-//! thread(s), connected by bounded queues with one wake-up per batch.
+//! thread(s), connected by bounded queues with one wake-up per batch. With
+//! one I/O thread the same [`Endpoint`] application can run on that thread
+//! instead ([`Engine::start_hosted`], [`HostedApp`]): no hand-off at all;
+//! per-session applications without shared state run inline
+//! ([`Engine::start_inline`], [`Handler`]).
 #![deny(unsafe_code)]
 
 mod admission;
