@@ -62,6 +62,8 @@ const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 30000;
 /** A connection open this long counts as good: the next delay starts over. */
 const RETRY_RESET_MS = 10000;
+/** A token refused for now (31, 32, 34) is tried again: 1 s doubling up to 30 s, ±50 %. */
+const TOKEN_RETRY_FIRST_MS = 1000;
 /** Messages asked for on entering a room with no known position. */
 const RECENT_MESSAGES = 20;
 /** sessionStorage key of the saved session: { user, token (hex), expires (ms), room }. */
@@ -92,6 +94,9 @@ const state = {
   // the history.
   hist: null, // { room, phase: "waiting" | "receiving", known, epoch, lastSeq, remaining, more, buffer }
   retry: { attempt: 0, timer: null, tick: null, at: 0 },
+  // The saved token refused for now (the old session not gone yet, the
+  // server full or its accounts busy): tried again on this connection.
+  tokenRetry: { attempt: 0, timer: null },
   openedAt: 0,
 };
 
@@ -99,6 +104,7 @@ const state = {
 
 function connect() {
   cancelRetry();
+  cancelTokenRetry();
   if (state.ws) {
     const old = state.ws;
     state.ws = null; // its close event is ignored
@@ -169,6 +175,30 @@ function resumeWithToken() {
     ui.user.value = saved.user;
     setStatus(`Resuming the session of ${saved.user}…`, null);
   }
+}
+
+/** Sends the saved token again after a delay (see TOKEN_RETRY_FIRST_MS), on this connection, unless a login happened meanwhile. */
+function retryToken(why, code) {
+  clearTimeout(state.tokenRetry.timer);
+  const base = Math.min(RETRY_MAX_MS, TOKEN_RETRY_FIRST_MS * 2 ** Math.min(state.tokenRetry.attempt, 16));
+  const delay = Math.round(base * (0.5 + Math.random()));
+  state.tokenRetry.attempt += 1;
+  const ws = state.ws;
+  state.tokenRetry.timer = setTimeout(() => {
+    state.tokenRetry.timer = null;
+    const idle = state.user === null && state.pendingToken === null && state.pendingLogins.length === 0;
+    if (ws === state.ws && state.conn === "open" && idle) {
+      resumeWithToken();
+      render();
+    }
+  }, delay);
+  const seconds = Math.max(1, Math.round(delay / 1000));
+  setStatus(`${why}: trying again in ${seconds} s, or log in with your password`, false, code);
+}
+
+function cancelTokenRetry() {
+  clearTimeout(state.tokenRetry.timer);
+  state.tokenRetry.timer = null;
 }
 
 /** Opens the connection again after a delay: 0.5 s doubling to 30 s, ±50 %. */
@@ -312,12 +342,18 @@ function onPacket(decoded) {
       if (p.result === 0 && user !== null) {
         loggedIn(user, `Logged in as ${user} (session resumed)`);
       } else {
-        // Refused: the password it is. A token that cannot work again is
-        // dropped; one refused for now (31, 32, 34) is tried at the next
-        // reconnect.
-        if (![31, 32, 34].includes(p.result)) forgetSaved();
+        // Refused. A token that cannot work again is dropped: the password
+        // it is. One refused for now (31: the old session is not gone yet;
+        // 32, 34) is tried again after a while; the password form stays
+        // open meanwhile.
+        const forNow = [31, 32, 34].includes(p.result);
+        if (!forNow) forgetSaved();
         const why = proto.resultText(p.kind, p.result) ?? `Unexpected answer (${p.id}, result 0)`;
-        setStatus(`${why}: log in with your password`, false, p.result);
+        if (forNow && loadSaved() !== null) {
+          retryToken(why, p.result);
+        } else {
+          setStatus(`${why}: log in with your password`, false, p.result);
+        }
       }
       break;
     }
@@ -457,6 +493,8 @@ function onPacket(decoded) {
 function loggedIn(user, text) {
   state.user = user;
   state.retry.attempt = 0;
+  state.tokenRetry.attempt = 0;
+  cancelTokenRetry();
   ui.password.value = "";
   if (state.lastUser !== user) {
     // Another id: the old one's room and positions are not this one's.
@@ -618,6 +656,7 @@ ui.logout.addEventListener("click", () => {
   state.resumeRoom = null;
   state.lastUser = null;
   state.retry.attempt = 0;
+  state.tokenRetry.attempt = 0;
   connect();
   setStatus("Logged out", true);
 });
