@@ -727,6 +727,7 @@ async fn a_token_refused_while_the_old_session_lives_is_tried_again() {
     let proxy = CutProxy::start(server.ws.expect("ws listener"));
     open(&kai, &format!("http://{}/", proxy.addr)).await;
     log_in(&kai, "kai", "pw").await;
+    session_is(&kai, "loggedIn").await;
     enter(&kai, 2).await;
     session_is(&kai, "inRoom").await;
     kai.wait_until(
