@@ -10,6 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use crossbeam_channel::{
     select, Receiver, RecvError as Disconnected, RecvTimeoutError, Sender, TryRecvError,
+    TrySendError,
 };
 
 use crate::event::EventBatch;
@@ -67,8 +68,13 @@ pub struct Endpoint {
     /// handed over only at [`Endpoint::flush`], without a wake-up (the I/O
     /// thread applies them right after the application's turn).
     hosted: bool,
-    /// Hosted: lanes whose outbox found the I/O thread's inbox full.
+    /// Hosted: lanes whose outbox found the I/O thread's inbox full (more
+    /// than 64 flushes in one turn), handed over at the next flush.
     held: Vec<usize>,
+    /// Hosted: something was held; the next [`Endpoint::try_recv`] (the
+    /// application's next turn, which the I/O thread was woken for)
+    /// flushes.
+    retry: bool,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -102,6 +108,7 @@ impl Endpoint {
             lanes,
             hosted: false,
             held: Vec::new(),
+            retry: false,
         }
     }
 
@@ -162,8 +169,13 @@ impl Endpoint {
         }
     }
 
-    /// Returns a batch if one is ready, without waiting.
+    /// Returns a batch if one is ready, without waiting. (Hosted, it first
+    /// hands over an outbox that found the I/O thread's inbox full in the
+    /// last turn.)
     pub fn try_recv(&mut self) -> Result<EventBatch, RecvError> {
+        if std::mem::take(&mut self.retry) {
+            self.flush();
+        }
         self.events.try_recv().map_err(|e| match e {
             TryRecvError::Empty => RecvError::Timeout,
             TryRecvError::Disconnected => RecvError::Stopped,
@@ -254,8 +266,12 @@ impl Endpoint {
         if lane.outbox.requests.len() == 1 {
             self.pending.push(t);
         }
-        // Hosted: the application's turn is bounded by the batches it
-        // handles, and the I/O thread applies the outbox right after it.
+        // Hosted: handing over early would not send sooner (the I/O
+        // thread applies outboxes only after the turn), so the outbox
+        // holds what one turn produces: bounded by the turn's input (the
+        // event batches waiting, at most `batches_per_thread` ×
+        // `batch_bytes`, and what the application takes from elsewhere)
+        // times its fan-out.
         if !self.hosted
             && (lane.outbox.data.len() >= AUTO_FLUSH_BYTES
                 || lane.outbox.requests.len() >= AUTO_FLUSH_REQUESTS)
@@ -274,14 +290,18 @@ impl Endpoint {
         let full = std::mem::replace(&mut lane.outbox, fresh);
         if self.hosted {
             // On the I/O thread, which applies every outbox after each
-            // turn: its inbox is empty here (one outbox per turn), and
-            // neither waiting nor waking it makes sense.
-            if let Err(e) = lane.inbox.try_send(full) {
-                // Only if the application flushed more than the inbox
-                // holds in one turn: kept (requests queued later go behind
-                // it) and handed over at the next flush.
-                lane.outbox = e.into_inner();
+            // turn: its inbox is empty when the turn begins, and neither
+            // waiting nor waking makes sense.
+            if let Err(TrySendError::Full(full)) = lane.inbox.try_send(full) {
+                // The application flushed more than the inbox holds in one
+                // turn: kept (requests queued later go behind it), and the
+                // thread woken so that the application's next turn comes at
+                // once and hands it over (`try_recv`). A stopped thread
+                // (`Disconnected`) drops the requests.
+                let _ = std::mem::replace(&mut lane.outbox, full);
                 self.held.push(t);
+                self.retry = true;
+                lane.waker.wake();
             }
             return;
         }

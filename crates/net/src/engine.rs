@@ -12,7 +12,7 @@ use crate::error::EngineError;
 use crate::event::BatchBuf;
 use crate::framing::Framing;
 use crate::handler::Handler;
-use crate::hosted::{AppWaker, Bell, HostedApp, Seat};
+use crate::hosted::{AppWaker, Arrival, Bell, HostedApp, Seat};
 use crate::shard::{Shared, ThreadParts, TlsHandshakes};
 use crate::stats::{Stats, ThreadStats};
 use crate::sys;
@@ -30,7 +30,8 @@ pub struct Engine {
     threads: Vec<JoinHandle<()>>,
     /// Where [`Engine::host`] hands the application to the I/O thread
     /// (engines started with [`Engine::start_hosted`] only).
-    host_tx: Option<crossbeam_channel::Sender<Box<dyn HostedApp>>>,
+    /// Where [`Engine::host`] puts the application (hosted engines only).
+    arrival: Option<Arc<Arrival>>,
     shutdown: ShutdownHandle,
     backend: BackendKind,
     local_addrs: Vec<SocketAddr>,
@@ -150,19 +151,25 @@ impl Engine {
 
     /// Hands `app` to the I/O thread of an engine started with
     /// [`Engine::start_hosted`]; from its next turn on it runs there, and
-    /// it is dropped there when the engine stops.
+    /// its [`HostedApp::stopped`] runs there and it is dropped there when
+    /// the engine stops.
     ///
     /// # Errors
     /// [`EngineError::Config`] if the engine was not started hosted or
-    /// already has its application; [`EngineError::Stopped`] if the I/O
-    /// thread has exited.
+    /// already has its application (`app` is dropped);
+    /// [`EngineError::Stopped`] if the I/O thread has already finished (a
+    /// shutdown came first): then `app`'s `stopped` runs here, on the
+    /// caller's thread, and it is dropped here.
     pub fn host(&mut self, app: Box<dyn HostedApp>) -> Result<(), EngineError> {
-        let Some(tx) = self.host_tx.take() else {
+        let Some(arrival) = self.arrival.take() else {
             return Err(EngineError::Config(
                 "Engine::host: not started with Engine::start_hosted, or already hosting".into(),
             ));
         };
-        tx.send(app).map_err(|_| EngineError::Stopped)?;
+        if let Err(mut app) = arrival.hand_over(app) {
+            app.stopped();
+            return Err(EngineError::Stopped);
+        }
         self.shutdown.wakers.iter().for_each(|w| w.wake());
         Ok(())
     }
@@ -236,11 +243,11 @@ impl Engine {
         });
         let (events_tx, events_rx) = crossbeam_channel::bounded(n * config.batches_per_thread + n);
         let (ready_tx, ready_rx) = crossbeam_channel::bounded(n);
-        let (host_tx, host_rx) = match mode {
+        let (arrival, seat) = match mode {
             Mode::Hosted => {
-                let (tx, rx) = crossbeam_channel::bounded(1);
+                let arrival = Arc::new(Arrival::default());
                 let bell = Arc::new(Bell::default());
-                (Some(tx), Some(Seat { arrival: rx, bell }))
+                (Some(arrival.clone()), Some(Seat { arrival, bell }))
             }
             _ => (None, None),
         };
@@ -276,7 +283,7 @@ impl Engine {
                     Mode::Inline(make) => Some(make()),
                     _ => None,
                 },
-                hosted: if index == 0 { host_rx.clone() } else { None },
+                hosted: if index == 0 { seat.clone() } else { None },
             };
             let ready_tx = ready_tx.clone();
             let handle = std::thread::Builder::new()
@@ -310,7 +317,7 @@ impl Engine {
             }
             return Err(EngineError::io("setting up an I/O thread", e));
         }
-        let app_waker = host_rx
+        let app_waker = seat
             .zip(wakers.first().cloned())
             .map(|(seat, waker)| AppWaker {
                 bell: seat.bell,
@@ -332,7 +339,7 @@ impl Engine {
         Ok((
             Engine {
                 threads,
-                host_tx,
+                arrival,
                 shutdown,
                 backend,
                 local_addrs,

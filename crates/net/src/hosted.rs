@@ -21,7 +21,7 @@
 //! up every session.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use crate::waker::Waker;
@@ -41,7 +41,9 @@ pub trait HostedApp: Send + 'static {
     fn turn(&mut self) -> Option<Instant>;
 
     /// The engine has stopped: the last events have been shipped. Called
-    /// once, after which the application is dropped on the I/O thread.
+    /// once, after which the application is dropped on the I/O thread (or,
+    /// if it was handed to [`crate::Engine::host`] after that thread had
+    /// finished, on the caller's thread).
     fn stopped(&mut self) {
         self.turn();
     }
@@ -72,8 +74,74 @@ impl AppWaker {
 /// ring.
 #[derive(Debug, Clone)]
 pub(crate) struct Seat {
-    pub(crate) arrival: crossbeam_channel::Receiver<Box<dyn HostedApp>>,
+    pub(crate) arrival: Arc<Arrival>,
     pub(crate) bell: Arc<Bell>,
+}
+
+/// Where the application waits between [`crate::Engine::host`] and the I/O
+/// thread's next turn. Closed when the I/O thread finishes, so that an
+/// application handed over too late is given back to the caller rather than
+/// dropped unseen, and one handed over in time always gets its
+/// [`HostedApp::stopped`] on the I/O thread.
+#[derive(Default)]
+pub(crate) struct Arrival {
+    slot: Mutex<Slot>,
+}
+
+#[derive(Default)]
+enum Slot {
+    #[default]
+    Waiting,
+    Handed(Box<dyn HostedApp>),
+    Closed,
+}
+
+impl std::fmt::Debug for Arrival {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Arrival")
+    }
+}
+
+impl Arrival {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
+        // The slot is only ever assigned whole: a panic elsewhere cannot
+        // leave it half-written.
+        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Puts `app` in the slot; gives it back if the I/O thread has
+    /// finished.
+    pub(crate) fn hand_over(&self, app: Box<dyn HostedApp>) -> Result<(), Box<dyn HostedApp>> {
+        let mut slot = self.slot();
+        match *slot {
+            Slot::Closed => Err(app),
+            _ => {
+                *slot = Slot::Handed(app);
+                Ok(())
+            }
+        }
+    }
+
+    /// The application, if it has been handed over.
+    pub(crate) fn take(&self) -> Option<Box<dyn HostedApp>> {
+        let mut slot = self.slot();
+        match std::mem::take(&mut *slot) {
+            Slot::Handed(app) => Some(app),
+            other => {
+                *slot = other;
+                None
+            }
+        }
+    }
+
+    /// No application is taken after this; returns one handed over since
+    /// the last [`Arrival::take`].
+    pub(crate) fn close(&self) -> Option<Box<dyn HostedApp>> {
+        match std::mem::replace(&mut *self.slot(), Slot::Closed) {
+            Slot::Handed(app) => Some(app),
+            _ => None,
+        }
+    }
 }
 
 /// "A turn is wanted": rung by [`AppWaker::wake`], answered by the I/O

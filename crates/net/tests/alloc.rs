@@ -1,4 +1,5 @@
-//! No heap allocation per echoed frame in steady state, measured with a
+//! No heap allocation per echoed frame in steady state (the application on
+//! its own thread, inline, or hosted on the I/O thread), measured with a
 //! counting global allocator around a real engine and echo application.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
@@ -58,6 +59,8 @@ enum Wait {
     RecvWith,
     /// No application thread: a `Handler` echoes on the I/O threads.
     Inline,
+    /// A `HostedApp` on the one I/O thread, through the `Endpoint`.
+    Hosted,
 }
 
 /// Echo on the I/O threads.
@@ -75,6 +78,27 @@ impl ringport_net::Handler for InlineEcho {
     }
 }
 
+/// Echo as a hosted application: one flush per turn with events.
+struct HostedEcho(ringport_net::Endpoint);
+
+impl ringport_net::HostedApp for HostedEcho {
+    fn turn(&mut self) -> Option<std::time::Instant> {
+        let mut any = false;
+        while let Ok(batch) = self.0.try_recv() {
+            for ev in batch.iter() {
+                if let Event::Frame { session, frame } = ev {
+                    self.0.send(session, frame);
+                    any = true;
+                }
+            }
+        }
+        if any {
+            self.0.flush();
+        }
+        None
+    }
+}
+
 #[test]
 fn echoing_a_frame_allocates_nothing_in_steady_state() {
     // The counter sees allocations (the allocator is installed).
@@ -89,7 +113,7 @@ fn echoing_a_frame_allocates_nothing_in_steady_state() {
     // One test, run in turn for each case: other tests in this binary would
     // allocate concurrently and spoil the count.
     for backend in BACKENDS {
-        for wait in [Wait::Recv, Wait::RecvWith, Wait::Inline] {
+        for wait in [Wait::Recv, Wait::RecvWith, Wait::Inline, Wait::Hosted] {
             let allocations = measure(backend, wait);
             let per_frame = allocations as f64 / MEASURED as f64;
             eprintln!(
@@ -122,6 +146,25 @@ fn measure(backend: ringport_net::BackendChoice, wait: Wait) -> u64 {
         engine.join().expect("the I/O threads exit cleanly");
         return allocations;
     }
+    if let Wait::Hosted = wait {
+        let (mut engine, ep, _waker) = Engine::start_hosted(
+            vec![ringport_net::Listener::new(
+                listener,
+                ringport_net::Transport::Tcp,
+            )],
+            EngineConfig {
+                io_threads: 1,
+                ..cfg
+            },
+            Header5 { max: 1024 },
+        )
+        .expect("engine starts");
+        engine.host(Box::new(HostedEcho(ep))).expect("hosted");
+        let allocations = ping_pong(addr, backend);
+        engine.shutdown();
+        engine.join().expect("the I/O thread exits cleanly");
+        return allocations;
+    }
     let (engine, mut ep) =
         Engine::start(listener, cfg, Header5 { max: 1024 }).expect("engine starts");
     // The echo application: nothing but the engine's API.
@@ -138,7 +181,7 @@ fn measure(backend: ringport_net::BackendChoice, wait: Wait) -> u64 {
                     Received::Stopped => break,
                     other => panic!("unexpected {other:?}"),
                 },
-                Wait::Inline => unreachable!("handled above"),
+                Wait::Inline | Wait::Hosted => unreachable!("handled above"),
             };
             for ev in batch.iter() {
                 if let Event::Frame { session, frame } = ev {

@@ -326,3 +326,106 @@ fn hosting_needs_one_io_thread_and_takes_one_app() {
     h.engine.shutdown();
     h.engine.join().unwrap();
 }
+
+/// An application handed over while the engine shuts down still gets
+/// exactly one `stopped`: on the I/O thread if the hand-over came in time,
+/// otherwise on the caller's thread with `Err(Stopped)`, never dropped
+/// unseen.
+#[test]
+fn an_app_handed_over_during_shutdown_is_stopped_exactly_once() {
+    struct Late(Arc<Mutex<Vec<String>>>);
+    impl HostedApp for Late {
+        fn turn(&mut self) -> Option<Instant> {
+            None
+        }
+        fn stopped(&mut self) {
+            let here = std::thread::current().name().unwrap_or("?").to_string();
+            self.0.lock().unwrap().push(here);
+        }
+    }
+    let mut late_seen = 0;
+    for backend in BACKENDS {
+        // Handed over 0, 50 and 1,000 ms after the shutdown began: the last
+        // finds the I/O thread gone (it has no session to drain).
+        for delay_ms in [0, 50, 1000] {
+            let (mut engine, _endpoint, _waker) = Engine::start_hosted(
+                vec![Listener::new(common::bind_listener(), Transport::Tcp)],
+                EngineConfig {
+                    backend,
+                    io_threads: 1,
+                    ..EngineConfig::default()
+                },
+                Header5 { max: 1024 },
+            )
+            .unwrap();
+            engine.shutdown();
+            std::thread::sleep(Duration::from_millis(delay_ms));
+            let stops = Arc::new(Mutex::new(Vec::new()));
+            let handed = engine.host(Box::new(Late(stops.clone())));
+            let caller = std::thread::current().name().unwrap_or("?").to_string();
+            engine.join().unwrap();
+            let stops = stops.lock().unwrap().clone();
+            match handed {
+                Ok(()) => assert_eq!(stops, ["ringport-io-0"], "{backend:?} {delay_ms} ms"),
+                Err(EngineError::Stopped) => {
+                    late_seen += 1;
+                    assert_eq!(stops, [caller], "{backend:?} {delay_ms} ms");
+                }
+                Err(e) => panic!("{backend:?} {delay_ms} ms: {e}"),
+            }
+        }
+    }
+    assert!(late_seen > 0, "no hand-over found the engine stopped");
+}
+
+/// A hosted application that flushes more often in one turn than the I/O
+/// thread's inbox holds (64 outboxes) still gets every send out, in order,
+/// without any further traffic to give it a turn: the thread is woken and
+/// the next turn's `try_recv` hands the rest over.
+#[test]
+fn more_flushes_in_one_turn_than_the_inbox_holds_all_leave_in_order() {
+    /// On each frame, sends 200 numbered frames back, flushing after each;
+    /// flushes nothing in a turn without events.
+    struct Burst(Endpoint);
+    impl HostedApp for Burst {
+        fn turn(&mut self) -> Option<Instant> {
+            while let Ok(batch) = self.0.try_recv() {
+                for event in batch.iter() {
+                    if let Event::Frame { session, .. } = event {
+                        for n in 0..200u16 {
+                            self.0.send(session, &frame(SAY, &n.to_le_bytes()));
+                            self.0.flush();
+                        }
+                    }
+                }
+            }
+            None
+        }
+    }
+    for backend in BACKENDS {
+        let (mut engine, endpoint, _waker) = Engine::start_hosted(
+            vec![Listener::new(common::bind_listener(), Transport::Tcp)],
+            EngineConfig {
+                backend,
+                io_threads: 1,
+                ..EngineConfig::default()
+            },
+            Header5 { max: 1024 },
+        )
+        .unwrap();
+        engine.host(Box::new(Burst(endpoint))).unwrap();
+        let mut c = connect(engine.local_addr());
+        write_all(&mut c, &frame(SAY, b"go"));
+        for n in 0..200u16 {
+            let got = read_n(&mut c, 7);
+            assert_eq!(
+                u16::from_le_bytes([got[5], got[6]]),
+                n,
+                "{backend:?}: frame {n}"
+            );
+        }
+        drop(c);
+        engine.shutdown();
+        engine.join().unwrap();
+    }
+}

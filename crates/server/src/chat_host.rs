@@ -18,7 +18,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ringport_chat::{
     AuthRequest, AuthResult, Chat, ChatStats, ClusterEvent, ClusterRequest, ClusterStats, ConnId,
@@ -263,10 +263,15 @@ impl Host {
     /// Runs the logic on this thread until the engine stops.
     pub fn run(mut self) {
         loop {
-            let timeout = self
-                .chat
-                .next_timeout()
-                .map(|t| t.saturating_duration_since(Instant::now()));
+            // Answers given at once and left by the last turn: fed back in
+            // the next one without waiting.
+            let timeout = if self.immediates.is_empty() {
+                self.chat
+                    .next_timeout()
+                    .map(|t| t.saturating_duration_since(Instant::now()))
+            } else {
+                Some(Duration::ZERO)
+            };
             let got = self.endpoint.recv_with(&self.answers, timeout);
             let now = Instant::now();
             match got {
@@ -425,7 +430,10 @@ impl HostedApp for Host {
                 }
             }
         }
-        if worked || self.chat.next_timeout().is_some_and(|t| t <= now) {
+        // Answers given at once and left by the last turn are fed back in
+        // this one, work or not: it was asked for (`Some(now)` below).
+        let due = self.chat.next_timeout().is_some_and(|t| t <= now);
+        if worked || due || !self.immediates.is_empty() {
             self.end_turn(now);
         }
         if more || !self.immediates.is_empty() {

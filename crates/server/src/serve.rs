@@ -308,7 +308,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         // end, which lets the history writer finish what is queued, then
         // the cluster node its leaves, claim releases and lease delete.
         match engine.host(Box::new(host)) {
-            // Stopped: a signal came first; the engine is shutting down.
+            // Stopped: a signal came first and the engine has finished; the
+            // host's last turn and end ran here.
             Ok(()) | Err(ringport_net::EngineError::Stopped) => {}
             Err(e) => return Err(e).context("cannot hand the logic to the I/O thread"),
         }

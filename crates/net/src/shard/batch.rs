@@ -87,6 +87,12 @@ impl Batcher {
         true
     }
 
+    /// Events are waiting for the application: in the batch being filled,
+    /// or shipped and not yet taken.
+    pub(super) fn has_waiting(&self) -> bool {
+        !self.batch.is_empty() || !self.events_tx.is_empty()
+    }
+
     /// Last call before the I/O thread exits: hands over whatever is left,
     /// even without a fresh batch to replace it.
     pub(super) fn ship_final(&mut self) {

@@ -61,10 +61,10 @@ impl Delivery {
         }
     }
 
-    /// Events are in the batch being filled.
-    pub(super) fn has_unshipped(&self) -> bool {
+    /// See [`Batcher::has_waiting`]; a handler has been called already.
+    pub(super) fn has_waiting(&self) -> bool {
         match self {
-            Delivery::Batches(b) => !b.batch.is_empty(),
+            Delivery::Batches(b) => b.has_waiting(),
             Delivery::Inline(_) => false,
         }
     }

@@ -5,16 +5,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
-
 use super::Shard;
 use crate::framing::Framing;
-use crate::hosted::{Bell, HostedApp, Seat};
+use crate::hosted::{Arrival, Bell, HostedApp, Seat};
 
 /// The hosted application of this I/O thread.
 pub(crate) struct Hosting {
     /// Where it arrives from [`crate::Engine::host`].
-    arrival: Receiver<Box<dyn HostedApp>>,
+    arrival: Arc<Arrival>,
     /// Rung by its [`crate::AppWaker`]s; answered before each turn.
     bell: Arc<Bell>,
     app: Option<Box<dyn HostedApp>>,
@@ -42,7 +40,7 @@ impl<F: Framing, S> Shard<F, S> {
             return false;
         };
         if hosting.app.is_none() {
-            hosting.app = hosting.arrival.try_recv().ok();
+            hosting.app = hosting.arrival.take();
         }
         let Some(app) = &mut hosting.app else {
             return false;
@@ -60,17 +58,25 @@ impl<F: Framing, S> Shard<F, S> {
         Some(next.saturating_duration_since(now))
     }
 
-    /// Events are waiting for the hosted application in the batch being
-    /// filled (for example the `Closed` of a session it just closed): the
-    /// thread should not sleep before shipping them.
-    pub(crate) fn host_has_unshipped(&self) -> bool {
-        self.hosting.as_ref().is_some_and(|h| h.app.is_some()) && self.delivery.has_unshipped()
+    /// Events are waiting for the hosted application: in the batch being
+    /// filled (for example the `Closed` of a session it just closed), or
+    /// shipped after its turn (input held back for want of a batch and
+    /// read once the turn returned batches). The thread should not sleep
+    /// before the application's next turn.
+    pub(crate) fn host_events_waiting(&self) -> bool {
+        self.hosting.as_ref().is_some_and(|h| h.app.is_some()) && self.delivery.has_waiting()
     }
 
     /// The engine has stopped and the last events were shipped: the
-    /// application's last turn, then it is dropped here.
+    /// application's last turn (also if it was handed over only just now),
+    /// then it is dropped here. One handed over after this goes back to
+    /// the caller of [`crate::Engine::host`].
     pub(crate) fn host_stopped(&mut self) {
-        if let Some(mut app) = self.hosting.as_mut().and_then(|h| h.app.take()) {
+        let Some(hosting) = self.hosting.as_mut() else {
+            return;
+        };
+        let late = hosting.arrival.close();
+        if let Some(mut app) = hosting.app.take().or(late) {
             app.stopped();
             drop(app);
             // What it queued in its last turn goes nowhere: every session

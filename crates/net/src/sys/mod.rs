@@ -133,7 +133,7 @@ pub(crate) fn run<D: Driver>(mut d: D) {
         }
         let busy = !d.shard().dirty.is_empty()
             || (d.has_backlog() && shipped)
-            || d.shard().host_has_unshipped();
+            || d.shard().host_events_waiting();
         let mut timeout = next_sweep.saturating_duration_since(now);
         if let Some(wait) = d.shard().host_wait(now) {
             timeout = timeout.min(wait);
