@@ -95,7 +95,7 @@ impl HashParams {
     pub(crate) fn hasher(&self) -> Result<Hasher, StoreError> {
         let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
             .map_err(|e| StoreError::Unavailable(format!("invalid argon2 parameters: {e}")))?;
-        within_caps(&params)?;
+        within_caps(&params).map_err(StoreError::Unavailable)?;
         Ok(Hasher { params })
     }
 }
@@ -107,18 +107,18 @@ pub(crate) struct Hasher {
 }
 
 /// Refuses costs beyond `MAX_MEMORY_KIB` (256 MiB) or `MAX_ITERATIONS` (64).
-fn within_caps(params: &Params) -> Result<(), StoreError> {
+fn within_caps(params: &Params) -> Result<(), String> {
     if params.m_cost() > MAX_MEMORY_KIB {
-        return Err(StoreError::Unavailable(format!(
+        return Err(format!(
             "argon2 memory cost {} KiB is above the cap of {MAX_MEMORY_KIB} KiB",
             params.m_cost()
-        )));
+        ));
     }
     if params.t_cost() > MAX_ITERATIONS {
-        return Err(StoreError::Unavailable(format!(
+        return Err(format!(
             "argon2 iterations {} are above the cap of {MAX_ITERATIONS}",
             params.t_cost()
-        )));
+        ));
     }
     Ok(())
 }
@@ -164,18 +164,19 @@ fn with_blocks<R>(count: usize, f: impl FnOnce(&mut [Block]) -> R) -> Result<R, 
 }
 
 /// Hashes `password` with `salt` into `out` (its length is the output
-/// length), in this thread's argon2 memory.
+/// length), in this thread's argon2 memory. The outer error: no memory;
+/// the inner one: argon2 refused the inputs (a salt or output length out
+/// of its range), whose fault depends on where they came from.
 fn compute(
     argon2: &Argon2<'_>,
     params: &Params,
     password: &str,
     salt: &[u8],
     out: &mut [u8],
-) -> Result<(), StoreError> {
+) -> Result<Result<(), argon2::Error>, StoreError> {
     with_blocks(params.block_count(), |blocks| {
         argon2.hash_password_into_with_memory(password.as_bytes(), salt, out, blocks)
-    })?
-    .map_err(|e| StoreError::Unavailable(format!("hashing failed: {e}")))
+    })
 }
 
 /// The PHC string `$argon2id$v=19$m=..,t=..,p=..$SALT$HASH` for `hasher`'s
@@ -203,7 +204,8 @@ pub(crate) fn hash_password(hasher: &Hasher, password: &str) -> Result<String, S
         .map_err(|e| StoreError::Unavailable(format!("salt: {e}")))?;
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, hasher.params.clone());
     let mut out = [0u8; OUTPUT_LEN];
-    compute(&argon2, &hasher.params, password, salt_bytes, &mut out)?;
+    compute(&argon2, &hasher.params, password, salt_bytes, &mut out)?
+        .map_err(|e| StoreError::Unavailable(format!("hashing failed: {e}")))?;
     phc_string(hasher, &salt, &out)
 }
 
@@ -223,24 +225,25 @@ pub(crate) fn decoy_hash(hasher: &Hasher) -> Result<String, StoreError> {
 ///
 /// # Errors
 ///
-/// [`StoreError::Unavailable`] if `phc` is not a readable argon2 hash, or
-/// its cost is beyond `MAX_MEMORY_KIB` (256 MiB) or `MAX_ITERATIONS` (64).
+/// [`StoreError::BadRecord`] if `phc` is not a readable argon2 hash, or its
+/// cost is beyond `MAX_MEMORY_KIB` (256 MiB) or `MAX_ITERATIONS` (64);
+/// [`StoreError::Unavailable`] if this thread cannot get the memory.
 pub(crate) fn verify_password(phc: &str, password: &str) -> Result<bool, StoreError> {
     let unreadable = |e: argon2::password_hash::Error| {
-        StoreError::Unavailable(format!("stored hash is unreadable: {e}"))
+        StoreError::BadRecord(format!("stored hash is unreadable: {e}"))
     };
     let hash = PasswordHash::new(phc).map_err(unreadable)?;
     let algorithm = Algorithm::try_from(hash.algorithm).map_err(unreadable)?;
     let version = match hash.version {
         Some(v) => Version::try_from(v)
-            .map_err(|e| StoreError::Unavailable(format!("stored hash is unreadable: {e}")))?,
+            .map_err(|e| StoreError::BadRecord(format!("stored hash is unreadable: {e}")))?,
         None => Version::default(),
     };
     // m, t, p (and keyid, data) from the string; output length from its hash.
     let params = Params::try_from(&hash).map_err(unreadable)?;
-    within_caps(&params)?;
+    within_caps(&params).map_err(StoreError::BadRecord)?;
     let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
-        return Err(StoreError::Unavailable(
+        return Err(StoreError::BadRecord(
             "stored hash is unreadable: no salt or no hash".into(),
         ));
     };
@@ -249,9 +252,10 @@ pub(crate) fn verify_password(phc: &str, password: &str) -> Result<bool, StoreEr
     let mut out_buf = [0u8; Output::MAX_LENGTH];
     let out = out_buf
         .get_mut(..expected.len())
-        .ok_or_else(|| StoreError::Unavailable("stored hash is unreadable: too long".into()))?;
+        .ok_or_else(|| StoreError::BadRecord("stored hash is unreadable: too long".into()))?;
     let argon2 = Argon2::new(algorithm, version, params.clone());
-    compute(&argon2, &params, password, salt_bytes, out)?;
+    compute(&argon2, &params, password, salt_bytes, out)?
+        .map_err(|e| StoreError::BadRecord(format!("stored hash is unusable: {e}")))?;
     let computed = Output::new(out).map_err(unreadable)?;
     // `Output`'s equality is constant-time.
     Ok(computed == expected)
@@ -455,7 +459,11 @@ mod tests {
             format!("{good}$extra"),
         ];
         for phc in &bad {
-            assert!(verify_password(phc, "pw").is_err(), "{phc:?} accepted");
+            let answer = verify_password(phc, "pw");
+            assert!(
+                matches!(answer, Err(StoreError::BadRecord(_))),
+                "{phc:?}: {answer:?}"
+            );
         }
         assert!(verify_password(&good, "pw").expect("readable"));
     }
@@ -470,6 +478,7 @@ mod tests {
         let huge_passes = good.replace("t=1,", &format!("t={},", u32::MAX));
         for phc in [over_memory, huge_memory, over_passes, huge_passes] {
             let err = verify_password(&phc, "pw").expect_err("refused");
+            assert!(matches!(err, StoreError::BadRecord(_)), "{phc}: {err}");
             assert!(err.to_string().contains("above the cap"), "{phc}: {err}");
         }
         assert_eq!(

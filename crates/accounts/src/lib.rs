@@ -145,6 +145,12 @@ pub enum StoreError {
     /// never contains a password).
     #[error("account store unavailable: {0}")]
     Unavailable(String),
+    /// The store answered, but this account's record cannot be used (a
+    /// stored hash that is unreadable, or whose cost is beyond the caps):
+    /// that login fails (34), the store is not down. The message is for
+    /// logs (it never contains the hash or a password).
+    #[error("account record unusable: {0}")]
+    BadRecord(String),
 }
 
 impl From<AuthOutcome> for AuthResult {

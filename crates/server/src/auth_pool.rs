@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 use prometheus_client::metrics::histogram::Histogram;
 
 use crate::inbox::InboxSender;
-use ringport_accounts::AccountStore;
+use ringport_accounts::{AccountStore, StoreError};
 use ringport_chat::{AuthRequest, AuthResult, ConnId, Credential};
 
 use crate::health::Health;
@@ -371,7 +371,7 @@ struct StoreHealth {
 }
 
 impl StoreHealth {
-    fn failed(&self, error: &ringport_accounts::StoreError) {
+    fn failed(&self, error: &StoreError) {
         if !self.down.swap(true, Ordering::Relaxed) {
             tracing::warn!(%error, "account store unavailable; logins answer 34 until it returns");
         }
@@ -455,11 +455,19 @@ fn work<T: From<AuthAnswer>>(
                     None => took,
                 });
             }
-            watch.health.set_store_ok(answer.is_ok());
+            // One account's unusable record is that login's failure, not
+            // the store's: readiness and the store's state stay as they are.
+            let store_down = matches!(answer, Err(StoreError::Unavailable(_)));
+            watch.health.set_store_ok(!store_down);
             match answer {
                 Ok(result) => {
                     health.answered();
                     result
+                }
+                Err(e @ StoreError::BadRecord(_)) => {
+                    health.answered();
+                    tracing::warn!(user = %req.user_id, error = %e, "login answered 34");
+                    AuthResult::Unavailable
                 }
                 Err(e) => {
                     health.failed(&e);

@@ -1,12 +1,13 @@
 //! Accounts end to end, through `ringport serve` and `ringport user`:
 //! durability of SQLite registrations across SIGKILL, the admin commands, a
-//! Redis outage during chat, and one id registered on two nodes at once.
+//! Redis outage during chat, one damaged account record, and one id
+//! registered on two nodes at once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod chat_support;
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -248,6 +249,62 @@ fn redis_outage_fails_logins_with_34_while_chat_goes_on() {
     assert_eq!(next(&mut bob), Got::ChatRes(0));
     assert_eq!(next(&mut bob), Got::Chat("bob".into(), "after".into()));
     assert_eq!(next(&mut ann), Got::Chat("bob".into(), "after".into()));
+    server.stop();
+}
+
+/// Sends one command to Redis in RESP and returns its reply's first line.
+fn redis_command(addr: std::net::SocketAddr, args: &[&str]) -> String {
+    let mut command = format!("*{}\r\n", args.len());
+    for a in args {
+        command.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(command.as_bytes()).unwrap();
+    let mut reply = [0u8; 64];
+    let n = s.read(&mut reply).unwrap();
+    text(&reply[..n]).lines().next().unwrap_or("").to_string()
+}
+
+/// One account whose stored hash is damaged (in the shared Redis store,
+/// where any tool can write): its logins are answered 34, everyone else
+/// logs in, and the server stays ready — one bad record is not a store
+/// outage.
+#[test]
+fn a_damaged_account_record_fails_only_its_logins_and_the_server_stays_ready() {
+    let Some(redis) = RedisServer::start(
+        "a_damaged_account_record_fails_only_its_logins_and_the_server_stays_ready",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("token-secret").display().to_string();
+    let server = serve(
+        BACKEND,
+        &["--accounts", &redis.url(), "--token-secret-file", &secret],
+    );
+    let admin = server.admin.expect("admin listener");
+    assert_eq!(login(&server, "eve", "pw").0, 0, "eve registered");
+    assert_eq!(login(&server, "ann", "pw").0, 0, "ann registered");
+    assert_eq!(common::get(admin, "/health/ready").0, 200);
+
+    for phc in [
+        "not a hash",
+        // A cost far beyond the caps: refused before any memory is taken.
+        "$argon2id$v=19$m=4000000000,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+    ] {
+        let reply = redis_command(redis.addr(), &["HSET", "ringport:account:eve", "phc", phc]);
+        assert_eq!(reply, ":0", "eve's phc replaced");
+        for _ in 0..3 {
+            assert_eq!(login(&server, "eve", "pw").0, 34, "{phc}: eve's login");
+            assert_eq!(login(&server, "ann", "pw").0, 0, "{phc}: ann's login");
+        }
+        assert_eq!(
+            common::get(admin, "/health/ready").0,
+            200,
+            "{phc}: still ready"
+        );
+    }
     server.stop();
 }
 
