@@ -2,7 +2,9 @@
 //! a detached tmux session (on a socket of its own, 120x40), keys go in with
 //! `send-keys`, the screen comes out with `capture-pane`. It logs in, enters
 //! a room, and sees another user (a library client driven by the test)
-//! enter, chat and leave. Skipped, loudly, when tmux is not installed.
+//! enter, chat and leave; its rooms pane follows the watched room list as
+//! it creates a room and users come and go. Skipped, loudly, when tmux is
+//! not installed.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed setup should panic
 
 mod common;
@@ -208,4 +210,67 @@ fn tui_logs_in_enters_and_sees_another_users_message() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The rooms pane follows the watched room list: the TUI watches from its
+/// login on, a room it creates appears, and member counts change as
+/// another user (the library client) and the TUI's user enter and leave.
+#[test]
+fn tui_rooms_pane_follows_created_rooms_and_their_members() {
+    if !tmux_installed() {
+        eprintln!(
+            "\n*** SKIPPED tui_rooms_pane_follows_created_rooms_and_their_members: tmux is \
+             not installed (apt-get install tmux) ***\n"
+        );
+        return;
+    }
+    let Some(server) = start_server("tui_rooms_pane_follows_created_rooms_and_their_members")
+    else {
+        return;
+    };
+    let command = format!(
+        "{} --server {}",
+        quote(&client_binary().to_string_lossy()),
+        server.addr
+    );
+    let tmux = Tmux::start(&command);
+    tmux.wait_for("* connected to");
+    tmux.line("/login cat pw");
+    tmux.wait_for("* logged in as cat");
+    // The ten fixed rooms of four, watched from the login on.
+    tmux.wait_for(" rooms · 10 ");
+    tmux.wait_for("3 0/4");
+
+    tmux.line("/create tui fans 8");
+    tmux.wait_for("* created room 1000 (tui fans)");
+    tmux.wait_for(" rooms · 11 ");
+    tmux.wait_for("1000 0/8 tui fans");
+
+    // Another user enters it by number: the count follows (the first change
+    // of a quiet room is sent at once, later ones within a second).
+    let mut dan = logged_in(server.addr, "dan");
+    dan.enter(1000).unwrap();
+    expect_result(&mut dan, id::ROOM_ENTER_RES, ResultCode::None);
+    assert_eq!(dan.recv_user_list().unwrap().len(), 0);
+    tmux.wait_for("1000 1/8 tui fans");
+
+    tmux.line("/enter tui fans");
+    tmux.wait_for("* entered room 1000 (tui fans)");
+    tmux.wait_for("1000 2/8 tui fans");
+    assert!(matches!(
+        dan.recv().unwrap(),
+        ServerPacket::RoomNewUserNtf(_)
+    ));
+
+    // Fixed rooms follow too.
+    let mut eve = logged_in(server.addr, "eve");
+    eve.enter(3).unwrap();
+    expect_result(&mut eve, id::ROOM_ENTER_RES, ResultCode::None);
+    tmux.wait_for("3 1/4");
+
+    dan.leave().unwrap();
+    expect_result(&mut dan, id::ROOM_LEAVE_RES, ResultCode::None);
+    let screen = tmux.wait_for("1000 1/8 tui fans");
+    assert!(screen.contains(" rooms · 11 "), "{screen}");
+    tmux.line("/quit");
 }
