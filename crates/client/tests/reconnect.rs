@@ -238,3 +238,61 @@ back again
         "{seen:#?}"
     );
 }
+
+/// `--reconnect-tries 2`: when the server is gone for good, the client
+/// tries twice, says it gave up, and line mode exits with code 3 (the
+/// connection's) instead of retrying forever.
+#[test]
+fn line_mode_gives_up_after_its_reconnect_tries() {
+    let Some(server) = start_server_on("line_mode_gives_up_after_its_reconnect_tries", &[]) else {
+        return;
+    };
+    // The last line waits (20 s) for something that never comes: the
+    // client is still running when the server goes.
+    let script = "/login ann pw\n/expect never printed\n";
+    let LineClient {
+        mut child,
+        lines: rx,
+        reader,
+    } = line_client(server.addr, &["--reconnect-tries", "2"], script);
+    let mut seen: Vec<String> = Vec::new();
+    loop {
+        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+        seen.push(line.clone());
+        if line.starts_with("LOGIN ok") {
+            break;
+        }
+    }
+    drop(server);
+    // Two attempts: 0.5 s and 1 s, each ±50 %, then the end.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            seen.extend(rx.try_iter());
+            panic!("the client is still reconnecting after 15 s: {seen:#?}");
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    reader.join().unwrap();
+    seen.extend(rx.try_iter());
+    assert_eq!(status.code(), Some(3), "{seen:#?}");
+    let attempts: Vec<&String> = seen
+        .iter()
+        .filter(|l| l.starts_with("RECONNECTING attempt="))
+        .collect();
+    assert_eq!(attempts.len(), 2, "{seen:#?}");
+    assert!(
+        attempts[1].starts_with("RECONNECTING attempt=2 "),
+        "{seen:#?}"
+    );
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("RECONNECT gave-up attempts=2"),
+        "{seen:#?}"
+    );
+}

@@ -150,6 +150,9 @@ pub struct App {
     /// Reconnect by itself when the connection drops (not
     /// `--no-reconnect`).
     pub reconnect: bool,
+    /// Attempts in a row that did not restore the session before the
+    /// reconnect gives up (`--reconnect-tries`; 0: never).
+    pub reconnect_tries: u32,
     /// The features the server granted this connection (312).
     pub features: Features,
     /// The address of the last connect (what a reconnect connects to).
@@ -204,6 +207,7 @@ impl App {
             watching: false,
             auto_watch: false,
             reconnect: true,
+            reconnect_tries: 0,
             features: Features::NONE,
             addr: None,
             credentials: None,
@@ -707,8 +711,16 @@ impl App {
         self.recon.as_ref().map(|r| r.stage)
     }
 
-    /// Schedules the next attempt of `recon`.
+    /// Schedules the next attempt of `recon`, unless `reconnect_tries`
+    /// attempts have been made: then the reconnect ends.
     fn schedule(&mut self, mut recon: Recon) {
+        if self.reconnect_tries != 0 && recon.attempt >= self.reconnect_tries {
+            self.held.clear();
+            self.push(Report::ReconnectGaveUp {
+                attempts: recon.attempt,
+            });
+            return;
+        }
         recon.attempt = recon.attempt.saturating_add(1);
         recon.stage = Stage::Waiting;
         recon.gap = false;

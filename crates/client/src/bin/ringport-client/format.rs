@@ -147,6 +147,9 @@ pub fn lines(report: &Report) -> Vec<String> {
             "RECONNECTING attempt={attempt} in={:.1}s",
             delay.as_secs_f64()
         )),
+        Report::ReconnectGaveUp { attempts } => {
+            one(format!("RECONNECT gave-up attempts={attempts}"))
+        }
         Report::AutoLogin {
             user,
             token,
@@ -491,6 +494,10 @@ mod tests {
                 delay: Duration::from_millis(1234)
             }),
             "RECONNECTING attempt=2 in=1.2s"
+        );
+        assert_eq!(
+            line(Report::ReconnectGaveUp { attempts: 5 }),
+            "RECONNECT gave-up attempts=5"
         );
         assert_eq!(
             line(Report::AutoLogin {

@@ -59,6 +59,8 @@ pub struct Options {
     pub tls: Option<Tls>,
     /// Reconnect when the connection drops.
     pub reconnect: bool,
+    /// Attempts in a row before giving up (0: no limit).
+    pub reconnect_tries: u32,
 }
 
 /// Where the commands come from.
@@ -176,6 +178,7 @@ pub fn run(
     }
     let mut app = App::new(server);
     app.reconnect = opts.reconnect;
+    app.reconnect_tries = opts.reconnect_tries;
     let mut runner = Runner {
         app,
         net,
@@ -373,12 +376,18 @@ impl<W: Write> Runner<W> {
         });
     }
 
-    /// Prints what the app logged and settles owed answers.
+    /// Prints what the app logged and settles owed answers. A report that
+    /// stops the run (a lost connection, say) still lets the ones after it
+    /// be printed (why a reconnect gave up).
     fn flush_reports(&mut self) -> Result<(), Stop> {
+        let mut outcome = Ok(());
         for report in self.app.drain_log() {
-            self.report(&report)?;
+            let this = self.report(&report);
+            if outcome.is_ok() {
+                outcome = this;
+            }
         }
-        Ok(())
+        outcome
     }
 
     fn report(&mut self, report: &Report) -> Result<(), Stop> {

@@ -97,6 +97,11 @@ struct Args {
     /// room again and shows the messages it missed.
     #[arg(long)]
     no_reconnect: bool,
+    /// Give up reconnecting after N attempts in a row that did not restore
+    /// the session (0: never give up). Line mode then exits with code 3;
+    /// the terminal UI says so and waits for /connect or /login.
+    #[arg(long, default_value = "0", value_name = "N")]
+    reconnect_tries: u32,
     /// Line mode: stop with exit code 1 at the first failing command (a
     /// refused request, a timeout, a bad line).
     #[arg(long)]
@@ -167,6 +172,7 @@ fn main() -> ExitCode {
             strict: args.strict,
             tls,
             reconnect: !args.no_reconnect,
+            reconnect_tries: args.reconnect_tries,
         };
         let code = line::run(&server, source, login, opts, std::io::stdout().lock());
         return ExitCode::from(code);
@@ -177,7 +183,8 @@ fn main() -> ExitCode {
     }
     let login = args.user.clone().map(|user| (user, password));
     let warning = args.insecure.then_some(INSECURE_WARNING);
-    match tui::run(&server, login, tls, warning, !args.no_reconnect) {
+    let reconnect = (!args.no_reconnect).then_some(args.reconnect_tries);
+    match tui::run(&server, login, tls, warning, reconnect) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ringport-client: {e}");

@@ -126,6 +126,11 @@ pub enum Report {
         /// The delay before it.
         delay: Duration,
     },
+    /// The reconnect ended after `--reconnect-tries` attempts.
+    ReconnectGaveUp {
+        /// The attempts made.
+        attempts: u32,
+    },
     /// The answer to a login made while reconnecting (318, or 202).
     AutoLogin {
         /// The user id.

@@ -37,7 +37,7 @@ pub fn run(
     login: Option<(String, Option<String>)>,
     tls: Option<Tls>,
     warning: Option<&str>,
-    reconnect: bool,
+    reconnect: Option<u32>,
 ) -> std::io::Result<()> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let net_tx = tx.clone();
@@ -48,7 +48,8 @@ pub fn run(
         tls,
     )?;
     let mut app = App::new(server);
-    app.reconnect = reconnect;
+    app.reconnect = reconnect.is_some();
+    app.reconnect_tries = reconnect.unwrap_or(0);
     // The rooms pane follows the room list from the login on.
     app.auto_watch = true;
     if let Some(warning) = warning {

@@ -362,6 +362,10 @@ pub fn report_lines(report: &Report) -> Vec<Line<'static>> {
                 delay.as_secs_f64()
             ),
         ),
+        Report::ReconnectGaveUp { attempts } => one(
+            bad,
+            format!("! gave up reconnecting after {attempts} attempts (/login or /connect connects again)"),
+        ),
         Report::AutoLogin {
             user,
             token,

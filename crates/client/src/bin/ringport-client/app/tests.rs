@@ -886,3 +886,39 @@ fn history_shows_the_last_messages_and_live_ones_stay_live() {
     );
     assert!(app.log.back().unwrap().is_failure());
 }
+
+#[test]
+fn the_reconnect_gives_up_after_its_tries() {
+    let mut app = resumable();
+    app.reconnect_tries = 2;
+    app.net(NetEvent::Closed("reset".into()));
+    assert!(matches!(
+        app.take_effects().as_slice(),
+        [Effect::ConnectAfter(..)]
+    ));
+    let refused = || NetEvent::ConnectFailed {
+        addr: "127.0.0.1:11021".into(),
+        error: "refused".into(),
+    };
+    app.net(refused());
+    assert!(matches!(
+        app.log.back(),
+        Some(Report::Reconnecting { attempt: 2, .. })
+    ));
+    assert!(matches!(
+        app.take_effects().as_slice(),
+        [Effect::ConnectAfter(..)]
+    ));
+    app.net(refused());
+    assert_eq!(
+        app.log.back(),
+        Some(&Report::ReconnectGaveUp { attempts: 2 })
+    );
+    assert!(app.take_effects().is_empty(), "no third attempt");
+    assert!(!app.reconnecting());
+    // A connect by hand works as ever.
+    assert_eq!(
+        app.command(Command::Connect(None)),
+        [Effect::Connect("127.0.0.1:11021".into())]
+    );
+}
