@@ -298,7 +298,7 @@ impl Endpoint {
                 // thread woken so that the application's next turn comes at
                 // once and hands it over (`try_recv`). A stopped thread
                 // (`Disconnected`) drops the requests.
-                let _ = std::mem::replace(&mut lane.outbox, full);
+                lane.outbox = full;
                 self.held.push(t);
                 self.retry = true;
                 lane.waker.wake();

@@ -30,7 +30,6 @@ pub struct Engine {
     threads: Vec<JoinHandle<()>>,
     /// Where [`Engine::host`] hands the application to the I/O thread
     /// (engines started with [`Engine::start_hosted`] only).
-    /// Where [`Engine::host`] puts the application (hosted engines only).
     arrival: Option<Arc<Arrival>>,
     shutdown: ShutdownHandle,
     backend: BackendKind,
