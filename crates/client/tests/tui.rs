@@ -134,18 +134,14 @@ fn quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
-#[test]
-fn tui_logs_in_enters_and_sees_another_users_message() {
+/// A server, and the client's terminal UI connected to it in tmux; `None`
+/// (after a loud message) when tmux or the server binary is missing.
+fn tui_on_a_server(test: &str) -> Option<(common::Server, Tmux)> {
     if !tmux_installed() {
-        eprintln!(
-            "\n*** SKIPPED tui_logs_in_enters_and_sees_another_users_message: tmux is not \
-             installed (apt-get install tmux) ***\n"
-        );
-        return;
+        eprintln!("\n*** SKIPPED {test}: tmux is not installed (apt-get install tmux) ***\n");
+        return None;
     }
-    let Some(server) = start_server("tui_logs_in_enters_and_sees_another_users_message") else {
-        return;
-    };
+    let server = start_server(test)?;
     let command = format!(
         "{} --server {}",
         quote(&client_binary().to_string_lossy()),
@@ -153,6 +149,15 @@ fn tui_logs_in_enters_and_sees_another_users_message() {
     );
     let tmux = Tmux::start(&command);
     tmux.wait_for("* connected to");
+    Some((server, tmux))
+}
+
+#[test]
+fn tui_logs_in_enters_and_sees_another_users_message() {
+    let Some((server, tmux)) = tui_on_a_server("tui_logs_in_enters_and_sees_another_users_message")
+    else {
+        return;
+    };
 
     // The password is masked while typed and never shown afterwards.
     tmux.type_text("/login ann tui-secret-pw");
@@ -217,24 +222,11 @@ fn tui_logs_in_enters_and_sees_another_users_message() {
 /// another user (the library client) and the TUI's user enter and leave.
 #[test]
 fn tui_rooms_pane_follows_created_rooms_and_their_members() {
-    if !tmux_installed() {
-        eprintln!(
-            "\n*** SKIPPED tui_rooms_pane_follows_created_rooms_and_their_members: tmux is \
-             not installed (apt-get install tmux) ***\n"
-        );
-        return;
-    }
-    let Some(server) = start_server("tui_rooms_pane_follows_created_rooms_and_their_members")
+    let Some((server, tmux)) =
+        tui_on_a_server("tui_rooms_pane_follows_created_rooms_and_their_members")
     else {
         return;
     };
-    let command = format!(
-        "{} --server {}",
-        quote(&client_binary().to_string_lossy()),
-        server.addr
-    );
-    let tmux = Tmux::start(&command);
-    tmux.wait_for("* connected to");
     tmux.line("/login cat pw");
     tmux.wait_for("* logged in as cat");
     // The ten fixed rooms of four, watched from the login on.

@@ -119,19 +119,23 @@ struct Hosted {
     waker: ringport_net::AppWaker,
 }
 
-fn start(backend: BackendChoice) -> Hosted {
-    let listener = common::bind_listener();
-    let cfg = EngineConfig {
-        backend,
-        io_threads: 1,
-        ..EngineConfig::default()
-    };
-    let (mut engine, endpoint, waker) = Engine::start_hosted(
-        vec![Listener::new(listener, Transport::Tcp)],
-        cfg,
+/// A hosted engine on `backend` with one I/O thread, its application not
+/// handed over yet.
+fn hosted_engine(backend: BackendChoice) -> (Engine, Endpoint, ringport_net::AppWaker) {
+    Engine::start_hosted(
+        vec![Listener::new(common::bind_listener(), Transport::Tcp)],
+        EngineConfig {
+            backend,
+            io_threads: 1,
+            ..EngineConfig::default()
+        },
         Header5 { max: 1024 },
     )
-    .unwrap();
+    .unwrap()
+}
+
+fn start(backend: BackendChoice) -> Hosted {
+    let (mut engine, endpoint, waker) = hosted_engine(backend);
     let (lines, lines_rx) = crossbeam_channel::unbounded();
     let seen = Arc::new(Mutex::new(Seen::default()));
     let dropped = Arc::new(AtomicBool::new(false));
@@ -281,16 +285,7 @@ fn hosting_needs_one_io_thread_and_takes_one_app() {
 
     let mut h = start(BackendChoice::Auto);
     let (_, idle) = crossbeam_channel::unbounded();
-    let listener = common::bind_listener();
-    let (_other, endpoint, _) = Engine::start_hosted(
-        vec![Listener::new(listener, Transport::Tcp)],
-        EngineConfig {
-            io_threads: 1,
-            ..EngineConfig::default()
-        },
-        Header5 { max: 1024 },
-    )
-    .unwrap();
+    let (_other, endpoint, _) = hosted_engine(BackendChoice::Auto);
     let second = Room {
         endpoint,
         members: Vec::new(),
@@ -348,16 +343,7 @@ fn an_app_handed_over_during_shutdown_is_stopped_exactly_once() {
         // Handed over 0, 50 and 1,000 ms after the shutdown began: the last
         // finds the I/O thread gone (it has no session to drain).
         for delay_ms in [0, 50, 1000] {
-            let (mut engine, _endpoint, _waker) = Engine::start_hosted(
-                vec![Listener::new(common::bind_listener(), Transport::Tcp)],
-                EngineConfig {
-                    backend,
-                    io_threads: 1,
-                    ..EngineConfig::default()
-                },
-                Header5 { max: 1024 },
-            )
-            .unwrap();
+            let (mut engine, _endpoint, _waker) = hosted_engine(backend);
             engine.shutdown();
             std::thread::sleep(Duration::from_millis(delay_ms));
             let stops = Arc::new(Mutex::new(Vec::new()));
@@ -403,16 +389,7 @@ fn more_flushes_in_one_turn_than_the_inbox_holds_all_leave_in_order() {
         }
     }
     for backend in BACKENDS {
-        let (mut engine, endpoint, _waker) = Engine::start_hosted(
-            vec![Listener::new(common::bind_listener(), Transport::Tcp)],
-            EngineConfig {
-                backend,
-                io_threads: 1,
-                ..EngineConfig::default()
-            },
-            Header5 { max: 1024 },
-        )
-        .unwrap();
+        let (mut engine, endpoint, _waker) = hosted_engine(backend);
         engine.host(Box::new(Burst(endpoint))).unwrap();
         let mut c = connect(engine.local_addr());
         write_all(&mut c, &frame(SAY, b"go"));
